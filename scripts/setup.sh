@@ -1,0 +1,68 @@
+#!/usr/bin/env bash
+# Set-up for a fresh Debian machine (run as root) or an existing checkout:
+# installs what is missing, starts a Docker engine when none answers,
+# installs node modules and builds. Idempotent and quiet when all is there.
+# Usage: scripts/setup.sh [--test]   (--test also prepares the test fixtures)
+set -euo pipefail
+cd "$(dirname "$0")/.."
+want_test=0
+[ "${1:-}" = "--test" ] && want_test=1
+
+say() { echo "-----> $*"; }
+
+# Debian packages: a command to look for, and the package that brings it.
+need=()
+command -v git >/dev/null || need+=(git)
+command -v dockerd >/dev/null || need+=(docker.io)
+command -v ssh-keygen >/dev/null || need+=(openssh-client)
+command -v caddy >/dev/null || need+=(caddy)
+if [ "$want_test" = 1 ]; then
+  command -v ssh >/dev/null || need+=(openssh-client)
+  command -v debootstrap >/dev/null || need+=(debootstrap)
+fi
+if [ "${#need[@]}" -gt 0 ]; then
+  if [ "$(id -u)" != 0 ]; then
+    echo " !     Missing Debian packages: ${need[*]}. Run this set-up as root, or install them." >&2
+    exit 1
+  fi
+  say "Installing Debian packages: ${need[*]}"
+  export DEBIAN_FRONTEND=noninteractive
+  apt-get update -qq
+  apt-get install -y -qq --no-install-recommends "${need[@]}" >/dev/null
+fi
+
+# A Docker engine that answers; start one when none does.
+if ! docker info >/dev/null 2>&1; then
+  if [ -d /run/systemd/system ] && systemctl start docker >/dev/null 2>&1 && docker info >/dev/null 2>&1; then
+    :
+  else
+    say "Starting dockerd (no Docker engine answered)"
+    mkdir -p /var/log
+    setsid nohup dockerd >/var/log/skiff-dockerd.log 2>&1 < /dev/null &
+    for _ in $(seq 1 60); do
+      docker info >/dev/null 2>&1 && break
+      sleep 0.5
+    done
+    if ! docker info >/dev/null 2>&1; then
+      echo " !     dockerd did not start; see /var/log/skiff-dockerd.log" >&2
+      exit 1
+    fi
+  fi
+fi
+
+# Node modules, when missing or older than the lockfile.
+if [ ! -f node_modules/.package-lock.json ] || [ package-lock.json -nt node_modules/.package-lock.json ]; then
+  say "Installing node modules"
+  npm ci --no-audit --no-fund --loglevel=error
+fi
+
+# Build, when any source is newer than the build.
+if [ ! -f dist/main.js ] || [ -n "$(find src tsconfig.json package.json -newer dist/main.js -print -quit)" ]; then
+  say "Building"
+  rm -rf dist
+  npx tsc -p tsconfig.json
+fi
+
+if [ "$want_test" = 1 ]; then
+  bash scripts/base-image.sh
+fi

@@ -1,0 +1,24 @@
+import type { Progress } from '../pipeline/progress.js';
+
+export interface BuildContext {
+  app: string;
+  buildId: number;
+  /** The checked-out commit. */
+  dir: string;
+  /** The image tag to produce. */
+  tag: string;
+  progress: Progress;
+  signal: AbortSignal;
+}
+
+export interface BuiltImage {
+  tag: string;
+  id: string;
+}
+
+/** How a checked-out commit becomes an image. detect says whether this builder fits the code, and why. */
+export interface Builder {
+  name: string;
+  detect(dir: string): Promise<string | undefined>;
+  build(ctx: BuildContext): Promise<BuiltImage>;
+}

@@ -1,0 +1,33 @@
+import type { Docker } from '../docker/client.js';
+import { isNotFound } from '../docker/client.js';
+import { LABEL_APP } from '../domain/names.js';
+
+/** Tags and removes the images Skiff made; never touches an image without its label. */
+export class Images {
+  constructor(private readonly docker: Docker) {}
+
+  async tag(source: string, target: string): Promise<void> {
+    const colon = target.lastIndexOf(':');
+    await this.docker.getImage(source).tag({ repo: target.slice(0, colon), tag: target.slice(colon + 1) });
+  }
+
+  /** Drops one tag; the image stays while another tag or a container uses it. */
+  async untag(tag: string): Promise<void> {
+    try {
+      await this.docker.getImage(tag).remove({ noprune: false });
+    } catch (err) {
+      if (!isNotFound(err) && (err as { statusCode?: number }).statusCode !== 409) throw err;
+    }
+  }
+
+  async removeApp(app: string): Promise<void> {
+    const images = await this.docker.listImages({ filters: { label: [`${LABEL_APP}=${app}`] } });
+    for (const image of images) {
+      try {
+        await this.docker.getImage(image.Id).remove({ force: true });
+      } catch (err) {
+        if (!isNotFound(err)) throw err;
+      }
+    }
+  }
+}

@@ -1,0 +1,80 @@
+import { UsageError } from '../errors.js';
+import { withAppLock } from '../pipeline/lock.js';
+import { parseCommandArgs, table, writeJson } from './args.js';
+import { createApp, destroyApp, getApp, gitRemote } from './app-lifecycle.js';
+import type { CommandSpec } from './command.js';
+
+const json = { json: { type: 'boolean' } } as const;
+
+export const appsCommands: CommandSpec[] = [
+  {
+    name: 'apps:list',
+    aliases: ['apps'],
+    usage: '[--json]',
+    summary: 'List apps',
+    async run({ args, io, services }) {
+      const { values } = parseCommandArgs('apps:list', '[--json]', args, json, { min: 0, max: 0 });
+      const apps = services.store.apps.list();
+      if (values.json) return writeJson(io.stdout, apps);
+      io.stdout.write('=====> Apps\n');
+      for (const app of apps) io.stdout.write(`${app.name}\n`);
+    },
+  },
+  {
+    name: 'apps:create',
+    usage: 'NAME',
+    summary: 'Create an app (a push to a new name creates it too)',
+    async run(ctx) {
+      const { positionals } = parseCommandArgs('apps:create', 'NAME', ctx.args, {}, { min: 1, max: 1 });
+      const app = await createApp(ctx.services, positionals[0], ctx.caller);
+      ctx.io.stdout.write(`-----> Created ${app.name}\n       git remote add paas ${gitRemote(ctx.services, app.name)}\n`);
+    },
+  },
+  {
+    name: 'apps:info',
+    usage: 'NAME [--json]',
+    summary: 'Show an app: release, URL, processes, git remote',
+    async run({ args, io, services }) {
+      const { positionals, values } = parseCommandArgs('apps:info', 'NAME [--json]', args, json, { min: 1, max: 1 });
+      const app = getApp(services, positionals[0]);
+      const current = app.currentRelease === null ? undefined : services.store.releases.find(app.name, app.currentRelease);
+      const instances = await services.runtime.status(app.name);
+      const serving = instances.find((i) => i.release === app.currentRelease && i.state === 'running' && i.hostPort);
+      const url = serving ? `http://${services.config.domain}:${serving.hostPort}/` : null;
+      const info = {
+        name: app.name,
+        createdAt: app.createdAt,
+        createdBy: app.createdBy,
+        gitRemote: gitRemote(services, app.name),
+        release: current ? { version: current.version, commit: current.commit, createdAt: current.createdAt, pusher: current.pusher } : null,
+        url,
+        processes: instances.map((i) => ({ name: i.name, process: i.process, release: i.release, state: i.state })),
+      };
+      if (values.json) return writeJson(io.stdout, info);
+      const rows = [
+        ['Created:', `${app.createdAt} by ${app.createdBy}`],
+        ['Git remote:', info.gitRemote],
+        ['Release:', current ? `v${current.version} (${current.commit.slice(0, 7)}, ${current.createdAt} by ${current.pusher})` : 'none yet: push to deploy'],
+        ['URL:', url ?? '-'],
+        ['Processes:', instances.length ? instances.map((i) => `${i.name} ${i.state}`).join(', ') : '-'],
+      ];
+      io.stdout.write(`=====> ${app.name}\n${table(rows).replace(/^(?=.)/gm, '       ')}`);
+    },
+  },
+  {
+    name: 'apps:destroy',
+    usage: 'NAME --confirm NAME',
+    summary: 'Remove an app: its processes, images, repo, releases and builds',
+    async run({ args, io, services, caller }) {
+      const { positionals, values } = parseCommandArgs('apps:destroy', 'NAME --confirm NAME', args, { confirm: { type: 'string' } }, { min: 1, max: 1 });
+      const app = getApp(services, positionals[0]);
+      if (values.confirm !== app.name) {
+        throw new UsageError(`this destroys ${app.name} with all its releases and its repo; to go on, run: apps:destroy ${app.name} --confirm ${app.name}`);
+      }
+      await withAppLock(services.store, app.name, { holder: caller.user, purpose: 'destroy' }, (m) => io.stderr.write(`-----> ${m}\n`), io.signal, () =>
+        destroyApp(services, app.name),
+      );
+      io.stdout.write(`-----> Destroyed ${app.name}\n`);
+    },
+  },
+];

@@ -1,0 +1,54 @@
+import type { Readable, Writable } from 'node:stream';
+import type { Config } from '../config.js';
+import type { Logger } from '../log.js';
+import type { Store } from '../store/store.js';
+import type { Repos } from '../git/repos.js';
+import type { Runtime } from '../runtime/runtime.js';
+import type { Images } from '../builder/images.js';
+
+/** Who runs a command: a key's user over SSH, or the admin on the host. */
+export interface Caller {
+  user: string;
+  admin: boolean;
+  via: 'ssh' | 'host';
+  fingerprint?: string;
+  address?: string;
+}
+
+export interface CommandIO {
+  stdin: Readable;
+  stdout: Writable;
+  stderr: Writable;
+  /** Fires when the client goes away; long-running commands stop then. */
+  signal: AbortSignal;
+}
+
+/** What commands may use; main.ts builds the concrete ones. */
+export interface Services {
+  config: Config;
+  store: Store;
+  log: Logger;
+  repos: Repos;
+  runtime: Runtime;
+  images: Images;
+  version: string;
+}
+
+export interface CommandContext {
+  args: string[];
+  caller: Caller;
+  io: CommandIO;
+  services: Services;
+}
+
+export interface CommandSpec {
+  name: string;
+  aliases?: string[];
+  /** Arguments after the name, as help shows them. */
+  usage: string;
+  summary: string;
+  adminOnly?: boolean;
+  /** Internal commands run but are not listed in help. */
+  hidden?: boolean;
+  run(ctx: CommandContext): Promise<number | void>;
+}

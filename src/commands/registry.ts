@@ -1,0 +1,110 @@
+import { SETTINGS } from '../config.js';
+import { printable } from '../domain/app-name.js';
+import { DeniedError, UsageError, isSkiffError, userMessage } from '../errors.js';
+import { appsCommands } from './apps.js';
+import { buildsCommands } from './builds.js';
+import type { CommandContext, CommandSpec } from './command.js';
+import { keysCommands } from './keys.js';
+import { releasesCommands } from './releases.js';
+
+const metaCommands: CommandSpec[] = [
+  {
+    name: 'help',
+    usage: '',
+    summary: 'Show this help',
+    async run({ io, caller }) {
+      io.stdout.write(renderHelp(caller.via));
+    },
+  },
+  {
+    name: 'version',
+    usage: '',
+    summary: "Show Skiff's version",
+    async run({ io, services }) {
+      io.stdout.write(`skiff ${services.version}\n`);
+    },
+  },
+];
+
+/** Every user command, in the order help lists them. */
+export const COMMANDS: readonly CommandSpec[] = [
+  ...appsCommands,
+  ...buildsCommands,
+  ...releasesCommands,
+  ...keysCommands,
+  ...metaCommands,
+];
+
+const byName = new Map<string, CommandSpec>();
+for (const spec of COMMANDS) {
+  for (const name of [spec.name, ...(spec.aliases ?? [])]) {
+    if (byName.has(name)) throw new Error(`command name ${name} registered twice`);
+    byName.set(name, spec);
+  }
+}
+
+export function findCommand(name: string): CommandSpec | undefined {
+  return byName.get(name);
+}
+
+export function renderHelp(via: 'ssh' | 'host'): string {
+  const lines = [
+    via === 'ssh' ? 'Usage: ssh -p PORT git@HOST COMMAND [ARGS]' : 'Usage: skiff COMMAND [ARGS]',
+    '',
+    'Deploy: git remote add paas ssh://git@HOST:PORT/APP.git && git push paas main',
+    '',
+    'Commands:',
+  ];
+  const visible = COMMANDS.filter((c) => !c.hidden);
+  const left = visible.map((c) => `${c.name}${c.usage ? ` ${c.usage}` : ''}`);
+  const width = Math.max(...left.map((l) => l.length));
+  visible.forEach((c, i) => {
+    const aliases = c.aliases?.length ? ` (also: ${c.aliases.join(', ')})` : '';
+    const admin = c.adminOnly ? ' [admin]' : '';
+    lines.push(`  ${left[i].padEnd(width)}  ${c.summary}${aliases}${admin}`);
+  });
+  if (via === 'host') {
+    lines.push('', 'On the host only:', `  ${'server'.padEnd(width)}  Run the SSH server (git push and commands)`, '', 'Settings (environment):');
+    const envWidth = Math.max(...SETTINGS.map((s) => s.env.length));
+    for (const s of SETTINGS) lines.push(`  ${s.env.padEnd(envWidth)}  ${s.summary} (default: ${s.default})`);
+  }
+  return `${lines.join('\n')}\n`;
+}
+
+/**
+ * The one door every command goes through, from SSH or the host: find it,
+ * check the caller may run it, run it, and turn any error into one line on
+ * stderr and an exit status. Returns the exit status.
+ */
+export async function dispatch(words: string[], ctx: Omit<CommandContext, 'args'>): Promise<number> {
+  const [name, ...args] = words;
+  const { io, services, caller } = ctx;
+  try {
+    if (name === undefined || name === '--help' || name === '-h') {
+      io.stdout.write(renderHelp(caller.via));
+      return 0;
+    }
+    if (name === '--version') {
+      io.stdout.write(`skiff ${services.version}\n`);
+      return 0;
+    }
+    const spec = findCommand(name);
+    if (!spec) {
+      io.stderr.write(renderHelp(caller.via));
+      throw new UsageError(`unknown command '${printable(name)}'; the list above shows them all`);
+    }
+    if (spec.adminOnly && !caller.admin) throw new DeniedError(`access denied: ${spec.name} is for admins`);
+    const status = await spec.run({ ...ctx, args });
+    return typeof status === 'number' ? status : 0;
+  } catch (err) {
+    const log = services.log.child({ command: name, user: caller.user, via: caller.via });
+    if (isSkiffError(err)) {
+      log.info({ code: err.code, msg: err.message }, 'command refused');
+      io.stderr.write(` !     ${err.message}\n`);
+      return err.exitStatus;
+    }
+    log.error({ err }, 'command failed');
+    io.stderr.write(` !     ${userMessage(err)}\n`);
+    return 1;
+  }
+}

@@ -1,0 +1,76 @@
+import path from 'node:path';
+import os from 'node:os';
+
+/** One setting: read from the environment, with a default that `skiff --help` shows. */
+export interface SettingSpec {
+  env: string;
+  default: string;
+  summary: string;
+}
+
+export const SETTINGS: readonly SettingSpec[] = [
+  { env: 'SKIFF_HOME', default: '/var/lib/skiff', summary: 'state: database, repos, host key, build logs' },
+  { env: 'SKIFF_SSH_PORT', default: '2222', summary: 'port of the SSH server (git push and commands)' },
+  { env: 'SKIFF_BIND', default: '0.0.0.0', summary: 'address the SSH server and app ports listen on' },
+  { env: 'SKIFF_DOMAIN', default: 'localhost', summary: 'host name used in app URLs' },
+  { env: 'SKIFF_APP_PORT', default: '5000', summary: 'PORT given to web processes' },
+  { env: 'SKIFF_READY_TIMEOUT', default: '60', summary: 'seconds a new release has to answer HTTP' },
+  { env: 'SKIFF_STOP_TIMEOUT', default: '10', summary: 'seconds an old container has to stop before it is killed' },
+  { env: 'SKIFF_LOG_LEVEL', default: 'info', summary: 'server log level (pino: debug, info, warn, error)' },
+];
+
+export interface Config {
+  home: string;
+  sshPort: number;
+  bind: string;
+  domain: string;
+  appPort: number;
+  readyTimeoutMs: number;
+  stopTimeoutSeconds: number;
+  logLevel: string;
+  /** Derived paths under home. */
+  dbPath: string;
+  reposDir: string;
+  buildsDir: string;
+  hostKeyPath: string;
+}
+
+function intSetting(env: NodeJS.ProcessEnv, name: string, fallback: string, min: number, max: number): number {
+  const raw = env[name] ?? fallback;
+  const n = Number(raw);
+  if (!Number.isInteger(n) || n < min || n > max) {
+    throw new Error(`${name} must be a whole number from ${min} to ${max}, not '${raw}'`);
+  }
+  return n;
+}
+
+function defaultOf(name: string): string {
+  const spec = SETTINGS.find((s) => s.env === name);
+  if (!spec) throw new Error(`no setting ${name}`);
+  return spec.default;
+}
+
+export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
+  const home = path.resolve(env.SKIFF_HOME || defaultHome());
+  // The home is written into git hooks inside single quotes.
+  if (/['\n\0]/.test(home)) throw new Error(`SKIFF_HOME must not contain quotes or newlines: ${JSON.stringify(home)}`);
+  return {
+    home,
+    sshPort: intSetting(env, 'SKIFF_SSH_PORT', defaultOf('SKIFF_SSH_PORT'), 0, 65535),
+    bind: env.SKIFF_BIND || defaultOf('SKIFF_BIND'),
+    domain: env.SKIFF_DOMAIN || defaultOf('SKIFF_DOMAIN'),
+    appPort: intSetting(env, 'SKIFF_APP_PORT', defaultOf('SKIFF_APP_PORT'), 1, 65535),
+    readyTimeoutMs: intSetting(env, 'SKIFF_READY_TIMEOUT', defaultOf('SKIFF_READY_TIMEOUT'), 1, 3600) * 1000,
+    stopTimeoutSeconds: intSetting(env, 'SKIFF_STOP_TIMEOUT', defaultOf('SKIFF_STOP_TIMEOUT'), 0, 600),
+    logLevel: env.SKIFF_LOG_LEVEL || defaultOf('SKIFF_LOG_LEVEL'),
+    dbPath: path.join(home, 'skiff.db'),
+    reposDir: path.join(home, 'repos'),
+    buildsDir: path.join(home, 'builds'),
+    hostKeyPath: path.join(home, 'ssh_host_ed25519_key'),
+  };
+}
+
+/** Root keeps state in /var/lib/skiff; anyone else in their home, so a developer's checkout just works. */
+function defaultHome(): string {
+  return process.getuid?.() === 0 ? defaultOf('SKIFF_HOME') : path.join(os.homedir(), '.skiff');
+}

@@ -1,0 +1,21 @@
+/** Names of what Skiff owns in Docker, derived from app and release. */
+
+export const LABEL_APP = 'skiff.app';
+export const LABEL_RELEASE = 'skiff.release';
+export const LABEL_PROCESS = 'skiff.process';
+
+export function imageRepository(app: string): string {
+  return `skiff/${app}`;
+}
+
+export function buildImageTag(app: string, buildId: number): string {
+  return `${imageRepository(app)}:build-${buildId}`;
+}
+
+export function releaseImageTag(app: string, version: number): string {
+  return `${imageRepository(app)}:v${version}`;
+}
+
+export function containerName(app: string, process: string, version: number): string {
+  return `skiff-${app}-${process}-v${version}`;
+}

@@ -1,0 +1,146 @@
+import fs from 'node:fs';
+import path from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { pino } from 'pino';
+import { DockerfileBuilder } from './builder/dockerfile-builder.js';
+import { Images } from './builder/images.js';
+import type { Caller, Services } from './commands/command.js';
+import { dispatch } from './commands/registry.js';
+import { loadConfig, type Config } from './config.js';
+import { assertDockerAnswers, createDocker } from './docker/client.js';
+import { userMessage } from './errors.js';
+import { Repos } from './git/repos.js';
+import { createLogger, type Logger } from './log.js';
+import { Progress } from './pipeline/progress.js';
+import type { PipelineDeps } from './pipeline/push.js';
+import { receive } from './pipeline/receive.js';
+import { reconcile } from './pipeline/reconcile.js';
+import { DockerRuntime } from './runtime/docker-runtime.js';
+import { ensureHostKey } from './ssh/host-key.js';
+import { createSshServer } from './ssh/server.js';
+import { openStore } from './store/sqlite-store.js';
+
+const VERSION: string = JSON.parse(
+  fs.readFileSync(fileURLToPath(new URL('../package.json', import.meta.url)), 'utf8'),
+).version;
+
+/** The composition root: the only place that knows the concrete classes. */
+function compose(config: Config, log: Logger): Services & PipelineDeps {
+  const docker = createDocker();
+  return {
+    config,
+    log,
+    version: VERSION,
+    store: openStore(config.dbPath),
+    repos: new Repos(config.reposDir, config.home),
+    images: new Images(docker),
+    runtime: new DockerRuntime(docker, { bind: config.bind, stopTimeoutSeconds: config.stopTimeoutSeconds }, log),
+    builders: [new DockerfileBuilder(docker)],
+  };
+}
+
+/** Hooks and host commands log to a file: their stderr belongs to the user. */
+function fileLogger(config: Config): Logger {
+  const dest = pino.destination({ dest: path.join(config.home, 'logs', 'skiff.log'), mkdir: true, append: true, sync: true });
+  return createLogger(config.logLevel, dest);
+}
+
+async function runServer(config: Config): Promise<void> {
+  const log = createLogger(config.logLevel);
+  const services = compose(config, log);
+  await assertDockerAnswers(createDocker());
+  services.repos.sweep();
+  await reconcile(services.store, services.runtime, log);
+  const server = createSshServer({ services, hostKey: ensureHostKey(config.hostKeyPath) });
+  await new Promise<void>((resolve, reject) => {
+    server.once('error', reject);
+    server.listen(config.sshPort, config.bind, () => resolve());
+  });
+  const address = server.address();
+  const port = typeof address === 'object' && address ? address.port : config.sshPort;
+  log.info({ bind: config.bind, port, home: config.home }, 'listening');
+  process.stdout.write(`-----> Skiff ${VERSION} listening for SSH on ${config.bind}:${port} (home ${config.home})\n`);
+  const stop = (signal: string): void => {
+    log.info({ signal }, 'stopping');
+    server.close();
+    services.store.close();
+    process.exit(0);
+  };
+  process.on('SIGTERM', () => stop('SIGTERM'));
+  process.on('SIGINT', () => stop('SIGINT'));
+}
+
+/** Run by git inside a push: the deploy. Its output is the pusher's `remote:` lines. */
+async function runPreReceiveHook(config: Config): Promise<number> {
+  const services = compose(config, fileLogger(config));
+  const controller = new AbortController();
+  const abort = (): void => {
+    controller.abort();
+    // Cleanup gets a bounded time; then the process goes regardless.
+    setTimeout(() => process.exit(1), 60_000).unref();
+  };
+  for (const sig of ['SIGTERM', 'SIGINT', 'SIGHUP'] as const) process.on(sig, abort);
+  const progress = new Progress([process.stdout], abort);
+  const refLines = fs.readFileSync(0, 'utf8');
+  const repoDir = process.cwd();
+  if (process.env.SKIFF_APP_CREATED === '1') progress.step(`Created app ${path.basename(repoDir, '.git')}`);
+  try {
+    await receive(services, { refLines, repoDir, pusher: process.env.SKIFF_USER || 'admin (host)' }, progress, controller.signal);
+    return 0;
+  } catch (err) {
+    if (!(err instanceof Error && err.name === 'SkiffError')) services.log.error({ err }, 'pre-receive failed');
+    progress.warn(`Push rejected: ${userMessage(err)}`);
+    return 1;
+  } finally {
+    services.store.close();
+  }
+}
+
+async function runHostCommand(config: Config, words: string[]): Promise<number> {
+  const services = compose(config, fileLogger(config));
+  const caller: Caller = { user: 'admin (host)', admin: true, via: 'host' };
+  const controller = new AbortController();
+  process.on('SIGINT', () => controller.abort());
+  try {
+    return await dispatch(words, {
+      caller,
+      services,
+      io: { stdin: process.stdin, stdout: process.stdout, stderr: process.stderr, signal: controller.signal },
+    });
+  } finally {
+    services.store.close();
+  }
+}
+
+async function main(argv: string[]): Promise<void> {
+  let config: Config;
+  try {
+    config = loadConfig();
+  } catch (err) {
+    process.stderr.write(` !     ${(err as Error).message}\n`);
+    process.exitCode = 1;
+    return;
+  }
+  // State holds keys and build logs: only its owner may read it.
+  fs.mkdirSync(config.home, { recursive: true, mode: 0o700 });
+  if (argv[0] === 'server') {
+    if (argv.length > 1) {
+      process.stderr.write(' !     usage: skiff server (settings come from the environment; skiff --help lists them)\n');
+      process.exitCode = 1;
+      return;
+    }
+    return runServer(config);
+  }
+  if (argv[0] === 'hook' && argv[1] === 'pre-receive') {
+    process.exitCode = await runPreReceiveHook(config);
+    return;
+  }
+  process.exitCode = await runHostCommand(config, argv);
+}
+
+main(process.argv.slice(2)).catch((err: unknown) => {
+  process.stderr.write(` !     ${userMessage(err)}\n`);
+  if (!(err instanceof Error && err.name === 'SkiffError')) console.error(err);
+  process.exitCode = 1;
+  process.exit(1);
+});

@@ -1,0 +1,45 @@
+import { setTimeout as sleep } from 'node:timers/promises';
+import { ConflictError } from '../errors.js';
+import type { Store } from '../store/store.js';
+
+export function isProcessAlive(pid: number): boolean {
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch (err) {
+    // EPERM: alive, but another user's.
+    return (err as NodeJS.ErrnoException).code === 'EPERM';
+  }
+}
+
+/**
+ * Runs fn holding the app's lock, waiting (and saying so) while another push
+ * or command holds it. The lock lives in the database with the holder's pid,
+ * so a holder that died does not block anyone, and it is always released.
+ */
+export async function withAppLock<T>(
+  store: Store,
+  app: string,
+  who: { holder: string; purpose: string },
+  onWait: (message: string) => void,
+  signal: AbortSignal,
+  fn: () => Promise<T>,
+): Promise<T> {
+  let announced = false;
+  for (;;) {
+    const current = store.locks.tryAcquire({ app, pid: process.pid, ...who }, isProcessAlive);
+    if (!current) break;
+    if (!announced) {
+      const message = `Waiting for the ${current.purpose} of ${app} by ${current.holder} (since ${current.since}) to finish`;
+      onWait(message);
+      announced = true;
+    }
+    if (signal.aborted) throw new ConflictError(`gave up waiting for the ${current.purpose} of ${app}`);
+    await sleep(250);
+  }
+  try {
+    return await fn();
+  } finally {
+    store.locks.release(app, process.pid);
+  }
+}

@@ -1,0 +1,87 @@
+import type { Writable } from 'node:stream';
+
+const INDENT = '       ';
+
+/**
+ * What the pusher sees, in the style of Heroku and Dokku: `-----> ` for a
+ * step, indented lines under it, ` !     ` for a problem. Everything also goes
+ * to the build log. A sink that breaks (the pusher hung up) is dropped and
+ * reported once through onBroken.
+ */
+export class Progress {
+  private readonly sinks: Set<Writable>;
+  private atLineStart = true;
+
+  constructor(
+    sinks: Writable[],
+    private readonly onBroken: (err: Error) => void = () => {},
+  ) {
+    this.sinks = new Set(sinks);
+    for (const sink of sinks) this.watch(sink);
+  }
+
+  addSink(sink: Writable): void {
+    this.sinks.add(sink);
+    this.watch(sink);
+  }
+
+  removeSink(sink: Writable): void {
+    this.sinks.delete(sink);
+  }
+
+  step(title: string): void {
+    this.write(`-----> ${title}\n`);
+  }
+
+  info(text: string): void {
+    for (const line of text.replace(/\n$/, '').split('\n')) this.write(`${INDENT}${line}\n`);
+  }
+
+  warn(text: string): void {
+    this.write(` !     ${text}\n`);
+  }
+
+  /** Output of a tool (build lines, container logs), indented, possibly in partial lines. */
+  output(text: string): void {
+    let out = '';
+    for (const ch of text.replace(/\r\n/g, '\n')) {
+      if (this.atLineStart && ch !== '\n') out += INDENT;
+      out += ch;
+      this.atLineStart = ch === '\n';
+    }
+    this.write(out);
+  }
+
+  private write(text: string): void {
+    if (!this.atLineStart && !text.startsWith(INDENT)) {
+      // A tool left a line unfinished; our own lines start on a fresh one.
+      text = `\n${text}`;
+      this.atLineStart = true;
+    }
+    for (const sink of this.sinks) {
+      if (!sink.destroyed && sink.writable) sink.write(text);
+    }
+  }
+
+  private watch(sink: Writable): void {
+    sink.on('error', (err: Error) => {
+      this.sinks.delete(sink);
+      this.onBroken(err);
+    });
+  }
+}
+
+/** Runs one pipeline stage: announces it, times it, and ends with its one-line result. */
+export async function stage<T>(
+  progress: Progress,
+  title: string,
+  run: () => Promise<T>,
+  summary: (result: T) => string,
+): Promise<T> {
+  progress.step(title);
+  const started = performance.now();
+  const result = await run();
+  const seconds = ((performance.now() - started) / 1000).toFixed(1);
+  progress.info(`${summary(result)} (${seconds}s)`);
+  return result;
+}

@@ -1,0 +1,112 @@
+import fs from 'node:fs';
+import path from 'node:path';
+import type { Builder } from '../builder/builder.js';
+import type { Images } from '../builder/images.js';
+import type { Config } from '../config.js';
+import { buildImageTag } from '../domain/names.js';
+import type { RefUpdate } from '../domain/deploy-branch.js';
+import { userMessage } from '../errors.js';
+import type { Logger } from '../log.js';
+import type { Runtime } from '../runtime/runtime.js';
+import type { Store } from '../store/store.js';
+import { build } from './build.js';
+import { checkout } from './checkout.js';
+import { deploy } from './deploy.js';
+import { withAppLock } from './lock.js';
+import { stage, type Progress } from './progress.js';
+import { release, abandonRelease } from './release.js';
+import { route } from './route.js';
+
+export interface PipelineDeps {
+  config: Config;
+  store: Store;
+  log: Logger;
+  builders: readonly Builder[];
+  images: Images;
+  runtime: Runtime;
+}
+
+export interface PushRequest {
+  app: string;
+  repoDir: string;
+  update: RefUpdate;
+  pusher: string;
+}
+
+export function buildLogPath(config: Config, app: string, id: number): string {
+  return path.join(config.buildsDir, app, `${id}.log`);
+}
+
+/**
+ * A push, start to end: checkout → build → release → deploy → route, under
+ * the app's lock. Any failure leaves the previous release serving and is
+ * recorded; the build log keeps every line the pusher saw.
+ */
+export async function deployPush(deps: PipelineDeps, req: PushRequest, progress: Progress, signal: AbortSignal): Promise<string> {
+  const { store, config } = deps;
+  const { app, update } = req;
+  const short = update.newSha.slice(0, 7);
+  return withAppLock(store, app, { holder: req.pusher, purpose: 'deploy' }, (m) => progress.step(m), signal, async () => {
+    fs.mkdirSync(path.join(config.buildsDir, app), { recursive: true, mode: 0o700 });
+    const record = store.builds.start(
+      { app, commit: update.newSha, ref: update.ref, pusher: req.pusher, pid: process.pid },
+      (id) => buildLogPath(config, app, id),
+    );
+    const logFile = fs.createWriteStream(record.logPath, { flags: 'a', mode: 0o600 });
+    progress.addSink(logFile);
+    const log = deps.log.child({ app, build: record.id });
+    const workDir = path.join(config.buildsDir, app, `${record.id}.src`);
+    let version: number | undefined;
+    try {
+      progress.step(`Deploying ${app} (${update.ref.replace('refs/heads/', '')} ${short}, build ${record.id})`);
+      await stage(
+        progress,
+        'Checking out',
+        () => checkout(req.repoDir, update.newSha, workDir, signal),
+        (files) => `${files} files at ${short}`,
+      );
+      const image = await stage(
+        progress,
+        'Building image',
+        () => build(deps.builders, { app, buildId: record.id, dir: workDir, tag: buildImageTag(app, record.id), progress, signal }),
+        (img) => `Built ${img.id.replace('sha256:', '').slice(0, 12)}`,
+      );
+      const rel = await stage(
+        progress,
+        'Releasing',
+        () => release(deps, { app, image: image.tag, commit: update.newSha, buildId: record.id, pusher: req.pusher }),
+        (r) => `Release v${r.version} recorded`,
+      );
+      version = rel.version;
+      const instance = await stage(
+        progress,
+        `Starting v${rel.version}`,
+        () => deploy(deps, rel, progress, signal),
+        (i) => `${i.name} answers HTTP`,
+      );
+      const url = await stage(
+        progress,
+        'Switching traffic',
+        () => route(deps, rel),
+        (retired) => (retired.length ? `Stopped ${retired.map((r) => `v${r.release}`).join(', ')}` : 'First release'),
+      ).then(() => `http://${config.domain}:${instance.hostPort}/`);
+      store.builds.finish(record.id, 'succeeded');
+      progress.step(`Released v${rel.version}: ${url}`);
+      log.info({ release: rel.version }, 'deployed');
+      return url;
+    } catch (err) {
+      if (version !== undefined) await abandonRelease(deps, app, version).catch((e) => log.error({ err: e }, 'abandon failed'));
+      store.builds.finish(record.id, 'failed', userMessage(err));
+      log[isUserFacing(err) ? 'info' : 'error']({ err }, 'push failed');
+      throw err;
+    } finally {
+      fs.rmSync(workDir, { recursive: true, force: true });
+      progress.removeSink(logFile);
+      await new Promise((resolve) => logFile.end(resolve));
+    }
+  });
+}
+
+function isUserFacing(err: unknown): boolean {
+  return err instanceof Error && err.name === 'SkiffError';
+}

@@ -1,0 +1,34 @@
+import { releaseImageTag } from '../domain/names.js';
+import type { Release } from '../store/store.js';
+import type { PipelineDeps } from './push.js';
+
+export interface ReleaseRequest {
+  app: string;
+  image: string;
+  commit: string;
+  buildId: number;
+  pusher: string;
+}
+
+/** Records release vN as pending and gives its image the release's own tag. */
+export async function release(deps: Pick<PipelineDeps, 'store' | 'images'>, req: ReleaseRequest): Promise<Release> {
+  const pending = deps.store.releases.create(
+    {
+      app: req.app,
+      commit: req.commit,
+      buildId: req.buildId,
+      pusher: req.pusher,
+      description: `Deploy ${req.commit.slice(0, 7)}`,
+    },
+    (version) => releaseImageTag(req.app, version),
+  );
+  await deps.images.tag(req.image, pending.image);
+  await deps.images.untag(req.image);
+  return pending;
+}
+
+/** A release that never went live: marked failed, its tag dropped (the image goes with it unless cached layers hold it). */
+export async function abandonRelease(deps: Pick<PipelineDeps, 'store' | 'images'>, app: string, version: number): Promise<void> {
+  deps.store.releases.setStatus(app, version, 'failed');
+  await deps.images.untag(releaseImageTag(app, version));
+}

@@ -1,0 +1,56 @@
+/** Schema migrations, applied in order and recorded in schema_migrations. Never edit one that has shipped; add another. */
+export const MIGRATIONS: readonly { version: number; sql: string }[] = [
+  {
+    version: 1,
+    sql: `
+      CREATE TABLE apps (
+        name TEXT PRIMARY KEY,
+        created_at TEXT NOT NULL,
+        created_by TEXT NOT NULL,
+        current_release INTEGER
+      );
+      CREATE TABLE keys (
+        id INTEGER PRIMARY KEY AUTOINCREMENT,
+        user TEXT NOT NULL,
+        fingerprint TEXT NOT NULL UNIQUE,
+        public_key TEXT NOT NULL,
+        admin INTEGER NOT NULL DEFAULT 0,
+        created_at TEXT NOT NULL
+      );
+      CREATE INDEX keys_user ON keys(user);
+      CREATE TABLE builds (
+        id INTEGER PRIMARY KEY AUTOINCREMENT,
+        app TEXT NOT NULL,
+        commit_sha TEXT NOT NULL,
+        ref TEXT NOT NULL,
+        status TEXT NOT NULL CHECK (status IN ('running', 'succeeded', 'failed')),
+        pusher TEXT NOT NULL,
+        pid INTEGER NOT NULL,
+        started_at TEXT NOT NULL,
+        finished_at TEXT,
+        log_path TEXT NOT NULL,
+        error TEXT
+      );
+      CREATE INDEX builds_app ON builds(app, id);
+      CREATE TABLE releases (
+        app TEXT NOT NULL,
+        version INTEGER NOT NULL,
+        image TEXT NOT NULL,
+        commit_sha TEXT NOT NULL,
+        build_id INTEGER,
+        pusher TEXT NOT NULL,
+        description TEXT NOT NULL,
+        status TEXT NOT NULL CHECK (status IN ('pending', 'deployed', 'failed')),
+        created_at TEXT NOT NULL,
+        PRIMARY KEY (app, version)
+      );
+      CREATE TABLE locks (
+        app TEXT PRIMARY KEY,
+        pid INTEGER NOT NULL,
+        holder TEXT NOT NULL,
+        purpose TEXT NOT NULL,
+        since TEXT NOT NULL
+      );
+    `,
+  },
+];

@@ -1,0 +1,324 @@
+import fs from 'node:fs';
+import path from 'node:path';
+import Database from 'better-sqlite3';
+import { ConflictError } from '../errors.js';
+import { MIGRATIONS } from './migrations.js';
+import type {
+  App,
+  AppStore,
+  Build,
+  BuildStatus,
+  BuildStore,
+  Key,
+  KeyStore,
+  LockHolder,
+  LockStore,
+  Release,
+  ReleaseStatus,
+  ReleaseStore,
+  Store,
+} from './store.js';
+
+type Row = Record<string, unknown>;
+type Db = Database.Database;
+
+const now = (): string => new Date().toISOString();
+
+/** Opens (creating when needed) the database at file, or ':memory:', and brings its schema up to date. */
+export function openStore(file: string): Store {
+  if (file !== ':memory:') fs.mkdirSync(path.dirname(file), { recursive: true, mode: 0o700 });
+  const db = new Database(file);
+  db.pragma('journal_mode = WAL');
+  // Pushes run in hook processes beside the server: writers wait for each other rather than fail.
+  db.pragma('busy_timeout = 10000');
+  db.pragma('synchronous = NORMAL');
+  db.pragma('foreign_keys = ON');
+  migrate(db);
+  return new SqliteStore(db);
+}
+
+function migrate(db: Db): void {
+  db.exec('CREATE TABLE IF NOT EXISTS schema_migrations (version INTEGER PRIMARY KEY, applied_at TEXT NOT NULL)');
+  const applied = new Set(
+    (db.prepare('SELECT version FROM schema_migrations').all() as { version: number }[]).map((r) => r.version),
+  );
+  for (const m of MIGRATIONS) {
+    if (applied.has(m.version)) continue;
+    db.transaction(() => {
+      db.exec(m.sql);
+      db.prepare('INSERT INTO schema_migrations (version, applied_at) VALUES (?, ?)').run(m.version, now());
+    }).immediate();
+  }
+}
+
+class SqliteStore implements Store {
+  readonly apps: AppStore;
+  readonly keys: KeyStore;
+  readonly builds: BuildStore;
+  readonly releases: ReleaseStore;
+  readonly locks: LockStore;
+
+  constructor(private readonly db: Db) {
+    this.apps = new SqliteApps(db);
+    this.keys = new SqliteKeys(db);
+    this.builds = new SqliteBuilds(db);
+    this.releases = new SqliteReleases(db);
+    this.locks = new SqliteLocks(db);
+  }
+
+  transaction<T>(fn: () => T): T {
+    return this.db.transaction(fn).immediate();
+  }
+
+  integrityCheck(): string {
+    return String(this.db.pragma('integrity_check', { simple: true }));
+  }
+
+  close(): void {
+    this.db.close();
+  }
+}
+
+function toApp(r: Row): App {
+  return {
+    name: String(r.name),
+    createdAt: String(r.created_at),
+    createdBy: String(r.created_by),
+    currentRelease: r.current_release === null ? null : Number(r.current_release),
+  };
+}
+
+class SqliteApps implements AppStore {
+  constructor(private readonly db: Db) {}
+
+  create(name: string, createdBy: string): App {
+    try {
+      this.db.prepare('INSERT INTO apps (name, created_at, created_by) VALUES (?, ?, ?)').run(name, now(), createdBy);
+    } catch (err) {
+      if (isUniqueViolation(err)) throw new ConflictError(`app '${name}' already exists`);
+      throw err;
+    }
+    return this.find(name) as App;
+  }
+
+  find(name: string): App | undefined {
+    const r = this.db.prepare('SELECT * FROM apps WHERE name = ?').get(name) as Row | undefined;
+    return r && toApp(r);
+  }
+
+  list(): App[] {
+    return (this.db.prepare('SELECT * FROM apps ORDER BY name').all() as Row[]).map(toApp);
+  }
+
+  setCurrentRelease(name: string, version: number): void {
+    this.db.prepare('UPDATE apps SET current_release = ? WHERE name = ?').run(version, name);
+  }
+
+  remove(name: string): void {
+    this.db.transaction(() => {
+      for (const table of ['releases', 'builds', 'locks']) {
+        this.db.prepare(`DELETE FROM ${table} WHERE app = ?`).run(name);
+      }
+      this.db.prepare('DELETE FROM apps WHERE name = ?').run(name);
+    }).immediate();
+  }
+}
+
+function toKey(r: Row): Key {
+  return {
+    id: Number(r.id),
+    user: String(r.user),
+    fingerprint: String(r.fingerprint),
+    publicKey: String(r.public_key),
+    admin: Number(r.admin) === 1,
+    createdAt: String(r.created_at),
+  };
+}
+
+class SqliteKeys implements KeyStore {
+  constructor(private readonly db: Db) {}
+
+  add(key: Omit<Key, 'id' | 'createdAt'>): Key {
+    try {
+      const info = this.db
+        .prepare('INSERT INTO keys (user, fingerprint, public_key, admin, created_at) VALUES (?, ?, ?, ?, ?)')
+        .run(key.user, key.fingerprint, key.publicKey, key.admin ? 1 : 0, now());
+      return toKey(this.db.prepare('SELECT * FROM keys WHERE id = ?').get(info.lastInsertRowid) as Row);
+    } catch (err) {
+      if (isUniqueViolation(err)) {
+        const owner = this.findByFingerprint(key.fingerprint);
+        throw new ConflictError(`that key is already registered (to ${owner?.user ?? 'another user'})`);
+      }
+      throw err;
+    }
+  }
+
+  findByFingerprint(fingerprint: string): Key | undefined {
+    const r = this.db.prepare('SELECT * FROM keys WHERE fingerprint = ?').get(fingerprint) as Row | undefined;
+    return r && toKey(r);
+  }
+
+  list(): Key[] {
+    return (this.db.prepare('SELECT * FROM keys ORDER BY user, id').all() as Row[]).map(toKey);
+  }
+
+  removeUser(user: string): number {
+    return this.db.prepare('DELETE FROM keys WHERE user = ?').run(user).changes;
+  }
+}
+
+function toBuild(r: Row): Build {
+  return {
+    id: Number(r.id),
+    app: String(r.app),
+    commit: String(r.commit_sha),
+    ref: String(r.ref),
+    status: String(r.status) as BuildStatus,
+    pusher: String(r.pusher),
+    pid: Number(r.pid),
+    startedAt: String(r.started_at),
+    finishedAt: r.finished_at === null ? null : String(r.finished_at),
+    logPath: String(r.log_path),
+    error: r.error === null ? null : String(r.error),
+  };
+}
+
+class SqliteBuilds implements BuildStore {
+  constructor(private readonly db: Db) {}
+
+  start(b: Pick<Build, 'app' | 'commit' | 'ref' | 'pusher' | 'pid'>, logPathFor: (id: number) => string): Build {
+    return this.db.transaction(() => {
+      const info = this.db
+        .prepare(
+          `INSERT INTO builds (app, commit_sha, ref, status, pusher, pid, started_at, log_path)
+           VALUES (?, ?, ?, 'running', ?, ?, ?, '')`,
+        )
+        .run(b.app, b.commit, b.ref, b.pusher, b.pid, now());
+      const id = Number(info.lastInsertRowid);
+      this.db.prepare('UPDATE builds SET log_path = ? WHERE id = ?').run(logPathFor(id), id);
+      return toBuild(this.db.prepare('SELECT * FROM builds WHERE id = ?').get(id) as Row);
+    }).immediate();
+  }
+
+  finish(id: number, status: Exclude<BuildStatus, 'running'>, error?: string): void {
+    this.db
+      .prepare('UPDATE builds SET status = ?, finished_at = ?, error = ? WHERE id = ?')
+      .run(status, now(), error ?? null, id);
+  }
+
+  find(app: string, id: number): Build | undefined {
+    const r = this.db.prepare('SELECT * FROM builds WHERE app = ? AND id = ?').get(app, id) as Row | undefined;
+    return r && toBuild(r);
+  }
+
+  latest(app: string): Build | undefined {
+    const r = this.db.prepare('SELECT * FROM builds WHERE app = ? ORDER BY id DESC LIMIT 1').get(app) as Row | undefined;
+    return r && toBuild(r);
+  }
+
+  list(app: string): Build[] {
+    return (this.db.prepare('SELECT * FROM builds WHERE app = ? ORDER BY id DESC').all(app) as Row[]).map(toBuild);
+  }
+
+  failAbandoned(isAlive: (pid: number) => boolean): Build[] {
+    return this.db.transaction(() => {
+      const running = (this.db.prepare("SELECT * FROM builds WHERE status = 'running'").all() as Row[]).map(toBuild);
+      const abandoned = running.filter((b) => !isAlive(b.pid));
+      for (const b of abandoned) {
+        this.finish(b.id, 'failed', 'interrupted: the build process ended before the build did');
+      }
+      return abandoned;
+    }).immediate();
+  }
+}
+
+function toRelease(r: Row): Release {
+  return {
+    app: String(r.app),
+    version: Number(r.version),
+    image: String(r.image),
+    commit: String(r.commit_sha),
+    buildId: r.build_id === null ? null : Number(r.build_id),
+    pusher: String(r.pusher),
+    description: String(r.description),
+    status: String(r.status) as ReleaseStatus,
+    createdAt: String(r.created_at),
+  };
+}
+
+class SqliteReleases implements ReleaseStore {
+  constructor(private readonly db: Db) {}
+
+  create(r: Omit<Release, 'version' | 'status' | 'createdAt' | 'image'>, imageFor: (version: number) => string): Release {
+    return this.db.transaction(() => {
+      const { next } = this.db
+        .prepare('SELECT COALESCE(MAX(version), 0) + 1 AS next FROM releases WHERE app = ?')
+        .get(r.app) as { next: number };
+      this.db
+        .prepare(
+          `INSERT INTO releases (app, version, image, commit_sha, build_id, pusher, description, status, created_at)
+           VALUES (?, ?, ?, ?, ?, ?, ?, 'pending', ?)`,
+        )
+        .run(r.app, next, imageFor(next), r.commit, r.buildId, r.pusher, r.description, now());
+      return this.find(r.app, next) as Release;
+    }).immediate();
+  }
+
+  setStatus(app: string, version: number, status: ReleaseStatus): void {
+    this.db.prepare('UPDATE releases SET status = ? WHERE app = ? AND version = ?').run(status, app, version);
+  }
+
+  find(app: string, version: number): Release | undefined {
+    const r = this.db.prepare('SELECT * FROM releases WHERE app = ? AND version = ?').get(app, version) as
+      | Row
+      | undefined;
+    return r && toRelease(r);
+  }
+
+  list(app: string): Release[] {
+    return (this.db.prepare('SELECT * FROM releases WHERE app = ? ORDER BY version DESC').all(app) as Row[]).map(
+      toRelease,
+    );
+  }
+
+  failAbandoned(app: string): void {
+    this.db.prepare("UPDATE releases SET status = 'failed' WHERE app = ? AND status = 'pending'").run(app);
+  }
+}
+
+function toHolder(r: Row): LockHolder {
+  return {
+    app: String(r.app),
+    pid: Number(r.pid),
+    holder: String(r.holder),
+    purpose: String(r.purpose),
+    since: String(r.since),
+  };
+}
+
+class SqliteLocks implements LockStore {
+  constructor(private readonly db: Db) {}
+
+  tryAcquire(h: Omit<LockHolder, 'since'>, isAlive: (pid: number) => boolean): LockHolder | undefined {
+    return this.db.transaction(() => {
+      const r = this.db.prepare('SELECT * FROM locks WHERE app = ?').get(h.app) as Row | undefined;
+      if (r) {
+        const current = toHolder(r);
+        if (current.pid !== h.pid && isAlive(current.pid)) return current;
+        this.db.prepare('DELETE FROM locks WHERE app = ?').run(h.app);
+      }
+      this.db
+        .prepare('INSERT INTO locks (app, pid, holder, purpose, since) VALUES (?, ?, ?, ?, ?)')
+        .run(h.app, h.pid, h.holder, h.purpose, now());
+      return undefined;
+    }).immediate();
+  }
+
+  release(app: string, pid: number): void {
+    this.db.prepare('DELETE FROM locks WHERE app = ? AND pid = ?').run(app, pid);
+  }
+}
+
+function isUniqueViolation(err: unknown): boolean {
+  return err instanceof Error && 'code' in err && String(err.code).startsWith('SQLITE_CONSTRAINT');
+}

@@ -1,0 +1,109 @@
+/** What Skiff records, one small interface per aggregate. SQLite implements them all (sqlite-store.ts). */
+
+export interface App {
+  name: string;
+  createdAt: string;
+  createdBy: string;
+  /** Version of the release that serves now, if any. */
+  currentRelease: number | null;
+}
+
+export interface AppStore {
+  create(name: string, createdBy: string): App;
+  find(name: string): App | undefined;
+  list(): App[];
+  setCurrentRelease(name: string, version: number): void;
+  remove(name: string): void;
+}
+
+export interface Key {
+  id: number;
+  user: string;
+  fingerprint: string;
+  publicKey: string;
+  admin: boolean;
+  createdAt: string;
+}
+
+export interface KeyStore {
+  add(key: Omit<Key, 'id' | 'createdAt'>): Key;
+  findByFingerprint(fingerprint: string): Key | undefined;
+  list(): Key[];
+  /** Removes every key of a user; returns how many. */
+  removeUser(user: string): number;
+}
+
+export type BuildStatus = 'running' | 'succeeded' | 'failed';
+
+export interface Build {
+  id: number;
+  app: string;
+  commit: string;
+  ref: string;
+  status: BuildStatus;
+  pusher: string;
+  pid: number;
+  startedAt: string;
+  finishedAt: string | null;
+  logPath: string;
+  error: string | null;
+}
+
+export interface BuildStore {
+  start(build: Pick<Build, 'app' | 'commit' | 'ref' | 'pusher' | 'pid'>, logPathFor: (id: number) => string): Build;
+  finish(id: number, status: Exclude<BuildStatus, 'running'>, error?: string): void;
+  find(app: string, id: number): Build | undefined;
+  latest(app: string): Build | undefined;
+  list(app: string): Build[];
+  /** Builds still marked running whose process is gone: mark them failed. Returns them. */
+  failAbandoned(isAlive: (pid: number) => boolean): Build[];
+}
+
+export type ReleaseStatus = 'pending' | 'deployed' | 'failed';
+
+export interface Release {
+  app: string;
+  version: number;
+  image: string;
+  commit: string;
+  buildId: number | null;
+  pusher: string;
+  description: string;
+  status: ReleaseStatus;
+  createdAt: string;
+}
+
+export interface ReleaseStore {
+  /** Records the next version for the app, status pending, its image named by imageFor(version). */
+  create(release: Omit<Release, 'version' | 'status' | 'createdAt' | 'image'>, imageFor: (version: number) => string): Release;
+  setStatus(app: string, version: number, status: ReleaseStatus): void;
+  find(app: string, version: number): Release | undefined;
+  list(app: string): Release[];
+  failAbandoned(app: string): void;
+}
+
+export interface LockHolder {
+  app: string;
+  pid: number;
+  holder: string;
+  purpose: string;
+  since: string;
+}
+
+export interface LockStore {
+  /** Takes the app's lock if free (or held by a dead process); returns the current holder when not taken. */
+  tryAcquire(holder: Omit<LockHolder, 'since'>, isAlive: (pid: number) => boolean): LockHolder | undefined;
+  release(app: string, pid: number): void;
+}
+
+export interface Store {
+  apps: AppStore;
+  keys: KeyStore;
+  builds: BuildStore;
+  releases: ReleaseStore;
+  locks: LockStore;
+  /** Runs fn in one transaction. */
+  transaction<T>(fn: () => T): T;
+  integrityCheck(): string;
+  close(): void;
+}
