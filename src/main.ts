@@ -12,7 +12,7 @@ import { userMessage } from './errors.js';
 import { Repos } from './git/repos.js';
 import { createLogger, type Logger } from './log.js';
 import { Progress } from './pipeline/progress.js';
-import type { PipelineDeps } from './pipeline/push.js';
+import { PushRejected, type PipelineDeps } from './pipeline/push.js';
 import { receive } from './pipeline/receive.js';
 import { reconcile } from './pipeline/reconcile.js';
 import { DockerRuntime } from './runtime/docker-runtime.js';
@@ -88,6 +88,7 @@ async function runPreReceiveHook(config: Config): Promise<number> {
     await receive(services, { refLines, repoDir, pusher: process.env.SKIFF_USER || 'admin (host)' }, progress, controller.signal);
     return 0;
   } catch (err) {
+    if (err instanceof PushRejected) return 1;
     if (!(err instanceof Error && err.name === 'SkiffError')) services.log.error({ err }, 'pre-receive failed');
     progress.warn(`Push rejected: ${userMessage(err)}`);
     return 1;

@@ -4,8 +4,9 @@ import type { Builder } from '../builder/builder.js';
 import type { Images } from '../builder/images.js';
 import type { Config } from '../config.js';
 import { buildImageTag } from '../domain/names.js';
-import type { RefUpdate } from '../domain/deploy-branch.js';
-import { userMessage } from '../errors.js';
+import { ZERO_SHA, type RefUpdate } from '../domain/deploy-branch.js';
+import { execa } from 'execa';
+import { ConflictError, userMessage } from '../errors.js';
 import type { Logger } from '../log.js';
 import type { Runtime } from '../runtime/runtime.js';
 import type { Store } from '../store/store.js';
@@ -33,6 +34,14 @@ export interface PushRequest {
   pusher: string;
 }
 
+/** A push that failed after its build started: the reason is already shown to the pusher and in the build log. */
+export class PushRejected extends Error {
+  constructor(readonly reason: unknown) {
+    super(userMessage(reason), { cause: reason });
+    this.name = 'PushRejected';
+  }
+}
+
 export function buildLogPath(config: Config, app: string, id: number): string {
   return path.join(config.buildsDir, app, `${id}.log`);
 }
@@ -47,6 +56,7 @@ export async function deployPush(deps: PipelineDeps, req: PushRequest, progress:
   const { app, update } = req;
   const short = update.newSha.slice(0, 7);
   return withAppLock(store, app, { holder: req.pusher, purpose: 'deploy' }, (m) => progress.step(m), signal, async () => {
+    await assertRefUnmoved(req.repoDir, update);
     fs.mkdirSync(path.join(config.buildsDir, app), { recursive: true, mode: 0o700 });
     const record = store.builds.start(
       { app, commit: update.newSha, ref: update.ref, pusher: req.pusher, pid: process.pid },
@@ -95,16 +105,30 @@ export async function deployPush(deps: PipelineDeps, req: PushRequest, progress:
       log.info({ release: rel.version }, 'deployed');
       return url;
     } catch (err) {
+      progress.warn(`Push rejected: ${userMessage(err)}`);
       if (version !== undefined) await abandonRelease(deps, app, version).catch((e) => log.error({ err: e }, 'abandon failed'));
       store.builds.finish(record.id, 'failed', userMessage(err));
       log[isUserFacing(err) ? 'info' : 'error']({ err }, 'push failed');
-      throw err;
+      throw new PushRejected(err);
     } finally {
       fs.rmSync(workDir, { recursive: true, force: true });
       progress.removeSink(logFile);
       await new Promise((resolve) => logFile.end(resolve));
     }
   });
+}
+
+/**
+ * A push that waited for another one may find its branch moved: git would
+ * refuse the ref update after the deploy, so refuse before it instead.
+ */
+async function assertRefUnmoved(repoDir: string, update: RefUpdate): Promise<void> {
+  const { stdout } = await execa('git', ['rev-parse', '--verify', '--quiet', update.ref], { cwd: repoDir, reject: false });
+  const current = stdout.trim() || ZERO_SHA;
+  if (current !== update.oldSha) {
+    const branch = update.ref.replace('refs/heads/', '');
+    throw new ConflictError(`${branch} moved to ${current.slice(0, 7)} while this push waited; pull, then push again`);
+  }
 }
 
 function isUserFacing(err: unknown): boolean {

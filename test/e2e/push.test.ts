@@ -1,0 +1,217 @@
+import fs from 'node:fs';
+import path from 'node:path';
+import { execa } from 'execa';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import {
+  SkiffServer,
+  commitAll,
+  fixtureRepo,
+  httpGet,
+  makeKey,
+  releasedUrl,
+  removeDockerLeftovers,
+  tempDir,
+  uniqueApp,
+  FIXTURE_APPS,
+} from '../helpers/skiff.js';
+
+/**
+ * The core promise, end to end: `skiff server` on loopback, the real OpenSSH
+ * client and the real git, a real Docker engine.
+ */
+describe('git push over SSH', () => {
+  let server: SkiffServer;
+  let keys: string;
+  let admin: string;
+  let user: string;
+  const app = uniqueApp('hello');
+  const apps = [app];
+  let repo: string;
+  let lastGoodUrl: string;
+  let lastGoodSha: string;
+
+  const headSha = async (dir: string): Promise<string> => (await execa('git', ['rev-parse', 'HEAD'], { cwd: dir })).stdout.trim();
+  const remoteSha = async (name: string): Promise<string> =>
+    (await server.git(admin, repo, ['ls-remote', server.remote(name), 'refs/heads/main'])).stdout.split('\t')[0];
+
+  beforeAll(async () => {
+    server = await SkiffServer.start();
+    keys = tempDir('keys');
+    admin = await makeKey(keys, 'admin');
+    user = await makeKey(keys, 'user');
+    const added = await server.cli(['keys:add', 'alice', '--admin'], fs.readFileSync(`${admin}.pub`, 'utf8'));
+    expect(added.exitCode, added.stderr).toBe(0);
+    const addedUser = await server.cli(['keys:add', 'bob'], fs.readFileSync(`${user}.pub`, 'utf8'));
+    expect(addedUser.exitCode, addedUser.stderr).toBe(0);
+    repo = await fixtureRepo('dockerfile-hello');
+    await execa('git', ['remote', 'add', 'paas', server.remote(app)], { cwd: repo });
+  });
+
+  afterAll(async () => {
+    if (server) {
+      if (process.env.SKIFF_TEST_DEBUG) console.log(server.output);
+      await server.cleanup();
+    }
+    await removeDockerLeftovers(apps);
+  });
+
+  it('creates the app on first push, streams the build, and serves it at the URL it prints', async () => {
+    const push = await server.git(admin, repo, ['push', 'paas', 'main']);
+    expect(push.exitCode, push.stderr).toBe(0);
+    expect(push.stderr).toContain(`remote: -----> Created app ${app}`);
+    expect(push.stderr).toMatch(/remote: -----> Building image/);
+    expect(push.stderr).toMatch(/remote: +Step \d+\/\d+ : FROM/);
+    expect(push.stderr).toMatch(/remote: -----> Starting v1/);
+    const url = releasedUrl(push.stderr);
+    expect(url).toBeDefined();
+    expect(await httpGet(url!)).toEqual({ status: 200, body: 'hello from v1\n' });
+    lastGoodUrl = url!;
+    lastGoodSha = await headSha(repo);
+  });
+
+  it('serves a new push and stops the old release', async () => {
+    fs.writeFileSync(path.join(repo, 'index.html'), 'hello from v2\n');
+    await commitAll(repo, 'v2');
+    const push = await server.git(admin, repo, ['push', 'paas', 'main']);
+    expect(push.exitCode, push.stderr).toBe(0);
+    expect(push.stderr).toContain('Stopped v1');
+    const url = releasedUrl(push.stderr)!;
+    expect(await httpGet(url)).toEqual({ status: 200, body: 'hello from v2\n' });
+    await expect(httpGet(lastGoodUrl)).rejects.toThrow();
+    const running = (await execa('docker', ['ps', '--filter', `label=skiff.app=${app}`, '--format', '{{.Label "skiff.release"}}'])).stdout;
+    expect(running.trim()).toBe('2');
+    lastGoodUrl = url;
+    lastGoodSha = await headSha(repo);
+
+    const releases = await server.ssh(admin, ['releases', app]);
+    expect(releases.exitCode).toBe(0);
+    expect(releases.stdout).toMatch(/\* v2 +deployed +Deploy [0-9a-f]{7} +alice/);
+    expect(releases.stdout).toMatch(/ {2}v1 +deployed/);
+  });
+
+  it('rejects a push whose build fails; the ref stays and the previous release keeps serving', async () => {
+    fs.copyFileSync(path.join(FIXTURE_APPS, 'dockerfile-broken', 'Dockerfile'), path.join(repo, 'Dockerfile'));
+    await commitAll(repo, 'broken build');
+    const push = await server.git(admin, repo, ['push', 'paas', 'main']);
+    expect(push.exitCode).not.toBe(0);
+    expect(push.stderr).toContain('about to fail');
+    expect(push.stderr).toMatch(/remote:  ! +Push rejected: docker build failed: .*returned a non-zero code: 3/);
+    expect(push.stderr).toContain('pre-receive hook declined');
+    expect(await remoteSha(app)).toBe(lastGoodSha);
+    expect(await httpGet(lastGoodUrl)).toEqual({ status: 200, body: 'hello from v2\n' });
+
+    const builds = await server.ssh(admin, ['builds', app]);
+    expect(builds.stdout.split("\n")[1]).toMatch(/^\d+ +failed +[0-9a-f]{7} +alice/);
+    const output = await server.ssh(admin, ['builds:output', app]);
+    expect(output.exitCode).toBe(0);
+    expect(output.stdout).toContain('about to fail');
+    expect(output.stdout).toContain('Push rejected: docker build failed');
+  });
+
+  it('abandons a release that exits before it answers, showing its output', async () => {
+    fs.copyFileSync(path.join(FIXTURE_APPS, 'dockerfile-crashes', 'Dockerfile'), path.join(repo, 'Dockerfile'));
+    await commitAll(repo, 'crashes at start');
+    const push = await server.git(admin, repo, ['push', 'paas', 'main']);
+    expect(push.exitCode).not.toBe(0);
+    expect(push.stderr).toContain('crashing on purpose');
+    expect(push.stderr).toMatch(/exited with status 4 before it answered HTTP; the previous release keeps serving/);
+    expect(await remoteSha(app)).toBe(lastGoodSha);
+    expect(await httpGet(lastGoodUrl)).toEqual({ status: 200, body: 'hello from v2\n' });
+    const containers = (await execa('docker', ['ps', '-a', '--filter', `label=skiff.app=${app}`, '--format', '{{.Names}}'])).stdout;
+    expect(containers.trim().split('\n')).toEqual([`skiff-${app}-web-v2`]);
+    const releases = await server.ssh(admin, ['releases', app, '--json']);
+    const list = JSON.parse(releases.stdout) as { version: number; status: string; current: boolean }[];
+    expect(list.map((r) => [r.version, r.status, r.current])).toEqual([
+      [3, 'failed', false],
+      [2, 'deployed', true],
+      [1, 'deployed', false],
+    ]);
+    // Back to the good tree for the tests after this one.
+    await execa('git', ['reset', '-q', '--hard', lastGoodSha], { cwd: repo });
+  });
+
+  it('clones the repo back at the deployed commit', async () => {
+    const dir = tempDir('clone');
+    const clone = await server.git(user, dir, ['clone', '-q', server.remote(app), 'copy']);
+    expect(clone.exitCode, clone.stderr).toBe(0);
+    expect(await headSha(path.join(dir, 'copy'))).toBe(lastGoodSha);
+    expect(fs.readFileSync(path.join(dir, 'copy', 'index.html'), 'utf8')).toBe('hello from v2\n');
+  });
+
+  it('refuses a non-fast-forward push without --force, as git does', async () => {
+    const dir = tempDir('diverged');
+    await server.git(admin, dir, ['clone', '-q', server.remote(app), 'work']);
+    const work = path.join(dir, 'work');
+    await execa('git', ['reset', '-q', '--hard', 'HEAD~1'], { cwd: work });
+    fs.writeFileSync(path.join(work, 'index.html'), 'diverged\n');
+    await commitAll(work, 'diverged');
+    const push = await server.git(admin, work, ['push', 'origin', 'main']);
+    expect(push.exitCode).not.toBe(0);
+    expect(push.stderr).toMatch(/non-fast-forward|fetch first|rejected/);
+    expect(push.stderr).not.toContain('Building image');
+    expect(await remoteSha(app)).toBe(lastGoodSha);
+  });
+
+  it('stores pushes to other branches without deploying', async () => {
+    await execa('git', ['checkout', '-q', '-b', 'feature'], { cwd: repo });
+    fs.writeFileSync(path.join(repo, 'index.html'), 'feature\n');
+    await commitAll(repo, 'feature');
+    const push = await server.git(admin, repo, ['push', 'paas', 'feature']);
+    await execa('git', ['checkout', '-q', 'main'], { cwd: repo });
+    expect(push.exitCode, push.stderr).toBe(0);
+    expect(push.stderr).toContain('Storing feature (only main or master deploys)');
+    expect(push.stderr).not.toContain('Building image');
+    expect(await httpGet(lastGoodUrl)).toEqual({ status: 200, body: 'hello from v2\n' });
+  });
+
+  it('serializes two pushes to the same app: the second waits, says so, and is refused once main moved', async () => {
+    const dir = tempDir('race');
+    for (const name of ['a', 'b']) {
+      await server.git(admin, dir, ['clone', '-q', server.remote(app), name]);
+      fs.writeFileSync(path.join(dir, name, 'index.html'), `race ${name}\n`);
+      await commitAll(path.join(dir, name), `race ${name}`);
+    }
+    const [a, b] = await Promise.all([
+      server.git(admin, path.join(dir, 'a'), ['push', 'origin', 'main']),
+      new Promise((r) => setTimeout(r, 300)).then(() => server.git(admin, path.join(dir, 'b'), ['push', 'origin', 'main'])),
+    ]);
+    const outcomes = [a, b].sort((x, y) => x.exitCode - y.exitCode);
+    expect(outcomes[0].exitCode, outcomes[0].stderr).toBe(0);
+    expect(outcomes[1].exitCode).not.toBe(0);
+    expect(outcomes[1].stderr).toMatch(/Waiting for the deploy of .* by alice/);
+    expect(outcomes[1].stderr).toMatch(/main moved to [0-9a-f]{7} while this push waited; pull, then push again/);
+    const winner = outcomes[0] === a ? 'a' : 'b';
+    const url = releasedUrl(outcomes[0].stderr)!;
+    expect(await httpGet(url)).toEqual({ status: 200, body: `race ${winner}\n` });
+    expect(await remoteSha(app)).toBe(await headSha(path.join(dir, winner)));
+    lastGoodUrl = url;
+  });
+
+  it('leaves nothing running or locked when the pusher disconnects mid-build', async () => {
+    const slowApp = uniqueApp('slow');
+    apps.push(slowApp);
+    const slow = await fixtureRepo('dockerfile-slow');
+    // Its own process group, so that git and the ssh under it die together, as when a laptop drops off.
+    const child = execa('git', ['push', server.remote(slowApp), 'main'], { cwd: slow, env: server.gitEnv(admin), reject: false, all: true, detached: true });
+    let seen = '';
+    child.all?.on('data', (d: Buffer) => (seen += d.toString()));
+    await waitFor(() => seen.includes('slow build started'), 60_000, () => seen);
+    process.kill(-child.pid!, 'SIGKILL');
+    await child;
+    // The build is marked failed, the lock is free, and no container of the app exists.
+    await waitFor(async () => (await server.ssh(admin, ['builds', slowApp])).stdout.match(/^\d+ +failed/m) !== null, 30_000);
+    const containers = (await execa('docker', ['ps', '-a', '--filter', `label=skiff.app=${slowApp}`, '-q'])).stdout;
+    expect(containers.trim()).toBe('');
+    const destroy = await server.ssh(admin, ['apps:destroy', slowApp, '--confirm', slowApp]);
+    expect(destroy.stderr).not.toContain('Waiting');
+    expect(destroy.exitCode, destroy.stderr).toBe(0);
+  });
+});
+
+async function waitFor(check: () => boolean | Promise<boolean>, timeoutMs: number, describe?: () => string): Promise<void> {
+  const deadline = Date.now() + timeoutMs;
+  while (!(await check())) {
+    if (Date.now() > deadline) throw new Error(`timed out waiting${describe ? `: ${describe()}` : ''}`);
+    await new Promise((r) => setTimeout(r, 200));
+  }
+}

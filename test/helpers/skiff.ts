@@ -1,0 +1,184 @@
+import { spawn, type ChildProcess } from 'node:child_process';
+import fs from 'node:fs';
+import net from 'node:net';
+import os from 'node:os';
+import path from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { execa, type Result } from 'execa';
+
+export const ROOT = fileURLToPath(new URL('../../', import.meta.url));
+export const SKIFF_BIN = path.join(ROOT, 'bin', 'skiff.js');
+export const FIXTURE_APPS = path.join(ROOT, 'test', 'fixtures', 'apps');
+
+export function freePort(): Promise<number> {
+  return new Promise((resolve, reject) => {
+    const s = net.createServer();
+    s.on('error', reject);
+    s.listen(0, '127.0.0.1', () => {
+      const port = (s.address() as net.AddressInfo).port;
+      s.close(() => resolve(port));
+    });
+  });
+}
+
+export function tempDir(prefix: string): string {
+  return fs.mkdtempSync(path.join(os.tmpdir(), `skiff-test-${prefix}-`));
+}
+
+/** A unique app name per test run, so runs never collide in the shared Docker engine. */
+export function uniqueApp(prefix: string): string {
+  return `${prefix}-${Math.random().toString(36).slice(2, 8)}`;
+}
+
+export async function makeKey(dir: string, name: string): Promise<string> {
+  const file = path.join(dir, name);
+  await execa('ssh-keygen', ['-q', '-t', 'ed25519', '-N', '', '-C', name, '-f', file]);
+  return file;
+}
+
+export interface RunResult {
+  stdout: string;
+  stderr: string;
+  exitCode: number;
+}
+
+function toRun(r: Result): RunResult {
+  return { stdout: String(r.stdout ?? ''), stderr: String(r.stderr ?? ''), exitCode: r.exitCode ?? -1 };
+}
+
+/** `skiff server` on a loopback port with its own SKIFF_HOME, driven with the real ssh and git. */
+export class SkiffServer {
+  private proc?: ChildProcess;
+  output = '';
+
+  private constructor(
+    readonly home: string,
+    readonly port: number,
+    readonly env: Record<string, string>,
+  ) {}
+
+  static async start(extraEnv: Record<string, string> = {}): Promise<SkiffServer> {
+    const home = tempDir('home');
+    const port = await freePort();
+    const env = {
+      SKIFF_HOME: home,
+      SKIFF_SSH_PORT: String(port),
+      SKIFF_BIND: '127.0.0.1',
+      SKIFF_DOMAIN: '127.0.0.1',
+      SKIFF_READY_TIMEOUT: '30',
+      SKIFF_STOP_TIMEOUT: '2',
+      SKIFF_LOG_LEVEL: 'debug',
+      ...extraEnv,
+    };
+    const server = new SkiffServer(home, port, env);
+    await server.launch();
+    return server;
+  }
+
+  async launch(): Promise<void> {
+    const proc = spawn(process.execPath, [SKIFF_BIN, 'server'], { env: { ...process.env, ...this.env }, stdio: ['ignore', 'pipe', 'pipe'] });
+    this.proc = proc;
+    proc.stdout?.on('data', (d: Buffer) => (this.output += d.toString()));
+    proc.stderr?.on('data', (d: Buffer) => (this.output += d.toString()));
+    await new Promise<void>((resolve, reject) => {
+      const timer = setTimeout(() => reject(new Error(`server did not start:\n${this.output}`)), 20_000);
+      const check = (): void => {
+        if (this.output.includes('listening for SSH')) {
+          clearTimeout(timer);
+          resolve();
+        }
+      };
+      proc.stdout?.on('data', check);
+      proc.on('exit', (code) => {
+        clearTimeout(timer);
+        reject(new Error(`server exited with ${code}:\n${this.output}`));
+      });
+    });
+  }
+
+  get pid(): number | undefined {
+    return this.proc?.pid;
+  }
+
+  /** Stops the server; SIGKILL to test crash safety. */
+  async stop(signal: NodeJS.Signals = 'SIGTERM'): Promise<void> {
+    const proc = this.proc;
+    if (!proc || proc.exitCode !== null || proc.signalCode !== null) return;
+    await new Promise<void>((resolve) => {
+      proc.removeAllListeners('exit');
+      proc.on('exit', () => resolve());
+      proc.kill(signal);
+    });
+  }
+
+  /** The host door: `skiff ARGS` against the same SKIFF_HOME. */
+  async cli(args: string[], input?: string): Promise<RunResult> {
+    return toRun(await execa(process.execPath, [SKIFF_BIN, ...args], { env: this.env, input, reject: false }));
+  }
+
+  sshCommand(key: string): string[] {
+    return ['ssh', '-i', key, '-o', 'IdentitiesOnly=yes', '-o', 'StrictHostKeyChecking=no', '-o', 'UserKnownHostsFile=/dev/null', '-o', 'LogLevel=ERROR', '-o', 'BatchMode=yes'];
+  }
+
+  /** ssh -p PORT git@127.0.0.1 ARGS… (ssh joins the words with spaces, as it always does). */
+  async ssh(key: string, args: string[], options: { input?: string } = {}): Promise<RunResult> {
+    const [cmd, ...base] = this.sshCommand(key);
+    return toRun(await execa(cmd, [...base, '-p', String(this.port), 'git@127.0.0.1', ...args], { input: options.input ?? '', reject: false }));
+  }
+
+  remote(app: string): string {
+    return `ssh://git@127.0.0.1:${this.port}/${app}.git`;
+  }
+
+  gitEnv(key: string): Record<string, string> {
+    return { GIT_SSH_COMMAND: this.sshCommand(key).join(' '), GIT_TERMINAL_PROMPT: '0' };
+  }
+
+  async git(key: string, cwd: string, args: string[]): Promise<RunResult> {
+    return toRun(await execa('git', args, { cwd, env: this.gitEnv(key), reject: false }));
+  }
+
+  async cleanup(): Promise<void> {
+    await this.stop();
+    fs.rmSync(this.home, { recursive: true, force: true });
+  }
+}
+
+/** Copies a fixture app into a fresh git work tree with one commit. */
+export async function fixtureRepo(name: string, edit?: (dir: string) => void): Promise<string> {
+  const dir = tempDir(name);
+  fs.cpSync(path.join(FIXTURE_APPS, name), dir, { recursive: true });
+  edit?.(dir);
+  const git = (args: string[]): Promise<unknown> =>
+    execa('git', ['-c', 'user.name=Test', '-c', 'user.email=test@example.com', ...args], { cwd: dir });
+  await git(['init', '-q', '-b', 'main']);
+  await git(['add', '-A']);
+  await git(['commit', '-q', '-m', `${name} fixture`]);
+  return dir;
+}
+
+export async function commitAll(dir: string, message: string): Promise<void> {
+  await execa('git', ['-c', 'user.name=Test', '-c', 'user.email=test@example.com', 'commit', '-q', '-a', '-m', message], { cwd: dir });
+}
+
+/** Removes every container and image Skiff labelled for these apps (tests own their apps only). */
+export async function removeDockerLeftovers(apps: string[]): Promise<void> {
+  for (const app of apps) {
+    const ids = (await execa('docker', ['ps', '-aq', '--filter', `label=skiff.app=${app}`], { reject: false })).stdout.split('\n').filter(Boolean);
+    if (ids.length) await execa('docker', ['rm', '-f', ...ids], { reject: false });
+    const images = (await execa('docker', ['images', '-q', '--filter', `label=skiff.app=${app}`], { reject: false })).stdout.split('\n').filter(Boolean);
+    if (images.length) await execa('docker', ['rmi', '-f', ...new Set(images)], { reject: false });
+  }
+}
+
+/** GETs a URL on loopback; returns status and body, or an error string. */
+export async function httpGet(url: string): Promise<{ status: number; body: string }> {
+  const res = await fetch(url, { signal: AbortSignal.timeout(5000) });
+  return { status: res.status, body: await res.text() };
+}
+
+/** The URL a push ended with: the last `Released vN: URL` line. */
+export function releasedUrl(output: string): string | undefined {
+  const matches = [...output.matchAll(/Released v\d+: (http:\/\/\S+)/g)];
+  return matches.at(-1)?.[1];
+}
