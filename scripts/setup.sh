@@ -60,7 +60,8 @@ fi
 if [ ! -f dist/main.js ] || [ -n "$(find src tsconfig.json package.json -newer dist/main.js -print -quit)" ]; then
   say "Building"
   rm -rf dist
-  npx tsc -p tsconfig.json
+  # tsc writes files even when it finds errors: remove them so the next run builds again.
+  npx tsc -p tsconfig.json || { rm -rf dist; exit 1; }
 fi
 
 if [ "$want_test" = 1 ]; then

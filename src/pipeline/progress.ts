@@ -30,15 +30,15 @@ export class Progress {
   }
 
   step(title: string): void {
-    this.write(`-----> ${title}\n`);
+    this.line(`-----> ${title}`);
   }
 
   info(text: string): void {
-    for (const line of text.replace(/\n$/, '').split('\n')) this.write(`${INDENT}${line}\n`);
+    for (const line of text.replace(/\n$/, '').split('\n')) this.line(`${INDENT}${line}`);
   }
 
   warn(text: string): void {
-    this.write(` !     ${text}\n`);
+    this.line(` !     ${text}`);
   }
 
   /** Output of a tool (build lines, container logs), indented, possibly in partial lines. */
@@ -52,12 +52,13 @@ export class Progress {
     this.write(out);
   }
 
+  /** One line of our own, on a fresh line even when a tool left its last one unfinished. */
+  private line(text: string): void {
+    this.write(`${this.atLineStart ? '' : '\n'}${text}\n`);
+    this.atLineStart = true;
+  }
+
   private write(text: string): void {
-    if (!this.atLineStart && !text.startsWith(INDENT)) {
-      // A tool left a line unfinished; our own lines start on a fresh one.
-      text = `\n${text}`;
-      this.atLineStart = true;
-    }
     for (const sink of this.sinks) {
       if (!sink.destroyed && sink.writable) sink.write(text);
     }

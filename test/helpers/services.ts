@@ -1,0 +1,26 @@
+import path from 'node:path';
+import { Images } from '../../src/builder/images.js';
+import type { Services } from '../../src/commands/command.js';
+import { loadConfig } from '../../src/config.js';
+import { createDocker } from '../../src/docker/client.js';
+import { Repos } from '../../src/git/repos.js';
+import { silentLogger } from '../../src/log.js';
+import { DockerRuntime } from '../../src/runtime/docker-runtime.js';
+import { openStore } from '../../src/store/sqlite-store.js';
+import { tempDir } from './skiff.js';
+
+/** The real services on a fresh temporary SKIFF_HOME, for in-process tests. */
+export function realServices(): Services {
+  const home = tempDir('svc');
+  const config = loadConfig({ SKIFF_HOME: home, SKIFF_BIND: '127.0.0.1', SKIFF_STOP_TIMEOUT: '1' });
+  const docker = createDocker();
+  return {
+    config,
+    log: silentLogger,
+    version: '0.0.0-test',
+    store: openStore(path.join(home, 'skiff.db')),
+    repos: new Repos(config.reposDir, home),
+    images: new Images(docker),
+    runtime: new DockerRuntime(docker, { bind: '127.0.0.1', stopTimeoutSeconds: 1 }, silentLogger),
+  };
+}

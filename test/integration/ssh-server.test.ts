@@ -1,0 +1,126 @@
+import fs from 'node:fs';
+import path from 'node:path';
+import type { AddressInfo } from 'node:net';
+import ssh2 from 'ssh2';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import type { Services } from '../../src/commands/command.js';
+import { parsePublicKey } from '../../src/domain/ssh-key.js';
+import { ensureHostKey } from '../../src/ssh/host-key.js';
+import { createSshServer } from '../../src/ssh/server.js';
+import { realServices } from '../helpers/services.js';
+
+interface Exec {
+  stdout: string;
+  stderr: string;
+  code: number | undefined;
+}
+
+/** A real ssh2 server on port 0 and a real ssh2 client in the same process. */
+describe('SSH server', () => {
+  let services: Services;
+  let server: ssh2.Server;
+  let port: number;
+  const userKey = ssh2.utils.generateKeyPairSync('ed25519');
+  const otherKey = ssh2.utils.generateKeyPairSync('ed25519');
+
+  beforeAll(async () => {
+    services = realServices();
+    const pub = parsePublicKey(userKey.public);
+    services.store.keys.add({ user: 'alice', fingerprint: pub.fingerprint, publicKey: pub.text, admin: false });
+    server = createSshServer({ services, hostKey: ensureHostKey(services.config.hostKeyPath) });
+    await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+    port = (server.address() as AddressInfo).port;
+  });
+
+  afterAll(() => {
+    server.close();
+    services.store.close();
+  });
+
+  function connect(auth: { privateKey?: string; password?: string }): Promise<ssh2.Client> {
+    return new Promise((resolve, reject) => {
+      const client = new ssh2.Client();
+      client.on('ready', () => {
+        client.setNoDelay(true);
+        resolve(client);
+      }).on('error', reject);
+      client.connect({ host: '127.0.0.1', port, username: 'git', ...auth, tryKeyboard: false });
+    });
+  }
+
+  function exec(client: ssh2.Client, command: string, input = ''): Promise<Exec> {
+    return new Promise((resolve, reject) => {
+      client.exec(command, (err, channel) => {
+        if (err) return reject(err);
+        const result: Exec = { stdout: '', stderr: '', code: undefined };
+        channel.on('data', (d: Buffer) => (result.stdout += d.toString()));
+        channel.stderr.on('data', (d: Buffer) => (result.stderr += d.toString()));
+        channel.on('exit', (code: number) => (result.code = code));
+        channel.on('close', () => resolve(result));
+        channel.end(input);
+      });
+    });
+  }
+
+  it('keeps the host key it made on first start, with mode 0600', () => {
+    const file = services.config.hostKeyPath;
+    expect(fs.statSync(file).mode & 0o777).toBe(0o600);
+    const before = fs.readFileSync(file);
+    expect(ensureHostKey(file).equals(before)).toBe(true);
+  });
+
+  it('runs a command for a known key and reports its exit status', async () => {
+    const client = await connect({ privateKey: userKey.private });
+    try {
+      services.store.apps.create('shop', 'alice');
+      expect(await exec(client, 'apps:list')).toEqual({ stdout: '=====> Apps\nshop\n', stderr: '', code: 0 });
+      expect(await exec(client, 'apps:info nope')).toMatchObject({ code: 1, stderr: " !     app 'nope' not found; create it with apps:create nope, or push to it\n" });
+    } finally {
+      client.end();
+    }
+  });
+
+  it('refuses unknown keys and passwords', async () => {
+    await expect(connect({ privateKey: otherKey.private })).rejects.toThrow(/authentication methods failed/);
+    await expect(connect({ password: 'hunter2' })).rejects.toThrow(/authentication methods failed/);
+  });
+
+  it('refuses git access to an app that does not exist, and a path that leaves the repos folder', async () => {
+    const client = await connect({ privateKey: userKey.private });
+    try {
+      expect(await exec(client, "git-upload-pack 'ghost.git'")).toMatchObject({ code: 1, stderr: " !     app 'ghost' not found\n" });
+      const escape = await exec(client, "git-receive-pack '../../../tmp/evil.git'");
+      expect(escape.code).toBe(1);
+      expect(escape.stderr).toMatch(/invalid app name/);
+      expect(fs.existsSync('/tmp/evil.git')).toBe(false);
+    } finally {
+      client.end();
+    }
+  });
+
+  it('answers thousands of hostile exec strings with a clean error, touching nothing outside SKIFF_HOME', async () => {
+    const client = await connect({ privateKey: userKey.private });
+    const pieces = ['apps:create', 'apps:info', 'apps:destroy', 'keys:add', 'builds:output', 'git-receive-pack', 'git-upload-pack', '../', '/etc/passwd', "'", '"', '\\', ';', '$(touch /tmp/skiff-pwned)', '`id`', '|', '&&', '--confirm', '--json', '-x', 'A', 'shop', '%s', '\u0000', '\n', ' ', '*', '~', 'x'.repeat(40)];
+    let seed = 42;
+    const rand = (n: number): number => {
+      seed = (seed * 1103515245 + 12345) % 2 ** 31;
+      return seed % n;
+    };
+    const before = fs.readdirSync(path.dirname(services.config.home)).length;
+    try {
+      for (let i = 0; i < 2000; i++) {
+        const words = Array.from({ length: 1 + rand(4) }, () => pieces[rand(pieces.length)]);
+        const command = words.join(rand(2) ? ' ' : '');
+        const result = await exec(client, command);
+        expect(result.code, command).toBeTypeOf('number');
+        if (result.code !== 0) expect(result.stderr, command).toMatch(/(^|\n) ! {5}\S.*\n$/);
+        expect(result.stderr, command).not.toMatch(/at .*\.js:\d+|internal error/);
+      }
+    } finally {
+      client.end();
+    }
+    expect(fs.existsSync('/tmp/skiff-pwned')).toBe(false);
+    expect(fs.readdirSync(path.dirname(services.config.home)).length).toBe(before);
+    expect(services.store.apps.list().map((a) => a.name)).toEqual(['shop']);
+  });
+});

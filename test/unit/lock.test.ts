@@ -1,0 +1,37 @@
+import { describe, expect, it } from 'vitest';
+import { withAppLock } from '../../src/pipeline/lock.js';
+import { openStore } from '../../src/store/sqlite-store.js';
+
+describe('withAppLock', () => {
+  it('waits for a live holder, says so once, and always releases', async () => {
+    const store = openStore(':memory:');
+    // A holder in another live process: this test runner's parent.
+    store.locks.tryAcquire({ app: 'a', pid: process.ppid, holder: 'alice', purpose: 'deploy' }, () => true);
+    const messages: string[] = [];
+    setTimeout(() => store.locks.release('a', process.ppid), 600);
+    const order: string[] = [];
+    await withAppLock(store, 'a', { holder: 'bob', purpose: 'deploy' }, (m) => messages.push(m), new AbortController().signal, async () => {
+      order.push('ran');
+    });
+    expect(order).toEqual(['ran']);
+    expect(messages).toHaveLength(1);
+    expect(messages[0]).toMatch(/^Waiting for the deploy of a by alice \(since .*\) to finish$/);
+    await expect(
+      withAppLock(store, 'a', { holder: 'bob', purpose: 'deploy' }, () => {}, new AbortController().signal, async () => {
+        throw new Error('boom');
+      }),
+    ).rejects.toThrow('boom');
+    // Released after the failure: a third holder gets it at once.
+    expect(store.locks.tryAcquire({ app: 'a', pid: process.ppid, holder: 'carol', purpose: 'deploy' }, () => true)).toBeUndefined();
+  });
+
+  it('gives up waiting when cancelled', async () => {
+    const store = openStore(':memory:');
+    store.locks.tryAcquire({ app: 'a', pid: process.ppid, holder: 'alice', purpose: 'deploy' }, () => true);
+    const controller = new AbortController();
+    setTimeout(() => controller.abort(), 300);
+    await expect(withAppLock(store, 'a', { holder: 'bob', purpose: 'deploy' }, () => {}, controller.signal, async () => 1)).rejects.toThrow(
+      /gave up waiting for the deploy of a/,
+    );
+  });
+});

@@ -1,0 +1,29 @@
+import fs from 'node:fs';
+import path from 'node:path';
+import { execa } from 'execa';
+import { describe, expect, it } from 'vitest';
+import { parsePublicKey } from '../../src/domain/ssh-key.js';
+import { makeKey, tempDir } from '../helpers/skiff.js';
+
+describe('parsePublicKey', () => {
+  it("gives the same fingerprint as ssh-keygen, for ed25519 and RSA keys", async () => {
+    const dir = tempDir('keys');
+    for (const type of ['ed25519', 'rsa']) {
+      const file = path.join(dir, type);
+      await execa('ssh-keygen', ['-q', '-t', type, '-N', '', '-C', 'me@host', '-f', file]);
+      const expected = (await execa('ssh-keygen', ['-lf', `${file}.pub`])).stdout.split(' ')[1];
+      const key = parsePublicKey(fs.readFileSync(`${file}.pub`, 'utf8'));
+      expect(key.fingerprint).toBe(expected);
+      expect(key.text).not.toContain('me@host');
+    }
+  });
+
+  it('refuses private keys, several keys, empty input and junk', async () => {
+    const file = await makeKey(tempDir('keys'), 'k');
+    expect(() => parsePublicKey(fs.readFileSync(file, 'utf8'))).toThrow(/private key/);
+    const pub = fs.readFileSync(`${file}.pub`, 'utf8').trim();
+    expect(() => parsePublicKey(`${pub}\n${pub}`)).toThrow(/one public key at a time/);
+    expect(() => parsePublicKey('  ')).toThrow(/no public key given/);
+    expect(() => parsePublicKey('ssh-rsa @@@')).toThrow(/not an OpenSSH public key/);
+  });
+});

@@ -1,0 +1,74 @@
+import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { openStore } from '../../src/store/sqlite-store.js';
+import type { Store } from '../../src/store/store.js';
+
+describe('SQLite store', () => {
+  let store: Store;
+  beforeEach(() => {
+    store = openStore(':memory:');
+  });
+  afterEach(() => store.close());
+
+  it('creates, lists and removes apps, refusing duplicates', () => {
+    store.apps.create('b', 'alice');
+    store.apps.create('a', 'bob');
+    expect(() => store.apps.create('a', 'carol')).toThrow("app 'a' already exists");
+    expect(store.apps.list().map((a) => [a.name, a.createdBy, a.currentRelease])).toEqual([
+      ['a', 'bob', null],
+      ['b', 'alice', null],
+    ]);
+    store.apps.remove('a');
+    expect(store.apps.find('a')).toBeUndefined();
+  });
+
+  it('numbers releases per app and names their image from the version', () => {
+    const mk = (app: string) =>
+      store.releases.create({ app, commit: 'c'.repeat(40), buildId: 1, pusher: 'alice', description: 'Deploy ccccccc' }, (v) => `skiff/${app}:v${v}`);
+    expect(mk('a').version).toBe(1);
+    expect(mk('a')).toMatchObject({ version: 2, image: 'skiff/a:v2', status: 'pending' });
+    expect(mk('b').version).toBe(1);
+    store.releases.setStatus('a', 2, 'deployed');
+    store.releases.failAbandoned('a');
+    expect(store.releases.list('a').map((r) => [r.version, r.status])).toEqual([
+      [2, 'deployed'],
+      [1, 'failed'],
+    ]);
+  });
+
+  it('keeps keys by fingerprint, several per user', () => {
+    store.keys.add({ user: 'alice', fingerprint: 'SHA256:a', publicKey: 'ssh-ed25519 AAAA', admin: true });
+    store.keys.add({ user: 'alice', fingerprint: 'SHA256:b', publicKey: 'ssh-ed25519 BBBB', admin: false });
+    expect(() => store.keys.add({ user: 'bob', fingerprint: 'SHA256:a', publicKey: 'x', admin: false })).toThrow(/already registered \(to alice\)/);
+    expect(store.keys.findByFingerprint('SHA256:a')).toMatchObject({ user: 'alice', admin: true });
+    expect(store.keys.removeUser('alice')).toBe(2);
+    expect(store.keys.list()).toEqual([]);
+  });
+
+  it('marks builds of dead processes failed and leaves live ones alone', () => {
+    const start = (pid: number) => store.builds.start({ app: 'a', commit: 'c', ref: 'refs/heads/main', pusher: 'x', pid }, (id) => `/logs/${id}.log`);
+    const dead = start(111);
+    const live = start(222);
+    expect(dead.logPath).toBe(`/logs/${dead.id}.log`);
+    const failed = store.builds.failAbandoned((pid) => pid === 222);
+    expect(failed.map((b) => b.id)).toEqual([dead.id]);
+    expect(store.builds.find('a', dead.id)).toMatchObject({ status: 'failed', error: expect.stringMatching(/interrupted/) });
+    expect(store.builds.find('a', live.id)?.status).toBe('running');
+    expect(store.builds.latest('a')?.id).toBe(live.id);
+  });
+
+  it('gives an app lock to one holder at a time, and takes it over from a dead one', () => {
+    const alive = new Set([1, 2]);
+    const isAlive = (pid: number) => alive.has(pid);
+    expect(store.locks.tryAcquire({ app: 'a', pid: 1, holder: 'alice', purpose: 'deploy' }, isAlive)).toBeUndefined();
+    expect(store.locks.tryAcquire({ app: 'a', pid: 2, holder: 'bob', purpose: 'deploy' }, isAlive)).toMatchObject({ holder: 'alice', pid: 1 });
+    expect(store.locks.tryAcquire({ app: 'b', pid: 2, holder: 'bob', purpose: 'deploy' }, isAlive)).toBeUndefined();
+    alive.delete(1);
+    expect(store.locks.tryAcquire({ app: 'a', pid: 2, holder: 'bob', purpose: 'deploy' }, isAlive)).toBeUndefined();
+    store.locks.release('a', 2);
+    expect(store.locks.tryAcquire({ app: 'a', pid: 1, holder: 'alice', purpose: 'deploy' }, () => true)).toBeUndefined();
+  });
+
+  it('passes an integrity check', () => {
+    expect(store.integrityCheck()).toBe('ok');
+  });
+});
