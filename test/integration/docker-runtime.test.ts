@@ -1,0 +1,116 @@
+import fs from 'node:fs';
+import path from 'node:path';
+import { afterAll, describe, expect, it } from 'vitest';
+import { DockerfileBuilder } from '../../src/builder/dockerfile-builder.js';
+import { createDocker } from '../../src/docker/client.js';
+import { silentLogger } from '../../src/log.js';
+import { Progress } from '../../src/pipeline/progress.js';
+import { DockerRuntime } from '../../src/runtime/docker-runtime.js';
+import { FIXTURE_APPS, httpGet, removeDockerLeftovers, tempDir, uniqueApp } from '../helpers/skiff.js';
+import { PassThrough } from 'node:stream';
+
+/** Build, run and replace through dockerode against the real engine. */
+describe('DockerfileBuilder and DockerRuntime', () => {
+  const docker = createDocker();
+  const builder = new DockerfileBuilder(docker);
+  const runtime = new DockerRuntime(docker, { bind: '127.0.0.1', stopTimeoutSeconds: 1 }, silentLogger);
+  const app = uniqueApp('rt');
+  const signal = new AbortController().signal;
+
+  function progress(): { progress: Progress; text: () => string } {
+    const sink = new PassThrough();
+    let out = '';
+    sink.on('data', (d: Buffer) => (out += d.toString()));
+    return { progress: new Progress([sink]), text: () => out };
+  }
+
+  function appDir(fixture: string, body?: string): string {
+    const dir = tempDir(fixture);
+    fs.cpSync(path.join(FIXTURE_APPS, fixture), dir, { recursive: true });
+    if (body) fs.writeFileSync(path.join(dir, 'index.html'), body);
+    return dir;
+  }
+
+  afterAll(() => removeDockerLeftovers([app]));
+
+  it('builds with the layer cache, labels the image, and streams the output', async () => {
+    const dir = appDir('dockerfile-hello', 'one\n');
+    const first = progress();
+    const image = await builder.build({ app, buildId: 1, dir, tag: `skiff/${app}:build-1`, progress: first.progress, signal });
+    expect(first.text()).toMatch(/Step \d\/\d : COPY index.html/);
+    const labels = (await docker.getImage(image.tag).inspect()).Config.Labels;
+    expect(labels['skiff.app']).toBe(app);
+
+    const again = progress();
+    const second = await builder.build({ app, buildId: 2, dir, tag: `skiff/${app}:build-2`, progress: again.progress, signal });
+    expect(again.text()).toContain('Using cache');
+    expect(second.id).toBe(image.id);
+  });
+
+  it('fails a build with the engine message', async () => {
+    const { progress: p, text } = progress();
+    await expect(
+      builder.build({ app, buildId: 3, dir: appDir('dockerfile-broken'), tag: `skiff/${app}:build-3`, progress: p, signal }),
+    ).rejects.toThrow(/docker build failed: .*non-zero code: 3/);
+    expect(text()).toContain('about to fail');
+  });
+
+  it('starts a release, waits until it answers, then retires the old one', async () => {
+    const v1 = await builder.build({ app, buildId: 4, dir: appDir('dockerfile-hello', 'v1\n'), tag: `skiff/${app}:v1`, progress: progress().progress, signal });
+    const one = await runtime.deploy(
+      { app, release: 1, process: 'web', image: v1.tag, env: { GREETING: 'hi there' }, port: 5000 },
+      { readyTimeoutMs: 20_000, progress: progress().progress, signal },
+    );
+    expect(await httpGet(`http://127.0.0.1:${one.hostPort}/`)).toEqual({ status: 200, body: 'v1\n' });
+    const env = (await docker.getContainer(one.id).inspect()).Config.Env;
+    expect(env).toEqual(expect.arrayContaining(['GREETING=hi there', 'PORT=5000']));
+
+    const v2 = await builder.build({ app, buildId: 5, dir: appDir('dockerfile-hello', 'v2\n'), tag: `skiff/${app}:v2`, progress: progress().progress, signal });
+    const two = await runtime.deploy(
+      { app, release: 2, process: 'web', image: v2.tag, env: {}, port: 5000 },
+      { readyTimeoutMs: 20_000, progress: progress().progress, signal },
+    );
+    // Both serve until the switch.
+    expect((await httpGet(`http://127.0.0.1:${one.hostPort}/`)).body).toBe('v1\n');
+    expect((await httpGet(`http://127.0.0.1:${two.hostPort}/`)).body).toBe('v2\n');
+    const retired = await runtime.retire(app, 2);
+    expect(retired.map((i) => i.release)).toEqual([1]);
+    expect((await runtime.status(app)).map((i) => [i.release, i.state, i.hostPort])).toEqual([[2, 'running', two.hostPort]]);
+
+    // Docker's restart policy brings a crashed process back (a crash, not `docker kill`, which counts as a stop).
+    const { State } = await docker.getContainer(two.id).inspect();
+    process.kill(State.Pid, 'SIGKILL');
+    let state = '';
+    for (let i = 0; i < 50 && state !== 'running'; i++) {
+      await new Promise((r) => setTimeout(r, 200));
+      state = (await runtime.status(app))[0]?.state ?? '';
+    }
+    expect(state).toBe('running');
+    let body = '';
+    for (let i = 0; i < 50 && body !== 'v2\n'; i++) {
+      body = await httpGet(`http://127.0.0.1:${two.hostPort}/`).then((r) => r.body, () => '');
+      if (body !== 'v2\n') await new Promise((r) => setTimeout(r, 200));
+    }
+    expect(body).toBe('v2\n');
+  });
+
+  it('removes a release that never answers and says why, leaving the serving one alone', async () => {
+    const image = await builder.build({ app, buildId: 6, dir: appDir('dockerfile-crashes'), tag: `skiff/${app}:v3`, progress: progress().progress, signal });
+    const { progress: p, text } = progress();
+    await expect(
+      runtime.deploy({ app, release: 3, process: 'web', image: image.tag, env: {}, port: 5000 }, { readyTimeoutMs: 20_000, progress: p, signal }),
+    ).rejects.toThrow(/exited with status 4 before it answered HTTP/);
+    expect(text()).toContain('crashing on purpose');
+    expect((await runtime.status(app)).map((i) => i.release)).toEqual([2]);
+  });
+
+  it('gives up on a release that stays silent past the timeout', async () => {
+    const dir = tempDir('silent');
+    fs.writeFileSync(path.join(dir, 'Dockerfile'), 'FROM skiff-test/base:bookworm\nCMD ["sleep", "600"]\n');
+    const image = await builder.build({ app, buildId: 7, dir, tag: `skiff/${app}:v4`, progress: progress().progress, signal });
+    await expect(
+      runtime.deploy({ app, release: 4, process: 'web', image: image.tag, env: {}, port: 5000 }, { readyTimeoutMs: 1500, progress: progress().progress, signal }),
+    ).rejects.toThrow(/did not answer HTTP on its PORT within 2s/);
+    expect((await runtime.status(app)).map((i) => i.release)).toEqual([2]);
+  });
+});
