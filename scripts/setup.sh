@@ -14,9 +14,8 @@ say() { echo "-----> $*"; }
 need=()
 command -v git >/dev/null || need+=(git)
 command -v dockerd >/dev/null || need+=(docker.io)
-command -v ssh-keygen >/dev/null || need+=(openssh-client)
-command -v caddy >/dev/null || need+=(caddy)
 if [ "$want_test" = 1 ]; then
+  # The end-to-end tests drive Skiff with the real OpenSSH client.
   command -v ssh >/dev/null || need+=(openssh-client)
   command -v debootstrap >/dev/null || need+=(debootstrap)
 fi

@@ -1,7 +1,7 @@
 import type { Instance } from '../runtime/runtime.js';
 import type { Release } from '../store/store.js';
 import type { Progress } from './progress.js';
-import type { PipelineDeps } from './push.js';
+import type { PipelineDeps } from './deps.js';
 
 /** Starts the release's web process and waits until it answers; on failure it is gone again. */
 export async function deploy(

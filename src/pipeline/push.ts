@@ -1,15 +1,11 @@
 import fs from 'node:fs';
 import path from 'node:path';
-import type { Builder } from '../builder/builder.js';
-import type { Images } from '../builder/images.js';
 import type { Config } from '../config.js';
 import { buildImageTag } from '../domain/names.js';
 import { ZERO_SHA, type RefUpdate } from '../domain/deploy-branch.js';
 import { execa } from 'execa';
 import { ConflictError, userMessage } from '../errors.js';
-import type { Logger } from '../log.js';
-import type { Runtime } from '../runtime/runtime.js';
-import type { Store } from '../store/store.js';
+import type { PipelineDeps } from './deps.js';
 import { build } from './build.js';
 import { checkout } from './checkout.js';
 import { deploy } from './deploy.js';
@@ -18,14 +14,6 @@ import { stage, type Progress } from './progress.js';
 import { release, abandonRelease } from './release.js';
 import { route } from './route.js';
 
-export interface PipelineDeps {
-  config: Config;
-  store: Store;
-  log: Logger;
-  builders: readonly Builder[];
-  images: Images;
-  runtime: Runtime;
-}
 
 export interface PushRequest {
   app: string;

@@ -1,7 +1,8 @@
 import path from 'node:path';
 import { parseAppName } from '../domain/app-name.js';
 import { findDeployUpdate, parseRefUpdates, ZERO_SHA } from '../domain/deploy-branch.js';
-import { deployPush, type PipelineDeps } from './push.js';
+import { deployPush } from './push.js';
+import type { PipelineDeps } from './deps.js';
 import type { Progress } from './progress.js';
 
 export interface ReceiveRequest {

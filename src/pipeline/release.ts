@@ -1,6 +1,6 @@
 import { releaseImageTag } from '../domain/names.js';
 import type { Release } from '../store/store.js';
-import type { PipelineDeps } from './push.js';
+import type { PipelineDeps } from './deps.js';
 
 export interface ReleaseRequest {
   app: string;

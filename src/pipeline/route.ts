@@ -1,6 +1,6 @@
 import type { Instance } from '../runtime/runtime.js';
 import type { Release } from '../store/store.js';
-import type { PipelineDeps } from './push.js';
+import type { PipelineDeps } from './deps.js';
 
 /**
  * The switch: the new release becomes current, then the old instances stop.

@@ -1,0 +1,114 @@
+#!/usr/bin/env bash
+# Warm redeploy (a code change only, layers cached): Skiff against the same work
+# done by hand on the same app, in the same run, on loopback.
+#
+#   by hand: git push to a bare repo behind OpenSSH's sshd, git archive, docker
+#            build, docker run, wait for HTTP 200, stop the old container
+#   skiff:   git push paas main (which does all of that, and records it)
+#
+# Prints both medians and their ratio (target: at most 1.15).
+# Needs: the set-up (npm start or npm test ran once), hyperfine, openssh-server.
+# Usage: bench/push-to-serving.sh [RUNS]   (default 10)
+set -euo pipefail
+cd "$(dirname "$0")/.."
+runs="${1:-10}"
+for tool in hyperfine /usr/sbin/sshd curl; do
+  command -v "$tool" >/dev/null || { echo " !     $tool is missing: apt-get install hyperfine openssh-server curl" >&2; exit 1; }
+done
+bash scripts/setup.sh --test >/dev/null
+
+work="$(mktemp -d /tmp/skiff-bench.XXXXXX)"
+pids=()
+cleanup() {
+  for pid in "${pids[@]}"; do kill "$pid" 2>/dev/null || true; done
+  docker rm -f $(docker ps -aq --filter label=skiff.bench=1 --filter label=skiff.app=bench) >/dev/null 2>&1 || true
+  docker rm -f $(docker ps -aq --filter label=skiff.bench=1) >/dev/null 2>&1 || true
+  docker rmi -f $(docker images -q --filter label=skiff.app=bench) >/dev/null 2>&1 || true
+  rm -rf "$work"
+}
+trap cleanup EXIT
+
+free_port() { node -e "const s=require('net').createServer().listen(0,'127.0.0.1',()=>{console.log(s.address().port);s.close()})"; }
+
+ssh-keygen -q -t ed25519 -N '' -f "$work/id"
+ssh_opts="-i $work/id -o IdentitiesOnly=yes -o StrictHostKeyChecking=no -o UserKnownHostsFile=/dev/null -o LogLevel=ERROR"
+
+# --- OpenSSH's sshd on loopback, serving a plain bare repo -----------------
+sshd_port="$(free_port)"
+ssh-keygen -q -t ed25519 -N '' -f "$work/sshd_host_key"
+cp "$work/id.pub" "$work/authorized_keys"
+mkdir -p /run/sshd
+cat > "$work/sshd_config" <<CONF
+ListenAddress 127.0.0.1
+Port $sshd_port
+HostKey $work/sshd_host_key
+AuthorizedKeysFile $work/authorized_keys
+PermitRootLogin prohibit-password
+PasswordAuthentication no
+StrictModes no
+UsePAM no
+PidFile $work/sshd.pid
+CONF
+/usr/sbin/sshd -D -f "$work/sshd_config" -E "$work/sshd.log" &
+pids+=($!)
+git init -q --bare "$work/hand.git"
+
+# --- Skiff on loopback ------------------------------------------------------
+skiff_port="$(free_port)"
+export SKIFF_HOME="$work/home" SKIFF_SSH_PORT="$skiff_port" SKIFF_BIND=127.0.0.1 SKIFF_DOMAIN=127.0.0.1 SKIFF_STOP_TIMEOUT=1
+node bin/skiff.js keys:add bench --admin < "$work/id.pub" >/dev/null
+node bin/skiff.js server > "$work/skiff.log" 2>&1 &
+pids+=($!)
+for _ in $(seq 1 50); do grep -q 'listening for SSH' "$work/skiff.log" && break; sleep 0.2; done
+
+# --- The app: the hello fixture, one clone per path ---------------------------
+for path in hand skiff; do
+  mkdir -p "$work/$path-app"
+  cp -r test/fixtures/apps/dockerfile-hello/. "$work/$path-app/"
+  git -C "$work/$path-app" init -q -b main
+  git -C "$work/$path-app" add -A
+  git -C "$work/$path-app" -c user.name=b -c user.email=b@b commit -qm init
+done
+git -C "$work/hand-app" remote add origin "ssh://root@127.0.0.1:$sshd_port$work/hand.git"
+git -C "$work/skiff-app" remote add paas "ssh://git@127.0.0.1:$skiff_port/bench.git"
+export GIT_SSH_COMMAND="ssh $ssh_opts"
+
+# The by-hand deploy, step for step what Skiff does for a Dockerfile app.
+cat > "$work/by-hand.sh" <<'HAND'
+#!/usr/bin/env bash
+set -euo pipefail
+work="$1"
+cd "$work/hand-app"
+git push -q origin main
+sha="$(git rev-parse HEAD)"
+rm -rf "$work/checkout" && mkdir "$work/checkout"
+git -C "$work/hand.git" archive --format=tar "$sha" | tar -x -C "$work/checkout"
+docker build -q -t skiff-bench-hand:latest "$work/checkout" >/dev/null
+port="$(node -e "const s=require('net').createServer().listen(0,'127.0.0.1',()=>{console.log(s.address().port);s.close()})")"
+old="$(docker ps -q --filter label=skiff.bench=1)"
+docker run -d --label skiff.bench=1 -e PORT=5000 -p "127.0.0.1:$port:5000" --restart unless-stopped --init skiff-bench-hand:latest >/dev/null
+until curl -fs -o /dev/null "http://127.0.0.1:$port/"; do sleep 0.2; done
+[ -z "$old" ] || docker rm -f $old >/dev/null
+HAND
+chmod +x "$work/by-hand.sh"
+
+change() { echo "change $RANDOM$RANDOM" > "$work/$1-app/index.html" && git -C "$work/$1-app" -c user.name=b -c user.email=b@b commit -qam change; }
+export -f change
+export work
+
+# Warm both: first deploys build the cached layers.
+"$work/by-hand.sh" "$work" >/dev/null
+git -C "$work/skiff-app" push -q paas main 2>/dev/null
+
+hyperfine --shell bash --style basic --runs "$runs" --export-json "$work/results.json" \
+  --prepare "change hand" --command-name "by hand" "$work/by-hand.sh $work" \
+  --prepare "change skiff" --command-name "skiff" "git -C $work/skiff-app push -q paas main 2>/dev/null"
+
+node -e '
+const r = require(process.argv[1]).results;
+const med = (name) => r.find((x) => x.command === name).median;
+const hand = med("by hand"), skiff = med("skiff");
+console.log(`median by hand: ${hand.toFixed(3)} s`);
+console.log(`median skiff:   ${skiff.toFixed(3)} s`);
+console.log(`ratio skiff / by hand: ${(skiff / hand).toFixed(2)} (target <= 1.15)`);
+' "$work/results.json"

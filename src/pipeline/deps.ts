@@ -1,0 +1,16 @@
+import type { Builder } from '../builder/builder.js';
+import type { Images } from '../builder/images.js';
+import type { Config } from '../config.js';
+import type { Logger } from '../log.js';
+import type { Runtime } from '../runtime/runtime.js';
+import type { Store } from '../store/store.js';
+
+/** What the stages of a push use. */
+export interface PipelineDeps {
+  config: Config;
+  store: Store;
+  log: Logger;
+  builders: readonly Builder[];
+  images: Images;
+  runtime: Runtime;
+}
