@@ -52,7 +52,9 @@ fi
 # Node modules, when missing or older than the lockfile.
 if [ ! -f node_modules/.package-lock.json ] || [ package-lock.json -nt node_modules/.package-lock.json ]; then
   say "Installing node modules"
-  npm ci --no-audit --no-fund --loglevel=error
+  # npm install, not npm ci: npm 11 leaves other platforms' optional packages
+  # (rollup's, esbuild's) out of the lockfile, and npm ci then refuses it.
+  npm install --no-audit --no-fund --loglevel=error
 fi
 
 # Build, when any source is newer than the build.
