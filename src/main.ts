@@ -12,7 +12,6 @@ import { userMessage } from './errors.js';
 import { Repos } from './git/repos.js';
 import { createLogger, type Logger } from './log.js';
 import { Progress } from './pipeline/progress.js';
-import type { PipelineDeps } from './pipeline/deps.js';
 import { PushRejected } from './pipeline/push.js';
 import { receive } from './pipeline/receive.js';
 import { reconcile } from './pipeline/reconcile.js';
@@ -26,7 +25,7 @@ const VERSION: string = JSON.parse(
 ).version;
 
 /** The composition root: the only place that knows the concrete classes. */
-function compose(config: Config, log: Logger): Services & PipelineDeps {
+function compose(config: Config, log: Logger): Services {
   const docker = createDocker();
   return {
     config,

@@ -11,6 +11,16 @@ export class Images {
     await this.docker.getImage(source).tag({ repo: target.slice(0, colon), tag: target.slice(colon + 1) });
   }
 
+  async exists(tag: string): Promise<boolean> {
+    try {
+      await this.docker.getImage(tag).inspect();
+      return true;
+    } catch (err) {
+      if (isNotFound(err)) return false;
+      throw err;
+    }
+  }
+
   /** Drops one tag; the image stays while another tag or a container uses it. */
   async untag(tag: string): Promise<void> {
     try {

@@ -1,10 +1,6 @@
 import type { Readable, Writable } from 'node:stream';
-import type { Config } from '../config.js';
-import type { Logger } from '../log.js';
-import type { Store } from '../store/store.js';
 import type { Repos } from '../git/repos.js';
-import type { Runtime } from '../runtime/runtime.js';
-import type { Images } from '../builder/images.js';
+import type { PipelineDeps } from '../pipeline/deps.js';
 
 /** Who runs a command: a key's user over SSH, or the admin on the host. */
 export interface Caller {
@@ -24,13 +20,8 @@ export interface CommandIO {
 }
 
 /** What commands may use; main.ts builds the concrete ones. */
-export interface Services {
-  config: Config;
-  store: Store;
-  log: Logger;
+export interface Services extends PipelineDeps {
   repos: Repos;
-  runtime: Runtime;
-  images: Images;
   version: string;
 }
 

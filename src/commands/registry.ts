@@ -3,6 +3,7 @@ import { printable } from '../domain/app-name.js';
 import { DeniedError, UsageError, isSkiffError, userMessage } from '../errors.js';
 import { appsCommands } from './apps.js';
 import { buildsCommands } from './builds.js';
+import { configCommands } from './config.js';
 import type { CommandContext, CommandSpec } from './command.js';
 import { keysCommands } from './keys.js';
 import { releasesCommands } from './releases.js';
@@ -31,6 +32,7 @@ export const COMMANDS: readonly CommandSpec[] = [
   ...appsCommands,
   ...buildsCommands,
   ...releasesCommands,
+  ...configCommands,
   ...keysCommands,
   ...metaCommands,
 ];

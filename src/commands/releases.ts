@@ -1,6 +1,37 @@
+import { ConflictError, InvalidError, NotFoundError } from '../errors.js';
+import { withAppLock } from '../pipeline/lock.js';
+import { Progress } from '../pipeline/progress.js';
+import { rollout } from '../pipeline/rollout.js';
+import type { App, Release } from '../store/store.js';
 import { parseCommandArgs, table, writeJson } from './args.js';
 import { getApp } from './app-lifecycle.js';
-import type { CommandSpec } from './command.js';
+import type { CommandSpec, Services } from './command.js';
+
+function parseVersion(input: string): number {
+  const m = /^v?([1-9][0-9]{0,8})$/.exec(input);
+  if (!m) throw new InvalidError(`'${input}' is not a release; write it as v3 (releases APP lists them)`);
+  return Number(m[1]);
+}
+
+function getRelease(services: Services, app: App, input: string): Release {
+  const rel = services.store.releases.find(app.name, parseVersion(input));
+  if (!rel) throw new NotFoundError(`${app.name} has no release ${input}; releases ${app.name} lists them`);
+  return rel;
+}
+
+/** Without a version: the newest deployed release before the current one, as Heroku does. */
+function rollbackTarget(services: Services, app: App, input: string | undefined): Release {
+  if (app.currentRelease === null) throw new ConflictError(`${app.name} has no release yet; push to deploy`);
+  if (input !== undefined) {
+    const rel = getRelease(services, app, input);
+    if (rel.status !== 'deployed') throw new ConflictError(`v${rel.version} never went live (${rel.status}); pick a deployed release`);
+    if (rel.version === app.currentRelease) throw new ConflictError(`v${rel.version} is already serving`);
+    return rel;
+  }
+  const earlier = services.store.releases.list(app.name).find((r) => r.status === 'deployed' && r.version < (app.currentRelease ?? 0));
+  if (!earlier) throw new ConflictError(`${app.name} has no earlier release to roll back to`);
+  return earlier;
+}
 
 export const releasesCommands: CommandSpec[] = [
   {
@@ -25,6 +56,67 @@ export const releasesCommands: CommandSpec[] = [
           ]),
         ),
       );
+    },
+  },
+  {
+    name: 'releases:info',
+    usage: 'APP vN [--json]',
+    summary: 'Show one release: image, commit, author, time, config keys',
+    async run({ args, io, services }) {
+      const { positionals, values } = parseCommandArgs('releases:info', 'APP vN [--json]', args, { json: { type: 'boolean' } }, { min: 2, max: 2 });
+      const app = getApp(services, positionals[0]);
+      const rel = getRelease(services, app, positionals[1]);
+      const { config, ...rest } = rel;
+      // Keys only: values do not leave config and config:get.
+      const info = { ...rest, configKeys: Object.keys(config).sort(), current: rel.version === app.currentRelease };
+      if (values.json) return writeJson(io.stdout, info);
+      io.stdout.write(`=====> ${app.name} v${rel.version}${info.current ? ' (serving)' : ''}\n`);
+      const rows = [
+        ['Status:', rel.status],
+        ['Description:', rel.description],
+        ['Image:', rel.image],
+        ['Commit:', rel.commit],
+        ['By:', rel.pusher],
+        ['When:', rel.createdAt],
+        ['Config:', info.configKeys.join(', ') || '-'],
+      ];
+      io.stdout.write(table(rows).replace(/^(?=.)/gm, '       '));
+    },
+  },
+  {
+    name: 'rollback',
+    aliases: ['releases:rollback'],
+    usage: 'APP [vN]',
+    summary: 'Release an earlier image and config again (default: the one before the current), without rebuilding',
+    async run({ args, io, services, caller }) {
+      const { positionals } = parseCommandArgs('rollback', 'APP [vN]', args, {}, { min: 1, max: 2 });
+      const name = getApp(services, positionals[0]).name;
+      await withAppLock(services.store, name, { holder: caller.user, purpose: 'rollback' }, (m) => io.stderr.write(`-----> ${m}\n`), io.signal, async () => {
+        const app = getApp(services, name);
+        const target = rollbackTarget(services, app, positionals[1]);
+        if (!(await services.images.exists(target.image))) {
+          throw new ConflictError(`the image of v${target.version} was pruned (SKIFF_KEEP_RELEASES keeps the newest ones); push that commit again instead`);
+        }
+        io.stdout.write(`-----> Rolling back ${app.name} to v${target.version}\n`);
+        await rollout(
+          services,
+          {
+            app: app.name,
+            image: target.image,
+            commit: target.commit,
+            buildId: target.buildId,
+            pusher: caller.user,
+            description: `Rollback to v${target.version}`,
+            config: target.config,
+            dropSourceTag: false,
+          },
+          new Progress([io.stdout]),
+          io.signal,
+        );
+        // The config of the release that serves is the app's config again.
+        const current = services.store.config.get(app.name);
+        services.store.config.update(app.name, target.config, Object.keys(current).filter((k) => !(k in target.config)));
+      });
     },
   },
 ];

@@ -8,11 +8,9 @@ import { ConflictError, userMessage } from '../errors.js';
 import type { PipelineDeps } from './deps.js';
 import { build } from './build.js';
 import { checkout } from './checkout.js';
-import { deploy } from './deploy.js';
 import { withAppLock } from './lock.js';
 import { stage, type Progress } from './progress.js';
-import { release, abandonRelease } from './release.js';
-import { route } from './route.js';
+import { rollout } from './rollout.js';
 
 
 export interface PushRequest {
@@ -35,7 +33,7 @@ export function buildLogPath(config: Config, app: string, id: number): string {
 }
 
 /**
- * A push, start to end: checkout → build → release → deploy → route, under
+ * A push, start to end: checkout → build → (release → deploy → route), under
  * the app's lock. Any failure leaves the previous release serving and is
  * recorded; the build log keeps every line the pusher saw.
  */
@@ -54,7 +52,6 @@ export async function deployPush(deps: PipelineDeps, req: PushRequest, progress:
     progress.addSink(logFile);
     const log = deps.log.child({ app, build: record.id });
     const workDir = path.join(config.buildsDir, app, `${record.id}.src`);
-    let version: number | undefined;
     try {
       progress.step(`Deploying ${app} (${update.ref.replace('refs/heads/', '')} ${short}, build ${record.id})`);
       await stage(
@@ -69,32 +66,25 @@ export async function deployPush(deps: PipelineDeps, req: PushRequest, progress:
         () => build(deps.builders, { app, buildId: record.id, dir: workDir, tag: buildImageTag(app, record.id), progress, signal }),
         (img) => `Built ${img.id.replace('sha256:', '').slice(0, 12)}`,
       );
-      const rel = await stage(
+      const { url } = await rollout(
+        deps,
+        {
+          app,
+          image: image.tag,
+          commit: update.newSha,
+          buildId: record.id,
+          pusher: req.pusher,
+          description: `Deploy ${short}`,
+          config: store.config.get(app),
+          dropSourceTag: true,
+        },
         progress,
-        'Releasing',
-        () => release(deps, { app, image: image.tag, commit: update.newSha, buildId: record.id, pusher: req.pusher }),
-        (r) => `Release v${r.version} recorded`,
+        signal,
       );
-      version = rel.version;
-      const instance = await stage(
-        progress,
-        `Starting v${rel.version}`,
-        () => deploy(deps, rel, progress, signal),
-        (i) => `${i.name} answers HTTP`,
-      );
-      const url = await stage(
-        progress,
-        'Switching traffic',
-        () => route(deps, rel),
-        (retired) => (retired.length ? `Stopped ${retired.map((r) => `v${r.release}`).join(', ')}` : 'First release'),
-      ).then(() => `http://${config.domain}:${instance.hostPort}/`);
       store.builds.finish(record.id, 'succeeded');
-      progress.step(`Released v${rel.version}: ${url}`);
-      log.info({ release: rel.version }, 'deployed');
       return url;
     } catch (err) {
       progress.warn(`Push rejected: ${userMessage(err)}`);
-      if (version !== undefined) await abandonRelease(deps, app, version).catch((e) => log.error({ err: e }, 'abandon failed'));
       store.builds.finish(record.id, 'failed', userMessage(err));
       log[isUserFacing(err) ? 'info' : 'error']({ err }, 'push failed');
       throw new PushRejected(err);

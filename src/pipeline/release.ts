@@ -4,10 +4,15 @@ import type { PipelineDeps } from './deps.js';
 
 export interface ReleaseRequest {
   app: string;
+  /** The image to release: a fresh build, or an earlier release's image (config change, rollback). */
   image: string;
   commit: string;
-  buildId: number;
+  buildId: number | null;
   pusher: string;
+  description: string;
+  config: Record<string, string>;
+  /** Drop the source tag once the release has its own (true for build tags). */
+  dropSourceTag: boolean;
 }
 
 /** Records release vN as pending and gives its image the release's own tag. */
@@ -18,12 +23,13 @@ export async function release(deps: Pick<PipelineDeps, 'store' | 'images'>, req:
       commit: req.commit,
       buildId: req.buildId,
       pusher: req.pusher,
-      description: `Deploy ${req.commit.slice(0, 7)}`,
+      description: req.description,
+      config: req.config,
     },
     (version) => releaseImageTag(req.app, version),
   );
   await deps.images.tag(req.image, pending.image);
-  await deps.images.untag(req.image);
+  if (req.dropSourceTag) await deps.images.untag(req.image);
   return pending;
 }
 

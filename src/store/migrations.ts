@@ -53,4 +53,16 @@ export const MIGRATIONS: readonly { version: number; sql: string }[] = [
       );
     `,
   },
+  {
+    version: 2,
+    sql: `
+      CREATE TABLE config_vars (
+        app TEXT NOT NULL,
+        key TEXT NOT NULL,
+        value TEXT NOT NULL,
+        PRIMARY KEY (app, key)
+      );
+      ALTER TABLE releases ADD COLUMN config TEXT NOT NULL DEFAULT '{}';
+    `,
+  },
 ];

@@ -17,6 +17,7 @@ import type {
   ReleaseStatus,
   ReleaseStore,
   Store,
+  ConfigStore,
 } from './store.js';
 
 type Row = Record<string, unknown>;
@@ -57,8 +58,10 @@ class SqliteStore implements Store {
   readonly builds: BuildStore;
   readonly releases: ReleaseStore;
   readonly locks: LockStore;
+  readonly config: ConfigStore;
 
   constructor(private readonly db: Db) {
+    this.config = new SqliteConfig(db);
     this.apps = new SqliteApps(db);
     this.keys = new SqliteKeys(db);
     this.builds = new SqliteBuilds(db);
@@ -116,7 +119,7 @@ class SqliteApps implements AppStore {
 
   remove(name: string): void {
     this.db.transaction(() => {
-      for (const table of ['releases', 'builds', 'locks']) {
+      for (const table of ['releases', 'builds', 'locks', 'config_vars']) {
         this.db.prepare(`DELETE FROM ${table} WHERE app = ?`).run(name);
       }
       this.db.prepare('DELETE FROM apps WHERE name = ?').run(name);
@@ -243,6 +246,7 @@ function toRelease(r: Row): Release {
     description: String(r.description),
     status: String(r.status) as ReleaseStatus,
     createdAt: String(r.created_at),
+    config: JSON.parse(String(r.config)) as Record<string, string>,
   };
 }
 
@@ -256,10 +260,10 @@ class SqliteReleases implements ReleaseStore {
         .get(r.app) as { next: number };
       this.db
         .prepare(
-          `INSERT INTO releases (app, version, image, commit_sha, build_id, pusher, description, status, created_at)
-           VALUES (?, ?, ?, ?, ?, ?, ?, 'pending', ?)`,
+          `INSERT INTO releases (app, version, image, commit_sha, build_id, pusher, description, status, created_at, config)
+           VALUES (?, ?, ?, ?, ?, ?, ?, 'pending', ?, ?)`,
         )
-        .run(r.app, next, imageFor(next), r.commit, r.buildId, r.pusher, r.description, now());
+        .run(r.app, next, imageFor(next), r.commit, r.buildId, r.pusher, r.description, now(), JSON.stringify(r.config));
       return this.find(r.app, next) as Release;
     }).immediate();
   }
@@ -283,6 +287,24 @@ class SqliteReleases implements ReleaseStore {
 
   failAbandoned(app: string): void {
     this.db.prepare("UPDATE releases SET status = 'failed' WHERE app = ? AND status = 'pending'").run(app);
+  }
+}
+
+class SqliteConfig implements ConfigStore {
+  constructor(private readonly db: Db) {}
+
+  get(app: string): Record<string, string> {
+    const rows = this.db.prepare('SELECT key, value FROM config_vars WHERE app = ? ORDER BY key').all(app) as { key: string; value: string }[];
+    return Object.fromEntries(rows.map((r) => [r.key, r.value]));
+  }
+
+  update(app: string, set: Record<string, string>, unset: readonly string[]): void {
+    this.db.transaction(() => {
+      const put = this.db.prepare('INSERT INTO config_vars (app, key, value) VALUES (?, ?, ?) ON CONFLICT (app, key) DO UPDATE SET value = excluded.value');
+      for (const [key, value] of Object.entries(set)) put.run(app, key, value);
+      const del = this.db.prepare('DELETE FROM config_vars WHERE app = ? AND key = ?');
+      for (const key of unset) del.run(app, key);
+    }).immediate();
   }
 }
 

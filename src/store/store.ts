@@ -71,6 +71,8 @@ export interface Release {
   description: string;
   status: ReleaseStatus;
   createdAt: string;
+  /** The config vars the release runs with: a snapshot, so a rollback restores them too. */
+  config: Record<string, string>;
 }
 
 export interface ReleaseStore {
@@ -80,6 +82,13 @@ export interface ReleaseStore {
   find(app: string, version: number): Release | undefined;
   list(app: string): Release[];
   failAbandoned(app: string): void;
+}
+
+/** An app's config vars: what the next release will run with. */
+export interface ConfigStore {
+  get(app: string): Record<string, string>;
+  /** Sets and unsets in one transaction. */
+  update(app: string, set: Record<string, string>, unset: readonly string[]): void;
 }
 
 export interface LockHolder {
@@ -101,6 +110,7 @@ export interface Store {
   keys: KeyStore;
   builds: BuildStore;
   releases: ReleaseStore;
+  config: ConfigStore;
   locks: LockStore;
   /** Runs fn in one transaction. */
   transaction<T>(fn: () => T): T;
