@@ -106,10 +106,19 @@ async function runHostCommand(config: Config, words: string[]): Promise<number> 
     return await dispatch(words, {
       caller,
       services,
-      io: { stdin: process.stdin, stdout: process.stdout, stderr: process.stderr, signal: controller.signal },
+      io: {
+        stdin: process.stdin,
+        stdout: process.stdout,
+        stderr: process.stderr,
+        signal: controller.signal,
+        tty: process.stdin.isTTY && process.stdout.isTTY ? { rows: process.stdout.rows, cols: process.stdout.columns } : undefined,
+        onResize: (listener) => process.stdout.on('resize', () => listener({ rows: process.stdout.rows, cols: process.stdout.columns })),
+      },
     });
   } finally {
     services.store.close();
+    // A command that read stdin (keys:add, run) must not keep the process waiting on it.
+    process.stdin.destroy();
   }
 }
 

@@ -17,6 +17,16 @@ export interface CommandIO {
   stderr: Writable;
   /** Fires when the client goes away; long-running commands stop then. */
   signal: AbortSignal;
+  /** The client's terminal, when it asked for one (ssh -t), and its size changes. */
+  tty?: TerminalSize;
+  onResize?: (listener: (size: TerminalSize) => void) => void;
+  /** stdout without the newline translation a terminal session gets: for bytes from another terminal. */
+  rawStdout?: Writable;
+}
+
+export interface TerminalSize {
+  rows: number;
+  cols: number;
 }
 
 /** What commands may use; main.ts builds the concrete ones. */

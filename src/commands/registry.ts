@@ -4,6 +4,8 @@ import { DeniedError, UsageError, isSkiffError, userMessage } from '../errors.js
 import { appsCommands } from './apps.js';
 import { buildsCommands } from './builds.js';
 import { configCommands } from './config.js';
+import { logsCommands } from './logs.js';
+import { runCommands } from './run.js';
 import type { CommandContext, CommandSpec } from './command.js';
 import { keysCommands } from './keys.js';
 import { releasesCommands } from './releases.js';
@@ -33,6 +35,8 @@ export const COMMANDS: readonly CommandSpec[] = [
   ...buildsCommands,
   ...releasesCommands,
   ...configCommands,
+  ...logsCommands,
+  ...runCommands,
   ...keysCommands,
   ...metaCommands,
 ];

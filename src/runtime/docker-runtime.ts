@@ -8,7 +8,11 @@ import type { Logger } from '../log.js';
 import { containerSpec } from './container-spec.js';
 import { findFreePort } from './free-port.js';
 import { probeHttp } from './http-probe.js';
-import type { DeployOptions, Instance, ProcessSpec, Runtime } from './runtime.js';
+import type { DeployOptions, Instance, LogOptions, OneOffIO, OneOffSpec, ProcessSpec, Runtime } from './runtime.js';
+import { TimestampedLineSplitter, type LogLine } from './log-lines.js';
+import { Writable } from 'node:stream';
+
+const ONE_OFF = 'run';
 
 export interface DockerRuntimeOptions {
   /** Address the instances' ports are published on. */
@@ -95,13 +99,140 @@ export class DockerRuntime implements Runtime {
     return retired;
   }
 
+  /** The app's long-running instances; one-off runs are not among them and survive a release. */
   async status(app: string): Promise<Instance[]> {
     const containers = await this.docker.listContainers({ all: true, filters: { label: [`${LABEL_APP}=${app}`] } });
-    return containers.map(toInstance).sort((a, b) => a.release - b.release || a.name.localeCompare(b.name));
+    return containers
+      .map(toInstance)
+      .filter((i) => i.process !== ONE_OFF).sort((a, b) => a.release - b.release || a.name.localeCompare(b.name));
   }
 
   async destroy(app: string): Promise<void> {
     await this.retire(app, null);
+    const oneOffs = await this.docker.listContainers({ all: true, filters: { label: [`${LABEL_APP}=${app}`, `${LABEL_PROCESS}=${ONE_OFF}`] } });
+    await Promise.all(oneOffs.map((c) => this.docker.getContainer(c.Id).remove({ force: true }).catch(() => undefined)));
+  }
+
+  async logs(app: string, options: LogOptions, onLine: (line: LogLine) => void): Promise<void> {
+    const instances = (await this.status(app)).filter((i) => !options.process || i.process === options.process);
+    // Recent lines of every instance, merged by time, the newest `tail` of them.
+    const recent: LogLine[] = [];
+    const lastSeen = new Map<string, string>();
+    for (const i of instances) {
+      const buf = (await this.docker
+        .getContainer(i.id)
+        .logs({ stdout: true, stderr: true, timestamps: true, tail: options.tail, follow: false })
+        .catch(() => Buffer.alloc(0))) as unknown as Buffer;
+      const splitter = new TimestampedLineSplitter(sourceOf(i));
+      const lines = [...splitter.push(demuxLogs(buf)), ...splitter.end()];
+      lastSeen.set(i.id, lines.at(-1)?.time ?? '');
+      recent.push(...lines);
+    }
+    recent.sort((a, b) => a.time.localeCompare(b.time));
+    for (const line of recent.slice(-options.tail)) onLine(line);
+    if (!options.follow) return;
+
+    // Follow: attach to every instance from now on, and to new ones as releases come.
+    const since = Math.floor(Date.now() / 1000);
+    const attached = new Map<string, NodeJS.ReadableStream & { destroy?: () => void }>();
+    const attach = async (i: Instance, from: number): Promise<void> => {
+      if (attached.has(i.id) || options.signal.aborted) return;
+      const stream = (await this.docker
+        .getContainer(i.id)
+        .logs({ stdout: true, stderr: true, timestamps: true, follow: true, since: from })) as NodeJS.ReadableStream & { destroy?: () => void };
+      attached.set(i.id, stream);
+      const splitter = new TimestampedLineSplitter(sourceOf(i));
+      // `since` has one-second steps: skip what the recent lines already showed.
+      const shown = lastSeen.get(i.id) ?? '';
+      const emit = (line: LogLine): void => {
+        if (line.time === '' || line.time > shown) onLine(line);
+      };
+      const sink = new Writable({
+        write(chunk: Buffer, _enc, done) {
+          splitter.push(chunk.toString()).forEach(emit);
+          done();
+        },
+      });
+      this.docker.modem.demuxStream(stream, sink, sink);
+      stream.on('end', () => {
+        splitter.end().forEach(emit);
+        attached.delete(i.id);
+      });
+      stream.on('error', () => attached.delete(i.id));
+    };
+    for (const i of instances) await attach(i, since).catch(() => undefined);
+    while (!options.signal.aborted) {
+      await sleep(1000, undefined, { signal: options.signal }).catch(() => undefined);
+      if (options.signal.aborted) break;
+      const now = (await this.status(app).catch(() => [])).filter(
+        (i) => i.state === 'running' && (!options.process || i.process === options.process),
+      );
+      for (const i of now) await attach(i, since).catch(() => undefined);
+    }
+    for (const stream of attached.values()) stream.destroy?.();
+  }
+
+  async run(spec: OneOffSpec, io: OneOffIO): Promise<number> {
+    const tty = io.tty !== undefined;
+    const container = await this.docker.createContainer({
+      name: `skiff-${spec.app}-run-${Date.now().toString(36)}${Math.random().toString(36).slice(2, 6)}`,
+      Image: spec.image,
+      Cmd: spec.command,
+      Env: Object.entries(spec.env).map(([k, v]) => `${k}=${v}`),
+      Labels: { [LABEL_APP]: spec.app, [LABEL_RELEASE]: String(spec.release), [LABEL_PROCESS]: ONE_OFF },
+      Tty: tty,
+      OpenStdin: true,
+      StdinOnce: true,
+      AttachStdin: true,
+      AttachStdout: true,
+      AttachStderr: true,
+      HostConfig: { Init: true },
+    });
+    const remove = (): Promise<void> => container.remove({ force: true }).catch(() => undefined);
+    const onAbort = (): void => void remove();
+    io.signal.addEventListener('abort', onAbort, { once: true });
+    let detachStdin = (): void => {};
+    try {
+      const stream = (await container.attach({ stream: true, stdin: true, stdout: true, stderr: true, hijack: true })) as NodeJS.ReadWriteStream & {
+        end(): void;
+      };
+      if (tty) stream.pipe(io.stdout as NodeJS.WritableStream, { end: false });
+      else this.docker.modem.demuxStream(stream, io.stdout, io.stderr);
+      // next-exit: the container is only created yet, and 'not-running' would answer at once.
+      const exited = container.wait({ condition: 'next-exit' });
+      await container.start();
+      if (tty && io.tty) {
+        await container.resize({ h: io.tty.rows, w: io.tty.cols }).catch(() => undefined);
+        io.onResize?.((size) => void container.resize({ h: size.rows, w: size.cols }).catch(() => undefined));
+      }
+      const forward = (d: Buffer): void => void stream.write(d);
+      const close = (): void => {
+        stream.end();
+      };
+      io.stdin.on('data', forward);
+      io.stdin.on('end', close);
+      detachStdin = () => {
+        io.stdin.off('data', forward);
+        io.stdin.off('end', close);
+        io.stdin.pause();
+      };
+      io.stdin.resume();
+      const { StatusCode } = (await exited) as { StatusCode: number };
+      // The last output may still be in flight after the exit.
+      await new Promise<void>((resolve) => {
+        if ((stream as NodeJS.ReadableStream & { readableEnded?: boolean }).readableEnded) return resolve();
+        stream.once('end', resolve);
+        setTimeout(resolve, 1000).unref();
+      });
+      return StatusCode;
+    } catch (err) {
+      if (io.signal.aborted) return 255;
+      throw new ExternalError(`could not run the command: ${dockerMessage(err)}`, err);
+    } finally {
+      detachStdin();
+      io.signal.removeEventListener('abort', onAbort);
+      await remove();
+    }
   }
 
   private async removeContainer(idOrName: string): Promise<void> {
@@ -129,6 +260,11 @@ export class DockerRuntime implements Runtime {
       return '';
     }
   }
+}
+
+/** web.1 until instances are numbered by scale. */
+function sourceOf(i: Instance): string {
+  return `${i.process}.1`;
 }
 
 function toInstance(c: ContainerInfo): Instance {

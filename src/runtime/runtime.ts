@@ -1,4 +1,15 @@
 import type { Progress } from '../pipeline/progress.js';
+import type { LogLine } from './log-lines.js';
+
+export interface LogOptions {
+  /** Recent lines to show, over all instances. */
+  tail: number;
+  /** Only this process type. */
+  process?: string;
+  /** Keep streaming new lines (and new instances) until signal aborts. */
+  follow: boolean;
+  signal: AbortSignal;
+}
 
 /** One process of one release, as the pipeline asks for it. */
 export interface ProcessSpec {
@@ -23,6 +34,24 @@ export interface Instance {
   startedAt?: string;
 }
 
+/** A one-off process: a throwaway instance of a release, attached to the caller. */
+export interface OneOffSpec {
+  app: string;
+  release: number;
+  image: string;
+  env: Record<string, string>;
+  command: string[];
+}
+
+export interface OneOffIO {
+  stdin: NodeJS.ReadableStream;
+  stdout: NodeJS.WritableStream;
+  stderr: NodeJS.WritableStream;
+  tty?: { rows: number; cols: number };
+  onResize?: (listener: (size: { rows: number; cols: number }) => void) => void;
+  signal: AbortSignal;
+}
+
 export interface DeployOptions {
   readyTimeoutMs: number;
   progress: Progress;
@@ -32,7 +61,8 @@ export interface DeployOptions {
 /**
  * The scheduler seam. deploy starts a new instance and returns once it
  * answers (or removes it and throws); retire stops what no longer serves;
- * status says what runs; destroy removes all an app owns.
+ * status says what runs; logs reads and follows output; destroy removes
+ * all an app owns.
  */
 export interface Runtime {
   name: string;
@@ -40,4 +70,7 @@ export interface Runtime {
   retire(app: string, keepRelease: number | null): Promise<Instance[]>;
   status(app: string): Promise<Instance[]>;
   destroy(app: string): Promise<void>;
+  logs(app: string, options: LogOptions, onLine: (line: LogLine) => void): Promise<void>;
+  /** Runs a one-off process attached to io; returns its exit status. It is removed afterwards, whatever happens. */
+  run(spec: OneOffSpec, io: OneOffIO): Promise<number>;
 }

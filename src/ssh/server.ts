@@ -1,7 +1,8 @@
 import { Writable } from 'node:stream';
 import ssh2, { type Connection, type ServerChannel } from 'ssh2';
 import { dispatch, renderHelp } from '../commands/registry.js';
-import type { Caller, Services } from '../commands/command.js';
+import type { Caller, Services, TerminalSize } from '../commands/command.js';
+import { EventEmitter } from 'node:events';
 import { splitExecLine } from '../domain/exec-line.js';
 import { fingerprintOf } from '../domain/ssh-key.js';
 import { parseGitRequest } from '../domain/git-request.js';
@@ -53,23 +54,29 @@ export function createSshServer({ services, hostKey }: SshServerDeps): ssh2.Serv
         sessions++;
         const session = acceptSession();
         const who = caller;
-        let pty = false;
-        session.on('pty', (accept) => {
-          pty = true;
+        let pty: TerminalSize | undefined;
+        const resizes = new EventEmitter();
+        session.on('pty', (accept, _reject, info) => {
+          pty = { rows: info.rows, cols: info.cols };
           accept?.();
         });
         session.on('env', (accept) => accept?.());
-        session.on('window-change', (accept) => accept?.());
+        session.on('window-change', (accept, _reject, info) => {
+          pty = { rows: info.rows, cols: info.cols };
+          resizes.emit('resize', pty);
+          accept?.();
+        });
         session.on('subsystem', (_accept, reject) => reject());
         session.on('close', () => sessions--);
         session.on('shell', (accept) => {
           const channel = accept();
-          write(channel, pty, renderHelp('ssh'));
+          write(channel, pty !== undefined, renderHelp('ssh'));
           finish(channel, 0);
         });
         session.on('exec', (accept, _reject, { command }) => {
           const channel = accept();
-          runExec(services, who, command, channel, pty).then(
+          const terminal = { size: pty, onResize: (listener: (size: TerminalSize) => void) => resizes.on('resize', listener) };
+          runExec(services, who, command, channel, terminal).then(
             (status) => finish(channel, status),
             (err) => {
               log.error({ err, user: who.user }, 'exec failed');
@@ -82,7 +89,13 @@ export function createSshServer({ services, hostKey }: SshServerDeps): ssh2.Serv
   });
 }
 
-async function runExec(services: Services, caller: Caller, command: string, channel: ServerChannel, pty: boolean): Promise<number> {
+interface Terminal {
+  size: TerminalSize | undefined;
+  onResize: (listener: (size: TerminalSize) => void) => void;
+}
+
+async function runExec(services: Services, caller: Caller, command: string, channel: ServerChannel, terminal: Terminal): Promise<number> {
+  const pty = terminal.size !== undefined;
   const stdout = pty ? crlf(channel) : channel;
   const stderr = pty ? crlf(channel.stderr) : channel.stderr;
   const controller = new AbortController();
@@ -101,7 +114,11 @@ async function runExec(services: Services, caller: Caller, command: string, chan
     return isSkiffError(err) ? err.exitStatus : 1;
   }
   services.log.info({ user: caller.user, command: words[0], address: caller.address }, 'command');
-  return dispatch(words, { caller, services, io: { stdin: channel, stdout, stderr, signal: controller.signal } });
+  return dispatch(words, {
+    caller,
+    services,
+    io: { stdin: channel, stdout, stderr, signal: controller.signal, tty: terminal.size, onResize: terminal.onResize, rawStdout: channel },
+  });
 }
 
 function write(channel: ServerChannel, pty: boolean, text: string): void {

@@ -10,8 +10,7 @@ import { openStore } from '../../src/store/sqlite-store.js';
 import { tempDir } from './skiff.js';
 
 /** The real services on a fresh temporary SKIFF_HOME, for in-process tests. */
-export function realServices(): Services {
-  const home = tempDir('svc');
+export function realServices(home: string = tempDir('svc')): Services {
   const config = loadConfig({ SKIFF_HOME: home, SKIFF_BIND: '127.0.0.1', SKIFF_STOP_TIMEOUT: '1' });
   const docker = createDocker();
   return {

@@ -1,4 +1,5 @@
 import fs from 'node:fs';
+import os from 'node:os';
 import path from 'node:path';
 import type { AddressInfo } from 'node:net';
 import ssh2 from 'ssh2';
@@ -24,7 +25,8 @@ describe('SSH server', () => {
   const otherKey = ssh2.utils.generateKeyPairSync('ed25519');
 
   beforeAll(async () => {
-    services = realServices();
+    // SKIFF_HOME alone in a folder of its own, so the test can see that nothing appears beside it.
+    services = realServices(path.join(fs.mkdtempSync(path.join(os.tmpdir(), 'skiff-test-fuzz-')), 'home'));
     const pub = parsePublicKey(userKey.public);
     services.store.keys.add({ user: 'alice', fingerprint: pub.fingerprint, publicKey: pub.text, admin: false });
     server = createSshServer({ services, hostKey: ensureHostKey(services.config.hostKeyPath) });
@@ -106,7 +108,6 @@ describe('SSH server', () => {
       seed = (seed * 1103515245 + 12345) % 2 ** 31;
       return seed % n;
     };
-    const before = fs.readdirSync(path.dirname(services.config.home)).length;
     try {
       for (let i = 0; i < 2000; i++) {
         const words = Array.from({ length: 1 + rand(4) }, () => pieces[rand(pieces.length)]);
@@ -120,7 +121,7 @@ describe('SSH server', () => {
       client.end();
     }
     expect(fs.existsSync('/tmp/skiff-pwned')).toBe(false);
-    expect(fs.readdirSync(path.dirname(services.config.home)).length).toBe(before);
+    expect(fs.readdirSync(path.dirname(services.config.home))).toEqual(['home']);
     expect(services.store.apps.list().map((a) => a.name)).toEqual(['shop']);
   });
 });

@@ -1,0 +1,33 @@
+import { InvalidError } from '../errors.js';
+import { formatLogLine } from '../runtime/log-lines.js';
+import { parseCommandArgs } from './args.js';
+import { getApp } from './app-lifecycle.js';
+import type { CommandSpec } from './command.js';
+
+const MAX_LINES = 10_000;
+const USAGE = 'APP [-n LINES] [-p TYPE] [-t]';
+
+export const logsCommands: CommandSpec[] = [
+  {
+    name: 'logs',
+    usage: USAGE,
+    summary: "Show an app's output (-t follows it live until you disconnect)",
+    async run({ args, io, services }) {
+      const { positionals, values } = parseCommandArgs(
+        'logs',
+        USAGE,
+        args,
+        { num: { type: 'string', short: 'n' }, ps: { type: 'string', short: 'p' }, tail: { type: 'boolean', short: 't' } },
+        { min: 1, max: 1 },
+      );
+      const app = getApp(services, positionals[0]);
+      const n = values.num === undefined ? 100 : Number(values.num);
+      if (!Number.isInteger(n) || n < 1 || n > MAX_LINES) throw new InvalidError(`-n takes a whole number from 1 to ${MAX_LINES}`);
+      const process = values.ps as string | undefined;
+      if (process !== undefined && !/^[a-z][a-z0-9_-]{0,29}$/.test(process)) throw new InvalidError(`'${process}' is not a process type`);
+      await services.runtime.logs(app.name, { tail: n, process, follow: values.tail === true, signal: io.signal }, (line) => {
+        io.stdout.write(formatLogLine(line));
+      });
+    },
+  },
+];

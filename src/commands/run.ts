@@ -1,0 +1,43 @@
+import { ConflictError, UsageError } from '../errors.js';
+import { getApp } from './app-lifecycle.js';
+import type { CommandSpec } from './command.js';
+
+const USAGE = 'APP [--] COMMAND [ARGS...]';
+
+export const runCommands: CommandSpec[] = [
+  {
+    name: 'run',
+    usage: USAGE,
+    summary: "Run a one-off command in a throwaway container of the app's current release (ssh -t for a terminal)",
+    async run({ args, io, services }) {
+      // Everything after the app (and an optional --) is the command, flags included: no option parsing here.
+      const [name, ...rest] = args;
+      const command = rest[0] === '--' ? rest.slice(1) : rest;
+      if (name === undefined || command.length === 0) throw new UsageError(`usage: run ${USAGE}`);
+      const app = getApp(services, name);
+      if (app.currentRelease === null) throw new ConflictError(`${app.name} has no release yet; push to deploy first`);
+      const rel = services.store.releases.find(app.name, app.currentRelease);
+      if (!rel) throw new ConflictError(`${app.name} has no release v${app.currentRelease}`);
+      services.log.info({ app: app.name, release: rel.version, command: command[0] }, 'one-off run');
+      const stdin = io.stdin as NodeJS.ReadStream;
+      // On the host, a terminal is put in raw mode so keys reach the container as typed.
+      const hostTty = stdin.isTTY === true && typeof stdin.setRawMode === 'function';
+      if (hostTty) stdin.setRawMode(true);
+      try {
+        return await services.runtime.run(
+          { app: app.name, release: rel.version, image: rel.image, env: { ...rel.config, PORT: String(services.config.appPort) }, command },
+          {
+            stdin: io.stdin,
+            stdout: io.tty ? (io.rawStdout ?? io.stdout) : io.stdout,
+            stderr: io.stderr,
+            tty: io.tty,
+            onResize: io.onResize,
+            signal: io.signal,
+          },
+        );
+      } finally {
+        if (hostTty) stdin.setRawMode(false);
+      }
+    },
+  },
+];
