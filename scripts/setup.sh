@@ -14,6 +14,7 @@ say() { echo "-----> $*"; }
 need=()
 command -v git >/dev/null || need+=(git)
 command -v dockerd >/dev/null || need+=(docker.io)
+command -v caddy >/dev/null || need+=(caddy)
 if [ "$want_test" = 1 ]; then
   # The end-to-end tests drive Skiff with the real OpenSSH client.
   command -v ssh >/dev/null || need+=(openssh-client)
@@ -28,6 +29,10 @@ if [ "${#need[@]}" -gt 0 ]; then
   export DEBIAN_FRONTEND=noninteractive
   apt-get update -qq
   apt-get install -y -qq --no-install-recommends "${need[@]}" >/dev/null
+  # Skiff runs its own Caddy as the router: the packaged service would hold port 80.
+  if [[ " ${need[*]} " == *" caddy "* ]] && [ -d /run/systemd/system ]; then
+    systemctl disable --now caddy >/dev/null 2>&1 || true
+  fi
 fi
 
 # A Docker engine that answers; start one when none does.

@@ -13,6 +13,9 @@ export const SETTINGS: readonly SettingSpec[] = [
   { env: 'SKIFF_SSH_PORT', default: '2222', summary: 'port of the SSH server (git push and commands)' },
   { env: 'SKIFF_BIND', default: '0.0.0.0', summary: 'address the SSH server and app ports listen on' },
   { env: 'SKIFF_DOMAIN', default: 'localhost', summary: 'host name used in app URLs' },
+  { env: 'SKIFF_ROUTER_PORT', default: '80', summary: 'port the router (Caddy) serves apps on, at http://APP.SKIFF_DOMAIN' },
+  { env: 'SKIFF_CADDY_ADMIN', default: '', summary: "admin API of an existing Caddy to configure (host:port or unix//path); empty: Skiff runs its own" },
+  { env: 'SKIFF_DRAIN_SECONDS', default: '10', summary: 'seconds old web instances keep finishing requests after a switch' },
   { env: 'SKIFF_APP_PORT', default: '5000', summary: 'PORT given to web processes' },
   { env: 'SKIFF_READY_TIMEOUT', default: '60', summary: 'seconds a new release has to answer HTTP' },
   { env: 'SKIFF_STOP_TIMEOUT', default: '10', summary: 'seconds an old container has to stop before it is killed' },
@@ -26,6 +29,12 @@ export interface Config {
   bind: string;
   domain: string;
   appPort: number;
+  routerPort: number;
+  /** Caddy's admin API; when Skiff runs its own, a socket in SKIFF_HOME. */
+  caddyAdmin: string;
+  ownCaddy: boolean;
+  caddyDir: string;
+  drainSeconds: number;
   readyTimeoutMs: number;
   stopTimeoutSeconds: number;
   keepReleases: number;
@@ -62,6 +71,11 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
     bind: env.SKIFF_BIND || defaultOf('SKIFF_BIND'),
     domain: env.SKIFF_DOMAIN || defaultOf('SKIFF_DOMAIN'),
     appPort: intSetting(env, 'SKIFF_APP_PORT', defaultOf('SKIFF_APP_PORT'), 1, 65535),
+    routerPort: intSetting(env, 'SKIFF_ROUTER_PORT', defaultOf('SKIFF_ROUTER_PORT'), 1, 65535),
+    caddyAdmin: env.SKIFF_CADDY_ADMIN || `unix/${path.join(home, 'caddy', 'admin.sock')}`,
+    ownCaddy: !env.SKIFF_CADDY_ADMIN,
+    caddyDir: path.join(home, 'caddy'),
+    drainSeconds: intSetting(env, 'SKIFF_DRAIN_SECONDS', defaultOf('SKIFF_DRAIN_SECONDS'), 0, 3600),
     readyTimeoutMs: intSetting(env, 'SKIFF_READY_TIMEOUT', defaultOf('SKIFF_READY_TIMEOUT'), 1, 3600) * 1000,
     stopTimeoutSeconds: intSetting(env, 'SKIFF_STOP_TIMEOUT', defaultOf('SKIFF_STOP_TIMEOUT'), 0, 600),
     keepReleases: intSetting(env, 'SKIFF_KEEP_RELEASES', defaultOf('SKIFF_KEEP_RELEASES'), 1, 1000),

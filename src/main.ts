@@ -15,6 +15,10 @@ import { Progress } from './pipeline/progress.js';
 import { PushRejected } from './pipeline/push.js';
 import { receive } from './pipeline/receive.js';
 import { reconcile } from './pipeline/reconcile.js';
+import { applyRoutes, currentRoutes } from './pipeline/route.js';
+import { caddyConfig } from './router/caddy-config.js';
+import { CaddyProcess } from './router/caddy-process.js';
+import { CaddyRouter } from './router/caddy-router.js';
 import { DockerRuntime } from './runtime/docker-runtime.js';
 import { ensureHostKey } from './ssh/host-key.js';
 import { createSshServer } from './ssh/server.js';
@@ -34,7 +38,8 @@ function compose(config: Config, log: Logger): Services {
     store: openStore(config.dbPath),
     repos: new Repos(config.reposDir, config.home),
     images: new Images(docker),
-    runtime: new DockerRuntime(docker, { bind: config.bind, stopTimeoutSeconds: config.stopTimeoutSeconds }, log),
+    runtime: new DockerRuntime(docker, { stopTimeoutSeconds: config.stopTimeoutSeconds }, log),
+    router: new CaddyRouter(config.caddyAdmin, `${config.bind}:${config.routerPort}`),
     builders: [new DockerfileBuilder(docker)],
   };
 }
@@ -50,7 +55,8 @@ async function runServer(config: Config): Promise<void> {
   const services = compose(config, log);
   await assertDockerAnswers(createDocker());
   services.repos.sweep();
-  await reconcile(services.store, services.runtime, log);
+  await superviseRouter(services);
+  await reconcile(services);
   const server = createSshServer({ services, hostKey: ensureHostKey(config.hostKeyPath) });
   await new Promise<void>((resolve, reject) => {
     server.once('error', reject);
@@ -68,6 +74,40 @@ async function runServer(config: Config): Promise<void> {
   };
   process.on('SIGTERM', () => stop('SIGTERM'));
   process.on('SIGINT', () => stop('SIGINT'));
+}
+
+/**
+ * The router: Skiff's own Caddy (started, or adopted when one from an earlier
+ * run still answers) unless SKIFF_CADDY_ADMIN names another. A watchdog
+ * restarts ours if it dies, and reloads the whole routing from the database
+ * into whichever Caddy comes back empty.
+ */
+async function superviseRouter(services: Services): Promise<void> {
+  const { config, log } = services;
+  const caddy = new CaddyProcess({
+    dir: config.caddyDir,
+    admin: config.caddyAdmin,
+    log,
+    config: () => caddyConfig(currentRoutes(services), { admin: config.caddyAdmin, listen: `${config.bind}:${config.routerPort}` }),
+  });
+  if (config.ownCaddy) await caddy.ensure();
+  let checking = false;
+  const check = async (): Promise<void> => {
+    if (checking) return;
+    checking = true;
+    try {
+      if (config.ownCaddy) await caddy.ensure();
+      if (!(await services.router.isConfigured())) {
+        log.warn('router came back without routes; reloading them');
+        await applyRoutes(services);
+      }
+    } catch (err) {
+      log.error({ err }, 'router check failed');
+    } finally {
+      checking = false;
+    }
+  };
+  setInterval(() => void check(), 2000).unref();
 }
 
 /** Run by git inside a push: the deploy. Its output is the pusher's `remote:` lines. */

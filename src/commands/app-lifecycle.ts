@@ -4,6 +4,7 @@ import { parseAppName } from '../domain/app-name.js';
 import { ConflictError, NotFoundError } from '../errors.js';
 import type { App } from '../store/store.js';
 import type { Caller, Services } from './command.js';
+import { applyRoutes } from '../pipeline/route.js';
 
 /** The app or a not-found error that says how to make one. */
 export function getApp(services: Services, name: string | undefined): App {
@@ -24,11 +25,13 @@ export async function createApp(services: Services, name: string, caller: Caller
 
 /** Removes everything the app owns, each step idempotent, the record last so an interrupted destroy can be run again. */
 export async function destroyApp(services: Services, name: string): Promise<void> {
+  services.store.routes.set(name, []);
   await services.runtime.destroy(name);
   await services.images.removeApp(name);
   services.repos.remove(name);
   fs.rmSync(path.join(services.config.buildsDir, name), { recursive: true, force: true });
   services.store.apps.remove(name);
+  await applyRoutes(services).catch((err: unknown) => services.log.warn({ err, app: name }, 'routes not updated; the server does it when it starts'));
   services.log.info({ app: name }, 'app destroyed');
 }
 

@@ -1,5 +1,6 @@
 import { UsageError } from '../errors.js';
 import { withAppLock } from '../pipeline/lock.js';
+import { appUrl } from '../pipeline/route.js';
 import { parseCommandArgs, table, writeJson } from './args.js';
 import { createApp, destroyApp, getApp, gitRemote } from './app-lifecycle.js';
 import type { CommandSpec } from './command.js';
@@ -39,8 +40,8 @@ export const appsCommands: CommandSpec[] = [
       const app = getApp(services, positionals[0]);
       const current = app.currentRelease === null ? undefined : services.store.releases.find(app.name, app.currentRelease);
       const instances = await services.runtime.status(app.name);
-      const serving = instances.find((i) => i.release === app.currentRelease && i.state === 'running' && i.hostPort);
-      const url = serving ? `http://${services.config.domain}:${serving.hostPort}/` : null;
+      const serving = instances.some((i) => i.release === app.currentRelease && i.process === 'web' && i.state === 'running');
+      const url = serving ? appUrl(services, app.name) : null;
       const info = {
         name: app.name,
         createdAt: app.createdAt,
@@ -48,7 +49,7 @@ export const appsCommands: CommandSpec[] = [
         gitRemote: gitRemote(services, app.name),
         release: current ? { version: current.version, commit: current.commit, createdAt: current.createdAt, pusher: current.pusher } : null,
         url,
-        processes: instances.map((i) => ({ name: i.name, process: i.process, release: i.release, state: i.state })),
+        processes: instances.map((i) => ({ name: `${i.process}.${i.index}`, release: i.release, state: i.state })),
       };
       if (values.json) return writeJson(io.stdout, info);
       const rows = [
@@ -56,7 +57,7 @@ export const appsCommands: CommandSpec[] = [
         ['Git remote:', info.gitRemote],
         ['Release:', current ? `v${current.version} (${current.commit.slice(0, 7)}, ${current.createdAt} by ${current.pusher})` : 'none yet: push to deploy'],
         ['URL:', url ?? '-'],
-        ['Processes:', instances.length ? instances.map((i) => `${i.name} ${i.state}`).join(', ') : '-'],
+        ['Processes:', instances.length ? instances.map((i) => `${i.process}.${i.index} ${i.state}`).join(', ') : '-'],
       ];
       io.stdout.write(`=====> ${app.name}\n${table(rows).replace(/^(?=.)/gm, '       ')}`);
     },

@@ -45,6 +45,7 @@ async function changeConfig(ctx: CommandContext, app: string, set: Record<string
           pusher: caller.user,
           description: describeConfigChange(verb, keys),
           config: after,
+          processes: running.processes,
           dropSourceTag: false,
         },
         new Progress([io.stdout]),

@@ -6,6 +6,8 @@ import { buildsCommands } from './builds.js';
 import { configCommands } from './config.js';
 import { logsCommands } from './logs.js';
 import { runCommands } from './run.js';
+import { psCommands } from './ps.js';
+import { domainsCommands } from './domains.js';
 import type { CommandContext, CommandSpec } from './command.js';
 import { keysCommands } from './keys.js';
 import { releasesCommands } from './releases.js';
@@ -35,6 +37,8 @@ export const COMMANDS: readonly CommandSpec[] = [
   ...buildsCommands,
   ...releasesCommands,
   ...configCommands,
+  ...psCommands,
+  ...domainsCommands,
   ...logsCommands,
   ...runCommands,
   ...keysCommands,

@@ -108,6 +108,7 @@ export const releasesCommands: CommandSpec[] = [
             pusher: caller.user,
             description: `Rollback to v${target.version}`,
             config: target.config,
+            processes: target.processes,
             dropSourceTag: false,
           },
           new Progress([io.stdout]),

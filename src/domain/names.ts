@@ -3,6 +3,7 @@
 export const LABEL_APP = 'skiff.app';
 export const LABEL_RELEASE = 'skiff.release';
 export const LABEL_PROCESS = 'skiff.process';
+export const LABEL_INSTANCE = 'skiff.instance';
 
 export function imageRepository(app: string): string {
   return `skiff/${app}`;
@@ -16,6 +17,6 @@ export function releaseImageTag(app: string, version: number): string {
   return `${imageRepository(app)}:v${version}`;
 }
 
-export function containerName(app: string, process: string, version: number): string {
-  return `skiff-${app}-${process}-v${version}`;
+export function containerName(app: string, process: string, index: number, version: number): string {
+  return `skiff-${app}-${process}.${index}-v${version}`;
 }

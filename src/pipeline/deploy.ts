@@ -1,17 +1,31 @@
-import type { Instance } from '../runtime/runtime.js';
 import type { Release } from '../store/store.js';
+import { converge, type Convergence } from './converge.js';
 import type { PipelineDeps } from './deps.js';
 import type { Progress } from './progress.js';
 
-/** Starts the release's web process with its config and waits until it answers; on failure it is gone again. */
-export async function deploy(
-  deps: Pick<PipelineDeps, 'config' | 'runtime'>,
-  rel: Release,
-  progress: Progress,
-  signal: AbortSignal,
-): Promise<Instance> {
-  return deps.runtime.deploy(
-    { app: rel.app, release: rel.version, process: 'web', image: rel.image, env: rel.config, port: deps.config.appPort },
-    { readyTimeoutMs: deps.config.readyTimeoutMs, progress, signal },
-  );
+/**
+ * Starts every process of the release per the app's formation, marks it
+ * current once all are ready, switches traffic, and stops the old instances.
+ */
+export async function deploy(deps: PipelineDeps, rel: Release, progress: Progress, signal: AbortSignal): Promise<Convergence> {
+  const previous = deps.store.apps.find(rel.app)?.currentRelease ?? null;
+  let marked = false;
+  try {
+    return await converge(deps, rel, {
+      replace: 'all',
+      progress,
+      signal,
+      beforeSwitch: () => {
+        deps.store.transaction(() => {
+          deps.store.releases.setStatus(rel.app, rel.version, 'deployed');
+          deps.store.apps.setCurrentRelease(rel.app, rel.version);
+        });
+        marked = true;
+      },
+    });
+  } catch (err) {
+    // The switch failed after the record moved: the old release still serves, so it is current again.
+    if (marked) deps.store.apps.setCurrentRelease(rel.app, previous);
+    throw err;
+  }
 }

@@ -2,6 +2,7 @@ import type { Builder } from '../builder/builder.js';
 import type { Images } from '../builder/images.js';
 import type { Config } from '../config.js';
 import type { Logger } from '../log.js';
+import type { Router } from '../router/router.js';
 import type { Runtime } from '../runtime/runtime.js';
 import type { Store } from '../store/store.js';
 
@@ -13,4 +14,5 @@ export interface PipelineDeps {
   builders: readonly Builder[];
   images: Images;
   runtime: Runtime;
+  router: Router;
 }

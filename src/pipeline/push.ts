@@ -2,6 +2,7 @@ import fs from 'node:fs';
 import path from 'node:path';
 import type { Config } from '../config.js';
 import { buildImageTag } from '../domain/names.js';
+import { parseProcfile, type Processes } from '../domain/procfile.js';
 import { ZERO_SHA, type RefUpdate } from '../domain/deploy-branch.js';
 import { execa } from 'execa';
 import { ConflictError, userMessage } from '../errors.js';
@@ -60,6 +61,7 @@ export async function deployPush(deps: PipelineDeps, req: PushRequest, progress:
         () => checkout(req.repoDir, update.newSha, workDir, signal),
         (files) => `${files} files at ${short}`,
       );
+      const processes = readProcfile(workDir);
       const image = await stage(
         progress,
         'Building image',
@@ -76,6 +78,7 @@ export async function deployPush(deps: PipelineDeps, req: PushRequest, progress:
           pusher: req.pusher,
           description: `Deploy ${short}`,
           config: store.config.get(app),
+          processes,
           dropSourceTag: true,
         },
         progress,
@@ -94,6 +97,11 @@ export async function deployPush(deps: PipelineDeps, req: PushRequest, progress:
       await new Promise((resolve) => logFile.end(resolve));
     }
   });
+}
+
+function readProcfile(dir: string): Processes {
+  const file = path.join(dir, 'Procfile');
+  return parseProcfile(fs.existsSync(file) ? fs.readFileSync(file, 'utf8') : undefined);
 }
 
 /**

@@ -1,15 +1,17 @@
-import type { Logger } from '../log.js';
-import type { Runtime } from '../runtime/runtime.js';
-import type { Store } from '../store/store.js';
+import type { PipelineDeps } from './deps.js';
+import { converge } from './converge.js';
 import { isProcessAlive } from './lock.js';
+import { Progress } from './progress.js';
+import { applyRoutes } from './route.js';
 
 /**
  * At server start, bring what runs back in line with what is recorded:
- * builds whose process died are marked failed, and for every app not being
- * deployed right now, pending releases are failed and instances of any
- * release but the current one are stopped.
+ * builds whose process died are marked failed; every app not being changed
+ * right now gets its current release's formation (missing instances start,
+ * others stop); then the router gets the whole routing.
  */
-export async function reconcile(store: Store, runtime: Runtime, log: Logger): Promise<void> {
+export async function reconcile(deps: PipelineDeps): Promise<void> {
+  const { store, log } = deps;
   for (const b of store.builds.failAbandoned(isProcessAlive)) {
     log.warn({ app: b.app, build: b.id }, 'build interrupted; marked failed');
   }
@@ -18,12 +20,20 @@ export async function reconcile(store: Store, runtime: Runtime, log: Logger): Pr
     if (busy) continue;
     try {
       store.releases.failAbandoned(app.name);
-      const retired = await runtime.retire(app.name, app.currentRelease);
-      if (retired.length) log.info({ app: app.name, retired: retired.map((i) => i.name) }, 'stopped instances of old releases');
+      const current = app.currentRelease === null ? undefined : store.releases.find(app.name, app.currentRelease);
+      if (current) {
+        const result = await converge(deps, current, { replace: [], progress: new Progress([]), signal: new AbortController().signal });
+        if (result.started.length || result.stopped.length) {
+          log.info({ app: app.name, started: result.started.map((i) => i.name), stopped: result.stopped.map((i) => i.name) }, 'converged');
+        }
+      } else {
+        await deps.runtime.stop(await deps.runtime.status(app.name));
+      }
     } catch (err) {
       log.error({ err, app: app.name }, 'reconcile failed');
     } finally {
       store.locks.release(app.name, process.pid);
     }
   }
+  await applyRoutes(deps);
 }

@@ -1,5 +1,6 @@
 import { releaseImageTag } from '../domain/names.js';
 import type { Release } from '../store/store.js';
+import type { Processes } from '../domain/procfile.js';
 import type { PipelineDeps } from './deps.js';
 
 export interface ReleaseRequest {
@@ -11,6 +12,7 @@ export interface ReleaseRequest {
   pusher: string;
   description: string;
   config: Record<string, string>;
+  processes: Processes;
   /** Drop the source tag once the release has its own (true for build tags). */
   dropSourceTag: boolean;
 }
@@ -25,6 +27,7 @@ export async function release(deps: Pick<PipelineDeps, 'store' | 'images'>, req:
       pusher: req.pusher,
       description: req.description,
       config: req.config,
+      processes: req.processes,
     },
     (version) => releaseImageTag(req.app, version),
   );

@@ -4,7 +4,14 @@ import { deploy } from './deploy.js';
 import { stage, type Progress } from './progress.js';
 import { pruneReleaseImages } from './prune.js';
 import { abandonRelease, release, type ReleaseRequest } from './release.js';
-import { route } from './route.js';
+import { appUrl } from './route.js';
+import type { Convergence } from './converge.js';
+
+function summarize(c: Convergence): string {
+  const olds = [...new Set(c.stopped.map((i) => `v${i.release}`))];
+  const now = c.started.length ? `${c.started.length} instance${c.started.length === 1 ? '' : 's'} ready` : 'nothing to start';
+  return olds.length ? `${now}; stopped ${olds.join(', ')}` : now;
+}
 
 export interface Rollout {
   release: Release;
@@ -12,29 +19,24 @@ export interface Rollout {
 }
 
 /**
- * release → deploy → route: what a push, a config change and a rollback have
- * in common. The new release is running and answering before the old one
- * stops; if it never answers it is abandoned and the old one keeps serving.
+ * release → deploy (which routes): what a push, a config change and a
+ * rollback have in common. The new release runs and answers before traffic
+ * moves to it and the old one stops; if it never answers it is abandoned and
+ * the old one keeps serving.
  */
 export async function rollout(deps: PipelineDeps, req: ReleaseRequest, progress: Progress, signal: AbortSignal): Promise<Rollout> {
   let version: number | undefined;
   try {
     const rel = await stage(progress, 'Releasing', () => release(deps, req), (r) => `Release v${r.version}: ${r.description}`);
     version = rel.version;
-    const instance = await stage(
+    const result = await stage(
       progress,
       `Starting v${rel.version}`,
       () => deploy(deps, rel, progress, signal),
-      (i) => `${i.name} answers HTTP`,
-    );
-    await stage(
-      progress,
-      'Switching traffic',
-      () => route(deps, rel),
-      (retired) => (retired.length ? `Stopped ${retired.map((r) => `v${r.release}`).join(', ')}` : 'First release'),
+      (c) => summarize(c),
     );
     await pruneReleaseImages(deps, rel.app).catch((err: unknown) => deps.log.warn({ err, app: rel.app }, 'prune failed'));
-    const url = `http://${deps.config.domain}:${instance.hostPort}/`;
+    const url = result.web.length ? appUrl(deps, rel.app) : `(no web process running; ps:scale ${rel.app} web=1 to serve)`;
     progress.step(`Released v${rel.version}: ${url}`);
     deps.log.info({ app: rel.app, release: rel.version }, 'released');
     return { release: rel, url };

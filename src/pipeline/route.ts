@@ -1,16 +1,41 @@
-import type { Instance } from '../runtime/runtime.js';
-import type { Release } from '../store/store.js';
+import { appHosts } from '../router/caddy-config.js';
+import type { Route } from '../router/router.js';
 import type { PipelineDeps } from './deps.js';
+import { withAppLock } from './lock.js';
+
+/** The lock that serializes router updates; not an app name, so it can never clash with one. */
+const ROUTER_LOCK = '~router';
+
+type RouteDeps = Pick<PipelineDeps, 'store' | 'router' | 'config'>;
+
+export function currentRoutes(deps: RouteDeps): Route[] {
+  return deps.store.routes.all().map((r) => ({ app: r.app, hosts: appHosts(r.app, deps.config.domain, r.hosts), upstreams: r.upstreams }));
+}
+
+/** Loads the whole recorded routing into the router. */
+export async function applyRoutes(deps: RouteDeps): Promise<void> {
+  await withAppLock(deps.store, ROUTER_LOCK, { holder: 'skiff', purpose: 'route update' }, () => {}, new AbortController().signal, () =>
+    deps.router.apply(currentRoutes(deps)),
+  );
+}
 
 /**
- * The switch: the new release becomes current, then the old instances stop.
- * Recorded first, so a crash between the two leaves the right release
- * current and the server's start-up retires the rest.
+ * The switch: records where the app's traffic goes, then applies it. If the
+ * router refuses, the record goes back to what it was and nothing changed.
  */
-export async function route(deps: Pick<PipelineDeps, 'store' | 'runtime'>, rel: Release): Promise<Instance[]> {
-  deps.store.transaction(() => {
-    deps.store.releases.setStatus(rel.app, rel.version, 'deployed');
-    deps.store.apps.setCurrentRelease(rel.app, rel.version);
-  });
-  return deps.runtime.retire(rel.app, rel.version);
+export async function switchTraffic(deps: RouteDeps, app: string, upstreams: readonly string[]): Promise<void> {
+  const before = deps.store.routes.get(app);
+  deps.store.routes.set(app, upstreams);
+  try {
+    await applyRoutes(deps);
+  } catch (err) {
+    deps.store.routes.set(app, before ?? []);
+    throw err;
+  }
+}
+
+/** Where an app answers, for the user. */
+export function appUrl(deps: Pick<PipelineDeps, 'config'>, app: string): string {
+  const port = deps.config.routerPort === 80 ? '' : `:${deps.config.routerPort}`;
+  return `http://${app}.${deps.config.domain}${port}/`;
 }

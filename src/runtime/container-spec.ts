@@ -1,25 +1,35 @@
 import type { ContainerCreateOptions } from 'dockerode';
-import { LABEL_APP, LABEL_PROCESS, LABEL_RELEASE, containerName } from '../domain/names.js';
+import { LABEL_APP, LABEL_INSTANCE, LABEL_PROCESS, LABEL_RELEASE, containerName } from '../domain/names.js';
 import type { ProcessSpec } from './runtime.js';
 
-/** The dockerode create options for one process instance: a pure value, applied by the docker runtime. */
-export function containerSpec(spec: ProcessSpec, bind: string, hostPort: number): ContainerCreateOptions {
-  const portKey = `${spec.port}/tcp`;
+/**
+ * The dockerode create options for one process instance: a pure value,
+ * applied by the docker runtime. A web process gets PORT and publishes it on
+ * hostPort at bind; the name carries a suffix so that a restart of the same
+ * release can run beside the instance it replaces.
+ */
+export function containerSpec(spec: ProcessSpec, bind: string, hostPort: number | null, suffix: string): ContainerCreateOptions {
+  const env = spec.port === null ? spec.env : { ...spec.env, PORT: String(spec.port) };
+  const portKey = spec.port === null ? undefined : `${spec.port}/tcp`;
   return {
-    name: containerName(spec.app, spec.process, spec.release),
+    name: `${containerName(spec.app, spec.process, spec.index, spec.release)}-${suffix}`,
     Image: spec.image,
-    Env: Object.entries({ ...spec.env, PORT: String(spec.port) }).map(([k, v]) => `${k}=${v}`),
+    ...(spec.command === null ? {} : { Cmd: ['sh', '-c', spec.command] }),
+    Env: Object.entries(env).map(([k, v]) => `${k}=${v}`),
     Labels: {
       [LABEL_APP]: spec.app,
       [LABEL_RELEASE]: String(spec.release),
       [LABEL_PROCESS]: spec.process,
+      [LABEL_INSTANCE]: String(spec.index),
     },
-    ExposedPorts: { [portKey]: {} },
+    ...(portKey ? { ExposedPorts: { [portKey]: {} } } : {}),
     HostConfig: {
-      PortBindings: { [portKey]: [{ HostIp: bind, HostPort: String(hostPort) }] },
+      ...(portKey && hostPort !== null ? { PortBindings: { [portKey]: [{ HostIp: bind, HostPort: String(hostPort) }] } } : {}),
       RestartPolicy: { Name: 'unless-stopped' },
       LogConfig: { Type: 'json-file', Config: { 'max-size': '10m', 'max-file': '3' } },
       Init: true,
+      ...(spec.memory !== null ? { Memory: spec.memory } : {}),
+      ...(spec.cpus !== null ? { NanoCpus: Math.round(spec.cpus * 1e9) } : {}),
     },
   };
 }

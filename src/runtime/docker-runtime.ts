@@ -3,7 +3,7 @@ import { setTimeout as sleep } from 'node:timers/promises';
 import type { Docker } from '../docker/client.js';
 import { demuxLogs, isNotFound, isNotModified } from '../docker/client.js';
 import { DeployFailedError, ExternalError } from '../errors.js';
-import { LABEL_APP, LABEL_PROCESS, LABEL_RELEASE } from '../domain/names.js';
+import { LABEL_APP, LABEL_INSTANCE, LABEL_PROCESS, LABEL_RELEASE } from '../domain/names.js';
 import type { Logger } from '../log.js';
 import { containerSpec } from './container-spec.js';
 import { findFreePort } from './free-port.js';
@@ -13,10 +13,9 @@ import { TimestampedLineSplitter, type LogLine } from './log-lines.js';
 import { Writable } from 'node:stream';
 
 const ONE_OFF = 'run';
+const LOOPBACK = '127.0.0.1';
 
 export interface DockerRuntimeOptions {
-  /** Address the instances' ports are published on. */
-  bind: string;
   stopTimeoutSeconds: number;
 }
 
@@ -30,26 +29,25 @@ export class DockerRuntime implements Runtime {
     private readonly log: Logger,
   ) {}
 
-  async deploy(spec: ProcessSpec, { readyTimeoutMs, progress, signal }: DeployOptions): Promise<Instance> {
-    const probeHost = this.options.bind === '0.0.0.0' ? '127.0.0.1' : this.options.bind;
-    const hostPort = await findFreePort(probeHost);
-    const create = containerSpec(spec, this.options.bind, hostPort);
-    // A container of the same name is a leftover of an interrupted attempt at this release.
-    await this.removeContainer(String(create.name));
+  async start(spec: ProcessSpec, { readyTimeoutMs, progress, signal }: DeployOptions): Promise<Instance> {
+    // Published on loopback only: the router is the way in.
+    const hostPort = spec.port === null ? null : await findFreePort(LOOPBACK);
+    const create = containerSpec(spec, LOOPBACK, hostPort, Math.random().toString(36).slice(2, 6));
     let container;
     try {
       container = await this.docker.createContainer(create);
       await container.start();
     } catch (err) {
       if (container) await this.removeContainer(container.id);
-      throw new DeployFailedError(`could not start ${create.name}: ${dockerMessage(err)}`, err);
+      throw new DeployFailedError(`could not start ${spec.process}.${spec.index}: ${dockerMessage(err)}`, err);
     }
     try {
-      await this.waitUntilAnswering(container.id, probeHost, hostPort, readyTimeoutMs, signal);
+      if (hostPort !== null) await this.waitUntilAnswering(container.id, LOOPBACK, hostPort, readyTimeoutMs, signal);
+      else await this.waitUntilSettled(container.id, signal);
     } catch (err) {
       const tail = await this.tailLogs(container.id, 20);
       if (tail.trim() !== '') {
-        progress.info('Last lines of its output:');
+        progress.info(`Last lines of ${spec.process}.${spec.index}:`);
         progress.output(tail);
       }
       await this.removeContainer(container.id);
@@ -61,9 +59,20 @@ export class DockerRuntime implements Runtime {
       app: spec.app,
       release: spec.release,
       process: spec.process,
+      index: spec.index,
       state: 'running',
-      hostPort,
+      hostPort: hostPort ?? undefined,
     };
+  }
+
+  /** A process without a port is ready when it is still up after a moment. */
+  private async waitUntilSettled(id: string, signal: AbortSignal): Promise<void> {
+    await sleep(1000, undefined, { signal }).catch(() => undefined);
+    if (signal.aborted) throw new DeployFailedError('deploy cancelled');
+    const { State } = await this.docker.getContainer(id).inspect();
+    if (!State.Running || State.Restarting) {
+      throw new DeployFailedError(`the new release exited with status ${State.ExitCode} right after it started; the previous release keeps running`);
+    }
   }
 
   private async waitUntilAnswering(
@@ -92,11 +101,9 @@ export class DockerRuntime implements Runtime {
     }
   }
 
-  async retire(app: string, keepRelease: number | null): Promise<Instance[]> {
-    const retired = (await this.status(app)).filter((i) => i.release !== keepRelease);
-    // Stopped together: each may take up to the stop timeout to drain.
-    await Promise.all(retired.map((i) => this.removeContainer(i.id)));
-    return retired;
+  async stop(instances: readonly Instance[]): Promise<void> {
+    // Stopped together: each may take up to the stop timeout to finish its work.
+    await Promise.all(instances.map((i) => this.removeContainer(i.id)));
   }
 
   /** The app's long-running instances; one-off runs are not among them and survive a release. */
@@ -108,7 +115,7 @@ export class DockerRuntime implements Runtime {
   }
 
   async destroy(app: string): Promise<void> {
-    await this.retire(app, null);
+    await this.stop(await this.status(app));
     const oneOffs = await this.docker.listContainers({ all: true, filters: { label: [`${LABEL_APP}=${app}`, `${LABEL_PROCESS}=${ONE_OFF}`] } });
     await Promise.all(oneOffs.map((c) => this.docker.getContainer(c.Id).remove({ force: true }).catch(() => undefined)));
   }
@@ -262,9 +269,8 @@ export class DockerRuntime implements Runtime {
   }
 }
 
-/** web.1 until instances are numbered by scale. */
 function sourceOf(i: Instance): string {
-  return `${i.process}.1`;
+  return `${i.process}.${i.index}`;
 }
 
 function toInstance(c: ContainerInfo): Instance {
@@ -275,6 +281,7 @@ function toInstance(c: ContainerInfo): Instance {
     app: c.Labels[LABEL_APP],
     release: Number(c.Labels[LABEL_RELEASE] ?? 0),
     process: c.Labels[LABEL_PROCESS] ?? 'web',
+    index: Number(c.Labels[LABEL_INSTANCE] ?? 1),
     state: c.State,
     hostPort: port,
     startedAt: new Date(c.Created * 1000).toISOString(),

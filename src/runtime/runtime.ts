@@ -11,15 +11,22 @@ export interface LogOptions {
   signal: AbortSignal;
 }
 
-/** One process of one release, as the pipeline asks for it. */
+/** One instance of one process type of one release, as the pipeline asks for it. */
 export interface ProcessSpec {
   app: string;
   release: number;
   process: string;
+  /** 1, 2, 3 … within the process type: web.1, web.2. */
+  index: number;
   image: string;
+  /** The Procfile's command, run with sh -c; null runs the image's CMD. */
+  command: string | null;
   env: Record<string, string>;
-  /** The port the process listens on inside its container (PORT). */
-  port: number;
+  /** The port a web process listens on inside its container (PORT); other types get none. */
+  port: number | null;
+  /** Limits: bytes of memory, number of CPUs. */
+  memory: number | null;
+  cpus: number | null;
 }
 
 export interface Instance {
@@ -28,6 +35,7 @@ export interface Instance {
   app: string;
   release: number;
   process: string;
+  index: number;
   state: string;
   /** Where the instance answers on this host, when it has a port. */
   hostPort?: number;
@@ -59,15 +67,16 @@ export interface DeployOptions {
 }
 
 /**
- * The scheduler seam. deploy starts a new instance and returns once it
- * answers (or removes it and throws); retire stops what no longer serves;
- * status says what runs; logs reads and follows output; destroy removes
- * all an app owns.
+ * The scheduler seam. start runs a new instance and returns once it is ready
+ * (a web process answers HTTP; others stay up), or removes it and throws;
+ * stop stops and removes instances; status says what runs; logs reads and
+ * follows output; run attaches a one-off process; destroy removes all an app
+ * owns.
  */
 export interface Runtime {
   name: string;
-  deploy(spec: ProcessSpec, options: DeployOptions): Promise<Instance>;
-  retire(app: string, keepRelease: number | null): Promise<Instance[]>;
+  start(spec: ProcessSpec, options: DeployOptions): Promise<Instance>;
+  stop(instances: readonly Instance[]): Promise<void>;
   status(app: string): Promise<Instance[]>;
   destroy(app: string): Promise<void>;
   logs(app: string, options: LogOptions, onLine: (line: LogLine) => void): Promise<void>;

@@ -65,4 +65,28 @@ export const MIGRATIONS: readonly { version: number; sql: string }[] = [
       ALTER TABLE releases ADD COLUMN config TEXT NOT NULL DEFAULT '{}';
     `,
   },
+  {
+    version: 3,
+    sql: `
+      ALTER TABLE releases ADD COLUMN processes TEXT NOT NULL DEFAULT '{"web":null}';
+      ALTER TABLE apps ADD COLUMN stopped INTEGER NOT NULL DEFAULT 0;
+      CREATE TABLE formation (
+        app TEXT NOT NULL,
+        process TEXT NOT NULL,
+        quantity INTEGER,
+        memory INTEGER,
+        cpus REAL,
+        PRIMARY KEY (app, process)
+      );
+      CREATE TABLE domains (
+        host TEXT PRIMARY KEY,
+        app TEXT NOT NULL
+      );
+      CREATE INDEX domains_app ON domains(app);
+      CREATE TABLE routes (
+        app TEXT PRIMARY KEY,
+        upstreams TEXT NOT NULL
+      );
+    `,
+  },
 ];

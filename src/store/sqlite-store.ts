@@ -18,7 +18,12 @@ import type {
   ReleaseStore,
   Store,
   ConfigStore,
+  DomainStore,
+  FormationStore,
+  RouteStore,
 } from './store.js';
+import type { FormationEntry } from '../domain/formation.js';
+import type { Processes } from '../domain/procfile.js';
 
 type Row = Record<string, unknown>;
 type Db = Database.Database;
@@ -59,9 +64,15 @@ class SqliteStore implements Store {
   readonly releases: ReleaseStore;
   readonly locks: LockStore;
   readonly config: ConfigStore;
+  readonly formation: FormationStore;
+  readonly domains: DomainStore;
+  readonly routes: RouteStore;
 
   constructor(private readonly db: Db) {
+    this.routes = new SqliteRoutes(db);
     this.config = new SqliteConfig(db);
+    this.formation = new SqliteFormation(db);
+    this.domains = new SqliteDomains(db);
     this.apps = new SqliteApps(db);
     this.keys = new SqliteKeys(db);
     this.builds = new SqliteBuilds(db);
@@ -88,6 +99,7 @@ function toApp(r: Row): App {
     createdAt: String(r.created_at),
     createdBy: String(r.created_by),
     currentRelease: r.current_release === null ? null : Number(r.current_release),
+    stopped: Number(r.stopped) === 1,
   };
 }
 
@@ -113,13 +125,17 @@ class SqliteApps implements AppStore {
     return (this.db.prepare('SELECT * FROM apps ORDER BY name').all() as Row[]).map(toApp);
   }
 
-  setCurrentRelease(name: string, version: number): void {
+  setCurrentRelease(name: string, version: number | null): void {
     this.db.prepare('UPDATE apps SET current_release = ? WHERE name = ?').run(version, name);
+  }
+
+  setStopped(name: string, stopped: boolean): void {
+    this.db.prepare('UPDATE apps SET stopped = ? WHERE name = ?').run(stopped ? 1 : 0, name);
   }
 
   remove(name: string): void {
     this.db.transaction(() => {
-      for (const table of ['releases', 'builds', 'locks', 'config_vars']) {
+      for (const table of ['releases', 'builds', 'locks', 'config_vars', 'formation', 'domains', 'routes']) {
         this.db.prepare(`DELETE FROM ${table} WHERE app = ?`).run(name);
       }
       this.db.prepare('DELETE FROM apps WHERE name = ?').run(name);
@@ -247,6 +263,7 @@ function toRelease(r: Row): Release {
     status: String(r.status) as ReleaseStatus,
     createdAt: String(r.created_at),
     config: JSON.parse(String(r.config)) as Record<string, string>,
+    processes: JSON.parse(String(r.processes)) as Processes,
   };
 }
 
@@ -260,10 +277,10 @@ class SqliteReleases implements ReleaseStore {
         .get(r.app) as { next: number };
       this.db
         .prepare(
-          `INSERT INTO releases (app, version, image, commit_sha, build_id, pusher, description, status, created_at, config)
-           VALUES (?, ?, ?, ?, ?, ?, ?, 'pending', ?, ?)`,
+          `INSERT INTO releases (app, version, image, commit_sha, build_id, pusher, description, status, created_at, config, processes)
+           VALUES (?, ?, ?, ?, ?, ?, ?, 'pending', ?, ?, ?)`,
         )
-        .run(r.app, next, imageFor(next), r.commit, r.buildId, r.pusher, r.description, now(), JSON.stringify(r.config));
+        .run(r.app, next, imageFor(next), r.commit, r.buildId, r.pusher, r.description, now(), JSON.stringify(r.config), JSON.stringify(r.processes));
       return this.find(r.app, next) as Release;
     }).immediate();
   }
@@ -305,6 +322,83 @@ class SqliteConfig implements ConfigStore {
       const del = this.db.prepare('DELETE FROM config_vars WHERE app = ? AND key = ?');
       for (const key of unset) del.run(app, key);
     }).immediate();
+  }
+}
+
+class SqliteFormation implements FormationStore {
+  constructor(private readonly db: Db) {}
+
+  list(app: string): FormationEntry[] {
+    const rows = this.db.prepare('SELECT * FROM formation WHERE app = ? ORDER BY process').all(app) as Row[];
+    return rows.map((r) => ({
+      process: String(r.process),
+      quantity: r.quantity === null ? null : Number(r.quantity),
+      memory: r.memory === null ? null : Number(r.memory),
+      cpus: r.cpus === null ? null : Number(r.cpus),
+    }));
+  }
+
+  setQuantities(app: string, counts: Record<string, number>): void {
+    this.db.transaction(() => {
+      const put = this.db.prepare(
+        'INSERT INTO formation (app, process, quantity) VALUES (?, ?, ?) ON CONFLICT (app, process) DO UPDATE SET quantity = excluded.quantity',
+      );
+      for (const [process, n] of Object.entries(counts)) put.run(app, process, n);
+    }).immediate();
+  }
+
+  setResources(app: string, process: string, limits: { memory?: number | null; cpus?: number | null }): void {
+    this.db.transaction(() => {
+      this.db.prepare('INSERT INTO formation (app, process) VALUES (?, ?) ON CONFLICT (app, process) DO NOTHING').run(app, process);
+      if (limits.memory !== undefined) this.db.prepare('UPDATE formation SET memory = ? WHERE app = ? AND process = ?').run(limits.memory, app, process);
+      if (limits.cpus !== undefined) this.db.prepare('UPDATE formation SET cpus = ? WHERE app = ? AND process = ?').run(limits.cpus, app, process);
+    }).immediate();
+  }
+}
+
+class SqliteDomains implements DomainStore {
+  constructor(private readonly db: Db) {}
+
+  add(app: string, host: string): void {
+    const owner = this.db.prepare('SELECT app FROM domains WHERE host = ?').get(host) as { app: string } | undefined;
+    if (owner) throw new ConflictError(owner.app === app ? `${host} is already a domain of ${app}` : `${host} belongs to another app`);
+    this.db.prepare('INSERT INTO domains (host, app) VALUES (?, ?)').run(host, app);
+  }
+
+  remove(app: string, host: string): boolean {
+    return this.db.prepare('DELETE FROM domains WHERE app = ? AND host = ?').run(app, host).changes > 0;
+  }
+
+  list(app: string): string[] {
+    return (this.db.prepare('SELECT host FROM domains WHERE app = ? ORDER BY host').all(app) as { host: string }[]).map((r) => r.host);
+  }
+}
+
+class SqliteRoutes implements RouteStore {
+  constructor(private readonly db: Db) {}
+
+  set(app: string, upstreams: readonly string[]): void {
+    this.db
+      .prepare('INSERT INTO routes (app, upstreams) VALUES (?, ?) ON CONFLICT (app) DO UPDATE SET upstreams = excluded.upstreams')
+      .run(app, JSON.stringify(upstreams));
+  }
+
+  get(app: string): string[] | undefined {
+    const r = this.db.prepare('SELECT upstreams FROM routes WHERE app = ?').get(app) as { upstreams: string } | undefined;
+    return r && (JSON.parse(r.upstreams) as string[]);
+  }
+
+  all(): { app: string; upstreams: string[]; hosts: string[] }[] {
+    const rows = this.db.prepare('SELECT a.name AS app, r.upstreams FROM apps a LEFT JOIN routes r ON r.app = a.name ORDER BY a.name').all() as {
+      app: string;
+      upstreams: string | null;
+    }[];
+    const domains = this.db.prepare('SELECT host, app FROM domains ORDER BY host').all() as { host: string; app: string }[];
+    return rows.map((r) => ({
+      app: r.app,
+      upstreams: r.upstreams === null ? [] : (JSON.parse(r.upstreams) as string[]),
+      hosts: domains.filter((d) => d.app === r.app).map((d) => d.host),
+    }));
   }
 }
 

@@ -1,3 +1,6 @@
+import type { FormationEntry } from '../domain/formation.js';
+import type { Processes } from '../domain/procfile.js';
+
 /** What Skiff records, one small interface per aggregate. SQLite implements them all (sqlite-store.ts). */
 
 export interface App {
@@ -6,13 +9,16 @@ export interface App {
   createdBy: string;
   /** Version of the release that serves now, if any. */
   currentRelease: number | null;
+  /** ps:stop: nothing runs until ps:start. */
+  stopped: boolean;
 }
 
 export interface AppStore {
   create(name: string, createdBy: string): App;
   find(name: string): App | undefined;
   list(): App[];
-  setCurrentRelease(name: string, version: number): void;
+  setCurrentRelease(name: string, version: number | null): void;
+  setStopped(name: string, stopped: boolean): void;
   remove(name: string): void;
 }
 
@@ -73,6 +79,8 @@ export interface Release {
   createdAt: string;
   /** The config vars the release runs with: a snapshot, so a rollback restores them too. */
   config: Record<string, string>;
+  /** Process types from the Procfile (null: the image's CMD). */
+  processes: Processes;
 }
 
 export interface ReleaseStore {
@@ -89,6 +97,26 @@ export interface ConfigStore {
   get(app: string): Record<string, string>;
   /** Sets and unsets in one transaction. */
   update(app: string, set: Record<string, string>, unset: readonly string[]): void;
+}
+
+export interface FormationStore {
+  list(app: string): FormationEntry[];
+  setQuantities(app: string, counts: Record<string, number>): void;
+  setResources(app: string, process: string, limits: { memory?: number | null; cpus?: number | null }): void;
+}
+
+export interface DomainStore {
+  /** Refuses a host that another app has. */
+  add(app: string, host: string): void;
+  remove(app: string, host: string): boolean;
+  list(app: string): string[];
+}
+
+/** Where each app's web traffic goes: the desired routing, recorded first, then applied to the router. */
+export interface RouteStore {
+  set(app: string, upstreams: readonly string[]): void;
+  get(app: string): string[] | undefined;
+  all(): { app: string; upstreams: string[]; hosts: string[] }[];
 }
 
 export interface LockHolder {
@@ -111,6 +139,9 @@ export interface Store {
   builds: BuildStore;
   releases: ReleaseStore;
   config: ConfigStore;
+  formation: FormationStore;
+  domains: DomainStore;
+  routes: RouteStore;
   locks: LockStore;
   /** Runs fn in one transaction. */
   transaction<T>(fn: () => T): T;

@@ -65,7 +65,7 @@ describe('commands over SSH and on the host', () => {
   it('creates an app over SSH and shows it through both doors', async () => {
     const create = await server.ssh(user, ['apps:create', app]);
     expect(create.exitCode, create.stderr).toBe(0);
-    expect(create.stdout).toContain(`git remote add paas ssh://git@127.0.0.1:${server.port}/${app}.git`);
+    expect(create.stdout).toContain(`git remote add paas ssh://git@localhost:${server.port}/${app}.git`);
     const dup = await server.ssh(user, ['apps:create', app]);
     expect(dup.exitCode).toBe(1);
     expect(dup.stderr).toBe(` !     app '${app}' already exists`);
@@ -101,7 +101,7 @@ describe('commands over SSH and on the host', () => {
     expect(info.stdout).toMatch(/Release: +v1 \([0-9a-f]{7}, .* by bob\)/);
     const infoJson = JSON.parse((await server.cli(['apps:info', app, '--json'])).stdout);
     expect(infoJson).toMatchObject({ name: app, url, release: { version: 1, pusher: 'bob' } });
-    expect(infoJson.processes).toEqual([{ name: `skiff-${app}-web-v1`, process: 'web', release: 1, state: 'running' }]);
+    expect(infoJson.processes).toEqual([{ name: 'web.1', release: 1, state: 'running' }]);
 
     const builds = JSON.parse((await server.ssh(user, ['builds', app, '--json'])).stdout) as { id: number; status: string }[];
     expect(builds).toHaveLength(1);

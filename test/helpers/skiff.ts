@@ -1,5 +1,6 @@
 import { spawn, type ChildProcess } from 'node:child_process';
 import fs from 'node:fs';
+import http from 'node:http';
 import net from 'node:net';
 import os from 'node:os';
 import path from 'node:path';
@@ -63,8 +64,10 @@ export class SkiffServer {
     const env = {
       SKIFF_HOME: home,
       SKIFF_SSH_PORT: String(port),
+      SKIFF_ROUTER_PORT: String(await freePort()),
       SKIFF_BIND: '127.0.0.1',
-      SKIFF_DOMAIN: '127.0.0.1',
+      SKIFF_DOMAIN: 'localhost',
+      SKIFF_DRAIN_SECONDS: '1',
       SKIFF_READY_TIMEOUT: '30',
       SKIFF_STOP_TIMEOUT: '2',
       SKIFF_LOG_LEVEL: 'debug',
@@ -138,8 +141,29 @@ export class SkiffServer {
     return toRun(await execa('git', args, { cwd, env: this.gitEnv(key), reject: false }));
   }
 
+  /** Skiff's own Caddy outlives the server on purpose; a test's must not outlive the test. */
+  caddyPid(): number | undefined {
+    try {
+      return Number(fs.readFileSync(path.join(this.home, 'caddy', 'caddy.pid'), 'utf8').trim()) || undefined;
+    } catch {
+      return undefined;
+    }
+  }
+
+  get routerPort(): number {
+    return Number(this.env.SKIFF_ROUTER_PORT);
+  }
+
   async cleanup(): Promise<void> {
     await this.stop();
+    const caddy = this.caddyPid();
+    if (caddy) {
+      try {
+        process.kill(caddy, 'SIGKILL');
+      } catch {
+        // gone already
+      }
+    }
     fs.rmSync(this.home, { recursive: true, force: true });
   }
 }
@@ -171,10 +195,26 @@ export async function removeDockerLeftovers(apps: string[]): Promise<void> {
   }
 }
 
-/** GETs a URL on loopback; returns status and body, or an error string. */
-export async function httpGet(url: string): Promise<{ status: number; body: string }> {
-  const res = await fetch(url, { signal: AbortSignal.timeout(5000) });
-  return { status: res.status, body: await res.text() };
+/**
+ * GETs a URL on loopback and returns status and body; rejects when nothing
+ * answers. APP.localhost names go to 127.0.0.1 with their Host header, as a
+ * browser does, so requests travel through the router.
+ */
+export function httpGet(url: string, timeoutMs = 5000): Promise<{ status: number; body: string }> {
+  const u = new URL(url);
+  return new Promise((resolve, reject) => {
+    const req = http.get(
+      { host: '127.0.0.1', port: Number(u.port || 80), path: `${u.pathname}${u.search}`, headers: { host: u.host }, timeout: timeoutMs, agent: false },
+      (res) => {
+        let body = '';
+        res.on('data', (d: Buffer) => (body += d.toString()));
+        res.on('end', () => resolve({ status: res.statusCode ?? 0, body }));
+        res.on('error', reject);
+      },
+    );
+    req.on('timeout', () => req.destroy(new Error(`timeout after ${timeoutMs} ms: ${url}`)));
+    req.on('error', reject);
+  });
 }
 
 /** The URL a push ended with: the last `Released vN: URL` line. */

@@ -13,7 +13,9 @@ import { PassThrough } from 'node:stream';
 describe('DockerfileBuilder and DockerRuntime', () => {
   const docker = createDocker();
   const builder = new DockerfileBuilder(docker);
-  const runtime = new DockerRuntime(docker, { bind: '127.0.0.1', stopTimeoutSeconds: 1 }, silentLogger);
+  const runtime = new DockerRuntime(docker, { stopTimeoutSeconds: 1 }, silentLogger);
+  const web = (release: number, image: string, env: Record<string, string> = {}) =>
+    ({ app, release, process: 'web', index: 1, image, command: null, env, port: 5000, memory: null, cpus: null }) as const;
   const app = uniqueApp('rt');
   const signal = new AbortController().signal;
 
@@ -57,24 +59,25 @@ describe('DockerfileBuilder and DockerRuntime', () => {
 
   it('starts a release, waits until it answers, then retires the old one', async () => {
     const v1 = await builder.build({ app, buildId: 4, dir: appDir('dockerfile-hello', 'v1\n'), tag: `skiff/${app}:v1`, progress: progress().progress, signal });
-    const one = await runtime.deploy(
-      { app, release: 1, process: 'web', image: v1.tag, env: { GREETING: 'hi there' }, port: 5000 },
+    const one = await runtime.start(
+      { ...web(1, v1.tag, { GREETING: 'hi there' }), memory: 64 * 1024 ** 2, cpus: 0.5 },
       { readyTimeoutMs: 20_000, progress: progress().progress, signal },
     );
     expect(await httpGet(`http://127.0.0.1:${one.hostPort}/`)).toEqual({ status: 200, body: 'v1\n' });
-    const env = (await docker.getContainer(one.id).inspect()).Config.Env;
-    expect(env).toEqual(expect.arrayContaining(['GREETING=hi there', 'PORT=5000']));
+    const inspected = await docker.getContainer(one.id).inspect();
+    expect(inspected.Config.Env).toEqual(expect.arrayContaining(['GREETING=hi there', 'PORT=5000']));
+    expect(inspected.HostConfig).toMatchObject({ Memory: 64 * 1024 ** 2, NanoCpus: 5e8 });
+    expect(inspected.HostConfig.PortBindings['5000/tcp'][0].HostIp).toBe('127.0.0.1');
 
     const v2 = await builder.build({ app, buildId: 5, dir: appDir('dockerfile-hello', 'v2\n'), tag: `skiff/${app}:v2`, progress: progress().progress, signal });
-    const two = await runtime.deploy(
-      { app, release: 2, process: 'web', image: v2.tag, env: {}, port: 5000 },
+    const two = await runtime.start(
+      web(2, v2.tag),
       { readyTimeoutMs: 20_000, progress: progress().progress, signal },
     );
     // Both serve until the switch.
     expect((await httpGet(`http://127.0.0.1:${one.hostPort}/`)).body).toBe('v1\n');
     expect((await httpGet(`http://127.0.0.1:${two.hostPort}/`)).body).toBe('v2\n');
-    const retired = await runtime.retire(app, 2);
-    expect(retired.map((i) => i.release)).toEqual([1]);
+    await runtime.stop([one]);
     expect((await runtime.status(app)).map((i) => [i.release, i.state, i.hostPort])).toEqual([[2, 'running', two.hostPort]]);
 
     // Docker's restart policy brings a crashed process back (a crash, not `docker kill`, which counts as a stop).
@@ -98,10 +101,25 @@ describe('DockerfileBuilder and DockerRuntime', () => {
     const image = await builder.build({ app, buildId: 6, dir: appDir('dockerfile-crashes'), tag: `skiff/${app}:v3`, progress: progress().progress, signal });
     const { progress: p, text } = progress();
     await expect(
-      runtime.deploy({ app, release: 3, process: 'web', image: image.tag, env: {}, port: 5000 }, { readyTimeoutMs: 20_000, progress: p, signal }),
+      runtime.start(web(3, image.tag), { readyTimeoutMs: 20_000, progress: p, signal }),
     ).rejects.toThrow(/exited with status 4 before it answered HTTP/);
     expect(text()).toContain('crashing on purpose');
     expect((await runtime.status(app)).map((i) => i.release)).toEqual([2]);
+  });
+
+  it('runs a process without a port with its Procfile command, and numbers instances', async () => {
+    const worker = await runtime.start(
+      { app, release: 2, process: 'worker', index: 2, image: `skiff/${app}:v2`, command: 'echo working on $GREETING; sleep 600', env: { GREETING: 'jobs' }, port: null, memory: null, cpus: null },
+      { readyTimeoutMs: 5000, progress: progress().progress, signal },
+    );
+    expect(worker).toMatchObject({ process: 'worker', index: 2, hostPort: undefined });
+    const inspected = await docker.getContainer(worker.id).inspect();
+    expect(inspected.Config.Cmd).toEqual(['sh', '-c', 'echo working on $GREETING; sleep 600']);
+    expect(inspected.Config.Env).not.toContainEqual(expect.stringMatching(/^PORT=/));
+    const lines: string[] = [];
+    await runtime.logs(app, { tail: 10, process: 'worker', follow: false, signal }, (l) => lines.push(`${l.source} ${l.text}`));
+    expect(lines).toEqual(['worker.2 working on jobs']);
+    await runtime.stop([worker]);
   });
 
   it('gives up on a release that stays silent past the timeout', async () => {
@@ -109,7 +127,7 @@ describe('DockerfileBuilder and DockerRuntime', () => {
     fs.writeFileSync(path.join(dir, 'Dockerfile'), 'FROM skiff-test/base:bookworm\nCMD ["sleep", "600"]\n');
     const image = await builder.build({ app, buildId: 7, dir, tag: `skiff/${app}:v4`, progress: progress().progress, signal });
     await expect(
-      runtime.deploy({ app, release: 4, process: 'web', image: image.tag, env: {}, port: 5000 }, { readyTimeoutMs: 1500, progress: progress().progress, signal }),
+      runtime.start(web(4, image.tag), { readyTimeoutMs: 1500, progress: progress().progress, signal }),
     ).rejects.toThrow(/did not answer HTTP on its PORT within 2s/);
     expect((await runtime.status(app)).map((i) => i.release)).toEqual([2]);
   });

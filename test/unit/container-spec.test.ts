@@ -4,14 +4,17 @@ import { containerSpec } from '../../src/runtime/container-spec.js';
 describe('containerSpec', () => {
   it('labels, names, publishes and restarts the instance', () => {
     const spec = containerSpec(
-      { app: 'shop', release: 4, process: 'web', image: 'skiff/shop:v4', env: { A: 'b=c' }, port: 5000 },
+      { app: 'shop', release: 4, process: 'web', index: 2, image: 'skiff/shop:v4', command: null, env: { A: 'b=c' }, port: 5000, memory: null, cpus: null },
       '127.0.0.1',
       40001,
+      'ab12',
     );
+    expect(spec.Cmd).toBeUndefined();
+    expect(spec.HostConfig).not.toHaveProperty('Memory');
     expect(spec).toMatchObject({
-      name: 'skiff-shop-web-v4',
+      name: 'skiff-shop-web.2-v4-ab12',
       Image: 'skiff/shop:v4',
-      Labels: { 'skiff.app': 'shop', 'skiff.release': '4', 'skiff.process': 'web' },
+      Labels: { 'skiff.app': 'shop', 'skiff.release': '4', 'skiff.process': 'web', 'skiff.instance': '2' },
       ExposedPorts: { '5000/tcp': {} },
       HostConfig: {
         PortBindings: { '5000/tcp': [{ HostIp: '127.0.0.1', HostPort: '40001' }] },
@@ -19,5 +22,19 @@ describe('containerSpec', () => {
       },
     });
     expect(spec.Env).toEqual(['A=b=c', 'PORT=5000']);
+  });
+
+  it('runs a Procfile command with sh -c, publishes nothing without a port, and applies limits', () => {
+    const spec = containerSpec(
+      { app: 'shop', release: 4, process: 'worker', index: 1, image: 'i', command: 'node worker.js', env: {}, port: null, memory: 512 * 1024 ** 2, cpus: 0.5 },
+      '127.0.0.1',
+      null,
+      'x',
+    );
+    expect(spec.Cmd).toEqual(['sh', '-c', 'node worker.js']);
+    expect(spec.Env).toEqual([]);
+    expect(spec.ExposedPorts).toBeUndefined();
+    expect(spec.HostConfig).toMatchObject({ Memory: 512 * 1024 ** 2, NanoCpus: 500_000_000 });
+    expect(spec.HostConfig?.PortBindings).toBeUndefined();
   });
 });

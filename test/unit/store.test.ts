@@ -23,9 +23,12 @@ describe('SQLite store', () => {
 
   it('numbers releases per app and names their image from the version', () => {
     const mk = (app: string) =>
-      store.releases.create({ app, commit: 'c'.repeat(40), buildId: 1, pusher: 'alice', description: 'Deploy ccccccc' }, (v) => `skiff/${app}:v${v}`);
+      store.releases.create(
+        { app, commit: 'c'.repeat(40), buildId: 1, pusher: 'alice', description: 'Deploy ccccccc', config: { A: '1' }, processes: { web: null, worker: 'w' } },
+        (v) => `skiff/${app}:v${v}`,
+      );
     expect(mk('a').version).toBe(1);
-    expect(mk('a')).toMatchObject({ version: 2, image: 'skiff/a:v2', status: 'pending' });
+    expect(mk('a')).toMatchObject({ version: 2, image: 'skiff/a:v2', status: 'pending', config: { A: '1' }, processes: { web: null, worker: 'w' } });
     expect(mk('b').version).toBe(1);
     store.releases.setStatus('a', 2, 'deployed');
     store.releases.failAbandoned('a');
@@ -66,6 +69,28 @@ describe('SQLite store', () => {
     expect(store.locks.tryAcquire({ app: 'a', pid: 2, holder: 'bob', purpose: 'deploy' }, isAlive)).toBeUndefined();
     store.locks.release('a', 2);
     expect(store.locks.tryAcquire({ app: 'a', pid: 1, holder: 'alice', purpose: 'deploy' }, () => true)).toBeUndefined();
+  });
+
+  it('keeps config, formation, domains and routes per app, and drops them with the app', () => {
+    store.apps.create('a', 'alice');
+    store.config.update('a', { X: '1', Y: 'two words' }, []);
+    store.config.update('a', { X: '3' }, ['Y']);
+    expect(store.config.get('a')).toEqual({ X: '3' });
+    store.formation.setQuantities('a', { web: 2 });
+    store.formation.setResources('a', 'worker', { memory: 1024, cpus: null });
+    expect(store.formation.list('a')).toEqual([
+      { process: 'web', quantity: 2, memory: null, cpus: null },
+      { process: 'worker', quantity: null, memory: 1024, cpus: null },
+    ]);
+    store.domains.add('a', 'www.example.com');
+    expect(() => store.domains.add('b', 'www.example.com')).toThrow('belongs to another app');
+    store.routes.set('a', ['127.0.0.1:4000']);
+    expect(store.routes.all()).toEqual([{ app: 'a', upstreams: ['127.0.0.1:4000'], hosts: ['www.example.com'] }]);
+    store.apps.remove('a');
+    expect(store.config.get('a')).toEqual({});
+    expect(store.formation.list('a')).toEqual([]);
+    expect(store.domains.list('a')).toEqual([]);
+    expect(store.routes.get('a')).toBeUndefined();
   });
 
   it('passes an integrity check', () => {

@@ -1,0 +1,84 @@
+import { setTimeout as sleep } from 'node:timers/promises';
+import { planFormation, type ProcessPlan } from '../domain/formation.js';
+import type { Instance, ProcessSpec } from '../runtime/runtime.js';
+import type { Release } from '../store/store.js';
+import type { PipelineDeps } from './deps.js';
+import type { Progress } from './progress.js';
+import { switchTraffic } from './route.js';
+
+export interface ConvergeOptions {
+  /** Process types whose running instances are replaced by fresh ones ('all' for a new release or a restart). */
+  replace: readonly string[] | 'all';
+  /** Called once the new instances are ready, just before traffic switches (a rollout marks its release current here). */
+  beforeSwitch?: () => void;
+  progress: Progress;
+  signal: AbortSignal;
+}
+
+export interface Convergence {
+  started: Instance[];
+  stopped: Instance[];
+  web: Instance[];
+}
+
+/**
+ * Makes what runs match what is recorded for the release: the formation's
+ * count of each process type, with its limits. New instances start and must
+ * be ready first; then traffic switches to the web instances; then, after a
+ * drain, everything else of the app stops. If any new instance fails, the
+ * ones started are removed and nothing else changed.
+ */
+export async function converge(deps: PipelineDeps, rel: Release, options: ConvergeOptions): Promise<Convergence> {
+  const { runtime, store, config } = deps;
+  const app = store.apps.find(rel.app);
+  const plan: ProcessPlan[] = app?.stopped ? [] : planFormation(rel.processes, store.formation.list(rel.app));
+  const replacing = (process: string): boolean => options.replace === 'all' || options.replace.includes(process);
+  const current = await runtime.status(rel.app);
+
+  const keep: Instance[] = [];
+  const wanted: ProcessSpec[] = [];
+  for (const p of plan) {
+    for (let index = 1; index <= p.quantity; index++) {
+      const existing = replacing(p.process)
+        ? undefined
+        : current.find((i) => i.release === rel.version && i.process === p.process && i.index === index && i.state === 'running');
+      if (existing) keep.push(existing);
+      else
+        wanted.push({
+          app: rel.app,
+          release: rel.version,
+          process: p.process,
+          index,
+          image: rel.image,
+          command: p.command,
+          env: rel.config,
+          port: p.process === 'web' ? config.appPort : null,
+          memory: p.memory,
+          cpus: p.cpus,
+        });
+    }
+  }
+
+  // One at a time: each picks its own free port, and a failure stops the rest.
+  const started: Instance[] = [];
+  try {
+    for (const spec of wanted) {
+      const instance = await runtime.start(spec, { readyTimeoutMs: config.readyTimeoutMs, progress: options.progress, signal: options.signal });
+      options.progress.info(`${spec.process}.${spec.index} ${spec.process === 'web' ? 'answers HTTP' : 'is up'}`);
+      started.push(instance);
+    }
+    const web = [...keep, ...started].filter((i) => i.process === 'web' && i.hostPort !== undefined);
+    options.beforeSwitch?.();
+    await switchTraffic(deps, rel.app, web.map((i) => `127.0.0.1:${i.hostPort}`));
+    const stopping = current.filter((i) => !keep.some((k) => k.id === i.id));
+    // Requests already on their way to a retiring web instance get time to finish.
+    if (stopping.some((i) => i.process === 'web' && i.state === 'running') && config.drainSeconds > 0) {
+      await sleep(config.drainSeconds * 1000);
+    }
+    await runtime.stop(stopping);
+    return { started, stopped: stopping, web };
+  } catch (err) {
+    await runtime.stop(started).catch((e: unknown) => deps.log.error({ err: e, app: rel.app }, 'could not remove new instances'));
+    throw err;
+  }
+}

@@ -1,0 +1,53 @@
+import type { Route } from './router.js';
+
+export const CADDY_SERVER = 'skiff';
+
+export interface CaddyOptions {
+  /** Where Caddy's admin API listens: host:port, or unix//path. */
+  admin: string;
+  /** The address traffic comes in on, e.g. 0.0.0.0:80. */
+  listen: string;
+}
+
+/**
+ * Caddy's whole JSON config for Skiff's routes: a pure value. Each app's
+ * hosts go to its web instances, round robin, retrying another instance for
+ * a moment when one refuses (so a switch or a crash does not surface as an
+ * error); an app without instances answers 503, an unknown host 404.
+ */
+export function caddyConfig(routes: readonly Route[], options: CaddyOptions): Record<string, unknown> {
+  const appRoutes = routes
+    .filter((r) => r.hosts.length > 0)
+    .map((r) => ({
+      match: [{ host: r.hosts }],
+      handle: [
+        r.upstreams.length > 0
+          ? {
+              handler: 'reverse_proxy',
+              upstreams: r.upstreams.map((dial) => ({ dial })),
+              load_balancing: { selection_policy: { policy: 'round_robin' }, try_duration: '5s', try_interval: '100ms' },
+            }
+          : { handler: 'static_response', status_code: 503, body: `${r.app} is not running.\n` },
+      ],
+      terminal: true,
+    }));
+  return {
+    admin: { listen: options.admin },
+    apps: {
+      http: {
+        servers: {
+          [CADDY_SERVER]: {
+            listen: [options.listen],
+            automatic_https: { disable: true },
+            routes: [...appRoutes, { handle: [{ handler: 'static_response', status_code: 404, body: 'No app answers at this address.\n' }] }],
+          },
+        },
+      },
+    },
+  };
+}
+
+/** The host names an app answers at: APP.DOMAIN, and its custom domains. */
+export function appHosts(app: string, domain: string, custom: readonly string[]): string[] {
+  return [`${app}.${domain}`, ...custom];
+}

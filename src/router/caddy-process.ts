@@ -1,0 +1,61 @@
+import { spawn } from 'node:child_process';
+import fs from 'node:fs';
+import path from 'node:path';
+import { setTimeout as sleep } from 'node:timers/promises';
+import { ExternalError } from '../errors.js';
+import type { Logger } from '../log.js';
+import { caddyAdminRequest } from './caddy-router.js';
+
+export interface CaddyProcessOptions {
+  /** Folder for Caddy's config, pid file, data and admin socket. */
+  dir: string;
+  admin: string;
+  log: Logger;
+  /** The whole config to start with, so a fresh Caddy serves every app at once. */
+  config: () => Record<string, unknown>;
+}
+
+/**
+ * Skiff's own Caddy: started when its admin API does not answer, detached so
+ * that it keeps serving while Skiff restarts, and adopted by the next Skiff.
+ */
+export class CaddyProcess {
+  constructor(private readonly options: CaddyProcessOptions) {}
+
+  async answers(): Promise<boolean> {
+    try {
+      return (await caddyAdminRequest(this.options.admin, 'GET', '/config/', undefined, 2000)).status === 200;
+    } catch {
+      return false;
+    }
+  }
+
+  /** Starts Caddy unless one answers already; resolves once its admin API answers. */
+  async ensure(): Promise<void> {
+    if (await this.answers()) return;
+    const { dir, log } = this.options;
+    fs.mkdirSync(dir, { recursive: true, mode: 0o700 });
+    const socket = this.options.admin.startsWith('unix/') ? this.options.admin.slice('unix/'.length) : undefined;
+    if (socket) fs.rmSync(socket, { force: true });
+    const configFile = path.join(dir, 'caddy.json');
+    fs.writeFileSync(`${configFile}.tmp`, JSON.stringify(this.options.config(), null, 2), { mode: 0o600 });
+    fs.renameSync(`${configFile}.tmp`, configFile);
+    const out = fs.openSync(path.join(dir, 'caddy.log'), 'a', 0o600);
+    const child = spawn('caddy', ['run', '--config', configFile, '--pidfile', path.join(dir, 'caddy.pid')], {
+      detached: true,
+      stdio: ['ignore', out, out],
+      // Caddy's own state (certificates, autosave) stays in Skiff's home.
+      env: { ...process.env, XDG_DATA_HOME: path.join(dir, 'data'), XDG_CONFIG_HOME: path.join(dir, 'config'), HOME: dir },
+    });
+    fs.closeSync(out);
+    child.unref();
+    child.on('error', (err) => log.error({ err }, 'could not start caddy'));
+    log.info({ caddyPid: child.pid }, 'caddy started');
+    for (let i = 0; i < 100; i++) {
+      if (await this.answers()) return;
+      if (child.exitCode !== null) break;
+      await sleep(100);
+    }
+    throw new ExternalError(`Caddy did not start; see ${path.join(dir, 'caddy.log')}`);
+  }
+}

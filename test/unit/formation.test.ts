@@ -1,0 +1,86 @@
+import { describe, expect, it } from 'vitest';
+import { planFormation } from '../../src/domain/formation.js';
+import { parseCpus, parseMemory, parseProcfile, parseScale } from '../../src/domain/procfile.js';
+import { parseHostName } from '../../src/domain/host-name.js';
+import { caddyConfig } from '../../src/router/caddy-config.js';
+
+describe('Procfile', () => {
+  it('reads types and commands, skipping comments and blank lines', () => {
+    expect(parseProcfile('# app\nweb: node server.js --port $PORT\n\nworker:   node worker.js\n')).toEqual({
+      web: 'node server.js --port $PORT',
+      worker: 'node worker.js',
+    });
+  });
+
+  it('means one web process running the image CMD when absent', () => {
+    expect(parseProcfile(undefined)).toEqual({ web: null });
+  });
+
+  it('refuses bad lines with their number', () => {
+    expect(() => parseProcfile('web node')).toThrow("Procfile line 1 is not 'type: command'");
+    expect(() => parseProcfile('web: a\nWeb Two: b')).toThrow(/line 2/);
+    expect(() => parseProcfile('web: a\nweb: b')).toThrow('Procfile line 2: web is defined twice');
+    expect(() => parseProcfile('web:')).toThrow(/has no command/);
+    expect(() => parseProcfile('# nothing\n')).toThrow('the Procfile defines no process types');
+  });
+});
+
+describe('scale and limits', () => {
+  it('parses TYPE=COUNT words', () => {
+    expect(parseScale(['web=3', 'worker=0'])).toEqual({ web: 3, worker: 0 });
+    for (const bad of ['web', 'web=-1', 'web=1000', 'We b=1', '=2']) expect(() => parseScale([bad])).toThrow();
+  });
+
+  it("parses Docker's memory notation and CPU counts", () => {
+    expect(parseMemory('512m')).toBe(512 * 1024 ** 2);
+    expect(parseMemory('1g')).toBe(1024 ** 3);
+    expect(() => parseMemory('1k')).toThrow(/at least 6m/);
+    expect(() => parseMemory('lots')).toThrow(/512m or 1g/);
+    expect(parseCpus('0.5')).toBe(0.5);
+    for (const bad of ['0', '-1', 'abc', '65']) expect(() => parseCpus(bad)).toThrow();
+  });
+});
+
+describe('planFormation', () => {
+  it('defaults to one web and no other instances, and applies what was recorded', () => {
+    const plan = planFormation({ worker: 'w', web: null, clock: 'c' }, [
+      { process: 'worker', quantity: 2, memory: 1, cpus: null },
+      { process: 'gone', quantity: 5, memory: null, cpus: null },
+    ]);
+    expect(plan.map((p) => [p.process, p.quantity, p.command, p.memory])).toEqual([
+      ['web', 1, null, null],
+      ['clock', 0, 'c', null],
+      ['worker', 2, 'w', 1],
+    ]);
+  });
+});
+
+describe('host names', () => {
+  it('accepts DNS names and refuses the rest', () => {
+    expect(parseHostName('WWW.Example.com')).toBe('www.example.com');
+    for (const bad of ['localhost', '-a.com', 'a..com', 'a_b.com', 'a b.com', `${'a'.repeat(64)}.com`]) expect(() => parseHostName(bad)).toThrow();
+  });
+});
+
+describe('caddyConfig', () => {
+  it('routes each app by host to its instances, answers 503 for a stopped app and 404 for an unknown host', () => {
+    const config = caddyConfig(
+      [
+        { app: 'shop', hosts: ['shop.example.com', 'www.shop.com'], upstreams: ['127.0.0.1:4001', '127.0.0.1:4002'] },
+        { app: 'idle', hosts: ['idle.example.com'], upstreams: [] },
+      ],
+      { admin: 'unix//run/skiff/caddy.sock', listen: '0.0.0.0:80' },
+    ) as { admin: unknown; apps: { http: { servers: { skiff: { listen: string[]; routes: { match?: unknown; handle: Record<string, unknown>[] }[] } } } } };
+    expect(config.admin).toEqual({ listen: 'unix//run/skiff/caddy.sock' });
+    const server = config.apps.http.servers.skiff;
+    expect(server.listen).toEqual(['0.0.0.0:80']);
+    expect(server.routes[0].match).toEqual([{ host: ['shop.example.com', 'www.shop.com'] }]);
+    expect(server.routes[0].handle[0]).toMatchObject({
+      handler: 'reverse_proxy',
+      upstreams: [{ dial: '127.0.0.1:4001' }, { dial: '127.0.0.1:4002' }],
+      load_balancing: { selection_policy: { policy: 'round_robin' } },
+    });
+    expect(server.routes[1].handle[0]).toMatchObject({ handler: 'static_response', status_code: 503 });
+    expect(server.routes[2]).toEqual({ handle: [{ handler: 'static_response', status_code: 404, body: 'No app answers at this address.\n' }] });
+  });
+});
