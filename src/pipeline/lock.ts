@@ -20,14 +20,15 @@ export function isProcessAlive(pid: number): boolean {
 export async function withAppLock<T>(
   store: Store,
   app: string,
-  who: { holder: string; purpose: string },
+  who: LockOwner,
   onWait: (message: string) => void,
   signal: AbortSignal,
   fn: () => Promise<T>,
 ): Promise<T> {
+  const pid = who.pid ?? process.pid;
   let announced = false;
   for (;;) {
-    const current = store.locks.tryAcquire({ app, pid: process.pid, ...who }, isProcessAlive);
+    const current = store.locks.tryAcquire({ app, pid, holder: who.holder, purpose: who.purpose }, isProcessAlive);
     if (!current) break;
     if (!announced) {
       const message = `Waiting for the ${current.purpose} of ${app} by ${current.holder} (since ${current.since}) to finish`;
@@ -37,9 +38,21 @@ export async function withAppLock<T>(
     if (signal.aborted) throw new ConflictError(`gave up waiting for the ${current.purpose} of ${app}`);
     await sleep(250);
   }
+  let succeeded = false;
   try {
-    return await fn();
+    const result = await fn();
+    succeeded = true;
+    return result;
   } finally {
-    store.locks.release(app, process.pid);
+    if (!succeeded || !who.keepAfterSuccess) store.locks.release(app, pid);
   }
+}
+
+export interface LockOwner {
+  holder: string;
+  purpose: string;
+  /** The process whose life the lock lasts at most; this one by default. */
+  pid?: number;
+  /** Leave the lock held after success: it ends with the pid's process. */
+  keepAfterSuccess?: boolean;
 }

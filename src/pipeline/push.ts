@@ -42,7 +42,11 @@ export async function deployPush(deps: PipelineDeps, req: PushRequest, progress:
   const { store, config } = deps;
   const { app, update } = req;
   const short = update.newSha.slice(0, 7);
-  return withAppLock(store, app, { holder: req.pusher, purpose: 'deploy' }, (m) => progress.step(m), signal, async () => {
+  // git moves the branch only after this hook succeeds: the lock lasts as long as
+  // git's receive-pack (the hook's parent), so the next push cannot start before
+  // the branch has moved and sees that it moved.
+  const owner = { holder: req.pusher, purpose: 'deploy', pid: process.ppid, keepAfterSuccess: true };
+  return withAppLock(store, app, owner, (m) => progress.step(m), signal, async () => {
     await assertRefUnmoved(req.repoDir, update);
     fs.mkdirSync(path.join(config.buildsDir, app), { recursive: true, mode: 0o700 });
     const record = store.builds.start(
