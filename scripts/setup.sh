@@ -54,6 +54,14 @@ if ! docker info >/dev/null 2>&1; then
   fi
 fi
 
+# Caddy reloads its config on a new SO_REUSEPORT socket; without this, Linux
+# resets the connections waiting in the old socket's queue. With it, they move
+# to the new one, and a route switch drops nothing.
+if [ "$(cat /proc/sys/net/ipv4/tcp_migrate_req 2>/dev/null || echo 1)" != 1 ] && [ "$(id -u)" = 0 ]; then
+  sysctl -q -w net.ipv4.tcp_migrate_req=1 || true
+  if [ -d /etc/sysctl.d ]; then echo 'net.ipv4.tcp_migrate_req = 1' > /etc/sysctl.d/60-skiff.conf; fi
+fi
+
 # Node modules, when missing or older than the lockfile.
 if [ ! -f node_modules/.package-lock.json ] || [ package-lock.json -nt node_modules/.package-lock.json ]; then
   say "Installing node modules"

@@ -90,6 +90,7 @@ async function superviseRouter(services: Services): Promise<void> {
     log,
     config: () => caddyConfig(currentRoutes(services), { admin: config.caddyAdmin, listen: `${config.bind}:${config.routerPort}` }),
   });
+  caddy.ensureMigrateReq();
   if (config.ownCaddy) await caddy.ensure();
   let checking = false;
   const check = async (): Promise<void> => {

@@ -30,6 +30,21 @@ export class CaddyProcess {
     }
   }
 
+  /**
+   * Caddy reloads on a fresh SO_REUSEPORT socket; Linux resets connections
+   * still queued on the old one unless tcp_migrate_req moves them over. Set it
+   * when we may (root), else say that switches can drop a connection.
+   */
+  ensureMigrateReq(): void {
+    const file = '/proc/sys/net/ipv4/tcp_migrate_req';
+    try {
+      if (fs.readFileSync(file, 'utf8').trim() === '1') return;
+      fs.writeFileSync(file, '1');
+    } catch (err) {
+      this.options.log.warn({ err }, 'net.ipv4.tcp_migrate_req is not 1: a route switch under load may reset a connection');
+    }
+  }
+
   /** Starts Caddy unless one answers already; resolves once its admin API answers. */
   async ensure(): Promise<void> {
     if (await this.answers()) return;
