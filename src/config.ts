@@ -20,6 +20,7 @@ export const SETTINGS: readonly SettingSpec[] = [
   { env: 'SKIFF_READY_TIMEOUT', default: '60', summary: 'seconds a new release has to answer HTTP' },
   { env: 'SKIFF_STOP_TIMEOUT', default: '10', summary: 'seconds an old container has to stop before it is killed' },
   { env: 'SKIFF_KEEP_RELEASES', default: '10', summary: 'release images kept for rollback (older ones are pruned)' },
+  { env: 'SKIFF_USERS_CAN_CREATE', default: '1', summary: 'whether users who are not admins may create apps (1 or 0)' },
   { env: 'SKIFF_LOG_LEVEL', default: 'info', summary: 'server log level (pino: debug, info, warn, error)' },
 ];
 
@@ -38,6 +39,7 @@ export interface Config {
   readyTimeoutMs: number;
   stopTimeoutSeconds: number;
   keepReleases: number;
+  usersCanCreate: boolean;
   logLevel: string;
   /** Derived paths under home. */
   dbPath: string;
@@ -79,6 +81,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
     readyTimeoutMs: intSetting(env, 'SKIFF_READY_TIMEOUT', defaultOf('SKIFF_READY_TIMEOUT'), 1, 3600) * 1000,
     stopTimeoutSeconds: intSetting(env, 'SKIFF_STOP_TIMEOUT', defaultOf('SKIFF_STOP_TIMEOUT'), 0, 600),
     keepReleases: intSetting(env, 'SKIFF_KEEP_RELEASES', defaultOf('SKIFF_KEEP_RELEASES'), 1, 1000),
+    usersCanCreate: (env.SKIFF_USERS_CAN_CREATE ?? defaultOf('SKIFF_USERS_CAN_CREATE')) !== '0',
     logLevel: env.SKIFF_LOG_LEVEL || defaultOf('SKIFF_LOG_LEVEL'),
     dbPath: path.join(home, 'skiff.db'),
     reposDir: path.join(home, 'repos'),

@@ -1,21 +1,40 @@
 import fs from 'node:fs';
 import path from 'node:path';
 import { parseAppName } from '../domain/app-name.js';
-import { ConflictError, NotFoundError } from '../errors.js';
+import { ConflictError, DeniedError, NotFoundError } from '../errors.js';
 import type { App } from '../store/store.js';
 import type { Caller, Services } from './command.js';
 import { applyRoutes } from '../pipeline/route.js';
 
-/** The app or a not-found error that says how to make one. */
-export function getApp(services: Services, name: string | undefined): App {
+/** Admins may use every app; a user the apps they created and those shared with them. */
+export function mayUse(services: Services, caller: Caller, app: App): boolean {
+  return caller.admin || app.createdBy === caller.user || services.store.access.has(app.name, caller.user);
+}
+
+/**
+ * The app, if the caller may use it. A user who may not gets `access denied`
+ * whether or not the app exists, so nothing is learned about other apps.
+ * With owner, only the owner or an admin passes (destroy, access).
+ */
+export function getApp(services: Services, caller: Caller, name: string | undefined, options: { owner?: boolean } = {}): App {
   const app = services.store.apps.find(parseAppName(name));
+  if (!caller.admin) {
+    if (!app || !mayUse(services, caller, app)) throw new DeniedError();
+    if (options.owner && app.createdBy !== caller.user) throw new DeniedError(`access denied: only the owner of ${app.name} (${app.createdBy}) or an admin may do that`);
+  }
   if (!app) throw new NotFoundError(`app '${name}' not found; create it with apps:create ${name}, or push to it`);
   return app;
+}
+
+/** Plain users create apps unless SKIFF_USERS_CAN_CREATE is off. */
+export function assertMayCreate(services: Services, caller: Caller): void {
+  if (!caller.admin && !services.config.usersCanCreate) throw new DeniedError('access denied: only admins may create apps here');
 }
 
 /** Creates repo and record; the repo is made first and idempotently, so a crash leaves nothing that blocks a retry. */
 export async function createApp(services: Services, name: string, caller: Caller): Promise<App> {
   parseAppName(name);
+  assertMayCreate(services, caller);
   if (services.store.apps.find(name)) throw new ConflictError(`app '${name}' already exists`);
   await services.repos.ensure(name);
   const app = services.store.apps.create(name, caller.user);

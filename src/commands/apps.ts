@@ -2,7 +2,7 @@ import { UsageError } from '../errors.js';
 import { withAppLock } from '../pipeline/lock.js';
 import { appUrl } from '../pipeline/route.js';
 import { parseCommandArgs, table, writeJson } from './args.js';
-import { createApp, destroyApp, getApp, gitRemote } from './app-lifecycle.js';
+import { createApp, destroyApp, getApp, gitRemote, mayUse } from './app-lifecycle.js';
 import type { CommandSpec } from './command.js';
 
 const json = { json: { type: 'boolean' } } as const;
@@ -13,9 +13,9 @@ export const appsCommands: CommandSpec[] = [
     aliases: ['apps'],
     usage: '[--json]',
     summary: 'List apps',
-    async run({ args, io, services }) {
+    async run({ args, io, services, caller }) {
       const { values } = parseCommandArgs('apps:list', '[--json]', args, json, { min: 0, max: 0 });
-      const apps = services.store.apps.list();
+      const apps = services.store.apps.list().filter((app) => mayUse(services, caller, app));
       if (values.json) return writeJson(io.stdout, apps);
       io.stdout.write('=====> Apps\n');
       for (const app of apps) io.stdout.write(`${app.name}\n`);
@@ -35,9 +35,9 @@ export const appsCommands: CommandSpec[] = [
     name: 'apps:info',
     usage: 'NAME [--json]',
     summary: 'Show an app: release, URL, processes, git remote',
-    async run({ args, io, services }) {
+    async run({ args, io, services, caller }) {
       const { positionals, values } = parseCommandArgs('apps:info', 'NAME [--json]', args, json, { min: 1, max: 1 });
-      const app = getApp(services, positionals[0]);
+      const app = getApp(services, caller, positionals[0]);
       const current = app.currentRelease === null ? undefined : services.store.releases.find(app.name, app.currentRelease);
       const instances = await services.runtime.status(app.name);
       const serving = instances.some((i) => i.release === app.currentRelease && i.process === 'web' && i.state === 'running');
@@ -68,7 +68,7 @@ export const appsCommands: CommandSpec[] = [
     summary: 'Remove an app: its processes, images, repo, releases and builds',
     async run({ args, io, services, caller }) {
       const { positionals, values } = parseCommandArgs('apps:destroy', 'NAME --confirm NAME', args, { confirm: { type: 'string' } }, { min: 1, max: 1 });
-      const app = getApp(services, positionals[0]);
+      const app = getApp(services, caller, positionals[0], { owner: true });
       if (values.confirm !== app.name) {
         throw new UsageError(`this destroys ${app.name} with all its releases and its repo; to go on, run: apps:destroy ${app.name} --confirm ${app.name}`);
       }

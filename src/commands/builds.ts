@@ -15,9 +15,9 @@ export const buildsCommands: CommandSpec[] = [
     aliases: ['builds:list'],
     usage: 'APP [--json]',
     summary: "List an app's builds, newest first",
-    async run({ args, io, services }) {
+    async run({ args, io, services, caller }) {
       const { positionals, values } = parseCommandArgs('builds', 'APP [--json]', args, { json: { type: 'boolean' } }, { min: 1, max: 1 });
-      const app = getApp(services, positionals[0]);
+      const app = getApp(services, caller, positionals[0]);
       const builds = services.store.builds.list(app.name);
       if (values.json) return writeJson(io.stdout, builds.map(({ logPath: _logPath, pid: _pid, ...rest }) => rest));
       io.stdout.write(`=====> ${app.name} builds\n`);
@@ -30,9 +30,9 @@ export const buildsCommands: CommandSpec[] = [
     name: 'builds:output',
     usage: 'APP [BUILD]',
     summary: 'Print the log of a build (the latest by default)',
-    async run({ args, io, services }) {
+    async run({ args, io, services, caller }) {
       const { positionals } = parseCommandArgs('builds:output', 'APP [BUILD]', args, {}, { min: 1, max: 2 });
-      const app = getApp(services, positionals[0]);
+      const app = getApp(services, caller, positionals[0]);
       let build;
       if (positionals[1] !== undefined) {
         if (!/^[1-9][0-9]{0,9}$/.test(positionals[1])) throw new InvalidError(`'${positionals[1]}' is not a build number; builds ${app.name} lists them`);

@@ -23,7 +23,7 @@ async function changeConfig(ctx: CommandContext, app: string, set: Record<string
     assertConfigSize(after);
     services.store.config.update(app, set, unset);
     services.log.info({ app, keys, user: caller.user }, `config ${verb.toLowerCase()}`);
-    const current = getApp(services, app).currentRelease;
+    const current = getApp(services, caller, app).currentRelease;
     const running = current === null ? undefined : services.store.releases.find(app, current);
     if (!running) {
       io.stdout.write(`-----> ${describeConfigChange(verb, keys)} (takes effect with the first deploy)\n`);
@@ -66,9 +66,9 @@ export const configCommands: CommandSpec[] = [
     aliases: ['config:show'],
     usage: 'APP [--json]',
     summary: "Show an app's config vars",
-    async run({ args, io, services }) {
+    async run({ args, io, services, caller }) {
       const { positionals, values } = parseCommandArgs('config', 'APP [--json]', args, { json: { type: 'boolean' } }, { min: 1, max: 1 });
-      const app = getApp(services, positionals[0]);
+      const app = getApp(services, caller, positionals[0]);
       const vars = services.store.config.get(app.name);
       if (values.json) return writeJson(io.stdout, vars);
       io.stdout.write(`=====> ${app.name} config vars\n`);
@@ -80,9 +80,9 @@ export const configCommands: CommandSpec[] = [
     name: 'config:get',
     usage: 'APP KEY',
     summary: 'Print one config value',
-    async run({ args, io, services }) {
+    async run({ args, io, services, caller }) {
       const { positionals } = parseCommandArgs('config:get', 'APP KEY', args, {}, { min: 2, max: 2 });
-      const app = getApp(services, positionals[0]);
+      const app = getApp(services, caller, positionals[0]);
       const key = parseConfigKey(positionals[1]);
       const vars = services.store.config.get(app.name);
       if (!(key in vars)) throw new NotFoundError(`${app.name} has no config var ${key}`);
@@ -95,7 +95,7 @@ export const configCommands: CommandSpec[] = [
     summary: 'Set config vars; makes a release and restarts without downtime',
     async run(ctx) {
       const { positionals, values } = parseCommandArgs('config:set', 'APP KEY=VALUE... [--no-restart]', ctx.args, { 'no-restart': { type: 'boolean' } }, { min: 2, max: 1000 });
-      const app = getApp(ctx.services, positionals[0]);
+      const app = getApp(ctx.services, ctx.caller, positionals[0]);
       await changeConfig(ctx, app.name, parseAssignments(positionals.slice(1)), [], values['no-restart'] !== true);
     },
   },
@@ -105,7 +105,7 @@ export const configCommands: CommandSpec[] = [
     summary: 'Unset config vars; makes a release and restarts without downtime',
     async run(ctx) {
       const { positionals, values } = parseCommandArgs('config:unset', 'APP KEY... [--no-restart]', ctx.args, { 'no-restart': { type: 'boolean' } }, { min: 2, max: 1000 });
-      const app = getApp(ctx.services, positionals[0]);
+      const app = getApp(ctx.services, ctx.caller, positionals[0]);
       const keys = [...new Set(positionals.slice(1).map(parseConfigKey))];
       const vars = ctx.services.store.config.get(app.name);
       const missing = keys.filter((k) => !(k in vars));

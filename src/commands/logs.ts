@@ -12,7 +12,7 @@ export const logsCommands: CommandSpec[] = [
     name: 'logs',
     usage: USAGE,
     summary: "Show an app's output (-t follows it live until you disconnect)",
-    async run({ args, io, services }) {
+    async run({ args, io, services, caller }) {
       const { positionals, values } = parseCommandArgs(
         'logs',
         USAGE,
@@ -20,7 +20,7 @@ export const logsCommands: CommandSpec[] = [
         { num: { type: 'string', short: 'n' }, ps: { type: 'string', short: 'p' }, tail: { type: 'boolean', short: 't' } },
         { min: 1, max: 1 },
       );
-      const app = getApp(services, positionals[0]);
+      const app = getApp(services, caller, positionals[0]);
       const n = values.num === undefined ? 100 : Number(values.num);
       if (!Number.isInteger(n) || n < 1 || n > MAX_LINES) throw new InvalidError(`-n takes a whole number from 1 to ${MAX_LINES}`);
       const process = values.ps as string | undefined;

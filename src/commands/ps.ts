@@ -14,7 +14,7 @@ async function applyFormation(ctx: CommandContext, app: App, purpose: string, re
   const { services, io, caller } = ctx;
   await withAppLock(services.store, app.name, { holder: caller.user, purpose }, (m) => io.stderr.write(`-----> ${m}\n`), io.signal, async () => {
     change();
-    const fresh = getApp(services, app.name);
+    const fresh = getApp(services, caller, app.name);
     const rel = fresh.currentRelease === null ? undefined : services.store.releases.find(app.name, fresh.currentRelease);
     if (!rel) {
       io.stdout.write('       (no release yet: this takes effect with the first deploy)\n');
@@ -46,9 +46,9 @@ export const psCommands: CommandSpec[] = [
     aliases: ['ps:report'],
     usage: 'APP [--json]',
     summary: "Show an app's processes: each instance, its state, release and uptime, and the scale of each type",
-    async run({ args, io, services }) {
+    async run({ args, io, services, caller }) {
       const { positionals, values } = parseCommandArgs('ps', 'APP [--json]', args, { json: { type: 'boolean' } }, { min: 1, max: 1 });
-      const app = getApp(services, positionals[0]);
+      const app = getApp(services, caller, positionals[0]);
       const rel = app.currentRelease === null ? undefined : services.store.releases.find(app.name, app.currentRelease);
       const plan = rel ? planFormation(rel.processes, services.store.formation.list(app.name)) : [];
       const instances = await services.runtime.status(app.name);
@@ -79,7 +79,7 @@ export const psCommands: CommandSpec[] = [
     summary: 'Set how many instances of each process type run (0 stops a type); kept across releases',
     async run(ctx) {
       const { positionals } = parseCommandArgs('ps:scale', 'APP TYPE=COUNT...', ctx.args, {}, { min: 1, max: 50 });
-      const app = getApp(ctx.services, positionals[0]);
+      const app = getApp(ctx.services, ctx.caller, positionals[0]);
       if (positionals.length === 1) throw new UsageError(`usage: ps:scale APP TYPE=COUNT... (ps ${app.name} shows the current scale)`);
       const counts = parseScale(positionals.slice(1));
       const rel = app.currentRelease === null ? undefined : ctx.services.store.releases.find(app.name, app.currentRelease);
@@ -97,7 +97,7 @@ export const psCommands: CommandSpec[] = [
     summary: 'Replace the instances (of one type, or all) with fresh ones, without downtime',
     async run(ctx) {
       const { positionals } = parseCommandArgs('ps:restart', 'APP [TYPE]', ctx.args, {}, { min: 1, max: 2 });
-      const app = getApp(ctx.services, positionals[0]);
+      const app = getApp(ctx.services, ctx.caller, positionals[0]);
       const type = positionals[1] === undefined ? undefined : parseProcessType(positionals[1]);
       ctx.io.stdout.write(`-----> Restarting ${type ? `${type} of ` : ''}${app.name}\n`);
       await applyFormation(ctx, app, 'restart', type ? [type] : 'all', () => {});
@@ -109,7 +109,7 @@ export const psCommands: CommandSpec[] = [
     summary: 'Stop every process of the app (it answers 503) until ps:start',
     async run(ctx) {
       const { positionals } = parseCommandArgs('ps:stop', 'APP', ctx.args, {}, { min: 1, max: 1 });
-      const app = getApp(ctx.services, positionals[0]);
+      const app = getApp(ctx.services, ctx.caller, positionals[0]);
       ctx.io.stdout.write(`-----> Stopping ${app.name}\n`);
       await applyFormation(ctx, app, 'stop', [], () => ctx.services.store.apps.setStopped(app.name, true));
     },
@@ -120,7 +120,7 @@ export const psCommands: CommandSpec[] = [
     summary: 'Start the app again at its recorded scale',
     async run(ctx) {
       const { positionals } = parseCommandArgs('ps:start', 'APP', ctx.args, {}, { min: 1, max: 1 });
-      const app = getApp(ctx.services, positionals[0]);
+      const app = getApp(ctx.services, ctx.caller, positionals[0]);
       ctx.io.stdout.write(`-----> Starting ${app.name}\n`);
       await applyFormation(ctx, app, 'start', [], () => ctx.services.store.apps.setStopped(app.name, false));
     },
@@ -137,7 +137,7 @@ export const psCommands: CommandSpec[] = [
         { memory: { type: 'string' }, cpus: { type: 'string' } },
         { min: 2, max: 2 },
       );
-      const app = getApp(ctx.services, positionals[0]);
+      const app = getApp(ctx.services, ctx.caller, positionals[0]);
       const type = parseProcessType(positionals[1]);
       if (values.memory === undefined && values.cpus === undefined) throw new UsageError('give --memory SIZE, --cpus N, or both');
       const memory = values.memory === undefined ? undefined : values.memory === 'none' ? null : parseMemory(String(values.memory));

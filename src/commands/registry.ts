@@ -8,6 +8,7 @@ import { logsCommands } from './logs.js';
 import { runCommands } from './run.js';
 import { psCommands } from './ps.js';
 import { domainsCommands } from './domains.js';
+import { accessCommands } from './access.js';
 import type { CommandContext, CommandSpec } from './command.js';
 import { keysCommands } from './keys.js';
 import { releasesCommands } from './releases.js';
@@ -41,6 +42,7 @@ export const COMMANDS: readonly CommandSpec[] = [
   ...domainsCommands,
   ...logsCommands,
   ...runCommands,
+  ...accessCommands,
   ...keysCommands,
   ...metaCommands,
 ];

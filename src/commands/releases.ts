@@ -39,9 +39,9 @@ export const releasesCommands: CommandSpec[] = [
     aliases: ['releases:list'],
     usage: 'APP [--json]',
     summary: "List an app's releases, newest first (* marks the one serving)",
-    async run({ args, io, services }) {
+    async run({ args, io, services, caller }) {
       const { positionals, values } = parseCommandArgs('releases', 'APP [--json]', args, { json: { type: 'boolean' } }, { min: 1, max: 1 });
-      const app = getApp(services, positionals[0]);
+      const app = getApp(services, caller, positionals[0]);
       const releases = services.store.releases.list(app.name);
       if (values.json) return writeJson(io.stdout, releases.map((r) => ({ ...r, current: r.version === app.currentRelease })));
       io.stdout.write(`=====> ${app.name} releases\n`);
@@ -62,9 +62,9 @@ export const releasesCommands: CommandSpec[] = [
     name: 'releases:info',
     usage: 'APP vN [--json]',
     summary: 'Show one release: image, commit, author, time, config keys',
-    async run({ args, io, services }) {
+    async run({ args, io, services, caller }) {
       const { positionals, values } = parseCommandArgs('releases:info', 'APP vN [--json]', args, { json: { type: 'boolean' } }, { min: 2, max: 2 });
-      const app = getApp(services, positionals[0]);
+      const app = getApp(services, caller, positionals[0]);
       const rel = getRelease(services, app, positionals[1]);
       const { config, ...rest } = rel;
       // Keys only: values do not leave config and config:get.
@@ -90,9 +90,9 @@ export const releasesCommands: CommandSpec[] = [
     summary: 'Release an earlier image and config again (default: the one before the current), without rebuilding',
     async run({ args, io, services, caller }) {
       const { positionals } = parseCommandArgs('rollback', 'APP [vN]', args, {}, { min: 1, max: 2 });
-      const name = getApp(services, positionals[0]).name;
+      const name = getApp(services, caller, positionals[0]).name;
       await withAppLock(services.store, name, { holder: caller.user, purpose: 'rollback' }, (m) => io.stderr.write(`-----> ${m}\n`), io.signal, async () => {
-        const app = getApp(services, name);
+        const app = getApp(services, caller, name);
         const target = rollbackTarget(services, app, positionals[1]);
         if (!(await services.images.exists(target.image))) {
           throw new ConflictError(`the image of v${target.version} was pruned (SKIFF_KEEP_RELEASES keeps the newest ones); push that commit again instead`);

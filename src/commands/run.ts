@@ -9,12 +9,12 @@ export const runCommands: CommandSpec[] = [
     name: 'run',
     usage: USAGE,
     summary: "Run a one-off command in a throwaway container of the app's current release (ssh -t for a terminal)",
-    async run({ args, io, services }) {
+    async run({ args, io, services, caller }) {
       // Everything after the app (and an optional --) is the command, flags included: no option parsing here.
       const [name, ...rest] = args;
       const command = rest[0] === '--' ? rest.slice(1) : rest;
       if (name === undefined || command.length === 0) throw new UsageError(`usage: run ${USAGE}`);
-      const app = getApp(services, name);
+      const app = getApp(services, caller, name);
       if (app.currentRelease === null) throw new ConflictError(`${app.name} has no release yet; push to deploy first`);
       const rel = services.store.releases.find(app.name, app.currentRelease);
       if (!rel) throw new ConflictError(`${app.name} has no release v${app.currentRelease}`);

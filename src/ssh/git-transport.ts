@@ -2,8 +2,8 @@ import { spawn } from 'node:child_process';
 import type { ServerChannel } from 'ssh2';
 import type { GitRequest } from '../domain/git-request.js';
 import { DEPLOY_BRANCHES } from '../domain/deploy-branch.js';
-import { ConflictError, NotFoundError } from '../errors.js';
-import { createApp } from '../commands/app-lifecycle.js';
+import { ConflictError } from '../errors.js';
+import { createApp, getApp } from '../commands/app-lifecycle.js';
 import type { Caller, Services } from '../commands/command.js';
 
 /**
@@ -15,8 +15,11 @@ import type { Caller, Services } from '../commands/command.js';
 export async function serveGit(services: Services, req: GitRequest, caller: Caller, channel: ServerChannel): Promise<number> {
   const { repos, store } = services;
   let created = false;
-  if (!store.apps.find(req.app)) {
-    if (req.service === 'git-upload-pack') throw new NotFoundError(`app '${req.app}' not found`);
+  const existing = store.apps.find(req.app);
+  if (existing || req.service === 'git-upload-pack') {
+    // Fetching needs the app; pushing to an existing one needs access to it.
+    getApp(services, caller, req.app);
+  } else {
     try {
       await createApp(services, req.app, caller);
       created = true;

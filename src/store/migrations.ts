@@ -89,4 +89,17 @@ export const MIGRATIONS: readonly { version: number; sql: string }[] = [
       );
     `,
   },
+  {
+    version: 4,
+    sql: `
+      CREATE TABLE access (
+        app TEXT NOT NULL,
+        user TEXT NOT NULL,
+        granted_by TEXT NOT NULL,
+        granted_at TEXT NOT NULL,
+        PRIMARY KEY (app, user)
+      );
+      CREATE INDEX access_user ON access(user);
+    `,
+  },
 ];

@@ -21,6 +21,7 @@ import type {
   DomainStore,
   FormationStore,
   RouteStore,
+  AccessStore,
 } from './store.js';
 import type { FormationEntry } from '../domain/formation.js';
 import type { Processes } from '../domain/procfile.js';
@@ -67,8 +68,10 @@ class SqliteStore implements Store {
   readonly formation: FormationStore;
   readonly domains: DomainStore;
   readonly routes: RouteStore;
+  readonly access: AccessStore;
 
   constructor(private readonly db: Db) {
+    this.access = new SqliteAccess(db);
     this.routes = new SqliteRoutes(db);
     this.config = new SqliteConfig(db);
     this.formation = new SqliteFormation(db);
@@ -135,7 +138,7 @@ class SqliteApps implements AppStore {
 
   remove(name: string): void {
     this.db.transaction(() => {
-      for (const table of ['releases', 'builds', 'locks', 'config_vars', 'formation', 'domains', 'routes']) {
+      for (const table of ['releases', 'builds', 'locks', 'config_vars', 'formation', 'domains', 'routes', 'access']) {
         this.db.prepare(`DELETE FROM ${table} WHERE app = ?`).run(name);
       }
       this.db.prepare('DELETE FROM apps WHERE name = ?').run(name);
@@ -183,6 +186,10 @@ class SqliteKeys implements KeyStore {
 
   removeUser(user: string): number {
     return this.db.prepare('DELETE FROM keys WHERE user = ?').run(user).changes;
+  }
+
+  hasUser(user: string): boolean {
+    return this.db.prepare('SELECT 1 FROM keys WHERE user = ? LIMIT 1').get(user) !== undefined;
   }
 }
 
@@ -399,6 +406,26 @@ class SqliteRoutes implements RouteStore {
       upstreams: r.upstreams === null ? [] : (JSON.parse(r.upstreams) as string[]),
       hosts: domains.filter((d) => d.app === r.app).map((d) => d.host),
     }));
+  }
+}
+
+class SqliteAccess implements AccessStore {
+  constructor(private readonly db: Db) {}
+
+  grant(app: string, user: string, by: string): boolean {
+    return this.db.prepare('INSERT OR IGNORE INTO access (app, user, granted_by, granted_at) VALUES (?, ?, ?, ?)').run(app, user, by, now()).changes > 0;
+  }
+
+  revoke(app: string, user: string): boolean {
+    return this.db.prepare('DELETE FROM access WHERE app = ? AND user = ?').run(app, user).changes > 0;
+  }
+
+  list(app: string): string[] {
+    return (this.db.prepare('SELECT user FROM access WHERE app = ? ORDER BY user').all(app) as { user: string }[]).map((r) => r.user);
+  }
+
+  has(app: string, user: string): boolean {
+    return this.db.prepare('SELECT 1 FROM access WHERE app = ? AND user = ?').get(app, user) !== undefined;
   }
 }
 

@@ -37,6 +37,7 @@ export interface KeyStore {
   list(): Key[];
   /** Removes every key of a user; returns how many. */
   removeUser(user: string): number;
+  hasUser(user: string): boolean;
 }
 
 export type BuildStatus = 'running' | 'succeeded' | 'failed';
@@ -119,6 +120,14 @@ export interface RouteStore {
   all(): { app: string; upstreams: string[]; hosts: string[] }[];
 }
 
+/** Who besides its owner (the user who created it) may use an app. */
+export interface AccessStore {
+  grant(app: string, user: string, by: string): boolean;
+  revoke(app: string, user: string): boolean;
+  list(app: string): string[];
+  has(app: string, user: string): boolean;
+}
+
 export interface LockHolder {
   app: string;
   pid: number;
@@ -142,6 +151,7 @@ export interface Store {
   formation: FormationStore;
   domains: DomainStore;
   routes: RouteStore;
+  access: AccessStore;
   locks: LockStore;
   /** Runs fn in one transaction. */
   transaction<T>(fn: () => T): T;

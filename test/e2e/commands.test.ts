@@ -152,9 +152,11 @@ describe('commands over SSH and on the host', () => {
     expect(containers.trim()).toBe('');
     expect(images.trim()).toBe('');
     expect(fs.existsSync(path.join(server.home, 'repos', `${app}.git`))).toBe(false);
-    const info = await server.ssh(user, ['apps:info', app]);
+    const info = await server.ssh(admin, ['apps:info', app]);
     expect(info.exitCode).toBe(1);
     expect(info.stderr).toBe(` !     app '${app}' not found; create it with apps:create ${app}, or push to it`);
+    // A user learns nothing about apps that are not theirs, existing or not.
+    expect((await server.ssh(user, ['apps:info', app])).stderr).toBe(' !     access denied');
   });
 
   it('removes keys and then refuses them', async () => {

@@ -76,7 +76,8 @@ describe('SSH server', () => {
     try {
       services.store.apps.create('shop', 'alice');
       expect(await exec(client, 'apps:list')).toEqual({ stdout: '=====> Apps\nshop\n', stderr: '', code: 0 });
-      expect(await exec(client, 'apps:info nope')).toMatchObject({ code: 1, stderr: " !     app 'nope' not found; create it with apps:create nope, or push to it\n" });
+      expect(await exec(client, 'apps:info shop')).toMatchObject({ code: 0 });
+      expect(await exec(client, 'apps:info nope')).toMatchObject({ code: 1, stderr: ' !     access denied\n' });
     } finally {
       client.end();
     }
@@ -90,7 +91,7 @@ describe('SSH server', () => {
   it('refuses git access to an app that does not exist, and a path that leaves the repos folder', async () => {
     const client = await connect({ privateKey: userKey.private });
     try {
-      expect(await exec(client, "git-upload-pack 'ghost.git'")).toMatchObject({ code: 1, stderr: " !     app 'ghost' not found\n" });
+      expect(await exec(client, "git-upload-pack 'ghost.git'")).toMatchObject({ code: 1, stderr: ' !     access denied\n' });
       const escape = await exec(client, "git-receive-pack '../../../tmp/evil.git'");
       expect(escape.code).toBe(1);
       expect(escape.stderr).toMatch(/invalid app name/);
