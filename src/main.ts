@@ -126,7 +126,9 @@ async function runPreReceiveHook(config: Config): Promise<number> {
   const repoDir = process.cwd();
   if (process.env.SKIFF_APP_CREATED === '1') progress.step(`Created app ${path.basename(repoDir, '.git')}`);
   try {
-    await receive(services, { refLines, repoDir, pusher: process.env.SKIFF_USER || 'admin (host)' }, progress, controller.signal);
+    const fingerprint = process.env.SKIFF_KEY_FINGERPRINT;
+    const source = fingerprint ? `ssh ${fingerprint} from ${process.env.SKIFF_CLIENT_ADDRESS || '?'}` : 'host';
+    await receive(services, { refLines, repoDir, pusher: process.env.SKIFF_USER || 'admin (host)', source }, progress, controller.signal);
     return 0;
   } catch (err) {
     if (err instanceof PushRejected) return 1;

@@ -11,6 +11,9 @@ import { domainsCommands } from './domains.js';
 import { accessCommands } from './access.js';
 import type { CommandContext, CommandSpec } from './command.js';
 import { keysCommands } from './keys.js';
+import { AUDITED, outcomeOf, recordEvent, type AuditNote } from './audit.js';
+import { eventsCommands } from './events.js';
+import { hooksCommands } from './hooks.js';
 import { releasesCommands } from './releases.js';
 
 const metaCommands: CommandSpec[] = [
@@ -43,6 +46,8 @@ export const COMMANDS: readonly CommandSpec[] = [
   ...logsCommands,
   ...runCommands,
   ...accessCommands,
+  ...eventsCommands,
+  ...hooksCommands,
   ...keysCommands,
   ...metaCommands,
 ];
@@ -52,6 +57,14 @@ for (const spec of COMMANDS) {
   for (const name of [spec.name, ...(spec.aliases ?? [])]) {
     if (byName.has(name)) throw new Error(`command name ${name} registered twice`);
     byName.set(name, spec);
+  }
+}
+
+function safeNote(make: () => AuditNote): AuditNote {
+  try {
+    return make();
+  } catch {
+    return { app: null, detail: {} };
   }
 }
 
@@ -105,9 +118,18 @@ export async function dispatch(words: string[], ctx: Omit<CommandContext, 'args'
       io.stderr.write(renderHelp(caller.via));
       throw new UsageError(`unknown command '${printable(name)}'; the list above shows them all`);
     }
-    if (spec.adminOnly && !caller.admin) throw new DeniedError(`access denied: ${spec.name} is for admins`);
-    const status = await spec.run({ ...ctx, args });
-    return typeof status === 'number' ? status : 0;
+    const audit = AUDITED[spec.name];
+    const note = audit ? safeNote(() => audit(args)) : undefined;
+    try {
+      if (spec.adminOnly && !caller.admin) throw new DeniedError(`access denied: ${spec.name} is for admins`);
+      const status = await spec.run({ ...ctx, args });
+      const code = typeof status === 'number' ? status : 0;
+      if (note) recordEvent(services, caller, spec.name, note, code === 0 ? 'ok' : `exit ${code}`);
+      return code;
+    } catch (err) {
+      if (note) recordEvent(services, caller, spec.name, note, outcomeOf(err));
+      throw err;
+    }
   } catch (err) {
     const log = services.log.child({ command: name, user: caller.user, via: caller.via });
     if (isSkiffError(err)) {

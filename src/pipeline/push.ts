@@ -19,6 +19,8 @@ export interface PushRequest {
   repoDir: string;
   update: RefUpdate;
   pusher: string;
+  /** Where the push came from, for the audit trail. */
+  source: string;
 }
 
 /** A push that failed after its build started: the reason is already shown to the pusher and in the build log. */
@@ -56,6 +58,13 @@ export async function deployPush(deps: PipelineDeps, req: PushRequest, progress:
     const logFile = fs.createWriteStream(record.logPath, { flags: 'a', mode: 0o600 });
     progress.addSink(logFile);
     const log = deps.log.child({ app, build: record.id });
+    const audit = (outcome: string): void => {
+      try {
+        store.events.record({ app, user: req.pusher, source: req.source, action: 'push', detail: { commit: update.newSha, ref: update.ref, build: record.id }, outcome });
+      } catch (err) {
+        log.error({ err }, 'could not record event');
+      }
+    };
     const workDir = path.join(config.buildsDir, app, `${record.id}.src`);
     try {
       progress.step(`Deploying ${app} (${update.ref.replace('refs/heads/', '')} ${short}, build ${record.id})`);
@@ -89,9 +98,11 @@ export async function deployPush(deps: PipelineDeps, req: PushRequest, progress:
         signal,
       );
       store.builds.finish(record.id, 'succeeded');
+      audit('ok');
       return url;
     } catch (err) {
       progress.warn(`Push rejected: ${userMessage(err)}`);
+      audit(`failed: ${userMessage(err)}`);
       store.builds.finish(record.id, 'failed', userMessage(err));
       log[isUserFacing(err) ? 'info' : 'error']({ err }, 'push failed');
       throw new PushRejected(err);

@@ -11,6 +11,7 @@ export interface ReceiveRequest {
   /** The bare repo; the hook runs inside it. */
   repoDir: string;
   pusher: string;
+  source: string;
 }
 
 /**
@@ -28,5 +29,5 @@ export async function receive(deps: PipelineDeps, req: ReceiveRequest, progress:
     else progress.info(`Storing ${name} (only main or master deploys)`);
   }
   if (!deployed) return;
-  await deployPush(deps, { app, repoDir: req.repoDir, update: deployed, pusher: req.pusher }, progress, signal);
+  await deployPush(deps, { app, repoDir: req.repoDir, update: deployed, pusher: req.pusher, source: req.source }, progress, signal);
 }

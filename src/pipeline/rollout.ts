@@ -3,6 +3,7 @@ import type { PipelineDeps } from './deps.js';
 import { deploy } from './deploy.js';
 import { stage, type Progress } from './progress.js';
 import { pruneReleaseImages } from './prune.js';
+import { notifyWebhooks } from './notify.js';
 import { abandonRelease, release, type ReleaseRequest } from './release.js';
 import { appUrl } from './route.js';
 import type { Convergence } from './converge.js';
@@ -38,6 +39,7 @@ export async function rollout(deps: PipelineDeps, req: ReleaseRequest, progress:
     await pruneReleaseImages(deps, rel.app).catch((err: unknown) => deps.log.warn({ err, app: rel.app }, 'prune failed'));
     const url = result.web.length ? appUrl(deps, rel.app) : `(no web process running; ps:scale ${rel.app} web=1 to serve)`;
     progress.step(`Released v${rel.version}: ${url}`);
+    await notifyWebhooks(deps, rel, req.pusher);
     deps.log.info({ app: rel.app, release: rel.version }, 'released');
     return { release: rel, url };
   } catch (err) {

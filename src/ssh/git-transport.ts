@@ -4,6 +4,7 @@ import type { GitRequest } from '../domain/git-request.js';
 import { DEPLOY_BRANCHES } from '../domain/deploy-branch.js';
 import { ConflictError } from '../errors.js';
 import { createApp, getApp } from '../commands/app-lifecycle.js';
+import { outcomeOf, recordEvent } from '../commands/audit.js';
 import type { Caller, Services } from '../commands/command.js';
 
 /**
@@ -18,7 +19,13 @@ export async function serveGit(services: Services, req: GitRequest, caller: Call
   const existing = store.apps.find(req.app);
   if (existing || req.service === 'git-upload-pack') {
     // Fetching needs the app; pushing to an existing one needs access to it.
-    getApp(services, caller, req.app);
+    try {
+      getApp(services, caller, req.app);
+    } catch (err) {
+      const action = req.service === 'git-upload-pack' ? 'fetch' : 'push';
+      recordEvent(services, caller, action, { app: req.app, detail: {} }, outcomeOf(err));
+      throw err;
+    }
   } else {
     try {
       await createApp(services, req.app, caller);
@@ -36,6 +43,7 @@ export async function serveGit(services: Services, req: GitRequest, caller: Call
       ...process.env,
       SKIFF_USER: caller.user,
       SKIFF_KEY_FINGERPRINT: caller.fingerprint ?? '',
+      SKIFF_CLIENT_ADDRESS: caller.address ?? '',
       SKIFF_APP_CREATED: created ? '1' : '',
     },
   });

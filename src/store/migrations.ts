@@ -102,4 +102,27 @@ export const MIGRATIONS: readonly { version: number; sql: string }[] = [
       CREATE INDEX access_user ON access(user);
     `,
   },
+  {
+    version: 5,
+    sql: `
+      CREATE TABLE events (
+        id INTEGER PRIMARY KEY AUTOINCREMENT,
+        time TEXT NOT NULL,
+        app TEXT,
+        user TEXT NOT NULL,
+        source TEXT NOT NULL,
+        action TEXT NOT NULL,
+        detail TEXT NOT NULL,
+        outcome TEXT NOT NULL
+      );
+      CREATE INDEX events_app ON events(app, id);
+      CREATE TABLE webhooks (
+        id INTEGER PRIMARY KEY AUTOINCREMENT,
+        app TEXT NOT NULL,
+        url TEXT NOT NULL,
+        created_by TEXT NOT NULL,
+        UNIQUE (app, url)
+      );
+    `,
+  },
 ];

@@ -22,6 +22,10 @@ import type {
   FormationStore,
   RouteStore,
   AccessStore,
+  AuditEvent,
+  EventStore,
+  Webhook,
+  WebhookStore,
 } from './store.js';
 import type { FormationEntry } from '../domain/formation.js';
 import type { Processes } from '../domain/procfile.js';
@@ -69,8 +73,12 @@ class SqliteStore implements Store {
   readonly domains: DomainStore;
   readonly routes: RouteStore;
   readonly access: AccessStore;
+  readonly events: EventStore;
+  readonly webhooks: WebhookStore;
 
   constructor(private readonly db: Db) {
+    this.events = new SqliteEvents(db);
+    this.webhooks = new SqliteWebhooks(db);
     this.access = new SqliteAccess(db);
     this.routes = new SqliteRoutes(db);
     this.config = new SqliteConfig(db);
@@ -138,7 +146,7 @@ class SqliteApps implements AppStore {
 
   remove(name: string): void {
     this.db.transaction(() => {
-      for (const table of ['releases', 'builds', 'locks', 'config_vars', 'formation', 'domains', 'routes', 'access']) {
+      for (const table of ['releases', 'builds', 'locks', 'config_vars', 'formation', 'domains', 'routes', 'access', 'webhooks']) {
         this.db.prepare(`DELETE FROM ${table} WHERE app = ?`).run(name);
       }
       this.db.prepare('DELETE FROM apps WHERE name = ?').run(name);
@@ -426,6 +434,61 @@ class SqliteAccess implements AccessStore {
 
   has(app: string, user: string): boolean {
     return this.db.prepare('SELECT 1 FROM access WHERE app = ? AND user = ?').get(app, user) !== undefined;
+  }
+}
+
+class SqliteEvents implements EventStore {
+  constructor(private readonly db: Db) {}
+
+  record(e: Omit<AuditEvent, 'id' | 'time'>): void {
+    this.db
+      .prepare('INSERT INTO events (time, app, user, source, action, detail, outcome) VALUES (?, ?, ?, ?, ?, ?, ?)')
+      .run(now(), e.app, e.user, e.source, e.action, JSON.stringify(e.detail), e.outcome);
+  }
+
+  list(filter: { app?: string; limit: number }): AuditEvent[] {
+    const rows = (
+      filter.app === undefined
+        ? this.db.prepare('SELECT * FROM events ORDER BY id DESC LIMIT ?').all(filter.limit)
+        : this.db.prepare('SELECT * FROM events WHERE app = ? ORDER BY id DESC LIMIT ?').all(filter.app, filter.limit)
+    ) as Row[];
+    return rows.map((r) => ({
+      id: Number(r.id),
+      time: String(r.time),
+      app: r.app === null ? null : String(r.app),
+      user: String(r.user),
+      source: String(r.source),
+      action: String(r.action),
+      detail: JSON.parse(String(r.detail)) as Record<string, unknown>,
+      outcome: String(r.outcome),
+    }));
+  }
+}
+
+class SqliteWebhooks implements WebhookStore {
+  constructor(private readonly db: Db) {}
+
+  add(app: string, url: string, by: string): Webhook {
+    try {
+      const info = this.db.prepare('INSERT INTO webhooks (app, url, created_by) VALUES (?, ?, ?)').run(app, url, by);
+      return { id: Number(info.lastInsertRowid), app, url, createdBy: by };
+    } catch (err) {
+      if (isUniqueViolation(err)) throw new ConflictError(`${app} has that webhook already`);
+      throw err;
+    }
+  }
+
+  remove(app: string, id: number): boolean {
+    return this.db.prepare('DELETE FROM webhooks WHERE app = ? AND id = ?').run(app, id).changes > 0;
+  }
+
+  list(app: string): Webhook[] {
+    return (this.db.prepare('SELECT * FROM webhooks WHERE app = ? ORDER BY id').all(app) as Row[]).map((r) => ({
+      id: Number(r.id),
+      app: String(r.app),
+      url: String(r.url),
+      createdBy: String(r.created_by),
+    }));
   }
 }
 

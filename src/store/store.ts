@@ -128,6 +128,38 @@ export interface AccessStore {
   has(app: string, user: string): boolean;
 }
 
+/** One line of the audit trail. detail never holds a config value. */
+export interface AuditEvent {
+  id: number;
+  time: string;
+  app: string | null;
+  user: string;
+  /** 'host', or 'ssh KEY-FINGERPRINT from ADDRESS'. */
+  source: string;
+  action: string;
+  detail: Record<string, unknown>;
+  /** 'ok', 'denied', or 'failed: reason'. */
+  outcome: string;
+}
+
+export interface EventStore {
+  record(event: Omit<AuditEvent, 'id' | 'time'>): void;
+  list(filter: { app?: string; limit: number }): AuditEvent[];
+}
+
+export interface Webhook {
+  id: number;
+  app: string;
+  url: string;
+  createdBy: string;
+}
+
+export interface WebhookStore {
+  add(app: string, url: string, by: string): Webhook;
+  remove(app: string, id: number): boolean;
+  list(app: string): Webhook[];
+}
+
 export interface LockHolder {
   app: string;
   pid: number;
@@ -152,6 +184,8 @@ export interface Store {
   domains: DomainStore;
   routes: RouteStore;
   access: AccessStore;
+  events: EventStore;
+  webhooks: WebhookStore;
   locks: LockStore;
   /** Runs fn in one transaction. */
   transaction<T>(fn: () => T): T;

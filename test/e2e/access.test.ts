@@ -1,7 +1,9 @@
 import fs from 'node:fs';
+import http from 'node:http';
+import type { AddressInfo } from 'node:net';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { SkiffServer, commitAll, fixtureRepo, httpGet, makeKey, releasedUrl, removeDockerLeftovers, tempDir, uniqueApp } from '../helpers/skiff.js';
+import { SkiffServer, freePort, commitAll, fixtureRepo, httpGet, makeKey, releasedUrl, removeDockerLeftovers, tempDir, uniqueApp } from '../helpers/skiff.js';
 
 /** Three users over the real ssh and git: an admin, an app's owner, and a stranger. */
 describe('who may do what', () => {
@@ -110,6 +112,91 @@ describe('who may do what', () => {
     expect((await server.ssh(keys.sam, ['apps', '--json'])).stdout).toContain(app);
     expect((await server.ssh(keys.sam, ['apps:create', ghost])).exitCode).toBe(0);
     expect(JSON.parse((await server.ssh(keys.sam, ['access', ghost, '--json'])).stdout).owner).toBe('sam');
+  });
+});
+
+describe('the audit trail and webhooks', () => {
+  let server: SkiffServer;
+  let admin: string;
+  let user: string;
+  const app = uniqueApp('trail');
+  const received: Record<string, unknown>[] = [];
+  let hookServer: http.Server;
+
+  beforeAll(async () => {
+    server = await SkiffServer.start();
+    const dir = tempDir('keys');
+    admin = await makeKey(dir, 'root');
+    user = await makeKey(dir, 'ann');
+    await server.cli(['keys:add', 'root', '--admin'], fs.readFileSync(`${admin}.pub`, 'utf8'));
+    await server.cli(['keys:add', 'ann'], fs.readFileSync(`${user}.pub`, 'utf8'));
+    hookServer = http.createServer((req, res) => {
+      let body = '';
+      req.on('data', (d: Buffer) => (body += d.toString()));
+      req.on('end', () => {
+        received.push(JSON.parse(body) as Record<string, unknown>);
+        res.end('thanks');
+      });
+    });
+    await new Promise<void>((r) => hookServer.listen(0, '127.0.0.1', r));
+  });
+
+  afterAll(async () => {
+    hookServer?.close();
+    await server?.cleanup();
+    await removeDockerLeftovers([app]);
+  });
+
+  it('records every change with user, source and outcome, and never a config value', async () => {
+    expect((await server.ssh(user, ['apps:create', app])).exitCode).toBe(0);
+    const port = (hookServer.address() as AddressInfo).port;
+    expect((await server.ssh(user, ['hooks:add', app, `http://127.0.0.1:${port}/deployed`])).exitCode).toBe(0);
+    // A hook that nobody answers must not fail a deploy.
+    expect((await server.ssh(user, ['hooks:add', app, `http://127.0.0.1:${await freePort()}/gone`])).exitCode).toBe(0);
+    expect((await server.ssh(user, ['config:set', app, "'SECRET=hunter2 sesame'"])).exitCode).toBe(0);
+    const push = await server.git(user, await fixtureRepo('dockerfile-hello'), ['push', server.remote(app), 'main']);
+    expect(push.exitCode, push.stderr).toBe(0);
+    expect((await server.ssh(user, ['ps:scale', app, 'web=2'])).exitCode).toBe(0);
+    expect((await server.ssh(user, ['domains:add', app, 'trail.example.test'])).exitCode).toBe(0);
+    expect((await server.cli(['access:add', app, 'nobody'])).exitCode).toBe(1);
+    expect((await server.ssh(admin, ['ps:stop', uniqueApp('missing')])).exitCode).toBe(1);
+
+    const events = JSON.parse((await server.ssh(user, ['events', app, '--json'])).stdout) as {
+      user: string;
+      action: string;
+      outcome: string;
+      source: string;
+      detail: Record<string, unknown>;
+    }[];
+    const actions = events.map((e) => `${e.user} ${e.action} ${e.outcome}`).reverse();
+    expect(actions).toEqual([
+      'ann apps:create ok',
+      'ann hooks:add ok',
+      'ann hooks:add ok',
+      'ann config:set ok',
+      'ann push ok',
+      'ann ps:scale ok',
+      'ann domains:add ok',
+      "admin (host) access:add failed: no user 'nobody'; an admin adds one with keys:add nobody",
+    ]);
+    const config = events.find((e) => e.action === 'config:set')!;
+    expect(config.detail).toEqual({ keys: ['SECRET'], restart: true });
+    expect(config.source).toMatch(/^ssh SHA256:\S+ from 127\.0\.0\.1$/);
+    expect(events.find((e) => e.action === 'push')!.detail).toMatchObject({ ref: 'refs/heads/main', commit: expect.stringMatching(/^[0-9a-f]{40}$/) });
+    const everything = (await server.ssh(admin, ['events', '--json'])).stdout + (await server.cli(['events'])).stdout;
+    expect(everything).not.toContain('hunter2');
+    expect(everything).toContain('"outcome": "failed: ');
+    expect((await server.ssh(user, ['events'])).stderr).toBe(' !     access denied: the whole trail is for admins; give an app');
+    // Nor in the build log or the server's own log.
+    expect((await server.ssh(user, ['builds:output', app])).stdout).not.toContain('hunter2');
+    expect(server.output).not.toContain('hunter2');
+    expect(fs.readFileSync(path.join(server.home, 'logs', 'skiff.log'), 'utf8')).not.toContain('hunter2');
+
+    expect(received.map((r) => [r.app, r.release, r.user, r.event])).toEqual([
+      [app, 1, 'ann', 'release'],
+    ]);
+    expect(received[0]).toMatchObject({ url: `http://${app}.localhost:${server.routerPort}/`, description: expect.stringMatching(/^Deploy [0-9a-f]{7}$/) });
+    expect(JSON.stringify(received)).not.toContain('hunter2');
   });
 });
 

@@ -130,8 +130,9 @@ describe('git push over SSH', () => {
     await execa('git', ['reset', '-q', '--hard', lastGoodSha], { cwd: repo });
   });
 
-  it('clones the repo back at the deployed commit', async () => {
+  it('clones the repo back at the deployed commit, for a user the app is shared with', async () => {
     const dir = tempDir('clone');
+    expect((await server.ssh(admin, ['access:add', app, 'bob'])).exitCode).toBe(0);
     const clone = await server.git(user, dir, ['clone', '-q', server.remote(app), 'copy']);
     expect(clone.exitCode, clone.stderr).toBe(0);
     expect(await headSha(path.join(dir, 'copy'))).toBe(lastGoodSha);

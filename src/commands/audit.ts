@@ -1,0 +1,54 @@
+import { isSkiffError } from '../errors.js';
+import type { Caller, Services } from './command.js';
+
+/** What the audit trail keeps of a command: the app it touched and facts that are safe to keep (never a config value). */
+export interface AuditNote {
+  app: string | null;
+  detail: Record<string, unknown>;
+}
+
+const first = (args: string[]): string | null => args.find((a) => !a.startsWith('-')) ?? null;
+const rest = (args: string[]): string[] => args.filter((a) => !a.startsWith('-')).slice(1);
+const onApp = (args: string[]): AuditNote => ({ app: first(args), detail: {} });
+
+/** Every command that changes something, and what its event records. A test checks this list covers them. */
+export const AUDITED: Record<string, (args: string[]) => AuditNote> = {
+  'apps:create': onApp,
+  'apps:destroy': onApp,
+  'config:set': (args) => ({ app: first(args), detail: { keys: rest(args).map((w) => w.split('=')[0]), restart: !args.includes('--no-restart') } }),
+  'config:unset': (args) => ({ app: first(args), detail: { keys: rest(args), restart: !args.includes('--no-restart') } }),
+  'ps:scale': (args) => ({ app: first(args), detail: { scale: rest(args) } }),
+  'ps:restart': (args) => ({ app: first(args), detail: { type: rest(args)[0] ?? 'all' } }),
+  'ps:stop': onApp,
+  'ps:start': onApp,
+  'resources:set': (args) => ({ app: first(args), detail: { args: args.slice(1) } }),
+  rollback: (args) => ({ app: first(args), detail: { to: rest(args)[0] ?? 'previous' } }),
+  'domains:add': (args) => ({ app: first(args), detail: { host: rest(args)[0] } }),
+  'domains:remove': (args) => ({ app: first(args), detail: { host: rest(args)[0] } }),
+  'access:add': (args) => ({ app: first(args), detail: { user: rest(args)[0] } }),
+  'access:remove': (args) => ({ app: first(args), detail: { user: rest(args)[0] } }),
+  'hooks:add': (args) => ({ app: first(args), detail: { url: rest(args)[0] } }),
+  'hooks:remove': (args) => ({ app: first(args), detail: { id: rest(args)[0] } }),
+  // Only the program: its arguments may carry secrets typed by hand.
+  run: (args) => ({ app: first(args), detail: { command: (args[1] === '--' ? args[2] : args[1]) ?? null } }),
+  'keys:add': (args) => ({ app: null, detail: { user: first(args), admin: args.includes('--admin') } }),
+  'keys:remove': (args) => ({ app: null, detail: { user: first(args) } }),
+};
+
+export function outcomeOf(err: unknown): string {
+  if (isSkiffError(err)) return err.code === 'DENIED' ? 'denied' : `failed: ${err.message}`;
+  return 'failed: internal error';
+}
+
+export function sourceOf(caller: Caller): string {
+  return caller.via === 'host' ? 'host' : `ssh ${caller.fingerprint ?? '?'} from ${caller.address ?? '?'}`;
+}
+
+/** Records an event; the trail must never be the reason a command fails. */
+export function recordEvent(services: Services, caller: Caller, action: string, note: AuditNote, outcome: string): void {
+  try {
+    services.store.events.record({ app: note.app, user: caller.user, source: sourceOf(caller), action, detail: note.detail, outcome });
+  } catch (err) {
+    services.log.error({ err, action }, 'could not record event');
+  }
+}

@@ -1,0 +1,43 @@
+import { parseAppName } from '../domain/app-name.js';
+import { InvalidError, DeniedError } from '../errors.js';
+import type { AuditEvent } from '../store/store.js';
+import { parseCommandArgs, writeJson } from './args.js';
+import { getApp } from './app-lifecycle.js';
+import type { CommandSpec } from './command.js';
+
+function describe(e: AuditEvent): string {
+  const facts = Object.entries(e.detail)
+    .map(([k, v]) => `${k}=${Array.isArray(v) ? v.join(',') : String(v)}`)
+    .join(' ');
+  return `${e.time}  ${e.user}  ${e.action}${e.app ? ` ${e.app}` : ''}${facts ? `  ${facts}` : ''}  ${e.outcome}  (${e.source})\n`;
+}
+
+export const eventsCommands: CommandSpec[] = [
+  {
+    name: 'events',
+    usage: '[APP] [-n N] [--json]',
+    summary: "The audit trail, newest first: an app's (with APP) or the whole server's (admins)",
+    async run({ args, io, services, caller }) {
+      const { positionals, values } = parseCommandArgs(
+        'events',
+        '[APP] [-n N] [--json]',
+        args,
+        { json: { type: 'boolean' }, num: { type: 'string', short: 'n' } },
+        { min: 0, max: 1 },
+      );
+      const limit = values.num === undefined ? 100 : Number(values.num);
+      if (!Number.isInteger(limit) || limit < 1 || limit > 10_000) throw new InvalidError('-n takes a whole number from 1 to 10000');
+      let app: string | undefined;
+      if (positionals[0] !== undefined) {
+        // The trail outlives the app: an admin may read a destroyed app's.
+        app = caller.admin ? parseAppName(positionals[0]) : getApp(services, caller, positionals[0]).name;
+      } else if (!caller.admin) {
+        throw new DeniedError('access denied: the whole trail is for admins; give an app');
+      }
+      const events = services.store.events.list({ app, limit });
+      if (values.json) return writeJson(io.stdout, events);
+      io.stdout.write(`=====> ${app ? `${app} events` : 'Events'}\n`);
+      for (const e of events) io.stdout.write(describe(e));
+    },
+  },
+];

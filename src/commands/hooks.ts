@@ -1,0 +1,57 @@
+import { InvalidError, NotFoundError } from '../errors.js';
+import { parseCommandArgs, table, writeJson } from './args.js';
+import { getApp } from './app-lifecycle.js';
+import type { CommandSpec } from './command.js';
+
+function parseHookUrl(input: string): string {
+  let url: URL;
+  try {
+    url = new URL(input);
+  } catch {
+    throw new InvalidError(`'${input.slice(0, 80)}' is not a URL; give one like https://example.com/deployed`);
+  }
+  if (url.protocol !== 'http:' && url.protocol !== 'https:') throw new InvalidError('a webhook URL must start with http:// or https://');
+  if (input.length > 2048) throw new InvalidError('that URL is too long (at most 2048 characters)');
+  return url.toString();
+}
+
+export const hooksCommands: CommandSpec[] = [
+  {
+    name: 'hooks',
+    aliases: ['hooks:list'],
+    usage: 'APP [--json]',
+    summary: "List an app's deploy webhooks",
+    async run({ args, io, services, caller }) {
+      const { positionals, values } = parseCommandArgs('hooks', 'APP [--json]', args, { json: { type: 'boolean' } }, { min: 1, max: 1 });
+      const app = getApp(services, caller, positionals[0]);
+      const hooks = services.store.webhooks.list(app.name);
+      if (values.json) return writeJson(io.stdout, hooks);
+      io.stdout.write(`=====> ${app.name} webhooks\n${table(hooks.map((h) => [String(h.id), h.url, h.createdBy]))}`);
+    },
+  },
+  {
+    name: 'hooks:add',
+    usage: 'APP URL',
+    summary: 'POST a JSON notice to URL after each release (a failing hook never fails a deploy)',
+    async run({ args, io, services, caller }) {
+      const { positionals } = parseCommandArgs('hooks:add', 'APP URL', args, {}, { min: 2, max: 2 });
+      const app = getApp(services, caller, positionals[0]);
+      const hook = services.store.webhooks.add(app.name, parseHookUrl(positionals[1]), caller.user);
+      io.stdout.write(`-----> Added webhook ${hook.id}: ${hook.url}\n`);
+    },
+  },
+  {
+    name: 'hooks:remove',
+    usage: 'APP ID',
+    summary: 'Remove a deploy webhook',
+    async run({ args, io, services, caller }) {
+      const { positionals } = parseCommandArgs('hooks:remove', 'APP ID', args, {}, { min: 2, max: 2 });
+      const app = getApp(services, caller, positionals[0]);
+      const id = Number(positionals[1]);
+      if (!Number.isInteger(id) || !services.store.webhooks.remove(app.name, id)) {
+        throw new NotFoundError(`${app.name} has no webhook ${positionals[1]}; hooks ${app.name} lists them`);
+      }
+      io.stdout.write(`-----> Removed webhook ${id}\n`);
+    },
+  },
+];
