@@ -46,6 +46,8 @@ export interface Config {
   reposDir: string;
   buildsDir: string;
   hostKeyPath: string;
+  /** Encrypts config values in the database. */
+  secretKeyPath: string;
 }
 
 function intSetting(env: NodeJS.ProcessEnv, name: string, fallback: string, min: number, max: number): number {
@@ -87,6 +89,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
     reposDir: path.join(home, 'repos'),
     buildsDir: path.join(home, 'builds'),
     hostKeyPath: path.join(home, 'ssh_host_ed25519_key'),
+    secretKeyPath: path.join(home, 'secret.key'),
   };
 }
 

@@ -23,6 +23,7 @@ import { DockerRuntime } from './runtime/docker-runtime.js';
 import { ensureHostKey } from './ssh/host-key.js';
 import { createSshServer } from './ssh/server.js';
 import { openStore } from './store/sqlite-store.js';
+import { SecretBox } from './store/secret-box.js';
 
 const VERSION: string = JSON.parse(
   fs.readFileSync(fileURLToPath(new URL('../package.json', import.meta.url)), 'utf8'),
@@ -35,7 +36,7 @@ function compose(config: Config, log: Logger): Services {
     config,
     log,
     version: VERSION,
-    store: openStore(config.dbPath),
+    store: openStore(config.dbPath, SecretBox.load(config.secretKeyPath)),
     repos: new Repos(config.reposDir, config.home),
     images: new Images(docker),
     runtime: new DockerRuntime(docker, { stopTimeoutSeconds: config.stopTimeoutSeconds }, log),

@@ -3,6 +3,7 @@ import path from 'node:path';
 import Database from 'better-sqlite3';
 import { ConflictError } from '../errors.js';
 import { MIGRATIONS } from './migrations.js';
+import type { SecretBox } from './secret-box.js';
 import type {
   App,
   AppStore,
@@ -36,7 +37,7 @@ type Db = Database.Database;
 const now = (): string => new Date().toISOString();
 
 /** Opens (creating when needed) the database at file, or ':memory:', and brings its schema up to date. */
-export function openStore(file: string): Store {
+export function openStore(file: string, box: SecretBox): Store {
   if (file !== ':memory:') fs.mkdirSync(path.dirname(file), { recursive: true, mode: 0o700 });
   const db = new Database(file);
   db.pragma('journal_mode = WAL');
@@ -45,7 +46,7 @@ export function openStore(file: string): Store {
   db.pragma('synchronous = NORMAL');
   db.pragma('foreign_keys = ON');
   migrate(db);
-  return new SqliteStore(db);
+  return new SqliteStore(db, box);
 }
 
 function migrate(db: Db): void {
@@ -76,18 +77,21 @@ class SqliteStore implements Store {
   readonly events: EventStore;
   readonly webhooks: WebhookStore;
 
-  constructor(private readonly db: Db) {
+  constructor(
+    private readonly db: Db,
+    box: SecretBox,
+  ) {
     this.events = new SqliteEvents(db);
     this.webhooks = new SqliteWebhooks(db);
     this.access = new SqliteAccess(db);
     this.routes = new SqliteRoutes(db);
-    this.config = new SqliteConfig(db);
+    this.config = new SqliteConfig(db, box);
     this.formation = new SqliteFormation(db);
     this.domains = new SqliteDomains(db);
     this.apps = new SqliteApps(db);
     this.keys = new SqliteKeys(db);
     this.builds = new SqliteBuilds(db);
-    this.releases = new SqliteReleases(db);
+    this.releases = new SqliteReleases(db, box);
     this.locks = new SqliteLocks(db);
   }
 
@@ -266,7 +270,7 @@ class SqliteBuilds implements BuildStore {
   }
 }
 
-function toRelease(r: Row): Release {
+function toRelease(r: Row, box: SecretBox): Release {
   return {
     app: String(r.app),
     version: Number(r.version),
@@ -277,13 +281,16 @@ function toRelease(r: Row): Release {
     description: String(r.description),
     status: String(r.status) as ReleaseStatus,
     createdAt: String(r.created_at),
-    config: JSON.parse(String(r.config)) as Record<string, string>,
+    config: JSON.parse(box.open(String(r.config))) as Record<string, string>,
     processes: JSON.parse(String(r.processes)) as Processes,
   };
 }
 
 class SqliteReleases implements ReleaseStore {
-  constructor(private readonly db: Db) {}
+  constructor(
+    private readonly db: Db,
+    private readonly box: SecretBox,
+  ) {}
 
   create(r: Omit<Release, 'version' | 'status' | 'createdAt' | 'image'>, imageFor: (version: number) => string): Release {
     return this.db.transaction(() => {
@@ -295,7 +302,7 @@ class SqliteReleases implements ReleaseStore {
           `INSERT INTO releases (app, version, image, commit_sha, build_id, pusher, description, status, created_at, config, processes)
            VALUES (?, ?, ?, ?, ?, ?, ?, 'pending', ?, ?, ?)`,
         )
-        .run(r.app, next, imageFor(next), r.commit, r.buildId, r.pusher, r.description, now(), JSON.stringify(r.config), JSON.stringify(r.processes));
+        .run(r.app, next, imageFor(next), r.commit, r.buildId, r.pusher, r.description, now(), this.box.seal(JSON.stringify(r.config)), JSON.stringify(r.processes));
       return this.find(r.app, next) as Release;
     }).immediate();
   }
@@ -308,12 +315,12 @@ class SqliteReleases implements ReleaseStore {
     const r = this.db.prepare('SELECT * FROM releases WHERE app = ? AND version = ?').get(app, version) as
       | Row
       | undefined;
-    return r && toRelease(r);
+    return r && toRelease(r, this.box);
   }
 
   list(app: string): Release[] {
-    return (this.db.prepare('SELECT * FROM releases WHERE app = ? ORDER BY version DESC').all(app) as Row[]).map(
-      toRelease,
+    return (this.db.prepare('SELECT * FROM releases WHERE app = ? ORDER BY version DESC').all(app) as Row[]).map((r) =>
+      toRelease(r, this.box),
     );
   }
 
@@ -323,17 +330,20 @@ class SqliteReleases implements ReleaseStore {
 }
 
 class SqliteConfig implements ConfigStore {
-  constructor(private readonly db: Db) {}
+  constructor(
+    private readonly db: Db,
+    private readonly box: SecretBox,
+  ) {}
 
   get(app: string): Record<string, string> {
     const rows = this.db.prepare('SELECT key, value FROM config_vars WHERE app = ? ORDER BY key').all(app) as { key: string; value: string }[];
-    return Object.fromEntries(rows.map((r) => [r.key, r.value]));
+    return Object.fromEntries(rows.map((r) => [r.key, this.box.open(r.value)]));
   }
 
   update(app: string, set: Record<string, string>, unset: readonly string[]): void {
     this.db.transaction(() => {
       const put = this.db.prepare('INSERT INTO config_vars (app, key, value) VALUES (?, ?, ?) ON CONFLICT (app, key) DO UPDATE SET value = excluded.value');
-      for (const [key, value] of Object.entries(set)) put.run(app, key, value);
+      for (const [key, value] of Object.entries(set)) put.run(app, key, this.box.seal(value));
       const del = this.db.prepare('DELETE FROM config_vars WHERE app = ? AND key = ?');
       for (const key of unset) del.run(app, key);
     }).immediate();

@@ -7,6 +7,7 @@ import { Repos } from '../../src/git/repos.js';
 import { silentLogger } from '../../src/log.js';
 import { DockerRuntime } from '../../src/runtime/docker-runtime.js';
 import { openStore } from '../../src/store/sqlite-store.js';
+import { SecretBox } from '../../src/store/secret-box.js';
 import { tempDir } from './skiff.js';
 
 /** The real services on a fresh temporary SKIFF_HOME, for in-process tests. */
@@ -17,7 +18,7 @@ export function realServices(home: string = tempDir('svc')): Services {
     config,
     log: silentLogger,
     version: '0.0.0-test',
-    store: openStore(path.join(home, 'skiff.db')),
+    store: openStore(path.join(home, 'skiff.db'), SecretBox.load(config.secretKeyPath)),
     repos: new Repos(config.reposDir, home),
     images: new Images(docker),
     runtime: new DockerRuntime(docker, { bind: '127.0.0.1', stopTimeoutSeconds: 1 }, silentLogger),

@@ -1,10 +1,11 @@
 import { describe, expect, it } from 'vitest';
 import { withAppLock } from '../../src/pipeline/lock.js';
 import { openStore } from '../../src/store/sqlite-store.js';
+import { SecretBox } from '../../src/store/secret-box.js';
 
 describe('withAppLock', () => {
   it('waits for a live holder, says so once, and always releases', async () => {
-    const store = openStore(':memory:');
+    const store = openStore(':memory:', SecretBox.ephemeral());
     // A holder in another live process: this test runner's parent.
     store.locks.tryAcquire({ app: 'a', pid: process.ppid, holder: 'alice', purpose: 'deploy' }, () => true);
     const messages: string[] = [];
@@ -26,7 +27,7 @@ describe('withAppLock', () => {
   });
 
   it('gives up waiting when cancelled', async () => {
-    const store = openStore(':memory:');
+    const store = openStore(':memory:', SecretBox.ephemeral());
     store.locks.tryAcquire({ app: 'a', pid: process.ppid, holder: 'alice', purpose: 'deploy' }, () => true);
     const controller = new AbortController();
     setTimeout(() => controller.abort(), 300);

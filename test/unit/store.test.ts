@@ -1,11 +1,12 @@
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { openStore } from '../../src/store/sqlite-store.js';
+import { SecretBox } from '../../src/store/secret-box.js';
 import type { Store } from '../../src/store/store.js';
 
 describe('SQLite store', () => {
   let store: Store;
   beforeEach(() => {
-    store = openStore(':memory:');
+    store = openStore(':memory:', SecretBox.ephemeral());
   });
   afterEach(() => store.close());
 
