@@ -1,4 +1,6 @@
+import net from 'node:net';
 import { Writable } from 'node:stream';
+import type { Logger } from '../log.js';
 import ssh2, { type Connection, type ServerChannel } from 'ssh2';
 import { dispatch, renderHelp } from '../commands/registry.js';
 import type { Caller, Services, TerminalSize } from '../commands/command.js';
@@ -16,22 +18,28 @@ export interface SshServerDeps {
 
 /** Sessions one connection may have open at once; git and commands use one each. */
 const MAX_SESSIONS_PER_CONNECTION = 10;
+/** Connections that have not authenticated yet: in all, and from one address. */
+const MAX_UNAUTHENTICATED = 64;
+const MAX_UNAUTHENTICATED_PER_ADDRESS = 16;
+/** Time a connection has to authenticate. */
+const AUTH_TIMEOUT_MS = 20_000;
 
 /**
  * The SSH door: public-key authentication against the keys Skiff knows, then
  * every exec request is dispatched like an OpenSSH forced command, to git or
  * to a Skiff command. Built apart from listen() so tests can use port 0.
  */
-export function createSshServer({ services, hostKey }: SshServerDeps): ssh2.Server {
+export function createSshServer({ services, hostKey }: SshServerDeps): net.Server {
   const { store, log } = services;
-  return new ssh2.Server({ hostKeys: [hostKey], ident: `skiff_${services.version}` }, (client: Connection, info) => {
+  const ssh = new ssh2.Server({ hostKeys: [hostKey], ident: `skiff_${services.version}` }, (client: Connection, info) => {
     let caller: Caller | undefined;
     let sessions = 0;
     const address = info.ip;
+    const gateEntry = gate.pending.get(`${info.ip}:${info.port}`);
+    client.on('error', (err) => log.debug({ err, address }, 'ssh client error'));
     // git and commands are request/response: Nagle's delay would add ~40 ms to every round trip.
     // (ssh2 has the method on server connections too; its types only declare it on Client.)
     (client as Connection & { setNoDelay(noDelay: boolean): void }).setNoDelay(true);
-    client.on('error', (err) => log.debug({ err, address }, 'ssh client error'));
 
     client.on('authentication', (ctx) => {
       if (ctx.method !== 'publickey') return ctx.reject(['publickey']);
@@ -49,6 +57,7 @@ export function createSshServer({ services, hostKey }: SshServerDeps): ssh2.Serv
     });
 
     client.on('ready', () => {
+      gateEntry?.authenticated();
       client.on('session', (acceptSession, rejectSession) => {
         if (!caller || sessions >= MAX_SESSIONS_PER_CONNECTION) return rejectSession();
         sessions++;
@@ -87,6 +96,61 @@ export function createSshServer({ services, hostKey }: SshServerDeps): ssh2.Serv
       });
     });
   });
+  const gate = new ConnectionGate(log, (socket) => ssh.injectSocket(socket));
+  return gate.server;
+}
+
+interface GateEntry {
+  authenticated(): void;
+}
+
+/**
+ * The TCP door in front of ssh2. A connection that has not authenticated
+ * yet counts against a limit in all and per address, and has a deadline; a
+ * flood of idle or garbage connections is cut off there without touching the
+ * users already in.
+ */
+class ConnectionGate {
+  readonly server: net.Server;
+  readonly pending = new Map<string, GateEntry>();
+  private readonly perAddress = new Map<string, number>();
+
+  constructor(
+    private readonly log: Logger,
+    admit: (socket: net.Socket) => void,
+  ) {
+    this.server = net.createServer((socket) => this.accept(socket, admit));
+  }
+
+  private accept(socket: net.Socket, admit: (socket: net.Socket) => void): void {
+    const address = socket.remoteAddress ?? '?';
+    const key = `${address}:${socket.remotePort}`;
+    socket.on('error', () => {});
+    if (this.pending.size >= MAX_UNAUTHENTICATED || (this.perAddress.get(address) ?? 0) >= MAX_UNAUTHENTICATED_PER_ADDRESS) {
+      this.log.warn({ address }, 'too many unauthenticated connections; dropping one');
+      socket.destroy();
+      return;
+    }
+    this.perAddress.set(address, (this.perAddress.get(address) ?? 0) + 1);
+    let settled = false;
+    const settle = (): void => {
+      if (settled) return;
+      settled = true;
+      clearTimeout(deadline);
+      this.pending.delete(key);
+      const n = (this.perAddress.get(address) ?? 1) - 1;
+      if (n > 0) this.perAddress.set(address, n);
+      else this.perAddress.delete(address);
+    };
+    const deadline = setTimeout(() => {
+      this.log.info({ address }, 'no authentication in time; disconnecting');
+      settle();
+      socket.destroy();
+    }, AUTH_TIMEOUT_MS);
+    this.pending.set(key, { authenticated: settle });
+    socket.once('close', settle);
+    admit(socket);
+  }
 }
 
 interface Terminal {

@@ -1,4 +1,5 @@
 import fs from 'node:fs';
+import net from 'node:net';
 import os from 'node:os';
 import path from 'node:path';
 import type { AddressInfo } from 'node:net';
@@ -39,7 +40,7 @@ describe('SSH server', () => {
     services.store.close();
   });
 
-  function connect(auth: { privateKey?: string; password?: string }): Promise<ssh2.Client> {
+  function connect(auth: { privateKey?: string; password?: string; localAddress?: string }): Promise<ssh2.Client> {
     return new Promise((resolve, reject) => {
       const client = new ssh2.Client();
       client.on('ready', () => {
@@ -99,6 +100,53 @@ describe('SSH server', () => {
     } finally {
       client.end();
     }
+  });
+
+  it('drops garbage and a flood of unauthenticated connections without hurting a real client', async () => {
+    const garbage = net.connect(port, '127.0.0.1');
+    garbage.resume();
+    await new Promise<void>((resolve) => {
+      garbage.on('error', () => resolve());
+      garbage.on('close', () => resolve());
+      garbage.write(Buffer.from('GET / HTTP/1.1\r\n\r\n' + 'x'.repeat(70_000)));
+    });
+    // Idle connections from one address: past 16 waiting to authenticate, new ones are closed at once.
+    const idle: net.Socket[] = [];
+    let admitted = 0;
+    for (let i = 0; i < 40; i++) {
+      const s = net.connect(port, '127.0.0.1');
+      s.on('error', () => {});
+      idle.push(s);
+      const first = await new Promise<string>((resolve) => {
+        s.once('data', () => resolve('greeted'));
+        s.once('close', () => resolve('closed'));
+      });
+      if (first === 'closed') break;
+      admitted++;
+    }
+    expect(admitted).toBeGreaterThanOrEqual(10);
+    expect(admitted).toBeLessThanOrEqual(16);
+    // A user from another address still gets in and is served.
+    const client = await connect({ privateKey: userKey.private, localAddress: '127.0.0.2' });
+    try {
+      expect((await exec(client, 'whoami')).code).toBe(0);
+    } finally {
+      client.end();
+      for (const s of idle) s.destroy();
+    }
+    // Once they are gone, connections from that address are welcome again.
+    let greeted = false;
+    for (let i = 0; i < 50 && !greeted; i++) {
+      const probe = net.connect(port, '127.0.0.1');
+      probe.on('error', () => {});
+      greeted = await new Promise<boolean>((resolve) => {
+        probe.once('data', () => resolve(true));
+        probe.once('close', () => resolve(false));
+      });
+      probe.destroy();
+      if (!greeted) await new Promise((r) => setTimeout(r, 50));
+    }
+    expect(greeted).toBe(true);
   });
 
   it('answers thousands of hostile exec strings with a clean error, touching nothing outside SKIFF_HOME', async () => {
