@@ -14,6 +14,7 @@ import { keysCommands } from './keys.js';
 import { AUDITED, outcomeOf, recordEvent, type AuditNote } from './audit.js';
 import { eventsCommands } from './events.js';
 import { hooksCommands } from './hooks.js';
+import { doctorCommands } from './doctor.js';
 import { releasesCommands } from './releases.js';
 
 const metaCommands: CommandSpec[] = [
@@ -49,6 +50,7 @@ export const COMMANDS: readonly CommandSpec[] = [
   ...eventsCommands,
   ...hooksCommands,
   ...keysCommands,
+  ...doctorCommands,
   ...metaCommands,
 ];
 

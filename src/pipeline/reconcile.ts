@@ -3,6 +3,36 @@ import { converge } from './converge.js';
 import { isProcessAlive } from './lock.js';
 import { Progress } from './progress.js';
 import { applyRoutes } from './route.js';
+import fs from 'node:fs';
+import { setTimeout as sleep } from 'node:timers/promises';
+
+/**
+ * Pushes still running when the server starts belong to a server that died:
+ * their pusher is gone. They get SIGTERM, abort (the previous release keeps
+ * serving), and are given a while to clean up before the start goes on.
+ */
+/** Only a process that is still a push hook: a pid may have been reused since. */
+function isPushHook(pid: number): boolean {
+  try {
+    const argv = fs.readFileSync(`/proc/${pid}/cmdline`, 'utf8').split('\0');
+    return argv.includes('hook') && argv.includes('pre-receive');
+  } catch {
+    return false;
+  }
+}
+
+async function stopOrphanedPushes(deps: PipelineDeps): Promise<void> {
+  const orphans = deps.store.builds.running().filter((b) => b.pid !== process.pid && isPushHook(b.pid));
+  for (const b of orphans) {
+    deps.log.warn({ app: b.app, build: b.id, pid: b.pid }, 'stopping a push whose server died');
+    try {
+      process.kill(b.pid, 'SIGTERM');
+    } catch {
+      // gone meanwhile
+    }
+  }
+  for (let i = 0; i < 300 && orphans.some((b) => isPushHook(b.pid)); i++) await sleep(100);
+}
 
 /**
  * At server start, bring what runs back in line with what is recorded:
@@ -12,6 +42,7 @@ import { applyRoutes } from './route.js';
  */
 export async function reconcile(deps: PipelineDeps): Promise<void> {
   const { store, log } = deps;
+  await stopOrphanedPushes(deps);
   for (const b of store.builds.failAbandoned(isProcessAlive)) {
     log.warn({ app: b.app, build: b.id }, 'build interrupted; marked failed');
   }

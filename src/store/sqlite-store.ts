@@ -258,6 +258,10 @@ class SqliteBuilds implements BuildStore {
     return (this.db.prepare('SELECT * FROM builds WHERE app = ? ORDER BY id DESC').all(app) as Row[]).map(toBuild);
   }
 
+  running(): Build[] {
+    return (this.db.prepare("SELECT * FROM builds WHERE status = 'running' ORDER BY id").all() as Row[]).map(toBuild);
+  }
+
   failAbandoned(isAlive: (pid: number) => boolean): Build[] {
     return this.db.transaction(() => {
       const running = (this.db.prepare("SELECT * FROM builds WHERE status = 'running'").all() as Row[]).map(toBuild);

@@ -62,6 +62,7 @@ export interface BuildStore {
   find(app: string, id: number): Build | undefined;
   latest(app: string): Build | undefined;
   list(app: string): Build[];
+  running(): Build[];
   /** Builds still marked running whose process is gone: mark them failed. Returns them. */
   failAbandoned(isAlive: (pid: number) => boolean): Build[];
 }

@@ -1,0 +1,98 @@
+import fs from 'node:fs';
+import { execa } from 'execa';
+import { parseCommandArgs } from './args.js';
+import type { CommandSpec, Services } from './command.js';
+
+interface Check {
+  name: string;
+  /** Resolves to a fact when all is well; throws with what to do when not. */
+  run(services: Services): Promise<string>;
+}
+
+const MIN_FREE_BYTES = 2 * 1024 ** 3;
+
+function modeOf(file: string): number {
+  return fs.statSync(file).mode & 0o777;
+}
+
+/** What Skiff needs from the machine, each with the fix when it is missing. */
+export const CHECKS: readonly Check[] = [
+  {
+    name: 'Docker engine',
+    async run() {
+      const r = await execa('docker', ['version', '--format', '{{.Server.Version}}'], { reject: false, timeout: 10_000 });
+      if (r.exitCode !== 0) throw new Error('no Docker engine answers; start dockerd (npm start does)');
+      return `answers (${r.stdout.trim()})`;
+    },
+  },
+  {
+    name: 'router (Caddy)',
+    async run(services) {
+      if (!(await services.router.isConfigured().catch(() => false))) throw new Error("Caddy does not answer or has no routes; start the server, which starts and loads it");
+      return `answers at ${services.config.caddyAdmin}`;
+    },
+  },
+  {
+    name: 'route switches',
+    async run() {
+      const value = fs.readFileSync('/proc/sys/net/ipv4/tcp_migrate_req', 'utf8').trim();
+      if (value !== '1') throw new Error('net.ipv4.tcp_migrate_req is 0, so a switch under load can reset a connection; run: sysctl -w net.ipv4.tcp_migrate_req=1');
+      return 'net.ipv4.tcp_migrate_req = 1';
+    },
+  },
+  {
+    name: 'disk space',
+    async run(services) {
+      const s = fs.statfsSync(services.config.home);
+      const free = s.bavail * s.bsize;
+      const gib = (free / 1024 ** 3).toFixed(1);
+      if (free < MIN_FREE_BYTES) throw new Error(`only ${gib} GiB free under ${services.config.home}; remove old images (docker image prune) or grow the disk`);
+      return `${gib} GiB free`;
+    },
+  },
+  {
+    name: 'permissions',
+    async run(services) {
+      const { home, hostKeyPath, secretKeyPath } = services.config;
+      const loose = [
+        [home, 0o700],
+        [hostKeyPath, 0o600],
+        [secretKeyPath, 0o600],
+      ].filter(([file, mode]) => fs.existsSync(file as string) && (modeOf(file as string) & ~(mode as number)) !== 0);
+      if (loose.length) throw new Error(`too open: ${loose.map(([f]) => f).join(', ')}; run: chmod go-rwx ${loose.map(([f]) => f).join(' ')}`);
+      return 'home 0700, keys 0600';
+    },
+  },
+  {
+    name: 'database',
+    async run(services) {
+      const result = services.store.integrityCheck();
+      if (result !== 'ok') throw new Error(`integrity check failed: ${result}; restore ${services.config.dbPath} from a backup`);
+      return 'integrity ok';
+    },
+  },
+];
+
+export const doctorCommands: CommandSpec[] = [
+  {
+    name: 'doctor',
+    usage: '',
+    summary: 'Check the installation: Docker, Caddy, disk, permissions, database; say what to fix',
+    adminOnly: true,
+    async run({ args, io, services }) {
+      parseCommandArgs('doctor', '', args, {}, { min: 0, max: 0 });
+      io.stdout.write('-----> Checking Skiff\n');
+      let failed = 0;
+      for (const check of CHECKS) {
+        try {
+          io.stdout.write(`       ok    ${check.name}: ${await check.run(services)}\n`);
+        } catch (err) {
+          failed++;
+          io.stdout.write(`       FAIL  ${check.name}: ${(err as Error).message}\n`);
+        }
+      }
+      io.stdout.write(failed ? `-----> ${failed} problem${failed === 1 ? '' : 's'} found\n` : '-----> All is well\n');
+      return failed ? 1 : 0;
+    },
+  },
+];
