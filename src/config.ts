@@ -13,6 +13,7 @@ export const SETTINGS: readonly SettingSpec[] = [
   { env: 'SKIFF_SSH_PORT', default: '2222', summary: 'port of the SSH server (git push and commands)' },
   { env: 'SKIFF_BIND', default: '0.0.0.0', summary: 'address the SSH server and app ports listen on' },
   { env: 'SKIFF_DOMAIN', default: 'localhost', summary: 'host name used in app URLs' },
+  { env: 'SKIFF_HTTP_PORT', default: '8022', summary: "port for git over HTTP(S) with a token (put TLS in front); 0 turns it off" },
   { env: 'SKIFF_ROUTER_PORT', default: '80', summary: 'port the router (Caddy) serves apps on, at http://APP.SKIFF_DOMAIN' },
   { env: 'SKIFF_CADDY_ADMIN', default: '', summary: "admin API of an existing Caddy to configure (host:port or unix//path); empty: Skiff runs its own" },
   { env: 'SKIFF_DRAIN_SECONDS', default: '10', summary: 'seconds old web instances keep finishing requests after a switch' },
@@ -31,6 +32,7 @@ export interface Config {
   domain: string;
   appPort: number;
   routerPort: number;
+  httpPort: number;
   /** Caddy's admin API; when Skiff runs its own, a socket in SKIFF_HOME. */
   caddyAdmin: string;
   ownCaddy: boolean;
@@ -75,6 +77,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
     bind: env.SKIFF_BIND || defaultOf('SKIFF_BIND'),
     domain: env.SKIFF_DOMAIN || defaultOf('SKIFF_DOMAIN'),
     appPort: intSetting(env, 'SKIFF_APP_PORT', defaultOf('SKIFF_APP_PORT'), 1, 65535),
+    httpPort: intSetting(env, 'SKIFF_HTTP_PORT', defaultOf('SKIFF_HTTP_PORT'), 0, 65535),
     routerPort: intSetting(env, 'SKIFF_ROUTER_PORT', defaultOf('SKIFF_ROUTER_PORT'), 1, 65535),
     caddyAdmin: env.SKIFF_CADDY_ADMIN || `unix/${path.join(home, 'caddy', 'admin.sock')}`,
     ownCaddy: !env.SKIFF_CADDY_ADMIN,

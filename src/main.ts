@@ -22,6 +22,7 @@ import { CaddyRouter } from './router/caddy-router.js';
 import { DockerRuntime } from './runtime/docker-runtime.js';
 import { ensureHostKey } from './ssh/host-key.js';
 import { createSshServer } from './ssh/server.js';
+import { createGitHttpServer } from './http/git-http.js';
 import { openStore } from './store/sqlite-store.js';
 import { SecretBox } from './store/secret-box.js';
 
@@ -66,6 +67,14 @@ async function runServer(config: Config): Promise<void> {
   const address = server.address();
   const port = typeof address === 'object' && address ? address.port : config.sshPort;
   log.info({ bind: config.bind, port, home: config.home }, 'listening');
+  if (config.httpPort !== 0) {
+    const gitHttp = createGitHttpServer(services);
+    await new Promise<void>((resolve, reject) => {
+      gitHttp.once('error', reject);
+      gitHttp.listen(config.httpPort, config.bind, () => resolve());
+    });
+    log.info({ bind: config.bind, port: config.httpPort }, 'git over http listening');
+  }
   process.stdout.write(`-----> Skiff ${VERSION} listening for SSH on ${config.bind}:${port} (home ${config.home})\n`);
   const stop = (signal: string): void => {
     log.info({ signal }, 'stopping');
@@ -127,8 +136,7 @@ async function runPreReceiveHook(config: Config): Promise<number> {
   const repoDir = process.cwd();
   if (process.env.SKIFF_APP_CREATED === '1') progress.step(`Created app ${path.basename(repoDir, '.git')}`);
   try {
-    const fingerprint = process.env.SKIFF_KEY_FINGERPRINT;
-    const source = fingerprint ? `ssh ${fingerprint} from ${process.env.SKIFF_CLIENT_ADDRESS || '?'}` : 'host';
+    const source = process.env.SKIFF_SOURCE || 'host';
     await receive(services, { refLines, repoDir, pusher: process.env.SKIFF_USER || 'admin (host)', source }, progress, controller.signal);
     return 0;
   } catch (err) {

@@ -33,6 +33,8 @@ export const AUDITED: Record<string, (args: string[]) => AuditNote> = {
   run: (args) => ({ app: first(args), detail: { command: (args[1] === '--' ? args[2] : args[1]) ?? null } }),
   'keys:add': (args) => ({ app: null, detail: { user: first(args), admin: args.includes('--admin') } }),
   'keys:remove': (args) => ({ app: null, detail: { user: first(args) } }),
+  'tokens:create': (args) => ({ app: null, detail: { name: args[args.indexOf('--name') + 1] ?? null } }),
+  'tokens:revoke': (args) => ({ app: null, detail: { id: first(args) } }),
 };
 
 export function outcomeOf(err: unknown): string {
@@ -41,7 +43,8 @@ export function outcomeOf(err: unknown): string {
 }
 
 export function sourceOf(caller: Caller): string {
-  return caller.via === 'host' ? 'host' : `ssh ${caller.fingerprint ?? '?'} from ${caller.address ?? '?'}`;
+  if (caller.via === 'host') return 'host';
+  return `${caller.via} ${caller.fingerprint ?? '?'} from ${caller.address ?? '?'}`;
 }
 
 /** Records an event; the trail must never be the reason a command fails. */

@@ -6,7 +6,7 @@ import type { PipelineDeps } from '../pipeline/deps.js';
 export interface Caller {
   user: string;
   admin: boolean;
-  via: 'ssh' | 'host';
+  via: 'ssh' | 'host' | 'https';
   fingerprint?: string;
   address?: string;
 }

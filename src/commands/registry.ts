@@ -15,6 +15,7 @@ import { AUDITED, outcomeOf, recordEvent, type AuditNote } from './audit.js';
 import { eventsCommands } from './events.js';
 import { hooksCommands } from './hooks.js';
 import { doctorCommands } from './doctor.js';
+import { tokensCommands } from './tokens.js';
 import { releasesCommands } from './releases.js';
 
 const metaCommands: CommandSpec[] = [
@@ -50,6 +51,7 @@ export const COMMANDS: readonly CommandSpec[] = [
   ...eventsCommands,
   ...hooksCommands,
   ...keysCommands,
+  ...tokensCommands,
   ...doctorCommands,
   ...metaCommands,
 ];
@@ -74,7 +76,7 @@ export function findCommand(name: string): CommandSpec | undefined {
   return byName.get(name);
 }
 
-export function renderHelp(via: 'ssh' | 'host'): string {
+export function renderHelp(via: 'ssh' | 'host' | 'https'): string {
   const lines = [
     via === 'ssh' ? 'Usage: ssh -p PORT git@HOST COMMAND [ARGS]' : 'Usage: skiff COMMAND [ARGS]',
     '',

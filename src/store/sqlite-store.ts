@@ -27,6 +27,8 @@ import type {
   EventStore,
   Webhook,
   WebhookStore,
+  Token,
+  TokenStore,
 } from './store.js';
 import type { FormationEntry } from '../domain/formation.js';
 import type { Processes } from '../domain/procfile.js';
@@ -76,6 +78,7 @@ class SqliteStore implements Store {
   readonly access: AccessStore;
   readonly events: EventStore;
   readonly webhooks: WebhookStore;
+  readonly tokens: TokenStore;
 
   constructor(
     private readonly db: Db,
@@ -83,6 +86,7 @@ class SqliteStore implements Store {
   ) {
     this.events = new SqliteEvents(db);
     this.webhooks = new SqliteWebhooks(db);
+    this.tokens = new SqliteTokens(db);
     this.access = new SqliteAccess(db);
     this.routes = new SqliteRoutes(db);
     this.config = new SqliteConfig(db, box);
@@ -198,6 +202,10 @@ class SqliteKeys implements KeyStore {
 
   removeUser(user: string): number {
     return this.db.prepare('DELETE FROM keys WHERE user = ?').run(user).changes;
+  }
+
+  isAdmin(user: string): boolean {
+    return this.db.prepare('SELECT 1 FROM keys WHERE user = ? AND admin = 1 LIMIT 1').get(user) !== undefined;
   }
 
   hasUser(user: string): boolean {
@@ -503,6 +511,54 @@ class SqliteWebhooks implements WebhookStore {
       url: String(r.url),
       createdBy: String(r.created_by),
     }));
+  }
+}
+
+function toToken(r: Row): Token {
+  return {
+    id: Number(r.id),
+    user: String(r.user),
+    name: String(r.name),
+    createdAt: String(r.created_at),
+    expiresAt: r.expires_at === null ? null : String(r.expires_at),
+    revokedAt: r.revoked_at === null ? null : String(r.revoked_at),
+    lastUsedAt: r.last_used_at === null ? null : String(r.last_used_at),
+  };
+}
+
+class SqliteTokens implements TokenStore {
+  constructor(private readonly db: Db) {}
+
+  create(t: { user: string; name: string; hash: string; expiresAt: string | null }): Token {
+    const info = this.db
+      .prepare('INSERT INTO tokens (user, name, hash, created_at, expires_at) VALUES (?, ?, ?, ?, ?)')
+      .run(t.user, t.name, t.hash, now(), t.expiresAt);
+    return this.find(Number(info.lastInsertRowid)) as Token;
+  }
+
+  use(hash: string, at: Date): Token | undefined {
+    const r = this.db
+      .prepare('SELECT * FROM tokens WHERE hash = ? AND revoked_at IS NULL AND (expires_at IS NULL OR expires_at > ?)')
+      .get(hash, at.toISOString()) as Row | undefined;
+    if (!r) return undefined;
+    this.db.prepare('UPDATE tokens SET last_used_at = ? WHERE id = ?').run(at.toISOString(), r.id);
+    return toToken(r);
+  }
+
+  list(user?: string): Token[] {
+    const rows = (user === undefined
+      ? this.db.prepare('SELECT * FROM tokens ORDER BY id').all()
+      : this.db.prepare('SELECT * FROM tokens WHERE user = ? ORDER BY id').all(user)) as Row[];
+    return rows.map(toToken);
+  }
+
+  revoke(id: number): boolean {
+    return this.db.prepare('UPDATE tokens SET revoked_at = ? WHERE id = ? AND revoked_at IS NULL').run(now(), id).changes > 0;
+  }
+
+  find(id: number): Token | undefined {
+    const r = this.db.prepare('SELECT * FROM tokens WHERE id = ?').get(id) as Row | undefined;
+    return r && toToken(r);
   }
 }
 

@@ -38,6 +38,7 @@ export interface KeyStore {
   /** Removes every key of a user; returns how many. */
   removeUser(user: string): number;
   hasUser(user: string): boolean;
+  isAdmin(user: string): boolean;
 }
 
 export type BuildStatus = 'running' | 'succeeded' | 'failed';
@@ -161,6 +162,26 @@ export interface WebhookStore {
   list(app: string): Webhook[];
 }
 
+/** A token for git over HTTPS; only its hash is kept. */
+export interface Token {
+  id: number;
+  user: string;
+  name: string;
+  createdAt: string;
+  expiresAt: string | null;
+  revokedAt: string | null;
+  lastUsedAt: string | null;
+}
+
+export interface TokenStore {
+  create(token: { user: string; name: string; hash: string; expiresAt: string | null }): Token;
+  /** The live (not revoked, not expired) token with this hash; marks it used. */
+  use(hash: string, now: Date): Token | undefined;
+  list(user?: string): Token[];
+  revoke(id: number): boolean;
+  find(id: number): Token | undefined;
+}
+
 export interface LockHolder {
   app: string;
   pid: number;
@@ -187,6 +208,7 @@ export interface Store {
   access: AccessStore;
   events: EventStore;
   webhooks: WebhookStore;
+  tokens: TokenStore;
   locks: LockStore;
   /** Runs fn in one transaction. */
   transaction<T>(fn: () => T): T;

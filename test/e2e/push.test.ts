@@ -188,6 +188,19 @@ describe('git push over SSH', () => {
     lastGoodUrl = url;
   });
 
+  it('deploys two apps at once, neither waiting for the other', async () => {
+    const [one, two] = [uniqueApp('pair'), uniqueApp('pair')];
+    apps.push(one, two);
+    const repos = await Promise.all([fixtureRepo('dockerfile-hello', (d) => fs.writeFileSync(path.join(d, 'index.html'), 'one\n')), fixtureRepo('dockerfile-hello', (d) => fs.writeFileSync(path.join(d, 'index.html'), 'two\n'))]);
+    const pushes = await Promise.all([server.git(admin, repos[0], ['push', server.remote(one), 'main']), server.git(admin, repos[1], ['push', server.remote(two), 'main'])]);
+    for (const p of pushes) {
+      expect(p.exitCode, p.stderr).toBe(0);
+      expect(p.stderr).not.toContain('Waiting');
+    }
+    expect((await httpGet(releasedUrl(pushes[0].stderr)!)).body).toBe('one\n');
+    expect((await httpGet(releasedUrl(pushes[1].stderr)!)).body).toBe('two\n');
+  });
+
   it('leaves nothing running or locked when the pusher disconnects mid-build', async () => {
     const slowApp = uniqueApp('slow');
     apps.push(slowApp);

@@ -65,6 +65,7 @@ export class SkiffServer {
       SKIFF_HOME: home,
       SKIFF_SSH_PORT: String(port),
       SKIFF_ROUTER_PORT: String(await freePort()),
+      SKIFF_HTTP_PORT: String(await freePort()),
       SKIFF_BIND: '127.0.0.1',
       SKIFF_DOMAIN: 'localhost',
       SKIFF_DRAIN_SECONDS: '1',
@@ -148,6 +149,10 @@ export class SkiffServer {
     } catch {
       return undefined;
     }
+  }
+
+  get httpPort(): number {
+    return Number(this.env.SKIFF_HTTP_PORT);
   }
 
   get routerPort(): number {

@@ -1,0 +1,47 @@
+import type { GitRequest } from '../domain/git-request.js';
+import { ConflictError } from '../errors.js';
+import { createApp, getApp } from './app-lifecycle.js';
+import { outcomeOf, recordEvent, sourceOf } from './audit.js';
+import type { Caller, Services } from './command.js';
+
+/**
+ * What any git door (SSH, HTTPS) does before it runs git: fetching needs the
+ * app and access to it; pushing to an existing app needs access; pushing to a
+ * new name creates the app, if the caller may create apps. Refusals are
+ * recorded. Returns the repo and whether this request created the app.
+ */
+export async function openRepo(services: Services, req: GitRequest, caller: Caller): Promise<{ repoDir: string; created: boolean }> {
+  let created = false;
+  if (services.store.apps.find(req.app) || req.service === 'git-upload-pack') {
+    try {
+      getApp(services, caller, req.app);
+    } catch (err) {
+      recordEvent(services, caller, req.service === 'git-upload-pack' ? 'fetch' : 'push', { app: req.app, detail: {} }, outcomeOf(err));
+      throw err;
+    }
+  } else {
+    try {
+      await createApp(services, req.app, caller);
+      created = true;
+    } catch (err) {
+      // Two first pushes at once: the other one created it.
+      if (!(err instanceof ConflictError)) throw err;
+    }
+  }
+  return { repoDir: await services.repos.ensure(req.app), created };
+}
+
+/** The environment git runs with: the pre-receive hook learns from it who pushes, and from where. */
+export function gitEnv(caller: Caller, created: boolean): NodeJS.ProcessEnv {
+  return { ...process.env, SKIFF_USER: caller.user, SKIFF_SOURCE: sourceOf(caller), SKIFF_APP_CREATED: created ? '1' : '' };
+}
+
+/** Ends git and the hook under it (they share a process group). */
+export function killGitGroup(pid: number | undefined): void {
+  if (pid === undefined) return;
+  try {
+    process.kill(-pid, 'SIGTERM');
+  } catch {
+    // already gone
+  }
+}

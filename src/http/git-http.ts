@@ -1,0 +1,129 @@
+import { spawn } from 'node:child_process';
+import http from 'node:http';
+import { setTimeout as sleep } from 'node:timers/promises';
+import zlib from 'node:zlib';
+import { gitEnv, killGitGroup, openRepo } from '../commands/git-access.js';
+import type { Caller, Services } from '../commands/command.js';
+import { hashToken } from '../commands/tokens.js';
+import { DEPLOY_BRANCHES } from '../domain/deploy-branch.js';
+import { parseGitRequest, type GitService } from '../domain/git-request.js';
+import { isSkiffError, userMessage } from '../errors.js';
+
+const PATH = /^\/([^/]+?)(?:\.git)?\/(info\/refs|git-upload-pack|git-receive-pack)$/;
+
+/** git's pkt-line: four hex digits of length, then the data. */
+function pktLine(text: string): string {
+  return (text.length + 4).toString(16).padStart(4, '0') + text;
+}
+
+/** Failed logins per address, for slowing down whoever guesses. */
+class Throttle {
+  private readonly failures = new Map<string, { count: number; last: number }>();
+
+  delayFor(address: string): number {
+    const f = this.failures.get(address);
+    if (!f || Date.now() - f.last > 60_000) return 0;
+    return f.count < 3 ? 0 : Math.min(250 * 2 ** (f.count - 3), 5000);
+  }
+
+  fail(address: string): void {
+    const f = this.failures.get(address);
+    const fresh = !f || Date.now() - f.last > 60_000;
+    this.failures.set(address, { count: fresh ? 1 : f.count + 1, last: Date.now() });
+  }
+
+  succeed(address: string): void {
+    this.failures.delete(address);
+  }
+}
+
+/**
+ * git's smart HTTP protocol, for pushing and cloning with a token
+ * (`http://USER:TOKEN@HOST:PORT/APP.git`). Same access rules and the same
+ * pipeline as SSH: the pre-receive hook runs the deploy and its lines reach
+ * the pusher as `remote:` output; a failed build rejects the push. TLS belongs
+ * in front (Caddy); this server speaks plain HTTP.
+ */
+export function createGitHttpServer(services: Services): http.Server {
+  const throttle = new Throttle();
+
+  const authenticate = async (req: http.IncomingMessage, address: string): Promise<Caller | undefined> => {
+    const header = req.headers.authorization ?? '';
+    const m = /^Basic ([A-Za-z0-9+/=]{1,1024})$/.exec(header);
+    if (!m) return undefined;
+    const decoded = Buffer.from(m[1], 'base64').toString('utf8');
+    const colon = decoded.indexOf(':');
+    const user = decoded.slice(0, colon);
+    const token = services.store.tokens.use(hashToken(decoded.slice(colon + 1)), new Date());
+    if (colon < 0 || !token || token.user !== user) {
+      const delay = throttle.delayFor(address);
+      throttle.fail(address);
+      if (delay) await sleep(delay);
+      return undefined;
+    }
+    throttle.succeed(address);
+    return { user, admin: services.store.keys.isAdmin(user), via: 'https', fingerprint: `token ${token.id}`, address };
+  };
+
+  return http.createServer((req, res) => {
+    handle(req, res).catch((err: unknown) => {
+      services.log.error({ err }, 'git over http failed');
+      if (!res.headersSent) res.writeHead(500).end('internal error\n');
+      else res.destroy();
+    });
+  });
+
+  async function handle(req: http.IncomingMessage, res: http.ServerResponse): Promise<void> {
+    const url = new URL(req.url ?? '/', 'http://skiff');
+    const m = PATH.exec(url.pathname);
+    const service = (m?.[2] === 'info/refs' ? url.searchParams.get('service') : m?.[2]) as GitService | null;
+    const refs = m?.[2] === 'info/refs';
+    if (!m || (service !== 'git-upload-pack' && service !== 'git-receive-pack') || (refs ? req.method !== 'GET' : req.method !== 'POST')) {
+      res.writeHead(404, { 'content-type': 'text/plain' }).end('not found\n');
+      return;
+    }
+    const address = req.socket.remoteAddress ?? '?';
+    const caller = await authenticate(req, address);
+    if (!caller) {
+      res.writeHead(401, { 'www-authenticate': 'Basic realm="Skiff"', 'content-type': 'text/plain' }).end('authentication required\n');
+      return;
+    }
+    let repoDir: string;
+    let created: boolean;
+    try {
+      const gitRequest = parseGitRequest([service, m[1]]);
+      if (!gitRequest) throw new Error('unreachable');
+      ({ repoDir, created } = await openRepo(services, gitRequest, caller));
+    } catch (err) {
+      if (!isSkiffError(err)) throw err;
+      const status = err.code === 'DENIED' ? 403 : err.code === 'NOT_FOUND' ? 404 : 400;
+      res.writeHead(status, { 'content-type': 'text/plain' }).end(`${userMessage(err)}\n`);
+      return;
+    }
+    const verb = service.replace(/^git-/, '');
+    if (refs) {
+      res.writeHead(200, { 'content-type': `application/x-${service}-advertisement`, 'cache-control': 'no-cache' });
+      res.write(`${pktLine(`# service=${service}\n`)}0000`);
+    } else {
+      res.writeHead(200, { 'content-type': `application/x-${service}-result`, 'cache-control': 'no-cache' });
+    }
+    const child = spawn('git', [verb, '--stateless-rpc', ...(refs ? ['--advertise-refs'] : []), repoDir], {
+      stdio: ['pipe', 'pipe', 'pipe'],
+      detached: true,
+      env: gitEnv(caller, created),
+    });
+    let exited = false;
+    // The pusher went away: the deploy under git stops, as over SSH.
+    res.on('close', () => {
+      if (!exited) killGitGroup(child.pid);
+    });
+    child.stderr.on('data', (d: Buffer) => services.log.debug({ stderr: d.toString() }, 'git stderr'));
+    child.stdin.on('error', () => {});
+    if (refs) child.stdin.end();
+    else (req.headers['content-encoding'] === 'gzip' ? req.pipe(zlib.createGunzip()) : req).pipe(child.stdin);
+    child.stdout.pipe(res);
+    const status = await new Promise<number>((resolve) => child.on('close', (code) => resolve(code ?? 1)));
+    exited = true;
+    if (service === 'git-receive-pack' && !refs && status === 0) await services.repos.fixHead(m[1].replace(/\.git$/, ''), DEPLOY_BRANCHES);
+  }
+}
