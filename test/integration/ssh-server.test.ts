@@ -84,6 +84,23 @@ describe('SSH server', () => {
     }
   });
 
+  it('refuses oversize input before doing anything', async () => {
+    // A 1 MB exec string does not even get past the SSH layer's packet limit: that connection ends...
+    const flooder = await connect({ privateKey: userKey.private });
+    await expect(exec(flooder, `apps:create ${'a'.repeat(1024 * 1024)}`)).rejects.toThrow(/Unable to exec/);
+    flooder.end();
+    const client = await connect({ privateKey: userKey.private });
+    try {
+      // ...and one that does is still refused by the parser (tested with 64 KiB + 1 in the unit tests).
+      const bigValue = await exec(client, `config:set shop BIG=${'x'.repeat(33 * 1024)}`);
+      expect(bigValue).toMatchObject({ code: 1, stderr: ' !     the value of BIG is too large (at most 32 KiB)\n' });
+      expect((await exec(client, 'apps:list')).code).toBe(0);
+      expect(services.store.config.get('shop')).toEqual({});
+    } finally {
+      client.end();
+    }
+  });
+
   it('refuses unknown keys and passwords', async () => {
     await expect(connect({ privateKey: otherKey.private })).rejects.toThrow(/authentication methods failed/);
     await expect(connect({ password: 'hunter2' })).rejects.toThrow(/authentication methods failed/);
