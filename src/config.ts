@@ -22,6 +22,10 @@ export const SETTINGS: readonly SettingSpec[] = [
   { env: 'SKIFF_STOP_TIMEOUT', default: '10', summary: 'seconds an old container has to stop before it is killed' },
   { env: 'SKIFF_KEEP_RELEASES', default: '10', summary: 'release images kept for rollback (older ones are pruned)' },
   { env: 'SKIFF_USERS_CAN_CREATE', default: '1', summary: 'whether users who are not admins may create apps (1 or 0)' },
+  { env: 'SKIFF_STACK_NODE_IMAGE', default: 'node:20-bookworm-slim', summary: 'base image of the built-in node stack' },
+  { env: 'SKIFF_STACK_PYTHON_IMAGE', default: 'python:3.12-slim-bookworm', summary: 'base image of the built-in python stack' },
+  { env: 'SKIFF_STACK_STATIC_IMAGE', default: 'busybox:1.36', summary: 'base image of the built-in static stack' },
+  { env: 'SKIFF_BUILD_CA_FILE', default: '', summary: 'a CA bundle that builds trust for package installs (behind an intercepting proxy)' },
   { env: 'SKIFF_LOG_LEVEL', default: 'info', summary: 'server log level (pino: debug, info, warn, error)' },
 ];
 
@@ -42,6 +46,8 @@ export interface Config {
   stopTimeoutSeconds: number;
   keepReleases: number;
   usersCanCreate: boolean;
+  stackImages: { node: string; python: string; static: string };
+  buildCaFile: string | undefined;
   logLevel: string;
   /** Derived paths under home. */
   dbPath: string;
@@ -86,6 +92,12 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
     readyTimeoutMs: intSetting(env, 'SKIFF_READY_TIMEOUT', defaultOf('SKIFF_READY_TIMEOUT'), 1, 3600) * 1000,
     stopTimeoutSeconds: intSetting(env, 'SKIFF_STOP_TIMEOUT', defaultOf('SKIFF_STOP_TIMEOUT'), 0, 600),
     keepReleases: intSetting(env, 'SKIFF_KEEP_RELEASES', defaultOf('SKIFF_KEEP_RELEASES'), 1, 1000),
+    stackImages: {
+      node: env.SKIFF_STACK_NODE_IMAGE || defaultOf('SKIFF_STACK_NODE_IMAGE'),
+      python: env.SKIFF_STACK_PYTHON_IMAGE || defaultOf('SKIFF_STACK_PYTHON_IMAGE'),
+      static: env.SKIFF_STACK_STATIC_IMAGE || defaultOf('SKIFF_STACK_STATIC_IMAGE'),
+    },
+    buildCaFile: env.SKIFF_BUILD_CA_FILE || undefined,
     usersCanCreate: (env.SKIFF_USERS_CAN_CREATE ?? defaultOf('SKIFF_USERS_CAN_CREATE')) !== '0',
     logLevel: env.SKIFF_LOG_LEVEL || defaultOf('SKIFF_LOG_LEVEL'),
     dbPath: path.join(home, 'skiff.db'),

@@ -4,6 +4,7 @@ import { fileURLToPath } from 'node:url';
 import { pino } from 'pino';
 import { DockerfileBuilder } from './builder/dockerfile-builder.js';
 import { Images } from './builder/images.js';
+import { BuiltinStackBuilder } from './builder/stack-builder.js';
 import type { Caller, Services } from './commands/command.js';
 import { dispatch } from './commands/registry.js';
 import { loadConfig, type Config } from './config.js';
@@ -42,7 +43,8 @@ function compose(config: Config, log: Logger): Services {
     images: new Images(docker),
     runtime: new DockerRuntime(docker, { stopTimeoutSeconds: config.stopTimeoutSeconds }, log),
     router: new CaddyRouter(config.caddyAdmin, `${config.bind}:${config.routerPort}`),
-    builders: [new DockerfileBuilder(docker)],
+    // In the order they are asked: the app's own Dockerfile first, then the built-in stacks.
+    builders: [new DockerfileBuilder(docker), new BuiltinStackBuilder(docker, { images: config.stackImages, caFile: config.buildCaFile })],
   };
 }
 

@@ -20,5 +20,7 @@ export interface BuiltImage {
 export interface Builder {
   name: string;
   detect(dir: string): Promise<string | undefined>;
+  /** The Dockerfile this builder would build dir with, for a user to read. */
+  dockerfile(dir: string): string;
   build(ctx: BuildContext): Promise<BuiltImage>;
 }

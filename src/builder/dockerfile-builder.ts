@@ -14,62 +14,75 @@ export class DockerfileBuilder implements Builder {
   constructor(private readonly docker: Docker) {}
 
   async detect(dir: string): Promise<string | undefined> {
-    return fs.existsSync(path.join(dir, 'Dockerfile')) ? 'Dockerfile found' : undefined;
+    return fs.existsSync(path.join(dir, 'Dockerfile')) ? "the app's Dockerfile" : undefined;
+  }
+
+  dockerfile(dir: string): string {
+    return fs.readFileSync(path.join(dir, 'Dockerfile'), 'utf8');
   }
 
   async build(ctx: BuildContext): Promise<BuiltImage> {
-    // tar-fs packs with streamx, which pipes like a node stream but is not typed as one.
-    const context = tar.pack(ctx.dir) as unknown as NodeJS.ReadableStream;
-    let stream: NodeJS.ReadableStream;
-    try {
-      stream = await this.docker.buildImage(context, {
-        t: ctx.tag,
-        // Only the app label: a per-build label would add a layer to every build and defeat the cache.
-        labels: { [LABEL_APP]: ctx.app },
-        rm: true,
-        forcerm: true,
-        abortSignal: ctx.signal,
-      } as Parameters<Docker['buildImage']>[1]);
-    } catch (err) {
-      if (ctx.signal.aborted) throw new BuildFailedError('build cancelled', err);
-      throw new ExternalError('the Docker engine refused the build', err);
-    }
-
-    const parser = new BuildOutputParser();
-    let failure: string | undefined;
-    let imageId: string | undefined;
-    const handle = (events: ReturnType<BuildOutputParser['push']>): void => {
-      for (const e of events) {
-        if (e.text) ctx.progress.output(e.text);
-        if (e.error) failure ??= e.error;
-        if (e.imageId) imageId = e.imageId;
-      }
-    };
-    await new Promise<void>((resolve, reject) => {
-      const onAbort = (): void => {
-        (stream as NodeJS.ReadableStream & { destroy?: () => void }).destroy?.();
-        reject(new BuildFailedError('build cancelled'));
-      };
-      ctx.signal.addEventListener('abort', onAbort, { once: true });
-      stream.on('data', (chunk: Buffer) => handle(parser.push(chunk)));
-      stream.on('end', () => {
-        ctx.signal.removeEventListener('abort', onAbort);
-        handle(parser.end());
-        resolve();
-      });
-      stream.on('error', (err: Error) => {
-        ctx.signal.removeEventListener('abort', onAbort);
-        reject(ctx.signal.aborted ? new BuildFailedError('build cancelled', err) : new ExternalError('the build stream broke', err));
-      });
-    });
-    if (failure) throw new BuildFailedError(`docker build failed: ${failure}`);
-
-    let info;
-    try {
-      info = await this.docker.getImage(ctx.tag).inspect();
-    } catch (err) {
-      throw new BuildFailedError(`the build ended without producing ${ctx.tag}`, err);
-    }
-    return { tag: ctx.tag, id: imageId ?? info.Id };
+    return buildFromContext(this.docker, ctx, 'Dockerfile');
   }
+}
+
+/**
+ * Sends ctx.dir to the engine as the build context and builds it with the
+ * layer cache, streaming every line and checking each for an error.
+ */
+export async function buildFromContext(docker: Docker, ctx: BuildContext, dockerfile: string): Promise<BuiltImage> {
+  // tar-fs packs with streamx, which pipes like a node stream but is not typed as one.
+  const context = tar.pack(ctx.dir) as unknown as NodeJS.ReadableStream;
+  let stream: NodeJS.ReadableStream;
+  try {
+    stream = await docker.buildImage(context, {
+      t: ctx.tag,
+      dockerfile,
+      // Only the app label: a per-build label would add a layer to every build and defeat the cache.
+      labels: { [LABEL_APP]: ctx.app },
+      rm: true,
+      forcerm: true,
+      abortSignal: ctx.signal,
+    } as Parameters<Docker['buildImage']>[1]);
+  } catch (err) {
+    if (ctx.signal.aborted) throw new BuildFailedError('build cancelled', err);
+    throw new ExternalError('the Docker engine refused the build', err);
+  }
+
+  const parser = new BuildOutputParser();
+  let failure: string | undefined;
+  let imageId: string | undefined;
+  const handle = (events: ReturnType<BuildOutputParser['push']>): void => {
+    for (const e of events) {
+      if (e.text) ctx.progress.output(e.text);
+      if (e.error) failure ??= e.error;
+      if (e.imageId) imageId = e.imageId;
+    }
+  };
+  await new Promise<void>((resolve, reject) => {
+    const onAbort = (): void => {
+      (stream as NodeJS.ReadableStream & { destroy?: () => void }).destroy?.();
+      reject(new BuildFailedError('build cancelled'));
+    };
+    ctx.signal.addEventListener('abort', onAbort, { once: true });
+    stream.on('data', (chunk: Buffer) => handle(parser.push(chunk)));
+    stream.on('end', () => {
+      ctx.signal.removeEventListener('abort', onAbort);
+      handle(parser.end());
+      resolve();
+    });
+    stream.on('error', (err: Error) => {
+      ctx.signal.removeEventListener('abort', onAbort);
+      reject(ctx.signal.aborted ? new BuildFailedError('build cancelled', err) : new ExternalError('the build stream broke', err));
+    });
+  });
+  if (failure) throw new BuildFailedError(`docker build failed: ${failure}`);
+
+  let info;
+  try {
+    info = await docker.getImage(ctx.tag).inspect();
+  } catch (err) {
+    throw new BuildFailedError(`the build ended without producing ${ctx.tag}`, err);
+  }
+  return { tag: ctx.tag, id: imageId ?? info.Id };
 }

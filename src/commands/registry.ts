@@ -16,6 +16,7 @@ import { eventsCommands } from './events.js';
 import { hooksCommands } from './hooks.js';
 import { doctorCommands } from './doctor.js';
 import { tokensCommands } from './tokens.js';
+import { stacksCommands } from './stacks.js';
 import { releasesCommands } from './releases.js';
 
 const metaCommands: CommandSpec[] = [
@@ -43,6 +44,7 @@ export const COMMANDS: readonly CommandSpec[] = [
   ...buildsCommands,
   ...releasesCommands,
   ...configCommands,
+  ...stacksCommands,
   ...psCommands,
   ...domainsCommands,
   ...logsCommands,

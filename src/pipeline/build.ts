@@ -6,9 +6,11 @@ export async function build(builders: readonly Builder[], ctx: BuildContext): Pr
   for (const builder of builders) {
     const why = await builder.detect(ctx.dir);
     if (why === undefined) continue;
-    ctx.progress.info(`Using the ${builder.name} builder (${why})`);
+    ctx.progress.info(`Building with ${why}`);
     const image = await builder.build(ctx);
     return { ...image, builder: builder.name };
   }
-  throw new BuildFailedError('no Dockerfile at the root of the pushed commit; add one and push again');
+  throw new BuildFailedError(
+    'cannot tell how to build this: add a Dockerfile, or a package.json (node), requirements.txt or pyproject.toml (python), or index.html (static)',
+  );
 }
