@@ -79,5 +79,5 @@ if [ ! -f dist/main.js ] || [ -n "$(find src tsconfig.json package.json -newer d
 fi
 
 if [ "$want_test" = 1 ]; then
-  bash scripts/base-image.sh
+  bash scripts/test-images.sh
 fi

@@ -1,7 +1,7 @@
 import fs from 'node:fs';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { BASE_IMAGE } from '../helpers/base-image.js';
+import { BASE_IMAGE, NODE_IMAGE } from '../helpers/base-image.js';
 import { SkiffServer, commitAll, fixtureRepo, httpGet, makeKey, releasedUrl, removeDockerLeftovers, tempDir, uniqueApp } from '../helpers/skiff.js';
 
 /** Apps without a Dockerfile, built by a built-in stack (its base image pointed at a local one). */
@@ -9,16 +9,23 @@ describe('built-in stacks', () => {
   let server: SkiffServer;
   let key: string;
   const app = uniqueApp('site');
+  const nodeApp = uniqueApp('express');
 
   beforeAll(async () => {
-    server = await SkiffServer.start({ SKIFF_STACK_STATIC_IMAGE: BASE_IMAGE });
+    server = await SkiffServer.start({
+      SKIFF_STACK_STATIC_IMAGE: BASE_IMAGE,
+      SKIFF_STACK_NODE_IMAGE: NODE_IMAGE,
+      // Package installs inside builds go through this machine's intercepting proxy.
+      SKIFF_BUILD_CA_FILE: '/etc/ssl/certs/ca-certificates.crt',
+      SKIFF_READY_TIMEOUT: '60',
+    });
     key = await makeKey(tempDir('keys'), 'admin');
     await server.cli(['keys:add', 'alice', '--admin'], fs.readFileSync(`${key}.pub`, 'utf8'));
   });
 
   afterAll(async () => {
     await server?.cleanup();
-    await removeDockerLeftovers([app]);
+    await removeDockerLeftovers([app, nodeApp]);
   });
 
   it('deploys a static site, saying which stack and why', async () => {
@@ -43,10 +50,27 @@ describe('built-in stacks', () => {
     expect((await httpGet(url)).body).toBe('<h1>changed</h1>\n');
   });
 
+  it('deploys a Node app written for Heroku unchanged, and rebuilds code changes on the cached dependency layer', async () => {
+    const repo = await fixtureRepo('node-express');
+    const push = await server.git(key, repo, ['push', server.remote(nodeApp), 'main']);
+    expect(push.exitCode, push.stderr).toBe(0);
+    expect(push.stderr).toContain('Building with the node stack (package.json found)');
+    const url = releasedUrl(push.stderr)!;
+    expect((await httpGet(url)).body).toMatch(/^hello from express 4\.\d+\.\d+\n$/);
+
+    fs.writeFileSync(path.join(repo, 'server.js'), fs.readFileSync(path.join(repo, 'server.js'), 'utf8').replace('hello from', 'changed:'));
+    await commitAll(repo, 'code only');
+    const again = await server.git(key, repo, ['push', server.remote(nodeApp), 'main']);
+    expect(again.exitCode, again.stderr).toBe(0);
+    // The npm install step was not run again.
+    expect(again.stderr).toMatch(/: RUN npm install --no-audit --no-fund\s+remote: +---> Using cache/);
+    expect((await httpGet(url)).body).toMatch(/^changed: express 4/);
+  });
+
   it('lists the built-in stacks with their images', async () => {
     const stacks = JSON.parse((await server.ssh(key, ['stacks', '--json'])).stdout) as { name: string; image: string }[];
     expect(stacks.map((s) => [s.name, s.image])).toEqual([
-      ['node', 'node:20-bookworm-slim'],
+      ['node', NODE_IMAGE],
       ['python', 'python:3.12-slim-bookworm'],
       ['static', BASE_IMAGE],
     ]);
