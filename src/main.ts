@@ -77,7 +77,10 @@ async function runServer(config: Config): Promise<void> {
     });
     log.info({ bind: config.bind, port: config.httpPort }, 'git over http listening');
   }
-  process.stdout.write(`-----> Skiff ${VERSION} listening for SSH on ${config.bind}:${port} (home ${config.home})\n`);
+  const http = config.httpPort !== 0 ? `, git over HTTP on ${config.httpPort}` : '';
+  process.stdout.write(
+    `-----> Skiff ${VERSION} listening for SSH on ${config.bind}:${port}${http}, apps at http://APP.${config.domain}:${config.routerPort} (home ${config.home})\n`,
+  );
   const stop = (signal: string): void => {
     log.info({ signal }, 'stopping');
     server.close();

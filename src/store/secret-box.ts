@@ -1,6 +1,6 @@
 import crypto from 'node:crypto';
 import fs from 'node:fs';
-import path from 'node:path';
+import { createFileOnce } from '../files.js';
 
 const PREFIX = 'enc1:';
 const KEY_BYTES = 32;
@@ -22,16 +22,7 @@ export class SecretBox {
     } catch (err) {
       if ((err as NodeJS.ErrnoException).code !== 'ENOENT') throw err;
     }
-    fs.mkdirSync(path.dirname(file), { recursive: true, mode: 0o700 });
-    const tmp = `${file}.tmp-${process.pid}`;
-    fs.writeFileSync(tmp, crypto.randomBytes(KEY_BYTES).toString('base64'), { mode: 0o600 });
-    try {
-      fs.linkSync(tmp, file);
-    } catch (err) {
-      if ((err as NodeJS.ErrnoException).code !== 'EEXIST') throw err;
-    } finally {
-      fs.unlinkSync(tmp);
-    }
+    createFileOnce(file, crypto.randomBytes(KEY_BYTES).toString('base64'), 0o600);
     return new SecretBox(readKey(file));
   }
 
