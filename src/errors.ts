@@ -11,6 +11,7 @@ export const ERROR_CODES = {
   CONFLICT: 'the thing exists already or is busy',
   DENIED: 'the caller may not do this',
   BUILD_FAILED: 'the image could not be built',
+  VERIFY_FAILED: 'the build did not pass its verify command',
   DEPLOY_FAILED: 'the new release did not start or answer',
   EXTERNAL: 'a service Skiff relies on failed',
   INTERNAL: 'a bug in Skiff',
@@ -63,6 +64,12 @@ export class DeniedError extends SkiffError {
 export class BuildFailedError extends SkiffError {
   constructor(message: string, cause?: unknown) {
     super('BUILD_FAILED', message, { cause });
+  }
+}
+
+export class VerifyFailedError extends SkiffError {
+  constructor(message: string) {
+    super('VERIFY_FAILED', message);
   }
 }
 

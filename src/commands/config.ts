@@ -46,6 +46,7 @@ async function changeConfig(ctx: CommandContext, app: string, set: Record<string
           description: describeConfigChange(verb, keys),
           config: after,
           processes: running.processes,
+          healthcheck: running.healthcheck,
           dropSourceTag: false,
         },
         new Progress([io.stdout]),

@@ -109,6 +109,7 @@ export const releasesCommands: CommandSpec[] = [
             description: `Rollback to v${target.version}`,
             config: target.config,
             processes: target.processes,
+            healthcheck: target.healthcheck,
             dropSourceTag: false,
           },
           new Progress([io.stdout]),

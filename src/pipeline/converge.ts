@@ -55,6 +55,7 @@ export async function converge(deps: PipelineDeps, rel: Release, options: Conver
           port: p.process === 'web' ? config.appPort : null,
           memory: p.memory,
           cpus: p.cpus,
+          healthcheck: p.process === 'web' ? rel.healthcheck : null,
         });
     }
   }

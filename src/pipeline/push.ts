@@ -3,6 +3,8 @@ import path from 'node:path';
 import type { Config } from '../config.js';
 import { buildImageTag } from '../domain/names.js';
 import { parseProcfile, type Processes } from '../domain/procfile.js';
+import { parseAppManifest, type AppManifest } from '../domain/skiff-yml.js';
+import { verify } from './verify.js';
 import { ZERO_SHA, type RefUpdate } from '../domain/deploy-branch.js';
 import { execa } from 'execa';
 import { ConflictError, userMessage } from '../errors.js';
@@ -36,7 +38,7 @@ export function buildLogPath(config: Config, app: string, id: number): string {
 }
 
 /**
- * A push, start to end: checkout → build → (release → deploy → route), under
+ * A push, start to end: checkout → build → verify → (release → deploy → route), under
  * the app's lock. Any failure leaves the previous release serving and is
  * recorded; the build log keeps every line the pusher saw.
  */
@@ -75,12 +77,22 @@ export async function deployPush(deps: PipelineDeps, req: PushRequest, progress:
         (files) => `${files} files at ${short}`,
       );
       const processes = readProcfile(workDir);
+      const manifest = readManifest(workDir);
       const image = await stage(
         progress,
         'Building image',
         () => build(deps.builders, { app, buildId: record.id, dir: workDir, tag: buildImageTag(app, record.id), progress, signal }),
         (img) => `Built ${img.id.replace('sha256:', '').slice(0, 12)}`,
       );
+      if (manifest.verify) {
+        const command = manifest.verify;
+        await stage(
+          progress,
+          `Verifying (${command})`,
+          () => verify(deps, { app, image: image.tag, command, env: store.config.get(app) }, progress, signal),
+          () => 'Passed',
+        );
+      }
       const { url } = await rollout(
         deps,
         {
@@ -92,6 +104,7 @@ export async function deployPush(deps: PipelineDeps, req: PushRequest, progress:
           description: `Deploy ${short}`,
           config: store.config.get(app),
           processes,
+          healthcheck: manifest.healthcheck ?? null,
           dropSourceTag: true,
         },
         progress,
@@ -112,6 +125,11 @@ export async function deployPush(deps: PipelineDeps, req: PushRequest, progress:
       await new Promise((resolve) => logFile.end(resolve));
     }
   });
+}
+
+function readManifest(dir: string): AppManifest {
+  const file = path.join(dir, 'skiff.yml');
+  return parseAppManifest(fs.existsSync(file) ? fs.readFileSync(file, 'utf8') : undefined);
 }
 
 function readProcfile(dir: string): Processes {

@@ -13,6 +13,7 @@ export interface ReleaseRequest {
   description: string;
   config: Record<string, string>;
   processes: Processes;
+  healthcheck: string | null;
   /** Drop the source tag once the release has its own (true for build tags). */
   dropSourceTag: boolean;
 }
@@ -28,6 +29,7 @@ export async function release(deps: Pick<PipelineDeps, 'store' | 'images'>, req:
       description: req.description,
       config: req.config,
       processes: req.processes,
+      healthcheck: req.healthcheck,
     },
     (version) => releaseImageTag(req.app, version),
   );

@@ -42,7 +42,7 @@ export class DockerRuntime implements Runtime {
       throw new DeployFailedError(`could not start ${spec.process}.${spec.index}: ${dockerMessage(err)}`, err);
     }
     try {
-      if (hostPort !== null) await this.waitUntilAnswering(container.id, LOOPBACK, hostPort, readyTimeoutMs, signal);
+      if (hostPort !== null) await this.waitUntilAnswering(container.id, LOOPBACK, hostPort, spec.healthcheck ?? null, readyTimeoutMs, signal);
       else await this.waitUntilSettled(container.id, signal);
     } catch (err) {
       const tail = await this.tailLogs(container.id, 20);
@@ -79,13 +79,16 @@ export class DockerRuntime implements Runtime {
     id: string,
     host: string,
     port: number,
+    healthcheck: string | null,
     timeoutMs: number,
     signal: AbortSignal,
   ): Promise<void> {
     const deadline = Date.now() + timeoutMs;
+    let lastStatus: number | undefined;
     for (;;) {
       if (signal.aborted) throw new DeployFailedError('deploy cancelled');
-      if (await probeHttp(host, port, 1000)) return;
+      lastStatus = await probeHttp(host, port, healthcheck ?? '/', 1000);
+      if (lastStatus !== undefined && (!healthcheck || (lastStatus >= 200 && lastStatus < 300))) return;
       const { State } = await this.docker.getContainer(id).inspect();
       if (!State.Running || State.Restarting) {
         throw new DeployFailedError(
@@ -94,7 +97,9 @@ export class DockerRuntime implements Runtime {
       }
       if (Date.now() > deadline) {
         throw new DeployFailedError(
-          `the new release did not answer HTTP on its PORT within ${Math.round(timeoutMs / 1000)}s; the previous release keeps serving`,
+          healthcheck && lastStatus !== undefined
+            ? `the new release answered ${healthcheck} with ${lastStatus}, not 2xx, for ${Math.round(timeoutMs / 1000)}s; the previous release keeps serving`
+            : `the new release did not answer HTTP on its PORT within ${Math.round(timeoutMs / 1000)}s; the previous release keeps serving`,
         );
       }
       await sleep(200);

@@ -27,6 +27,8 @@ export interface ProcessSpec {
   /** Limits: bytes of memory, number of CPUs. */
   memory: number | null;
   cpus: number | null;
+  /** A path a web instance must answer with 2xx to be ready; without one, any HTTP answer will do. */
+  healthcheck?: string | null;
 }
 
 export interface Instance {

@@ -141,4 +141,8 @@ export const MIGRATIONS: readonly { version: number; sql: string }[] = [
       CREATE INDEX tokens_user ON tokens(user);
     `,
   },
+  {
+    version: 7,
+    sql: `ALTER TABLE releases ADD COLUMN healthcheck TEXT;`,
+  },
 ];

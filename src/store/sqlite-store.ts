@@ -295,6 +295,7 @@ function toRelease(r: Row, box: SecretBox): Release {
     createdAt: String(r.created_at),
     config: JSON.parse(box.open(String(r.config))) as Record<string, string>,
     processes: JSON.parse(String(r.processes)) as Processes,
+    healthcheck: r.healthcheck === null || r.healthcheck === undefined ? null : String(r.healthcheck),
   };
 }
 
@@ -311,10 +312,10 @@ class SqliteReleases implements ReleaseStore {
         .get(r.app) as { next: number };
       this.db
         .prepare(
-          `INSERT INTO releases (app, version, image, commit_sha, build_id, pusher, description, status, created_at, config, processes)
-           VALUES (?, ?, ?, ?, ?, ?, ?, 'pending', ?, ?, ?)`,
+          `INSERT INTO releases (app, version, image, commit_sha, build_id, pusher, description, status, created_at, config, processes, healthcheck)
+           VALUES (?, ?, ?, ?, ?, ?, ?, 'pending', ?, ?, ?, ?)`,
         )
-        .run(r.app, next, imageFor(next), r.commit, r.buildId, r.pusher, r.description, now(), this.box.seal(JSON.stringify(r.config)), JSON.stringify(r.processes));
+        .run(r.app, next, imageFor(next), r.commit, r.buildId, r.pusher, r.description, now(), this.box.seal(JSON.stringify(r.config)), JSON.stringify(r.processes), r.healthcheck);
       return this.find(r.app, next) as Release;
     }).immediate();
   }

@@ -84,6 +84,8 @@ export interface Release {
   config: Record<string, string>;
   /** Process types from the Procfile (null: the image's CMD). */
   processes: Processes;
+  /** skiff.yml's healthcheck path: web instances must answer it with 2xx (otherwise any HTTP answer will do). */
+  healthcheck: string | null;
 }
 
 export interface ReleaseStore {

@@ -67,6 +67,42 @@ describe('built-in stacks', () => {
     expect((await httpGet(url)).body).toMatch(/^changed: express 4/);
   });
 
+  it("runs skiff.yml's verify command in the new image before release, and rejects the push when it fails", async () => {
+    const name = uniqueApp('verify');
+    const repo = await fixtureRepo('dockerfile-hello', (d) => fs.writeFileSync(path.join(d, 'skiff.yml'), 'verify: test -f /www/index.html && echo "verified $GREETING"\n'));
+    await server.ssh(key, ['apps:create', name]);
+    await server.ssh(key, ['config:set', name, 'GREETING=ok']);
+    const push = await server.git(key, repo, ['push', server.remote(name), 'main']);
+    expect(push.exitCode, push.stderr).toBe(0);
+    expect(push.stderr).toMatch(/-----> Verifying \(test -f[^\n]*\n[^\n]*verified ok/);
+    const url = releasedUrl(push.stderr)!;
+
+    fs.writeFileSync(path.join(repo, 'skiff.yml'), 'verify: echo "2 tests failed"; exit 2\n');
+    fs.writeFileSync(path.join(repo, 'index.html'), 'never served\n');
+    await commitAll(repo, 'failing verify');
+    const failing = await server.git(key, repo, ['push', server.remote(name), 'main']);
+    expect(failing.exitCode).not.toBe(0);
+    expect(failing.stderr).toContain('2 tests failed');
+    expect(failing.stderr).toContain("Push rejected: verify command 'echo \"2 tests failed\"; exit 2' exited with status 2");
+    expect((await httpGet(url)).body).toBe('hello from v1\n');
+    expect(JSON.parse((await server.ssh(key, ['releases', name, '--json'])).stdout)).toHaveLength(1);
+
+    // A healthcheck path must answer 2xx before traffic moves.
+    fs.writeFileSync(path.join(repo, 'skiff.yml'), 'healthcheck: /health\n');
+    await commitAll(repo, 'healthcheck, but no /health');
+    const unhealthy = await server.git(key, repo, ['push', server.remote(name), 'main']);
+    expect(unhealthy.exitCode).not.toBe(0);
+    expect(unhealthy.stderr).toMatch(/answered \/health with 404, not 2xx/);
+    expect((await httpGet(url)).body).toBe('hello from v1\n');
+    fs.writeFileSync(path.join(repo, 'health'), 'ok\n');
+    fs.appendFileSync(path.join(repo, 'Dockerfile'), 'COPY health /www/health\n');
+    await commitAll(repo, 'add /health');
+    const healthy = await server.git(key, repo, ['push', server.remote(name), 'main']);
+    expect(healthy.exitCode, healthy.stderr).toBe(0);
+    expect((await httpGet(url)).body).toBe('never served\n');
+    await removeDockerLeftovers([name]);
+  });
+
   it('lists the built-in stacks with their images', async () => {
     const stacks = JSON.parse((await server.ssh(key, ['stacks', '--json'])).stdout) as { name: string; image: string }[];
     expect(stacks.map((s) => [s.name, s.image])).toEqual([

@@ -186,8 +186,10 @@ export async function fixtureRepo(name: string, edit?: (dir: string) => void): P
   return dir;
 }
 
+/** Commits every change in the work tree, new files included. */
 export async function commitAll(dir: string, message: string): Promise<void> {
-  await execa('git', ['-c', 'user.name=Test', '-c', 'user.email=test@example.com', 'commit', '-q', '-a', '-m', message], { cwd: dir });
+  await execa('git', ['add', '-A'], { cwd: dir });
+  await execa('git', ['-c', 'user.name=Test', '-c', 'user.email=test@example.com', 'commit', '-q', '-m', message], { cwd: dir });
 }
 
 /** Removes every container and image Skiff labelled for these apps (tests own their apps only). */
