@@ -21,6 +21,8 @@ work="$(mktemp -d /tmp/skiff-bench.XXXXXX)"
 pids=()
 cleanup() {
   for pid in "${pids[@]}"; do kill "$pid" 2>/dev/null || true; done
+  # Skiff's Caddy outlives the server on purpose; the benchmark's must not.
+  [ -f "$work/home/caddy/caddy.pid" ] && kill "$(cat "$work/home/caddy/caddy.pid")" 2>/dev/null || true
   docker rm -f $(docker ps -aq --filter label=skiff.bench=1 --filter label=skiff.app=bench) >/dev/null 2>&1 || true
   docker rm -f $(docker ps -aq --filter label=skiff.bench=1) >/dev/null 2>&1 || true
   docker rmi -f $(docker images -q --filter label=skiff.app=bench) >/dev/null 2>&1 || true
@@ -55,7 +57,9 @@ git init -q --bare "$work/hand.git"
 
 # --- Skiff on loopback ------------------------------------------------------
 skiff_port="$(free_port)"
-export SKIFF_HOME="$work/home" SKIFF_SSH_PORT="$skiff_port" SKIFF_BIND=127.0.0.1 SKIFF_DOMAIN=127.0.0.1 SKIFF_STOP_TIMEOUT=1
+# No drain: the by-hand path stops the old container at once, so Skiff does too.
+export SKIFF_HOME="$work/home" SKIFF_SSH_PORT="$skiff_port" SKIFF_BIND=127.0.0.1 SKIFF_DOMAIN=localhost \
+  SKIFF_ROUTER_PORT="$(free_port)" SKIFF_HTTP_PORT=0 SKIFF_DRAIN_SECONDS=0 SKIFF_STOP_TIMEOUT=1
 node bin/skiff.js keys:add bench --admin < "$work/id.pub" >/dev/null
 node bin/skiff.js server > "$work/skiff.log" 2>&1 &
 pids+=($!)

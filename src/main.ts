@@ -6,30 +6,26 @@ import { DockerfileBuilder } from './builder/dockerfile-builder.js';
 import { Images } from './builder/images.js';
 import { BuiltinStackBuilder } from './builder/stack-builder.js';
 import type { Caller, Services } from './commands/command.js';
-import { dispatch } from './commands/registry.js';
 import { loadConfig, type Config } from './config.js';
 import { assertDockerAnswers, createDocker } from './docker/client.js';
 import { userMessage } from './errors.js';
 import { Repos } from './git/repos.js';
 import { createLogger, type Logger } from './log.js';
-import { Progress } from './pipeline/progress.js';
-import { PushRejected } from './pipeline/push.js';
-import { receive } from './pipeline/receive.js';
-import { reconcile } from './pipeline/reconcile.js';
 import { applyRoutes, currentRoutes } from './pipeline/route.js';
 import { caddyConfig } from './router/caddy-config.js';
-import { CaddyProcess } from './router/caddy-process.js';
 import { CaddyRouter } from './router/caddy-router.js';
 import { DockerRuntime } from './runtime/docker-runtime.js';
-import { ensureHostKey } from './ssh/host-key.js';
-import { createSshServer } from './ssh/server.js';
-import { createGitHttpServer } from './http/git-http.js';
 import { openStore } from './store/sqlite-store.js';
 import { SecretBox } from './store/secret-box.js';
 
 const VERSION: string = JSON.parse(
   fs.readFileSync(fileURLToPath(new URL('../package.json', import.meta.url)), 'utf8'),
 ).version;
+
+/*
+ * Each door loads only what it uses: a push starts a fresh process for its
+ * hook, and every module it loads is time the pusher waits.
+ */
 
 /** The composition root: the only place that knows the concrete classes. */
 function compose(config: Config, log: Logger): Services {
@@ -55,6 +51,12 @@ function fileLogger(config: Config): Logger {
 }
 
 async function runServer(config: Config): Promise<void> {
+  const [{ reconcile }, { createSshServer }, { ensureHostKey }, { createGitHttpServer }] = await Promise.all([
+    import('./pipeline/reconcile.js'),
+    import('./ssh/server.js'),
+    import('./ssh/host-key.js'),
+    import('./http/git-http.js'),
+  ]);
   const log = createLogger(config.logLevel);
   const services = compose(config, log);
   await assertDockerAnswers(createDocker());
@@ -98,6 +100,7 @@ async function runServer(config: Config): Promise<void> {
  * into whichever Caddy comes back empty.
  */
 async function superviseRouter(services: Services): Promise<void> {
+  const { CaddyProcess } = await import('./router/caddy-process.js');
   const { config, log } = services;
   const caddy = new CaddyProcess({
     dir: config.caddyDir,
@@ -128,6 +131,11 @@ async function superviseRouter(services: Services): Promise<void> {
 
 /** Run by git inside a push: the deploy. Its output is the pusher's `remote:` lines. */
 async function runPreReceiveHook(config: Config): Promise<number> {
+  const [{ receive }, { PushRejected }, { Progress }] = await Promise.all([
+    import('./pipeline/receive.js'),
+    import('./pipeline/push.js'),
+    import('./pipeline/progress.js'),
+  ]);
   const services = compose(config, fileLogger(config));
   const controller = new AbortController();
   const abort = (): void => {
@@ -155,6 +163,7 @@ async function runPreReceiveHook(config: Config): Promise<number> {
 }
 
 async function runHostCommand(config: Config, words: string[]): Promise<number> {
+  const { dispatch } = await import('./commands/registry.js');
   const services = compose(config, fileLogger(config));
   const caller: Caller = { user: 'admin (host)', admin: true, via: 'host' };
   const controller = new AbortController();

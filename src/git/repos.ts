@@ -1,7 +1,7 @@
 import fs from 'node:fs';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { execa } from 'execa';
+import { git, runGit } from './run-git.js';
 import { parseAppName } from '../domain/app-name.js';
 
 const PACKAGE_ROOT = fileURLToPath(new URL('../../', import.meta.url));
@@ -33,10 +33,10 @@ export class Repos {
       fs.mkdirSync(this.reposDir, { recursive: true, mode: 0o700 });
       const tmp = fs.mkdtempSync(path.join(this.reposDir, `.new-${app}-`));
       try {
-        await execa('git', ['init', '--bare', '--quiet', '--template=', '--initial-branch=main', tmp]);
+        await git(['init', '--bare', '--quiet', '--template=', '--initial-branch=main', tmp], this.reposDir);
         // Pushed objects are kept as they come: no auto-gc in the middle of a push.
-        await execa('git', ['config', 'gc.auto', '0'], { cwd: tmp });
-        await execa('git', ['config', 'receive.denyNonFastForwards', 'false'], { cwd: tmp });
+        await git(['config', 'gc.auto', '0'], tmp);
+        await git(['config', 'receive.denyNonFastForwards', 'false'], tmp);
         fs.renameSync(tmp, dir);
       } catch (err) {
         fs.rmSync(tmp, { recursive: true, force: true });
@@ -71,13 +71,12 @@ export class Repos {
   /** Points HEAD at the branch that was pushed when HEAD names a branch that does not exist, so clones check it out. */
   async fixHead(app: string, branches: readonly string[]): Promise<void> {
     const cwd = this.pathOf(app);
-    const head = (await execa('git', ['symbolic-ref', 'HEAD'], { cwd, reject: false })).stdout.trim();
-    const exists = async (ref: string): Promise<boolean> =>
-      (await execa('git', ['show-ref', '--verify', '--quiet', ref], { cwd, reject: false })).exitCode === 0;
+    const head = (await runGit(['symbolic-ref', 'HEAD'], cwd)).stdout.trim();
+    const exists = async (ref: string): Promise<boolean> => (await runGit(['show-ref', '--verify', '--quiet', ref], cwd)).exitCode === 0;
     if (head && (await exists(head))) return;
     for (const ref of branches) {
       if (await exists(ref)) {
-        await execa('git', ['symbolic-ref', 'HEAD', ref], { cwd });
+        await git(['symbolic-ref', 'HEAD', ref], cwd);
         return;
       }
     }

@@ -1,6 +1,6 @@
 import fs from 'node:fs';
 import { pipeline } from 'node:stream/promises';
-import { execa } from 'execa';
+import { spawn } from 'node:child_process';
 import tar from 'tar-fs';
 import { ExternalError } from '../errors.js';
 
@@ -11,11 +11,12 @@ import { ExternalError } from '../errors.js';
  */
 export async function checkout(repoDir: string, commit: string, dir: string, signal: AbortSignal): Promise<number> {
   fs.mkdirSync(dir, { recursive: true, mode: 0o700 });
-  const git = execa('git', ['archive', '--format=tar', commit], {
-    cwd: repoDir,
-    buffer: { stdout: false, stderr: true },
-    cancelSignal: signal,
-    stripFinalNewline: true,
+  const git = spawn('git', ['archive', '--format=tar', commit], { cwd: repoDir, stdio: ['ignore', 'pipe', 'pipe'], signal });
+  let stderr = '';
+  git.stderr.on('data', (d: Buffer) => (stderr += d.toString()));
+  const exited = new Promise<void>((resolve, reject) => {
+    git.on('error', reject);
+    git.on('close', (code) => (code === 0 ? resolve() : reject(new Error(stderr.trim() || `git archive exited with ${code}`))));
   });
   let files = 0;
   const extract = tar.extract(dir, {
@@ -25,10 +26,9 @@ export async function checkout(repoDir: string, commit: string, dir: string, sig
     },
   });
   try {
-    await Promise.all([pipeline(git.stdout, extract), git]);
+    await Promise.all([pipeline(git.stdout, extract), exited]);
   } catch (err) {
-    const stderr = (err as { stderr?: string }).stderr;
-    throw new ExternalError(`could not check out ${commit.slice(0, 7)}: ${stderr || (err as Error).message}`, err);
+    throw new ExternalError(`could not check out ${commit.slice(0, 7)}: ${(err as Error).message}`, err);
   }
   return files;
 }

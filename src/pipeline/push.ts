@@ -6,7 +6,7 @@ import { parseProcfile, type Processes } from '../domain/procfile.js';
 import { parseAppManifest, type AppManifest } from '../domain/skiff-yml.js';
 import { verify } from './verify.js';
 import { ZERO_SHA, type RefUpdate } from '../domain/deploy-branch.js';
-import { execa } from 'execa';
+import { runGit } from '../git/run-git.js';
 import { ConflictError, userMessage } from '../errors.js';
 import type { PipelineDeps } from './deps.js';
 import { build } from './build.js';
@@ -142,7 +142,7 @@ function readProcfile(dir: string): Processes {
  * refuse the ref update after the deploy, so refuse before it instead.
  */
 async function assertRefUnmoved(repoDir: string, update: RefUpdate): Promise<void> {
-  const { stdout } = await execa('git', ['rev-parse', '--verify', '--quiet', update.ref], { cwd: repoDir, reject: false });
+  const { stdout } = await runGit(['rev-parse', '--verify', '--quiet', update.ref], repoDir);
   const current = stdout.trim() || ZERO_SHA;
   if (current !== update.oldSha) {
     const branch = update.ref.replace('refs/heads/', '');
