@@ -218,8 +218,10 @@ export class DockerRuntime implements Runtime {
         io.onResize?.((size) => void container.resize({ h: size.rows, w: size.cols }).catch(() => undefined));
       }
       const forward = (d: Buffer): void => void stream.write(d);
+      // End of input closes a non-terminal's stdin (cat needs it). A terminal is not
+      // closed that way: ending the attach stream there can drop the last output.
       const close = (): void => {
-        stream.end();
+        if (!tty) stream.end();
       };
       io.stdin.on('data', forward);
       io.stdin.on('end', close);
