@@ -9,16 +9,16 @@ export interface SettingSpec {
 }
 
 export const SETTINGS: readonly SettingSpec[] = [
-  { env: 'SKIFF_HOME', default: '/var/lib/skiff', summary: 'state: database, repos, host key, build logs' },
+  { env: 'SKIFF_HOME', default: '/var/lib/skiff', summary: 'state: database, repos, keys, build logs, Caddy (~/.skiff when not root)' },
   { env: 'SKIFF_SSH_PORT', default: '2222', summary: 'port of the SSH server (git push and commands)' },
-  { env: 'SKIFF_BIND', default: '0.0.0.0', summary: 'address the SSH server and app ports listen on' },
-  { env: 'SKIFF_DOMAIN', default: 'localhost', summary: 'host name used in app URLs' },
+  { env: 'SKIFF_BIND', default: '0.0.0.0', summary: 'address the SSH server, git over HTTP and the router listen on' },
+  { env: 'SKIFF_DOMAIN', default: 'localhost', summary: 'apps answer at APP.SKIFF_DOMAIN; also the host in git remotes' },
   { env: 'SKIFF_HTTP_PORT', default: '8022', summary: "port for git over HTTP(S) with a token (put TLS in front); 0 turns it off" },
   { env: 'SKIFF_ROUTER_PORT', default: '80', summary: 'port the router (Caddy) serves apps on, at http://APP.SKIFF_DOMAIN' },
   { env: 'SKIFF_CADDY_ADMIN', default: '', summary: "admin API of an existing Caddy to configure (host:port or unix//path); empty: Skiff runs its own" },
   { env: 'SKIFF_DRAIN_SECONDS', default: '10', summary: 'seconds old web instances keep finishing requests after a switch' },
   { env: 'SKIFF_APP_PORT', default: '5000', summary: 'PORT given to web processes' },
-  { env: 'SKIFF_READY_TIMEOUT', default: '60', summary: 'seconds a new release has to answer HTTP' },
+  { env: 'SKIFF_READY_TIMEOUT', default: '60', summary: 'seconds each new web instance has to answer HTTP' },
   { env: 'SKIFF_STOP_TIMEOUT', default: '10', summary: 'seconds an old container has to stop before it is killed' },
   { env: 'SKIFF_KEEP_RELEASES', default: '10', summary: 'release images kept for rollback (older ones are pruned)' },
   { env: 'SKIFF_USERS_CAN_CREATE', default: '1', summary: 'whether users who are not admins may create apps (1 or 0)' },

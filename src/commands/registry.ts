@@ -97,7 +97,7 @@ export function renderHelp(via: 'ssh' | 'host' | 'https'): string {
   if (via === 'host') {
     lines.push('', 'On the host only:', `  ${'server'.padEnd(width)}  Run the SSH server (git push and commands)`, '', 'Settings (environment):');
     const envWidth = Math.max(...SETTINGS.map((s) => s.env.length));
-    for (const s of SETTINGS) lines.push(`  ${s.env.padEnd(envWidth)}  ${s.summary} (default: ${s.default})`);
+    for (const s of SETTINGS) lines.push(`  ${s.env.padEnd(envWidth)}  ${s.summary} (default: ${s.default || 'none'})`);
   }
   return `${lines.join('\n')}\n`;
 }
