@@ -23,7 +23,7 @@ cleanup() {
   for pid in "${pids[@]}"; do kill "$pid" 2>/dev/null || true; done
   # Skiff's Caddy outlives the server on purpose; the benchmark's must not.
   [ -f "$work/home/caddy/caddy.pid" ] && kill "$(cat "$work/home/caddy/caddy.pid")" 2>/dev/null || true
-  docker rm -f $(docker ps -aq --filter label=skiff.bench=1 --filter label=skiff.app=bench) >/dev/null 2>&1 || true
+  docker rm -f $(docker ps -aq --filter label=skiff.app=bench) >/dev/null 2>&1 || true
   docker rm -f $(docker ps -aq --filter label=skiff.bench=1) >/dev/null 2>&1 || true
   docker rmi -f $(docker images -q --filter label=skiff.app=bench) >/dev/null 2>&1 || true
   rm -rf "$work"
