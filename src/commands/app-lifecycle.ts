@@ -3,7 +3,8 @@ import path from 'node:path';
 import { parseAppName } from '../domain/app-name.js';
 import { ConflictError, DeniedError, NotFoundError } from '../errors.js';
 import type { App } from '../store/store.js';
-import type { Caller, Services } from './command.js';
+import type { Caller, CommandContext, Services } from './command.js';
+import { withAppLock } from '../pipeline/lock.js';
 import { applyRoutes } from '../pipeline/route.js';
 
 /** Admins may use every app; a user the apps they created and those shared with them. */
@@ -56,4 +57,9 @@ export async function destroyApp(services: Services, name: string): Promise<void
 
 export function gitRemote(services: Services, app: string): string {
   return `ssh://git@${services.config.domain}:${services.config.sshPort}/${app}.git`;
+}
+
+/** Runs fn under the app's lock, telling the caller on stderr while another change of the app finishes first. */
+export function withCommandLock<T>(ctx: Pick<CommandContext, 'services' | 'io' | 'caller'>, app: string, purpose: string, fn: () => Promise<T>): Promise<T> {
+  return withAppLock(ctx.services.store, app, { holder: ctx.caller.user, purpose }, (m) => ctx.io.stderr.write(`-----> ${m}\n`), ctx.io.signal, fn);
 }

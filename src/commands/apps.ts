@@ -1,8 +1,7 @@
 import { UsageError } from '../errors.js';
-import { withAppLock } from '../pipeline/lock.js';
 import { appUrl } from '../pipeline/route.js';
 import { parseCommandArgs, table, writeJson } from './args.js';
-import { createApp, destroyApp, getApp, gitRemote, mayUse } from './app-lifecycle.js';
+import { createApp, destroyApp, getApp, gitRemote, mayUse, withCommandLock } from './app-lifecycle.js';
 import type { CommandSpec } from './command.js';
 
 const json = { json: { type: 'boolean' } } as const;
@@ -72,7 +71,7 @@ export const appsCommands: CommandSpec[] = [
       if (values.confirm !== app.name) {
         throw new UsageError(`this destroys ${app.name} with all its releases and its repo; to go on, run: apps:destroy ${app.name} --confirm ${app.name}`);
       }
-      await withAppLock(services.store, app.name, { holder: caller.user, purpose: 'destroy' }, (m) => io.stderr.write(`-----> ${m}\n`), io.signal, () =>
+      await withCommandLock({ services, io, caller }, app.name, 'destroy', () =>
         destroyApp(services, app.name),
       );
       io.stdout.write(`-----> Destroyed ${app.name}\n`);

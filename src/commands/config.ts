@@ -1,10 +1,9 @@
 import { assertConfigSize, describeConfigChange, parseAssignments, parseConfigKey } from '../domain/config-vars.js';
 import { NotFoundError } from '../errors.js';
-import { withAppLock } from '../pipeline/lock.js';
 import { Progress } from '../pipeline/progress.js';
 import { rollout } from '../pipeline/rollout.js';
 import { parseCommandArgs, writeJson } from './args.js';
-import { getApp } from './app-lifecycle.js';
+import { getApp, withCommandLock } from './app-lifecycle.js';
 import type { CommandContext, CommandSpec } from './command.js';
 
 /**
@@ -16,7 +15,7 @@ async function changeConfig(ctx: CommandContext, app: string, set: Record<string
   const { services, io, caller } = ctx;
   const verb = unset.length ? 'Unset' : 'Set';
   const keys = unset.length ? unset : Object.keys(set);
-  await withAppLock(services.store, app, { holder: caller.user, purpose: 'config change' }, (m) => io.stderr.write(`-----> ${m}\n`), io.signal, async () => {
+  await withCommandLock(ctx, app, 'config change', async () => {
     const before = services.store.config.get(app);
     const after = { ...before, ...set };
     for (const key of unset) delete after[key];

@@ -2,17 +2,16 @@ import { parseCpus, parseMemory, parseProcessType, parseScale } from '../domain/
 import { planFormation } from '../domain/formation.js';
 import { InvalidError, UsageError } from '../errors.js';
 import { converge } from '../pipeline/converge.js';
-import { withAppLock } from '../pipeline/lock.js';
 import { Progress } from '../pipeline/progress.js';
 import type { App } from '../store/store.js';
 import { parseCommandArgs, table, writeJson } from './args.js';
-import { getApp } from './app-lifecycle.js';
+import { getApp, withCommandLock } from './app-lifecycle.js';
 import type { CommandContext, CommandSpec } from './command.js';
 
 /** Brings the running instances in line with the record, under the app's lock; a no-op without a release. */
 async function applyFormation(ctx: CommandContext, app: App, purpose: string, replace: readonly string[] | 'all', change: () => void): Promise<void> {
   const { services, io, caller } = ctx;
-  await withAppLock(services.store, app.name, { holder: caller.user, purpose }, (m) => io.stderr.write(`-----> ${m}\n`), io.signal, async () => {
+  await withCommandLock(ctx, app.name, purpose, async () => {
     change();
     const fresh = getApp(services, caller, app.name);
     const rel = fresh.currentRelease === null ? undefined : services.store.releases.find(app.name, fresh.currentRelease);

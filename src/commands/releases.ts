@@ -1,10 +1,9 @@
 import { ConflictError, InvalidError, NotFoundError } from '../errors.js';
-import { withAppLock } from '../pipeline/lock.js';
 import { Progress } from '../pipeline/progress.js';
 import { rollout } from '../pipeline/rollout.js';
 import type { App, Release } from '../store/store.js';
 import { parseCommandArgs, table, writeJson } from './args.js';
-import { getApp } from './app-lifecycle.js';
+import { getApp, withCommandLock } from './app-lifecycle.js';
 import type { CommandSpec, Services } from './command.js';
 
 function parseVersion(input: string): number {
@@ -91,7 +90,7 @@ export const releasesCommands: CommandSpec[] = [
     async run({ args, io, services, caller }) {
       const { positionals } = parseCommandArgs('rollback', 'APP [vN]', args, {}, { min: 1, max: 2 });
       const name = getApp(services, caller, positionals[0]).name;
-      await withAppLock(services.store, name, { holder: caller.user, purpose: 'rollback' }, (m) => io.stderr.write(`-----> ${m}\n`), io.signal, async () => {
+      await withCommandLock({ services, io, caller }, name, 'rollback', async () => {
         const app = getApp(services, caller, name);
         const target = rollbackTarget(services, app, positionals[1]);
         if (!(await services.images.exists(target.image))) {
