@@ -2,15 +2,8 @@ import fs from 'node:fs';
 import path from 'node:path';
 import { execa } from 'execa';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { SkiffServer, commitAll, fixtureRepo, httpGet, makeKey, removeDockerLeftovers, tempDir, uniqueApp } from '../helpers/skiff.js';
+import { SkiffServer, commitAll, fixtureRepo, httpGet, makeKey, removeDockerLeftovers, tempDir, uniqueApp, waitFor } from '../helpers/skiff.js';
 
-async function waitFor(check: () => boolean | Promise<boolean>, timeoutMs: number, what: string): Promise<void> {
-  const deadline = Date.now() + timeoutMs;
-  while (!(await check().catch(() => false))) {
-    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
-    await new Promise((r) => setTimeout(r, 200));
-  }
-}
 
 interface Load {
   stop(): Promise<{ ok: number; failures: string[] }>;

@@ -13,6 +13,7 @@ import {
   tempDir,
   uniqueApp,
   FIXTURE_APPS,
+  waitFor,
 } from '../helpers/skiff.js';
 
 /**
@@ -213,7 +214,7 @@ describe('git push over SSH', () => {
     process.kill(-child.pid!, 'SIGKILL');
     await child;
     // The build is marked failed, the lock is free, and no container of the app exists.
-    await waitFor(async () => (await server.ssh(admin, ['builds', slowApp])).stdout.match(/^\d+ +failed/m) !== null, 30_000);
+    await waitFor(async () => (await server.ssh(admin, ['builds', slowApp])).stdout.match(/^\d+ +failed/m) !== null, 30_000, 'the build to be marked failed');
     const containers = (await execa('docker', ['ps', '-a', '--filter', `label=skiff.app=${slowApp}`, '-q'])).stdout;
     expect(containers.trim()).toBe('');
     const destroy = await server.ssh(admin, ['apps:destroy', slowApp, '--confirm', slowApp]);
@@ -222,10 +223,3 @@ describe('git push over SSH', () => {
   });
 });
 
-async function waitFor(check: () => boolean | Promise<boolean>, timeoutMs: number, describe?: () => string): Promise<void> {
-  const deadline = Date.now() + timeoutMs;
-  while (!(await check())) {
-    if (Date.now() > deadline) throw new Error(`timed out waiting${describe ? `: ${describe()}` : ''}`);
-    await new Promise((r) => setTimeout(r, 200));
-  }
-}

@@ -1,5 +1,7 @@
 import path from 'node:path';
 import { Images } from '../../src/builder/images.js';
+import { DockerfileBuilder } from '../../src/builder/dockerfile-builder.js';
+import { CaddyRouter } from '../../src/router/caddy-router.js';
 import type { Services } from '../../src/commands/command.js';
 import { loadConfig } from '../../src/config.js';
 import { createDocker } from '../../src/docker/client.js';
@@ -21,6 +23,8 @@ export function realServices(home: string = tempDir('svc')): Services {
     store: openStore(path.join(home, 'skiff.db'), SecretBox.load(config.secretKeyPath)),
     repos: new Repos(config.reposDir, home),
     images: new Images(docker),
-    runtime: new DockerRuntime(docker, { bind: '127.0.0.1', stopTimeoutSeconds: 1 }, silentLogger),
+    runtime: new DockerRuntime(docker, { stopTimeoutSeconds: 1 }, silentLogger),
+    router: new CaddyRouter(config.caddyAdmin, `127.0.0.1:${config.routerPort}`),
+    builders: [new DockerfileBuilder(docker)],
   };
 }

@@ -229,3 +229,24 @@ export function releasedUrl(output: string): string | undefined {
   const matches = [...output.matchAll(/Released v\d+: (http:\/\/\S+)/g)];
   return matches.at(-1)?.[1];
 }
+
+/**
+ * Polls check every 100 ms until it holds; a check that throws counts as not
+ * yet. Fails after timeoutMs, naming what it waited for and the last error.
+ */
+export async function waitFor(check: () => boolean | Promise<boolean>, timeoutMs: number, what: string | (() => string)): Promise<void> {
+  const deadline = Date.now() + timeoutMs;
+  let lastError: unknown;
+  for (;;) {
+    try {
+      if (await check()) return;
+    } catch (err) {
+      lastError = err;
+    }
+    if (Date.now() > deadline) {
+      const name = typeof what === 'string' ? what : what();
+      throw new Error(`timed out waiting for ${name}${lastError ? ` (last error: ${String(lastError)})` : ''}`);
+    }
+    await new Promise((r) => setTimeout(r, 100));
+  }
+}

@@ -20,7 +20,7 @@ interface Exec {
 /** A real ssh2 server on port 0 and a real ssh2 client in the same process. */
 describe('SSH server', () => {
   let services: Services;
-  let server: ssh2.Server;
+  let server: net.Server;
   let port: number;
   const userKey = ssh2.utils.generateKeyPairSync('ed25519');
   const otherKey = ssh2.utils.generateKeyPairSync('ed25519');
