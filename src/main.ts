@@ -5,6 +5,8 @@ import { pino } from 'pino';
 import { DockerfileBuilder } from './builder/dockerfile-builder.js';
 import { Images } from './builder/images.js';
 import { BuiltinStackBuilder } from './builder/stack-builder.js';
+import { StackImageBuilder } from './builder/stack-image-builder.js';
+import { StackImages } from './builder/stack-image.js';
 import type { Caller, Services } from './commands/command.js';
 import { loadConfig, type Config } from './config.js';
 import { assertDockerAnswers, createDocker } from './docker/client.js';
@@ -30,6 +32,7 @@ const VERSION: string = JSON.parse(
 /** The composition root: the only place that knows the concrete classes. */
 function compose(config: Config, log: Logger): Services {
   const docker = createDocker();
+  const stackImages = new StackImages(docker);
   return {
     config,
     log,
@@ -37,10 +40,15 @@ function compose(config: Config, log: Logger): Services {
     store: openStore(config.dbPath, SecretBox.load(config.secretKeyPath)),
     repos: new Repos(config.reposDir, config.home),
     images: new Images(docker),
+    stackImages,
     runtime: new DockerRuntime(docker, { stopTimeoutSeconds: config.stopTimeoutSeconds }, log),
     router: new CaddyRouter(config.caddyAdmin, `${config.bind}:${config.routerPort}`),
-    // In the order they are asked: the app's own Dockerfile first, then the built-in stacks.
-    builders: [new DockerfileBuilder(docker), new BuiltinStackBuilder(docker, { images: config.stackImages, caFile: config.buildCaFile })],
+    // In the order they are asked: the app's stackfile stack, its own Dockerfile, then the built-in stacks.
+    builders: [
+      new StackImageBuilder(docker, stackImages),
+      new DockerfileBuilder(docker),
+      new BuiltinStackBuilder(docker, { images: config.stackImages, caFile: config.buildCaFile }),
+    ],
   };
 }
 

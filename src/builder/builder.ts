@@ -1,10 +1,18 @@
+import type { StackDefinition } from '../domain/stackfile.js';
 import type { Progress } from '../pipeline/progress.js';
 
-export interface BuildContext {
+/** The stack an app is set to build with: a built-in one by name, or one defined by a stackfile. */
+export type AppStack = { kind: 'builtin'; name: string } | { kind: 'stackfile'; definition: StackDefinition };
+
+/** What a builder looks at: the checked-out commit, and the app's stack if it has one. */
+export interface Source {
+  dir: string;
+  stack: AppStack | null;
+}
+
+export interface BuildContext extends Source {
   app: string;
   buildId: number;
-  /** The checked-out commit. */
-  dir: string;
   /** The image tag to produce. */
   tag: string;
   progress: Progress;
@@ -16,11 +24,15 @@ export interface BuiltImage {
   id: string;
 }
 
-/** How a checked-out commit becomes an image. detect says whether this builder fits the code, and why. */
+/**
+ * How a checked-out commit becomes an image. detect says whether this
+ * builder fits the source, and why; builders are asked in order: the app's
+ * stack, then its Dockerfile, then the built-in stacks.
+ */
 export interface Builder {
   name: string;
-  detect(dir: string): Promise<string | undefined>;
-  /** The Dockerfile this builder would build dir with, for a user to read. */
-  dockerfile(dir: string): string;
+  detect(source: Source): Promise<string | undefined>;
+  /** The Dockerfile this builder would build with, for a user to read (or what it does instead). */
+  dockerfile(source: Source): string;
   build(ctx: BuildContext): Promise<BuiltImage>;
 }

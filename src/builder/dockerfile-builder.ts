@@ -5,7 +5,7 @@ import type { Docker } from '../docker/client.js';
 import { BuildFailedError, ExternalError } from '../errors.js';
 import { LABEL_APP } from '../domain/names.js';
 import { BuildOutputParser } from './build-output.js';
-import type { BuildContext, Builder, BuiltImage } from './builder.js';
+import type { BuildContext, Builder, BuiltImage, Source } from './builder.js';
 
 /** Builds the app's own Dockerfile with the engine's layer cache. */
 export class DockerfileBuilder implements Builder {
@@ -13,11 +13,13 @@ export class DockerfileBuilder implements Builder {
 
   constructor(private readonly docker: Docker) {}
 
-  async detect(dir: string): Promise<string | undefined> {
+  async detect({ dir, stack }: Source): Promise<string | undefined> {
+    // An app set to a stack builds with it, Dockerfile or not.
+    if (stack) return undefined;
     return fs.existsSync(path.join(dir, 'Dockerfile')) ? "the app's Dockerfile" : undefined;
   }
 
-  dockerfile(dir: string): string {
+  dockerfile({ dir }: Source): string {
     return fs.readFileSync(path.join(dir, 'Dockerfile'), 'utf8');
   }
 

@@ -1,7 +1,8 @@
 import fs from 'node:fs';
 import path from 'node:path';
 import type { Docker } from '../docker/client.js';
-import type { BuildContext, Builder, BuiltImage } from './builder.js';
+import { BuildFailedError } from '../errors.js';
+import type { BuildContext, Builder, BuiltImage, Source } from './builder.js';
 import { buildFromContext } from './dockerfile-builder.js';
 import { BUILTIN_STACKS, type BuiltinStack, type StackSettings } from './stacks.js';
 
@@ -23,7 +24,14 @@ export class BuiltinStackBuilder implements Builder {
     private readonly options: StackBuilderOptions,
   ) {}
 
-  private find(dir: string): { stack: BuiltinStack; why: string } | undefined {
+  private find({ dir, stack: appStack }: Source): { stack: BuiltinStack; why: string } | undefined {
+    if (appStack?.kind === 'stackfile') return undefined;
+    if (appStack?.kind === 'builtin') {
+      const stack = BUILTIN_STACKS.find((s) => s.name === appStack.name);
+      if (!stack) throw new BuildFailedError(`the app's stack '${appStack.name}' is not a built-in stack; set another with apps:stack-update`);
+      if (!stack.detect(dir)) throw new BuildFailedError(`the app's stack is ${stack.name}, and this commit has nothing it builds (${stack.needs})`);
+      return { stack, why: "the app's stack" };
+    }
     for (const stack of BUILTIN_STACKS) {
       const why = stack.detect(dir);
       if (why) return { stack, why };
@@ -31,26 +39,26 @@ export class BuiltinStackBuilder implements Builder {
     return undefined;
   }
 
-  async detect(dir: string): Promise<string | undefined> {
-    const found = this.find(dir);
+  async detect(source: Source): Promise<string | undefined> {
+    const found = this.find(source);
     return found && `the ${found.stack.name} stack (${found.why})`;
   }
 
-  dockerfile(dir: string): string {
-    const generated = this.dockerfileFor(dir);
+  dockerfile(source: Source): string {
+    const generated = this.dockerfileFor(source);
     if (!generated) throw new Error('dockerfile called without a stack that fits');
     return generated.text;
   }
 
-  private dockerfileFor(dir: string): { stack: string; text: string } | undefined {
-    const found = this.find(dir);
+  private dockerfileFor(source: Source): { stack: string; text: string } | undefined {
+    const found = this.find(source);
     if (!found) return undefined;
     const caFile = this.options.caFile ? `${GENERATED_DIR}/ca.crt` : undefined;
-    return { stack: found.stack.name, text: found.stack.dockerfile(dir, { images: this.options.images, caFile }) };
+    return { stack: found.stack.name, text: found.stack.dockerfile(source.dir, { images: this.options.images, caFile }) };
   }
 
   async build(ctx: BuildContext): Promise<BuiltImage> {
-    const generated = this.dockerfileFor(ctx.dir);
+    const generated = this.dockerfileFor(ctx);
     if (!generated) throw new Error('build called without a stack that fits');
     const dir = path.join(ctx.dir, GENERATED_DIR);
     fs.mkdirSync(dir, { recursive: true });

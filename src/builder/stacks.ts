@@ -17,6 +17,8 @@ export interface StackSettings {
 export interface BuiltinStack {
   name: string;
   description: string;
+  /** What a commit needs for this stack, for a user who set it and has none. */
+  needs: string;
   detect(dir: string): string | undefined;
   dockerfile(dir: string, settings: StackSettings): string;
 }
@@ -59,6 +61,7 @@ function enginesCheck(range: string): string {
 
 export const NODE_STACK: BuiltinStack = {
   name: 'node',
+  needs: 'add a package.json',
   description: 'Node.js: npm ci (or npm install), scripts.build, the Procfile web line or npm start',
   detect: (dir) => (exists(dir, 'package.json') ? 'package.json found' : undefined),
   dockerfile(dir, settings) {
@@ -91,6 +94,7 @@ export const NODE_STACK: BuiltinStack = {
 
 export const PYTHON_STACK: BuiltinStack = {
   name: 'python',
+  needs: 'add a requirements.txt or pyproject.toml',
   description: 'Python: pip install of requirements.txt or pyproject.toml, the Procfile web line',
   detect: (dir) =>
     exists(dir, 'requirements.txt') ? 'requirements.txt found' : exists(dir, 'pyproject.toml') ? 'pyproject.toml found' : undefined,
@@ -114,6 +118,7 @@ export const PYTHON_STACK: BuiltinStack = {
 
 export const STATIC_STACK: BuiltinStack = {
   name: 'static',
+  needs: 'add an index.html',
   description: 'Static files: index.html and the rest, served by a small HTTP server on $PORT',
   detect: (dir) => (exists(dir, 'index.html') ? 'index.html found' : undefined),
   dockerfile(_dir, settings) {

@@ -33,12 +33,12 @@ export function assertMayCreate(services: Services, caller: Caller): void {
 }
 
 /** Creates repo and record; the repo is made first and idempotently, so a crash leaves nothing that blocks a retry. */
-export async function createApp(services: Services, name: string, caller: Caller): Promise<App> {
+export async function createApp(services: Services, name: string, caller: Caller, stack: string | null = null): Promise<App> {
   parseAppName(name);
   assertMayCreate(services, caller);
   if (services.store.apps.find(name)) throw new ConflictError(`app '${name}' already exists`);
   await services.repos.ensure(name);
-  const app = services.store.apps.create(name, caller.user);
+  const app = services.store.apps.create(name, caller.user, stack);
   services.log.info({ app: name, user: caller.user }, 'app created');
   return app;
 }

@@ -2,7 +2,18 @@ import { UsageError } from '../errors.js';
 import { appUrl } from '../pipeline/route.js';
 import { parseCommandArgs, table, writeJson } from './args.js';
 import { createApp, destroyApp, getApp, gitRemote, mayUse, withCommandLock } from './app-lifecycle.js';
-import type { CommandSpec } from './command.js';
+import type { CommandSpec, Services } from './command.js';
+import { findUsableStack } from '../pipeline/app-stack.js';
+import type { StackDefinition } from '../domain/stackfile.js';
+
+/** A stack's service says how its apps run: web instances and their limits, as ps:scale and resources:set would set them. */
+function applyStackFormation(services: Services, app: string, stack: StackDefinition): void {
+  const { instances, memoryMb, cpus } = stack.service;
+  services.store.formation.setQuantities(app, { web: instances });
+  if (memoryMb !== null || cpus !== null) {
+    services.store.formation.setResources(app, 'web', { memory: memoryMb === null ? null : memoryMb * 1024 * 1024, cpus });
+  }
+}
 
 const json = { json: { type: 'boolean' } } as const;
 
@@ -22,12 +33,39 @@ export const appsCommands: CommandSpec[] = [
   },
   {
     name: 'apps:create',
-    usage: 'NAME',
-    summary: 'Create an app (a push to a new name creates it too)',
+    usage: 'NAME [--stack STACK]',
+    summary: 'Create an app, optionally set to build with a stack (a push to a new name creates it too)',
     async run(ctx) {
-      const { positionals } = parseCommandArgs('apps:create', 'NAME', ctx.args, {}, { min: 1, max: 1 });
-      const app = await createApp(ctx.services, positionals[0], ctx.caller);
-      ctx.io.stdout.write(`-----> Created ${app.name}\n       git remote add paas ${gitRemote(ctx.services, app.name)}\n`);
+      const { positionals, values } = parseCommandArgs('apps:create', 'NAME [--stack STACK]', ctx.args, { stack: { type: 'string' } }, { min: 1, max: 1 });
+      const stackName = values.stack as string | undefined;
+      const stack = stackName === undefined ? undefined : findUsableStack(ctx.services.store, stackName, ctx.caller.user, ctx.caller.admin, 'create apps with it');
+      const app = await createApp(ctx.services, positionals[0], ctx.caller, stackName ?? null);
+      if (stack && stack !== 'builtin') applyStackFormation(ctx.services, app.name, stack.definition);
+      ctx.io.stdout.write(`-----> Created ${app.name}${stackName ? ` with the ${stackName} stack` : ''}\n       git remote add paas ${gitRemote(ctx.services, app.name)}\n`);
+      if (stack && stack !== 'builtin' && stack.definition.template) {
+        ctx.io.stdout.write(`       Start from the stack's template: git clone ${stack.definition.template.uri}\n`);
+      }
+    },
+  },
+  {
+    name: 'apps:stack-update',
+    usage: 'APP STACK',
+    summary: "Set the stack an app builds with from its next push ('none': its Dockerfile, else detection)",
+    async run({ args, io, services, caller }) {
+      const { positionals } = parseCommandArgs('apps:stack-update', 'APP STACK', args, {}, { min: 2, max: 2 });
+      const app = getApp(services, caller, positionals[0], { owner: true });
+      const name = positionals[1];
+      if (name === 'none') {
+        services.store.apps.setStack(app.name, null);
+        io.stdout.write(`-----> ${app.name} has no stack now: the next push builds its Dockerfile, or the built-in stack that fits\n`);
+        return;
+      }
+      const stack = findUsableStack(services.store, name, caller.user, caller.admin, 'set it on apps');
+      services.store.transaction(() => {
+        services.store.apps.setStack(app.name, name);
+        if (stack !== 'builtin') applyStackFormation(services, app.name, stack.definition);
+      });
+      io.stdout.write(`-----> ${app.name} builds with the ${name} stack from its next push\n`);
     },
   },
   {
@@ -45,6 +83,7 @@ export const appsCommands: CommandSpec[] = [
         name: app.name,
         createdAt: app.createdAt,
         createdBy: app.createdBy,
+        stack: app.stack,
         gitRemote: gitRemote(services, app.name),
         release: current ? { version: current.version, commit: current.commit, createdAt: current.createdAt, pusher: current.pusher } : null,
         url,
@@ -54,6 +93,7 @@ export const appsCommands: CommandSpec[] = [
       const rows = [
         ['Created:', `${app.createdAt} by ${app.createdBy}`],
         ['Git remote:', info.gitRemote],
+        ['Stack:', app.stack ?? '-'],
         ['Release:', current ? `v${current.version} (${current.commit.slice(0, 7)}, ${current.createdAt} by ${current.pusher})` : 'none yet: push to deploy'],
         ['URL:', url ?? '-'],
         ['Processes:', instances.length ? instances.map((i) => `${i.process}.${i.index} ${i.state}`).join(', ') : '-'],

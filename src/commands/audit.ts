@@ -13,8 +13,14 @@ const onApp = (args: string[]): AuditNote => ({ app: first(args), detail: {} });
 
 /** Every command that changes something, and what its event records. A test checks this list covers them. */
 export const AUDITED: Record<string, (args: string[]) => AuditNote> = {
-  'apps:create': onApp,
+  'apps:create': (args) => ({ app: first(args), detail: args.includes('--stack') ? { stack: args[args.indexOf('--stack') + 1] ?? null } : {} }),
   'apps:destroy': onApp,
+  'apps:stack-update': (args) => ({ app: first(args), detail: { stack: rest(args)[0] ?? null } }),
+  'stacks:create': () => ({ app: null, detail: {} }),
+  'stacks:update': () => ({ app: null, detail: {} }),
+  'stacks:publish': (args) => ({ app: null, detail: { stack: first(args) } }),
+  'stacks:unpublish': (args) => ({ app: null, detail: { stack: first(args) } }),
+  'stacks:remove': (args) => ({ app: null, detail: { stack: first(args) } }),
   'config:set': (args) => ({ app: first(args), detail: { keys: rest(args).map((w) => w.split('=')[0]), restart: !args.includes('--no-restart') } }),
   'config:unset': (args) => ({ app: first(args), detail: { keys: rest(args), restart: !args.includes('--no-restart') } }),
   'ps:scale': (args) => ({ app: first(args), detail: { scale: rest(args) } }),

@@ -46,6 +46,7 @@ async function changeConfig(ctx: CommandContext, app: string, set: Record<string
           config: after,
           processes: running.processes,
           healthcheck: running.healthcheck,
+          port: running.port,
           dropSourceTag: false,
         },
         new Progress([io.stdout]),

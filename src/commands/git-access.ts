@@ -3,6 +3,8 @@ import { ConflictError } from '../errors.js';
 import { createApp, getApp } from './app-lifecycle.js';
 import { outcomeOf, recordEvent, sourceOf } from './audit.js';
 import type { Caller, Services } from './command.js';
+import type { App } from '../store/store.js';
+import { assertMayUseStack } from '../pipeline/app-stack.js';
 
 /**
  * What any git door (SSH, HTTPS) does before it runs git: fetching needs the
@@ -14,7 +16,8 @@ export async function openRepo(services: Services, req: GitRequest, caller: Call
   let created = false;
   if (services.store.apps.find(req.app) || req.service === 'git-upload-pack') {
     try {
-      getApp(services, caller, req.app);
+      const app = getApp(services, caller, req.app);
+      if (req.service === 'git-receive-pack') assertMayPushStack(services, app, caller);
     } catch (err) {
       recordEvent(services, caller, req.service === 'git-upload-pack' ? 'fetch' : 'push', { app: req.app, detail: {} }, outcomeOf(err));
       throw err;
@@ -29,6 +32,13 @@ export async function openRepo(services: Services, req: GitRequest, caller: Call
     }
   }
   return { repoDir: await services.repos.ensure(req.app), created };
+}
+
+/** An app on an unpublished stack takes pushes from the stack's creator (and admins) only. */
+function assertMayPushStack(services: Services, app: App, caller: Caller): void {
+  if (app.stack === null) return;
+  const stack = services.store.stacks.find(app.stack);
+  if (stack) assertMayUseStack(stack, caller.user, caller.admin, `push to ${app.name}`);
 }
 
 /** The environment git runs with: the pre-receive hook learns from it who pushes, and from where. */

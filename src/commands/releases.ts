@@ -109,6 +109,7 @@ export const releasesCommands: CommandSpec[] = [
             config: target.config,
             processes: target.processes,
             healthcheck: target.healthcheck,
+            port: target.port,
             dropSourceTag: false,
           },
           new Progress([io.stdout]),

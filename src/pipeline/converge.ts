@@ -9,6 +9,8 @@ import { switchTraffic } from './route.js';
 export interface ConvergeOptions {
   /** Process types whose running instances are replaced by fresh ones ('all' for a new release or a restart). */
   replace: readonly string[] | 'all';
+  /** Checks the new instances once they are ready and before anything switches (a stack's verify image and health entries); throwing rejects them. */
+  verify?: (started: readonly Instance[]) => Promise<void>;
   /** Called once the new instances are ready, just before traffic switches (a rollout marks its release current here). */
   beforeSwitch?: () => void;
   progress: Progress;
@@ -52,7 +54,7 @@ export async function converge(deps: PipelineDeps, rel: Release, options: Conver
           image: rel.image,
           command: p.command,
           env: rel.config,
-          port: p.process === 'web' ? config.appPort : null,
+          port: p.process === 'web' ? (rel.port ?? config.appPort) : null,
           memory: p.memory,
           cpus: p.cpus,
           healthcheck: p.process === 'web' ? rel.healthcheck : null,
@@ -68,6 +70,7 @@ export async function converge(deps: PipelineDeps, rel: Release, options: Conver
       options.progress.info(`${spec.process}.${spec.index} ${spec.process === 'web' ? 'answers HTTP' : 'is up'}`);
       started.push(instance);
     }
+    await options.verify?.(started);
     const web = [...keep, ...started].filter((i) => i.process === 'web' && i.hostPort !== undefined);
     options.beforeSwitch?.();
     await switchTraffic(deps, rel.app, web.map((i) => `127.0.0.1:${i.hostPort}`));

@@ -1,5 +1,5 @@
 import type { Release } from '../store/store.js';
-import { converge, type Convergence } from './converge.js';
+import { converge, type ConvergeOptions, type Convergence } from './converge.js';
 import type { PipelineDeps } from './deps.js';
 import type { Progress } from './progress.js';
 
@@ -7,7 +7,13 @@ import type { Progress } from './progress.js';
  * Starts every process of the release per the app's formation, marks it
  * current once all are ready, switches traffic, and stops the old instances.
  */
-export async function deploy(deps: PipelineDeps, rel: Release, progress: Progress, signal: AbortSignal): Promise<Convergence> {
+export async function deploy(
+  deps: PipelineDeps,
+  rel: Release,
+  progress: Progress,
+  signal: AbortSignal,
+  verify?: ConvergeOptions['verify'],
+): Promise<Convergence> {
   const previous = deps.store.apps.find(rel.app)?.currentRelease ?? null;
   let marked = false;
   try {
@@ -15,6 +21,7 @@ export async function deploy(deps: PipelineDeps, rel: Release, progress: Progres
       replace: 'all',
       progress,
       signal,
+      verify,
       beforeSwitch: () => {
         deps.store.transaction(() => {
           deps.store.releases.setStatus(rel.app, rel.version, 'deployed');

@@ -1,5 +1,6 @@
 import type { Builder } from '../builder/builder.js';
 import type { Images } from '../builder/images.js';
+import type { StackImages } from '../builder/stack-image.js';
 import type { Config } from '../config.js';
 import type { Logger } from '../log.js';
 import type { Router } from '../router/router.js';
@@ -13,6 +14,8 @@ export interface PipelineDeps {
   log: Logger;
   builders: readonly Builder[];
   images: Images;
+  /** Runs stackfile stacks' build and verify images. */
+  stackImages: StackImages;
   runtime: Runtime;
   router: Router;
 }

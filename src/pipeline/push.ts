@@ -14,6 +14,7 @@ import { checkout } from './checkout.js';
 import { withAppLock } from './lock.js';
 import { stage, type Progress } from './progress.js';
 import { rollout } from './rollout.js';
+import { assertMayUseStack, resolveAppStack } from './app-stack.js';
 
 
 export interface PushRequest {
@@ -78,10 +79,17 @@ export async function deployPush(deps: PipelineDeps, req: PushRequest, progress:
       );
       const processes = readProcfile(workDir);
       const manifest = readManifest(workDir);
+      const appRecord = store.apps.find(app);
+      const stack = appRecord ? resolveAppStack(store, appRecord) : null;
+      if (appRecord?.stack) {
+        // The door checked this too; the stack may have been unpublished since.
+        const stackRecord = store.stacks.find(appRecord.stack);
+        if (stackRecord) assertMayUseStack(stackRecord, req.pusher, store.keys.isAdmin(req.pusher), `push to ${app}`);
+      }
       const image = await stage(
         progress,
         'Building image',
-        () => build(deps.builders, { app, buildId: record.id, dir: workDir, tag: buildImageTag(app, record.id), progress, signal }),
+        () => build(deps.builders, { app, buildId: record.id, dir: workDir, stack, tag: buildImageTag(app, record.id), progress, signal }),
         (img) => `Built ${img.id.replace('sha256:', '').slice(0, 12)}`,
       );
       if (manifest.verify) {
@@ -105,10 +113,12 @@ export async function deployPush(deps: PipelineDeps, req: PushRequest, progress:
           config: store.config.get(app),
           processes,
           healthcheck: manifest.healthcheck ?? null,
+          port: stack?.kind === 'stackfile' ? stack.definition.service.expose : null,
           dropSourceTag: true,
         },
         progress,
         signal,
+        { codebase: workDir },
       );
       store.builds.finish(record.id, 'succeeded');
       audit('ok');

@@ -14,6 +14,8 @@ export interface ReleaseRequest {
   config: Record<string, string>;
   processes: Processes;
   healthcheck: string | null;
+  /** The port web instances listen on; null: SKIFF_APP_PORT. */
+  port: number | null;
   /** Drop the source tag once the release has its own (true for build tags). */
   dropSourceTag: boolean;
 }
@@ -30,6 +32,7 @@ export async function release(deps: Pick<PipelineDeps, 'store' | 'images'>, req:
       config: req.config,
       processes: req.processes,
       healthcheck: req.healthcheck,
+      port: req.port,
     },
     (version) => releaseImageTag(req.app, version),
   );

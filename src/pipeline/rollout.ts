@@ -7,6 +7,15 @@ import { notifyWebhooks } from './notify.js';
 import { abandonRelease, release, type ReleaseRequest } from './release.js';
 import { appUrl } from './route.js';
 import type { Convergence } from './converge.js';
+import { resolveAppStack } from './app-stack.js';
+import { verifyInstances, type StackChecks } from './verify.js';
+
+/** A stackfile stack's checks for a new release of the app; none for other apps. */
+function stackChecks(deps: PipelineDeps, app: string, codebase: string | null): StackChecks | undefined {
+  const record = deps.store.apps.find(app);
+  const stack = record && resolveAppStack(deps.store, record);
+  return stack?.kind === 'stackfile' ? { stack: stack.definition, codebase } : undefined;
+}
 
 function summarize(c: Convergence): string {
   const olds = [...new Set(c.stopped.map((i) => `v${i.release}`))];
@@ -25,15 +34,22 @@ export interface Rollout {
  * moves to it and the old one stops; if it never answers it is abandoned and
  * the old one keeps serving.
  */
-export async function rollout(deps: PipelineDeps, req: ReleaseRequest, progress: Progress, signal: AbortSignal): Promise<Rollout> {
+export async function rollout(
+  deps: PipelineDeps,
+  req: ReleaseRequest,
+  progress: Progress,
+  signal: AbortSignal,
+  options: { codebase?: string } = {},
+): Promise<Rollout> {
   let version: number | undefined;
   try {
+    const checks = stackChecks(deps, req.app, options.codebase ?? null);
     const rel = await stage(progress, 'Releasing', () => release(deps, req), (r) => `Release v${r.version}: ${r.description}`);
     version = rel.version;
     const result = await stage(
       progress,
       `Starting v${rel.version}`,
-      () => deploy(deps, rel, progress, signal),
+      () => deploy(deps, rel, progress, signal, checks && ((started) => verifyInstances(deps, rel.app, checks, started, progress, signal))),
       (c) => summarize(c),
     );
     await pruneReleaseImages(deps, rel.app).catch((err: unknown) => deps.log.warn({ err, app: rel.app }, 'prune failed'));

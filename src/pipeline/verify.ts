@@ -1,4 +1,8 @@
 import { Readable, Writable } from 'node:stream';
+import { setTimeout as sleep } from 'node:timers/promises';
+import type { HealthEntry, StackDefinition } from '../domain/stackfile.js';
+import { probeHttp } from '../runtime/http-probe.js';
+import type { Instance } from '../runtime/runtime.js';
 import { VerifyFailedError } from '../errors.js';
 import type { PipelineDeps } from './deps.js';
 import type { Progress } from './progress.js';
@@ -25,4 +29,74 @@ export async function verify(
     { stdin: Readable.from([]), stdout: sink, stderr: sink, signal },
   );
   if (status !== 0) throw new VerifyFailedError(`verify command '${req.command}' exited with status ${status}`);
+}
+
+/** What a stackfile stack checks of a new release before it gets traffic. */
+export interface StackChecks {
+  stack: StackDefinition;
+  /** The checked-out commit, for the verify image (a push has one; a config change or rollback does not). */
+  codebase: string | null;
+}
+
+/**
+ * The verify image protocol and the stack's health entries, run against the
+ * new release's web instances after they start and before traffic moves: the
+ * verify image gets ENDPOINT (host:port of each instance, on the host's
+ * loopback) and CODEBASE; a COMMAND entry runs inside each instance, an HTTP
+ * entry must answer 2xx. Any failure rejects the release.
+ */
+export async function verifyInstances(
+  deps: Pick<PipelineDeps, 'runtime' | 'stackImages'>,
+  app: string,
+  checks: StackChecks,
+  instances: readonly Instance[],
+  progress: Progress,
+  signal: AbortSignal,
+): Promise<void> {
+  const { stack, codebase } = checks;
+  const web = instances.filter((i) => i.process === 'web' && i.hostPort !== undefined);
+  const verifyImage = stack.service.verify;
+  if (verifyImage && codebase !== null) {
+    for (const instance of web.length ? web : [undefined]) {
+      const endpoint = instance ? `127.0.0.1:${instance.hostPort}` : '';
+      progress.info(`Running the verify image ${verifyImage.image}${instance ? ` against ${instance.process}.${instance.index}` : ''}`);
+      const status = await deps.stackImages.run(
+        {
+          app,
+          purpose: 'verify',
+          image: verifyImage,
+          env: { ENDPOINT: endpoint, CODEBASE: codebase, APP: app },
+          mounts: [{ path: codebase, readOnly: true }],
+          dockerSocket: false,
+          hostNetwork: true,
+        },
+        progress,
+        signal,
+      );
+      if (signal.aborted) throw new VerifyFailedError('verify cancelled');
+      if (status !== 0) throw new VerifyFailedError(`the ${stack.name} stack's verify image exited with status ${status}`);
+    }
+  }
+  for (const entry of stack.service.health) {
+    for (const instance of web) await checkHealth(deps, entry, instance, progress, signal);
+  }
+}
+
+async function checkHealth(deps: Pick<PipelineDeps, 'runtime'>, entry: HealthEntry, instance: Instance, progress: Progress, signal: AbortSignal): Promise<void> {
+  const what = entry.protocol === 'COMMAND' ? `'${entry.command}'` : `GET ${entry.path}`;
+  let last = '';
+  for (let attempt = 1; attempt <= entry.retries; attempt++) {
+    if (attempt > 1) await sleep(entry.interval * 1000, undefined, { signal }).catch(() => undefined);
+    if (signal.aborted) throw new VerifyFailedError('verify cancelled');
+    if (entry.protocol === 'COMMAND') {
+      const r = await deps.runtime.exec(instance, ['sh', '-c', entry.command as string], { timeoutMs: entry.timeout * 1000, signal });
+      if (r.exitCode === 0) return progress.info(`Health ${what} passed on ${instance.process}.${instance.index}`);
+      last = `exited with status ${r.exitCode}${r.output.trim() ? `: ${r.output.trim().split('\n').slice(-1)[0]}` : ''}`;
+    } else {
+      const status = await probeHttp('127.0.0.1', instance.hostPort as number, entry.path as string, entry.timeout * 1000);
+      if (status !== undefined && status >= 200 && status < 300) return progress.info(`Health ${what} passed on ${instance.process}.${instance.index}`);
+      last = status === undefined ? 'got no answer' : `answered ${status}`;
+    }
+  }
+  throw new VerifyFailedError(`health check ${what} ${last} (${entry.retries} attempt${entry.retries === 1 ? '' : 's'}); the previous release keeps serving`);
 }

@@ -249,6 +249,26 @@ export class DockerRuntime implements Runtime {
     }
   }
 
+  async exec(instance: Instance, command: string[], { timeoutMs, signal }: { timeoutMs: number; signal: AbortSignal }): Promise<{ exitCode: number; output: string }> {
+    const exec = await this.docker.getContainer(instance.id).exec({ Cmd: command, AttachStdout: true, AttachStderr: true });
+    const stream = await exec.start({ hijack: true, stdin: false });
+    const chunks: Buffer[] = [];
+    stream.on('data', (c: Buffer) => chunks.push(c));
+    const ended = new Promise<'ended'>((resolve) => {
+      stream.once('end', () => resolve('ended'));
+      stream.once('close', () => resolve('ended'));
+    });
+    const stopTimer = new AbortController();
+    const timer = sleep(timeoutMs, 'timeout' as const, { signal: AbortSignal.any([signal, stopTimer.signal]) }).catch(() => 'timeout' as const);
+    const how = await Promise.race([ended, timer]);
+    stopTimer.abort();
+    stream.destroy();
+    const output = demuxLogs(Buffer.concat(chunks));
+    if (how === 'timeout') return { exitCode: 124, output: `${output}(timed out after ${timeoutMs / 1000}s)\n` };
+    const { ExitCode } = await exec.inspect();
+    return { exitCode: ExitCode ?? 1, output };
+  }
+
   private async removeContainer(idOrName: string): Promise<void> {
     const container = this.docker.getContainer(idOrName);
     try {

@@ -84,4 +84,6 @@ export interface Runtime {
   logs(app: string, options: LogOptions, onLine: (line: LogLine) => void): Promise<void>;
   /** Runs a one-off process attached to io; returns its exit status. It is removed afterwards, whatever happens. */
   run(spec: OneOffSpec, io: OneOffIO): Promise<number>;
+  /** Runs a command inside a running instance (a stack's COMMAND health check); a timeout counts as a failure. */
+  exec(instance: Instance, command: string[], options: { timeoutMs: number; signal: AbortSignal }): Promise<{ exitCode: number; output: string }>;
 }

@@ -145,4 +145,20 @@ export const MIGRATIONS: readonly { version: number; sql: string }[] = [
     version: 7,
     sql: `ALTER TABLE releases ADD COLUMN healthcheck TEXT;`,
   },
+  {
+    version: 8,
+    sql: `
+      CREATE TABLE stacks (
+        name TEXT PRIMARY KEY,
+        creator TEXT NOT NULL,
+        published INTEGER NOT NULL DEFAULT 0,
+        definition TEXT NOT NULL,
+        source TEXT NOT NULL,
+        created_at TEXT NOT NULL,
+        updated_at TEXT NOT NULL
+      );
+      ALTER TABLE apps ADD COLUMN stack TEXT;
+      ALTER TABLE releases ADD COLUMN port INTEGER;
+    `,
+  },
 ];

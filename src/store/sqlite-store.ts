@@ -29,7 +29,10 @@ import type {
   WebhookStore,
   Token,
   TokenStore,
+  Stack,
+  StackStore,
 } from './store.js';
+import type { StackDefinition } from '../domain/stackfile.js';
 import type { FormationEntry } from '../domain/formation.js';
 import type { Processes } from '../domain/procfile.js';
 
@@ -79,6 +82,7 @@ class SqliteStore implements Store {
   readonly events: EventStore;
   readonly webhooks: WebhookStore;
   readonly tokens: TokenStore;
+  readonly stacks: StackStore;
 
   constructor(
     private readonly db: Db,
@@ -87,6 +91,7 @@ class SqliteStore implements Store {
     this.events = new SqliteEvents(db);
     this.webhooks = new SqliteWebhooks(db);
     this.tokens = new SqliteTokens(db);
+    this.stacks = new SqliteStacks(db);
     this.access = new SqliteAccess(db);
     this.routes = new SqliteRoutes(db);
     this.config = new SqliteConfig(db, box);
@@ -119,15 +124,16 @@ function toApp(r: Row): App {
     createdBy: String(r.created_by),
     currentRelease: r.current_release === null ? null : Number(r.current_release),
     stopped: Number(r.stopped) === 1,
+    stack: r.stack === null || r.stack === undefined ? null : String(r.stack),
   };
 }
 
 class SqliteApps implements AppStore {
   constructor(private readonly db: Db) {}
 
-  create(name: string, createdBy: string): App {
+  create(name: string, createdBy: string, stack: string | null = null): App {
     try {
-      this.db.prepare('INSERT INTO apps (name, created_at, created_by) VALUES (?, ?, ?)').run(name, now(), createdBy);
+      this.db.prepare('INSERT INTO apps (name, created_at, created_by, stack) VALUES (?, ?, ?, ?)').run(name, now(), createdBy, stack);
     } catch (err) {
       if (isUniqueViolation(err)) throw new ConflictError(`app '${name}' already exists`);
       throw err;
@@ -150,6 +156,14 @@ class SqliteApps implements AppStore {
 
   setStopped(name: string, stopped: boolean): void {
     this.db.prepare('UPDATE apps SET stopped = ? WHERE name = ?').run(stopped ? 1 : 0, name);
+  }
+
+  setStack(name: string, stack: string | null): void {
+    this.db.prepare('UPDATE apps SET stack = ? WHERE name = ?').run(stack, name);
+  }
+
+  usingStack(stack: string): string[] {
+    return (this.db.prepare('SELECT name FROM apps WHERE stack = ? ORDER BY name').all(stack) as { name: string }[]).map((r) => r.name);
   }
 
   remove(name: string): void {
@@ -296,6 +310,7 @@ function toRelease(r: Row, box: SecretBox): Release {
     config: JSON.parse(box.open(String(r.config))) as Record<string, string>,
     processes: JSON.parse(String(r.processes)) as Processes,
     healthcheck: r.healthcheck === null || r.healthcheck === undefined ? null : String(r.healthcheck),
+    port: r.port === null || r.port === undefined ? null : Number(r.port),
   };
 }
 
@@ -312,10 +327,10 @@ class SqliteReleases implements ReleaseStore {
         .get(r.app) as { next: number };
       this.db
         .prepare(
-          `INSERT INTO releases (app, version, image, commit_sha, build_id, pusher, description, status, created_at, config, processes, healthcheck)
-           VALUES (?, ?, ?, ?, ?, ?, ?, 'pending', ?, ?, ?, ?)`,
+          `INSERT INTO releases (app, version, image, commit_sha, build_id, pusher, description, status, created_at, config, processes, healthcheck, port)
+           VALUES (?, ?, ?, ?, ?, ?, ?, 'pending', ?, ?, ?, ?, ?)`,
         )
-        .run(r.app, next, imageFor(next), r.commit, r.buildId, r.pusher, r.description, now(), this.box.seal(JSON.stringify(r.config)), JSON.stringify(r.processes), r.healthcheck);
+        .run(r.app, next, imageFor(next), r.commit, r.buildId, r.pusher, r.description, now(), this.box.seal(JSON.stringify(r.config)), JSON.stringify(r.processes), r.healthcheck, r.port);
       return this.find(r.app, next) as Release;
     }).immediate();
   }
@@ -598,4 +613,54 @@ class SqliteLocks implements LockStore {
 
 function isUniqueViolation(err: unknown): boolean {
   return err instanceof Error && 'code' in err && String(err.code).startsWith('SQLITE_CONSTRAINT');
+}
+
+function toStack(r: Row): Stack {
+  return {
+    name: String(r.name),
+    creator: String(r.creator),
+    published: Number(r.published) === 1,
+    definition: JSON.parse(String(r.definition)) as StackDefinition,
+    source: String(r.source),
+    createdAt: String(r.created_at),
+    updatedAt: String(r.updated_at),
+  };
+}
+
+class SqliteStacks implements StackStore {
+  constructor(private readonly db: Db) {}
+
+  create(definition: StackDefinition, source: string, creator: string): Stack {
+    try {
+      const at = now();
+      this.db
+        .prepare('INSERT INTO stacks (name, creator, published, definition, source, created_at, updated_at) VALUES (?, ?, 0, ?, ?, ?, ?)')
+        .run(definition.name, creator, JSON.stringify(definition), source, at, at);
+    } catch (err) {
+      if (isUniqueViolation(err)) throw new ConflictError(`stack '${definition.name}' already exists; change it with stacks:update`);
+      throw err;
+    }
+    return this.find(definition.name) as Stack;
+  }
+
+  update(definition: StackDefinition, source: string): void {
+    this.db.prepare('UPDATE stacks SET definition = ?, source = ?, updated_at = ? WHERE name = ?').run(JSON.stringify(definition), source, now(), definition.name);
+  }
+
+  find(name: string): Stack | undefined {
+    const r = this.db.prepare('SELECT * FROM stacks WHERE name = ?').get(name) as Row | undefined;
+    return r && toStack(r);
+  }
+
+  list(): Stack[] {
+    return (this.db.prepare('SELECT * FROM stacks ORDER BY name').all() as Row[]).map(toStack);
+  }
+
+  setPublished(name: string, published: boolean): void {
+    this.db.prepare('UPDATE stacks SET published = ?, updated_at = ? WHERE name = ?').run(published ? 1 : 0, now(), name);
+  }
+
+  remove(name: string): void {
+    this.db.prepare('DELETE FROM stacks WHERE name = ?').run(name);
+  }
 }

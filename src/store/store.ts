@@ -1,5 +1,6 @@
 import type { FormationEntry } from '../domain/formation.js';
 import type { Processes } from '../domain/procfile.js';
+import type { StackDefinition } from '../domain/stackfile.js';
 
 /** What Skiff records, one small interface per aggregate. SQLite implements them all (sqlite-store.ts). */
 
@@ -11,14 +12,41 @@ export interface App {
   currentRelease: number | null;
   /** ps:stop: nothing runs until ps:start. */
   stopped: boolean;
+  /** The stack the app builds with (a built-in or a stackfile stack), or null: Dockerfile, else detection. */
+  stack: string | null;
 }
 
 export interface AppStore {
-  create(name: string, createdBy: string): App;
+  create(name: string, createdBy: string, stack?: string | null): App;
   find(name: string): App | undefined;
   list(): App[];
   setCurrentRelease(name: string, version: number | null): void;
   setStopped(name: string, stopped: boolean): void;
+  setStack(name: string, stack: string | null): void;
+  /** Apps that build with the stack. */
+  usingStack(stack: string): string[];
+  remove(name: string): void;
+}
+
+/** A stack defined by a stackfile.yml: usable by its creator until published. */
+export interface Stack {
+  name: string;
+  creator: string;
+  published: boolean;
+  definition: StackDefinition;
+  /** The stackfile as it was sent, for stacks:info. */
+  source: string;
+  createdAt: string;
+  updatedAt: string;
+}
+
+export interface StackStore {
+  /** Refuses a name that is taken. */
+  create(definition: StackDefinition, source: string, creator: string): Stack;
+  update(definition: StackDefinition, source: string): void;
+  find(name: string): Stack | undefined;
+  list(): Stack[];
+  setPublished(name: string, published: boolean): void;
   remove(name: string): void;
 }
 
@@ -86,6 +114,8 @@ export interface Release {
   processes: Processes;
   /** skiff.yml's healthcheck path: web instances must answer it with 2xx (otherwise any HTTP answer will do). */
   healthcheck: string | null;
+  /** The port web instances listen on (their PORT), from the stack's expose; null: SKIFF_APP_PORT. */
+  port: number | null;
 }
 
 export interface ReleaseStore {
@@ -211,6 +241,7 @@ export interface Store {
   events: EventStore;
   webhooks: WebhookStore;
   tokens: TokenStore;
+  stacks: StackStore;
   locks: LockStore;
   /** Runs fn in one transaction. */
   transaction<T>(fn: () => T): T;

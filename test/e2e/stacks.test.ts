@@ -1,7 +1,7 @@
 import fs from 'node:fs';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { BASE_IMAGE, NODE_IMAGE } from '../helpers/base-image.js';
+import { BASE_IMAGE, NODE_IMAGE, PYTHON_IMAGE } from '../helpers/base-image.js';
 import { SkiffServer, commitAll, fixtureRepo, httpGet, makeKey, releasedUrl, removeDockerLeftovers, tempDir, uniqueApp } from '../helpers/skiff.js';
 
 /** Apps without a Dockerfile, built by a built-in stack (its base image pointed at a local one). */
@@ -10,14 +10,17 @@ describe('built-in stacks', () => {
   let key: string;
   const app = uniqueApp('site');
   const nodeApp = uniqueApp('express');
+  const pyApp = uniqueApp('py');
 
   beforeAll(async () => {
     server = await SkiffServer.start({
       SKIFF_STACK_STATIC_IMAGE: BASE_IMAGE,
       SKIFF_STACK_NODE_IMAGE: NODE_IMAGE,
+      SKIFF_STACK_PYTHON_IMAGE: PYTHON_IMAGE,
       // Package installs inside builds go through this machine's intercepting proxy.
       SKIFF_BUILD_CA_FILE: '/etc/ssl/certs/ca-certificates.crt',
-      SKIFF_READY_TIMEOUT: '60',
+      // The healthcheck test waits this long for a /health that never answers 2xx.
+      SKIFF_READY_TIMEOUT: '15',
     });
     key = await makeKey(tempDir('keys'), 'admin');
     await server.cli(['keys:add', 'alice', '--admin'], fs.readFileSync(`${key}.pub`, 'utf8'));
@@ -25,7 +28,7 @@ describe('built-in stacks', () => {
 
   afterAll(async () => {
     await server?.cleanup();
-    await removeDockerLeftovers([app, nodeApp]);
+    await removeDockerLeftovers([app, nodeApp, pyApp]);
   });
 
   it('deploys a static site, saying which stack and why', async () => {
@@ -103,11 +106,53 @@ describe('built-in stacks', () => {
     await removeDockerLeftovers([name]);
   });
 
+  it('deploys a Python app (standard library only) with its Procfile, and says what to add without one', async () => {
+    const repo = await fixtureRepo('python-stdlib');
+    const push = await server.git(key, repo, ['push', server.remote(pyApp), 'main']);
+    expect(push.exitCode, push.stderr).toBe(0);
+    expect(push.stderr).toContain('Building with the python stack (requirements.txt found)');
+    expect(push.stderr).toContain('RUN pip install -r requirements.txt');
+    const url = releasedUrl(push.stderr)!;
+    expect(await httpGet(url)).toEqual({ status: 200, body: 'hello from python 3.11\n' });
+
+    fs.rmSync(path.join(repo, 'Procfile'));
+    await commitAll(repo, 'no Procfile');
+    const noWeb = await server.git(key, repo, ['push', server.remote(pyApp), 'main']);
+    expect(noWeb.exitCode).not.toBe(0);
+    expect(noWeb.stderr).toContain('Push rejected: the python stack needs a Procfile with a web line, e.g. web: python app.py');
+    expect((await httpGet(url)).body).toBe('hello from python 3.11\n');
+  });
+
+  it('builds with the stack set on the app, before its Dockerfile', async () => {
+    const name = uniqueApp('forced');
+    // A Dockerfile that cannot build: the app's stack (static) is used instead.
+    const repo = await fixtureRepo('static-site', (d) => fs.writeFileSync(path.join(d, 'Dockerfile'), 'FROM no-such-image-anywhere\n'));
+    const created = await server.ssh(key, ['apps:create', name, '--stack', 'static']);
+    expect(created.exitCode, created.stderr).toBe(0);
+    const push = await server.git(key, repo, ['push', server.remote(name), 'main']);
+    expect(push.exitCode, push.stderr).toBe(0);
+    expect(push.stderr).toContain("Building with the static stack (the app's stack)");
+    expect((await httpGet(releasedUrl(push.stderr)!)).body).toBe('<h1>static site</h1>\n');
+    expect(JSON.parse((await server.ssh(key, ['apps:info', name, '--json'])).stdout).stack).toBe('static');
+
+    // Back to no stack: the Dockerfile is used again (and fails), the site keeps serving.
+    expect((await server.ssh(key, ['apps:stack-update', name, 'none'])).exitCode).toBe(0);
+    fs.writeFileSync(path.join(repo, 'index.html'), '<h1>again</h1>\n');
+    await commitAll(repo, 'again');
+    const dockerfile = await server.git(key, repo, ['push', server.remote(name), 'main']);
+    expect(dockerfile.exitCode).not.toBe(0);
+    expect(dockerfile.stderr).toContain("Building with the app's Dockerfile");
+    const unknown = await server.ssh(key, ['apps:stack-update', name, 'cobol']);
+    expect(unknown.exitCode).toBe(1);
+    expect(unknown.stderr).toContain("no stack named 'cobol'");
+    await removeDockerLeftovers([name]);
+  });
+
   it('lists the built-in stacks with their images', async () => {
     const stacks = JSON.parse((await server.ssh(key, ['stacks', '--json'])).stdout) as { name: string; image: string }[];
     expect(stacks.map((s) => [s.name, s.image])).toEqual([
       ['node', NODE_IMAGE],
-      ['python', 'python:3.12-slim-bookworm'],
+      ['python', PYTHON_IMAGE],
       ['static', BASE_IMAGE],
     ]);
   });

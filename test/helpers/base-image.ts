@@ -3,3 +3,6 @@ export const BASE_IMAGE = 'skiff-test/base:bookworm';
 
 /** Made by scripts/test-images.sh on the base: Debian's nodejs and npm. */
 export const NODE_IMAGE = 'skiff-test/node:bookworm';
+
+/** Made by scripts/test-images.sh on the base: Debian's python3 and pip. */
+export const PYTHON_IMAGE = 'skiff-test/python:bookworm';

@@ -1,6 +1,7 @@
 import path from 'node:path';
 import { Images } from '../../src/builder/images.js';
 import { DockerfileBuilder } from '../../src/builder/dockerfile-builder.js';
+import { StackImages } from '../../src/builder/stack-image.js';
 import { CaddyRouter } from '../../src/router/caddy-router.js';
 import type { Services } from '../../src/commands/command.js';
 import { loadConfig } from '../../src/config.js';
@@ -23,6 +24,7 @@ export function realServices(home: string = tempDir('svc')): Services {
     store: openStore(path.join(home, 'skiff.db'), SecretBox.load(config.secretKeyPath)),
     repos: new Repos(config.reposDir, home),
     images: new Images(docker),
+    stackImages: new StackImages(docker),
     runtime: new DockerRuntime(docker, { stopTimeoutSeconds: 1 }, silentLogger),
     router: new CaddyRouter(config.caddyAdmin, `127.0.0.1:${config.routerPort}`),
     builders: [new DockerfileBuilder(docker)],

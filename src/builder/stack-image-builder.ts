@@ -1,0 +1,86 @@
+import fs from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import type { Docker } from '../docker/client.js';
+import { BuildFailedError } from '../errors.js';
+import { LABEL_APP } from '../domain/names.js';
+import type { BuildContext, Builder, BuiltImage, Source } from './builder.js';
+import type { StackImages } from './stack-image.js';
+
+/**
+ * Builds an app whose stack is defined by a stackfile, by the build image
+ * protocol: the stack's build image runs with the checkout mounted at
+ * $CODEBASE and the engine's socket, and must build $IMAGE.
+ */
+export class StackImageBuilder implements Builder {
+  readonly name = 'stack-image';
+
+  constructor(
+    private readonly docker: Docker,
+    private readonly stackImages: StackImages,
+  ) {}
+
+  async detect(source: Source): Promise<string | undefined> {
+    return source.stack?.kind === 'stackfile' ? `the ${source.stack.definition.name} stack (the app's stack)` : undefined;
+  }
+
+  dockerfile(source: Source): string {
+    if (source.stack?.kind !== 'stackfile') throw new Error('dockerfile called without a stackfile stack');
+    const image = source.stack.definition.service.build.image;
+    return `# No Dockerfile: the ${source.stack.definition.name} stack's build image ${image} builds the app.\n# It runs with CODEBASE (the checked-out code) and IMAGE (the tag to build) set, and the Docker socket mounted.\n`;
+  }
+
+  async build(ctx: BuildContext): Promise<BuiltImage> {
+    if (ctx.stack?.kind !== 'stackfile') throw new Error('build called without a stackfile stack');
+    const { definition } = ctx.stack;
+    const image = definition.service.build.image;
+    ctx.progress.info(`Running the build image ${image}`);
+    const status = await this.stackImages.run(
+      {
+        app: ctx.app,
+        purpose: 'build',
+        image: definition.service.build,
+        env: { CODEBASE: ctx.dir, IMAGE: ctx.tag, APP: ctx.app },
+        mounts: [{ path: ctx.dir, readOnly: false }],
+        dockerSocket: true,
+        hostNetwork: false,
+      },
+      ctx.progress,
+      ctx.signal,
+    );
+    if (ctx.signal.aborted) throw new BuildFailedError('build cancelled');
+    if (status !== 0) throw new BuildFailedError(`the ${definition.name} stack's build image exited with status ${status}`);
+    let built;
+    try {
+      built = await this.docker.getImage(ctx.tag).inspect();
+    } catch (err) {
+      throw new BuildFailedError(`the ${definition.name} stack's build image finished without building $IMAGE (${ctx.tag})`, err);
+    }
+    // Skiff manages only images with its label; add it in a metadata-only layer.
+    if (built.Config?.Labels?.[LABEL_APP] !== ctx.app) await this.label(ctx);
+    const labelled = await this.docker.getImage(ctx.tag).inspect();
+    return { tag: ctx.tag, id: labelled.Id };
+  }
+
+  private async label(ctx: BuildContext): Promise<void> {
+    const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'skiff-label-'));
+    let stream: NodeJS.ReadableStream;
+    try {
+      fs.writeFileSync(path.join(dir, 'Dockerfile'), `FROM ${ctx.tag}\n`);
+      stream = await this.docker.buildImage({ context: dir, src: ['Dockerfile'] }, {
+        t: ctx.tag,
+        labels: { [LABEL_APP]: ctx.app },
+        rm: true,
+      } as Parameters<Docker['buildImage']>[1]);
+    } finally {
+      fs.rmSync(dir, { recursive: true, force: true });
+    }
+    await new Promise<void>((resolve, reject) =>
+      this.docker.modem.followProgress(stream, (err: Error | null, out: { error?: string }[]) => {
+        const failed = err?.message ?? out.find((o) => o.error)?.error;
+        if (failed) reject(new BuildFailedError(`could not label the built image: ${failed}`));
+        else resolve();
+      }),
+    );
+  }
+}

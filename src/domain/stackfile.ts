@@ -1,0 +1,210 @@
+import { createRequire } from 'node:module';
+import { InvalidError } from '../errors.js';
+
+// yaml is loaded only when a stackfile is read: pushes run in a fresh process each.
+const requireYaml = (): typeof import('yaml') => createRequire(import.meta.url)('yaml') as typeof import('yaml');
+
+/** Names the built-in stacks have; a stackfile may not take them. 'none' clears an app's stack. */
+export const RESERVED_STACK_NAMES = new Set(['node', 'python', 'static', 'none', 'dockerfile']);
+export const STACK_NAME_PATTERN = /^[a-z][a-z0-9-]{0,29}$/;
+
+/** An image a stack runs at build or verify time, with its limits (MiB, CPUs). */
+export interface StackImage {
+  image: string;
+  memoryMb: number | null;
+  cpus: number | null;
+}
+
+export interface HealthEntry {
+  protocol: 'COMMAND' | 'HTTP';
+  /** COMMAND: run with sh -c inside the new container. */
+  command: string | null;
+  /** HTTP: a path the new container must answer with 2xx. */
+  path: string | null;
+  /** Seconds between attempts, seconds per attempt, attempts before it fails. */
+  interval: number;
+  timeout: number;
+  retries: number;
+}
+
+/** The main service of a stack: how its apps are built, verified and run. */
+export interface StackService {
+  name: string;
+  build: StackImage;
+  verify: StackImage | null;
+  memoryMb: number | null;
+  cpus: number | null;
+  instances: number;
+  /** The port the app listens on (its PORT); null: Skiff's default. */
+  expose: number | null;
+  health: HealthEntry[];
+}
+
+export interface StackDefinition {
+  name: string;
+  description: string;
+  template: { type: 'git'; uri: string } | null;
+  tags: string[];
+  languages: { name: string; version: string | null }[];
+  frameworks: { name: string; version: string | null }[];
+  service: StackService;
+}
+
+type Fields = Record<string, unknown>;
+
+/** A refusal names the field and the reason, like `services.main.expose: must be a port (1-65535)`. */
+function refuse(field: string, reason: string): never {
+  throw new InvalidError(`stackfile: ${field}: ${reason}`);
+}
+
+function mapping(value: unknown, field: string): Fields {
+  if (value === null || typeof value !== 'object' || Array.isArray(value)) refuse(field, 'must be a mapping');
+  return value as Fields;
+}
+
+function onlyKnown(fields: Fields, field: string, known: readonly string[]): void {
+  const extra = Object.keys(fields).filter((k) => !known.includes(k));
+  if (extra.length) refuse(field ? `${field}.${extra[0]}` : extra[0], `unknown field (known: ${known.join(', ')})`);
+}
+
+function text(value: unknown, field: string, options: { required?: boolean; max?: number } = {}): string | null {
+  if (value === undefined || value === null) {
+    if (options.required) refuse(field, 'is required');
+    return null;
+  }
+  if (typeof value !== 'string' || value.trim() === '') refuse(field, 'must be a non-empty string');
+  if (value.length > (options.max ?? 1024) || /[\x00-\x1f\x7f]/.test(value)) refuse(field, `must be one line of at most ${options.max ?? 1024} characters`);
+  return value;
+}
+
+function number(value: unknown, field: string, options: { min: number; max: number; integer?: boolean }): number | null {
+  if (value === undefined || value === null) return null;
+  const ok = typeof value === 'number' && Number.isFinite(value) && value >= options.min && value <= options.max && (!options.integer || Number.isInteger(value));
+  if (!ok) refuse(field, `must be ${options.integer ? 'a whole number' : 'a number'} from ${options.min} to ${options.max}`);
+  return value as number;
+}
+
+/** Image references as Docker takes them: [registry[:port]/]path[:tag][@digest], lower-case path. */
+const IMAGE_PATTERN = /^[a-z0-9]+(?:[._-][a-z0-9]+)*(?::[0-9]+)?(?:\/[a-z0-9]+(?:(?:[._]|__|-+)[a-z0-9]+)*)*(?::[\w][\w.-]{0,127})?(?:@sha256:[a-f0-9]{64})?$/;
+
+function stackImage(value: unknown, field: string, required: boolean): StackImage | null {
+  if (value === undefined || value === null) {
+    if (required) refuse(field, 'is required: the image that builds the app');
+    return null;
+  }
+  const fields = mapping(value, field);
+  onlyKnown(fields, field, ['image', 'mem', 'cpus']);
+  const image = text(fields.image, `${field}.image`, { required: true, max: 255 }) as string;
+  if (!IMAGE_PATTERN.test(image)) refuse(`${field}.image`, 'must be an image reference, like registry.example/team/flask-build:1');
+  return {
+    image,
+    memoryMb: number(fields.mem, `${field}.mem`, { min: 6, max: 1024 * 1024, integer: true }),
+    cpus: number(fields.cpus, `${field}.cpus`, { min: 0.01, max: 1024 }),
+  };
+}
+
+function named(value: unknown, field: string): { name: string; version: string | null }[] {
+  if (value === undefined || value === null) return [];
+  if (!Array.isArray(value)) refuse(field, 'must be a list, like [{ name: python }]');
+  return value.map((entry, i) => {
+    const fields = mapping(entry, `${field}[${i}]`);
+    onlyKnown(fields, `${field}[${i}]`, ['name', 'version']);
+    return {
+      name: text(fields.name, `${field}[${i}].name`, { required: true, max: 64 }) as string,
+      version: fields.version === undefined || fields.version === null ? null : text(String(fields.version), `${field}[${i}].version`, { max: 64 }),
+    };
+  });
+}
+
+function health(value: unknown, field: string): HealthEntry[] {
+  if (value === undefined || value === null) return [];
+  if (!Array.isArray(value)) refuse(field, 'must be a list of checks');
+  return value.map((entry, i) => {
+    const at = `${field}[${i}]`;
+    const fields = mapping(entry, at);
+    onlyKnown(fields, at, ['protocol', 'command', 'path', 'interval', 'timeout', 'retries']);
+    const protocol = String(fields.protocol ?? '').toUpperCase();
+    if (protocol !== 'COMMAND' && protocol !== 'HTTP') refuse(`${at}.protocol`, 'must be COMMAND or HTTP');
+    const command = protocol === 'COMMAND' ? text(fields.command, `${at}.command`, { required: true }) : null;
+    let path: string | null = null;
+    if (protocol === 'HTTP') {
+      path = text(fields.path ?? '/', `${at}.path`) as string;
+      if (!/^\/[\x21-\x7e]{0,1023}$/.test(path)) refuse(`${at}.path`, 'must be a path starting with /');
+    }
+    if (protocol === 'COMMAND' && fields.path !== undefined) refuse(`${at}.path`, 'belongs to HTTP checks');
+    if (protocol === 'HTTP' && fields.command !== undefined) refuse(`${at}.command`, 'belongs to COMMAND checks');
+    return {
+      protocol,
+      command,
+      path,
+      interval: number(fields.interval, `${at}.interval`, { min: 0, max: 600 }) ?? 3,
+      timeout: number(fields.timeout, `${at}.timeout`, { min: 0.1, max: 600 }) ?? 5,
+      retries: number(fields.retries, `${at}.retries`, { min: 1, max: 100, integer: true }) ?? 3,
+    };
+  });
+}
+
+function service(name: string, value: unknown): StackService {
+  const at = `services.${name}`;
+  const fields = mapping(value, at);
+  onlyKnown(fields, at, ['build', 'verify', 'main', 'mem', 'cpus', 'instances', 'expose', 'health']);
+  if (fields.main !== undefined && typeof fields.main !== 'boolean') refuse(`${at}.main`, 'must be yes or no');
+  return {
+    name,
+    build: stackImage(fields.build, `${at}.build`, true) as StackImage,
+    verify: stackImage(fields.verify, `${at}.verify`, false),
+    memoryMb: number(fields.mem, `${at}.mem`, { min: 6, max: 1024 * 1024, integer: true }),
+    cpus: number(fields.cpus, `${at}.cpus`, { min: 0.01, max: 1024 }),
+    instances: number(fields.instances, `${at}.instances`, { min: 0, max: 100, integer: true }) ?? 1,
+    expose: number(fields.expose, `${at}.expose`, { min: 1, max: 65535, integer: true }),
+    health: health(fields.health, `${at}.health`),
+  };
+}
+
+/** Reads and checks a stackfile.yml; anything wrong is refused with the field and the reason. */
+export function parseStackfile(source: string): StackDefinition {
+  let doc: unknown;
+  try {
+    // YAML 1.1 so that `main: yes` is a boolean, as stackfiles write it.
+    doc = requireYaml().parse(source, { version: '1.1' });
+  } catch (err) {
+    throw new InvalidError(`stackfile is not valid YAML: ${(err as Error).message.split('\n')[0]}`);
+  }
+  if (doc === null || doc === undefined) throw new InvalidError('stackfile is empty: send a stackfile.yml on stdin, e.g. stacks:create < stackfile.yml');
+  const fields = mapping(doc, '(top level)');
+  onlyKnown(fields, '', ['name', 'description', 'template', 'tags', 'languages', 'frameworks', 'services']);
+
+  const name = text(fields.name, 'name', { required: true, max: 30 }) as string;
+  if (!STACK_NAME_PATTERN.test(name)) refuse('name', 'use 1 to 30 lower-case letters, digits and dashes, starting with a letter');
+  if (RESERVED_STACK_NAMES.has(name)) refuse('name', `'${name}' is taken by a built-in stack`);
+
+  let template: StackDefinition['template'] = null;
+  if (fields.template !== undefined && fields.template !== null) {
+    const t = mapping(fields.template, 'template');
+    onlyKnown(t, 'template', ['type', 'uri']);
+    if (t.type !== 'git') refuse('template.type', 'must be git');
+    template = { type: 'git', uri: text(t.uri, 'template.uri', { required: true }) as string };
+  }
+
+  let tags: string[] = [];
+  if (fields.tags !== undefined && fields.tags !== null) {
+    if (!Array.isArray(fields.tags)) refuse('tags', 'must be a list, like [python]');
+    tags = fields.tags.map((t, i) => text(typeof t === 'number' ? String(t) : t, `tags[${i}]`, { required: true, max: 64 }) as string);
+  }
+
+  const services = mapping(fields.services, 'services');
+  const entries = Object.entries(services);
+  if (entries.length === 0) refuse('services', 'must name one service, with a build image');
+  for (const [key] of entries) if (!STACK_NAME_PATTERN.test(key)) refuse(`services.${key}`, 'service names use lower-case letters, digits and dashes');
+  if (entries.length > 1) refuse('services', `only one service is supported for now; found ${entries.map(([k]) => k).join(', ')}`);
+
+  return {
+    name,
+    description: text(fields.description, 'description') ?? '',
+    template,
+    tags,
+    languages: named(fields.languages, 'languages'),
+    frameworks: named(fields.frameworks, 'frameworks'),
+    service: service(entries[0][0], entries[0][1]),
+  };
+}
