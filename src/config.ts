@@ -26,6 +26,9 @@ export const SETTINGS: readonly SettingSpec[] = [
   { env: 'SKIFF_STACK_PYTHON_IMAGE', default: 'python:3.12-slim-bookworm', summary: 'base image of the built-in python stack' },
   { env: 'SKIFF_STACK_STATIC_IMAGE', default: 'busybox:1.36', summary: 'base image of the built-in static stack' },
   { env: 'SKIFF_BUILD_CA_FILE', default: '', summary: 'a CA bundle that builds trust for package installs (behind an intercepting proxy)' },
+  { env: 'SKIFF_REGISTRY', default: '', summary: 'registry and path release images are pushed to and pulled from, e.g. registry.internal:5000/team; empty: images stay on this host' },
+  { env: 'SKIFF_REGISTRY_USER', default: '', summary: 'user for the registry (basic auth); empty: none' },
+  { env: 'SKIFF_REGISTRY_PASSWORD', default: '', summary: 'password for the registry' },
   { env: 'SKIFF_LOG_LEVEL', default: 'info', summary: 'server log level (pino: debug, info, warn, error)' },
 ];
 
@@ -48,6 +51,8 @@ export interface Config {
   usersCanCreate: boolean;
   stackImages: { node: string; python: string; static: string };
   buildCaFile: string | undefined;
+  /** Where release images go: host[:port]/path, with credentials when the registry wants them. */
+  registry: { prefix: string; username: string | undefined; password: string | undefined } | undefined;
   logLevel: string;
   /** Derived paths under home. */
   dbPath: string;
@@ -98,6 +103,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
       static: env.SKIFF_STACK_STATIC_IMAGE || defaultOf('SKIFF_STACK_STATIC_IMAGE'),
     },
     buildCaFile: env.SKIFF_BUILD_CA_FILE || undefined,
+    registry: registrySetting(env),
     usersCanCreate: (env.SKIFF_USERS_CAN_CREATE ?? defaultOf('SKIFF_USERS_CAN_CREATE')) !== '0',
     logLevel: env.SKIFF_LOG_LEVEL || defaultOf('SKIFF_LOG_LEVEL'),
     dbPath: path.join(home, 'skiff.db'),
@@ -111,4 +117,14 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
 /** Root keeps state in /var/lib/skiff; anyone else in their home, so a developer's checkout just works. */
 function defaultHome(): string {
   return process.getuid?.() === 0 ? defaultOf('SKIFF_HOME') : path.join(os.homedir(), '.skiff');
+}
+
+function registrySetting(env: NodeJS.ProcessEnv): Config['registry'] {
+  const prefix = (env.SKIFF_REGISTRY || '').replace(/\/+$/, '');
+  if (!prefix) return undefined;
+  // A registry host, then an optional path: lower-case, as image names must be.
+  if (!/^[a-z0-9.-]+(:[0-9]+)?(\/[a-z0-9]+([._-][a-z0-9]+)*)*$/.test(prefix)) {
+    throw new Error(`SKIFF_REGISTRY must be a registry host with an optional path, like registry.internal:5000/team, not '${prefix}'`);
+  }
+  return { prefix, username: env.SKIFF_REGISTRY_USER || undefined, password: env.SKIFF_REGISTRY_PASSWORD || undefined };
 }

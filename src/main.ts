@@ -7,6 +7,7 @@ import { Images } from './builder/images.js';
 import { BuiltinStackBuilder } from './builder/stack-builder.js';
 import { StackImageBuilder } from './builder/stack-image-builder.js';
 import { StackImages } from './builder/stack-image.js';
+import { Registry } from './registry/registry.js';
 import type { Caller, Services } from './commands/command.js';
 import { loadConfig, type Config } from './config.js';
 import { assertDockerAnswers, createDocker } from './docker/client.js';
@@ -41,6 +42,7 @@ function compose(config: Config, log: Logger): Services {
     repos: new Repos(config.reposDir, config.home),
     images: new Images(docker),
     stackImages,
+    registry: config.registry && new Registry(docker, config.registry),
     runtime: new DockerRuntime(docker, { stopTimeoutSeconds: config.stopTimeoutSeconds }, log),
     router: new CaddyRouter(config.caddyAdmin, `${config.bind}:${config.routerPort}`),
     // In the order they are asked: the app's stackfile stack, its own Dockerfile, then the built-in stacks.

@@ -65,6 +65,8 @@ export async function converge(deps: PipelineDeps, rel: Release, options: Conver
   // One at a time: each picks its own free port, and a failure stops the rest.
   const started: Instance[] = [];
   try {
+    // Scaling or a rollback on a host that does not have the image: the registry has it.
+    if (wanted.length && deps.registry) await deps.registry.ensure(rel.image, options.progress);
     for (const spec of wanted) {
       const instance = await runtime.start(spec, { readyTimeoutMs: config.readyTimeoutMs, progress: options.progress, signal: options.signal });
       options.progress.info(`${spec.process}.${spec.index} ${spec.process === 'web' ? 'answers HTTP' : 'is up'}`);

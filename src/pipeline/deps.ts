@@ -4,6 +4,7 @@ import type { StackImages } from '../builder/stack-image.js';
 import type { Config } from '../config.js';
 import type { Logger } from '../log.js';
 import type { Router } from '../router/router.js';
+import type { Registry } from '../registry/registry.js';
 import type { Runtime } from '../runtime/runtime.js';
 import type { Store } from '../store/store.js';
 
@@ -17,5 +18,7 @@ export interface PipelineDeps {
   /** Runs stackfile stacks' build and verify images. */
   stackImages: StackImages;
   runtime: Runtime;
+  /** The team's registry, when SKIFF_REGISTRY names one. */
+  registry: Registry | undefined;
   router: Router;
 }

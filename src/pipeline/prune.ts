@@ -1,4 +1,3 @@
-import { releaseImageTag } from '../domain/names.js';
 import type { PipelineDeps } from './deps.js';
 
 /**
@@ -10,6 +9,6 @@ export async function pruneReleaseImages(deps: Pick<PipelineDeps, 'store' | 'ima
   const current = deps.store.apps.find(app)?.currentRelease;
   const deployed = deps.store.releases.list(app).filter((r) => r.status === 'deployed');
   const dropped = deployed.slice(deps.config.keepReleases).filter((r) => r.version !== current);
-  for (const r of dropped) await deps.images.untag(releaseImageTag(app, r.version));
+  for (const r of dropped) await deps.images.untag(r.image);
   return dropped.map((r) => r.version);
 }

@@ -2,6 +2,7 @@ import { releaseImageTag } from '../domain/names.js';
 import type { Release } from '../store/store.js';
 import type { Processes } from '../domain/procfile.js';
 import type { PipelineDeps } from './deps.js';
+import type { Progress } from './progress.js';
 
 export interface ReleaseRequest {
   app: string;
@@ -20,8 +21,16 @@ export interface ReleaseRequest {
   dropSourceTag: boolean;
 }
 
-/** Records release vN as pending and gives its image the release's own tag. */
-export async function release(deps: Pick<PipelineDeps, 'store' | 'images'>, req: ReleaseRequest): Promise<Release> {
+/**
+ * Records release vN as pending and gives its image the release's own tag.
+ * With a registry, the tag is REGISTRY/APP:vN (and REGISTRY/APP:COMMIT), and
+ * both are pushed before anything runs: a registry that refuses fails the
+ * release while the previous one keeps serving.
+ */
+export async function release(deps: Pick<PipelineDeps, 'store' | 'images' | 'registry'>, req: ReleaseRequest, progress: Progress, signal: AbortSignal): Promise<Release> {
+  const { registry } = deps;
+  // A rollback or config change on another host may need the earlier image first.
+  if (registry) await registry.ensure(req.image, progress);
   const pending = deps.store.releases.create(
     {
       app: req.app,
@@ -34,15 +43,23 @@ export async function release(deps: Pick<PipelineDeps, 'store' | 'images'>, req:
       healthcheck: req.healthcheck,
       port: req.port,
     },
-    (version) => releaseImageTag(req.app, version),
+    (version) => (registry ? registry.releaseImage(req.app, version) : releaseImageTag(req.app, version)),
   );
   await deps.images.tag(req.image, pending.image);
   if (req.dropSourceTag) await deps.images.untag(req.image);
+  if (registry) {
+    const commitTag = registry.commitImage(req.app, req.commit);
+    await deps.images.tag(pending.image, commitTag);
+    await registry.push([pending.image, commitTag], progress, signal);
+    // The commit tag lives on in the registry; locally the release tag is enough.
+    await deps.images.untag(commitTag);
+  }
   return pending;
 }
 
 /** A release that never went live: marked failed, its tag dropped (the image goes with it unless cached layers hold it). */
 export async function abandonRelease(deps: Pick<PipelineDeps, 'store' | 'images'>, app: string, version: number): Promise<void> {
   deps.store.releases.setStatus(app, version, 'failed');
-  await deps.images.untag(releaseImageTag(app, version));
+  const image = deps.store.releases.find(app, version)?.image;
+  if (image) await deps.images.untag(image);
 }

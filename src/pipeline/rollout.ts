@@ -44,7 +44,7 @@ export async function rollout(
   let version: number | undefined;
   try {
     const checks = stackChecks(deps, req.app, options.codebase ?? null);
-    const rel = await stage(progress, 'Releasing', () => release(deps, req), (r) => `Release v${r.version}: ${r.description}`);
+    const rel = await stage(progress, 'Releasing', () => release(deps, req, progress, signal), (r) => `Release v${r.version}: ${r.description}`);
     version = rel.version;
     const result = await stage(
       progress,

@@ -126,7 +126,7 @@ describe('commands over SSH and on the host', () => {
     expect(unknown.stderr).toContain(" !     unknown command 'frobnicate'");
     const usage = await server.ssh(user, ['apps:create']);
     expect(usage.exitCode).toBe(1);
-    expect(usage.stderr).toBe(' !     usage: apps:create NAME');
+    expect(usage.stderr).toBe(' !     usage: apps:create NAME [--stack STACK]');
     const flag = await server.ssh(user, ['apps:list', '--bogus']);
     expect(flag.exitCode).toBe(1);
     expect(flag.stderr).toMatch(/Unknown option '--bogus'.*usage: apps:list \[--json\]/);

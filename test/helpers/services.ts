@@ -25,6 +25,7 @@ export function realServices(home: string = tempDir('svc')): Services {
     repos: new Repos(config.reposDir, home),
     images: new Images(docker),
     stackImages: new StackImages(docker),
+    registry: undefined,
     runtime: new DockerRuntime(docker, { stopTimeoutSeconds: 1 }, silentLogger),
     router: new CaddyRouter(config.caddyAdmin, `127.0.0.1:${config.routerPort}`),
     builders: [new DockerfileBuilder(docker)],

@@ -198,7 +198,8 @@ export async function removeDockerLeftovers(apps: string[]): Promise<void> {
     const ids = (await execa('docker', ['ps', '-aq', '--filter', `label=skiff.app=${app}`], { reject: false })).stdout.split('\n').filter(Boolean);
     if (ids.length) await execa('docker', ['rm', '-f', ...ids], { reject: false });
     const images = (await execa('docker', ['images', '-q', '--filter', `label=skiff.app=${app}`], { reject: false })).stdout.split('\n').filter(Boolean);
-    if (images.length) await execa('docker', ['rmi', '-f', ...new Set(images)], { reject: false });
+    // --no-prune: an untagged parent layer may be the cache another test's build is using right now.
+    if (images.length) await execa('docker', ['rmi', '-f', '--no-prune', ...new Set(images)], { reject: false });
   }
 }
 

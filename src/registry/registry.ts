@@ -1,0 +1,109 @@
+import type { Docker } from '../docker/client.js';
+import { isNotFound } from '../docker/client.js';
+import { ExternalError } from '../errors.js';
+import type { Progress } from '../pipeline/progress.js';
+
+export interface RegistrySettings {
+  /** host[:port]/path that images are named under. */
+  prefix: string;
+  username: string | undefined;
+  password: string | undefined;
+}
+
+interface PushEvent {
+  status?: string;
+  id?: string;
+  error?: string;
+  errorDetail?: { message?: string };
+}
+
+/**
+ * The team's registry: release images are named REGISTRY/APP:vN (and
+ * REGISTRY/APP:COMMIT), pushed after the build, and pulled wherever a
+ * release has to run and its image is not there.
+ */
+export class Registry {
+  constructor(
+    private readonly docker: Docker,
+    private readonly settings: RegistrySettings,
+  ) {}
+
+  get prefix(): string {
+    return this.settings.prefix;
+  }
+
+  releaseImage(app: string, version: number): string {
+    return `${this.settings.prefix}/${app}:v${version}`;
+  }
+
+  commitImage(app: string, commit: string): string {
+    return `${this.settings.prefix}/${app}:${commit.slice(0, 12)}`;
+  }
+
+  /** What dockerode and swarm take as credentials; undefined without a user. */
+  authconfig(): { username: string; password: string; serveraddress: string } | undefined {
+    if (!this.settings.username) return undefined;
+    return { username: this.settings.username, password: this.settings.password ?? '', serveraddress: this.settings.prefix.split('/')[0] };
+  }
+
+  /** Pushes each tag (all of one local image), streaming one line per layer; the registry's own message on failure. */
+  async push(tags: readonly string[], progress: Progress, signal: AbortSignal): Promise<void> {
+    for (const ref of tags) {
+      const colon = ref.lastIndexOf(':');
+      progress.info(`Pushing ${ref}`);
+      let stream: NodeJS.ReadableStream;
+      try {
+        const image = this.docker.getImage(ref.slice(0, colon));
+        stream = await (image.push({ tag: ref.slice(colon + 1), authconfig: this.authconfig(), abortSignal: signal } as object) as Promise<NodeJS.ReadableStream>);
+      } catch (err) {
+        throw new ExternalError(`the registry refused ${ref}: ${message(err)}`, err);
+      }
+      await this.follow(stream, ref, (e) => {
+        if (e.status === 'Pushed' || e.status === 'Layer already exists' || e.status?.startsWith('Mounted from')) progress.output(`${e.id}: ${e.status}\n`);
+        else if (e.status && /digest: sha256:/.test(e.status)) progress.output(`${e.status}\n`);
+      });
+    }
+  }
+
+  /** Pulls ref when this engine does not have it. */
+  async ensure(ref: string, progress: Progress): Promise<void> {
+    try {
+      await this.docker.getImage(ref).inspect();
+      return;
+    } catch (err) {
+      if (!isNotFound(err)) throw err;
+    }
+    progress.info(`Pulling ${ref}`);
+    let stream: NodeJS.ReadableStream;
+    try {
+      stream = await this.docker.pull(ref, { authconfig: this.authconfig() });
+    } catch (err) {
+      throw new ExternalError(`could not pull ${ref} from the registry: ${message(err)}`, err);
+    }
+    await this.follow(stream, ref, (e) => {
+      if (e.status === 'Pull complete' || e.status === 'Already exists') progress.output(`${e.id}: ${e.status}\n`);
+    });
+  }
+
+  private follow(stream: NodeJS.ReadableStream, ref: string, onEvent: (e: PushEvent) => void): Promise<void> {
+    return new Promise((resolve, reject) => {
+      let failure: string | undefined;
+      this.docker.modem.followProgress(
+        stream,
+        (err: Error | null) => {
+          if (err || failure) reject(new ExternalError(`the registry failed for ${ref}: ${failure ?? message(err)}`, err ?? undefined));
+          else resolve();
+        },
+        (e: PushEvent) => {
+          if (e.error) failure ??= e.errorDetail?.message ?? e.error;
+          else onEvent(e);
+        },
+      );
+    });
+  }
+}
+
+function message(err: unknown): string {
+  const e = err as { json?: { message?: string }; reason?: string; message?: string };
+  return (e?.json?.message ?? e?.message ?? String(err)).split('\n')[0];
+}
