@@ -19,6 +19,11 @@ if [ "$want_test" = 1 ]; then
   # The end-to-end tests drive Skiff with the real OpenSSH client.
   command -v ssh >/dev/null || need+=(openssh-client)
   command -v debootstrap >/dev/null || need+=(debootstrap)
+  # A real registry on loopback, and htpasswd for its basic auth.
+  command -v docker-registry >/dev/null || need+=(docker-registry)
+  command -v htpasswd >/dev/null || need+=(apache2-utils)
+  # systemd-analyze checks the units the systemd runtime writes.
+  command -v systemd-analyze >/dev/null || need+=(systemd)
 fi
 if [ "${#need[@]}" -gt 0 ]; then
   if [ "$(id -u)" != 0 ]; then

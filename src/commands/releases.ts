@@ -93,7 +93,8 @@ export const releasesCommands: CommandSpec[] = [
       await withCommandLock({ services, io, caller }, name, 'rollback', async () => {
         const app = getApp(services, caller, name);
         const target = rollbackTarget(services, app, positionals[1]);
-        if (!(await services.images.exists(target.image))) {
+        // With a registry, an image that is not on this host is pulled from it.
+        if (!services.registry && !(await services.images.exists(target.image))) {
           throw new ConflictError(`the image of v${target.version} was pruned (SKIFF_KEEP_RELEASES keeps the newest ones); push that commit again instead`);
         }
         io.stdout.write(`-----> Rolling back ${app.name} to v${target.version}\n`);

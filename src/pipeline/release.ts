@@ -45,15 +45,21 @@ export async function release(deps: Pick<PipelineDeps, 'store' | 'images' | 'reg
     },
     (version) => (registry ? registry.releaseImage(req.app, version) : releaseImageTag(req.app, version)),
   );
-  await deps.images.tag(req.image, pending.image);
-  if (req.dropSourceTag) await deps.images.untag(req.image);
-  if (registry) {
-    const commitTag = registry.commitImage(req.app, req.commit);
-    await deps.images.tag(pending.image, commitTag);
-    await registry.push([pending.image, commitTag], progress, signal);
-    // The commit tag lives on in the registry; locally the release tag is enough.
-    await deps.images.untag(commitTag);
+  try {
+    await deps.images.tag(req.image, pending.image);
+    if (registry) {
+      const commitTag = registry.commitImage(req.app, req.commit);
+      await deps.images.tag(pending.image, commitTag);
+      await registry.push([pending.image, commitTag], progress, signal);
+      // The commit tag lives on in the registry; locally the release tag is enough.
+      await deps.images.untag(commitTag);
+    }
+  } catch (err) {
+    await abandonRelease(deps, req.app, pending.version).catch(() => undefined);
+    if (req.dropSourceTag) await deps.images.untag(req.image).catch(() => undefined);
+    throw err;
   }
+  if (req.dropSourceTag) await deps.images.untag(req.image);
   return pending;
 }
 
