@@ -29,6 +29,11 @@ export const SETTINGS: readonly SettingSpec[] = [
   { env: 'SKIFF_REGISTRY', default: '', summary: 'registry and path release images are pushed to and pulled from, e.g. registry.internal:5000/team; empty: images stay on this host' },
   { env: 'SKIFF_REGISTRY_USER', default: '', summary: 'user for the registry (basic auth); empty: none' },
   { env: 'SKIFF_REGISTRY_PASSWORD', default: '', summary: 'password for the registry' },
+  { env: 'SKIFF_RUNTIME', default: 'docker', summary: 'how apps run: docker (containers), systemd (a unit per instance) or swarm (a service per process type); apps:set APP runtime NAME overrides it' },
+  { env: 'SKIFF_SYSTEMD_DIR', default: '/etc/systemd/system', summary: 'where the systemd runtime writes its units' },
+  { env: 'SKIFF_SWARM_NETWORK', default: 'skiff', summary: "the swarm runtime's attachable overlay network" },
+  { env: 'SKIFF_SWARM_GATEWAY_PORT', default: '8091', summary: "loopback port of the swarm runtime's gateway, through which the router reaches tasks" },
+  { env: 'SKIFF_SWARM_GATEWAY_IMAGE', default: 'debian:bookworm-slim', summary: "image the swarm gateway runs this host's caddy in (any glibc image)" },
   { env: 'SKIFF_LOG_LEVEL', default: 'info', summary: 'server log level (pino: debug, info, warn, error)' },
 ];
 
@@ -53,6 +58,9 @@ export interface Config {
   buildCaFile: string | undefined;
   /** Where release images go: host[:port]/path, with credentials when the registry wants them. */
   registry: { prefix: string; username: string | undefined; password: string | undefined } | undefined;
+  runtime: string;
+  systemdDir: string;
+  swarm: { network: string; gatewayPort: number; gatewayImage: string };
   logLevel: string;
   /** Derived paths under home. */
   dbPath: string;
@@ -104,6 +112,13 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
     },
     buildCaFile: env.SKIFF_BUILD_CA_FILE || undefined,
     registry: registrySetting(env),
+    runtime: env.SKIFF_RUNTIME || defaultOf('SKIFF_RUNTIME'),
+    systemdDir: env.SKIFF_SYSTEMD_DIR || defaultOf('SKIFF_SYSTEMD_DIR'),
+    swarm: {
+      network: env.SKIFF_SWARM_NETWORK || defaultOf('SKIFF_SWARM_NETWORK'),
+      gatewayPort: intSetting(env, 'SKIFF_SWARM_GATEWAY_PORT', defaultOf('SKIFF_SWARM_GATEWAY_PORT'), 1, 65535),
+      gatewayImage: env.SKIFF_SWARM_GATEWAY_IMAGE || defaultOf('SKIFF_SWARM_GATEWAY_IMAGE'),
+    },
     usersCanCreate: (env.SKIFF_USERS_CAN_CREATE ?? defaultOf('SKIFF_USERS_CAN_CREATE')) !== '0',
     logLevel: env.SKIFF_LOG_LEVEL || defaultOf('SKIFF_LOG_LEVEL'),
     dbPath: path.join(home, 'skiff.db'),

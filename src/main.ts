@@ -18,6 +18,9 @@ import { applyRoutes, currentRoutes } from './pipeline/route.js';
 import { caddyConfig } from './router/caddy-config.js';
 import { CaddyRouter } from './router/caddy-router.js';
 import { DockerRuntime } from './runtime/docker-runtime.js';
+import { Runtimes, parseRuntimeName } from './runtime/runtimes.js';
+import { SwarmRuntime } from './runtime/swarm-runtime.js';
+import { SystemdRuntime, systemdIsInit } from './runtime/systemd-runtime.js';
 import { openStore } from './store/sqlite-store.js';
 import { SecretBox } from './store/secret-box.js';
 
@@ -34,16 +37,35 @@ const VERSION: string = JSON.parse(
 function compose(config: Config, log: Logger): Services {
   const docker = createDocker();
   const stackImages = new StackImages(docker);
+  const store = openStore(config.dbPath, SecretBox.load(config.secretKeyPath));
+  const registry = config.registry && new Registry(docker, config.registry);
+  const containers = new DockerRuntime(docker, { stopTimeoutSeconds: config.stopTimeoutSeconds }, log);
+  const swarm = new SwarmRuntime(
+    docker,
+    containers,
+    {
+      ...config.swarm,
+      caddyBinary: findOnPath('caddy') ?? '/usr/bin/caddy',
+      dir: path.join(config.home, 'swarm'),
+      readyTimeoutMs: config.readyTimeoutMs,
+      stopTimeoutSeconds: config.stopTimeoutSeconds,
+      monitorSeconds: 5,
+      registryAuth: registry?.authconfig(),
+    },
+    log,
+  );
+  const systemd = systemdIsInit() ? new SystemdRuntime(containers, { unitDir: config.systemdDir, envDir: path.join(config.home, 'units'), stopTimeoutSeconds: config.stopTimeoutSeconds }, log) : undefined;
+  const runtime = new Runtimes({ docker: containers, swarm, systemd }, (app) => parseRuntimeName(store.apps.find(app)?.runtime ?? config.runtime));
   return {
     config,
     log,
     version: VERSION,
-    store: openStore(config.dbPath, SecretBox.load(config.secretKeyPath)),
+    store,
     repos: new Repos(config.reposDir, config.home),
     images: new Images(docker),
     stackImages,
-    registry: config.registry && new Registry(docker, config.registry),
-    runtime: new DockerRuntime(docker, { stopTimeoutSeconds: config.stopTimeoutSeconds }, log),
+    registry,
+    runtime,
     router: new CaddyRouter(config.caddyAdmin, `${config.bind}:${config.routerPort}`),
     // In the order they are asked: the app's stackfile stack, its own Dockerfile, then the built-in stacks.
     builders: [
@@ -52,6 +74,14 @@ function compose(config: Config, log: Logger): Services {
       new BuiltinStackBuilder(docker, { images: config.stackImages, caFile: config.buildCaFile }),
     ],
   };
+}
+
+function findOnPath(command: string): string | undefined {
+  for (const dir of (process.env.PATH ?? '').split(path.delimiter)) {
+    const candidate = path.join(dir, command);
+    if (dir && fs.existsSync(candidate)) return fs.realpathSync(candidate);
+  }
+  return undefined;
 }
 
 /** Hooks and host commands log to a file: their stderr belongs to the user. */

@@ -1,4 +1,7 @@
-import { UsageError } from '../errors.js';
+import { InvalidError, UsageError } from '../errors.js';
+import { converge } from '../pipeline/converge.js';
+import { Progress } from '../pipeline/progress.js';
+import { parseRuntimeName } from '../runtime/runtimes.js';
 import { appUrl } from '../pipeline/route.js';
 import { parseCommandArgs, table, writeJson } from './args.js';
 import { createApp, destroyApp, getApp, gitRemote, mayUse, withCommandLock } from './app-lifecycle.js';
@@ -48,6 +51,47 @@ export const appsCommands: CommandSpec[] = [
     },
   },
   {
+    name: 'apps:set',
+    usage: 'APP runtime NAME',
+    summary: "Run the app on another runtime (docker, systemd, swarm; 'default': SKIFF_RUNTIME), moving it without downtime",
+    async run({ args, io, services, caller }) {
+      const { positionals } = parseCommandArgs('apps:set', 'APP runtime NAME', args, {}, { min: 3, max: 3 });
+      const [appName, key, value] = positionals;
+      if (key !== 'runtime') throw new UsageError(`unknown setting '${key}'; apps:set APP runtime NAME is the one there is`);
+      const app = getApp(services, caller, appName, { owner: true });
+      const target = value === 'default' ? null : parseRuntimeName(value);
+      const effective = target ?? parseRuntimeName(services.config.runtime);
+      const runtime = services.runtime.named(effective);
+      const problem = await runtime.unavailable?.();
+      if (problem) throw new InvalidError(`cannot run ${app.name} on ${effective}: ${problem}`);
+      const before = services.runtime.for(app.name);
+      if (before === runtime) {
+        services.store.apps.setRuntime(app.name, target);
+        io.stdout.write(`-----> ${app.name} runs on ${effective} already\n`);
+        return;
+      }
+      await withCommandLock({ services, io, caller }, app.name, 'runtime change', async () => {
+        const current = app.currentRelease === null ? undefined : services.store.releases.find(app.name, app.currentRelease);
+        const previous = app.runtime;
+        services.store.apps.setRuntime(app.name, target);
+        if (!current || app.stopped) {
+          io.stdout.write(`-----> ${app.name} runs on ${effective} from its next deploy\n`);
+          return;
+        }
+        const progress = new Progress([io.stdout]);
+        try {
+          // The new runtime's instances start and take the traffic; then the old ones go.
+          await converge(services, current, { replace: 'all', progress, signal: io.signal });
+        } catch (err) {
+          services.store.apps.setRuntime(app.name, previous);
+          throw err;
+        }
+        await before.destroy(app.name);
+        io.stdout.write(`-----> ${app.name} runs on ${effective} now (v${current.version})\n`);
+      });
+    },
+  },
+  {
     name: 'apps:stack-update',
     usage: 'APP STACK',
     summary: "Set the stack an app builds with from its next push ('none': its Dockerfile, else detection)",
@@ -84,6 +128,7 @@ export const appsCommands: CommandSpec[] = [
         createdAt: app.createdAt,
         createdBy: app.createdBy,
         stack: app.stack,
+        runtime: services.runtime.for(app.name).name,
         gitRemote: gitRemote(services, app.name),
         release: current ? { version: current.version, commit: current.commit, createdAt: current.createdAt, pusher: current.pusher } : null,
         url,
@@ -94,6 +139,7 @@ export const appsCommands: CommandSpec[] = [
         ['Created:', `${app.createdAt} by ${app.createdBy}`],
         ['Git remote:', info.gitRemote],
         ['Stack:', app.stack ?? '-'],
+        ['Runtime:', services.runtime.for(app.name).name],
         ['Release:', current ? `v${current.version} (${current.commit.slice(0, 7)}, ${current.createdAt} by ${current.pusher})` : 'none yet: push to deploy'],
         ['URL:', url ?? '-'],
         ['Processes:', instances.length ? instances.map((i) => `${i.process}.${i.index} ${i.state}`).join(', ') : '-'],

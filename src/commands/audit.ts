@@ -15,6 +15,7 @@ const onApp = (args: string[]): AuditNote => ({ app: first(args), detail: {} });
 export const AUDITED: Record<string, (args: string[]) => AuditNote> = {
   'apps:create': (args) => ({ app: first(args), detail: args.includes('--stack') ? { stack: args[args.indexOf('--stack') + 1] ?? null } : {} }),
   'apps:destroy': onApp,
+  'apps:set': (args) => ({ app: first(args), detail: { setting: args[1] ?? null, value: args[2] ?? null } }),
   'apps:stack-update': (args) => ({ app: first(args), detail: { stack: rest(args)[0] ?? null } }),
   'stacks:create': () => ({ app: null, detail: {} }),
   'stacks:update': () => ({ app: null, detail: {} }),

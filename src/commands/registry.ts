@@ -18,6 +18,7 @@ import { doctorCommands } from './doctor.js';
 import { tokensCommands } from './tokens.js';
 import { stacksCommands } from './stacks.js';
 import { releasesCommands } from './releases.js';
+import { nodesCommands } from './nodes.js';
 
 const metaCommands: CommandSpec[] = [
   {
@@ -55,6 +56,7 @@ export const COMMANDS: readonly CommandSpec[] = [
   ...keysCommands,
   ...tokensCommands,
   ...doctorCommands,
+  ...nodesCommands,
   ...metaCommands,
 ];
 

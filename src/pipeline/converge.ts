@@ -1,6 +1,6 @@
 import { setTimeout as sleep } from 'node:timers/promises';
 import { planFormation, type ProcessPlan } from '../domain/formation.js';
-import type { Instance, ProcessSpec } from '../runtime/runtime.js';
+import type { FormationSpec, Instance, ProcessSpec, Runtime } from '../runtime/runtime.js';
 import type { Release } from '../store/store.js';
 import type { PipelineDeps } from './deps.js';
 import type { Progress } from './progress.js';
@@ -35,6 +35,8 @@ export async function converge(deps: PipelineDeps, rel: Release, options: Conver
   const app = store.apps.find(rel.app);
   const plan: ProcessPlan[] = app?.stopped ? [] : planFormation(rel.processes, store.formation.list(rel.app));
   const replacing = (process: string): boolean => options.replace === 'all' || options.replace.includes(process);
+  const appRuntime = runtime.for(rel.app);
+  if (appRuntime.rollout) return convergeRolling(deps, rel, plan, appRuntime, options);
   const current = await runtime.status(rel.app);
 
   const keep: Instance[] = [];
@@ -54,7 +56,7 @@ export async function converge(deps: PipelineDeps, rel: Release, options: Conver
           image: rel.image,
           command: p.command,
           env: rel.config,
-          port: p.process === 'web' ? (rel.port ?? config.appPort) : null,
+          port: portOf(deps, rel, p.process),
           memory: p.memory,
           cpus: p.cpus,
           healthcheck: p.process === 'web' ? rel.healthcheck : null,
@@ -87,4 +89,40 @@ export async function converge(deps: PipelineDeps, rel: Release, options: Conver
     await runtime.stop(started).catch((e: unknown) => deps.log.error({ err: e, app: rel.app }, 'could not remove new instances'));
     throw err;
   }
+}
+
+function portOf(deps: Pick<PipelineDeps, 'config'>, rel: Release, process: string): number | null {
+  return process === 'web' ? (rel.port ?? deps.config.appPort) : null;
+}
+
+/**
+ * For a runtime whose engine rolls out by itself (swarm): it gets the whole
+ * formation, replaces tasks new-first, and rolls back on its own when the new
+ * ones fail; then traffic is pointed at what it says. The release is current
+ * once the engine has it running.
+ */
+async function convergeRolling(deps: PipelineDeps, rel: Release, plan: ProcessPlan[], runtime: Runtime, options: ConvergeOptions): Promise<Convergence> {
+  const formation: FormationSpec[] = plan.map((p) => ({
+    app: rel.app,
+    release: rel.version,
+    process: p.process,
+    quantity: p.quantity,
+    image: rel.image,
+    command: p.command,
+    env: rel.config,
+    port: portOf(deps, rel, p.process),
+    memory: p.memory,
+    cpus: p.cpus,
+    healthcheck: p.process === 'web' ? rel.healthcheck : null,
+  }));
+  const result = await (runtime.rollout as NonNullable<Runtime['rollout']>)(rel.app, formation, {
+    readyTimeoutMs: deps.config.readyTimeoutMs,
+    progress: options.progress,
+    signal: options.signal,
+    restart: options.replace,
+  });
+  options.beforeSwitch?.();
+  await switchTraffic(deps, rel.app, result.upstreams);
+  const web = result.instances.filter((i) => i.process === 'web');
+  return { started: result.instances, stopped: [], web };
 }

@@ -5,7 +5,7 @@ import type { Config } from '../config.js';
 import type { Logger } from '../log.js';
 import type { Router } from '../router/router.js';
 import type { Registry } from '../registry/registry.js';
-import type { Runtime } from '../runtime/runtime.js';
+import type { Runtimes } from '../runtime/runtimes.js';
 import type { Store } from '../store/store.js';
 
 /** What the stages of a push use. */
@@ -17,7 +17,8 @@ export interface PipelineDeps {
   images: Images;
   /** Runs stackfile stacks' build and verify images. */
   stackImages: StackImages;
-  runtime: Runtime;
+  /** The runtimes, each app's chosen by its setting or SKIFF_RUNTIME. */
+  runtime: Runtimes;
   /** The team's registry, when SKIFF_REGISTRY names one. */
   registry: Registry | undefined;
   router: Router;

@@ -24,7 +24,8 @@ export function caddyConfig(routes: readonly Route[], options: CaddyOptions): Re
         r.upstreams.length > 0
           ? {
               handler: 'reverse_proxy',
-              upstreams: r.upstreams.map((dial) => ({ dial })),
+              upstreams: r.upstreams.map((u) => ({ dial: parseUpstream(u).dial })),
+              ...gatewayHeader(r.upstreams),
               load_balancing: { selection_policy: { policy: 'round_robin' }, try_duration: '5s', try_interval: '100ms' },
             }
           : { handler: 'static_response', status_code: 503, body: `${r.app} is not running.\n` },
@@ -45,6 +46,20 @@ export function caddyConfig(routes: readonly Route[], options: CaddyOptions): Re
       },
     },
   };
+}
+
+/**
+ * An upstream is host:port, or host:port/target for a gateway (the swarm
+ * runtime's) that dials target for us: it is told so in a header.
+ */
+export function parseUpstream(upstream: string): { dial: string; via: string | undefined } {
+  const slash = upstream.indexOf('/');
+  return slash < 0 ? { dial: upstream, via: undefined } : { dial: upstream.slice(0, slash), via: upstream.slice(slash + 1) };
+}
+
+function gatewayHeader(upstreams: readonly string[]): Record<string, unknown> {
+  const via = upstreams.map((u) => parseUpstream(u).via).find((v) => v !== undefined);
+  return via ? { headers: { request: { set: { 'X-Skiff-Upstream': [via] } } } } : {};
 }
 
 /** The host names an app answers at: APP.DOMAIN, and its custom domains. */

@@ -115,6 +115,8 @@ export class DockerRuntime implements Runtime {
   async status(app: string): Promise<Instance[]> {
     const containers = await this.docker.listContainers({ all: true, filters: { label: [`${LABEL_APP}=${app}`] } });
     return containers
+      // Swarm's tasks carry the app's labels too, but belong to the swarm runtime.
+      .filter((c) => !c.Labels['com.docker.swarm.service.id'])
       .map(toInstance)
       .filter((i) => i.process !== ONE_OFF).sort((a, b) => a.release - b.release || a.name.localeCompare(b.name));
   }
@@ -126,7 +128,18 @@ export class DockerRuntime implements Runtime {
   }
 
   async logs(app: string, options: LogOptions, onLine: (line: LogLine) => void): Promise<void> {
-    const instances = (await this.status(app)).filter((i) => !options.process || i.process === options.process);
+    return this.containerLogs(() => this.status(app), options, onLine);
+  }
+
+  /** The app's containers on this engine, swarm tasks included: for runtimes that run containers by other means. */
+  async containers(app: string): Promise<Instance[]> {
+    const containers = await this.docker.listContainers({ all: true, filters: { label: [`${LABEL_APP}=${app}`] } });
+    return containers.map(toInstance).filter((i) => i.process !== ONE_OFF);
+  }
+
+  /** Recent lines of the listed containers merged by time, then, with follow, new lines of them and of new ones. */
+  async containerLogs(list: () => Promise<Instance[]>, options: LogOptions, onLine: (line: LogLine) => void): Promise<void> {
+    const instances = (await list()).filter((i) => !options.process || i.process === options.process);
     // Recent lines of every instance, merged by time, the newest `tail` of them.
     const recent: LogLine[] = [];
     const lastSeen = new Map<string, string>();
@@ -176,7 +189,7 @@ export class DockerRuntime implements Runtime {
     while (!options.signal.aborted) {
       await sleep(1000, undefined, { signal: options.signal }).catch(() => undefined);
       if (options.signal.aborted) break;
-      const now = (await this.status(app).catch(() => [])).filter(
+      const now = (await list().catch(() => [])).filter(
         (i) => i.state === 'running' && (!options.process || i.process === options.process),
       );
       for (const i of now) await attach(i, since).catch(() => undefined);

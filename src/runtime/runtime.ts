@@ -68,6 +68,33 @@ export interface DeployOptions {
   signal: AbortSignal;
 }
 
+/** One process type of a release as a rolling runtime runs it: an instance's spec, and how many. */
+export interface FormationSpec extends Omit<ProcessSpec, 'index'> {
+  quantity: number;
+}
+
+export interface RollingDeployOptions extends DeployOptions {
+  /** Process types whose tasks are replaced even when their spec did not change (a restart, a new release). */
+  restart: readonly string[] | 'all';
+}
+
+/** What a rolling runtime deployed: where web traffic goes, and what runs now. */
+export interface RolledOut {
+  upstreams: string[];
+  instances: Instance[];
+}
+
+export interface NodeInfo {
+  id: string;
+  hostname: string;
+  role: string;
+  availability: string;
+  state: string;
+  address: string;
+  engine: string;
+  tasks: { app: string; process: string; index: number; release: number; state: string }[];
+}
+
 /**
  * The scheduler seam. start runs a new instance and returns once it is ready
  * (a web process answers HTTP; others stay up), or removes it and throws;
@@ -84,6 +111,16 @@ export interface Runtime {
   logs(app: string, options: LogOptions, onLine: (line: LogLine) => void): Promise<void>;
   /** Runs a one-off process attached to io; returns its exit status. It is removed afterwards, whatever happens. */
   run(spec: OneOffSpec, io: OneOffIO): Promise<number>;
+  /**
+   * Runtimes whose engine replaces instances itself (swarm) take the whole
+   * formation at once: they start new instances before old ones stop, check
+   * their health, and roll back by themselves when the new ones fail.
+   */
+  rollout?(app: string, formation: readonly FormationSpec[], options: RollingDeployOptions): Promise<RolledOut>;
+  /** Why this runtime cannot be used now (e.g. the engine is no swarm manager); undefined when it can. */
+  unavailable?(): Promise<string | undefined>;
+  /** The hosts a cluster runtime spreads instances over, and what runs on each. */
+  nodes?(): Promise<NodeInfo[]>;
   /** Runs a command inside a running instance (a stack's COMMAND health check); a timeout counts as a failure. */
   exec(instance: Instance, command: string[], options: { timeoutMs: number; signal: AbortSignal }): Promise<{ exitCode: number; output: string }>;
 }

@@ -161,4 +161,8 @@ export const MIGRATIONS: readonly { version: number; sql: string }[] = [
       ALTER TABLE releases ADD COLUMN port INTEGER;
     `,
   },
+  {
+    version: 9,
+    sql: `ALTER TABLE apps ADD COLUMN runtime TEXT;`,
+  },
 ];

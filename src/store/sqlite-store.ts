@@ -125,6 +125,7 @@ function toApp(r: Row): App {
     currentRelease: r.current_release === null ? null : Number(r.current_release),
     stopped: Number(r.stopped) === 1,
     stack: r.stack === null || r.stack === undefined ? null : String(r.stack),
+    runtime: r.runtime === null || r.runtime === undefined ? null : String(r.runtime),
   };
 }
 
@@ -160,6 +161,10 @@ class SqliteApps implements AppStore {
 
   setStack(name: string, stack: string | null): void {
     this.db.prepare('UPDATE apps SET stack = ? WHERE name = ?').run(stack, name);
+  }
+
+  setRuntime(name: string, runtime: string | null): void {
+    this.db.prepare('UPDATE apps SET runtime = ? WHERE name = ?').run(runtime, name);
   }
 
   usingStack(stack: string): string[] {

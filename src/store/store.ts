@@ -14,6 +14,8 @@ export interface App {
   stopped: boolean;
   /** The stack the app builds with (a built-in or a stackfile stack), or null: Dockerfile, else detection. */
   stack: string | null;
+  /** apps:set APP runtime NAME; null: the server's SKIFF_RUNTIME. */
+  runtime: string | null;
 }
 
 export interface AppStore {
@@ -23,6 +25,7 @@ export interface AppStore {
   setCurrentRelease(name: string, version: number | null): void;
   setStopped(name: string, stopped: boolean): void;
   setStack(name: string, stack: string | null): void;
+  setRuntime(name: string, runtime: string | null): void;
   /** Apps that build with the stack. */
   usingStack(stack: string): string[];
   remove(name: string): void;

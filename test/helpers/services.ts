@@ -9,6 +9,7 @@ import { createDocker } from '../../src/docker/client.js';
 import { Repos } from '../../src/git/repos.js';
 import { silentLogger } from '../../src/log.js';
 import { DockerRuntime } from '../../src/runtime/docker-runtime.js';
+import { Runtimes } from '../../src/runtime/runtimes.js';
 import { openStore } from '../../src/store/sqlite-store.js';
 import { SecretBox } from '../../src/store/secret-box.js';
 import { tempDir } from './skiff.js';
@@ -26,7 +27,7 @@ export function realServices(home: string = tempDir('svc')): Services {
     images: new Images(docker),
     stackImages: new StackImages(docker),
     registry: undefined,
-    runtime: new DockerRuntime(docker, { stopTimeoutSeconds: 1 }, silentLogger),
+    runtime: new Runtimes({ docker: new DockerRuntime(docker, { stopTimeoutSeconds: 1 }, silentLogger) }, () => 'docker'),
     router: new CaddyRouter(config.caddyAdmin, `127.0.0.1:${config.routerPort}`),
     builders: [new DockerfileBuilder(docker)],
   };

@@ -1,0 +1,72 @@
+import { InvalidError } from '../errors.js';
+import type { LogLine } from './log-lines.js';
+import type { DeployOptions, Instance, LogOptions, OneOffIO, OneOffSpec, ProcessSpec, Runtime } from './runtime.js';
+
+export const RUNTIME_NAMES = ['docker', 'systemd', 'swarm'] as const;
+export type RuntimeName = (typeof RUNTIME_NAMES)[number];
+
+export function parseRuntimeName(name: string): RuntimeName {
+  if (!(RUNTIME_NAMES as readonly string[]).includes(name)) throw new InvalidError(`unknown runtime '${name}'; choose ${RUNTIME_NAMES.join(', ')}`);
+  return name as RuntimeName;
+}
+
+/**
+ * The runtimes this server has, chosen per app: the app's own setting
+ * (apps:set APP runtime NAME), else SKIFF_RUNTIME. It is a Runtime itself,
+ * passing each call to the app's, so the pipeline does not care which.
+ */
+export class Runtimes implements Runtime {
+  readonly name = 'per-app';
+
+  constructor(
+    private readonly available: Partial<Record<RuntimeName, Runtime>>,
+    private readonly choose: (app: string) => RuntimeName,
+  ) {}
+
+  /** The named runtime, or a refusal that says why it cannot be used here. */
+  named(name: RuntimeName): Runtime {
+    const runtime = this.available[name];
+    if (!runtime) throw new InvalidError(`the ${name} runtime is not available on this server (${UNAVAILABLE[name]})`);
+    return runtime;
+  }
+
+  for(app: string): Runtime {
+    return this.named(this.choose(app));
+  }
+
+  start(spec: ProcessSpec, options: DeployOptions): Promise<Instance> {
+    return this.for(spec.app).start(spec, options);
+  }
+
+  async stop(instances: readonly Instance[]): Promise<void> {
+    const byApp = new Map<string, Instance[]>();
+    for (const i of instances) byApp.set(i.app, [...(byApp.get(i.app) ?? []), i]);
+    await Promise.all([...byApp].map(([app, list]) => this.for(app).stop(list)));
+  }
+
+  status(app: string): Promise<Instance[]> {
+    return this.for(app).status(app);
+  }
+
+  destroy(app: string): Promise<void> {
+    return this.for(app).destroy(app);
+  }
+
+  logs(app: string, options: LogOptions, onLine: (line: LogLine) => void): Promise<void> {
+    return this.for(app).logs(app, options, onLine);
+  }
+
+  run(spec: OneOffSpec, io: OneOffIO): Promise<number> {
+    return this.for(spec.app).run(spec, io);
+  }
+
+  exec(instance: Instance, command: string[], options: { timeoutMs: number; signal: AbortSignal }): Promise<{ exitCode: number; output: string }> {
+    return this.for(instance.app).exec(instance, command, options);
+  }
+}
+
+const UNAVAILABLE: Record<RuntimeName, string> = {
+  docker: 'no Docker engine',
+  systemd: 'systemd is not PID 1 on this host',
+  swarm: 'the Docker engine is not a swarm manager; run docker swarm init',
+};

@@ -1,0 +1,375 @@
+import fs from 'node:fs';
+import path from 'node:path';
+import { setTimeout as sleep } from 'node:timers/promises';
+import type { Docker } from '../docker/client.js';
+import { isNotFound } from '../docker/client.js';
+import { LABEL_APP, LABEL_PROCESS, LABEL_RELEASE } from '../domain/names.js';
+import { DeployFailedError, ExternalError } from '../errors.js';
+import type { Logger } from '../log.js';
+import type { DockerRuntime } from './docker-runtime.js';
+import type { LogLine } from './log-lines.js';
+import type {
+  DeployOptions,
+  FormationSpec,
+  Instance,
+  LogOptions,
+  NodeInfo,
+  OneOffIO,
+  OneOffSpec,
+  ProcessSpec,
+  RolledOut,
+  RollingDeployOptions,
+  Runtime,
+} from './runtime.js';
+import { serviceName, serviceSpec } from './swarm-spec.js';
+
+export interface SwarmOptions {
+  /** The attachable overlay network the services and the gateway share. */
+  network: string;
+  /** The gateway answers on 127.0.0.1:gatewayPort. */
+  gatewayPort: number;
+  /** Any glibc image: the gateway runs this host's caddy binary in it. */
+  gatewayImage: string;
+  caddyBinary: string;
+  /** Where the gateway's config file is written (SKIFF_HOME/swarm). */
+  dir: string;
+  readyTimeoutMs: number;
+  stopTimeoutSeconds: number;
+  /** Seconds swarm watches new tasks before an update counts as done (a crash within it rolls back). */
+  monitorSeconds: number;
+  /** Credentials for pulling from the registry on every node. */
+  registryAuth?: { username: string; password: string; serveraddress: string };
+}
+
+interface SwarmService {
+  ID: string;
+  Version: { Index: number };
+  Spec: { Name: string; Labels?: Record<string, string>; TaskTemplate: { ForceUpdate?: number }; Mode?: { Replicated?: { Replicas?: number } } };
+  PreviousSpec?: { TaskTemplate?: unknown };
+  UpdateStatus?: { State?: string; Message?: string; StartedAt?: string };
+}
+
+interface SwarmTask {
+  ID: string;
+  NodeID?: string;
+  Slot?: number;
+  ServiceID: string;
+  DesiredState: string;
+  CreatedAt?: string;
+  Spec: { ContainerSpec?: { Labels?: Record<string, string> } };
+  Status: { State: string; Err?: string; Message?: string; Timestamp?: string; ContainerStatus?: { ContainerID?: string; ExitCode?: number } };
+}
+
+const GATEWAY_HEADER = 'X-Skiff-Upstream';
+
+/**
+ * The gateway's Caddy: it dials whatever tasks.skiff-APP-PROCESS:PORT the
+ * router names in a header, so it never needs reloading; swarm's DNS answers
+ * with every running task, and the dial tries the next one when one refuses.
+ */
+export function gatewayConfig(): Record<string, unknown> {
+  return {
+    admin: { disabled: true },
+    apps: {
+      http: {
+        servers: {
+          gateway: {
+            listen: [':80'],
+            automatic_https: { disable: true },
+            routes: [
+              {
+                match: [{ header_regexp: { [GATEWAY_HEADER]: { pattern: '^tasks\\.skiff-[a-z][a-z0-9-]*:[0-9]{1,5}$' } } }],
+                handle: [
+                  {
+                    handler: 'reverse_proxy',
+                    headers: { request: { delete: [GATEWAY_HEADER] } },
+                    upstreams: [{ dial: `{http.request.header.${GATEWAY_HEADER}}` }],
+                    load_balancing: { try_duration: '10s', try_interval: '250ms' },
+                  },
+                ],
+              },
+              { handle: [{ handler: 'static_response', status_code: 502, body: 'The swarm gateway got no upstream.\n' }] },
+            ],
+          },
+        },
+      },
+    },
+  };
+}
+
+/**
+ * Runs each process type as a Docker Swarm service: replicas are the
+ * formation's count, updates start new tasks first and roll back by
+ * themselves on a failed health check. The router reaches web tasks through a
+ * gateway container on the overlay network (dnsrr: no virtual IP needed).
+ */
+export class SwarmRuntime implements Runtime {
+  readonly name = 'swarm';
+
+  constructor(
+    private readonly docker: Docker,
+    private readonly containers: DockerRuntime,
+    private readonly options: SwarmOptions,
+    private readonly log: Logger,
+  ) {}
+
+  /** Whether this engine is a swarm manager: only managers create services. */
+  static async available(docker: Docker): Promise<boolean> {
+    try {
+      const info = (await docker.info()) as { Swarm?: { LocalNodeState?: string; ControlAvailable?: boolean } };
+      return info.Swarm?.LocalNodeState === 'active' && info.Swarm.ControlAvailable === true;
+    } catch {
+      return false;
+    }
+  }
+
+  get gatewayName(): string {
+    return `skiff-gateway-${this.options.gatewayPort}`;
+  }
+
+  /** The router's upstream for a web service: the gateway, and the tasks it dials. */
+  upstream(app: string, port: number): string {
+    return `127.0.0.1:${this.options.gatewayPort}/tasks.${serviceName(app, 'web')}:${port}`;
+  }
+
+  async rollout(app: string, formation: readonly FormationSpec[], options: RollingDeployOptions): Promise<RolledOut> {
+    const problem = await this.unavailable();
+    if (problem) throw new DeployFailedError(`${app} runs on the swarm runtime, but ${problem}`);
+    await this.ensureNetwork();
+    await this.ensureGateway();
+    const existing = await this.services(app);
+    const restarting = (process: string): boolean => options.restart === 'all' || options.restart.includes(process);
+    for (const f of formation) {
+      const name = serviceName(app, f.process);
+      const current = existing.find((s) => s.Spec.Name === name);
+      const force = (current?.Spec.TaskTemplate.ForceUpdate ?? 0) + (current && restarting(f.process) ? 1 : 0);
+      const spec = serviceSpec(f, {
+        network: this.options.network,
+        forceUpdate: force,
+        monitorSeconds: this.options.monitorSeconds,
+        stopGraceSeconds: this.options.stopTimeoutSeconds,
+        readyTimeoutSeconds: Math.ceil(this.options.readyTimeoutMs / 1000),
+      });
+      const since = new Date();
+      if (!current) {
+        options.progress.info(`Creating service ${name} (${f.quantity} replica${f.quantity === 1 ? '' : 's'})`);
+        const created = (await this.docker.createService({ ...spec, authconfig: this.options.registryAuth } as never)) as { id?: string; ID?: string };
+        const id = created.id ?? created.ID ?? name;
+        try {
+          await this.waitForTasks(id, name, f.quantity, since, options);
+        } catch (err) {
+          // A new service that never ran leaves nothing behind.
+          await this.docker.getService(id).remove().catch(() => undefined);
+          throw err;
+        }
+      } else {
+        options.progress.info(`Updating service ${name} (${f.quantity} replica${f.quantity === 1 ? '' : 's'}, start-first)`);
+        await this.docker.getService(current.ID).update({ _query: { version: current.Version.Index }, _body: spec, authconfig: this.options.registryAuth });
+        await this.waitForUpdate(current.ID, name, f.quantity, current.UpdateStatus?.StartedAt, options);
+      }
+    }
+    // Process types the release no longer has.
+    for (const s of existing.filter((s) => !formation.some((f) => serviceName(app, f.process) === s.Spec.Name))) {
+      options.progress.info(`Removing service ${s.Spec.Name}`);
+      await this.docker.getService(s.ID).remove().catch((err: unknown) => this.log.warn({ err, service: s.Spec.Name }, 'could not remove service'));
+    }
+    const web = formation.find((f) => f.process === 'web' && f.quantity > 0 && f.port !== null);
+    return { upstreams: web ? [this.upstream(app, web.port as number)] : [], instances: await this.status(app) };
+  }
+
+  /** A new service is up when its replicas run; a task that fails first fails the deploy with its error. */
+  private async waitForTasks(id: string, name: string, replicas: number, since: Date, options: DeployOptions): Promise<void> {
+    const deadline = Date.now() + options.readyTimeoutMs + this.options.monitorSeconds * 1000;
+    while (Date.now() < deadline) {
+      if (options.signal.aborted) throw new DeployFailedError('deploy cancelled');
+      const tasks = await this.tasks({ service: [id] });
+      const running = tasks.filter((t) => t.DesiredState === 'running' && t.Status.State === 'running');
+      if (running.length >= replicas) return;
+      const failed = tasks.find((t) => ['failed', 'rejected'].includes(t.Status.State) && new Date(t.Status.Timestamp ?? 0) >= since);
+      if (failed) throw new DeployFailedError(`${name} did not start: ${taskError(failed)}; the previous release keeps serving`);
+      await sleep(500);
+    }
+    throw new DeployFailedError(`${name} did not get ${replicas} running task${replicas === 1 ? '' : 's'} within ${Math.round(options.readyTimeoutMs / 1000)}s; the previous release keeps serving`);
+  }
+
+  /**
+   * Waits for swarm's rolling update: completed and every replica running.
+   * When swarm rolls back (a new task failed its health check or exited), the
+   * deploy fails once the old tasks are back.
+   */
+  private async waitForUpdate(id: string, name: string, replicas: number, priorUpdate: string | undefined, options: DeployOptions): Promise<void> {
+    const deadline = Date.now() + options.readyTimeoutMs * 2 + this.options.monitorSeconds * 1000 + 30_000;
+    let rollingBack: string | undefined;
+    while (Date.now() < deadline) {
+      if (options.signal.aborted) throw new DeployFailedError('deploy cancelled');
+      const service = (await this.docker.getService(id).inspect()) as SwarmService;
+      // Scaling alone starts no update; a changed task template does, and until it shows, the old tasks must not count.
+      const templateChanged = JSON.stringify(service.Spec.TaskTemplate) !== JSON.stringify(service.PreviousSpec?.TaskTemplate);
+      const update = service.UpdateStatus;
+      const ours = update?.StartedAt !== undefined && update.StartedAt !== priorUpdate;
+      if (templateChanged && !ours) {
+        await sleep(250);
+        continue;
+      }
+      const state = ours ? update?.State : undefined;
+      if (state?.startsWith('rollback')) {
+        if (!rollingBack) {
+          rollingBack = update?.Message ?? 'the new tasks failed';
+          options.progress.warn(`swarm is rolling ${name} back: ${rollingBack}`);
+        }
+        if (state === 'rollback_completed' || state === 'rollback_paused') break;
+      } else if (state === 'paused') {
+        throw new DeployFailedError(`swarm paused the update of ${name}: ${update?.Message ?? ''}`);
+      } else if (state === undefined || state === 'completed') {
+        const tasks = await this.tasks({ service: [id], 'desired-state': ['running'] });
+        if (tasks.filter((t) => t.Status.State === 'running').length >= replicas && tasks.length === replicas) return;
+      }
+      await sleep(500);
+    }
+    if (rollingBack) {
+      const failed = (await this.tasks({ service: [id] })).find((t) => ['failed', 'rejected', 'shutdown'].includes(t.Status.State) && t.Status.Err);
+      throw new DeployFailedError(`swarm rolled ${name} back (${rollingBack}${failed ? `; ${taskError(failed)}` : ''}); the previous release keeps serving`);
+    }
+    throw new DeployFailedError(`the update of ${name} did not finish in time; swarm goes on with it (docker service ps ${name})`);
+  }
+
+  async start(spec: ProcessSpec): Promise<Instance> {
+    throw new Error(`the swarm runtime deploys whole formations (rollout), not single instances (${spec.app} ${spec.process}.${spec.index})`);
+  }
+
+  /** Instances of a swarm app go away with their service's replicas; stopping one means scaling. */
+  async stop(instances: readonly Instance[]): Promise<void> {
+    if (instances.length) this.log.debug({ count: instances.length }, 'swarm tasks are stopped by scaling their service');
+  }
+
+  async status(app: string): Promise<Instance[]> {
+    const services = await this.services(app);
+    if (!services.length) return [];
+    const tasks = await this.tasks({ service: services.map((s) => s.ID), 'desired-state': ['running'] });
+    return tasks
+      .map((t) => {
+        const labels = t.Spec.ContainerSpec?.Labels ?? {};
+        const process = labels[LABEL_PROCESS] ?? 'web';
+        return {
+          id: t.Status.ContainerStatus?.ContainerID ?? t.ID,
+          name: `${serviceName(app, process)}.${t.Slot ?? 0}`,
+          app,
+          release: Number(labels[LABEL_RELEASE] ?? 0),
+          process,
+          index: t.Slot ?? 0,
+          state: t.Status.State,
+          startedAt: t.Status.Timestamp,
+        };
+      })
+      .sort((a, b) => a.process.localeCompare(b.process) || a.index - b.index);
+  }
+
+  async destroy(app: string): Promise<void> {
+    for (const s of await this.services(app)) await this.docker.getService(s.ID).remove().catch(() => undefined);
+  }
+
+  /** The app's tasks that run on this host, by their containers. */
+  logs(app: string, options: LogOptions, onLine: (line: LogLine) => void): Promise<void> {
+    return this.containers.containerLogs(async () => (await this.containers.containers(app)).filter((i) => i.state === 'running' || !options.follow), options, onLine);
+  }
+
+  /** One-offs run as plain containers on this host, as with the docker runtime. */
+  run(spec: OneOffSpec, io: OneOffIO): Promise<number> {
+    return this.containers.run(spec, io);
+  }
+
+  exec(instance: Instance, command: string[], options: { timeoutMs: number; signal: AbortSignal }): Promise<{ exitCode: number; output: string }> {
+    return this.containers.exec(instance, command, options);
+  }
+
+  async unavailable(): Promise<string | undefined> {
+    return (await SwarmRuntime.available(this.docker)) ? undefined : 'this Docker engine is not a swarm manager; run docker swarm init (see the README)';
+  }
+
+  /** The swarm's nodes, and which tasks of which app run on each. */
+  async nodes(): Promise<NodeInfo[]> {
+    const nodes = (await this.docker.listNodes()) as {
+      ID: string;
+      Description?: { Hostname?: string; Engine?: { EngineVersion?: string } };
+      Spec?: { Role?: string; Availability?: string };
+      Status?: { State?: string; Addr?: string };
+    }[];
+    const tasks = await this.tasks({ label: [LABEL_APP], 'desired-state': ['running'] });
+    return nodes.map((n) => ({
+      id: n.ID,
+      hostname: n.Description?.Hostname ?? n.ID,
+      role: n.Spec?.Role ?? '?',
+      availability: n.Spec?.Availability ?? '?',
+      state: n.Status?.State ?? '?',
+      address: n.Status?.Addr ?? '?',
+      engine: n.Description?.Engine?.EngineVersion ?? '?',
+      tasks: tasks
+        .filter((t) => t.NodeID === n.ID)
+        .map((t) => {
+          const labels = t.Spec.ContainerSpec?.Labels ?? {};
+          return { app: labels[LABEL_APP] ?? '?', process: labels[LABEL_PROCESS] ?? '?', index: t.Slot ?? 0, release: Number(labels[LABEL_RELEASE] ?? 0), state: t.Status.State };
+        })
+        .sort((a, b) => a.app.localeCompare(b.app) || a.process.localeCompare(b.process) || a.index - b.index),
+    }));
+  }
+
+  private async services(app: string): Promise<SwarmService[]> {
+    return (await this.docker.listServices({ filters: { label: [`${LABEL_APP}=${app}`] } })) as unknown as SwarmService[];
+  }
+
+  private async tasks(filters: Record<string, string[]>): Promise<SwarmTask[]> {
+    return (await this.docker.listTasks({ filters })) as SwarmTask[];
+  }
+
+  private async ensureNetwork(): Promise<void> {
+    try {
+      await this.docker.getNetwork(this.options.network).inspect();
+    } catch (err) {
+      if (!isNotFound(err)) throw err;
+      await this.docker.createNetwork({ Name: this.options.network, Driver: 'overlay', Attachable: true, Labels: { 'skiff.network': '1' } }).catch((e: unknown) => {
+        // Two deploys at once: the other one made it.
+        if ((e as { statusCode?: number }).statusCode !== 409) throw e;
+      });
+    }
+  }
+
+  /** The gateway container: this host's caddy on the overlay network, published on loopback. */
+  async ensureGateway(): Promise<void> {
+    const container = this.docker.getContainer(this.gatewayName);
+    try {
+      const info = await container.inspect();
+      if (!info.State.Running) await container.start();
+      return;
+    } catch (err) {
+      if (!isNotFound(err)) throw err;
+    }
+    fs.mkdirSync(this.options.dir, { recursive: true });
+    const configFile = path.join(this.options.dir, 'gateway.json');
+    fs.writeFileSync(configFile, JSON.stringify(gatewayConfig(), null, 2));
+    try {
+      const created = await this.docker.createContainer({
+        name: this.gatewayName,
+        Image: this.options.gatewayImage,
+        Cmd: ['/usr/local/bin/caddy', 'run', '--config', '/etc/skiff-gateway.json'],
+        Env: ['XDG_DATA_HOME=/tmp', 'XDG_CONFIG_HOME=/tmp'],
+        Labels: { 'skiff.gateway': String(this.options.gatewayPort) },
+        ExposedPorts: { '80/tcp': {} },
+        HostConfig: {
+          Binds: [`${this.options.caddyBinary}:/usr/local/bin/caddy:ro`, `${configFile}:/etc/skiff-gateway.json:ro`],
+          PortBindings: { '80/tcp': [{ HostIp: '127.0.0.1', HostPort: String(this.options.gatewayPort) }] },
+          NetworkMode: this.options.network,
+          RestartPolicy: { Name: 'unless-stopped' },
+        },
+      });
+      await created.start();
+    } catch (err) {
+      if ((err as { statusCode?: number }).statusCode === 409) return;
+      throw new ExternalError(`could not start the swarm gateway (${this.options.gatewayImage}): ${(err as Error).message}`, err);
+    }
+  }
+}
+
+function taskError(t: SwarmTask): string {
+  const exit = t.Status.ContainerStatus?.ExitCode;
+  return [t.Status.Err, exit !== undefined && exit !== 0 ? `exit status ${exit}` : ''].filter(Boolean).join(', ') || t.Status.State;
+}

@@ -1,0 +1,168 @@
+import fs from 'node:fs';
+import path from 'node:path';
+import { execa } from 'execa';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { BASE_IMAGE } from '../helpers/base-image.js';
+import { ensureSwarm, inspectService, leaveSwarm } from '../helpers/swarm.js';
+import { SkiffServer, commitAll, fixtureRepo, freePort, httpGet, makeKey, releasedUrl, removeDockerLeftovers, tempDir, uniqueApp, waitFor } from '../helpers/skiff.js';
+
+/** Requests through the router, bounded in count and time, while fn runs: how many failed, of how many. */
+async function underLoad(url: string, fn: () => Promise<void>): Promise<{ sent: number; failed: string[] }> {
+  let done = false;
+  const failed: string[] = [];
+  let sent = 0;
+  const loop = (async () => {
+    const deadline = Date.now() + 180_000;
+    while (!done && sent < 5000 && Date.now() < deadline) {
+      sent++;
+      try {
+        const r = await httpGet(url, 5000);
+        if (r.status !== 200) failed.push(`${r.status} ${r.body.trim()}`);
+      } catch (err) {
+        failed.push(String(err));
+      }
+      await new Promise((r) => setTimeout(r, 20));
+    }
+  })();
+  try {
+    await fn();
+  } finally {
+    done = true;
+    await loop;
+  }
+  return { sent, failed };
+}
+
+/** The swarm runtime on a single-node swarm (loopback): services, rolling updates, rollback by itself. */
+describe('the swarm runtime', () => {
+  let server: SkiffServer;
+  let key: string;
+  let createdSwarm = false;
+  const network = `skiff-test-${Math.random().toString(36).slice(2, 8)}`;
+  const app = uniqueApp('swarm');
+  let repo: string;
+  let url: string;
+
+  beforeAll(async () => {
+    createdSwarm = await ensureSwarm();
+    server = await SkiffServer.start({
+      SKIFF_RUNTIME: 'swarm',
+      SKIFF_SWARM_NETWORK: network,
+      SKIFF_SWARM_GATEWAY_PORT: String(await freePort()),
+      SKIFF_SWARM_GATEWAY_IMAGE: BASE_IMAGE,
+      SKIFF_READY_TIMEOUT: '20',
+    });
+    key = await makeKey(tempDir('keys'), 'admin');
+    await server.cli(['keys:add', 'alice', '--admin'], fs.readFileSync(`${key}.pub`, 'utf8'));
+    repo = await fixtureRepo('dockerfile-env');
+  });
+
+  afterAll(async () => {
+    await server?.cleanup();
+    await execa('docker', ['service', 'rm', `skiff-${app}-web`], { reject: false });
+    await execa('docker', ['rm', '-f', `skiff-gateway-${server?.env.SKIFF_SWARM_GATEWAY_PORT}`], { reject: false });
+    await removeDockerLeftovers([app]);
+    await waitFor(async () => (await execa('docker', ['network', 'rm', network], { reject: false })).exitCode === 0, 20_000, `network ${network} removed`).catch(() => undefined);
+    if (createdSwarm) await leaveSwarm();
+  });
+
+  it('deploys a push as a service: dnsrr on the overlay network, start-first updates that roll back on failure', async () => {
+    await server.ssh(key, ['apps:create', app]);
+    await server.ssh(key, ['config:set', app, 'GREETING=hello', '--no-restart']);
+    const push = await server.git(key, repo, ['push', server.remote(app), 'main']);
+    expect(push.exitCode, push.stderr).toBe(0);
+    expect(push.stderr).toContain(`Creating service skiff-${app}-web (1 replica)`);
+    url = releasedUrl(push.stderr)!;
+    expect((await httpGet(url)).body).toBe('env app\n');
+    expect((await httpGet(`${url}greeting`)).body).toBe('hello');
+
+    const service = await inspectService(`skiff-${app}-web`);
+    expect(service.Spec.EndpointSpec.Mode).toBe('dnsrr');
+    expect(service.Spec.UpdateConfig).toMatchObject({ Order: 'start-first', FailureAction: 'rollback' });
+    expect(service.Spec.TaskTemplate.Networks[0].Target).toBe(service.Spec.TaskTemplate.Networks[0].Target);
+    expect(service.Spec.Labels).toMatchObject({ 'skiff.app': app, 'skiff.process': 'web', 'skiff.release': '1' });
+    expect(service.Spec.TaskTemplate.ContainerSpec.Env).toContain('PORT=5000');
+    expect(service.Spec.TaskTemplate.ContainerSpec.Healthcheck.Test[0]).toBe('CMD-SHELL');
+    expect(JSON.parse((await server.ssh(key, ['apps:info', app, '--json'])).stdout).runtime).toBe('swarm');
+  });
+
+  it('scales, changes config and redeploys without failing a request', async () => {
+    const result = await underLoad(url, async () => {
+      const scale = await server.ssh(key, ['ps:scale', app, 'web=3']);
+      expect(scale.exitCode, scale.stderr).toBe(0);
+      expect((await inspectService(`skiff-${app}-web`)).Spec.Mode.Replicated.Replicas).toBe(3);
+      const ps = JSON.parse((await server.ssh(key, ['ps', app, '--json'])).stdout) as { instances: { name: string; state: string }[] };
+      expect(ps.instances.filter((i) => i.state === 'running')).toHaveLength(3);
+
+      const config = await server.ssh(key, ['config:set', app, 'GREETING=bonjour']);
+      expect(config.exitCode, config.stderr).toBe(0);
+      expect(config.stdout).toContain(`Updating service skiff-${app}-web (3 replicas, start-first)`);
+
+      fs.writeFileSync(path.join(repo, 'index.html'), 'env app v2\n');
+      await commitAll(repo, 'v2');
+      const push = await server.git(key, repo, ['push', server.remote(app), 'main']);
+      expect(push.exitCode, push.stderr).toBe(0);
+    });
+    expect(result.failed).toEqual([]);
+    expect(result.sent).toBeGreaterThan(20);
+    expect((await httpGet(url)).body).toBe('env app v2\n');
+    expect((await httpGet(`${url}greeting`)).body).toBe('bonjour');
+    // Every task runs the new release.
+    const tasks = (await execa('docker', ['service', 'ps', `skiff-${app}-web`, '--filter', 'desired-state=running', '--format', '{{.Image}}'])).stdout.split('\n');
+    expect(tasks).toHaveLength(3);
+  });
+
+  it('rolls back: the previous image and config, as a service update', async () => {
+    const rollback = await server.ssh(key, ['rollback', app]);
+    expect(rollback.exitCode, rollback.stderr).toBe(0);
+    expect((await httpGet(url)).body).toBe('env app\n');
+    expect((await httpGet(`${url}greeting`)).body).toBe('bonjour');
+    expect((await inspectService(`skiff-${app}-web`)).Spec.Labels['skiff.release']).toBe('4');
+  });
+
+  it('lets swarm roll a release back by itself when its health check fails, and the push is rejected', async () => {
+    fs.writeFileSync(path.join(repo, 'skiff.yml'), 'healthcheck: /health\n');
+    fs.writeFileSync(path.join(repo, 'index.html'), 'never healthy\n');
+    await commitAll(repo, 'no /health');
+    const push = await server.git(key, repo, ['push', server.remote(app), 'main']);
+    expect(push.exitCode).not.toBe(0);
+    expect(push.stderr).toMatch(/swarm is rolling skiff-\S+-web back/);
+    expect(push.stderr).toMatch(/Push rejected: swarm rolled skiff-\S+-web back/);
+    expect((await httpGet(url)).body).toBe('env app\n');
+    const service = await inspectService(`skiff-${app}-web`);
+    expect(service.Spec.Labels['skiff.release']).toBe('4');
+    expect(service.UpdateStatus.State).toBe('rollback_completed');
+    const releases = JSON.parse((await server.ssh(key, ['releases', app, '--json'])).stdout) as { version: number; status: string; current: boolean }[];
+    expect(releases[0]).toMatchObject({ version: 5, status: 'failed', current: false });
+  });
+
+  it('lists the nodes and the tasks on each (admin)', async () => {
+    const nodes = await server.cli(['nodes']);
+    expect(nodes.exitCode, nodes.stderr).toBe(0);
+    expect(nodes.stdout).toMatch(/manager\s+ready\s+active\s+127\.0\.0\.1/);
+    expect(nodes.stdout).toMatch(new RegExp(`${app}\\s+web\\.1\\s+v4\\s+running`));
+    const json = JSON.parse((await server.cli(['nodes', '--json'])).stdout) as { tasks: { app: string }[] }[];
+    expect(json[0].tasks.filter((t) => t.app === app)).toHaveLength(3);
+  });
+
+  it('moves an app to the docker runtime and back without downtime', async () => {
+    const result = await underLoad(url, async () => {
+      const toDocker = await server.ssh(key, ['apps:set', app, 'runtime', 'docker']);
+      expect(toDocker.exitCode, toDocker.stderr).toBe(0);
+      expect(toDocker.stdout).toContain(`${app} runs on docker now (v4)`);
+      expect((await execa('docker', ['service', 'ls', '-q', '--filter', `name=skiff-${app}-web`])).stdout).toBe('');
+      // Plain containers now (swarm's tasks, stopping, carry a service label).
+      const services = (await execa('docker', ['ps', '--filter', `label=skiff.app=${app}`, '--format', '{{.Label "com.docker.swarm.service.id"}}'])).stdout.split('\n');
+      expect(services.filter((s) => s === '')).toHaveLength(3);
+
+      const back = await server.ssh(key, ['apps:set', app, 'runtime', 'default']);
+      expect(back.exitCode, back.stderr).toBe(0);
+      expect(back.stdout).toContain(`${app} runs on swarm now (v4)`);
+    });
+    expect(result.failed).toEqual([]);
+    expect((await httpGet(url)).body).toBe('env app\n');
+    const bad = await server.ssh(key, ['apps:set', app, 'runtime', 'kubernetes']);
+    expect(bad.exitCode).toBe(1);
+    expect(bad.stderr).toContain("unknown runtime 'kubernetes'; choose docker, systemd, swarm");
+  });
+});
