@@ -27,7 +27,7 @@ export const SETTINGS: readonly SettingSpec[] = [
   { env: 'SKIFF_STACK_STATIC_IMAGE', default: 'busybox:1.36', summary: 'base image of the built-in static stack' },
   { env: 'SKIFF_BUILD_CA_FILE', default: '', summary: 'a CA bundle that builds trust for package installs (behind an intercepting proxy)' },
   { env: 'SKIFF_REGISTRY', default: '', summary: 'registry and path release images are pushed to and pulled from, e.g. registry.internal:5000/team; empty: images stay on this host' },
-  { env: 'SKIFF_REGISTRY_USER', default: '', summary: 'user for the registry (basic auth); empty: none' },
+  { env: 'SKIFF_REGISTRY_USER', default: '', summary: "user for the registry's basic auth" },
   { env: 'SKIFF_REGISTRY_PASSWORD', default: '', summary: 'password for the registry' },
   { env: 'SKIFF_RUNTIME', default: 'docker', summary: 'how apps run: docker (containers), systemd (a unit per instance) or swarm (a service per process type); apps:set APP runtime NAME overrides it' },
   { env: 'SKIFF_SYSTEMD_DIR', default: '/etc/systemd/system', summary: 'where the systemd runtime writes its units' },
@@ -80,6 +80,12 @@ function intSetting(env: NodeJS.ProcessEnv, name: string, fallback: string, min:
   return n;
 }
 
+function oneOf(env: NodeJS.ProcessEnv, name: string, choices: readonly string[]): string {
+  const value = env[name] || defaultOf(name);
+  if (!choices.includes(value)) throw new Error(`${name} must be one of ${choices.join(', ')}, not '${value}'`);
+  return value;
+}
+
 function defaultOf(name: string): string {
   const spec = SETTINGS.find((s) => s.env === name);
   if (!spec) throw new Error(`no setting ${name}`);
@@ -112,7 +118,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
     },
     buildCaFile: env.SKIFF_BUILD_CA_FILE || undefined,
     registry: registrySetting(env),
-    runtime: env.SKIFF_RUNTIME || defaultOf('SKIFF_RUNTIME'),
+    runtime: oneOf(env, 'SKIFF_RUNTIME', ['docker', 'systemd', 'swarm']),
     systemdDir: env.SKIFF_SYSTEMD_DIR || defaultOf('SKIFF_SYSTEMD_DIR'),
     swarm: {
       network: env.SKIFF_SWARM_NETWORK || defaultOf('SKIFF_SWARM_NETWORK'),
