@@ -36,7 +36,8 @@ export class Images {
       try {
         await this.docker.getImage(image.Id).remove({ force: true });
       } catch (err) {
-        if (!isNotFound(err)) throw err;
+        // 409: a container still uses it (one stopping elsewhere); it stays, untagged by the others.
+        if (!isNotFound(err) && (err as { statusCode?: number }).statusCode !== 409) throw err;
       }
     }
   }

@@ -84,6 +84,14 @@ export class StackImages {
     }
   }
 
+  /** Removes build and verify containers left by pushes whose process died (a crash of the server or the hook). */
+  async sweep(isBuilding: (app: string) => boolean): Promise<string[]> {
+    const left = await this.docker.listContainers({ all: true, filters: { label: [LABEL_STACK_RUN] } });
+    const stale = left.filter((c) => !isBuilding(c.Labels[LABEL_STACK_RUN] ?? ''));
+    await Promise.all(stale.map((c) => this.docker.getContainer(c.Id).remove({ force: true }).catch(() => undefined)));
+    return stale.map((c) => (c.Names[0] ?? c.Id).replace(/^\//, ''));
+  }
+
   /** Pulls the image when this host does not have it; the stackfile names where it lives. */
   private async ensure(image: string, progress: Progress): Promise<void> {
     try {

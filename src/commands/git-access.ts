@@ -3,8 +3,7 @@ import { ConflictError } from '../errors.js';
 import { createApp, getApp } from './app-lifecycle.js';
 import { outcomeOf, recordEvent, sourceOf } from './audit.js';
 import type { Caller, Services } from './command.js';
-import type { App } from '../store/store.js';
-import { assertMayUseStack } from '../pipeline/app-stack.js';
+import { assertMayPush } from '../pipeline/app-stack.js';
 
 /**
  * What any git door (SSH, HTTPS) does before it runs git: fetching needs the
@@ -17,7 +16,7 @@ export async function openRepo(services: Services, req: GitRequest, caller: Call
   if (services.store.apps.find(req.app) || req.service === 'git-upload-pack') {
     try {
       const app = getApp(services, caller, req.app);
-      if (req.service === 'git-receive-pack') assertMayPushStack(services, app, caller);
+      if (req.service === 'git-receive-pack') assertMayPush(services.store, app, caller.user, caller.admin);
     } catch (err) {
       recordEvent(services, caller, req.service === 'git-upload-pack' ? 'fetch' : 'push', { app: req.app, detail: {} }, outcomeOf(err));
       throw err;
@@ -32,13 +31,6 @@ export async function openRepo(services: Services, req: GitRequest, caller: Call
     }
   }
   return { repoDir: await services.repos.ensure(req.app), created };
-}
-
-/** An app on an unpublished stack takes pushes from the stack's creator (and admins) only. */
-function assertMayPushStack(services: Services, app: App, caller: Caller): void {
-  if (app.stack === null) return;
-  const stack = services.store.stacks.find(app.stack);
-  if (stack) assertMayUseStack(stack, caller.user, caller.admin, `push to ${app.name}`);
 }
 
 /** The environment git runs with: the pre-receive hook learns from it who pushes, and from where. */

@@ -16,6 +16,12 @@ export function assertMayUseStack(stack: Stack, user: string, admin: boolean, do
   throw new DeniedError(`the ${stack.name} stack is unpublished: only its creator (${stack.creator}) may ${doing} until it is published again`);
 }
 
+/** An app on an unpublished stack takes pushes from the stack's creator (and admins) only. */
+export function assertMayPush(store: Store, app: App, user: string, admin: boolean): void {
+  const stack = app.stack === null ? undefined : store.stacks.find(app.stack);
+  if (stack) assertMayUseStack(stack, user, admin, `push to ${app.name}`);
+}
+
 /** The stack an app builds with, as the builders take it; null when the app has none. */
 export function resolveAppStack(store: Store, app: App): AppStack | null {
   if (app.stack === null) return null;

@@ -14,7 +14,7 @@ import { checkout } from './checkout.js';
 import { withAppLock } from './lock.js';
 import { stage, type Progress } from './progress.js';
 import { rollout } from './rollout.js';
-import { assertMayUseStack, resolveAppStack } from './app-stack.js';
+import { assertMayPush, resolveAppStack } from './app-stack.js';
 
 
 export interface PushRequest {
@@ -81,11 +81,8 @@ export async function deployPush(deps: PipelineDeps, req: PushRequest, progress:
       const manifest = readManifest(workDir);
       const appRecord = store.apps.find(app);
       const stack = appRecord ? resolveAppStack(store, appRecord) : null;
-      if (appRecord?.stack) {
-        // The door checked this too; the stack may have been unpublished since.
-        const stackRecord = store.stacks.find(appRecord.stack);
-        if (stackRecord) assertMayUseStack(stackRecord, req.pusher, store.keys.isAdmin(req.pusher), `push to ${app}`);
-      }
+      // The door checked this too; the stack may have been unpublished since.
+      if (appRecord) assertMayPush(store, appRecord, req.pusher, store.keys.isAdmin(req.pusher));
       const image = await stage(
         progress,
         'Building image',

@@ -46,6 +46,8 @@ export async function reconcile(deps: PipelineDeps): Promise<void> {
   for (const b of store.builds.failAbandoned(isProcessAlive)) {
     log.warn({ app: b.app, build: b.id }, 'build interrupted; marked failed');
   }
+  const building = new Set(store.builds.running().map((b) => b.app));
+  for (const name of await deps.stackImages.sweep((app) => building.has(app))) log.warn({ container: name }, 'removed a stack build or verify container of a dead push');
   for (const app of store.apps.list()) {
     const busy = store.locks.tryAcquire({ app: app.name, pid: process.pid, holder: 'skiff', purpose: 'start-up check' }, isProcessAlive);
     if (busy) continue;

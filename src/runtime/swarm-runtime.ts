@@ -266,6 +266,9 @@ export class SwarmRuntime implements Runtime {
 
   async destroy(app: string): Promise<void> {
     for (const s of await this.services(app)) await this.docker.getService(s.ID).remove().catch(() => undefined);
+    // The tasks' containers stop in the background; images can go only after them.
+    const deadline = Date.now() + (this.options.stopTimeoutSeconds + 20) * 1000;
+    while (Date.now() < deadline && (await this.containers.containers(app)).some((i) => i.state === 'running')) await sleep(250);
   }
 
   /** The app's tasks that run on this host, by their containers. */

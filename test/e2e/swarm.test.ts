@@ -3,7 +3,7 @@ import path from 'node:path';
 import { execa } from 'execa';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { BASE_IMAGE } from '../helpers/base-image.js';
-import { ensureSwarm, inspectService, leaveSwarm } from '../helpers/swarm.js';
+import { inspectService } from '../helpers/swarm.js';
 import { SkiffServer, commitAll, fixtureRepo, freePort, httpGet, makeKey, releasedUrl, removeDockerLeftovers, tempDir, uniqueApp, waitFor } from '../helpers/skiff.js';
 
 /** Requests through the router, bounded in count and time, while fn runs: how many failed, of how many. */
@@ -33,18 +33,16 @@ async function underLoad(url: string, fn: () => Promise<void>): Promise<{ sent: 
   return { sent, failed };
 }
 
-/** The swarm runtime on a single-node swarm (loopback): services, rolling updates, rollback by itself. */
+/** The swarm runtime on a single-node swarm on loopback (made by the global set-up): services, rolling updates, rollback by itself. */
 describe('the swarm runtime', () => {
   let server: SkiffServer;
   let key: string;
-  let createdSwarm = false;
   const network = `skiff-test-${Math.random().toString(36).slice(2, 8)}`;
   const app = uniqueApp('swarm');
   let repo: string;
   let url: string;
 
   beforeAll(async () => {
-    createdSwarm = await ensureSwarm();
     server = await SkiffServer.start({
       SKIFF_RUNTIME: 'swarm',
       SKIFF_SWARM_NETWORK: network,
@@ -63,7 +61,6 @@ describe('the swarm runtime', () => {
     await execa('docker', ['rm', '-f', `skiff-gateway-${server?.env.SKIFF_SWARM_GATEWAY_PORT}`], { reject: false });
     await removeDockerLeftovers([app]);
     await waitFor(async () => (await execa('docker', ['network', 'rm', network], { reject: false })).exitCode === 0, 20_000, `network ${network} removed`).catch(() => undefined);
-    if (createdSwarm) await leaveSwarm();
   });
 
   it('deploys a push as a service: dnsrr on the overlay network, start-first updates that roll back on failure', async () => {

@@ -1,0 +1,83 @@
+import { describe, expect, it } from 'vitest';
+import { caddyConfig, parseUpstream } from '../../src/router/caddy-config.js';
+import { gatewayConfig } from '../../src/runtime/swarm-runtime.js';
+import { serviceSpec, webHealthcheck } from '../../src/runtime/swarm-spec.js';
+import type { FormationSpec } from '../../src/runtime/runtime.js';
+
+type Json = Record<string, any>;
+
+const formation: FormationSpec = {
+  app: 'shop',
+  release: 4,
+  process: 'web',
+  quantity: 3,
+  image: 'registry.internal:5000/team/shop:v4',
+  command: null,
+  env: { A: '1' },
+  port: 5000,
+  memory: 256 * 1024 * 1024,
+  cpus: 0.5,
+  healthcheck: '/health',
+};
+
+describe('routing through the swarm gateway', () => {
+  it('reads plain upstreams and gateway upstreams', () => {
+    expect(parseUpstream('127.0.0.1:4000')).toEqual({ dial: '127.0.0.1:4000', via: undefined });
+    expect(parseUpstream('127.0.0.1:8091/tasks.skiff-shop-web:5000')).toEqual({ dial: '127.0.0.1:8091', via: 'tasks.skiff-shop-web:5000' });
+  });
+
+  it('dials the gateway and tells it which tasks, in a header; plain routes get no header', () => {
+    const config = caddyConfig(
+      [
+        { app: 'shop', hosts: ['shop.example'], upstreams: ['127.0.0.1:8091/tasks.skiff-shop-web:5000'] },
+        { app: 'blog', hosts: ['blog.example'], upstreams: ['127.0.0.1:4000'] },
+      ],
+      { admin: 'unix//tmp/a.sock', listen: ':80' },
+    ) as Json;
+    const [shop, blog] = config.apps.http.servers.skiff.routes as Json[];
+    expect(shop.handle[0].upstreams).toEqual([{ dial: '127.0.0.1:8091' }]);
+    expect(shop.handle[0].headers).toEqual({ request: { set: { 'X-Skiff-Upstream': ['tasks.skiff-shop-web:5000'] } } });
+    expect(blog.handle[0].headers).toBeUndefined();
+  });
+
+  it('lets the gateway dial only tasks of Skiff services, and strips the header', () => {
+    const route = (gatewayConfig() as Json).apps.http.servers.gateway.routes[0];
+    const pattern = new RegExp(route.match[0].header_regexp['X-Skiff-Upstream'].pattern);
+    expect(pattern.test('tasks.skiff-shop-web:5000')).toBe(true);
+    for (const bad of ['169.254.169.254:80', 'tasks.skiff-shop-web:5000@evil', 'db:5432', 'tasks.skiff-shop-web']) expect(pattern.test(bad)).toBe(false);
+    expect(route.handle[0].headers.request.delete).toEqual(['X-Skiff-Upstream']);
+  });
+});
+
+describe('a swarm service', () => {
+  it('is the formation: replicas, limits, env with PORT, labels, start-first updates that roll back, dnsrr on the network', () => {
+    const spec = serviceSpec(formation, { network: 'skiff', forceUpdate: 2, monitorSeconds: 5, stopGraceSeconds: 10, readyTimeoutSeconds: 60 }) as Json;
+    expect(spec.Name).toBe('skiff-shop-web');
+    expect(spec.Mode).toEqual({ Replicated: { Replicas: 3 } });
+    expect(spec.TaskTemplate.Resources.Limits).toEqual({ MemoryBytes: 256 * 1024 * 1024, NanoCPUs: 5e8 });
+    expect(spec.TaskTemplate.ContainerSpec.Env).toEqual(['A=1', 'PORT=5000']);
+    expect(spec.TaskTemplate.ContainerSpec.Command).toBeUndefined();
+    expect(spec.TaskTemplate.ContainerSpec.Labels).toEqual({ 'skiff.app': 'shop', 'skiff.process': 'web', 'skiff.release': '4' });
+    expect(spec.TaskTemplate.ForceUpdate).toBe(2);
+    expect(spec.TaskTemplate.RestartPolicy.Condition).toBe('any');
+    expect(spec.TaskTemplate.Networks).toEqual([{ Target: 'skiff' }]);
+    expect(spec.UpdateConfig).toMatchObject({ Order: 'start-first', FailureAction: 'rollback', Parallelism: 1 });
+    expect(spec.EndpointSpec).toEqual({ Mode: 'dnsrr' });
+  });
+
+  it('gives workers no port and no health check, and runs their Procfile command', () => {
+    const spec = serviceSpec({ ...formation, process: 'worker', port: null, command: 'node worker.js', healthcheck: null, memory: null, cpus: null }, { network: 'n', forceUpdate: 0, monitorSeconds: 5, stopGraceSeconds: 10, readyTimeoutSeconds: 60 }) as Json;
+    expect(spec.TaskTemplate.ContainerSpec.Env).toEqual(['A=1']);
+    expect(spec.TaskTemplate.ContainerSpec.Healthcheck).toBeUndefined();
+    expect(spec.TaskTemplate.ContainerSpec.Command).toEqual(['sh', '-c', 'node worker.js']);
+    expect(spec.TaskTemplate.Resources.Limits).toEqual({});
+  });
+
+  it('checks web tasks over HTTP: 2xx on a healthcheck path, any answer without one', () => {
+    const strict = webHealthcheck('/health', 30) as Json;
+    expect(strict.Test[0]).toBe('CMD-SHELL');
+    expect(strict.Test[1]).toContain('u="http://127.0.0.1:$PORT/health"; strict="1"');
+    expect((webHealthcheck(null, 30) as Json).Test[1]).toContain('u="http://127.0.0.1:$PORT/"; strict=""');
+    expect(strict.StartPeriod).toBe(30e9);
+  });
+});
