@@ -43,14 +43,15 @@ export interface ServiceOptions {
 
 /**
  * The swarm service for one process type of a release: a pure value.
- * Replicas are the formation's count; updates start new tasks first and roll
- * back by themselves when they fail; tasks are reached by DNS round robin on
+ * Replicas are the formation's count; updates start all new tasks first
+ * (parallelism 0: one round, not one per replica), stop the old ones once the
+ * new are healthy, and roll back by themselves when they fail; tasks are reached by DNS round robin on
  * the overlay network (dnsrr: no virtual IP).
  */
 export function serviceSpec(f: FormationSpec, options: ServiceOptions): Record<string, unknown> {
   const env = f.port === null ? f.env : { ...f.env, PORT: String(f.port) };
   const labels = { [LABEL_APP]: f.app, [LABEL_PROCESS]: f.process, [LABEL_RELEASE]: String(f.release) };
-  const update = { Parallelism: 1, Delay: 0, FailureAction: 'rollback', Monitor: options.monitorSeconds * 1e9, MaxFailureRatio: 0, Order: 'start-first' };
+  const update = { Parallelism: 0, Delay: 0, FailureAction: 'rollback', Monitor: options.monitorSeconds * 1e9, MaxFailureRatio: 0, Order: 'start-first' };
   return {
     Name: serviceName(f.app, f.process),
     Labels: labels,

@@ -61,7 +61,7 @@ describe('a swarm service', () => {
     expect(spec.TaskTemplate.ForceUpdate).toBe(2);
     expect(spec.TaskTemplate.RestartPolicy.Condition).toBe('any');
     expect(spec.TaskTemplate.Networks).toEqual([{ Target: 'skiff' }]);
-    expect(spec.UpdateConfig).toMatchObject({ Order: 'start-first', FailureAction: 'rollback', Parallelism: 1 });
+    expect(spec.UpdateConfig).toMatchObject({ Order: 'start-first', FailureAction: 'rollback', Parallelism: 0 });
     expect(spec.EndpointSpec).toEqual({ Mode: 'dnsrr' });
   });
 
