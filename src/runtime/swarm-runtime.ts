@@ -2,12 +2,13 @@ import fs from 'node:fs';
 import path from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import type { Docker } from '../docker/client.js';
-import { isNotFound } from '../docker/client.js';
+import { demuxLogs, isNotFound } from '../docker/client.js';
 import { LABEL_APP, LABEL_PROCESS, LABEL_RELEASE } from '../domain/names.js';
 import { DeployFailedError, ExternalError } from '../errors.js';
 import type { Logger } from '../log.js';
 import type { DockerRuntime } from './docker-runtime.js';
-import type { LogLine } from './log-lines.js';
+import { TimestampedLineSplitter, type LogLine } from './log-lines.js';
+import { Writable } from 'node:stream';
 import type {
   DeployOptions,
   FormationSpec,
@@ -271,9 +272,64 @@ export class SwarmRuntime implements Runtime {
     while (Date.now() < deadline && (await this.containers.containers(app)).some((i) => i.state === 'running')) await sleep(250);
   }
 
-  /** The app's tasks that run on this host, by their containers. */
-  logs(app: string, options: LogOptions, onLine: (line: LogLine) => void): Promise<void> {
-    return this.containers.containerLogs(async () => (await this.containers.containers(app)).filter((i) => i.state === 'running' || !options.follow), options, onLine);
+  /**
+   * The services' logs, which swarm gathers from every node: recent lines of
+   * all tasks merged by time, then, with follow, new ones until the signal.
+   * Each line names its task (web.2) from the task id swarm tags it with.
+   */
+  async logs(app: string, options: LogOptions, onLine: (line: LogLine) => void): Promise<void> {
+    const services = (await this.services(app)).filter((s) => !options.process || s.Spec.Labels?.[LABEL_PROCESS] === options.process);
+    if (!services.length) return;
+    const names = new Map<string, string>();
+    const learnTasks = async (): Promise<void> => {
+      for (const t of await this.tasks({ service: services.map((s) => s.ID) })) {
+        names.set(t.ID, `${t.Spec.ContainerSpec?.Labels?.[LABEL_PROCESS] ?? 'web'}.${t.Slot ?? 0}`);
+      }
+    };
+    await learnTasks();
+    // With details, swarm puts "com.docker.swarm.node.id=…,…,com.docker.swarm.task.id=ID " before the text.
+    const named = (line: LogLine): LogLine => {
+      const m = /^(\S*com\.docker\.swarm\.task\.id=(\w+)\S*) (.*)$/s.exec(line.text);
+      return m ? { ...line, source: names.get(m[2]) ?? 'task', text: m[3] } : line;
+    };
+    const recent: LogLine[] = [];
+    for (const s of services) {
+      const logs = this.docker.getService(s.ID).logs({ stdout: true, stderr: true, timestamps: true, details: true, tail: options.tail, follow: false } as never) as unknown as Promise<Buffer>;
+      const buf = await logs.catch(() => Buffer.alloc(0));
+      const splitter = new TimestampedLineSplitter('task');
+      recent.push(...[...splitter.push(demuxLogs(buf)), ...splitter.end()].map(named));
+    }
+    recent.sort((a, b) => a.time.localeCompare(b.time));
+    const shown = recent.slice(-options.tail);
+    shown.forEach(onLine);
+    if (!options.follow) return;
+
+    const last = shown.at(-1)?.time ?? '';
+    const since = Math.floor(Date.now() / 1000) - 1;
+    const streams: (NodeJS.ReadableStream & { destroy?: () => void })[] = [];
+    for (const s of services) {
+      const stream = await (this.docker.getService(s.ID).logs({ stdout: true, stderr: true, timestamps: true, details: true, follow: true, since } as never) as unknown as Promise<
+        NodeJS.ReadableStream & { destroy?: () => void }
+      >);
+      streams.push(stream);
+      const splitter = new TimestampedLineSplitter('task');
+      const emit = (line: LogLine): void => {
+        if (line.time === '' || line.time > last) onLine(named(line));
+      };
+      const sink = new Writable({
+        write(chunk: Buffer, _enc, done) {
+          splitter.push(chunk.toString()).forEach(emit);
+          done();
+        },
+      });
+      this.docker.modem.demuxStream(stream, sink, sink);
+    }
+    // New tasks (a deploy, a scale) get their names as they come.
+    while (!options.signal.aborted) {
+      await sleep(2000, undefined, { signal: options.signal }).catch(() => undefined);
+      await learnTasks().catch(() => undefined);
+    }
+    for (const stream of streams) stream.destroy?.();
   }
 
   /** One-offs run as plain containers on this host, as with the docker runtime. */

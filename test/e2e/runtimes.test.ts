@@ -53,6 +53,7 @@ describe.each(RUNTIMES)('an app on the %s runtime', (runtime) => {
   it('changes config, scales, runs a one-off and rolls back', async () => {
     expect((await server.ssh(key, ['config:set', app, 'GREETING=two'])).exitCode).toBe(0);
     expect((await httpGet(`${url}greeting`)).body).toBe('two');
+    await waitFor(async () => (await server.ssh(key, ['logs', app, '-n', '50'])).stdout.includes('app[web.1]: started with GREETING=two'), 15_000, 'the new instance in the logs');
 
     const scale = await server.ssh(key, ['ps:scale', app, 'web=2']);
     expect(scale.exitCode, scale.stderr).toBe(0);
