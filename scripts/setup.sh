@@ -38,6 +38,10 @@ if [ "${#need[@]}" -gt 0 ]; then
   if [[ " ${need[*]} " == *" caddy "* ]] && [ -d /run/systemd/system ]; then
     systemctl disable --now caddy >/dev/null 2>&1 || true
   fi
+  # The tests run their own registries on loopback; the packaged one would sit on port 5000.
+  if [[ " ${need[*]} " == *" docker-registry "* ]] && [ -d /run/systemd/system ]; then
+    systemctl disable --now docker-registry >/dev/null 2>&1 || true
+  fi
 fi
 
 # A Docker engine that answers; start one when none does.

@@ -1,6 +1,6 @@
 import { Writable } from 'node:stream';
 import type { Docker } from '../docker/client.js';
-import { isNotFound } from '../docker/client.js';
+import { followProgress, hasImage } from '../docker/client.js';
 import type { StackImage } from '../domain/stackfile.js';
 import { ExternalError } from '../errors.js';
 import type { Progress } from '../pipeline/progress.js';
@@ -94,16 +94,10 @@ export class StackImages {
 
   /** Pulls the image when this host does not have it; the stackfile names where it lives. */
   private async ensure(image: string, progress: Progress): Promise<void> {
-    try {
-      await this.docker.getImage(image).inspect();
-      return;
-    } catch (err) {
-      if (!isNotFound(err)) throw err;
-    }
+    if (await hasImage(this.docker, image)) return;
     progress.info(`Pulling ${image}`);
     try {
-      const stream = await this.docker.pull(image);
-      await new Promise<void>((resolve, reject) => this.docker.modem.followProgress(stream, (e: Error | null) => (e ? reject(e) : resolve())));
+      await followProgress(this.docker, await this.docker.pull(image), () => undefined);
     } catch (err) {
       throw new ExternalError(`the image ${image} is not on this host and could not be pulled: ${(err as Error).message.split('\n')[0]}`, err);
     }

@@ -36,3 +36,39 @@ export function demuxLogs(buf: Buffer): string {
   }
   return i === 0 ? buf.toString() : out;
 }
+
+export async function hasImage(docker: Docker, ref: string): Promise<boolean> {
+  try {
+    await docker.getImage(ref).inspect();
+    return true;
+  } catch (err) {
+    if (isNotFound(err)) return false;
+    throw err;
+  }
+}
+
+/** One event of a pull or push stream. */
+export interface ProgressEvent {
+  status?: string;
+  id?: string;
+  error?: string;
+  errorDetail?: { message?: string };
+}
+
+/** Follows a pull or push stream to its end; an error event rejects with the registry's own message. */
+export function followProgress(docker: Docker, stream: NodeJS.ReadableStream, onEvent: (e: ProgressEvent) => void): Promise<void> {
+  return new Promise((resolve, reject) => {
+    let failure: string | undefined;
+    docker.modem.followProgress(
+      stream,
+      (err: Error | null) => {
+        if (err || failure) reject(new Error(failure ?? err?.message ?? 'failed'));
+        else resolve();
+      },
+      (e: ProgressEvent) => {
+        if (e.error) failure ??= e.errorDetail?.message ?? e.error;
+        else onEvent(e);
+      },
+    );
+  });
+}

@@ -47,20 +47,7 @@ export async function converge(deps: PipelineDeps, rel: Release, options: Conver
         ? undefined
         : current.find((i) => i.release === rel.version && i.process === p.process && i.index === index && i.state === 'running');
       if (existing) keep.push(existing);
-      else
-        wanted.push({
-          app: rel.app,
-          release: rel.version,
-          process: p.process,
-          index,
-          image: rel.image,
-          command: p.command,
-          env: rel.config,
-          port: portOf(deps, rel, p.process),
-          memory: p.memory,
-          cpus: p.cpus,
-          healthcheck: p.process === 'web' ? rel.healthcheck : null,
-        });
+      else wanted.push({ ...instanceSpec(deps, rel, p), index });
     }
   }
 
@@ -91,8 +78,21 @@ export async function converge(deps: PipelineDeps, rel: Release, options: Conver
   }
 }
 
-function portOf(deps: Pick<PipelineDeps, 'config'>, rel: Release, process: string): number | null {
-  return process === 'web' ? (rel.port ?? deps.config.appPort) : null;
+/** What every instance of one process type of the release runs with; only web gets a port and a health check. */
+function instanceSpec(deps: Pick<PipelineDeps, 'config'>, rel: Release, p: ProcessPlan): Omit<ProcessSpec, 'index'> {
+  const web = p.process === 'web';
+  return {
+    app: rel.app,
+    release: rel.version,
+    process: p.process,
+    image: rel.image,
+    command: p.command,
+    env: rel.config,
+    port: web ? (rel.port ?? deps.config.appPort) : null,
+    memory: p.memory,
+    cpus: p.cpus,
+    healthcheck: web ? rel.healthcheck : null,
+  };
 }
 
 /**
@@ -102,19 +102,7 @@ function portOf(deps: Pick<PipelineDeps, 'config'>, rel: Release, process: strin
  * once the engine has it running.
  */
 async function convergeRolling(deps: PipelineDeps, rel: Release, plan: ProcessPlan[], runtime: Runtime, options: ConvergeOptions): Promise<Convergence> {
-  const formation: FormationSpec[] = plan.map((p) => ({
-    app: rel.app,
-    release: rel.version,
-    process: p.process,
-    quantity: p.quantity,
-    image: rel.image,
-    command: p.command,
-    env: rel.config,
-    port: portOf(deps, rel, p.process),
-    memory: p.memory,
-    cpus: p.cpus,
-    healthcheck: p.process === 'web' ? rel.healthcheck : null,
-  }));
+  const formation: FormationSpec[] = plan.map((p) => ({ ...instanceSpec(deps, rel, p), quantity: p.quantity }));
   const result = await (runtime.rollout as NonNullable<Runtime['rollout']>)(rel.app, formation, {
     readyTimeoutMs: deps.config.readyTimeoutMs,
     progress: options.progress,

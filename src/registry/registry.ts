@@ -1,5 +1,5 @@
 import type { Docker } from '../docker/client.js';
-import { isNotFound } from '../docker/client.js';
+import { followProgress, hasImage, type ProgressEvent } from '../docker/client.js';
 import { ExternalError } from '../errors.js';
 import type { Progress } from '../pipeline/progress.js';
 
@@ -8,13 +8,6 @@ export interface RegistrySettings {
   prefix: string;
   username: string | undefined;
   password: string | undefined;
-}
-
-interface PushEvent {
-  status?: string;
-  id?: string;
-  error?: string;
-  errorDetail?: { message?: string };
 }
 
 /**
@@ -58,21 +51,24 @@ export class Registry {
       } catch (err) {
         throw new ExternalError(`the registry refused ${ref}: ${message(err)}`, err);
       }
-      await this.follow(stream, ref, (e) => {
+      await this.follow(stream, ref, (e: ProgressEvent) => {
         if (e.status === 'Pushed' || e.status === 'Layer already exists' || e.status?.startsWith('Mounted from')) progress.output(`${e.id}: ${e.status}\n`);
         else if (e.status && /digest: sha256:/.test(e.status)) progress.output(`${e.status}\n`);
       });
     }
   }
 
+  private async follow(stream: NodeJS.ReadableStream, ref: string, onEvent: (e: ProgressEvent) => void): Promise<void> {
+    try {
+      await followProgress(this.docker, stream, onEvent);
+    } catch (err) {
+      throw new ExternalError(`the registry failed for ${ref}: ${message(err)}`, err);
+    }
+  }
+
   /** Pulls ref when this engine does not have it. */
   async ensure(ref: string, progress: Progress): Promise<void> {
-    try {
-      await this.docker.getImage(ref).inspect();
-      return;
-    } catch (err) {
-      if (!isNotFound(err)) throw err;
-    }
+    if (await hasImage(this.docker, ref)) return;
     progress.info(`Pulling ${ref}`);
     let stream: NodeJS.ReadableStream;
     try {
@@ -80,25 +76,8 @@ export class Registry {
     } catch (err) {
       throw new ExternalError(`could not pull ${ref} from the registry: ${message(err)}`, err);
     }
-    await this.follow(stream, ref, (e) => {
+    await this.follow(stream, ref, (e: ProgressEvent) => {
       if (e.status === 'Pull complete' || e.status === 'Already exists') progress.output(`${e.id}: ${e.status}\n`);
-    });
-  }
-
-  private follow(stream: NodeJS.ReadableStream, ref: string, onEvent: (e: PushEvent) => void): Promise<void> {
-    return new Promise((resolve, reject) => {
-      let failure: string | undefined;
-      this.docker.modem.followProgress(
-        stream,
-        (err: Error | null) => {
-          if (err || failure) reject(new ExternalError(`the registry failed for ${ref}: ${failure ?? message(err)}`, err ?? undefined));
-          else resolve();
-        },
-        (e: PushEvent) => {
-          if (e.error) failure ??= e.errorDetail?.message ?? e.error;
-          else onEvent(e);
-        },
-      );
     });
   }
 }

@@ -100,6 +100,7 @@ describe('stacks from a stackfile', () => {
     expect(push.exitCode, push.stderr).toBe(0);
     expect(push.stderr).toContain("Building with the shell stack (the app's stack)");
     expect(push.stderr).toContain(`shell stack: building skiff/${app}:build-`);
+    expect(push.stderr).toContain(`shell stack: memory limit ${256 * 1024 * 1024}`);
     expect(push.stderr).toMatch(/shell stack: verifying 127\.0\.0\.1:\d+/);
     expect(push.stderr).toContain("Health 'test -f /app/app.sh' passed on web.1");
     expect(push.stderr).toContain('Health GET /index.html passed on web.1');
