@@ -30,6 +30,11 @@ export class Images {
     }
   }
 
+  /** Asks the engine to log in to a registry with these credentials; rejects when the registry refuses them. */
+  async checkAuth(auth: { username: string; password: string; serveraddress: string }): Promise<void> {
+    await this.docker.checkAuth(auth);
+  }
+
   async removeApp(app: string): Promise<void> {
     const images = await this.docker.listImages({ filters: { label: [`${LABEL_APP}=${app}`] } });
     for (const image of images) {

@@ -2,6 +2,7 @@ import fs from 'node:fs';
 import { execa } from 'execa';
 import { parseCommandArgs } from './args.js';
 import type { CommandSpec, Services } from './command.js';
+import { parseRuntimeName } from '../runtime/runtimes.js';
 
 interface Check {
   name: string;
@@ -41,6 +42,39 @@ export const CHECKS: readonly Check[] = [
     },
   },
   {
+    name: 'runtimes',
+    async run(services) {
+      const names = new Set([services.config.runtime, ...services.store.apps.list().map((a) => a.runtime).filter((r): r is string => r !== null)]);
+      const facts: string[] = [];
+      for (const name of names) {
+        let problem: string | undefined;
+        try {
+          problem = await services.runtime.named(parseRuntimeName(name)).unavailable?.();
+        } catch (err) {
+          problem = (err as Error).message;
+        }
+        if (problem) throw new Error(`${name}: ${problem}`);
+        facts.push(name === services.config.runtime ? `${name} (default)` : name);
+      }
+      return facts.join(', ');
+    },
+  },
+  {
+    name: 'registry',
+    async run(services) {
+      const registry = services.registry;
+      if (!registry) return 'none (SKIFF_REGISTRY is empty: images stay on this host)';
+      const auth = registry.authconfig();
+      if (!auth) return `${registry.prefix} (no credentials set)`;
+      try {
+        await services.images.checkAuth(auth);
+      } catch (err) {
+        throw new Error(`${registry.prefix} refused SKIFF_REGISTRY_USER: ${((err as { json?: { message?: string } }).json?.message ?? (err as Error).message).split('\n')[0]}`);
+      }
+      return `${registry.prefix} accepts SKIFF_REGISTRY_USER`;
+    },
+  },
+  {
     name: 'disk space',
     async run(services) {
       const s = fs.statfsSync(services.config.home);
@@ -77,7 +111,7 @@ export const doctorCommands: CommandSpec[] = [
   {
     name: 'doctor',
     usage: '',
-    summary: 'Check the installation: Docker, Caddy, disk, permissions, database; say what to fix',
+    summary: 'Check the installation: Docker, Caddy, runtimes, registry, disk, permissions, database; say what to fix',
     adminOnly: true,
     async run({ args, io, services }) {
       parseCommandArgs('doctor', '', args, {}, { min: 0, max: 0 });

@@ -76,6 +76,9 @@ describe('a registry for release images', () => {
       expect(first.exitCode).not.toBe(0);
       expect(first.stderr).toMatch(/Push rejected: the registry (refused|failed for) [^\n]*:v1: [^\n]*(unauthorized|authentication required|no basic auth credentials)/i);
       expect(JSON.parse((await wrong.ssh(key, ['releases', app, '--json'])).stdout)).toMatchObject([{ version: 1, status: 'failed' }]);
+      // doctor says so before anyone pushes.
+      expect((await wrong.cli(['doctor'])).stdout).toContain(`FAIL  registry: ${registry.address}/team refused SKIFF_REGISTRY_USER`);
+      expect((await server.cli(['doctor'])).stdout).toContain(`ok    registry: ${registry.address}/team accepts SKIFF_REGISTRY_USER`);
     } finally {
       await wrong.cleanup();
     }

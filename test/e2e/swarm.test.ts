@@ -138,6 +138,7 @@ describe('the swarm runtime', () => {
     expect(nodes.exitCode, nodes.stderr).toBe(0);
     expect(nodes.stdout).toMatch(/manager\s+ready\s+active\s+127\.0\.0\.1/);
     expect(nodes.stdout).toMatch(new RegExp(`${app}\\s+web\\.1\\s+v4\\s+running`));
+    expect((await server.cli(['doctor'])).stdout).toContain('ok    runtimes: swarm (default)');
     const json = JSON.parse((await server.cli(['nodes', '--json'])).stdout) as { tasks: { app: string }[] }[];
     expect(json[0].tasks.filter((t) => t.app === app)).toHaveLength(3);
   });
