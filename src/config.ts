@@ -15,7 +15,7 @@ export const SETTINGS: readonly SettingSpec[] = [
   { env: 'SKIFF_DOMAIN', default: 'localhost', summary: 'apps answer at APP.SKIFF_DOMAIN; also the host in git remotes' },
   { env: 'SKIFF_HTTP_PORT', default: '8022', summary: "port for git over HTTP(S) with a token (put TLS in front); 0 turns it off" },
   { env: 'SKIFF_ROUTER_PORT', default: '80', summary: 'port the router (Caddy) serves apps on, at http://APP.SKIFF_DOMAIN' },
-  { env: 'SKIFF_CADDY_ADMIN', default: '', summary: "admin API of an existing Caddy to configure (host:port or unix//path); empty: Skiff runs its own" },
+  { env: 'SKIFF_CADDY_ADMIN', default: '', summary: "admin API of an existing Caddy (host:port or unix//path), where Skiff sets only its own server; empty: Skiff runs its own" },
   { env: 'SKIFF_DRAIN_SECONDS', default: '10', summary: 'seconds old web instances keep finishing requests after a switch' },
   { env: 'SKIFF_APP_PORT', default: '5000', summary: 'PORT given to web processes' },
   { env: 'SKIFF_READY_TIMEOUT', default: '60', summary: 'seconds each new web instance has to answer HTTP' },

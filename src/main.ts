@@ -66,7 +66,7 @@ function compose(config: Config, log: Logger): Services {
     stackImages,
     registry,
     runtime,
-    router: new CaddyRouter(config.caddyAdmin, `${config.bind}:${config.routerPort}`),
+    router: new CaddyRouter(config.caddyAdmin, `${config.bind}:${config.routerPort}`, config.ownCaddy),
     // In the order they are asked: the app's stackfile stack, its own Dockerfile, then the built-in stacks.
     builders: [
       new StackImageBuilder(docker, stackImages),

@@ -37,25 +37,46 @@ export function caddyAdminRequest(admin: string, method: string, path: string, b
 }
 
 /**
- * The router: Caddy, configured through its admin API. Every apply loads the
- * whole config in one request; Caddy swaps it in gracefully (open connections
- * finish) or refuses it and keeps the old one.
+ * The router: Caddy, configured through its admin API, in one request per
+ * change; Caddy swaps it in gracefully (open connections finish) or refuses
+ * it and keeps the old one. Skiff's own Caddy gets its whole config loaded; an
+ * existing Caddy (SKIFF_CADDY_ADMIN) gets only Skiff's server, and whatever
+ * else it serves stays as it is.
  */
 export class CaddyRouter implements Router {
   constructor(
     private readonly admin: string,
     private readonly listen: string,
+    private readonly owned: boolean = true,
   ) {}
 
   async apply(routes: readonly Route[]): Promise<void> {
     const config = caddyConfig(routes, { admin: this.admin, listen: this.listen });
-    let res: AdminResponse;
-    try {
-      res = await caddyAdminRequest(this.admin, 'POST', '/load', JSON.stringify(config));
-    } catch (err) {
-      throw new ExternalError("the router (Caddy) does not answer; is the Skiff server running?", err);
-    }
+    const res = this.owned ? await this.request('POST', '/load', config) : await this.setServer(config);
     if (res.status !== 200) throw new ExternalError(`the router (Caddy) refused the new routes: ${res.body.trim().slice(0, 300)}`);
+  }
+
+  /** Sets Skiff's server in the existing config, creating apps/http/servers where the config has none yet. */
+  private async setServer(config: Record<string, unknown>): Promise<AdminResponse> {
+    let value: unknown = (config as { apps: { http: { servers: Record<string, unknown> } } }).apps.http.servers[CADDY_SERVER];
+    let path = `/config/apps/http/servers/${CADDY_SERVER}`;
+    // Up from the server's parent to the first level that exists, wrapping the value as it goes.
+    for (const [parent, key] of [['/config/apps/http/servers', CADDY_SERVER], ['/config/apps/http', 'servers'], ['/config/apps', 'http'], ['/config/', 'apps']] as const) {
+      const res = await this.request('GET', parent);
+      // A path below a missing one answers an error rather than null.
+      if (res.status === 200 && res.body.trim() !== 'null') break;
+      value = { [key]: value };
+      path = parent;
+    }
+    return this.request('POST', path, value);
+  }
+
+  private async request(method: string, path: string, value?: unknown): Promise<AdminResponse> {
+    try {
+      return await caddyAdminRequest(this.admin, method, path, value === undefined ? undefined : JSON.stringify(value));
+    } catch (err) {
+      throw new ExternalError(`the router (Caddy) does not answer at ${this.admin}; is ${this.owned ? 'the Skiff server' : 'that Caddy'} running?`, err);
+    }
   }
 
   async isConfigured(): Promise<boolean> {
