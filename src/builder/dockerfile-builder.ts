@@ -33,6 +33,21 @@ export class DockerfileBuilder implements Builder {
  * layer cache, streaming every line and checking each for an error.
  */
 export async function buildFromContext(docker: Docker, ctx: BuildContext, dockerfile: string): Promise<BuiltImage> {
+  try {
+    return await buildOnce(docker, ctx, dockerfile);
+  } catch (err) {
+    // The engine's cache is shared: removing another app's image (a prune, a
+    // destroy, a failed release) can take a cached layer this build was about
+    // to use. Building again makes that layer anew.
+    if (ctx.signal.aborted || !(err instanceof BuildFailedError) || !LOST_LAYER.test(err.message)) throw err;
+    ctx.progress.info('A cached layer was removed while this built (another app was cleaned up); building again');
+    return buildOnce(docker, ctx, dockerfile);
+  }
+}
+
+const LOST_LAYER = /unable to find image "sha256:|No such image: sha256:/;
+
+async function buildOnce(docker: Docker, ctx: BuildContext, dockerfile: string): Promise<BuiltImage> {
   // tar-fs packs with streamx, which pipes like a node stream but is not typed as one.
   const context = tar.pack(ctx.dir) as unknown as NodeJS.ReadableStream;
   let stream: NodeJS.ReadableStream;

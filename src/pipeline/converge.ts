@@ -103,6 +103,20 @@ function instanceSpec(deps: Pick<PipelineDeps, 'config'>, rel: Release, p: Proce
  */
 async function convergeRolling(deps: PipelineDeps, rel: Release, plan: ProcessPlan[], runtime: Runtime, options: ConvergeOptions): Promise<Convergence> {
   const formation: FormationSpec[] = plan.map((p) => ({ ...instanceSpec(deps, rel, p), quantity: p.quantity }));
+  const web = plan.find((p) => p.process === 'web' && p.quantity > 0);
+  if (options.verify && web) {
+    // The engine sends traffic to new tasks as soon as they are healthy, so checks run first, on
+    // one instance of the release started on this host, which is removed afterwards.
+    options.progress.info('Starting a canary web instance on this host for the checks');
+    const containers = deps.runtime.named('docker');
+    if (deps.registry) await deps.registry.ensure(rel.image, options.progress);
+    const canary = await containers.start({ ...instanceSpec(deps, rel, web), index: 0 }, { readyTimeoutMs: deps.config.readyTimeoutMs, progress: options.progress, signal: options.signal });
+    try {
+      await options.verify([canary]);
+    } finally {
+      await containers.stop([canary]);
+    }
+  }
   const result = await (runtime.rollout as NonNullable<Runtime['rollout']>)(rel.app, formation, {
     readyTimeoutMs: deps.config.readyTimeoutMs,
     progress: options.progress,
@@ -111,6 +125,5 @@ async function convergeRolling(deps: PipelineDeps, rel: Release, plan: ProcessPl
   });
   options.beforeSwitch?.();
   await switchTraffic(deps, rel.app, result.upstreams);
-  const web = result.instances.filter((i) => i.process === 'web');
-  return { started: result.instances, stopped: [], web };
+  return { started: result.instances, stopped: [], web: result.instances.filter((i) => i.process === 'web') };
 }

@@ -2,7 +2,8 @@ import fs from 'node:fs';
 import path from 'node:path';
 import { execa } from 'execa';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { ROOT, SkiffServer, commitAll, fixtureRepo, httpGet, makeKey, releasedUrl, removeDockerLeftovers, tempDir, uniqueApp } from '../helpers/skiff.js';
+import { BASE_IMAGE } from '../helpers/base-image.js';
+import { ROOT, SkiffServer, commitAll, fixtureRepo, freePort, httpGet, makeKey, releasedUrl, removeDockerLeftovers, tempDir, uniqueApp, waitFor } from '../helpers/skiff.js';
 
 const BUILD_IMAGE = 'skiff-test/shell-build:1';
 const VERIFY_IMAGE = 'skiff-test/shell-verify:1';
@@ -50,7 +51,13 @@ describe('stacks from a stackfile', () => {
 
   beforeAll(async () => {
     await buildStackImages();
-    server = await SkiffServer.start({ SKIFF_READY_TIMEOUT: '30' });
+    server = await SkiffServer.start({
+      SKIFF_READY_TIMEOUT: '30',
+      // For the app moved to the swarm runtime at the end.
+      SKIFF_SWARM_NETWORK: `skiff-test-${Math.random().toString(36).slice(2, 8)}`,
+      SKIFF_SWARM_GATEWAY_PORT: String(await freePort()),
+      SKIFF_SWARM_GATEWAY_IMAGE: BASE_IMAGE,
+    });
     const dir = tempDir('keys');
     for (const user of ['alice', 'bob']) {
       keys[user] = await makeKey(dir, user);
@@ -62,7 +69,10 @@ describe('stacks from a stackfile', () => {
 
   afterAll(async () => {
     await server?.cleanup();
+    await execa('docker', ['service', 'rm', `skiff-${app}-web`], { reject: false });
+    await execa('docker', ['rm', '-f', `skiff-gateway-${server?.env.SKIFF_SWARM_GATEWAY_PORT}`], { reject: false });
     await removeDockerLeftovers([app, bobApp]);
+    await waitFor(async () => (await execa('docker', ['network', 'rm', server.env.SKIFF_SWARM_NETWORK], { reject: false })).exitCode === 0, 20_000, 'network removed').catch(() => undefined);
   });
 
   it('refuses an invalid stackfile with the field and the reason, and creates a valid one unpublished', async () => {
@@ -199,5 +209,31 @@ describe('stacks from a stackfile', () => {
     expect(await httpGet(url)).toEqual({ status: 200, body: 'healthy from bob\n' });
     const running = (await execa('docker', ['ps', '-q', '--filter', `label=skiff.app=${app}`])).stdout.split('\n').filter(Boolean);
     expect(running).toHaveLength(1);
+  });
+
+  it('checks a release on a canary before the swarm rolls it out, and the verify image still rejects', async () => {
+    // The stack as first written: the health entries pass again.
+    expect((await server.ssh(keys.alice, ['stacks:update'], { input: stackfile(`file://${template}`) })).exitCode).toBe(0);
+    const moved = await server.ssh(keys.alice, ['apps:set', app, 'runtime', 'swarm']);
+    expect(moved.exitCode, moved.stderr).toBe(0);
+    const work = tempDir('clone');
+    await execa('git', ['clone', '-q', server.remote(app), work], { env: server.gitEnv(keys.alice) });
+    fs.writeFileSync(path.join(work, 'public', 'index.html'), 'broken on swarm\n');
+    await commitAll(work, 'broken');
+    const broken = await server.git(keys.alice, work, ['push', 'origin', 'main']);
+    expect(broken.exitCode).not.toBe(0);
+    expect(broken.stderr).toContain('Starting a canary web instance on this host for the checks');
+    expect(broken.stderr).toContain('does not say healthy: broken on swarm');
+    expect(await httpGet(url)).toEqual({ status: 200, body: 'healthy from bob\n' });
+    const release = (await execa('docker', ['service', 'inspect', '-f', '{{index .Spec.Labels "skiff.release"}}', `skiff-${app}-web`])).stdout.trim();
+
+    fs.writeFileSync(path.join(work, 'public', 'index.html'), 'healthy on swarm\n');
+    await commitAll(work, 'fixed');
+    const fixed = await server.git(keys.alice, work, ['push', 'origin', 'main']);
+    expect(fixed.exitCode, fixed.stderr).toBe(0);
+    expect(fixed.stderr).toContain("Health 'test -f /app/app.sh' passed on web.0");
+    expect(await httpGet(url)).toEqual({ status: 200, body: 'healthy on swarm\n' });
+    const now = (await execa('docker', ['service', 'inspect', '-f', '{{index .Spec.Labels "skiff.release"}}', `skiff-${app}-web`])).stdout.trim();
+    expect(Number(now)).toBeGreaterThan(Number(release));
   });
 });
