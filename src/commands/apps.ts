@@ -71,10 +71,12 @@ export const appsCommands: CommandSpec[] = [
         return;
       }
       await withCommandLock({ services, io, caller }, app.name, 'runtime change', async () => {
-        const current = app.currentRelease === null ? undefined : services.store.releases.find(app.name, app.currentRelease);
-        const previous = app.runtime;
+        // As it is now that the lock is ours: a deploy may have finished meanwhile.
+        const locked = getApp(services, caller, app.name, { owner: true });
+        const current = locked.currentRelease === null ? undefined : services.store.releases.find(app.name, locked.currentRelease);
+        const previous = locked.runtime;
         services.store.apps.setRuntime(app.name, target);
-        if (!current || app.stopped) {
+        if (!current || locked.stopped) {
           io.stdout.write(`-----> ${app.name} runs on ${effective} from its next deploy\n`);
           return;
         }

@@ -140,6 +140,48 @@ export class SwarmRuntime implements Runtime {
     await this.ensureGateway();
     const existing = await this.services(app);
     const restarting = (process: string): boolean => options.restart === 'all' || options.restart.includes(process);
+    // What this rollout changed, to undo if a later process type fails: nothing stays half-done.
+    const done: { id: string; created: boolean }[] = [];
+    try {
+      await this.rolloutEach(app, formation, existing, restarting, done, options);
+    } catch (err) {
+      await this.undo(done, options);
+      throw err;
+    }
+    // Process types the release no longer has.
+    for (const s of existing.filter((s) => !formation.some((f) => serviceName(app, f.process) === s.Spec.Name))) {
+      options.progress.info(`Removing service ${s.Spec.Name}`);
+      await this.docker.getService(s.ID).remove().catch((err: unknown) => this.log.warn({ err, service: s.Spec.Name }, 'could not remove service'));
+    }
+    const web = formation.find((f) => f.process === 'web' && f.quantity > 0 && f.port !== null);
+    return { upstreams: web ? [this.upstream(app, web.port as number)] : [], instances: await this.status(app) };
+  }
+
+  /** Services created by a failed rollout go; those it updated go back to their previous spec. */
+  private async undo(done: readonly { id: string; created: boolean }[], options: DeployOptions): Promise<void> {
+    for (const { id, created } of [...done].reverse()) {
+      try {
+        if (created) {
+          await this.docker.getService(id).remove();
+          continue;
+        }
+        const service = (await this.docker.getService(id).inspect()) as SwarmService;
+        options.progress.warn(`Rolling ${service.Spec.Name} back to its previous release`);
+        await this.docker.getService(id).update({ _query: { version: service.Version.Index, rollback: 'previous' }, _body: service.Spec, authconfig: this.options.registryAuth });
+      } catch (err) {
+        this.log.error({ err, service: id }, 'could not undo a service change');
+      }
+    }
+  }
+
+  private async rolloutEach(
+    app: string,
+    formation: readonly FormationSpec[],
+    existing: readonly SwarmService[],
+    restarting: (process: string) => boolean,
+    done: { id: string; created: boolean }[],
+    options: RollingDeployOptions,
+  ): Promise<void> {
     for (const f of formation) {
       const name = serviceName(app, f.process);
       const current = existing.find((s) => s.Spec.Name === name);
@@ -158,6 +200,7 @@ export class SwarmRuntime implements Runtime {
         const id = created.id ?? created.ID ?? name;
         try {
           await this.waitForTasks(id, name, f.quantity, since, options);
+          done.push({ id, created: true });
         } catch (err) {
           // A new service that never ran leaves nothing behind.
           await this.docker.getService(id).remove().catch(() => undefined);
@@ -166,16 +209,11 @@ export class SwarmRuntime implements Runtime {
       } else {
         options.progress.info(`Updating service ${name} (${f.quantity} replica${f.quantity === 1 ? '' : 's'}, start-first)`);
         await this.docker.getService(current.ID).update({ _query: { version: current.Version.Index }, _body: spec, authconfig: this.options.registryAuth });
+        // Swarm rolls a failed update back itself; only a later failure needs this one undone.
         await this.waitForUpdate(current.ID, name, f.quantity, current.UpdateStatus?.StartedAt, options);
+        done.push({ id: current.ID, created: false });
       }
     }
-    // Process types the release no longer has.
-    for (const s of existing.filter((s) => !formation.some((f) => serviceName(app, f.process) === s.Spec.Name))) {
-      options.progress.info(`Removing service ${s.Spec.Name}`);
-      await this.docker.getService(s.ID).remove().catch((err: unknown) => this.log.warn({ err, service: s.Spec.Name }, 'could not remove service'));
-    }
-    const web = formation.find((f) => f.process === 'web' && f.quantity > 0 && f.port !== null);
-    return { upstreams: web ? [this.upstream(app, web.port as number)] : [], instances: await this.status(app) };
   }
 
   /** A new service is up when its replicas run; a task that fails first fails the deploy with its error. */

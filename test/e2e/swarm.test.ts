@@ -163,4 +163,29 @@ describe('the swarm runtime', () => {
     expect(bad.exitCode).toBe(1);
     expect(bad.stderr).toContain("unknown runtime 'kubernetes'; choose docker, systemd, swarm");
   });
+
+  it('undoes the whole release when a later process type fails: web goes back too', async () => {
+    const multi = uniqueApp('swmulti');
+    const work = await fixtureRepo('procfile-web-worker');
+    try {
+      const first = await server.git(key, work, ['push', server.remote(multi), 'main']);
+      expect(first.exitCode, first.stderr).toBe(0);
+      const multiUrl = releasedUrl(first.stderr)!;
+      expect((await server.ssh(key, ['ps:scale', multi, 'worker=1'])).exitCode).toBe(0);
+
+      fs.writeFileSync(path.join(work, 'index.html'), 'never served\n');
+      fs.writeFileSync(path.join(work, 'Procfile'), fs.readFileSync(path.join(work, 'Procfile'), 'utf8').replace(/^worker: .*$/m, 'worker: echo "worker gives up"; exit 3'));
+      await commitAll(work, 'a worker that dies');
+      const push = await server.git(key, work, ['push', server.remote(multi), 'main']);
+      expect(push.exitCode).not.toBe(0);
+      expect(push.stderr).toMatch(/swarm rolled skiff-\S+-worker back/);
+      expect(push.stderr).toContain(`Rolling skiff-${multi}-web back to its previous release`);
+      await waitFor(async () => (await inspectService(`skiff-${multi}-web`)).Spec.Labels['skiff.release'] === '1', 60_000, 'web back on v1');
+      await waitFor(async () => (await inspectService(`skiff-${multi}-web`)).UpdateStatus?.State === 'rollback_completed', 60_000, 'web rollback done');
+      expect((await httpGet(multiUrl)).body).not.toBe('never served\n');
+    } finally {
+      await execa('docker', ['service', 'rm', `skiff-${multi}-web`, `skiff-${multi}-worker`], { reject: false });
+      await removeDockerLeftovers([multi]);
+    }
+  });
 });
