@@ -6,24 +6,20 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 bash scripts/base-image.sh skiff-test/base:bookworm
-if ! docker image inspect skiff-test/node:bookworm >/dev/null 2>&1; then
-  echo "-----> Making image skiff-test/node:bookworm (Debian's nodejs and npm)"
+
+# image TAG WHAT PACKAGES [DOCKERFILE-LINE...]: the base with Debian PACKAGES installed, unless TAG exists.
+image() {
+  local tag="$1" what="$2" packages="$3"
+  shift 3
+  docker image inspect "$tag" >/dev/null 2>&1 && return 0
+  echo "-----> Making image $tag ($what)"
   printf '%s\n' 'FROM skiff-test/base:bookworm' \
-    'RUN apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends nodejs npm ca-certificates >/dev/null && rm -rf /var/lib/apt/lists/*' \
-    | docker build -q -t skiff-test/node:bookworm - >/dev/null
-fi
-if ! docker image inspect skiff-test/python:bookworm >/dev/null 2>&1; then
-  echo "-----> Making image skiff-test/python:bookworm (Debian's python3 and pip)"
-  # pip installs into the system Python here, as it does in the official python images.
-  printf '%s\n' 'FROM skiff-test/base:bookworm' \
-    'RUN apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends python3 python3-pip ca-certificates >/dev/null && rm -rf /var/lib/apt/lists/*' \
-    'ENV PIP_BREAK_SYSTEM_PACKAGES=1' \
-    | docker build -q -t skiff-test/python:bookworm - >/dev/null
-fi
-if ! docker image inspect skiff-test/systemd:bookworm >/dev/null 2>&1; then
-  echo "-----> Making image skiff-test/systemd:bookworm (systemd as PID 1, for the systemd runtime's tests)"
-  printf '%s\n' 'FROM skiff-test/base:bookworm' \
-    'RUN apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends systemd systemd-sysv dbus >/dev/null && rm -rf /var/lib/apt/lists/*' \
-    'CMD ["/lib/systemd/systemd"]' \
-    | docker build -q -t skiff-test/systemd:bookworm - >/dev/null
-fi
+    "RUN apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends $packages >/dev/null && rm -rf /var/lib/apt/lists/*" \
+    "$@" \
+    | docker build -q -t "$tag" - >/dev/null
+}
+
+image skiff-test/node:bookworm "Debian's nodejs and npm" 'nodejs npm ca-certificates'
+# pip installs into the system Python here, as it does in the official python images.
+image skiff-test/python:bookworm "Debian's python3 and pip" 'python3 python3-pip ca-certificates' 'ENV PIP_BREAK_SYSTEM_PACKAGES=1'
+image skiff-test/systemd:bookworm "systemd as PID 1, for the systemd runtime's tests" 'systemd systemd-sysv dbus' 'CMD ["/lib/systemd/systemd"]'

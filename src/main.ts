@@ -45,7 +45,6 @@ function compose(config: Config, log: Logger): Services {
     containers,
     {
       ...config.swarm,
-      caddyBinary: findOnPath('caddy') ?? '/usr/bin/caddy',
       dir: path.join(config.home, 'swarm'),
       readyTimeoutMs: config.readyTimeoutMs,
       stopTimeoutSeconds: config.stopTimeoutSeconds,
@@ -74,14 +73,6 @@ function compose(config: Config, log: Logger): Services {
       new BuiltinStackBuilder(docker, { images: config.stackImages, caFile: config.buildCaFile }),
     ],
   };
-}
-
-function findOnPath(command: string): string | undefined {
-  for (const dir of (process.env.PATH ?? '').split(path.delimiter)) {
-    const candidate = path.join(dir, command);
-    if (dir && fs.existsSync(candidate)) return fs.realpathSync(candidate);
-  }
-  return undefined;
 }
 
 /** Hooks and host commands log to a file: their stderr belongs to the user. */

@@ -1,5 +1,5 @@
 import type { Docker } from '../docker/client.js';
-import { isNotFound } from '../docker/client.js';
+import { hasImage, isNotFound } from '../docker/client.js';
 import { LABEL_APP } from '../domain/names.js';
 
 /** Tags and removes the images Skiff made; never touches an image without its label. */
@@ -11,14 +11,8 @@ export class Images {
     await this.docker.getImage(source).tag({ repo: target.slice(0, colon), tag: target.slice(colon + 1) });
   }
 
-  async exists(tag: string): Promise<boolean> {
-    try {
-      await this.docker.getImage(tag).inspect();
-      return true;
-    } catch (err) {
-      if (isNotFound(err)) return false;
-      throw err;
-    }
+  exists(tag: string): Promise<boolean> {
+    return hasImage(this.docker, tag);
   }
 
   /** Drops one tag; the image stays while another tag or a container uses it. */

@@ -1,7 +1,7 @@
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
-import type { Docker } from '../docker/client.js';
+import { followProgress, type Docker } from '../docker/client.js';
 import { BuildFailedError } from '../errors.js';
 import { LABEL_APP } from '../domain/names.js';
 import type { BuildContext, Builder, BuiltImage, Source } from './builder.js';
@@ -75,12 +75,8 @@ export class StackImageBuilder implements Builder {
     } finally {
       fs.rmSync(dir, { recursive: true, force: true });
     }
-    await new Promise<void>((resolve, reject) =>
-      this.docker.modem.followProgress(stream, (err: Error | null, out: { error?: string }[]) => {
-        const failed = err?.message ?? out.find((o) => o.error)?.error;
-        if (failed) reject(new BuildFailedError(`could not label the built image: ${failed}`));
-        else resolve();
-      }),
-    );
+    await followProgress(this.docker, stream, () => undefined).catch((err: Error) => {
+      throw new BuildFailedError(`could not label the built image: ${err.message}`, err);
+    });
   }
 }

@@ -1,4 +1,3 @@
-import { Writable } from 'node:stream';
 import type { Docker } from '../docker/client.js';
 import { followProgress, hasImage } from '../docker/client.js';
 import type { StackImage } from '../domain/stackfile.js';
@@ -62,12 +61,7 @@ export class StackImages {
         stream.once('end', resolve);
         stream.once('close', resolve);
       });
-      const sink = new Writable({
-        write(chunk: Buffer, _enc, done) {
-          progress.output(chunk.toString());
-          done();
-        },
-      });
+      const sink = progress.outputStream();
       this.docker.modem.demuxStream(stream, sink, sink);
       const exited = container.wait({ condition: 'next-exit' });
       await container.start();

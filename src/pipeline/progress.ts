@@ -1,4 +1,4 @@
-import type { Writable } from 'node:stream';
+import { Writable } from 'node:stream';
 
 const INDENT = '       ';
 
@@ -50,6 +50,16 @@ export class Progress {
       this.atLineStart = ch === '\n';
     }
     this.write(out);
+  }
+
+  /** A stream whose writes are output(): for a tool's stdout and stderr. */
+  outputStream(): Writable {
+    return new Writable({
+      write: (chunk: Buffer, _enc, done) => {
+        this.output(chunk.toString());
+        done();
+      },
+    });
   }
 
   /** One line of our own, on a fresh line even when a tool left its last one unfinished. */

@@ -1,4 +1,4 @@
-import { Readable, Writable } from 'node:stream';
+import { Readable } from 'node:stream';
 import { setTimeout as sleep } from 'node:timers/promises';
 import type { HealthEntry, StackDefinition } from '../domain/stackfile.js';
 import { probeHttp } from '../runtime/http-probe.js';
@@ -18,12 +18,7 @@ export async function verify(
   progress: Progress,
   signal: AbortSignal,
 ): Promise<void> {
-  const sink = new Writable({
-    write(chunk: Buffer, _enc, done) {
-      progress.output(chunk.toString());
-      done();
-    },
-  });
+  const sink = progress.outputStream();
   const status = await deps.runtime.run(
     { app: req.app, release: 0, image: req.image, env: req.env, command: ['sh', '-c', req.command] },
     { stdin: Readable.from([]), stdout: sink, stderr: sink, signal },

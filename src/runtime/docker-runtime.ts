@@ -9,8 +9,7 @@ import { containerSpec } from './container-spec.js';
 import { findFreePort } from './free-port.js';
 import { probeHttp } from './http-probe.js';
 import type { DeployOptions, Instance, LogOptions, OneOffIO, OneOffSpec, ProcessSpec, Runtime } from './runtime.js';
-import { TimestampedLineSplitter, type LogLine } from './log-lines.js';
-import { Writable } from 'node:stream';
+import { TimestampedLineSplitter, lineSink, type LogLine } from './log-lines.js';
 
 const ONE_OFF = 'run';
 const LOOPBACK = '127.0.0.1';
@@ -172,12 +171,7 @@ export class DockerRuntime implements Runtime {
       const emit = (line: LogLine): void => {
         if (line.time === '' || line.time > shown) onLine(line);
       };
-      const sink = new Writable({
-        write(chunk: Buffer, _enc, done) {
-          splitter.push(chunk.toString()).forEach(emit);
-          done();
-        },
-      });
+      const sink = lineSink(splitter, emit);
       this.docker.modem.demuxStream(stream, sink, sink);
       stream.on('end', () => {
         splitter.end().forEach(emit);

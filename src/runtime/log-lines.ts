@@ -1,3 +1,5 @@
+import { Writable } from 'node:stream';
+
 /** One line of an app's output, as `logs` shows it. */
 export interface LogLine {
   time: string;
@@ -32,6 +34,16 @@ export class TimestampedLineSplitter {
     if (/^\d{4}-\d\d-\d\dT[\d:.]+Z$/.test(stamp)) return { time: stamp, source: this.source, text: text.slice(space + 1) };
     return { time: '', source: this.source, text };
   }
+}
+
+/** A stream that splits what is written into lines and hands each to onLine (a demuxed log stream's sink). */
+export function lineSink(splitter: TimestampedLineSplitter, onLine: (line: LogLine) => void): Writable {
+  return new Writable({
+    write(chunk: Buffer, _enc, done) {
+      splitter.push(chunk.toString()).forEach(onLine);
+      done();
+    },
+  });
 }
 
 /** Heroku's shape: `TIME app[web.1]: text`, with the time cut to milliseconds. */

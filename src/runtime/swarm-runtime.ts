@@ -7,8 +7,7 @@ import { LABEL_APP, LABEL_PROCESS, LABEL_RELEASE } from '../domain/names.js';
 import { DeployFailedError, ExternalError } from '../errors.js';
 import type { Logger } from '../log.js';
 import type { DockerRuntime } from './docker-runtime.js';
-import { TimestampedLineSplitter, type LogLine } from './log-lines.js';
-import { Writable } from 'node:stream';
+import { TimestampedLineSplitter, lineSink, type LogLine } from './log-lines.js';
 import type {
   DeployOptions,
   FormationSpec,
@@ -31,7 +30,6 @@ export interface SwarmOptions {
   gatewayPort: number;
   /** Any glibc image: the gateway runs this host's caddy binary in it. */
   gatewayImage: string;
-  caddyBinary: string;
   /** Where the gateway's config file is written (SKIFF_HOME/swarm). */
   dir: string;
   readyTimeoutMs: number;
@@ -354,12 +352,7 @@ export class SwarmRuntime implements Runtime {
       const emit = (line: LogLine): void => {
         if (line.time === '' || line.time > last) onLine(named(line));
       };
-      const sink = new Writable({
-        write(chunk: Buffer, _enc, done) {
-          splitter.push(chunk.toString()).forEach(emit);
-          done();
-        },
-      });
+      const sink = lineSink(splitter, emit);
       this.docker.modem.demuxStream(stream, sink, sink);
     }
     // New tasks (a deploy, a scale) get their names as they come.
@@ -452,7 +445,7 @@ export class SwarmRuntime implements Runtime {
         Labels: { 'skiff.gateway': String(this.options.gatewayPort) },
         ExposedPorts: { '80/tcp': {} },
         HostConfig: {
-          Binds: [`${this.options.caddyBinary}:/usr/local/bin/caddy:ro`, `${configFile}:/etc/skiff-gateway.json:ro`],
+          Binds: [`${findOnPath('caddy') ?? '/usr/bin/caddy'}:/usr/local/bin/caddy:ro`, `${configFile}:/etc/skiff-gateway.json:ro`],
           PortBindings: { '80/tcp': [{ HostIp: '127.0.0.1', HostPort: String(this.options.gatewayPort) }] },
           NetworkMode: this.options.network,
           RestartPolicy: { Name: 'unless-stopped' },
@@ -464,6 +457,15 @@ export class SwarmRuntime implements Runtime {
       throw new ExternalError(`could not start the swarm gateway (${this.options.gatewayImage}): ${(err as Error).message}`, err);
     }
   }
+}
+
+/** The real path of a command on PATH: the gateway mounts this host's caddy (looked up only when it is made). */
+function findOnPath(command: string): string | undefined {
+  for (const dir of (process.env.PATH ?? '').split(path.delimiter)) {
+    const candidate = path.join(dir, command);
+    if (dir && fs.existsSync(candidate)) return fs.realpathSync(candidate);
+  }
+  return undefined;
 }
 
 function taskError(t: SwarmTask): string {
