@@ -1,3 +1,4 @@
+import net from 'node:net';
 import path from 'node:path';
 import os from 'node:os';
 
@@ -34,6 +35,7 @@ export const SETTINGS: readonly SettingSpec[] = [
   { env: 'SKIFF_SWARM_NETWORK', default: 'skiff', summary: "the swarm runtime's attachable overlay network" },
   { env: 'SKIFF_SWARM_GATEWAY_PORT', default: '8091', summary: "loopback port of the swarm runtime's gateway, through which the router reaches tasks" },
   { env: 'SKIFF_SWARM_GATEWAY_IMAGE', default: 'debian:bookworm-slim', summary: "image the swarm gateway runs this host's caddy in (any glibc image)" },
+  { env: 'SKIFF_HOOKS_ALLOW', default: '', summary: 'CIDR ranges webhooks may reach although they are loopback, private or link-local (comma-separated, e.g. 10.1.0.0/16)' },
   { env: 'SKIFF_LOG_LEVEL', default: 'info', summary: 'server log level (pino: debug, info, warn, error)' },
 ];
 
@@ -54,6 +56,8 @@ export interface Config {
   stopTimeoutSeconds: number;
   keepReleases: number;
   usersCanCreate: boolean;
+  /** Loopback, private and link-local ranges webhooks may reach anyway (SKIFF_HOOKS_ALLOW). */
+  hooksAllow: CidrRange[];
   stackImages: { node: string; python: string; static: string };
   buildCaFile: string | undefined;
   /** Where release images go: host[:port]/path, with credentials when the registry wants them. */
@@ -125,6 +129,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
       gatewayPort: intSetting(env, 'SKIFF_SWARM_GATEWAY_PORT', defaultOf('SKIFF_SWARM_GATEWAY_PORT'), 1, 65535),
       gatewayImage: env.SKIFF_SWARM_GATEWAY_IMAGE || defaultOf('SKIFF_SWARM_GATEWAY_IMAGE'),
     },
+    hooksAllow: parseCidrList(env.SKIFF_HOOKS_ALLOW ?? '', 'SKIFF_HOOKS_ALLOW'),
     usersCanCreate: (env.SKIFF_USERS_CAN_CREATE ?? defaultOf('SKIFF_USERS_CAN_CREATE')) !== '0',
     logLevel: env.SKIFF_LOG_LEVEL || defaultOf('SKIFF_LOG_LEVEL'),
     dbPath: path.join(home, 'skiff.db'),
@@ -148,4 +153,26 @@ function registrySetting(env: NodeJS.ProcessEnv): Config['registry'] {
     throw new Error(`SKIFF_REGISTRY must be a registry host with an optional path, like registry.internal:5000/team, not '${prefix}'`);
   }
   return { prefix, username: env.SKIFF_REGISTRY_USER || undefined, password: env.SKIFF_REGISTRY_PASSWORD || undefined };
+}
+
+export interface CidrRange {
+  address: string;
+  prefix: number;
+  type: 'ipv4' | 'ipv6';
+}
+
+/** CIDR ranges separated by commas: a.b.c.d/n or x::/n (a bare address is a range of one). */
+export function parseCidrList(text: string, setting: string): CidrRange[] {
+  return text
+    .split(',')
+    .map((s) => s.trim())
+    .filter(Boolean)
+    .map((item) => {
+      const [address, bits] = item.split('/');
+      const type = net.isIPv4(address) ? 'ipv4' : net.isIPv6(address) ? 'ipv6' : undefined;
+      const max = type === 'ipv4' ? 32 : 128;
+      const prefix = bits === undefined ? max : /^\d{1,3}$/.test(bits) ? Number(bits) : NaN;
+      if (!type || !(prefix >= 0 && prefix <= max)) throw new Error(`${setting} takes CIDR ranges separated by commas, like 10.1.0.0/16, not '${item}'`);
+      return { address, prefix, type };
+    });
 }

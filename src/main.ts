@@ -36,7 +36,7 @@ const VERSION: string = JSON.parse(
 /** The composition root: the only place that knows the concrete classes. */
 function compose(config: Config, log: Logger): Services {
   const docker = createDocker();
-  const stackImages = new StackImages(docker);
+  const stackImages = new StackImages(docker, log);
   const store = openStore(config.dbPath, SecretBox.load(config.secretKeyPath));
   const registry = config.registry && new Registry(docker, config.registry);
   const containers = new DockerRuntime(docker, { stopTimeoutSeconds: config.stopTimeoutSeconds }, log);

@@ -10,8 +10,16 @@ export interface Source {
   stack: AppStack | null;
 }
 
+/** Which apps' images a build may start from: the pusher's own and those shared with them. */
+export interface BuildAccess {
+  mayUse(app: string): boolean;
+  /** SKIFF_REGISTRY's prefix: REGISTRY/APP names a release image as skiff/APP does. */
+  registryPrefix: string | undefined;
+}
+
 export interface BuildContext extends Source {
   app: string;
+  access: BuildAccess;
   buildId: number;
   /** The image tag to produce. */
   tag: string;

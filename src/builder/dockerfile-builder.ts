@@ -1,11 +1,11 @@
-import fs from 'node:fs';
-import path from 'node:path';
 import tar from 'tar-fs';
 import type { Docker } from '../docker/client.js';
 import { BuildFailedError, ExternalError } from '../errors.js';
 import { LABEL_APP } from '../domain/names.js';
 import { BuildOutputParser } from './build-output.js';
 import type { BuildContext, Builder, BuiltImage, Source } from './builder.js';
+import { hasSourceFile, readSourceFile } from './source-files.js';
+import { assertMayBuildOn, referencedImages } from './base-images.js';
 
 /** Builds the app's own Dockerfile with the engine's layer cache. */
 export class DockerfileBuilder implements Builder {
@@ -16,11 +16,11 @@ export class DockerfileBuilder implements Builder {
   async detect({ dir, stack }: Source): Promise<string | undefined> {
     // An app set to a stack builds with it, Dockerfile or not.
     if (stack) return undefined;
-    return fs.existsSync(path.join(dir, 'Dockerfile')) ? "the app's Dockerfile" : undefined;
+    return hasSourceFile(dir, 'Dockerfile') ? "the app's Dockerfile" : undefined;
   }
 
   dockerfile({ dir }: Source): string {
-    return fs.readFileSync(path.join(dir, 'Dockerfile'), 'utf8');
+    return readSourceFile(dir, 'Dockerfile') ?? '';
   }
 
   async build(ctx: BuildContext): Promise<BuiltImage> {
@@ -48,6 +48,7 @@ export async function buildFromContext(docker: Docker, ctx: BuildContext, docker
 const LOST_LAYER = /unable to find image "sha256:|No such image: sha256:/;
 
 async function buildOnce(docker: Docker, ctx: BuildContext, dockerfile: string): Promise<BuiltImage> {
+  await assertMayBuildOn(docker, referencedImages(readSourceFile(ctx.dir, dockerfile) ?? ''), ctx.access.mayUse, ctx.access.registryPrefix);
   // tar-fs packs with streamx, which pipes like a node stream but is not typed as one.
   const context = tar.pack(ctx.dir) as unknown as NodeJS.ReadableStream;
   let stream: NodeJS.ReadableStream;

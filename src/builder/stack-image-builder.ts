@@ -6,6 +6,10 @@ import { BuildFailedError } from '../errors.js';
 import { LABEL_APP } from '../domain/names.js';
 import type { BuildContext, Builder, BuiltImage, Source } from './builder.js';
 import type { StackImages } from './stack-image.js';
+import { assertMayBuildOn, referencedImages } from './base-images.js';
+
+/** The largest build context a build image may send (a checkout with its dependencies fits). */
+const MAX_CONTEXT_BYTES = 2 * 1024 * 1024 * 1024;
 
 /**
  * Builds an app whose stack is defined by a stackfile, by the build image
@@ -27,7 +31,7 @@ export class StackImageBuilder implements Builder {
   dockerfile(source: Source): string {
     if (source.stack?.kind !== 'stackfile') throw new Error('dockerfile called without a stackfile stack');
     const image = source.stack.definition.service.build.image;
-    return `# No Dockerfile: the ${source.stack.definition.name} stack's build image ${image} builds the app.\n# It runs with CODEBASE (the checked-out code) and IMAGE (the tag to build) set, and the Docker socket mounted.\n`;
+    return `# No Dockerfile: the ${source.stack.definition.name} stack's build image ${image} builds the app.\n# It runs with CODEBASE (the checked-out code) and IMAGE (the tag to build) set, and a Docker API that may build $IMAGE only.\n`;
   }
 
   async build(ctx: BuildContext): Promise<BuiltImage> {
@@ -42,8 +46,12 @@ export class StackImageBuilder implements Builder {
         image: definition.service.build,
         env: { CODEBASE: ctx.dir, IMAGE: ctx.tag, APP: ctx.app },
         mounts: [{ path: ctx.dir, readOnly: false }],
-        dockerSocket: true,
-        hostNetwork: false,
+        buildApi: {
+          image: ctx.tag,
+          checkDockerfile: async (text, buildArgs) =>
+            assertMayBuildOn(this.docker, referencedImages(text, buildArgs), ctx.access.mayUse, ctx.access.registryPrefix),
+          maxContextBytes: MAX_CONTEXT_BYTES,
+        },
       },
       ctx.progress,
       ctx.signal,

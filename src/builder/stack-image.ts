@@ -1,4 +1,6 @@
+import { BuildProxy, type BuildPolicy } from '../docker/build-proxy.js';
 import type { Docker } from '../docker/client.js';
+import type { Logger } from '../log.js';
 import { followProgress, hasImage } from '../docker/client.js';
 import type { StackImage } from '../domain/stackfile.js';
 import { ExternalError } from '../errors.js';
@@ -14,17 +16,18 @@ export interface StackImageRun {
   env: Record<string, string>;
   /** host path → same path inside: CODEBASE means the same thing inside and out, also to a docker CLI in the image. */
   mounts: { path: string; readOnly: boolean }[];
-  /** Mount the engine's socket (the build image builds $IMAGE with it). */
-  dockerSocket: boolean;
-  /** The verify image reaches the new release on the host's loopback. */
-  hostNetwork: boolean;
+  /** A Docker API that may build $IMAGE only, on a socket of its own (the build image builds with it); never the engine's. */
+  buildApi?: BuildPolicy;
+  /**
+   * Containers the image may reach, each by its alias, on a network made for
+   * this run alone (the verify image reaches the new instances there, and
+   * nothing else: not the host, not other apps). Without, the default bridge.
+   */
+  reach?: { container: string; alias: string }[];
 }
 
-/** Where the engine's socket is, to hand to a build image; DOCKER_HOST=unix://… moves it. */
-function socketPath(): string {
-  const host = process.env.DOCKER_HOST;
-  return host?.startsWith('unix://') ? host.slice('unix://'.length) : '/var/run/docker.sock';
-}
+/** Processes any build or verify container may have: enough for a compiler, too few for a fork bomb. */
+const PIDS_LIMIT = 1024;
 
 /**
  * Runs a stack's build or verify image to its end, streaming its output to
@@ -32,22 +35,58 @@ function socketPath(): string {
  * container is removed whatever happens, also when the push is cancelled.
  */
 export class StackImages {
-  constructor(private readonly docker: Docker) {}
+  constructor(
+    private readonly docker: Docker,
+    private readonly log: Logger,
+  ) {}
 
   async run(req: StackImageRun, progress: Progress, signal: AbortSignal): Promise<number> {
     await this.ensure(req.image.image, progress);
+    const api = req.buildApi ? await BuildProxy.start(req.buildApi, (what) => this.log.info({ app: req.app, what }, 'build API refused a request')) : undefined;
+    const network = req.reach ? await this.isolatedNetwork(req.app, req.reach) : undefined;
+    try {
+      return await this.runContainer(req, api, network?.name, progress, signal);
+    } finally {
+      await api?.close();
+      await network?.remove();
+    }
+  }
+
+  /** A network of its own, internal (no way out), holding only the given containers under their aliases. */
+  private async isolatedNetwork(app: string, reach: { container: string; alias: string }[]): Promise<{ name: string; remove(): Promise<void> }> {
+    const name = `skiff-${app}-verify-${Date.now().toString(36)}${Math.random().toString(36).slice(2, 6)}`;
+    const network = await this.docker.createNetwork({ Name: name, Internal: true, Labels: { [LABEL_STACK_RUN]: app } });
+    const remove = async (): Promise<void> => {
+      for (const r of reach) await network.disconnect({ Container: r.container, Force: true }).catch(() => undefined);
+      await network.remove().catch((err: unknown) => this.log.warn({ err, app, network: name }, 'could not remove a verify network'));
+    };
+    try {
+      for (const r of reach) await network.connect({ Container: r.container, EndpointConfig: { Aliases: [r.alias] } });
+    } catch (err) {
+      await remove();
+      throw new ExternalError(`could not put the new instances on a network for the verify image: ${(err as Error).message}`, err);
+    }
+    return { name, remove };
+  }
+
+  private async runContainer(req: StackImageRun, api: BuildProxy | undefined, network: string | undefined, progress: Progress, signal: AbortSignal): Promise<number> {
     const binds = req.mounts.map((m) => `${m.path}:${m.path}${m.readOnly ? ':ro' : ''}`);
-    if (req.dockerSocket) binds.push(`${socketPath()}:/var/run/docker.sock`);
+    if (api) binds.push(`${api.socket}:/var/run/docker.sock`);
+    const env = { ...req.env, ...(api ? { DOCKER_BUILDKIT: '0' } : {}) };
     const container = await this.docker.createContainer({
       name: `skiff-${req.app}-stack-${req.purpose}-${Date.now().toString(36)}${Math.random().toString(36).slice(2, 6)}`,
       Image: req.image.image,
-      Env: Object.entries(req.env).map(([k, v]) => `${k}=${v}`),
+      Env: Object.entries(env).map(([k, v]) => `${k}=${v}`),
       Labels: { [LABEL_STACK_RUN]: req.app, 'skiff.purpose': req.purpose },
       ...(req.mounts[0] ? { WorkingDir: req.mounts[0].path } : {}),
       HostConfig: {
         Binds: binds,
         Init: true,
-        ...(req.hostNetwork ? { NetworkMode: 'host' } : {}),
+        ...(network ? { NetworkMode: network } : {}),
+        // The verify image only talks to the instances; a build image needs no raw sockets either (no sniffing the bridge).
+        CapDrop: req.purpose === 'verify' ? ['ALL'] : ['NET_RAW'],
+        SecurityOpt: ['no-new-privileges'],
+        PidsLimit: PIDS_LIMIT,
         ...(req.image.memoryMb !== null ? { Memory: req.image.memoryMb * 1024 * 1024 } : {}),
         ...(req.image.cpus !== null ? { NanoCpus: Math.round(req.image.cpus * 1e9) } : {}),
       },

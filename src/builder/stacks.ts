@@ -1,6 +1,5 @@
-import fs from 'node:fs';
-import path from 'node:path';
-import { BuildFailedError } from '../errors.js';
+import { BuildFailedError, isSkiffError } from '../errors.js';
+import { hasSourceFile, readSourceFile } from './source-files.js';
 
 /** Settings the built-in stacks are generated with. */
 export interface StackSettings {
@@ -23,19 +22,21 @@ export interface BuiltinStack {
   dockerfile(dir: string, settings: StackSettings): string;
 }
 
-const exists = (dir: string, file: string): boolean => fs.existsSync(path.join(dir, file));
+const exists = hasSourceFile;
 
-function readJson(file: string): Record<string, unknown> {
+function readJson(dir: string, name: string): Record<string, unknown> {
   try {
-    return JSON.parse(fs.readFileSync(file, 'utf8')) as Record<string, unknown>;
+    return JSON.parse(readSourceFile(dir, name) ?? '') as Record<string, unknown>;
   } catch (err) {
-    throw new BuildFailedError(`${path.basename(file)} is not valid JSON: ${(err as Error).message}`);
+    if (isSkiffError(err)) throw err;
+    throw new BuildFailedError(`${name} is not valid JSON: ${(err as Error).message}`);
   }
 }
 
 function procfileWeb(dir: string): string | undefined {
-  if (!exists(dir, 'Procfile')) return undefined;
-  const line = fs.readFileSync(path.join(dir, 'Procfile'), 'utf8').split(/\r?\n/).find((l) => /^web\s*:/.test(l.trim()));
+  const procfile = readSourceFile(dir, 'Procfile');
+  if (procfile === undefined) return undefined;
+  const line = procfile.split(/\r?\n/).find((l) => /^web\s*:/.test(l.trim()));
   return line?.trim().replace(/^web\s*:\s*/, '');
 }
 
@@ -65,7 +66,7 @@ export const NODE_STACK: BuiltinStack = {
   description: 'Node.js: npm ci (or npm install), scripts.build, the Procfile web line or npm start',
   detect: (dir) => (exists(dir, 'package.json') ? 'package.json found' : undefined),
   dockerfile(dir, settings) {
-    const pkg = readJson(path.join(dir, 'package.json'));
+    const pkg = readJson(dir, 'package.json');
     const scripts = (pkg.scripts ?? {}) as Record<string, unknown>;
     const engines = (pkg.engines ?? {}) as Record<string, unknown>;
     const lock = exists(dir, 'package-lock.json') || exists(dir, 'npm-shrinkwrap.json');

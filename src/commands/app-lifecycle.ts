@@ -1,15 +1,17 @@
 import fs from 'node:fs';
 import path from 'node:path';
 import { parseAppName } from '../domain/app-name.js';
+import { defaultHost } from '../domain/host-name.js';
 import { ConflictError, DeniedError, NotFoundError } from '../errors.js';
 import type { App } from '../store/store.js';
 import type { Caller, CommandContext, Services } from './command.js';
 import { withAppLock } from '../pipeline/lock.js';
 import { applyRoutes } from '../pipeline/route.js';
+import { mayUseApp } from '../pipeline/app-stack.js';
 
 /** Admins may use every app; a user the apps they created and those shared with them. */
 export function mayUse(services: Services, caller: Caller, app: App): boolean {
-  return caller.admin || app.createdBy === caller.user || services.store.access.has(app.name, caller.user);
+  return mayUseApp(services.store, app.name, caller.user, caller.admin);
 }
 
 /**
@@ -37,6 +39,9 @@ export async function createApp(services: Services, name: string, caller: Caller
   parseAppName(name);
   assertMayCreate(services, caller);
   if (services.store.apps.find(name)) throw new ConflictError(`app '${name}' already exists`);
+  // The name's host must be free: an app's default host is never shared with another app's domain.
+  const holder = services.store.domains.owner(defaultHost(name, services.config.domain));
+  if (holder) throw new ConflictError(`the host ${defaultHost(name, services.config.domain)} is a domain of another app; choose another name`);
   await services.repos.ensure(name);
   const app = services.store.apps.create(name, caller.user, stack);
   services.log.info({ app: name, user: caller.user }, 'app created');

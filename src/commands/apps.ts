@@ -41,7 +41,7 @@ export const appsCommands: CommandSpec[] = [
     async run(ctx) {
       const { positionals, values } = parseCommandArgs('apps:create', 'NAME [--stack STACK]', ctx.args, { stack: { type: 'string' } }, { min: 1, max: 1 });
       const stackName = values.stack as string | undefined;
-      const stack = stackName === undefined ? undefined : findUsableStack(ctx.services.store, stackName, ctx.caller.user, ctx.caller.admin, 'create apps with it');
+      const stack = stackName === undefined ? undefined : findUsableStack(ctx.services.store, stackName, ctx.caller.user, ctx.caller.admin);
       const app = await createApp(ctx.services, positionals[0], ctx.caller, stackName ?? null);
       if (stack && stack !== 'builtin') applyStackFormation(ctx.services, app.name, stack.definition);
       ctx.io.stdout.write(`-----> Created ${app.name}${stackName ? ` with the ${stackName} stack` : ''}\n       git remote add paas ${gitRemote(ctx.services, app.name)}\n`);
@@ -106,7 +106,7 @@ export const appsCommands: CommandSpec[] = [
         io.stdout.write(`-----> ${app.name} has no stack now: the next push builds its Dockerfile, or the built-in stack that fits\n`);
         return;
       }
-      const stack = findUsableStack(services.store, name, caller.user, caller.admin, 'set it on apps');
+      const stack = findUsableStack(services.store, name, caller.user, caller.admin);
       services.store.transaction(() => {
         services.store.apps.setStack(app.name, name);
         if (stack !== 'builtin') applyStackFormation(services, app.name, stack.definition);

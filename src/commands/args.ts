@@ -1,5 +1,6 @@
 import { parseArgs, type ParseArgsConfig } from 'node:util';
 import { UsageError } from '../errors.js';
+import { oneLine } from './safe-output.js';
 
 type Options = NonNullable<ParseArgsConfig['options']>;
 
@@ -37,9 +38,10 @@ export function writeJson(out: NodeJS.WritableStream, value: unknown): void {
   out.write(`${JSON.stringify(value, null, 2)}\n`);
 }
 
-/** Fixed-width columns for listings. */
-export function table(rows: string[][]): string {
-  if (rows.length === 0) return '';
+/** Fixed-width columns for listings; a cell is one line, whatever a user put in it. */
+export function table(cells: string[][]): string {
+  if (cells.length === 0) return '';
+  const rows = cells.map((r) => r.map(oneLine));
   const widths = rows[0].map((_, i) => Math.max(...rows.map((r) => (r[i] ?? '').length)));
   return rows.map((r) => r.map((c, i) => (i === r.length - 1 ? c : c.padEnd(widths[i]))).join('  ').trimEnd()).join('\n') + '\n';
 }

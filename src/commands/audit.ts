@@ -1,3 +1,4 @@
+import { APP_NAME_PATTERN } from '../domain/app-name.js';
 import { isSkiffError } from '../errors.js';
 import type { Caller, Services } from './command.js';
 
@@ -43,6 +44,13 @@ export const AUDITED: Record<string, (args: string[]) => AuditNote> = {
   'tokens:create': (args) => ({ app: null, detail: { name: args[args.indexOf('--name') + 1] ?? null } }),
   'tokens:revoke': (args) => ({ app: null, detail: { id: first(args) } }),
 };
+
+/** A refused read: under the app it named, where its owner sees it; else what it named, under no app. */
+export function refusalNote(args: string[], isApp: (name: string) => boolean): AuditNote {
+  const target = first(args);
+  if (target === null) return { app: null, detail: {} };
+  return APP_NAME_PATTERN.test(target) && isApp(target) ? { app: target, detail: {} } : { app: null, detail: { target } };
+}
 
 export function outcomeOf(err: unknown): string {
   if (isSkiffError(err)) return err.code === 'DENIED' ? 'denied' : `failed: ${err.message}`;

@@ -28,6 +28,7 @@ export const buildsCommands: CommandSpec[] = [
   },
   {
     name: 'builds:output',
+    rawOutput: true,
     usage: 'APP [BUILD]',
     summary: 'Print the log of a build (the latest by default)',
     async run({ args, io, services, caller }) {

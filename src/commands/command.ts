@@ -51,5 +51,11 @@ export interface CommandSpec {
   adminOnly?: boolean;
   /** Internal commands run but are not listed in help. */
   hidden?: boolean;
+  /**
+   * Its output is the app's own bytes (logs, a one-off's terminal, a build
+   * log, a config value), passed through as they are; every other command's
+   * output has its control characters escaped.
+   */
+  rawOutput?: boolean;
   run(ctx: CommandContext): Promise<number | void>;
 }

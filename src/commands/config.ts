@@ -79,6 +79,7 @@ export const configCommands: CommandSpec[] = [
   },
   {
     name: 'config:get',
+    rawOutput: true,
     usage: 'APP KEY',
     summary: 'Print one config value',
     async run({ args, io, services, caller }) {

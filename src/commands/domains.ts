@@ -1,4 +1,4 @@
-import { parseHostName } from '../domain/host-name.js';
+import { parseCustomDomain, parseHostName } from '../domain/host-name.js';
 import { NotFoundError } from '../errors.js';
 import { applyRoutes } from '../pipeline/route.js';
 import { appHosts } from '../router/caddy-config.js';
@@ -27,7 +27,7 @@ export const domainsCommands: CommandSpec[] = [
     async run({ args, io, services, caller }) {
       const { positionals } = parseCommandArgs('domains:add', 'APP HOST', args, {}, { min: 2, max: 2 });
       const app = getApp(services, caller, positionals[0]);
-      const host = parseHostName(positionals[1]);
+      const host = parseCustomDomain(positionals[1], app.name, services.config.domain);
       services.store.domains.add(app.name, host);
       try {
         await applyRoutes(services);

@@ -4,12 +4,14 @@ import type { AuditEvent } from '../store/store.js';
 import { parseCommandArgs, writeJson } from './args.js';
 import { getApp } from './app-lifecycle.js';
 import type { CommandSpec } from './command.js';
+import { oneLine } from './safe-output.js';
 
 function describe(e: AuditEvent): string {
   const facts = Object.entries(e.detail)
-    .map(([k, v]) => `${k}=${Array.isArray(v) ? v.join(',') : String(v)}`)
+    .map(([k, v]) => `${k}=${oneLine(Array.isArray(v) ? v.join(',') : String(v))}`)
     .join(' ');
-  return `${e.time}  ${e.user}  ${e.action}${e.app ? ` ${e.app}` : ''}${facts ? `  ${facts}` : ''}  ${e.outcome}  (${e.source})\n`;
+  // Details and outcomes carry what a user typed: one event is one line, whatever they typed.
+  return `${e.time}  ${e.user}  ${e.action}${e.app ? ` ${e.app}` : ''}${facts ? `  ${facts}` : ''}  ${oneLine(e.outcome)}  (${e.source})\n`;
 }
 
 export const eventsCommands: CommandSpec[] = [
@@ -28,13 +30,16 @@ export const eventsCommands: CommandSpec[] = [
       const limit = values.num === undefined ? 100 : Number(values.num);
       if (!Number.isInteger(limit) || limit < 1 || limit > 10_000) throw new InvalidError('-n takes a whole number from 1 to 10000');
       let app: string | undefined;
+      let since: string | undefined;
       if (positionals[0] !== undefined) {
-        // The trail outlives the app: an admin may read a destroyed app's.
-        app = caller.admin ? parseAppName(positionals[0]) : getApp(services, caller, positionals[0]).name;
+        // The trail outlives the app: an admin may read a destroyed app's. A user sees this app's
+        // own life only, not that of an earlier app of the same name (another owner's, maybe).
+        if (caller.admin) app = parseAppName(positionals[0]);
+        else ({ name: app, createdAt: since } = getApp(services, caller, positionals[0]));
       } else if (!caller.admin) {
         throw new DeniedError('access denied: the whole trail is for admins; give an app');
       }
-      const events = services.store.events.list({ app, limit });
+      const events = services.store.events.list({ app, limit, since });
       if (values.json) return writeJson(io.stdout, events);
       io.stdout.write(`=====> ${app ? `${app} events` : 'Events'}\n`);
       for (const e of events) io.stdout.write(describe(e));

@@ -13,21 +13,23 @@ import { assertMayPush } from '../pipeline/app-stack.js';
  */
 export async function openRepo(services: Services, req: GitRequest, caller: Caller): Promise<{ repoDir: string; created: boolean }> {
   let created = false;
-  if (services.store.apps.find(req.app) || req.service === 'git-upload-pack') {
+  if (!services.store.apps.find(req.app) && req.service === 'git-receive-pack') {
+    try {
+      await createApp(services, req.app, caller);
+      created = true;
+    } catch (err) {
+      // Two first pushes at once, and the other one created it: this push is
+      // now one to an existing app, and must pass the same check as any other.
+      if (!(err instanceof ConflictError) || !services.store.apps.find(req.app)) throw err;
+    }
+  }
+  if (!created) {
     try {
       const app = getApp(services, caller, req.app);
       if (req.service === 'git-receive-pack') assertMayPush(services.store, app, caller.user, caller.admin);
     } catch (err) {
       recordEvent(services, caller, req.service === 'git-upload-pack' ? 'fetch' : 'push', { app: req.app, detail: {} }, outcomeOf(err));
       throw err;
-    }
-  } else {
-    try {
-      await createApp(services, req.app, caller);
-      created = true;
-    } catch (err) {
-      // Two first pushes at once: the other one created it.
-      if (!(err instanceof ConflictError)) throw err;
     }
   }
   return { repoDir: await services.repos.ensure(req.app), created };

@@ -1,9 +1,12 @@
+import dns from 'node:dns';
+import type { BlockList } from 'node:net';
+import { allowList, assertReachableLiteral, forbiddenReason, literalAddress } from '../domain/address-policy.js';
 import { InvalidError, NotFoundError } from '../errors.js';
 import { parseCommandArgs, table, writeJson } from './args.js';
 import { getApp } from './app-lifecycle.js';
 import type { CommandSpec } from './command.js';
 
-function parseHookUrl(input: string): string {
+function parseHookUrl(input: string, allowed: BlockList): string {
   let url: URL;
   try {
     url = new URL(input);
@@ -12,7 +15,18 @@ function parseHookUrl(input: string): string {
   }
   if (url.protocol !== 'http:' && url.protocol !== 'https:') throw new InvalidError('a webhook URL must start with http:// or https://');
   if (input.length > 2048) throw new InvalidError('that URL is too long (at most 2048 characters)');
+  assertReachableLiteral(url, allowed);
   return url.toString();
+}
+
+/** A name that resolves to a forbidden address now is refused now; it is checked again at each send, as it may move. */
+async function assertResolvesOutside(url: URL, allowed: BlockList): Promise<void> {
+  if (literalAddress(url) !== undefined) return;
+  const addresses = await dns.promises.lookup(url.hostname, { all: true }).catch(() => []);
+  for (const { address } of addresses) {
+    const why = forbiddenReason(address, allowed);
+    if (why) throw new InvalidError(`${url.hostname} resolves to ${address}, a ${why} address; a webhook must go to a public host`);
+  }
 }
 
 export const hooksCommands: CommandSpec[] = [
@@ -36,7 +50,10 @@ export const hooksCommands: CommandSpec[] = [
     async run({ args, io, services, caller }) {
       const { positionals } = parseCommandArgs('hooks:add', 'APP URL', args, {}, { min: 2, max: 2 });
       const app = getApp(services, caller, positionals[0]);
-      const hook = services.store.webhooks.add(app.name, parseHookUrl(positionals[1]), caller.user);
+      const allowed = allowList(services.config.hooksAllow);
+      const url = parseHookUrl(positionals[1], allowed);
+      await assertResolvesOutside(new URL(url), allowed);
+      const hook = services.store.webhooks.add(app.name, url, caller.user);
       io.stdout.write(`-----> Added webhook ${hook.id}: ${hook.url}\n`);
     },
   },

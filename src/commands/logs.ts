@@ -10,6 +10,7 @@ const USAGE = 'APP [-n LINES] [-p TYPE] [-t]';
 export const logsCommands: CommandSpec[] = [
   {
     name: 'logs',
+    rawOutput: true,
     usage: USAGE,
     summary: "Show an app's output (-t follows it live until you disconnect)",
     async run({ args, io, services, caller }) {

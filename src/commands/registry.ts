@@ -11,7 +11,8 @@ import { domainsCommands } from './domains.js';
 import { accessCommands } from './access.js';
 import type { CommandContext, CommandSpec } from './command.js';
 import { keysCommands } from './keys.js';
-import { AUDITED, outcomeOf, recordEvent, type AuditNote } from './audit.js';
+import { AUDITED, outcomeOf, recordEvent, refusalNote, type AuditNote } from './audit.js';
+import { escapingStream, oneLine } from './safe-output.js';
 import { eventsCommands } from './events.js';
 import { hooksCommands } from './hooks.js';
 import { doctorCommands } from './doctor.js';
@@ -109,8 +110,11 @@ export function renderHelp(via: 'ssh' | 'host' | 'https'): string {
  * check the caller may run it, run it, and turn any error into one line on
  * stderr and an exit status. Returns the exit status.
  */
-export async function dispatch(words: string[], ctx: Omit<CommandContext, 'args'>): Promise<number> {
+export async function dispatch(words: string[], given: Omit<CommandContext, 'args'>): Promise<number> {
   const [name, ...args] = words;
+  const spec = name === undefined ? undefined : findCommand(name);
+  // A stored value (a host name, an event's detail, a description) reaches the reader's terminal as text, never as a control sequence.
+  const ctx = spec?.rawOutput ? given : { ...given, io: { ...given.io, stdout: escapingStream(given.io.stdout), stderr: escapingStream(given.io.stderr) } };
   const { io, services, caller } = ctx;
   try {
     if (name === undefined || name === '--help' || name === '-h') {
@@ -121,7 +125,6 @@ export async function dispatch(words: string[], ctx: Omit<CommandContext, 'args'
       io.stdout.write(`skiff ${services.version}\n`);
       return 0;
     }
-    const spec = findCommand(name);
     if (!spec) {
       io.stderr.write(renderHelp(caller.via));
       throw new UsageError(`unknown command '${printable(name)}'; the list above shows them all`);
@@ -135,14 +138,16 @@ export async function dispatch(words: string[], ctx: Omit<CommandContext, 'args'
       if (note) recordEvent(services, caller, spec.name, note, code === 0 ? 'ok' : `exit ${code}`);
       return code;
     } catch (err) {
-      if (note) recordEvent(services, caller, spec.name, note, outcomeOf(err));
+      // Changes are recorded whatever their outcome; reads when they are refused (who probed what).
+      const refusedRead = !note && isSkiffError(err) && err.code === 'DENIED';
+      if (note || refusedRead) recordEvent(services, caller, spec.name, note ?? refusalNote(args, (name) => services.store.apps.find(name) !== undefined), outcomeOf(err));
       throw err;
     }
   } catch (err) {
     const log = services.log.child({ command: name, user: caller.user, via: caller.via });
     if (isSkiffError(err)) {
       log.info({ code: err.code, msg: err.message }, 'command refused');
-      io.stderr.write(` !     ${err.message}\n`);
+      io.stderr.write(` !     ${oneLine(err.message)}\n`);
       return err.exitStatus;
     }
     log.error({ err }, 'command failed');

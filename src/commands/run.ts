@@ -7,6 +7,7 @@ const USAGE = 'APP [--] COMMAND [ARGS...]';
 export const runCommands: CommandSpec[] = [
   {
     name: 'run',
+    rawOutput: true,
     usage: USAGE,
     summary: "Run a one-off command in a throwaway container of the app's current release (ssh -t for a terminal)",
     async run({ args, io, services, caller }) {

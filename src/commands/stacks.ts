@@ -87,6 +87,9 @@ export const stacksCommands: CommandSpec[] = [
     name: 'stacks:create',
     usage: '< stackfile.yml',
     summary: 'Define a stack from a stackfile.yml on stdin; it starts unpublished (only you can use it)',
+    // A stack's build image runs with a Docker API (one that may only build $IMAGE) and
+    // every app on it runs its images: which images those are is an admin's choice.
+    adminOnly: true,
     async run(ctx) {
       parseCommandArgs('stacks:create', '< stackfile.yml', ctx.args, {}, { min: 0, max: 0 });
       const { source, definition } = await readStackfile(ctx, 'stacks:create');
@@ -98,6 +101,7 @@ export const stacksCommands: CommandSpec[] = [
     name: 'stacks:update',
     usage: '< stackfile.yml',
     summary: 'Replace a stack’s definition with the stackfile.yml on stdin (its name says which); the next push uses it',
+    adminOnly: true,
     async run(ctx) {
       parseCommandArgs('stacks:update', '< stackfile.yml', ctx.args, {}, { min: 0, max: 0 });
       const { source, definition } = await readStackfile(ctx, 'stacks:update');

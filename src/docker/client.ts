@@ -72,3 +72,13 @@ export function followProgress(docker: Docker, stream: NodeJS.ReadableStream, on
     );
   });
 }
+
+/** An image's labels; undefined when the host does not have it. */
+export async function inspectImageLabels(docker: Docker, ref: string): Promise<Record<string, string> | undefined> {
+  try {
+    return (await docker.getImage(ref).inspect()).Config?.Labels ?? {};
+  } catch (err) {
+    if (isNotFound(err)) return undefined;
+    throw err;
+  }
+}

@@ -16,6 +16,13 @@ export function assertMayUseStack(stack: Stack, user: string, admin: boolean, do
   throw new DeniedError(`the ${stack.name} stack is unpublished: only its creator (${stack.creator}) may ${doing} until it is published again`);
 }
 
+/** Admins may use every app; a user the apps they created and those shared with them. */
+export function mayUseApp(store: Store, name: string, user: string, admin: boolean): boolean {
+  if (admin) return true;
+  const app = store.apps.find(name);
+  return app !== undefined && (app.createdBy === user || store.access.has(name, user));
+}
+
 /** An app on an unpublished stack takes pushes from the stack's creator (and admins) only. */
 export function assertMayPush(store: Store, app: App, user: string, admin: boolean): void {
   const stack = app.stack === null ? undefined : store.stacks.find(app.stack);
@@ -32,10 +39,10 @@ export function resolveAppStack(store: Store, app: App): AppStack | null {
 }
 
 /** A stack by name for a user who wants to use it: built-in, or a stackfile stack the user may use. */
-export function findUsableStack(store: Store, name: string, user: string, admin: boolean, doing: string): Stack | 'builtin' {
+export function findUsableStack(store: Store, name: string, user: string, admin: boolean): Stack | 'builtin' {
   if (isBuiltinStack(name)) return 'builtin';
   const stack = store.stacks.find(name);
-  if (!stack) throw new NotFoundError(`no stack named '${name}'; see stacks for the ones you may use`);
-  assertMayUseStack(stack, user, admin, doing);
+  // An unpublished stack is not there for those who may not use it: neither it nor its creator is named.
+  if (!stack || !(stack.published || admin || stack.creator === user)) throw new NotFoundError(`no stack named '${name}'; see stacks for the ones you may use`);
   return stack;
 }

@@ -2,6 +2,7 @@ import fs from 'node:fs';
 import { pipeline } from 'node:stream/promises';
 import { spawn } from 'node:child_process';
 import tar from 'tar-fs';
+import { assertContained } from '../builder/source-files.js';
 import { ExternalError } from '../errors.js';
 
 /**
@@ -19,16 +20,21 @@ export async function checkout(repoDir: string, commit: string, dir: string, sig
     git.on('close', (code) => (code === 0 ? resolve() : reject(new Error(stderr.trim() || `git archive exited with ${code}`))));
   });
   let files = 0;
-  const extract = tar.extract(dir, {
+  const options: tar.ExtractOptions & { validateSymlinks: boolean } = {
+    // Links are made as they are, then judged all together by assertContained (which
+    // resolves them as the kernel does); tar-fs still writes nothing through a link.
+    validateSymlinks: false,
     map: (header) => {
       files += header.type === 'file' ? 1 : 0;
       return header;
     },
-  });
+  };
+  const extract = tar.extract(dir, options);
   try {
     await Promise.all([pipeline(git.stdout, extract), exited]);
   } catch (err) {
     throw new ExternalError(`could not check out ${commit.slice(0, 7)}: ${(err as Error).message}`, err);
   }
+  assertContained(dir);
   return files;
 }

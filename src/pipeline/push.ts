@@ -10,11 +10,12 @@ import { runGit } from '../git/run-git.js';
 import { ConflictError, userMessage } from '../errors.js';
 import type { PipelineDeps } from './deps.js';
 import { build } from './build.js';
+import { readSourceFile } from '../builder/source-files.js';
 import { checkout } from './checkout.js';
 import { withAppLock } from './lock.js';
 import { stage, type Progress } from './progress.js';
 import { rollout } from './rollout.js';
-import { assertMayPush, resolveAppStack } from './app-stack.js';
+import { assertMayPush, mayUseApp, resolveAppStack } from './app-stack.js';
 
 
 export interface PushRequest {
@@ -82,11 +83,13 @@ export async function deployPush(deps: PipelineDeps, req: PushRequest, progress:
       const appRecord = store.apps.find(app);
       const stack = appRecord ? resolveAppStack(store, appRecord) : null;
       // The door checked this too; the stack may have been unpublished since.
-      if (appRecord) assertMayPush(store, appRecord, req.pusher, store.keys.isAdmin(req.pusher));
+      const admin = store.keys.isAdmin(req.pusher);
+      if (appRecord) assertMayPush(store, appRecord, req.pusher, admin);
+      const access = { mayUse: (other: string) => mayUseApp(store, other, req.pusher, admin), registryPrefix: config.registry?.prefix };
       const image = await stage(
         progress,
         'Building image',
-        () => build(deps.builders, { app, buildId: record.id, dir: workDir, stack, tag: buildImageTag(app, record.id), progress, signal }),
+        () => build(deps.builders, { app, access, buildId: record.id, dir: workDir, stack, tag: buildImageTag(app, record.id), progress, signal }),
         (img) => `Built ${img.id.replace('sha256:', '').slice(0, 12)}`,
       );
       if (manifest.verify) {
@@ -135,13 +138,11 @@ export async function deployPush(deps: PipelineDeps, req: PushRequest, progress:
 }
 
 function readManifest(dir: string): AppManifest {
-  const file = path.join(dir, 'skiff.yml');
-  return parseAppManifest(fs.existsSync(file) ? fs.readFileSync(file, 'utf8') : undefined);
+  return parseAppManifest(readSourceFile(dir, 'skiff.yml'));
 }
 
 function readProcfile(dir: string): Processes {
-  const file = path.join(dir, 'Procfile');
-  return parseProcfile(fs.existsSync(file) ? fs.readFileSync(file, 'utf8') : undefined);
+  return parseProcfile(readSourceFile(dir, 'Procfile'));
 }
 
 /**

@@ -1,3 +1,4 @@
+import { defaultHost } from '../domain/host-name.js';
 import { appHosts } from '../router/caddy-config.js';
 import type { Route } from '../router/router.js';
 import type { PipelineDeps } from './deps.js';
@@ -8,8 +9,20 @@ const ROUTER_LOCK = '~router';
 
 type RouteDeps = Pick<PipelineDeps, 'store' | 'router' | 'config'>;
 
+/**
+ * The whole routing, where each host name leads to one app: every app's
+ * default host is its own, and a custom domain that is another app's default
+ * host (recorded before that app existed, or before SKIFF_DOMAIN changed) is
+ * left out rather than shared.
+ */
 export function currentRoutes(deps: RouteDeps): Route[] {
-  return deps.store.routes.all().map((r) => ({ app: r.app, hosts: appHosts(r.app, deps.config.domain, r.hosts), upstreams: r.upstreams }));
+  const all = deps.store.routes.all();
+  const defaults = new Set(all.map((r) => defaultHost(r.app, deps.config.domain)));
+  return all.map((r) => ({
+    app: r.app,
+    hosts: appHosts(r.app, deps.config.domain, r.hosts.filter((h) => !defaults.has(h))),
+    upstreams: r.upstreams,
+  }));
 }
 
 /** Loads the whole recorded routing into the router. */

@@ -36,12 +36,13 @@ export interface StackChecks {
 /**
  * The verify image protocol and the stack's health entries, run against the
  * new release's web instances after they start and before traffic moves: the
- * verify image gets ENDPOINT (host:port of each instance, on the host's
- * loopback) and CODEBASE; a COMMAND entry runs inside each instance, an HTTP
- * entry must answer 2xx. Any failure rejects the release.
+ * verify image gets ENDPOINT (host:port of each instance, on a network that
+ * holds only that instance and the verify container) and CODEBASE; a COMMAND
+ * entry runs inside each instance, an HTTP entry must answer 2xx. Any
+ * failure rejects the release.
  */
 export async function verifyInstances(
-  deps: Pick<PipelineDeps, 'runtime' | 'stackImages'>,
+  deps: Pick<PipelineDeps, 'runtime' | 'stackImages' | 'config'>,
   app: string,
   checks: StackChecks,
   instances: readonly Instance[],
@@ -53,7 +54,8 @@ export async function verifyInstances(
   const verifyImage = stack.service.verify;
   if (verifyImage && codebase !== null) {
     for (const instance of web.length ? web : [undefined]) {
-      const endpoint = instance ? `127.0.0.1:${instance.hostPort}` : '';
+      const alias = instance ? `${instance.process}-${instance.index}` : '';
+      const endpoint = instance ? `${alias}:${stack.service.expose ?? deps.config.appPort}` : '';
       progress.info(`Running the verify image ${verifyImage.image}${instance ? ` against ${instance.process}.${instance.index}` : ''}`);
       const status = await deps.stackImages.run(
         {
@@ -62,8 +64,7 @@ export async function verifyInstances(
           image: verifyImage,
           env: { ENDPOINT: endpoint, CODEBASE: codebase, APP: app },
           mounts: [{ path: codebase, readOnly: true }],
-          dockerSocket: false,
-          hostNetwork: true,
+          reach: instance ? [{ container: instance.id, alias }] : [],
         },
         progress,
         signal,

@@ -1,3 +1,4 @@
+import { defaultHost } from '../domain/host-name.js';
 import type { Route } from './router.js';
 
 export const CADDY_SERVER = 'skiff';
@@ -64,5 +65,5 @@ function gatewayHeader(upstreams: readonly string[]): Record<string, unknown> {
 
 /** The host names an app answers at: APP.DOMAIN, and its custom domains. */
 export function appHosts(app: string, domain: string, custom: readonly string[]): string[] {
-  return [`${app}.${domain}`, ...custom];
+  return [defaultHost(app, domain), ...custom];
 }

@@ -220,7 +220,12 @@ class SqliteKeys implements KeyStore {
   }
 
   removeUser(user: string): number {
-    return this.db.prepare('DELETE FROM keys WHERE user = ?').run(user).changes;
+    // A user without keys is no user: their tokens go with the last key.
+    return this.db.transaction(() => {
+      const removed = this.db.prepare('DELETE FROM keys WHERE user = ?').run(user).changes;
+      this.db.prepare('UPDATE tokens SET revoked_at = ? WHERE user = ? AND revoked_at IS NULL').run(now(), user);
+      return removed;
+    }).immediate();
   }
 
   isAdmin(user: string): boolean {
@@ -430,6 +435,10 @@ class SqliteDomains implements DomainStore {
   list(app: string): string[] {
     return (this.db.prepare('SELECT host FROM domains WHERE app = ? ORDER BY host').all(app) as { host: string }[]).map((r) => r.host);
   }
+
+  owner(host: string): string | undefined {
+    return (this.db.prepare('SELECT app FROM domains WHERE host = ?').get(host) as { app: string } | undefined)?.app;
+  }
 }
 
 class SqliteRoutes implements RouteStore {
@@ -489,11 +498,12 @@ class SqliteEvents implements EventStore {
       .run(now(), e.app, e.user, e.source, e.action, JSON.stringify(e.detail), e.outcome);
   }
 
-  list(filter: { app?: string; limit: number }): AuditEvent[] {
+  list(filter: { app?: string; limit: number; since?: string }): AuditEvent[] {
+    const since = filter.since ?? '';
     const rows = (
       filter.app === undefined
-        ? this.db.prepare('SELECT * FROM events ORDER BY id DESC LIMIT ?').all(filter.limit)
-        : this.db.prepare('SELECT * FROM events WHERE app = ? ORDER BY id DESC LIMIT ?').all(filter.app, filter.limit)
+        ? this.db.prepare('SELECT * FROM events WHERE time >= ? ORDER BY id DESC LIMIT ?').all(since, filter.limit)
+        : this.db.prepare('SELECT * FROM events WHERE app = ? AND time >= ? ORDER BY id DESC LIMIT ?').all(filter.app, since, filter.limit)
     ) as Row[];
     return rows.map((r) => ({
       id: Number(r.id),
@@ -559,7 +569,9 @@ class SqliteTokens implements TokenStore {
 
   use(hash: string, at: Date): Token | undefined {
     const r = this.db
-      .prepare('SELECT * FROM tokens WHERE hash = ? AND revoked_at IS NULL AND (expires_at IS NULL OR expires_at > ?)')
+      .prepare(
+        'SELECT * FROM tokens WHERE hash = ? AND revoked_at IS NULL AND (expires_at IS NULL OR expires_at > ?) AND EXISTS (SELECT 1 FROM keys WHERE keys.user = tokens.user)',
+      )
       .get(hash, at.toISOString()) as Row | undefined;
     if (!r) return undefined;
     this.db.prepare('UPDATE tokens SET last_used_at = ? WHERE id = ?').run(at.toISOString(), r.id);

@@ -66,7 +66,7 @@ export interface KeyStore {
   add(key: Omit<Key, 'id' | 'createdAt'>): Key;
   findByFingerprint(fingerprint: string): Key | undefined;
   list(): Key[];
-  /** Removes every key of a user; returns how many. */
+  /** Removes every key of the user and revokes their tokens; returns how many keys. */
   removeUser(user: string): number;
   hasUser(user: string): boolean;
   isAdmin(user: string): boolean;
@@ -148,6 +148,8 @@ export interface DomainStore {
   add(app: string, host: string): void;
   remove(app: string, host: string): boolean;
   list(app: string): string[];
+  /** The app that has this custom domain. */
+  owner(host: string): string | undefined;
 }
 
 /** Where each app's web traffic goes: the desired routing, recorded first, then applied to the router. */
@@ -181,7 +183,8 @@ export interface AuditEvent {
 
 export interface EventStore {
   record(event: Omit<AuditEvent, 'id' | 'time'>): void;
-  list(filter: { app?: string; limit: number }): AuditEvent[];
+  /** Newest first; since (a time) keeps only what happened from then on, e.g. in this life of an app name. */
+  list(filter: { app?: string; limit: number; since?: string }): AuditEvent[];
 }
 
 export interface Webhook {
@@ -210,7 +213,7 @@ export interface Token {
 
 export interface TokenStore {
   create(token: { user: string; name: string; hash: string; expiresAt: string | null }): Token;
-  /** The live (not revoked, not expired) token with this hash; marks it used. */
+  /** The live token with this hash (not revoked, not expired, its user still has a key); marks it used. */
   use(hash: string, now: Date): Token | undefined;
   list(user?: string): Token[];
   revoke(id: number): boolean;

@@ -25,7 +25,7 @@ export function realServices(home: string = tempDir('svc')): Services {
     store: openStore(path.join(home, 'skiff.db'), SecretBox.load(config.secretKeyPath)),
     repos: new Repos(config.reposDir, home),
     images: new Images(docker),
-    stackImages: new StackImages(docker),
+    stackImages: new StackImages(docker, silentLogger),
     registry: undefined,
     runtime: new Runtimes({ docker: new DockerRuntime(docker, { stopTimeoutSeconds: 1 }, silentLogger) }, () => 'docker'),
     router: new CaddyRouter(config.caddyAdmin, `127.0.0.1:${config.routerPort}`),

@@ -1,0 +1,75 @@
+import { DockerfileParser } from 'dockerfile-ast';
+import { inspectImageLabels, type Docker } from '../docker/client.js';
+import { LABEL_APP } from '../domain/names.js';
+import { DeniedError } from '../errors.js';
+
+/**
+ * Every image a Dockerfile builds on, as the engine will read it: each
+ * FROM and each COPY --from that is not a stage of the same file, with
+ * ARG defaults and build args put in ($X, ${X}, ${X:-default}, ${X:+alt}).
+ */
+export function referencedImages(dockerfile: string, buildArgs: Record<string, string> = {}): string[] {
+  const parsed = DockerfileParser.parse(dockerfile);
+  const args = new Map<string, string>();
+  for (const arg of parsed.getInitialARGs()) {
+    const property = arg.getProperty();
+    const name = property?.getName();
+    if (!name) continue;
+    args.set(name, buildArgs[name] ?? expand(property?.getValue() ?? '', args));
+  }
+  for (const [name, value] of Object.entries(buildArgs)) if (!args.has(name)) args.set(name, value);
+  const stages: string[] = [];
+  const images: string[] = [];
+  const isStage = (ref: string): boolean => stages.includes(ref.toLowerCase()) || /^\d+$/.test(ref);
+  for (const from of parsed.getFROMs()) {
+    const image = expand(from.getImage() ?? '', args);
+    if (image && !isStage(image) && image.toLowerCase() !== 'scratch') images.push(image);
+    const stage = from.getBuildStage();
+    stages.push((stage ?? `${stages.length}`).toLowerCase());
+  }
+  for (const copy of parsed.getCOPYs()) {
+    const source = copy.getFromFlag()?.getValue();
+    if (source && !isStage(expand(source, args))) images.push(expand(source, args));
+  }
+  return [...new Set(images)];
+}
+
+function expand(text: string, args: ReadonlyMap<string, string>): string {
+  return text.replace(/\$(?:\{([A-Za-z_][A-Za-z0-9_]*)(?::([-+])([^}]*))?\}|([A-Za-z_][A-Za-z0-9_]*))/g, (_m, braced, op, word, bare) => {
+    const value = args.get(braced ?? bare) ?? '';
+    if (op === '-') return value || word;
+    if (op === '+') return value ? word : '';
+    return value;
+  });
+}
+
+/** The app a release image name belongs to, by name alone: skiff/APP or REGISTRY/APP (for an image the host does not have). */
+function appOfName(image: string, registryPrefix: string | undefined): string | undefined {
+  const name = image.replace(/^(docker\.io\/)?/, '').replace(/[@:][^/]*$/, '');
+  for (const prefix of ['skiff', registryPrefix].filter((p): p is string => Boolean(p))) {
+    if (name.startsWith(`${prefix}/`)) return name.slice(prefix.length + 1);
+  }
+  return undefined;
+}
+
+/**
+ * Refuses a build that would start from, or copy out of, another tenant's
+ * image: whatever spelling names it (tag, id, digest), the engine resolves
+ * it here the way the build will, and an image with Skiff's app label for an
+ * app the pusher may not use is refused. A name the host lacks that points at
+ * a release repository (skiff/APP, REGISTRY/APP) is judged by its app name.
+ */
+export async function assertMayBuildOn(
+  docker: Docker,
+  images: readonly string[],
+  mayUse: (app: string) => boolean,
+  registryPrefix: string | undefined,
+): Promise<void> {
+  for (const image of images) {
+    const labels = await inspectImageLabels(docker, image);
+    const app = labels ? labels[LABEL_APP] : appOfName(image, registryPrefix);
+    if (app !== undefined && !mayUse(app)) {
+      throw new DeniedError(`access denied: the Dockerfile builds on ${image}, an image of an app you may not use; build on a public base image or on your own app's`);
+    }
+  }
+}
