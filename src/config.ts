@@ -21,6 +21,11 @@ export const SETTINGS: readonly SettingSpec[] = [
   { env: 'SKIFF_APP_PORT', default: '5000', summary: 'PORT given to web processes' },
   { env: 'SKIFF_READY_TIMEOUT', default: '60', summary: 'seconds each new web instance has to answer HTTP' },
   { env: 'SKIFF_STOP_TIMEOUT', default: '10', summary: 'seconds an old container has to stop before it is killed' },
+  { env: 'SKIFF_BUILD_TIMEOUT', default: '1200', summary: 'seconds a build may take (its image build, or a stack build image) before the push is refused' },
+  { env: 'SKIFF_VERIFY_TIMEOUT', default: '600', summary: "seconds skiff.yml's verify command, or a stack's verify image, may take" },
+  { env: 'SKIFF_DEFAULT_MEMORY', default: '1024', summary: 'MiB of memory each app container gets unless resources:set says otherwise' },
+  { env: 'SKIFF_PIDS_LIMIT', default: '1024', summary: 'processes each app container may have at once' },
+  { env: 'SKIFF_MAX_PUSH_SIZE', default: '1024', summary: 'MiB a single push may send' },
   { env: 'SKIFF_KEEP_RELEASES', default: '10', summary: 'release images kept for rollback (older ones are pruned)' },
   { env: 'SKIFF_USERS_CAN_CREATE', default: '1', summary: 'whether users who are not admins may create apps (1 or 0)' },
   { env: 'SKIFF_STACK_NODE_IMAGE', default: 'node:20-bookworm-slim', summary: 'base image of the built-in node stack' },
@@ -55,6 +60,13 @@ export interface Config {
   readyTimeoutMs: number;
   stopTimeoutSeconds: number;
   keepReleases: number;
+  buildTimeoutMs: number;
+  verifyTimeoutMs: number;
+  /** Bytes of memory an app container gets when its process type has no limit of its own. */
+  defaultMemory: number;
+  pidsLimit: number;
+  /** Bytes one push may send (git's receive.maxInputSize). */
+  maxPushBytes: number;
   usersCanCreate: boolean;
   /** Loopback, private and link-local ranges webhooks may reach anyway (SKIFF_HOOKS_ALLOW). */
   hooksAllow: CidrRange[];
@@ -115,6 +127,11 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
     readyTimeoutMs: intSetting(env, 'SKIFF_READY_TIMEOUT', defaultOf('SKIFF_READY_TIMEOUT'), 1, 3600) * 1000,
     stopTimeoutSeconds: intSetting(env, 'SKIFF_STOP_TIMEOUT', defaultOf('SKIFF_STOP_TIMEOUT'), 0, 600),
     keepReleases: intSetting(env, 'SKIFF_KEEP_RELEASES', defaultOf('SKIFF_KEEP_RELEASES'), 1, 1000),
+    buildTimeoutMs: intSetting(env, 'SKIFF_BUILD_TIMEOUT', defaultOf('SKIFF_BUILD_TIMEOUT'), 1, 86_400) * 1000,
+    verifyTimeoutMs: intSetting(env, 'SKIFF_VERIFY_TIMEOUT', defaultOf('SKIFF_VERIFY_TIMEOUT'), 1, 86_400) * 1000,
+    defaultMemory: intSetting(env, 'SKIFF_DEFAULT_MEMORY', defaultOf('SKIFF_DEFAULT_MEMORY'), 6, 1024 * 1024) * 1024 * 1024,
+    pidsLimit: intSetting(env, 'SKIFF_PIDS_LIMIT', defaultOf('SKIFF_PIDS_LIMIT'), 16, 1_000_000),
+    maxPushBytes: intSetting(env, 'SKIFF_MAX_PUSH_SIZE', defaultOf('SKIFF_MAX_PUSH_SIZE'), 1, 1024 * 1024) * 1024 * 1024,
     stackImages: {
       node: env.SKIFF_STACK_NODE_IMAGE || defaultOf('SKIFF_STACK_NODE_IMAGE'),
       python: env.SKIFF_STACK_PYTHON_IMAGE || defaultOf('SKIFF_STACK_PYTHON_IMAGE'),

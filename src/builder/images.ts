@@ -29,15 +29,24 @@ export class Images {
     await this.docker.checkAuth(auth);
   }
 
-  async removeApp(app: string): Promise<void> {
+  /** Removes an app's images; returns the ids of those that stay (another image builds on them, or a container still uses them). */
+  async removeApp(app: string): Promise<string[]> {
     const images = await this.docker.listImages({ filters: { label: [`${LABEL_APP}=${app}`] } });
-    for (const image of images) {
+    // Newest first: an image built on an older one of the same app goes before it.
+    return this.remove(images.sort((a, b) => b.Created - a.Created).map((i) => i.Id));
+  }
+
+  /** Removes these images; returns the ids that stay (409: something still needs them). */
+  async remove(ids: readonly string[]): Promise<string[]> {
+    const left: string[] = [];
+    for (const id of ids) {
       try {
-        await this.docker.getImage(image.Id).remove({ force: true });
+        await this.docker.getImage(id).remove({ force: true });
       } catch (err) {
-        // 409: a container still uses it (one stopping elsewhere); it stays, untagged by the others.
         if (!isNotFound(err) && (err as { statusCode?: number }).statusCode !== 409) throw err;
+        if (!isNotFound(err)) left.push(id);
       }
     }
+    return left;
   }
 }

@@ -8,6 +8,7 @@ import type { Caller, CommandContext, Services } from './command.js';
 import { withAppLock } from '../pipeline/lock.js';
 import { applyRoutes } from '../pipeline/route.js';
 import { mayUseApp } from '../pipeline/app-stack.js';
+import { recordLeftovers } from '../pipeline/prune.js';
 
 /** Admins may use every app; a user the apps they created and those shared with them. */
 export function mayUse(services: Services, caller: Caller, app: App): boolean {
@@ -48,16 +49,22 @@ export async function createApp(services: Services, name: string, caller: Caller
   return app;
 }
 
-/** Removes everything the app owns, each step idempotent, the record last so an interrupted destroy can be run again. */
-export async function destroyApp(services: Services, name: string): Promise<void> {
+/**
+ * Removes everything the app owns, each step idempotent, the record last so
+ * an interrupted destroy can be run again. Returns how many of its images
+ * stay for now (others build on them); the server removes them later.
+ */
+export async function destroyApp(services: Services, name: string): Promise<number> {
   services.store.routes.set(name, []);
   await services.runtime.destroy(name);
-  await services.images.removeApp(name);
+  const left = await services.images.removeApp(name);
+  recordLeftovers(services.config, left);
   services.repos.remove(name);
   fs.rmSync(path.join(services.config.buildsDir, name), { recursive: true, force: true });
   services.store.apps.remove(name);
   await applyRoutes(services).catch((err: unknown) => services.log.warn({ err, app: name }, 'routes not updated; the server does it when it starts'));
-  services.log.info({ app: name }, 'app destroyed');
+  services.log.info({ app: name, imagesLeft: left.length }, 'app destroyed');
+  return left.length;
 }
 
 export function gitRemote(services: Services, app: string): string {

@@ -159,10 +159,9 @@ export const appsCommands: CommandSpec[] = [
       if (values.confirm !== app.name) {
         throw new UsageError(`this destroys ${app.name} with all its releases and its repo; to go on, run: apps:destroy ${app.name} --confirm ${app.name}`);
       }
-      await withCommandLock({ services, io, caller }, app.name, 'destroy', () =>
-        destroyApp(services, app.name),
-      );
+      const left = await withCommandLock({ services, io, caller }, app.name, 'destroy', () => destroyApp(services, app.name));
       io.stdout.write(`-----> Destroyed ${app.name}\n`);
+      if (left > 0) io.stdout.write(`       ${left} of its images stay while other images build on them; the server removes them when it next starts\n`);
     },
   },
 ];

@@ -35,6 +35,16 @@ export async function openRepo(services: Services, req: GitRequest, caller: Call
   return { repoDir: await services.repos.ensure(req.app), created };
 }
 
+/**
+ * git's own arguments for a door's git process: a push is bounded in size
+ * (SKIFF_MAX_PUSH_SIZE) and its objects are checked as they come (a
+ * malformed tree, say two entries of one name, never reaches a checkout).
+ */
+export function gitArgs(services: Services, service: GitRequest['service'], rest: string[]): string[] {
+  const limits = ['-c', `receive.maxInputSize=${services.config.maxPushBytes}`, '-c', 'receive.fsckObjects=true'];
+  return [...limits, service.replace(/^git-/, ''), ...rest];
+}
+
 /** The environment git runs with: the pre-receive hook learns from it who pushes, and from where. */
 export function gitEnv(caller: Caller, created: boolean): NodeJS.ProcessEnv {
   return { ...process.env, SKIFF_USER: caller.user, SKIFF_SOURCE: sourceOf(caller), SKIFF_APP_CREATED: created ? '1' : '' };

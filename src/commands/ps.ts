@@ -1,9 +1,10 @@
 import { parseCpus, parseMemory, parseProcessType, parseScale } from '../domain/procfile.js';
-import { planFormation } from '../domain/formation.js';
+import os from 'node:os';
+import { planFormation, type FormationEntry } from '../domain/formation.js';
 import { InvalidError, UsageError } from '../errors.js';
 import { converge } from '../pipeline/converge.js';
 import { Progress } from '../pipeline/progress.js';
-import type { App } from '../store/store.js';
+import type { App, Store } from '../store/store.js';
 import { parseCommandArgs, table, writeJson } from './args.js';
 import { getApp, withCommandLock } from './app-lifecycle.js';
 import type { CommandContext, CommandSpec } from './command.js';
@@ -12,6 +13,7 @@ import type { CommandContext, CommandSpec } from './command.js';
 async function applyFormation(ctx: CommandContext, app: App, purpose: string, replace: readonly string[] | 'all', change: () => void): Promise<void> {
   const { services, io, caller } = ctx;
   await withCommandLock(ctx, app.name, purpose, async () => {
+    const before = services.store.formation.list(app.name);
     change();
     const fresh = getApp(services, caller, app.name);
     const rel = fresh.currentRelease === null ? undefined : services.store.releases.find(app.name, fresh.currentRelease);
@@ -19,10 +21,35 @@ async function applyFormation(ctx: CommandContext, app: App, purpose: string, re
       io.stdout.write('       (no release yet: this takes effect with the first deploy)\n');
       return;
     }
-    const result = await converge(services, rel, { replace, progress: new Progress([io.stdout]), signal: io.signal });
+    let result;
+    try {
+      result = await converge(services, rel, { replace, progress: new Progress([io.stdout]), signal: io.signal });
+    } catch (err) {
+      // What runs is what ran before: so is the record, or every later restart would fail the same way.
+      restoreFormation(services.store, app.name, before);
+      throw err;
+    }
     const stopped = result.stopped.map((i) => `${i.process}.${i.index}`);
     if (stopped.length) io.stdout.write(`       stopped ${stopped.join(', ')}\n`);
   });
+}
+
+function restoreFormation(store: Store, app: string, before: readonly FormationEntry[]): void {
+  const now = store.formation.list(app);
+  for (const entry of now) {
+    const was = before.find((b) => b.process === entry.process);
+    store.formation.setResources(app, entry.process, { memory: was?.memory ?? null, cpus: was?.cpus ?? null });
+  }
+  const counts = Object.fromEntries(before.filter((b) => b.quantity !== null).map((b) => [b.process, b.quantity as number]));
+  if (Object.keys(counts).length) store.formation.setQuantities(app, counts);
+}
+
+/** Limits the host can give at all: the engine refuses more, and a recorded limit it refuses fails every later start. */
+function assertHostHas(memory: number | null | undefined, cpus: number | null | undefined): void {
+  const cores = os.cpus().length;
+  if (cpus != null && cpus > cores) throw new InvalidError(`--cpus ${cpus}: this host has ${cores} CPU${cores === 1 ? '' : 's'}`);
+  const total = os.totalmem();
+  if (memory != null && memory > total) throw new InvalidError(`--memory: this host has ${Math.floor(total / 1024 ** 2)}m of memory`);
 }
 
 function uptime(since: string | undefined): string {
@@ -141,6 +168,7 @@ export const psCommands: CommandSpec[] = [
       if (values.memory === undefined && values.cpus === undefined) throw new UsageError('give --memory SIZE, --cpus N, or both');
       const memory = values.memory === undefined ? undefined : values.memory === 'none' ? null : parseMemory(String(values.memory));
       const cpus = values.cpus === undefined ? undefined : values.cpus === 'none' ? null : parseCpus(String(values.cpus));
+      assertHostHas(memory, cpus);
       ctx.io.stdout.write(`-----> Setting limits of ${type} for ${app.name}\n`);
       await applyFormation(ctx, app, 'resources', [type], () => ctx.services.store.formation.setResources(app.name, type, { memory, cpus }));
     },

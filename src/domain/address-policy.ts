@@ -78,3 +78,15 @@ export function assertReachableLiteral(url: URL, allowed: net.BlockList): void {
   const why = ip === undefined ? undefined : forbiddenReason(ip, allowed);
   if (why) throw new InvalidError(`${url.hostname} is a ${why} address; a webhook must go to a public host`);
 }
+
+/** The network an address belongs to, for counting a host's connections together: its /24 (IPv4), its /64 (IPv6). */
+export function addressPrefix(address: string): string {
+  const ip = unmapped(address);
+  if (net.isIPv4(ip)) return `${ip.split('.').slice(0, 3).join('.')}.0/24`;
+  if (!net.isIPv6(ip)) return ip;
+  const [head, tail = ''] = ip.split('::');
+  const left = head ? head.split(':') : [];
+  const right = tail ? tail.split(':') : [];
+  const groups = ip.includes('::') ? [...left, ...Array(8 - left.length - right.length).fill('0'), ...right] : left;
+  return `${groups.slice(0, 4).map((g) => parseInt(g, 16).toString(16)).join(':')}::/64`;
+}

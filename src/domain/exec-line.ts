@@ -1,7 +1,11 @@
 import { InvalidError } from '../errors.js';
 
-/** Exec strings longer than this are refused before parsing. */
-export const MAX_EXEC_LENGTH = 64 * 1024;
+/**
+ * Exec strings longer than this are refused before parsing. The SSH
+ * transport ends a connection whose packet is over 35000 bytes, so the limit
+ * stays below that, where the refusal still reaches the user.
+ */
+export const MAX_EXEC_LENGTH = 32 * 1024;
 
 /**
  * Split an SSH exec string into words the way a POSIX shell splits a simple

@@ -17,6 +17,11 @@ export function releaseImageTag(app: string, version: number): string {
   return `${imageRepository(app)}:v${version}`;
 }
 
+/** The bridge network an app's containers share, and no other app's: apps cannot reach each other. */
+export function appNetworkName(app: string): string {
+  return `skiff-app-${app}`;
+}
+
 export function containerName(app: string, process: string, index: number, version: number): string {
   return `skiff-${app}-${process}.${index}-v${version}`;
 }

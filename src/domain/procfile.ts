@@ -2,6 +2,10 @@ import { InvalidError } from '../errors.js';
 
 export const PROCESS_TYPE_PATTERN = /^[a-z][a-z0-9_-]{0,29}$/;
 
+/** Process types one app may define, and the longest command: each type is a service, a unit, a row. */
+export const MAX_PROCESS_TYPES = 20;
+export const MAX_COMMAND_LENGTH = 4096;
+
 /** Process types and their commands; null means the image's own CMD. */
 export type Processes = Record<string, string | null>;
 
@@ -22,8 +26,12 @@ export function parseProcfile(text: string | undefined): Processes {
       throw new InvalidError(`Procfile line ${i + 1}: invalid process type '${type}' (lower-case letters, digits, '-' and '_')`);
     }
     if (command === '') throw new InvalidError(`Procfile line ${i + 1}: ${type} has no command`);
+    // A command ends up in a container's argv and in a systemd unit's ExecStart: no control characters.
+    if (/[\u0000-\u0008\u000a-\u001f\u007f]/.test(command)) throw new InvalidError(`Procfile line ${i + 1}: ${type}'s command has a control character`);
+    if (command.length > MAX_COMMAND_LENGTH) throw new InvalidError(`Procfile line ${i + 1}: ${type}'s command is longer than ${MAX_COMMAND_LENGTH} characters`);
     if (type in processes) throw new InvalidError(`Procfile line ${i + 1}: ${type} is defined twice`);
     processes[type] = command;
+    if (Object.keys(processes).length > MAX_PROCESS_TYPES) throw new InvalidError(`the Procfile defines more than ${MAX_PROCESS_TYPES} process types`);
   });
   if (Object.keys(processes).length === 0) throw new InvalidError('the Procfile defines no process types');
   return processes;

@@ -116,6 +116,9 @@ function named(value: unknown, field: string): { name: string; version: string |
   });
 }
 
+/** The longest one health entry may take, over all its retries. */
+const MAX_CHECK_SECONDS = 600;
+
 function health(value: unknown, field: string): HealthEntry[] {
   if (value === undefined || value === null) return [];
   if (!Array.isArray(value)) refuse(field, 'must be a list of checks');
@@ -133,14 +136,14 @@ function health(value: unknown, field: string): HealthEntry[] {
     }
     if (protocol === 'COMMAND' && fields.path !== undefined) refuse(`${at}.path`, 'belongs to HTTP checks');
     if (protocol === 'HTTP' && fields.command !== undefined) refuse(`${at}.command`, 'belongs to COMMAND checks');
-    return {
-      protocol,
-      command,
-      path,
-      interval: number(fields.interval, `${at}.interval`, { min: 0, max: 600 }) ?? 3,
-      timeout: number(fields.timeout, `${at}.timeout`, { min: 0.1, max: 600 }) ?? 5,
-      retries: number(fields.retries, `${at}.retries`, { min: 1, max: 100, integer: true }) ?? 3,
-    };
+    const interval = number(fields.interval, `${at}.interval`, { min: 0, max: 60 }) ?? 3;
+    const timeout = number(fields.timeout, `${at}.timeout`, { min: 0.1, max: 60 }) ?? 5;
+    const retries = number(fields.retries, `${at}.retries`, { min: 1, max: 100, integer: true }) ?? 3;
+    // A check holds the app's lock while it runs: it must end in bounded time.
+    if ((interval + timeout) * retries > MAX_CHECK_SECONDS) {
+      refuse(at, `may take at most ${MAX_CHECK_SECONDS} seconds in all ((interval + timeout) × retries is ${(interval + timeout) * retries})`);
+    }
+    return { protocol, command, path, interval, timeout, retries };
   });
 }
 

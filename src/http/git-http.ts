@@ -2,7 +2,7 @@ import { spawn } from 'node:child_process';
 import http from 'node:http';
 import { setTimeout as sleep } from 'node:timers/promises';
 import zlib from 'node:zlib';
-import { gitEnv, killGitGroup, openRepo } from '../commands/git-access.js';
+import { gitArgs, gitEnv, killGitGroup, openRepo } from '../commands/git-access.js';
 import type { Caller, Services } from '../commands/command.js';
 import { hashToken } from '../commands/tokens.js';
 import { DEPLOY_BRANCHES } from '../domain/deploy-branch.js';
@@ -100,14 +100,13 @@ export function createGitHttpServer(services: Services): http.Server {
       res.writeHead(status, { 'content-type': 'text/plain' }).end(`${userMessage(err)}\n`);
       return;
     }
-    const verb = service.replace(/^git-/, '');
     if (refs) {
       res.writeHead(200, { 'content-type': `application/x-${service}-advertisement`, 'cache-control': 'no-cache' });
       res.write(`${pktLine(`# service=${service}\n`)}0000`);
     } else {
       res.writeHead(200, { 'content-type': `application/x-${service}-result`, 'cache-control': 'no-cache' });
     }
-    const child = spawn('git', [verb, '--stateless-rpc', ...(refs ? ['--advertise-refs'] : []), repoDir], {
+    const child = spawn('git', gitArgs(services, service, ['--stateless-rpc', ...(refs ? ['--advertise-refs'] : []), repoDir]), {
       stdio: ['pipe', 'pipe', 'pipe'],
       detached: true,
       env: gitEnv(caller, created),

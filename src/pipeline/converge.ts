@@ -89,10 +89,27 @@ function instanceSpec(deps: Pick<PipelineDeps, 'config'>, rel: Release, p: Proce
     command: p.command,
     env: rel.config,
     port: web ? (rel.port ?? deps.config.appPort) : null,
-    memory: p.memory,
-    cpus: p.cpus,
+    ...processLimits(deps, p),
     healthcheck: web ? rel.healthcheck : null,
   };
+}
+
+/**
+ * A process type's limits: those resources:set gave it, else the defaults
+ * every container gets (a memory ceiling, a pids limit). A one-off gets the
+ * limits of the type it stands in for (web, unless it says otherwise).
+ */
+export function processLimits(deps: Pick<PipelineDeps, 'config'>, entry: { memory: number | null; cpus: number | null } | undefined): {
+  memory: number;
+  cpus: number | null;
+  pids: number;
+} {
+  return { memory: entry?.memory ?? deps.config.defaultMemory, cpus: entry?.cpus ?? null, pids: deps.config.pidsLimit };
+}
+
+/** The limits of a one-off that stands in for a process type of the app. */
+export function oneOffLimits(deps: Pick<PipelineDeps, 'config' | 'store'>, app: string, process = 'web'): ReturnType<typeof processLimits> {
+  return processLimits(deps, deps.store.formation.list(app).find((f) => f.process === process));
 }
 
 /**

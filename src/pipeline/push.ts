@@ -1,5 +1,6 @@
 import fs from 'node:fs';
 import path from 'node:path';
+import { Writable } from 'node:stream';
 import type { Config } from '../config.js';
 import { buildImageTag } from '../domain/names.js';
 import { parseProcfile, type Processes } from '../domain/procfile.js';
@@ -7,7 +8,8 @@ import { parseAppManifest, type AppManifest } from '../domain/skiff-yml.js';
 import { verify } from './verify.js';
 import { ZERO_SHA, type RefUpdate } from '../domain/deploy-branch.js';
 import { runGit } from '../git/run-git.js';
-import { ConflictError, userMessage } from '../errors.js';
+import { BuildFailedError, ConflictError, userMessage } from '../errors.js';
+import { withTimeout } from './timeout.js';
 import type { PipelineDeps } from './deps.js';
 import { build } from './build.js';
 import { readSourceFile } from '../builder/source-files.js';
@@ -60,7 +62,8 @@ export async function deployPush(deps: PipelineDeps, req: PushRequest, progress:
       (id) => buildLogPath(config, app, id),
     );
     const logFile = fs.createWriteStream(record.logPath, { flags: 'a', mode: 0o600 });
-    progress.addSink(logFile);
+    const logSink = capped(logFile, MAX_BUILD_LOG_BYTES);
+    progress.addSink(logSink);
     const log = deps.log.child({ app, build: record.id });
     const audit = (outcome: string): void => {
       try {
@@ -86,10 +89,16 @@ export async function deployPush(deps: PipelineDeps, req: PushRequest, progress:
       const admin = store.keys.isAdmin(req.pusher);
       if (appRecord) assertMayPush(store, appRecord, req.pusher, admin);
       const access = { mayUse: (other: string) => mayUseApp(store, other, req.pusher, admin), registryPrefix: config.registry?.prefix };
+      // A build that never ends (RUN sleep) would hold the app's lock forever.
+      const limited = withTimeout(signal, config.buildTimeoutMs);
       const image = await stage(
         progress,
         'Building image',
-        () => build(deps.builders, { app, access, buildId: record.id, dir: workDir, stack, tag: buildImageTag(app, record.id), progress, signal }),
+        () =>
+          build(deps.builders, { app, access, buildId: record.id, dir: workDir, stack, tag: buildImageTag(app, record.id), progress, signal: limited.signal }).catch((err: unknown) => {
+            if (!limited.timedOut()) throw err;
+            throw new BuildFailedError(`the build ran past SKIFF_BUILD_TIMEOUT (${config.buildTimeoutMs / 1000} s); make it faster, or ask an admin to raise the limit`, err);
+          }),
         (img) => `Built ${img.id.replace('sha256:', '').slice(0, 12)}`,
       );
       if (manifest.verify) {
@@ -131,9 +140,28 @@ export async function deployPush(deps: PipelineDeps, req: PushRequest, progress:
       throw new PushRejected(err);
     } finally {
       fs.rmSync(workDir, { recursive: true, force: true });
-      progress.removeSink(logFile);
+      progress.removeSink(logSink);
       await new Promise((resolve) => logFile.end(resolve));
     }
+  });
+}
+
+/** A build log keeps this much; a build that prints more (in a loop, say) does not fill the disk. */
+const MAX_BUILD_LOG_BYTES = 16 * 1024 * 1024;
+
+/** Writes to target until limit bytes, then one line that says the rest was left out, then nothing. */
+function capped(target: NodeJS.WritableStream, limit: number): Writable {
+  let written = 0;
+  return new Writable({
+    write(chunk: Buffer, _encoding, done) {
+      if (written < limit) {
+        const room = limit - written;
+        target.write(chunk.length <= room ? chunk : chunk.subarray(0, room));
+        written += chunk.length;
+        if (written >= limit) target.write(`\n[skiff: the build log stops here, at ${limit / 1024 / 1024} MiB; the pusher saw the rest]\n`);
+      }
+      done();
+    },
   });
 }
 

@@ -1,5 +1,6 @@
 import type { PipelineDeps } from './deps.js';
 import { converge } from './converge.js';
+import { collectLeftovers } from './prune.js';
 import { isProcessAlive } from './lock.js';
 import { Progress } from './progress.js';
 import { applyRoutes } from './route.js';
@@ -48,6 +49,7 @@ export async function reconcile(deps: PipelineDeps): Promise<void> {
   }
   const building = new Set(store.builds.running().map((b) => b.app));
   for (const name of await deps.stackImages.sweep((app) => building.has(app))) log.warn({ container: name }, 'removed a stack build or verify container of a dead push');
+  await collectLeftovers(deps).catch((err: unknown) => log.warn({ err }, 'could not remove the images destroyed apps left'));
   for (const app of store.apps.list()) {
     const busy = store.locks.tryAcquire({ app: app.name, pid: process.pid, holder: 'skiff', purpose: 'start-up check' }, isProcessAlive);
     if (busy) continue;

@@ -6,6 +6,8 @@ import type { Instance } from '../runtime/runtime.js';
 import { VerifyFailedError } from '../errors.js';
 import type { PipelineDeps } from './deps.js';
 import type { Progress } from './progress.js';
+import { oneOffLimits } from './converge.js';
+import { withTimeout } from './timeout.js';
 
 /**
  * Runs skiff.yml's verify command inside the freshly built image, with the
@@ -13,16 +15,18 @@ import type { Progress } from './progress.js';
  * and a non-zero exit rejects the push.
  */
 export async function verify(
-  deps: Pick<PipelineDeps, 'runtime'>,
+  deps: Pick<PipelineDeps, 'runtime' | 'config' | 'store'>,
   req: { app: string; image: string; command: string; env: Record<string, string> },
   progress: Progress,
   signal: AbortSignal,
 ): Promise<void> {
   const sink = progress.outputStream();
+  const limited = withTimeout(signal, deps.config.verifyTimeoutMs);
   const status = await deps.runtime.run(
-    { app: req.app, release: 0, image: req.image, env: req.env, command: ['sh', '-c', req.command] },
-    { stdin: Readable.from([]), stdout: sink, stderr: sink, signal },
+    { app: req.app, release: 0, image: req.image, env: req.env, command: ['sh', '-c', req.command], ...oneOffLimits(deps, req.app) },
+    { stdin: Readable.from([]), stdout: sink, stderr: sink, signal: limited.signal },
   );
+  if (limited.timedOut()) throw new VerifyFailedError(`verify command '${req.command}' ran past SKIFF_VERIFY_TIMEOUT (${deps.config.verifyTimeoutMs / 1000} s)`);
   if (status !== 0) throw new VerifyFailedError(`verify command '${req.command}' exited with status ${status}`);
 }
 
@@ -53,6 +57,7 @@ export async function verifyInstances(
   const web = instances.filter((i) => i.process === 'web' && i.hostPort !== undefined);
   const verifyImage = stack.service.verify;
   if (verifyImage && codebase !== null) {
+    const limited = withTimeout(signal, deps.config.verifyTimeoutMs);
     for (const instance of web.length ? web : [undefined]) {
       const alias = instance ? `${instance.process}-${instance.index}` : '';
       const endpoint = instance ? `${alias}:${stack.service.expose ?? deps.config.appPort}` : '';
@@ -67,8 +72,9 @@ export async function verifyInstances(
           reach: instance ? [{ container: instance.id, alias }] : [],
         },
         progress,
-        signal,
+        limited.signal,
       );
+      if (limited.timedOut()) throw new VerifyFailedError(`the ${stack.name} stack's verify image ran past SKIFF_VERIFY_TIMEOUT (${deps.config.verifyTimeoutMs / 1000} s)`);
       if (signal.aborted) throw new VerifyFailedError('verify cancelled');
       if (status !== 0) throw new VerifyFailedError(`the ${stack.name} stack's verify image exited with status ${status}`);
     }

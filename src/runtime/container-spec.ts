@@ -1,6 +1,15 @@
 import type { ContainerCreateOptions } from 'dockerode';
-import { LABEL_APP, LABEL_INSTANCE, LABEL_PROCESS, LABEL_RELEASE, containerName } from '../domain/names.js';
+import { LABEL_APP, LABEL_INSTANCE, LABEL_PROCESS, LABEL_RELEASE, appNetworkName, containerName } from '../domain/names.js';
 import type { ProcessSpec } from './runtime.js';
+
+/** A container's limits: memory, CPUs, processes. */
+export function limits(spec: { memory: number | null; cpus: number | null; pids: number }): Record<string, number> {
+  return {
+    ...(spec.memory !== null ? { Memory: spec.memory } : {}),
+    ...(spec.cpus !== null ? { NanoCpus: Math.round(spec.cpus * 1e9) } : {}),
+    PidsLimit: spec.pids,
+  };
+}
 
 /**
  * The dockerode create options for one process instance: a pure value,
@@ -28,8 +37,9 @@ export function containerSpec(spec: ProcessSpec, bind: string, hostPort: number 
       RestartPolicy: { Name: 'unless-stopped' },
       LogConfig: { Type: 'json-file', Config: { 'max-size': '10m', 'max-file': '3' } },
       Init: true,
-      ...(spec.memory !== null ? { Memory: spec.memory } : {}),
-      ...(spec.cpus !== null ? { NanoCpus: Math.round(spec.cpus * 1e9) } : {}),
+      // The app's own network: its instances reach each other, no other app's.
+      NetworkMode: appNetworkName(spec.app),
+      ...limits(spec),
     },
   };
 }

@@ -1,11 +1,11 @@
 import type { ContainerInfo } from 'dockerode';
 import { setTimeout as sleep } from 'node:timers/promises';
 import type { Docker } from '../docker/client.js';
-import { demuxLogs, isNotFound, isNotModified } from '../docker/client.js';
+import { demuxLogs, ensureNetwork, isNotFound, isNotModified, removeNetwork } from '../docker/client.js';
 import { DeployFailedError, ExternalError } from '../errors.js';
-import { LABEL_APP, LABEL_INSTANCE, LABEL_PROCESS, LABEL_RELEASE } from '../domain/names.js';
+import { LABEL_APP, LABEL_INSTANCE, LABEL_PROCESS, LABEL_RELEASE, appNetworkName } from '../domain/names.js';
 import type { Logger } from '../log.js';
-import { containerSpec } from './container-spec.js';
+import { containerSpec, limits } from './container-spec.js';
 import { findFreePort } from './free-port.js';
 import { probeHttp } from './http-probe.js';
 import type { DeployOptions, Instance, LogOptions, OneOffIO, OneOffSpec, ProcessSpec, Runtime } from './runtime.js';
@@ -34,6 +34,7 @@ export class DockerRuntime implements Runtime {
     const create = containerSpec(spec, LOOPBACK, hostPort, Math.random().toString(36).slice(2, 6));
     let container;
     try {
+      await this.ensureNetwork(spec.app);
       container = await this.docker.createContainer(create);
       await container.start();
     } catch (err) {
@@ -124,6 +125,12 @@ export class DockerRuntime implements Runtime {
     await this.stop(await this.status(app));
     const oneOffs = await this.docker.listContainers({ all: true, filters: { label: [`${LABEL_APP}=${app}`, `${LABEL_PROCESS}=${ONE_OFF}`] } });
     await Promise.all(oneOffs.map((c) => this.docker.getContainer(c.Id).remove({ force: true }).catch(() => undefined)));
+    await removeNetwork(this.docker, appNetworkName(app)).catch((err: unknown) => this.log.warn({ err, app }, 'app network not removed'));
+  }
+
+  /** The app's own bridge network, made before its first container. */
+  async ensureNetwork(app: string): Promise<void> {
+    await ensureNetwork(this.docker, appNetworkName(app), { [LABEL_APP]: app });
   }
 
   async logs(app: string, options: LogOptions, onLine: (line: LogLine) => void): Promise<void> {
@@ -193,6 +200,7 @@ export class DockerRuntime implements Runtime {
 
   async run(spec: OneOffSpec, io: OneOffIO): Promise<number> {
     const tty = io.tty !== undefined;
+    await this.ensureNetwork(spec.app);
     const container = await this.docker.createContainer({
       name: `skiff-${spec.app}-run-${Date.now().toString(36)}${Math.random().toString(36).slice(2, 6)}`,
       Image: spec.image,
@@ -205,7 +213,7 @@ export class DockerRuntime implements Runtime {
       AttachStdin: true,
       AttachStdout: true,
       AttachStderr: true,
-      HostConfig: { Init: true },
+      HostConfig: { Init: true, NetworkMode: appNetworkName(spec.app), ...limits(spec) },
     });
     const remove = (): Promise<void> => container.remove({ force: true }).catch(() => undefined);
     const onAbort = (): void => void remove();

@@ -24,9 +24,10 @@ export interface ProcessSpec {
   env: Record<string, string>;
   /** The port a web process listens on inside its container (PORT); other types get none. */
   port: number | null;
-  /** Limits: bytes of memory, number of CPUs. */
+  /** Limits: bytes of memory, number of CPUs, processes (a fork bomb stops there). */
   memory: number | null;
   cpus: number | null;
+  pids: number;
   /** A path a web instance must answer with 2xx to be ready; without one, any HTTP answer will do. */
   healthcheck?: string | null;
 }
@@ -51,6 +52,10 @@ export interface OneOffSpec {
   image: string;
   env: Record<string, string>;
   command: string[];
+  /** The limits of the process type it stands in for. */
+  memory: number | null;
+  cpus: number | null;
+  pids: number;
 }
 
 export interface OneOffIO {

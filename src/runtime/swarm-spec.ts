@@ -69,6 +69,7 @@ export function serviceSpec(f: FormationSpec, options: ServiceOptions): Record<s
         Limits: {
           ...(f.memory !== null ? { MemoryBytes: f.memory } : {}),
           ...(f.cpus !== null ? { NanoCPUs: Math.round(f.cpus * 1e9) } : {}),
+          Pids: f.pids,
         },
       },
       RestartPolicy: { Condition: 'any', Delay: 1e9, MaxAttempts: 0 },

@@ -1,6 +1,6 @@
 import fs from 'node:fs';
 import { fileURLToPath } from 'node:url';
-import { LABEL_APP, LABEL_INSTANCE, LABEL_PROCESS, LABEL_RELEASE } from '../domain/names.js';
+import { LABEL_APP, LABEL_INSTANCE, LABEL_PROCESS, LABEL_RELEASE, appNetworkName } from '../domain/names.js';
 import { InvalidError } from '../errors.js';
 import type { ProcessSpec } from './runtime.js';
 
@@ -33,8 +33,10 @@ export function dockerRunArgs(spec: ProcessSpec, options: UnitOptions): string[]
   };
   for (const [k, v] of Object.entries(labels)) args.push('--label', `${k}=${v}`);
   if (spec.port !== null && options.hostPort !== null) args.push('--publish', `127.0.0.1:${options.hostPort}:${spec.port}`);
+  args.push('--network', appNetworkName(spec.app));
   if (spec.memory !== null) args.push('--memory', String(spec.memory));
   if (spec.cpus !== null) args.push('--cpus', String(spec.cpus));
+  args.push('--pids-limit', String(spec.pids));
   args.push('--log-driver', 'json-file', '--log-opt', 'max-size=10m', '--log-opt', 'max-file=3');
   args.push(spec.image);
   if (spec.command !== null) args.push('sh', '-c', spec.command);

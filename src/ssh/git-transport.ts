@@ -2,7 +2,7 @@ import { spawn } from 'node:child_process';
 import type { ServerChannel } from 'ssh2';
 import type { GitRequest } from '../domain/git-request.js';
 import { DEPLOY_BRANCHES } from '../domain/deploy-branch.js';
-import { gitEnv, killGitGroup, openRepo } from '../commands/git-access.js';
+import { gitArgs, gitEnv, killGitGroup, openRepo } from '../commands/git-access.js';
 import type { Caller, Services } from '../commands/command.js';
 
 /**
@@ -13,7 +13,7 @@ import type { Caller, Services } from '../commands/command.js';
  */
 export async function serveGit(services: Services, req: GitRequest, caller: Caller, channel: ServerChannel): Promise<number> {
   const { repoDir, created } = await openRepo(services, req, caller);
-  const child = spawn('git', [req.service.replace(/^git-/, ''), repoDir], {
+  const child = spawn('git', gitArgs(services, req.service, [repoDir]), {
     stdio: ['pipe', 'pipe', 'pipe'],
     detached: true,
     env: gitEnv(caller, created),

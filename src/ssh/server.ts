@@ -7,6 +7,7 @@ import type { Caller, Services, TerminalSize } from '../commands/command.js';
 import { EventEmitter } from 'node:events';
 import { splitExecLine } from '../domain/exec-line.js';
 import { fingerprintOf } from '../domain/ssh-key.js';
+import { addressPrefix } from '../domain/address-policy.js';
 import { parseGitRequest } from '../domain/git-request.js';
 import { isSkiffError, userMessage } from '../errors.js';
 import { serveGit } from './git-transport.js';
@@ -18,9 +19,12 @@ export interface SshServerDeps {
 
 /** Sessions one connection may have open at once; git and commands use one each. */
 const MAX_SESSIONS_PER_CONNECTION = 10;
-/** Connections that have not authenticated yet: in all, and from one address. */
+/** Connections that have not authenticated yet: in all (FULL), and from one network (a /24 or /64). */
 const MAX_UNAUTHENTICATED = 64;
-const MAX_UNAUTHENTICATED_PER_ADDRESS = 16;
+const MAX_UNAUTHENTICATED_PER_PREFIX = 16;
+/** Past START_DROPPING waiting, newcomers from busy networks are dropped with a chance from DROP_RATE up to 1 at FULL. */
+const START_DROPPING = 32;
+const DROP_RATE = 0.3;
 /** Time a connection has to authenticate. */
 const AUTH_TIMEOUT_MS = 20_000;
 
@@ -104,50 +108,87 @@ interface GateEntry {
   authenticated(): void;
 }
 
+interface Pending {
+  prefix: string;
+  since: number;
+  drop(): void;
+}
+
 /**
- * The TCP door in front of ssh2. A connection that has not authenticated
- * yet counts against a limit in all and per address, and has a deadline; a
- * flood of idle or garbage connections is cut off there without touching the
- * users already in.
+ * The TCP door in front of ssh2, in the manner of OpenSSH's MaxStartups
+ * start:rate:full. Connections that have not authenticated yet are counted
+ * by the network they come from (a /24, a /64: one host has many addresses)
+ * and have a deadline. Past START of them, a new one from a network that
+ * already has some waiting is dropped at random, the more often the fuller;
+ * at FULL, a newcomer from a lighter network pushes out the oldest waiting
+ * connection of the heaviest one instead of being turned away. So a flood
+ * from a few networks cannot lock out anyone else, and users already in are
+ * never touched.
  */
 class ConnectionGate {
   readonly server: net.Server;
   readonly pending = new Map<string, GateEntry>();
-  private readonly perAddress = new Map<string, number>();
+  private readonly waiting = new Map<string, Pending>();
+  private readonly perPrefix = new Map<string, number>();
 
   constructor(
     private readonly log: Logger,
     admit: (socket: net.Socket) => void,
+    private readonly random: () => number = Math.random,
   ) {
     this.server = net.createServer((socket) => this.accept(socket, admit));
   }
 
+  /** Whether a newcomer from this network may wait to authenticate, making room when it must. */
+  private makeRoom(prefix: string): boolean {
+    const mine = this.perPrefix.get(prefix) ?? 0;
+    if (mine >= MAX_UNAUTHENTICATED_PER_PREFIX) return false;
+    const total = this.waiting.size;
+    if (total >= MAX_UNAUTHENTICATED) {
+      const [heaviest, most] = [...this.perPrefix.entries()].reduce((a, b) => (b[1] > a[1] ? b : a));
+      if (most <= mine) return false;
+      const oldest = [...this.waiting.values()].filter((p) => p.prefix === heaviest).reduce((a, b) => (b.since < a.since ? b : a));
+      this.log.warn({ prefix: heaviest }, 'unauthenticated connections full; dropping the oldest of the busiest network');
+      oldest.drop();
+      return true;
+    }
+    if (total < START_DROPPING || mine === 0) return true;
+    const chance = DROP_RATE + ((1 - DROP_RATE) * (total - START_DROPPING)) / (MAX_UNAUTHENTICATED - START_DROPPING);
+    return this.random() >= chance;
+  }
+
   private accept(socket: net.Socket, admit: (socket: net.Socket) => void): void {
     const address = socket.remoteAddress ?? '?';
+    const prefix = addressPrefix(address);
     const key = `${address}:${socket.remotePort}`;
     socket.on('error', () => {});
-    if (this.pending.size >= MAX_UNAUTHENTICATED || (this.perAddress.get(address) ?? 0) >= MAX_UNAUTHENTICATED_PER_ADDRESS) {
+    if (!this.makeRoom(prefix)) {
       this.log.warn({ address }, 'too many unauthenticated connections; dropping one');
       socket.destroy();
       return;
     }
-    this.perAddress.set(address, (this.perAddress.get(address) ?? 0) + 1);
+    this.perPrefix.set(prefix, (this.perPrefix.get(prefix) ?? 0) + 1);
     let settled = false;
     const settle = (): void => {
       if (settled) return;
       settled = true;
       clearTimeout(deadline);
       this.pending.delete(key);
-      const n = (this.perAddress.get(address) ?? 1) - 1;
-      if (n > 0) this.perAddress.set(address, n);
-      else this.perAddress.delete(address);
+      this.waiting.delete(key);
+      const n = (this.perPrefix.get(prefix) ?? 1) - 1;
+      if (n > 0) this.perPrefix.set(prefix, n);
+      else this.perPrefix.delete(prefix);
+    };
+    const drop = (): void => {
+      settle();
+      socket.destroy();
     };
     const deadline = setTimeout(() => {
       this.log.info({ address }, 'no authentication in time; disconnecting');
-      settle();
-      socket.destroy();
+      drop();
     }, AUTH_TIMEOUT_MS);
     this.pending.set(key, { authenticated: settle });
+    this.waiting.set(key, { prefix, since: performance.now(), drop });
     socket.once('close', settle);
     admit(socket);
   }

@@ -15,7 +15,7 @@ describe('DockerfileBuilder and DockerRuntime', () => {
   const builder = new DockerfileBuilder(docker);
   const runtime = new DockerRuntime(docker, { stopTimeoutSeconds: 1 }, silentLogger);
   const web = (release: number, image: string, env: Record<string, string> = {}) =>
-    ({ app, release, process: 'web', index: 1, image, command: null, env, port: 5000, memory: null, cpus: null }) as const;
+    ({ app, release, process: 'web', index: 1, image, command: null, env, port: 5000, memory: null, cpus: null, pids: 256 }) as const;
   const app = uniqueApp('rt');
   // This test builds only on the shared base image: no app of another tenant.
   const access = { mayUse: (other: string) => other === app, registryPrefix: undefined };
@@ -111,7 +111,7 @@ describe('DockerfileBuilder and DockerRuntime', () => {
 
   it('runs a process without a port with its Procfile command, and numbers instances', async () => {
     const worker = await runtime.start(
-      { app, release: 2, process: 'worker', index: 2, image: `skiff/${app}:v2`, command: 'echo working on $GREETING; sleep 600', env: { GREETING: 'jobs' }, port: null, memory: null, cpus: null },
+      { app, release: 2, process: 'worker', index: 2, image: `skiff/${app}:v2`, command: 'echo working on $GREETING; sleep 600', env: { GREETING: 'jobs' }, port: null, memory: null, cpus: null, pids: 256 },
       { readyTimeoutMs: 5000, progress: progress().progress, signal },
     );
     expect(worker).toMatchObject({ process: 'worker', index: 2, hostPort: undefined });

@@ -34,6 +34,7 @@ describe('the systemd runtime with systemd as PID 1', () => {
     port: 5000,
     memory: 64 * 1024 * 1024,
     cpus: null,
+    pids: 256,
     healthcheck: null,
   };
 

@@ -36,6 +36,7 @@ function spec(app: string, overrides: Partial<ProcessSpec> = {}): ProcessSpec {
     port: 5000,
     memory: 64 * 1024 * 1024,
     cpus: 0.5,
+    pids: 256,
     healthcheck: null,
     ...overrides,
   };
@@ -48,6 +49,7 @@ describe('systemd units', () => {
 
   afterAll(async () => {
     if (containers.length) await execa('docker', ['rm', '-f', ...containers], { reject: false });
+    await execa('docker', ['network', 'rm', `skiff-app-${app}`], { reject: false });
     fs.rmSync(dir, { recursive: true, force: true });
   });
 
@@ -88,7 +90,9 @@ describe('systemd units', () => {
     const argv = execStart(renderUnit(s, { name, hostPort: unitPort, envFile, docker: DOCKER, stopTimeoutSeconds: 10 }));
     expect(argv.slice(0, 2)).toEqual([DOCKER, 'run']);
     expect(argv.slice(1)).toEqual(dockerRunArgs(s, { name, hostPort: unitPort, envFile, docker: DOCKER, stopTimeoutSeconds: 10 }));
-    // What the unit runs, started detached here (systemd would keep it in the foreground)…
+    // The app's network, which the runtime makes before a unit starts…
+    await execa('docker', ['network', 'create', '--label', `skiff.app=${app}`, `skiff-app-${app}`]);
+    // …what the unit runs, started detached here (systemd would keep it in the foreground)…
     await execa(argv[0], [argv[1], '-d', ...argv.slice(2)]);
     containers.push(name);
     // …and what the docker runtime creates for the same instance.
@@ -106,6 +110,8 @@ describe('systemd units', () => {
       ports: Object.fromEntries(Object.entries(c.HostConfig.PortBindings ?? {}).map(([k, v]) => [k, (v as { HostIp: string }[]).map((b) => b.HostIp)])),
       memory: c.HostConfig.Memory,
       nanoCpus: c.HostConfig.NanoCpus,
+      pids: c.HostConfig.PidsLimit,
+      network: c.HostConfig.NetworkMode,
       init: c.HostConfig.Init,
       log: c.HostConfig.LogConfig,
     });

@@ -4,7 +4,7 @@ import { containerSpec } from '../../src/runtime/container-spec.js';
 describe('containerSpec', () => {
   it('labels, names, publishes and restarts the instance', () => {
     const spec = containerSpec(
-      { app: 'shop', release: 4, process: 'web', index: 2, image: 'skiff/shop:v4', command: null, env: { A: 'b=c' }, port: 5000, memory: null, cpus: null },
+      { app: 'shop', release: 4, process: 'web', index: 2, image: 'skiff/shop:v4', command: null, env: { A: 'b=c' }, port: 5000, memory: null, cpus: null, pids: 256 },
       '127.0.0.1',
       40001,
       'ab12',
@@ -26,7 +26,7 @@ describe('containerSpec', () => {
 
   it('runs a Procfile command with sh -c, publishes nothing without a port, and applies limits', () => {
     const spec = containerSpec(
-      { app: 'shop', release: 4, process: 'worker', index: 1, image: 'i', command: 'node worker.js', env: {}, port: null, memory: 512 * 1024 ** 2, cpus: 0.5 },
+      { app: 'shop', release: 4, process: 'worker', index: 1, image: 'i', command: 'node worker.js', env: {}, port: null, memory: 512 * 1024 ** 2, cpus: 0.5, pids: 256 },
       '127.0.0.1',
       null,
       'x',
@@ -34,7 +34,9 @@ describe('containerSpec', () => {
     expect(spec.Cmd).toEqual(['sh', '-c', 'node worker.js']);
     expect(spec.Env).toEqual([]);
     expect(spec.ExposedPorts).toBeUndefined();
-    expect(spec.HostConfig).toMatchObject({ Memory: 512 * 1024 ** 2, NanoCpus: 500_000_000 });
+    expect(spec.HostConfig).toMatchObject({ Memory: 512 * 1024 ** 2, NanoCpus: 500_000_000, PidsLimit: 256 });
+    // On the app's own network, where no other app is.
+    expect(spec.HostConfig?.NetworkMode).toBe('skiff-app-shop');
     expect(spec.HostConfig?.PortBindings).toBeUndefined();
   });
 });

@@ -17,6 +17,7 @@ const formation: FormationSpec = {
   port: 5000,
   memory: 256 * 1024 * 1024,
   cpus: 0.5,
+  pids: 256,
   healthcheck: '/health',
 };
 
@@ -54,7 +55,7 @@ describe('a swarm service', () => {
     const spec = serviceSpec(formation, { network: 'skiff', forceUpdate: 2, monitorSeconds: 5, stopGraceSeconds: 10, readyTimeoutSeconds: 60 }) as Json;
     expect(spec.Name).toBe('skiff-shop-web');
     expect(spec.Mode).toEqual({ Replicated: { Replicas: 3 } });
-    expect(spec.TaskTemplate.Resources.Limits).toEqual({ MemoryBytes: 256 * 1024 * 1024, NanoCPUs: 5e8 });
+    expect(spec.TaskTemplate.Resources.Limits).toEqual({ MemoryBytes: 256 * 1024 * 1024, NanoCPUs: 5e8, Pids: 256 });
     expect(spec.TaskTemplate.ContainerSpec.Env).toEqual(['A=1', 'PORT=5000']);
     expect(spec.TaskTemplate.ContainerSpec.Command).toBeUndefined();
     expect(spec.TaskTemplate.ContainerSpec.Labels).toEqual({ 'skiff.app': 'shop', 'skiff.process': 'web', 'skiff.release': '4' });
@@ -70,7 +71,7 @@ describe('a swarm service', () => {
     expect(spec.TaskTemplate.ContainerSpec.Env).toEqual(['A=1']);
     expect(spec.TaskTemplate.ContainerSpec.Healthcheck).toBeUndefined();
     expect(spec.TaskTemplate.ContainerSpec.Command).toEqual(['sh', '-c', 'node worker.js']);
-    expect(spec.TaskTemplate.Resources.Limits).toEqual({});
+    expect(spec.TaskTemplate.Resources.Limits).toEqual({ Pids: 256 });
   });
 
   it('checks web tasks over HTTP: 2xx on a healthcheck path, any answer without one', () => {

@@ -67,6 +67,8 @@ describe('stackfile.yml', () => {
     ['name: x\nservices:\n  main: { build: { image: b }, health: [{ protocol: TCP }] }\n', /services\.main\.health\[0\]\.protocol: must be COMMAND or HTTP/],
     ['name: x\nservices:\n  main: { build: { image: b }, health: [{ protocol: COMMAND }] }\n', /services\.main\.health\[0\]\.command: is required/],
     ['name: x\nservices:\n  main: { build: { image: b }, health: [{ protocol: HTTP, path: nope }] }\n', /health\[0\]\.path: must be a path starting with \//],
+    ['name: x\nservices:\n  main: { build: { image: b }, health: [{ protocol: HTTP, interval: 3600 }] }\n', /health\[0\]\.interval: must be a number from 0 to 60/],
+    ['name: x\nservices:\n  main: { build: { image: b }, health: [{ protocol: HTTP, interval: 60, timeout: 60, retries: 100 }] }\n', /health\[0\]: may take at most 600 seconds in all/],
     ['name: x\nservices:\n  main: { build: { image: b }, colour: red }\n', /services\.main\.colour: unknown field/],
     ['name: x\nservices:\n  a: { build: { image: b } }\n  b: { build: { image: b } }\n', /services: only one service is supported/],
     ['name: x\ntemplate: { type: svn, uri: u }\nservices:\n  a: { build: { image: b } }\n', /template\.type: must be git/],
