@@ -122,6 +122,14 @@ export class StackImages {
     const left = await this.docker.listContainers({ all: true, filters: { label: [LABEL_STACK_RUN] } });
     const stale = left.filter((c) => !isBuilding(c.Labels[LABEL_STACK_RUN] ?? ''));
     await Promise.all(stale.map((c) => this.docker.getContainer(c.Id).remove({ force: true }).catch(() => undefined)));
+    // And the verify images' networks (an instance still on one is disconnected by the force).
+    const networks = await this.docker.listNetworks({ filters: { label: [LABEL_STACK_RUN] } });
+    for (const n of networks.filter((n) => !isBuilding(n.Labels?.[LABEL_STACK_RUN] ?? ''))) {
+      const network = this.docker.getNetwork(n.Id);
+      const inspected = (await network.inspect().catch(() => undefined)) as { Containers?: Record<string, unknown> } | undefined;
+      for (const id of Object.keys(inspected?.Containers ?? {})) await network.disconnect({ Container: id, Force: true }).catch(() => undefined);
+      await network.remove().catch(() => undefined);
+    }
     return stale.map((c) => (c.Names[0] ?? c.Id).replace(/^\//, ''));
   }
 

@@ -84,21 +84,12 @@ export async function inspectImageLabels(docker: Docker, ref: string): Promise<R
 }
 
 /** Creates a labelled bridge network unless it exists (two starts at once may both try). */
-export async function ensureNetwork(docker: Docker, name: string, labels: Record<string, string>): Promise<void> {
+export async function ensureNetwork(docker: Docker, name: string, labels: Record<string, string>, options: Record<string, string> = {}): Promise<void> {
   const found = await docker.listNetworks({ filters: { name: [name] } });
   if (found.some((n) => n.Name === name)) return;
   try {
-    await docker.createNetwork({ Name: name, Driver: 'bridge', Labels: labels, CheckDuplicate: true });
+    await docker.createNetwork({ Name: name, Driver: 'bridge', Labels: labels, Options: options, CheckDuplicate: true });
   } catch (err) {
     if ((err as { statusCode?: number }).statusCode !== 409) throw err;
-  }
-}
-
-/** Removes a network if it is there; one still in use stays (and is said so in the log by the caller). */
-export async function removeNetwork(docker: Docker, name: string): Promise<void> {
-  try {
-    await docker.getNetwork(name).remove();
-  } catch (err) {
-    if (!isNotFound(err)) throw err;
   }
 }

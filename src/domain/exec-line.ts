@@ -3,9 +3,10 @@ import { InvalidError } from '../errors.js';
 /**
  * Exec strings longer than this are refused before parsing. The SSH
  * transport ends a connection whose packet is over 35000 bytes, so the limit
- * stays below that, where the refusal still reaches the user.
+ * stays just below that, where the refusal still reaches the user, and above
+ * a config:set of the largest value (32 KiB).
  */
-export const MAX_EXEC_LENGTH = 32 * 1024;
+export const MAX_EXEC_LENGTH = 34 * 1024;
 
 /**
  * Split an SSH exec string into words the way a POSIX shell splits a simple

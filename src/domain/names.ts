@@ -17,10 +17,13 @@ export function releaseImageTag(app: string, version: number): string {
   return `${imageRepository(app)}:v${version}`;
 }
 
-/** The bridge network an app's containers share, and no other app's: apps cannot reach each other. */
-export function appNetworkName(app: string): string {
-  return `skiff-app-${app}`;
-}
+/**
+ * The bridge network every app container is on, with inter-container traffic
+ * off: no container reaches another (of another app, or of its own, as on
+ * Heroku), and the router reaches web instances through their loopback ports.
+ * One network for all, so the engine's address pools never run out.
+ */
+export const APPS_NETWORK = 'skiff-apps';
 
 export function containerName(app: string, process: string, index: number, version: number): string {
   return `skiff-${app}-${process}.${index}-v${version}`;

@@ -48,7 +48,9 @@ export async function reconcile(deps: PipelineDeps): Promise<void> {
     log.warn({ app: b.app, build: b.id }, 'build interrupted; marked failed');
   }
   const building = new Set(store.builds.running().map((b) => b.app));
-  for (const name of await deps.stackImages.sweep((app) => building.has(app))) log.warn({ container: name }, 'removed a stack build or verify container of a dead push');
+  // Apps this Skiff does not know are another's (one engine may serve several): left alone.
+  const leaveAlone = (app: string): boolean => building.has(app) || store.apps.find(app) === undefined;
+  for (const name of await deps.stackImages.sweep(leaveAlone)) log.warn({ container: name }, 'removed a stack build or verify container of a dead push');
   await collectLeftovers(deps).catch((err: unknown) => log.warn({ err }, 'could not remove the images destroyed apps left'));
   for (const app of store.apps.list()) {
     const busy = store.locks.tryAcquire({ app: app.name, pid: process.pid, holder: 'skiff', purpose: 'start-up check' }, isProcessAlive);

@@ -1,5 +1,5 @@
 import type { ContainerCreateOptions } from 'dockerode';
-import { LABEL_APP, LABEL_INSTANCE, LABEL_PROCESS, LABEL_RELEASE, appNetworkName, containerName } from '../domain/names.js';
+import { APPS_NETWORK, LABEL_APP, LABEL_INSTANCE, LABEL_PROCESS, LABEL_RELEASE, containerName } from '../domain/names.js';
 import type { ProcessSpec } from './runtime.js';
 
 /** A container's limits: memory, CPUs, processes. */
@@ -37,8 +37,8 @@ export function containerSpec(spec: ProcessSpec, bind: string, hostPort: number 
       RestartPolicy: { Name: 'unless-stopped' },
       LogConfig: { Type: 'json-file', Config: { 'max-size': '10m', 'max-file': '3' } },
       Init: true,
-      // The app's own network: its instances reach each other, no other app's.
-      NetworkMode: appNetworkName(spec.app),
+      // The apps' network, where no container reaches another.
+      NetworkMode: APPS_NETWORK,
       ...limits(spec),
     },
   };

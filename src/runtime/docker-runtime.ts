@@ -1,9 +1,9 @@
 import type { ContainerInfo } from 'dockerode';
 import { setTimeout as sleep } from 'node:timers/promises';
 import type { Docker } from '../docker/client.js';
-import { demuxLogs, ensureNetwork, isNotFound, isNotModified, removeNetwork } from '../docker/client.js';
+import { demuxLogs, ensureNetwork, isNotFound, isNotModified } from '../docker/client.js';
 import { DeployFailedError, ExternalError } from '../errors.js';
-import { LABEL_APP, LABEL_INSTANCE, LABEL_PROCESS, LABEL_RELEASE, appNetworkName } from '../domain/names.js';
+import { APPS_NETWORK, LABEL_APP, LABEL_INSTANCE, LABEL_PROCESS, LABEL_RELEASE } from '../domain/names.js';
 import type { Logger } from '../log.js';
 import { containerSpec, limits } from './container-spec.js';
 import { findFreePort } from './free-port.js';
@@ -34,7 +34,7 @@ export class DockerRuntime implements Runtime {
     const create = containerSpec(spec, LOOPBACK, hostPort, Math.random().toString(36).slice(2, 6));
     let container;
     try {
-      await this.ensureNetwork(spec.app);
+      await this.ensureNetwork();
       container = await this.docker.createContainer(create);
       await container.start();
     } catch (err) {
@@ -125,12 +125,11 @@ export class DockerRuntime implements Runtime {
     await this.stop(await this.status(app));
     const oneOffs = await this.docker.listContainers({ all: true, filters: { label: [`${LABEL_APP}=${app}`, `${LABEL_PROCESS}=${ONE_OFF}`] } });
     await Promise.all(oneOffs.map((c) => this.docker.getContainer(c.Id).remove({ force: true }).catch(() => undefined)));
-    await removeNetwork(this.docker, appNetworkName(app)).catch((err: unknown) => this.log.warn({ err, app }, 'app network not removed'));
   }
 
-  /** The app's own bridge network, made before its first container. */
-  async ensureNetwork(app: string): Promise<void> {
-    await ensureNetwork(this.docker, appNetworkName(app), { [LABEL_APP]: app });
+  /** The apps' network, made before the first container: a bridge on which no container reaches another. */
+  async ensureNetwork(): Promise<void> {
+    await ensureNetwork(this.docker, APPS_NETWORK, { 'skiff.network': 'apps' }, { 'com.docker.network.bridge.enable_icc': 'false' });
   }
 
   async logs(app: string, options: LogOptions, onLine: (line: LogLine) => void): Promise<void> {
@@ -200,7 +199,7 @@ export class DockerRuntime implements Runtime {
 
   async run(spec: OneOffSpec, io: OneOffIO): Promise<number> {
     const tty = io.tty !== undefined;
-    await this.ensureNetwork(spec.app);
+    await this.ensureNetwork();
     const container = await this.docker.createContainer({
       name: `skiff-${spec.app}-run-${Date.now().toString(36)}${Math.random().toString(36).slice(2, 6)}`,
       Image: spec.image,
@@ -213,7 +212,7 @@ export class DockerRuntime implements Runtime {
       AttachStdin: true,
       AttachStdout: true,
       AttachStderr: true,
-      HostConfig: { Init: true, NetworkMode: appNetworkName(spec.app), ...limits(spec) },
+      HostConfig: { Init: true, NetworkMode: APPS_NETWORK, ...limits(spec) },
     });
     const remove = (): Promise<void> => container.remove({ force: true }).catch(() => undefined);
     const onAbort = (): void => void remove();

@@ -66,7 +66,7 @@ export class SystemdRuntime implements Runtime {
     const unit = renderUnit(spec, { name, hostPort, envFile, docker: this.docker, stopTimeoutSeconds: this.options.stopTimeoutSeconds });
     fs.writeFileSync(path.join(this.options.unitDir, `${name}.service`), unit, { mode: 0o644 });
     try {
-      await this.containers.ensureNetwork(spec.app);
+      await this.containers.ensureNetwork();
       await this.systemctl('daemon-reload');
       await this.systemctl('enable', '--now', `${name}.service`);
       await this.waitReady(name, hostPort, spec, readyTimeoutMs, signal);

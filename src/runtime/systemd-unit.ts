@@ -1,6 +1,6 @@
 import fs from 'node:fs';
 import { fileURLToPath } from 'node:url';
-import { LABEL_APP, LABEL_INSTANCE, LABEL_PROCESS, LABEL_RELEASE, appNetworkName } from '../domain/names.js';
+import { APPS_NETWORK, LABEL_APP, LABEL_INSTANCE, LABEL_PROCESS, LABEL_RELEASE } from '../domain/names.js';
 import { InvalidError } from '../errors.js';
 import type { ProcessSpec } from './runtime.js';
 
@@ -33,7 +33,7 @@ export function dockerRunArgs(spec: ProcessSpec, options: UnitOptions): string[]
   };
   for (const [k, v] of Object.entries(labels)) args.push('--label', `${k}=${v}`);
   if (spec.port !== null && options.hostPort !== null) args.push('--publish', `127.0.0.1:${options.hostPort}:${spec.port}`);
-  args.push('--network', appNetworkName(spec.app));
+  args.push('--network', APPS_NETWORK);
   if (spec.memory !== null) args.push('--memory', String(spec.memory));
   if (spec.cpus !== null) args.push('--cpus', String(spec.cpus));
   args.push('--pids-limit', String(spec.pids));

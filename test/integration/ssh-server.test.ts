@@ -91,7 +91,7 @@ describe('SSH server', () => {
     flooder.end();
     const client = await connect({ privateKey: userKey.private });
     try {
-      // ...and one that does is still refused by the parser (tested with 64 KiB + 1 in the unit tests).
+      // ...and one that does is still refused by the parser (tested with 34 KiB + 1 in the unit tests).
       const bigValue = await exec(client, `config:set shop BIG=${'x'.repeat(33 * 1024)}`);
       expect(bigValue).toMatchObject({ code: 1, stderr: ' !     the value of BIG is too large (at most 32 KiB)\n' });
       expect((await exec(client, 'apps:list')).code).toBe(0);

@@ -8,6 +8,8 @@ import { dockerRunArgs, envFileText, renderUnit, systemdWord } from '../../src/r
 import { BASE_IMAGE } from '../helpers/base-image.js';
 import { ROOT, freePort, tempDir, uniqueApp } from '../helpers/skiff.js';
 import { createDocker } from '../../src/docker/client.js';
+import { DockerRuntime } from '../../src/runtime/docker-runtime.js';
+import { silentLogger } from '../../src/log.js';
 
 const DOCKER = '/usr/bin/docker';
 
@@ -49,7 +51,6 @@ describe('systemd units', () => {
 
   afterAll(async () => {
     if (containers.length) await execa('docker', ['rm', '-f', ...containers], { reject: false });
-    await execa('docker', ['network', 'rm', `skiff-app-${app}`], { reject: false });
     fs.rmSync(dir, { recursive: true, force: true });
   });
 
@@ -90,8 +91,8 @@ describe('systemd units', () => {
     const argv = execStart(renderUnit(s, { name, hostPort: unitPort, envFile, docker: DOCKER, stopTimeoutSeconds: 10 }));
     expect(argv.slice(0, 2)).toEqual([DOCKER, 'run']);
     expect(argv.slice(1)).toEqual(dockerRunArgs(s, { name, hostPort: unitPort, envFile, docker: DOCKER, stopTimeoutSeconds: 10 }));
-    // The app's network, which the runtime makes before a unit starts…
-    await execa('docker', ['network', 'create', '--label', `skiff.app=${app}`, `skiff-app-${app}`]);
+    // The apps' network, which the runtime makes before a unit starts (shared: it may be there already)…
+    await new DockerRuntime(createDocker(), { stopTimeoutSeconds: 1 }, silentLogger).ensureNetwork();
     // …what the unit runs, started detached here (systemd would keep it in the foreground)…
     await execa(argv[0], [argv[1], '-d', ...argv.slice(2)]);
     containers.push(name);

@@ -35,8 +35,8 @@ describe('containerSpec', () => {
     expect(spec.Env).toEqual([]);
     expect(spec.ExposedPorts).toBeUndefined();
     expect(spec.HostConfig).toMatchObject({ Memory: 512 * 1024 ** 2, NanoCpus: 500_000_000, PidsLimit: 256 });
-    // On the app's own network, where no other app is.
-    expect(spec.HostConfig?.NetworkMode).toBe('skiff-app-shop');
+    // On the apps' network, where no container reaches another.
+    expect(spec.HostConfig?.NetworkMode).toBe('skiff-apps');
     expect(spec.HostConfig?.PortBindings).toBeUndefined();
   });
 });
