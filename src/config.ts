@@ -37,7 +37,7 @@ export const SETTINGS: readonly SettingSpec[] = [
   { env: 'SKIFF_REGISTRY_PASSWORD', default: '', summary: 'password for the registry' },
   { env: 'SKIFF_RUNTIME', default: 'docker', summary: 'how apps run: docker (containers), systemd (a unit per instance) or swarm (a service per process type); apps:set APP runtime NAME overrides it' },
   { env: 'SKIFF_SYSTEMD_DIR', default: '/etc/systemd/system', summary: 'where the systemd runtime writes its units' },
-  { env: 'SKIFF_SWARM_NETWORK', default: 'skiff', summary: "the swarm runtime's attachable overlay network" },
+  { env: 'SKIFF_SWARM_NETWORK', default: 'skiff', summary: "the swarm gateway's attachable overlay network; each app's services get SKIFF_SWARM_NETWORK-APP" },
   { env: 'SKIFF_SWARM_GATEWAY_PORT', default: '8091', summary: "loopback port of the swarm runtime's gateway, through which the router reaches tasks" },
   { env: 'SKIFF_SWARM_GATEWAY_IMAGE', default: 'debian:bookworm-slim', summary: "image the swarm gateway runs this host's caddy in (any glibc image)" },
   { env: 'SKIFF_HOOKS_ALLOW', default: '', summary: 'CIDR ranges webhooks may reach although they are loopback, private or link-local (comma-separated, e.g. 10.1.0.0/16)' },

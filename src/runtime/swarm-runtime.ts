@@ -136,6 +136,7 @@ export class SwarmRuntime implements Runtime {
     if (problem) throw new DeployFailedError(`${app} runs on the swarm runtime, but ${problem}`);
     await this.ensureNetwork();
     await this.ensureGateway();
+    await this.ensureAppNetwork(app);
     const existing = await this.services(app);
     const restarting = (process: string): boolean => options.restart === 'all' || options.restart.includes(process);
     // What this rollout changed, to undo if a later process type fails: nothing stays half-done.
@@ -185,7 +186,7 @@ export class SwarmRuntime implements Runtime {
       const current = existing.find((s) => s.Spec.Name === name);
       const force = (current?.Spec.TaskTemplate.ForceUpdate ?? 0) + (current && restarting(f.process) ? 1 : 0);
       const spec = serviceSpec(f, {
-        network: this.options.network,
+        network: this.appNetwork(app),
         forceUpdate: force,
         monitorSeconds: this.options.monitorSeconds,
         stopGraceSeconds: this.options.stopTimeoutSeconds,
@@ -306,6 +307,49 @@ export class SwarmRuntime implements Runtime {
     // The tasks' containers stop in the background; images can go only after them.
     const deadline = Date.now() + (this.options.stopTimeoutSeconds + 20) * 1000;
     while (Date.now() < deadline && (await this.containers.containers(app)).some((i) => i.state === 'running')) await sleep(250);
+    const network = this.docker.getNetwork(this.appNetwork(app));
+    await network.disconnect({ Container: this.gatewayName, Force: true }).catch(() => undefined);
+    // Swarm takes a moment to let go of a removed service's endpoints.
+    for (let i = 0; i < 40; i++) {
+      try {
+        await network.remove();
+        return;
+      } catch (err) {
+        if (isNotFound(err)) return;
+        await sleep(250);
+      }
+    }
+    this.log.warn({ app, network: this.appNetwork(app) }, 'app network not removed');
+  }
+
+  /**
+   * Each app's services are on an overlay network of their own, so tasks of
+   * different apps cannot reach each other; the gateway is on every one of
+   * them (it dials tasks.skiff-APP-web by name). Swarm's address pool (a /24
+   * each out of 10.0.0.0/8 by default) has room for thousands.
+   */
+  private appNetwork(app: string): string {
+    return `${this.options.network}-${app}`;
+  }
+
+  private async ensureAppNetwork(app: string): Promise<void> {
+    const name = this.appNetwork(app);
+    try {
+      await this.docker.getNetwork(name).inspect();
+    } catch (err) {
+      if (!isNotFound(err)) throw err;
+      await this.docker.createNetwork({ Name: name, Driver: 'overlay', Attachable: true, Labels: { 'skiff.network': this.options.network, [LABEL_APP]: app } }).catch((e: unknown) => {
+        if ((e as { statusCode?: number }).statusCode !== 409) throw e;
+      });
+    }
+    await this.connectGateway(name);
+  }
+
+  /** Puts the gateway on a network, unless it is there already. */
+  private async connectGateway(network: string): Promise<void> {
+    const info = await this.docker.getContainer(this.gatewayName).inspect();
+    if (info.NetworkSettings.Networks[network]) return;
+    await this.docker.getNetwork(network).connect({ Container: this.gatewayName });
   }
 
   /**
@@ -452,6 +496,9 @@ export class SwarmRuntime implements Runtime {
         },
       });
       await created.start();
+      // A new gateway joins every app's network there is, not only the next one deployed.
+      const apps = await this.docker.listNetworks({ filters: { label: [`skiff.network=${this.options.network}`] } });
+      for (const n of apps) await this.connectGateway(n.Name);
     } catch (err) {
       if ((err as { statusCode?: number }).statusCode === 409) return;
       throw new ExternalError(`could not start the swarm gateway (${this.options.gatewayImage}): ${(err as Error).message}`, err);

@@ -60,7 +60,9 @@ describe('the swarm runtime', () => {
     await execa('docker', ['service', 'rm', `skiff-${app}-web`], { reject: false });
     await execa('docker', ['rm', '-f', `skiff-gateway-${server?.env.SKIFF_SWARM_GATEWAY_PORT}`], { reject: false });
     await removeDockerLeftovers([app]);
-    await waitFor(async () => (await execa('docker', ['network', 'rm', network], { reject: false })).exitCode === 0, 20_000, `network ${network} removed`).catch(() => undefined);
+    for (const n of [`${network}-${app}`, network]) {
+      await waitFor(async () => (await execa('docker', ['network', 'rm', n], { reject: false })).exitCode === 0, 20_000, `network ${n} removed`).catch(() => undefined);
+    }
   });
 
   it('deploys a push as a service: dnsrr on the overlay network, start-first updates that roll back on failure', async () => {
@@ -76,7 +78,12 @@ describe('the swarm runtime', () => {
     const service = await inspectService(`skiff-${app}-web`);
     expect(service.Spec.EndpointSpec.Mode).toBe('dnsrr');
     expect(service.Spec.UpdateConfig).toMatchObject({ Order: 'start-first', FailureAction: 'rollback' });
-    expect(service.Spec.TaskTemplate.Networks[0].Target).toBe(service.Spec.TaskTemplate.Networks[0].Target);
+    // On an overlay of the app's own (no other app's tasks there), which the gateway is on too.
+    const appNetwork = JSON.parse((await execa('docker', ['network', 'inspect', `${network}-${app}`])).stdout)[0];
+    expect(service.Spec.TaskTemplate.Networks.map((n: { Target: string }) => n.Target)).toEqual([appNetwork.Id]);
+    expect(appNetwork.Labels).toMatchObject({ 'skiff.app': app });
+    const gateway = JSON.parse((await execa('docker', ['inspect', `skiff-gateway-${server.env.SKIFF_SWARM_GATEWAY_PORT}`])).stdout)[0];
+    expect(Object.keys(gateway.NetworkSettings.Networks).sort()).toEqual([network, `${network}-${app}`].sort());
     expect(service.Spec.Labels).toMatchObject({ 'skiff.app': app, 'skiff.process': 'web', 'skiff.release': '1' });
     expect(service.Spec.TaskTemplate.ContainerSpec.Env).toContain('PORT=5000');
     expect(service.Spec.TaskTemplate.ContainerSpec.Healthcheck.Test[0]).toBe('CMD-SHELL');
