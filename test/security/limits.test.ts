@@ -100,4 +100,18 @@ describe("each tenant's share of the host is bounded", () => {
     expect((await t.ssh('mallory', ['ps', app, '--json'])).stdout).toBe(before);
     expect((await t.ssh('mallory', ['ps:restart', app])).exitCode).toBe(0);
   });
+
+  it('puts the record back when a limit the host has cannot be applied, so later restarts still work', async () => {
+    const hungry = t.app('hungry');
+    // web takes some 40 MB as it starts: under 8m it is killed before it answers.
+    const procfile = 'web: x=$(head -c 40000000 /dev/zero | tr "\\000" a); exec busybox httpd -f -p $PORT -h /www\n';
+    expect((await t.push('mallory', await fixtureRepo('dockerfile-hello', (d) => fs.writeFileSync(path.join(d, 'Procfile'), procfile)), hungry)).exitCode).toBe(0);
+    const before = JSON.parse((await t.ssh('mallory', ['ps', hungry, '--json'])).stdout) as { formation: unknown };
+    const starved = await t.ssh('mallory', ['resources:set', hungry, 'web', '--memory', '8m']);
+    expect(starved.exitCode).not.toBe(0);
+    const after = JSON.parse((await t.ssh('mallory', ['ps', hungry, '--json'])).stdout) as { formation: unknown };
+    expect(after.formation).toEqual(before.formation);
+    const restart = await t.ssh('mallory', ['ps:restart', hungry]);
+    expect(restart.exitCode, restart.stderr).toBe(0);
+  });
 });
