@@ -165,7 +165,7 @@ async function runPreReceiveHook(config: Config): Promise<number> {
   const [{ receive }, { PushRejected }, { Progress }] = await Promise.all([
     import('./pipeline/receive.js'),
     import('./pipeline/push.js'),
-    import('./pipeline/progress.js'),
+    import('./output/progress.js'),
   ]);
   const services = compose(config, fileLogger(config));
   const controller = new AbortController();

@@ -1,5 +1,5 @@
 import type { StackDefinition } from '../domain/stackfile.js';
-import type { Progress } from '../pipeline/progress.js';
+import type { Progress } from '../output/progress.js';
 
 /** The stack an app is set to build with: a built-in one by name, or one defined by a stackfile. */
 export type AppStack = { kind: 'builtin'; name: string } | { kind: 'stackfile'; definition: StackDefinition };

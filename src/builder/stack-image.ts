@@ -4,7 +4,7 @@ import type { Logger } from '../log.js';
 import { followProgress, hasImage } from '../docker/client.js';
 import type { StackImage } from '../domain/stackfile.js';
 import { ExternalError } from '../errors.js';
-import type { Progress } from '../pipeline/progress.js';
+import type { Progress } from '../output/progress.js';
 
 /** Containers a stack's build and verify images run in carry this label (not skiff.app: they are no app instances). */
 export const LABEL_STACK_RUN = 'skiff.stack-run';

@@ -1,6 +1,6 @@
 import { InvalidError, UsageError } from '../errors.js';
 import { converge } from '../pipeline/converge.js';
-import { Progress } from '../pipeline/progress.js';
+import { Progress } from '../output/progress.js';
 import { parseRuntimeName } from '../runtime/runtimes.js';
 import { appUrl } from '../pipeline/route.js';
 import { parseCommandArgs, table, writeJson } from './args.js';

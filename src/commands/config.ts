@@ -1,6 +1,6 @@
 import { assertConfigSize, describeConfigChange, parseAssignments, parseConfigKey } from '../domain/config-vars.js';
 import { NotFoundError } from '../errors.js';
-import { Progress } from '../pipeline/progress.js';
+import { Progress } from '../output/progress.js';
 import { rollout } from '../pipeline/rollout.js';
 import { parseCommandArgs, writeJson } from './args.js';
 import { getApp, withCommandLock } from './app-lifecycle.js';

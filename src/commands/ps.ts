@@ -3,7 +3,7 @@ import os from 'node:os';
 import { planFormation, type FormationEntry } from '../domain/formation.js';
 import { InvalidError, UsageError } from '../errors.js';
 import { converge } from '../pipeline/converge.js';
-import { Progress } from '../pipeline/progress.js';
+import { Progress } from '../output/progress.js';
 import type { App, Store } from '../store/store.js';
 import { parseCommandArgs, table, writeJson } from './args.js';
 import { getApp, withCommandLock } from './app-lifecycle.js';

@@ -1,5 +1,5 @@
 import { ConflictError, InvalidError, NotFoundError } from '../errors.js';
-import { Progress } from '../pipeline/progress.js';
+import { Progress } from '../output/progress.js';
 import { rollout } from '../pipeline/rollout.js';
 import type { App, Release } from '../store/store.js';
 import { parseCommandArgs, table, writeJson } from './args.js';

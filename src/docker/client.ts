@@ -2,6 +2,7 @@ import Docker from 'dockerode';
 import { ExternalError } from '../errors.js';
 
 export type { Docker };
+export type { ContainerCreateOptions, ContainerInfo } from 'dockerode';
 
 /** The only place that constructs the Docker client; DOCKER_HOST is honoured by dockerode. */
 export function createDocker(): Docker {

@@ -3,7 +3,7 @@ import { planFormation, type ProcessPlan } from '../domain/formation.js';
 import type { FormationSpec, Instance, ProcessSpec, Runtime } from '../runtime/runtime.js';
 import type { Release } from '../store/store.js';
 import type { PipelineDeps } from './deps.js';
-import type { Progress } from './progress.js';
+import type { Progress } from '../output/progress.js';
 import { switchTraffic } from './route.js';
 
 export interface ConvergeOptions {

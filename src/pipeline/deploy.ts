@@ -1,7 +1,7 @@
 import type { Release } from '../store/store.js';
 import { converge, type ConvergeOptions, type Convergence } from './converge.js';
 import type { PipelineDeps } from './deps.js';
-import type { Progress } from './progress.js';
+import type { Progress } from '../output/progress.js';
 
 /**
  * Starts every process of the release per the app's formation, marks it

@@ -15,7 +15,7 @@ import { build } from './build.js';
 import { readSourceFile } from '../builder/source-files.js';
 import { checkout } from './checkout.js';
 import { withAppLock } from './lock.js';
-import { stage, type Progress } from './progress.js';
+import { stage, type Progress } from '../output/progress.js';
 import { rollout } from './rollout.js';
 import { assertMayPush, mayUseApp, resolveAppStack } from './app-stack.js';
 

@@ -3,7 +3,7 @@ import { parseAppName } from '../domain/app-name.js';
 import { findDeployUpdate, parseRefUpdates, ZERO_SHA } from '../domain/deploy-branch.js';
 import { deployPush } from './push.js';
 import type { PipelineDeps } from './deps.js';
-import type { Progress } from './progress.js';
+import type { Progress } from '../output/progress.js';
 
 export interface ReceiveRequest {
   /** What git wrote on the pre-receive hook's stdin. */

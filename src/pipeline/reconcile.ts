@@ -2,7 +2,7 @@ import type { PipelineDeps } from './deps.js';
 import { converge } from './converge.js';
 import { collectLeftovers } from './prune.js';
 import { isProcessAlive } from './lock.js';
-import { Progress } from './progress.js';
+import { Progress } from '../output/progress.js';
 import { applyRoutes } from './route.js';
 import fs from 'node:fs';
 import { setTimeout as sleep } from 'node:timers/promises';

@@ -2,7 +2,7 @@ import { releaseImageTag } from '../domain/names.js';
 import type { Release } from '../store/store.js';
 import type { Processes } from '../domain/procfile.js';
 import type { PipelineDeps } from './deps.js';
-import type { Progress } from './progress.js';
+import type { Progress } from '../output/progress.js';
 
 export interface ReleaseRequest {
   app: string;

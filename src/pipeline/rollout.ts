@@ -1,7 +1,7 @@
 import type { Release } from '../store/store.js';
 import type { PipelineDeps } from './deps.js';
 import { deploy } from './deploy.js';
-import { stage, type Progress } from './progress.js';
+import { stage, type Progress } from '../output/progress.js';
 import { pruneReleaseImages } from './prune.js';
 import { notifyWebhooks } from './notify.js';
 import { abandonRelease, release, type ReleaseRequest } from './release.js';

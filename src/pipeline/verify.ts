@@ -5,7 +5,7 @@ import { probeHttp } from '../runtime/http-probe.js';
 import type { Instance } from '../runtime/runtime.js';
 import { VerifyFailedError } from '../errors.js';
 import type { PipelineDeps } from './deps.js';
-import type { Progress } from './progress.js';
+import type { Progress } from '../output/progress.js';
 import { oneOffLimits } from './converge.js';
 import { withTimeout } from './timeout.js';
 

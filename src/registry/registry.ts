@@ -1,7 +1,7 @@
 import type { Docker } from '../docker/client.js';
 import { followProgress, hasImage, type ProgressEvent } from '../docker/client.js';
 import { ExternalError } from '../errors.js';
-import type { Progress } from '../pipeline/progress.js';
+import type { Progress } from '../output/progress.js';
 
 export interface RegistrySettings {
   /** host[:port]/path that images are named under. */

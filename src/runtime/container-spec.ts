@@ -1,4 +1,4 @@
-import type { ContainerCreateOptions } from 'dockerode';
+import type { ContainerCreateOptions } from '../docker/client.js';
 import { APPS_NETWORK, LABEL_APP, LABEL_INSTANCE, LABEL_PROCESS, LABEL_RELEASE, containerName } from '../domain/names.js';
 import type { ProcessSpec } from './runtime.js';
 

@@ -1,6 +1,5 @@
-import type { ContainerInfo } from 'dockerode';
 import { setTimeout as sleep } from 'node:timers/promises';
-import type { Docker } from '../docker/client.js';
+import type { ContainerInfo, Docker } from '../docker/client.js';
 import { demuxLogs, ensureNetwork, isNotFound, isNotModified } from '../docker/client.js';
 import { DeployFailedError, ExternalError } from '../errors.js';
 import { APPS_NETWORK, LABEL_APP, LABEL_INSTANCE, LABEL_PROCESS, LABEL_RELEASE } from '../domain/names.js';

@@ -1,4 +1,4 @@
-import type { Progress } from '../pipeline/progress.js';
+import type { Progress } from '../output/progress.js';
 import type { LogLine } from './log-lines.js';
 
 export interface LogOptions {

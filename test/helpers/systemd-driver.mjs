@@ -6,7 +6,7 @@ import { createDocker } from '../../dist/docker/client.js';
 import { DockerRuntime } from '../../dist/runtime/docker-runtime.js';
 import { SystemdRuntime } from '../../dist/runtime/systemd-runtime.js';
 import { silentLogger } from '../../dist/log.js';
-import { Progress } from '../../dist/pipeline/progress.js';
+import { Progress } from '../../dist/output/progress.js';
 
 const [command, subject, options] = process.argv.slice(2);
 const opts = JSON.parse(options);

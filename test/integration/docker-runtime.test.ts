@@ -4,7 +4,7 @@ import { afterAll, describe, expect, it } from 'vitest';
 import { DockerfileBuilder } from '../../src/builder/dockerfile-builder.js';
 import { createDocker } from '../../src/docker/client.js';
 import { silentLogger } from '../../src/log.js';
-import { Progress } from '../../src/pipeline/progress.js';
+import { Progress } from '../../src/output/progress.js';
 import { DockerRuntime } from '../../src/runtime/docker-runtime.js';
 import { FIXTURE_APPS, httpGet, removeDockerLeftovers, tempDir, uniqueApp } from '../helpers/skiff.js';
 import { PassThrough } from 'node:stream';

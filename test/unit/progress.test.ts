@@ -1,6 +1,6 @@
 import { PassThrough } from 'node:stream';
 import { describe, expect, it } from 'vitest';
-import { Progress, stage } from '../../src/pipeline/progress.js';
+import { Progress, stage } from '../../src/output/progress.js';
 
 function capture(): { sink: PassThrough; text: () => string } {
   const sink = new PassThrough();

@@ -1,0 +1,52 @@
+#!/usr/bin/env node
+// The import rules `npm run check` enforces (ARCHITECTURE.md, "Floors"):
+// a module imports only from its own floor or below, and only src/docker/
+// imports dockerode. Reads the sources as text: every `from '…'` and `import('…')`.
+import fs from 'node:fs';
+import path from 'node:path';
+
+const SRC = path.resolve(path.dirname(new URL(import.meta.url).pathname), '..', 'src');
+
+/** Floors, lowest first: what a floor may import is on it or below it. */
+const FLOORS = [
+  ['output', 'config.ts', 'errors.ts', 'log.ts', 'files.ts'],
+  ['docker', 'domain'],
+  ['builder', 'runtime', 'router', 'registry', 'store', 'git'],
+  ['pipeline'],
+  ['operations'],
+  ['commands'],
+  ['ssh', 'http', 'main.ts'],
+];
+
+function floorOf(file) {
+  const top = path.relative(SRC, file).split(path.sep)[0];
+  const floor = FLOORS.findIndex((names) => names.includes(top));
+  if (floor < 0) throw new Error(`${path.relative(SRC, file)} is on no floor: add ${top} to FLOORS in scripts/check-imports.mjs`);
+  return floor;
+}
+
+function* sources(dir) {
+  for (const entry of fs.readdirSync(dir, { withFileTypes: true })) {
+    const full = path.join(dir, entry.name);
+    if (entry.isDirectory()) yield* sources(full);
+    else if (entry.name.endsWith('.ts')) yield full;
+  }
+}
+
+const problems = [];
+for (const file of sources(SRC)) {
+  const text = fs.readFileSync(file, 'utf8');
+  const rel = path.relative(SRC, file);
+  for (const m of text.matchAll(/(?:\bfrom\s+|\bimport\s*\(\s*|^import\s+)'([^']+)'/gm)) {
+    const spec = m[1];
+    if (spec === 'dockerode' && !rel.startsWith(`docker${path.sep}`)) problems.push(`${rel} imports dockerode: only src/docker/ may`);
+    if (!spec.startsWith('.')) continue;
+    const target = path.resolve(path.dirname(file), spec.replace(/\.js$/, '.ts'));
+    if (floorOf(target) > floorOf(file)) problems.push(`${rel} imports ${path.relative(SRC, target)}, a floor above it`);
+  }
+}
+if (problems.length) {
+  console.error(`Import rules broken:\n${problems.map((p) => `  ${p}`).join('\n')}`);
+  process.exit(1);
+}
+console.log('Imports point down only; only src/docker/ imports dockerode.');
