@@ -1,5 +1,5 @@
 import type { Docker } from '../docker/client.js';
-import { hasImage, isNotFound } from '../docker/client.js';
+import { hasImage, isConflict, isNotFound } from '../docker/client.js';
 import { LABEL_APP } from '../domain/names.js';
 
 /** Tags and removes the images Skiff made; never touches an image without its label. */
@@ -20,7 +20,7 @@ export class Images {
     try {
       await this.docker.getImage(tag).remove({ noprune: false });
     } catch (err) {
-      if (!isNotFound(err) && (err as { statusCode?: number }).statusCode !== 409) throw err;
+      if (!isNotFound(err) && !isConflict(err)) throw err;
     }
   }
 
@@ -43,7 +43,7 @@ export class Images {
       try {
         await this.docker.getImage(id).remove({ force: true });
       } catch (err) {
-        if (!isNotFound(err) && (err as { statusCode?: number }).statusCode !== 409) throw err;
+        if (!isNotFound(err) && !isConflict(err)) throw err;
         if (!isNotFound(err)) left.push(id);
       }
     }

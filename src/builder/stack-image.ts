@@ -1,7 +1,7 @@
 import { BuildProxy, type BuildPolicy } from '../docker/build-proxy.js';
 import type { Docker } from '../docker/client.js';
 import type { Logger } from '../log.js';
-import { followProgress, hasImage } from '../docker/client.js';
+import { followProgress, hasImage, uniqueSuffix } from '../docker/client.js';
 import type { StackImage } from '../domain/stackfile.js';
 import { ExternalError } from '../errors.js';
 import type { Progress } from '../output/progress.js';
@@ -54,7 +54,7 @@ export class StackImages {
 
   /** A network of its own, internal (no way out), holding only the given containers under their aliases. */
   private async isolatedNetwork(app: string, reach: { container: string; alias: string }[]): Promise<{ name: string; remove(): Promise<void> }> {
-    const name = `skiff-${app}-verify-${Date.now().toString(36)}${Math.random().toString(36).slice(2, 6)}`;
+    const name = `skiff-${app}-verify-${uniqueSuffix()}`;
     const network = await this.docker.createNetwork({ Name: name, Internal: true, Labels: { [LABEL_STACK_RUN]: app } });
     const remove = async (): Promise<void> => {
       for (const r of reach) await network.disconnect({ Container: r.container, Force: true }).catch(() => undefined);
@@ -74,7 +74,7 @@ export class StackImages {
     if (api) binds.push(`${api.socket}:/var/run/docker.sock`);
     const env = { ...req.env, ...(api ? { DOCKER_BUILDKIT: '0' } : {}) };
     const container = await this.docker.createContainer({
-      name: `skiff-${req.app}-stack-${req.purpose}-${Date.now().toString(36)}${Math.random().toString(36).slice(2, 6)}`,
+      name: `skiff-${req.app}-stack-${req.purpose}-${uniqueSuffix()}`,
       Image: req.image.image,
       Env: Object.entries(env).map(([k, v]) => `${k}=${v}`),
       Labels: { [LABEL_STACK_RUN]: req.app, 'skiff.purpose': req.purpose },

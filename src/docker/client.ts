@@ -22,6 +22,16 @@ export function isNotFound(err: unknown): boolean {
   return typeof err === 'object' && err !== null && (err as { statusCode?: number }).statusCode === 404;
 }
 
+/** 409: the name is taken, or the thing is in use (an image a container or another image needs). */
+export function isConflict(err: unknown): boolean {
+  return typeof err === 'object' && err !== null && (err as { statusCode?: number }).statusCode === 409;
+}
+
+/** A name part no other run of the same thing will have: time and randomness, short enough for a container name. */
+export function uniqueSuffix(): string {
+  return `${Date.now().toString(36)}${Math.random().toString(36).slice(2, 6)}`;
+}
+
 export function isNotModified(err: unknown): boolean {
   return typeof err === 'object' && err !== null && (err as { statusCode?: number }).statusCode === 304;
 }
@@ -91,6 +101,6 @@ export async function ensureNetwork(docker: Docker, name: string, labels: Record
   try {
     await docker.createNetwork({ Name: name, Driver: 'bridge', Labels: labels, Options: options, CheckDuplicate: true });
   } catch (err) {
-    if ((err as { statusCode?: number }).statusCode !== 409) throw err;
+    if (!isConflict(err)) throw err;
   }
 }

@@ -1,6 +1,6 @@
 import { setTimeout as sleep } from 'node:timers/promises';
 import type { ContainerInfo, Docker } from '../docker/client.js';
-import { demuxLogs, ensureNetwork, isNotFound, isNotModified } from '../docker/client.js';
+import { demuxLogs, ensureNetwork, isConflict, isNotFound, isNotModified, uniqueSuffix } from '../docker/client.js';
 import { DeployFailedError, ExternalError } from '../errors.js';
 import { APPS_NETWORK, LABEL_APP, LABEL_INSTANCE, LABEL_PROCESS, LABEL_RELEASE } from '../domain/names.js';
 import type { Logger } from '../log.js';
@@ -200,7 +200,7 @@ export class DockerRuntime implements Runtime {
     const tty = io.tty !== undefined;
     await this.ensureNetwork();
     const container = await this.docker.createContainer({
-      name: `skiff-${spec.app}-run-${Date.now().toString(36)}${Math.random().toString(36).slice(2, 6)}`,
+      name: `skiff-${spec.app}-run-${uniqueSuffix()}`,
       Image: spec.image,
       Cmd: spec.command,
       Env: Object.entries(spec.env).map(([k, v]) => `${k}=${v}`),
@@ -294,7 +294,7 @@ export class DockerRuntime implements Runtime {
       await container.remove({ force: true });
     } catch (err) {
       // 409: removal already under way.
-      if (isNotFound(err) || (err as { statusCode?: number }).statusCode === 409) return;
+      if (isNotFound(err) || isConflict(err)) return;
       throw new ExternalError(`could not remove container ${idOrName}: ${dockerMessage(err)}`, err);
     }
   }

@@ -2,7 +2,7 @@ import fs from 'node:fs';
 import path from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import type { Docker } from '../docker/client.js';
-import { demuxLogs, isNotFound } from '../docker/client.js';
+import { demuxLogs, isConflict, isNotFound } from '../docker/client.js';
 import { LABEL_APP, LABEL_PROCESS, LABEL_RELEASE } from '../domain/names.js';
 import { DeployFailedError, ExternalError } from '../errors.js';
 import type { Logger } from '../log.js';
@@ -339,7 +339,7 @@ export class SwarmRuntime implements Runtime {
     } catch (err) {
       if (!isNotFound(err)) throw err;
       await this.docker.createNetwork({ Name: name, Driver: 'overlay', Attachable: true, Labels: { 'skiff.network': this.options.network, [LABEL_APP]: app } }).catch((e: unknown) => {
-        if ((e as { statusCode?: number }).statusCode !== 409) throw e;
+        if (!isConflict(e)) throw e;
       });
     }
     await this.connectGateway(name);
@@ -462,7 +462,7 @@ export class SwarmRuntime implements Runtime {
       if (!isNotFound(err)) throw err;
       await this.docker.createNetwork({ Name: this.options.network, Driver: 'overlay', Attachable: true, Labels: { 'skiff.network': '1' } }).catch((e: unknown) => {
         // Two deploys at once: the other one made it.
-        if ((e as { statusCode?: number }).statusCode !== 409) throw e;
+        if (!isConflict(e)) throw e;
       });
     }
   }
@@ -500,7 +500,7 @@ export class SwarmRuntime implements Runtime {
       const apps = await this.docker.listNetworks({ filters: { label: [`skiff.network=${this.options.network}`] } });
       for (const n of apps) await this.connectGateway(n.Name);
     } catch (err) {
-      if ((err as { statusCode?: number }).statusCode === 409) return;
+      if (isConflict(err)) return;
       throw new ExternalError(`could not start the swarm gateway (${this.options.gatewayImage}): ${(err as Error).message}`, err);
     }
   }
