@@ -77,13 +77,16 @@ export function gatewayConfig(): Record<string, unknown> {
             automatic_https: { disable: true },
             routes: [
               {
-                match: [{ header_regexp: { [GATEWAY_HEADER]: { pattern: '^tasks\\.skiff-[a-z][a-z0-9-]*:[0-9]{1,5}$' } } }],
+                match: [{ header_regexp: { [GATEWAY_HEADER]: { name: 'up', pattern: '^(tasks\\.skiff-[a-z][a-z0-9-]*):([0-9]{1,5})$' } } }],
                 handle: [
                   {
                     handler: 'reverse_proxy',
                     headers: { request: { delete: [GATEWAY_HEADER] } },
-                    upstreams: [{ dial: `{http.request.header.${GATEWAY_HEADER}}` }],
-                    load_balancing: { try_duration: '10s', try_interval: '250ms' },
+                    // Every task the name resolves to is an upstream, looked up again each second: requests
+                    // are spread over all replicas, even on one kept-alive connection from the router, and a
+                    // task that goes is left out (dialing the name itself reached one replica only).
+                    dynamic_upstreams: { source: 'a', name: '{http.regexp.up.1}', port: '{http.regexp.up.2}', refresh: '1s' },
+                    load_balancing: { selection_policy: { policy: 'round_robin' }, try_duration: '10s', try_interval: '250ms' },
                   },
                 ],
               },
@@ -469,17 +472,21 @@ export class SwarmRuntime implements Runtime {
 
   /** The gateway container: this host's caddy on the overlay network, published on loopback. */
   async ensureGateway(): Promise<void> {
+    fs.mkdirSync(this.options.dir, { recursive: true });
+    const configFile = path.join(this.options.dir, 'gateway.json');
+    const config = JSON.stringify(gatewayConfig(), null, 2);
+    // A gateway made by an older Skiff gets this one's config (its caddy reads it as it starts).
+    const changed = !fs.existsSync(configFile) || fs.readFileSync(configFile, 'utf8') !== config;
+    if (changed) fs.writeFileSync(configFile, config);
     const container = this.docker.getContainer(this.gatewayName);
     try {
       const info = await container.inspect();
       if (!info.State.Running) await container.start();
+      else if (changed) await container.restart({ t: 1 });
       return;
     } catch (err) {
       if (!isNotFound(err)) throw err;
     }
-    fs.mkdirSync(this.options.dir, { recursive: true });
-    const configFile = path.join(this.options.dir, 'gateway.json');
-    fs.writeFileSync(configFile, JSON.stringify(gatewayConfig(), null, 2));
     try {
       const created = await this.docker.createContainer({
         name: this.gatewayName,

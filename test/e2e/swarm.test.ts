@@ -41,6 +41,8 @@ describe('the swarm runtime', () => {
   const app = uniqueApp('swarm');
   let repo: string;
   let url: string;
+  /** Apps besides the main one, removed afterwards. */
+  const others: string[] = [];
 
   beforeAll(async () => {
     server = await SkiffServer.start({
@@ -59,8 +61,9 @@ describe('the swarm runtime', () => {
     await server?.cleanup();
     await execa('docker', ['service', 'rm', `skiff-${app}-web`], { reject: false });
     await execa('docker', ['rm', '-f', `skiff-gateway-${server?.env.SKIFF_SWARM_GATEWAY_PORT}`], { reject: false });
-    await removeDockerLeftovers([app]);
-    for (const n of [`${network}-${app}`, network]) {
+    for (const other of others) await execa('docker', ['service', 'rm', `skiff-${other}-web`], { reject: false });
+    await removeDockerLeftovers([app, ...others]);
+    for (const n of [`${network}-${app}`, ...others.map((o) => `${network}-${o}`), network]) {
       await waitFor(async () => (await execa('docker', ['network', 'rm', n], { reject: false })).exitCode === 0, 20_000, `network ${n} removed`).catch(() => undefined);
     }
   });
@@ -114,6 +117,27 @@ describe('the swarm runtime', () => {
     // Every task runs the new release.
     const tasks = (await execa('docker', ['service', 'ps', `skiff-${app}-web`, '--filter', 'desired-state=running', '--format', '{{.Image}}'])).stdout.split('\n');
     expect(tasks).toHaveLength(3);
+  });
+
+  it('spreads requests over every replica, through the router, to an app that keeps connections alive', async () => {
+    const spread = uniqueApp('spread');
+    others.push(spread);
+    const push = await server.git(key, await fixtureRepo('node-keepalive'), ['push', server.remote(spread), 'main']);
+    expect(push.exitCode, push.stderr).toBe(0);
+    expect((await server.ssh(key, ['ps:scale', spread, 'web=3'])).exitCode).toBe(0);
+    const at = releasedUrl(push.stderr)!;
+    // 60 requests from 15 clients at once, then 12 one after another: all three tasks answer in each.
+    const hosts = async (clients: number, each: number): Promise<Set<string>> => {
+      const seen = new Set<string>();
+      await Promise.all(
+        Array.from({ length: clients }, async () => {
+          for (let i = 0; i < each; i++) seen.add((await httpGet(at)).body.trim());
+        }),
+      );
+      return seen;
+    };
+    expect((await hosts(15, 4)).size).toBe(3);
+    expect((await hosts(1, 12)).size).toBe(3);
   });
 
   it('rolls back: the previous image and config, as a service update', async () => {

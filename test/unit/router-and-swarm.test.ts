@@ -47,6 +47,9 @@ describe('routing through the swarm gateway', () => {
     expect(pattern.test('tasks.skiff-shop-web:5000')).toBe(true);
     for (const bad of ['169.254.169.254:80', 'tasks.skiff-shop-web:5000@evil', 'db:5432', 'tasks.skiff-shop-web']) expect(pattern.test(bad)).toBe(false);
     expect(route.handle[0].headers.request.delete).toEqual(['X-Skiff-Upstream']);
+    // Each task the name resolves to, round robin: not the name dialed as one upstream.
+    expect(route.handle[0].dynamic_upstreams).toMatchObject({ source: 'a', name: '{http.regexp.up.1}', port: '{http.regexp.up.2}' });
+    expect(pattern.exec('tasks.skiff-shop-web:5000')?.slice(1)).toEqual(['tasks.skiff-shop-web', '5000']);
   });
 });
 
