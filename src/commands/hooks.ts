@@ -1,6 +1,6 @@
 import dns from 'node:dns';
 import type { BlockList } from 'node:net';
-import { allowList, assertReachableLiteral, forbiddenReason, literalAddress } from '../domain/address-policy.js';
+import { allowList, assertReachableLiteral, forbiddenResolution, literalAddress } from '../domain/address-policy.js';
 import { InvalidError, NotFoundError } from '../errors.js';
 import { parseCommandArgs, table, writeJson } from './args.js';
 import { getApp } from './app-lifecycle.js';
@@ -23,10 +23,8 @@ function parseHookUrl(input: string, allowed: BlockList): string {
 async function assertResolvesOutside(url: URL, allowed: BlockList): Promise<void> {
   if (literalAddress(url) !== undefined) return;
   const addresses = await dns.promises.lookup(url.hostname, { all: true }).catch(() => []);
-  for (const { address } of addresses) {
-    const why = forbiddenReason(address, allowed);
-    if (why) throw new InvalidError(`${url.hostname} resolves to ${address}, a ${why} address; a webhook must go to a public host`);
-  }
+  const why = forbiddenResolution(url.hostname, addresses.map((a) => a.address), allowed);
+  if (why) throw new InvalidError(`${why}; a webhook must go to a public host`);
 }
 
 export const hooksCommands: CommandSpec[] = [

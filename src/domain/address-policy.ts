@@ -66,6 +66,15 @@ export function forbiddenReason(address: string, allowed: net.BlockList): string
   return forbidden.find((f) => f.list.check(ip, type))?.why;
 }
 
+/** Why a name that resolved to these addresses may not be reached (the first forbidden one decides), or undefined. */
+export function forbiddenResolution(hostname: string, addresses: readonly string[], allowed: net.BlockList): string | undefined {
+  for (const address of addresses) {
+    const why = forbiddenReason(address, allowed);
+    if (why) return `${hostname} resolves to ${address}, a ${why} address`;
+  }
+  return undefined;
+}
+
 /** A URL's host as an IP address, when it is one (URL has already turned 0x7f000001 into 127.0.0.1). */
 export function literalAddress(url: URL): string | undefined {
   const host = url.hostname.replace(/^\[(.*)\]$/, '$1');

@@ -2,7 +2,7 @@ import dns from 'node:dns';
 import http from 'node:http';
 import https from 'node:https';
 import type { BlockList, LookupFunction } from 'node:net';
-import { allowList, assertReachableLiteral, forbiddenReason } from '../domain/address-policy.js';
+import { allowList, assertReachableLiteral, forbiddenResolution } from '../domain/address-policy.js';
 import type { Release } from '../store/store.js';
 import type { PipelineDeps } from './deps.js';
 import { appUrl } from './route.js';
@@ -33,11 +33,8 @@ export function guardedLookup(allowed: BlockList): LookupFunction {
   return (hostname, options, callback) => {
     dns.lookup(hostname, { all: true, family: options.family, hints: options.hints }, (err, addresses) => {
       if (err) return callback(err, '', 0);
-      const bad = addresses.find((a) => forbiddenReason(a.address, allowed) !== undefined);
-      if (bad || addresses.length === 0) {
-        const why = bad ? `${hostname} resolves to ${bad.address}, a ${forbiddenReason(bad.address, allowed)} address` : `${hostname} has no address`;
-        return callback(Object.assign(new Error(`refused: ${why}`), { code: 'EFORBIDDEN' }), '', 0);
-      }
+      const why = addresses.length === 0 ? `${hostname} has no address` : forbiddenResolution(hostname, addresses.map((a) => a.address), allowed);
+      if (why) return callback(Object.assign(new Error(`refused: ${why}`), { code: 'EFORBIDDEN' }), '', 0);
       if (options.all) return callback(null, addresses);
       callback(null, addresses[0].address, addresses[0].family);
     });
