@@ -1,8 +1,5 @@
-import { createRequire } from 'node:module';
 import { InvalidError } from '../errors.js';
-
-// Loaded only for apps that have a skiff.yml: pushes run in a fresh process each.
-const requireYaml = (): typeof import('yaml') => createRequire(import.meta.url)('yaml') as typeof import('yaml');
+import { parseYaml } from './yaml.js';
 
 /** What an app's optional skiff.yml may say. */
 export interface AppManifest {
@@ -18,7 +15,7 @@ export function parseAppManifest(text: string | undefined): AppManifest {
   if (text === undefined || text.trim() === '') return {};
   let doc: unknown;
   try {
-    doc = requireYaml().parse(text);
+    doc = parseYaml(text);
   } catch (err) {
     throw new InvalidError(`skiff.yml is not valid YAML: ${(err as Error).message.split('\n')[0]}`);
   }

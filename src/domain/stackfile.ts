@@ -1,8 +1,5 @@
-import { createRequire } from 'node:module';
 import { InvalidError } from '../errors.js';
-
-// yaml is loaded only when a stackfile is read: pushes run in a fresh process each.
-const requireYaml = (): typeof import('yaml') => createRequire(import.meta.url)('yaml') as typeof import('yaml');
+import { parseYaml } from './yaml.js';
 
 /** Names the built-in stacks have; a stackfile may not take them. 'none' clears an app's stack. */
 export const RESERVED_STACK_NAMES = new Set(['node', 'python', 'static', 'none', 'dockerfile']);
@@ -169,7 +166,7 @@ export function parseStackfile(source: string): StackDefinition {
   let doc: unknown;
   try {
     // YAML 1.1 so that `main: yes` is a boolean, as stackfiles write it.
-    doc = requireYaml().parse(source, { version: '1.1' });
+    doc = parseYaml(source, { version: '1.1' });
   } catch (err) {
     throw new InvalidError(`stackfile is not valid YAML: ${(err as Error).message.split('\n')[0]}`);
   }
