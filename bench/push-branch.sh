@@ -1,0 +1,88 @@
+#!/usr/bin/env bash
+# An incremental push to a branch that does not deploy: Skiff against OpenSSH's
+# sshd running git receive-pack on a plain bare repo, in the same run, on loopback.
+# Such a push is only stored, so it should cost about what plain git does.
+#
+# Prints both medians and their ratio (target: at most 1.1).
+# Needs: the set-up (npm start or npm test ran once), hyperfine, openssh-server.
+# Usage: bench/push-branch.sh [RUNS]   (default 30)
+set -euo pipefail
+cd "$(dirname "$0")/.."
+runs="${1:-30}"
+for tool in hyperfine /usr/sbin/sshd; do
+  command -v "$tool" >/dev/null || { echo " !     $tool is missing: apt-get install hyperfine openssh-server" >&2; exit 1; }
+done
+bash scripts/setup.sh >/dev/null
+
+work="$(mktemp -d /tmp/skiff-bench.XXXXXX)"
+pids=()
+cleanup() {
+  for pid in "${pids[@]}"; do kill "$pid" 2>/dev/null || true; done
+  [ -f "$work/home/caddy/caddy.pid" ] && kill "$(cat "$work/home/caddy/caddy.pid")" 2>/dev/null || true
+  rm -rf "$work"
+}
+trap cleanup EXIT
+
+free_port() { node -e "const s=require('net').createServer().listen(0,'127.0.0.1',()=>{console.log(s.address().port);s.close()})"; }
+
+ssh-keygen -q -t ed25519 -N '' -f "$work/id"
+ssh_opts="-i $work/id -o IdentitiesOnly=yes -o StrictHostKeyChecking=no -o UserKnownHostsFile=/dev/null -o LogLevel=ERROR"
+
+# --- OpenSSH's sshd on loopback, serving a plain bare repo -----------------
+sshd_port="$(free_port)"
+ssh-keygen -q -t ed25519 -N '' -f "$work/sshd_host_key"
+cp "$work/id.pub" "$work/authorized_keys"
+mkdir -p /run/sshd
+cat > "$work/sshd_config" <<CONF
+ListenAddress 127.0.0.1
+Port $sshd_port
+HostKey $work/sshd_host_key
+AuthorizedKeysFile $work/authorized_keys
+PermitRootLogin prohibit-password
+PasswordAuthentication no
+StrictModes no
+UsePAM no
+PidFile $work/sshd.pid
+CONF
+/usr/sbin/sshd -D -f "$work/sshd_config" -E "$work/sshd.log" &
+pids+=($!)
+git init -q --bare "$work/plain.git"
+
+# --- Skiff on loopback ------------------------------------------------------
+skiff_port="$(free_port)"
+export SKIFF_HOME="$work/home" SKIFF_SSH_PORT="$skiff_port" SKIFF_BIND=127.0.0.1 SKIFF_DOMAIN=localhost \
+  SKIFF_ROUTER_PORT="$(free_port)" SKIFF_HTTP_PORT=0
+node bin/skiff.js keys:add bench --admin < "$work/id.pub" >/dev/null
+node bin/skiff.js apps:create bench >/dev/null
+node bin/skiff.js server > "$work/skiff.log" 2>&1 &
+pids+=($!)
+for _ in $(seq 1 50); do grep -q 'listening for SSH' "$work/skiff.log" && break; sleep 0.2; done
+
+# --- One work tree per path, each pushing a new commit to a feature branch ----
+for path in plain skiff; do
+  mkdir -p "$work/$path-app"
+  cp -r test/fixtures/apps/dockerfile-hello/. "$work/$path-app/"
+  git -C "$work/$path-app" init -q -b feature
+  git -C "$work/$path-app" add -A
+  git -C "$work/$path-app" -c user.name=b -c user.email=b@b commit -qm init
+done
+git -C "$work/plain-app" remote add origin "ssh://root@127.0.0.1:$sshd_port$work/plain.git"
+git -C "$work/skiff-app" remote add origin "ssh://git@127.0.0.1:$skiff_port/bench.git"
+export GIT_SSH_COMMAND="ssh $ssh_opts"
+change() { echo "change $RANDOM$RANDOM" > "$work/$1-app/index.html" && git -C "$work/$1-app" -c user.name=b -c user.email=b@b commit -qam change; }
+export -f change
+export work
+for path in plain skiff; do git -C "$work/$path-app" push -q origin feature 2>/dev/null; done
+
+hyperfine --shell bash --style basic --runs "$runs" --warmup 3 --export-json "$work/results.json" \
+  --prepare "change plain" --command-name "plain git" "git -C $work/plain-app push -q origin feature 2>/dev/null" \
+  --prepare "change skiff" --command-name "skiff" "git -C $work/skiff-app push -q origin feature 2>/dev/null"
+
+node -e '
+const r = require(process.argv[1]).results;
+const med = (name) => r.find((x) => x.command === name).median;
+const plain = med("plain git"), skiff = med("skiff");
+console.log(`median plain git: ${plain.toFixed(3)} s`);
+console.log(`median skiff:     ${skiff.toFixed(3)} s`);
+console.log(`ratio skiff / plain git: ${(skiff / plain).toFixed(2)} (target <= 1.1)`);
+' "$work/results.json"
