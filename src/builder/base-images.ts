@@ -2,6 +2,7 @@ import { DockerfileParser } from 'dockerfile-ast';
 import { inspectImageLabels, type Docker } from '../docker/client.js';
 import { LABEL_APP } from '../domain/names.js';
 import { DeniedError } from '../errors.js';
+import type { BuildAccess } from './builder.js';
 
 /**
  * Every image a Dockerfile builds on, as the engine will read it: each
@@ -53,22 +54,18 @@ function appOfName(image: string, registryPrefix: string | undefined): string | 
 }
 
 /**
- * Refuses a build that would start from, or copy out of, another tenant's
- * image: whatever spelling names it (tag, id, digest), the engine resolves
- * it here the way the build will, and an image with Skiff's app label for an
- * app the pusher may not use is refused. A name the host lacks that points at
- * a release repository (skiff/APP, REGISTRY/APP) is judged by its app name.
+ * Refuses a Dockerfile that would start from, or copy out of, another
+ * tenant's image: whatever spelling names it (tag, id, digest), the engine
+ * resolves it here the way the build will, and an image with Skiff's app
+ * label for an app the pusher may not use is refused. A name the host lacks
+ * that points at a release repository (skiff/APP, REGISTRY/APP) is judged by
+ * its app name.
  */
-export async function assertMayBuildOn(
-  docker: Docker,
-  images: readonly string[],
-  mayUse: (app: string) => boolean,
-  registryPrefix: string | undefined,
-): Promise<void> {
-  for (const image of images) {
+export async function assertMayBuildOn(docker: Docker, dockerfile: string, access: BuildAccess, buildArgs: Record<string, string> = {}): Promise<void> {
+  for (const image of referencedImages(dockerfile, buildArgs)) {
     const labels = await inspectImageLabels(docker, image);
-    const app = labels ? labels[LABEL_APP] : appOfName(image, registryPrefix);
-    if (app !== undefined && !mayUse(app)) {
+    const app = labels ? labels[LABEL_APP] : appOfName(image, access.registryPrefix);
+    if (app !== undefined && !access.mayUse(app)) {
       throw new DeniedError(`access denied: the Dockerfile builds on ${image}, an image of an app you may not use; build on a public base image or on your own app's`);
     }
   }

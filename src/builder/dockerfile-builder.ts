@@ -5,7 +5,7 @@ import { LABEL_APP } from '../domain/names.js';
 import { BuildOutputParser } from './build-output.js';
 import type { BuildContext, Builder, BuiltImage, Source } from './builder.js';
 import { hasSourceFile, readSourceFile } from './source-files.js';
-import { assertMayBuildOn, referencedImages } from './base-images.js';
+import { assertMayBuildOn } from './base-images.js';
 
 /** Builds the app's own Dockerfile with the engine's layer cache. */
 export class DockerfileBuilder implements Builder {
@@ -30,9 +30,11 @@ export class DockerfileBuilder implements Builder {
 
 /**
  * Sends ctx.dir to the engine as the build context and builds it with the
- * layer cache, streaming every line and checking each for an error.
+ * layer cache, streaming every line and checking each for an error. The
+ * Dockerfile's base images are checked once, before anything is sent.
  */
 export async function buildFromContext(docker: Docker, ctx: BuildContext, dockerfile: string): Promise<BuiltImage> {
+  await assertMayBuildOn(docker, readSourceFile(ctx.dir, dockerfile) ?? '', ctx.access);
   try {
     return await buildOnce(docker, ctx, dockerfile);
   } catch (err) {
@@ -48,7 +50,6 @@ export async function buildFromContext(docker: Docker, ctx: BuildContext, docker
 const LOST_LAYER = /unable to find image "sha256:|No such image: sha256:/;
 
 async function buildOnce(docker: Docker, ctx: BuildContext, dockerfile: string): Promise<BuiltImage> {
-  await assertMayBuildOn(docker, referencedImages(readSourceFile(ctx.dir, dockerfile) ?? ''), ctx.access.mayUse, ctx.access.registryPrefix);
   // tar-fs packs with streamx, which pipes like a node stream but is not typed as one.
   const context = tar.pack(ctx.dir) as unknown as NodeJS.ReadableStream;
   let stream: NodeJS.ReadableStream;

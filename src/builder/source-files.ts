@@ -69,6 +69,13 @@ export function escapingLinks(dir: string): string[] {
   return found;
 }
 
+/** Where a checkout's file really is, if that is inside the checkout. */
+function containedPath(dir: string, name: string): string | undefined {
+  const root = fs.realpathSync(dir);
+  const real = resolveReal(path.join(root, name));
+  return real !== undefined && isInside(root, real) ? real : undefined;
+}
+
 /** Refuses a checkout with a link that leaves it, naming the link: one line, nothing built. */
 export function assertContained(dir: string): void {
   const links = escapingLinks(dir);
@@ -84,11 +91,8 @@ export function assertContained(dir: string): void {
  * is opened without following a last link, so what was checked is what is read.
  */
 export function readSourceFile(dir: string, name: string): string | undefined {
-  const root = fs.realpathSync(dir);
-  const real = resolveReal(path.join(root, name));
-  if (real === undefined || !isInside(root, real)) {
-    throw new InvalidError(`${name} is a symlink that points outside the repository; make it a file`);
-  }
+  const real = containedPath(dir, name);
+  if (real === undefined) throw new InvalidError(`${name} is a symlink that points outside the repository; make it a file`);
   let fd: number;
   try {
     fd = fs.openSync(real, fs.constants.O_RDONLY | fs.constants.O_NOFOLLOW | fs.constants.O_NONBLOCK);
@@ -108,9 +112,8 @@ export function readSourceFile(dir: string, name: string): string | undefined {
 
 /** Whether a checkout has this file (a regular file inside it). */
 export function hasSourceFile(dir: string, name: string): boolean {
-  const root = fs.realpathSync(dir);
-  const real = resolveReal(path.join(root, name));
-  if (real === undefined || !isInside(root, real)) return false;
+  const real = containedPath(dir, name);
+  if (real === undefined) return false;
   try {
     return fs.statSync(real).isFile();
   } catch {

@@ -6,7 +6,7 @@ import { BuildFailedError } from '../errors.js';
 import { LABEL_APP } from '../domain/names.js';
 import type { BuildContext, Builder, BuiltImage, Source } from './builder.js';
 import type { StackImages } from './stack-image.js';
-import { assertMayBuildOn, referencedImages } from './base-images.js';
+import { assertMayBuildOn } from './base-images.js';
 
 /** The largest build context a build image may send (a checkout with its dependencies fits). */
 const MAX_CONTEXT_BYTES = 2 * 1024 * 1024 * 1024;
@@ -48,8 +48,7 @@ export class StackImageBuilder implements Builder {
         mounts: [{ path: ctx.dir, readOnly: false }],
         buildApi: {
           image: ctx.tag,
-          checkDockerfile: async (text, buildArgs) =>
-            assertMayBuildOn(this.docker, referencedImages(text, buildArgs), ctx.access.mayUse, ctx.access.registryPrefix),
+          checkDockerfile: (text, buildArgs) => assertMayBuildOn(this.docker, text, ctx.access, buildArgs),
           maxContextBytes: MAX_CONTEXT_BYTES,
         },
       },

@@ -1,7 +1,7 @@
 import { BuildProxy, type BuildPolicy } from '../docker/build-proxy.js';
 import type { Docker } from '../docker/client.js';
 import type { Logger } from '../log.js';
-import { followProgress, hasImage, uniqueSuffix } from '../docker/client.js';
+import { followProgress, hasImage, removeNetwork, uniqueSuffix } from '../docker/client.js';
 import type { StackImage } from '../domain/stackfile.js';
 import { ExternalError } from '../errors.js';
 import type { Progress } from '../output/progress.js';
@@ -56,10 +56,7 @@ export class StackImages {
   private async isolatedNetwork(app: string, reach: { container: string; alias: string }[]): Promise<{ name: string; remove(): Promise<void> }> {
     const name = `skiff-${app}-verify-${uniqueSuffix()}`;
     const network = await this.docker.createNetwork({ Name: name, Internal: true, Labels: { [LABEL_STACK_RUN]: app } });
-    const remove = async (): Promise<void> => {
-      for (const r of reach) await network.disconnect({ Container: r.container, Force: true }).catch(() => undefined);
-      await network.remove().catch((err: unknown) => this.log.warn({ err, app, network: name }, 'could not remove a verify network'));
-    };
+    const remove = (): Promise<void> => removeNetwork(this.docker, name).catch((err: unknown) => this.log.warn({ err, app, network: name }, 'could not remove a verify network'));
     try {
       for (const r of reach) await network.connect({ Container: r.container, EndpointConfig: { Aliases: [r.alias] } });
     } catch (err) {
@@ -124,12 +121,7 @@ export class StackImages {
     await Promise.all(stale.map((c) => this.docker.getContainer(c.Id).remove({ force: true }).catch(() => undefined)));
     // And the verify images' networks (an instance still on one is disconnected by the force).
     const networks = await this.docker.listNetworks({ filters: { label: [LABEL_STACK_RUN] } });
-    for (const n of networks.filter((n) => !isBuilding(n.Labels?.[LABEL_STACK_RUN] ?? ''))) {
-      const network = this.docker.getNetwork(n.Id);
-      const inspected = (await network.inspect().catch(() => undefined)) as { Containers?: Record<string, unknown> } | undefined;
-      for (const id of Object.keys(inspected?.Containers ?? {})) await network.disconnect({ Container: id, Force: true }).catch(() => undefined);
-      await network.remove().catch(() => undefined);
-    }
+    for (const n of networks.filter((n) => !isBuilding(n.Labels?.[LABEL_STACK_RUN] ?? ''))) await removeNetwork(this.docker, n.Id).catch(() => undefined);
     return stale.map((c) => (c.Names[0] ?? c.Id).replace(/^\//, ''));
   }
 

@@ -104,3 +104,17 @@ export async function ensureNetwork(docker: Docker, name: string, labels: Record
     if (!isConflict(err)) throw err;
   }
 }
+
+/** Removes a network, first taking off whatever containers are still on it; gone already is fine. */
+export async function removeNetwork(docker: Docker, idOrName: string): Promise<void> {
+  const network = docker.getNetwork(idOrName);
+  let attached: string[];
+  try {
+    attached = Object.keys(((await network.inspect()) as { Containers?: Record<string, unknown> }).Containers ?? {});
+  } catch (err) {
+    if (isNotFound(err)) return;
+    throw err;
+  }
+  for (const container of attached) await network.disconnect({ Container: container, Force: true }).catch(() => undefined);
+  await network.remove();
+}
