@@ -22,14 +22,17 @@ cleanup() {
   docker service rm skiff-fleet-web skiff-bench-hand >/dev/null 2>&1 || true
   docker rm -f "skiff-gateway-$gateway_port" >/dev/null 2>&1 || true
   # The network goes once swarm has let go of the tasks' endpoints.
-  for _ in $(seq 1 20); do docker network rm "$net" >/dev/null 2>&1 && break; sleep 1; done
+  for n in "$net-fleet" "$net"; do
+    for _ in $(seq 1 20); do docker network rm "$n" >/dev/null 2>&1 && break; sleep 1; done
+  done
   docker rmi -f $(docker images -q --filter label=skiff.app=fleet) skiff-bench-hand >/dev/null 2>&1 || true
   [ "$created_swarm" = 1 ] && docker swarm leave --force >/dev/null 2>&1 || true
   rm -rf "$work"
 }
 trap cleanup EXIT
 
-free_port() { node -e "const s=require('net').createServer().listen(0,'127.0.0.1',()=>{console.log(s.address().port);s.close()})"; }
+# shellcheck source=bench/lib.sh
+source bench/lib.sh
 gateway_port="$(free_port)"
 if [ "$(docker info --format '{{.Swarm.LocalNodeState}}')" != active ]; then
   docker swarm init --advertise-addr 127.0.0.1 >/dev/null
@@ -43,18 +46,9 @@ router_port="$(free_port)"
 export SKIFF_HOME="$work/home" SKIFF_SSH_PORT="$skiff_port" SKIFF_BIND=127.0.0.1 SKIFF_DOMAIN=localhost \
   SKIFF_ROUTER_PORT="$router_port" SKIFF_HTTP_PORT=0 SKIFF_RUNTIME=swarm SKIFF_SWARM_NETWORK="$net" \
   SKIFF_SWARM_GATEWAY_PORT="$gateway_port" SKIFF_SWARM_GATEWAY_IMAGE=skiff-test/base:bookworm SKIFF_STOP_TIMEOUT=2
-node bin/skiff.js keys:add bench --admin < "$work/id.pub" >/dev/null
-node bin/skiff.js server > "$work/skiff.log" 2>&1 &
-pids+=($!)
-for _ in $(seq 1 50); do grep -q 'listening for SSH' "$work/skiff.log" && break; sleep 0.2; done
+start_skiff
 
-for path in skiff hand; do
-  mkdir -p "$work/$path-app"
-  cp -r test/fixtures/apps/dockerfile-hello/. "$work/$path-app/"
-  git -C "$work/$path-app" init -q -b main
-  git -C "$work/$path-app" add -A
-  git -C "$work/$path-app" -c user.name=b -c user.email=b@b commit -qm init
-done
+work_trees main skiff hand
 git -C "$work/skiff-app" remote add paas "ssh://git@127.0.0.1:$skiff_port/fleet.git"
 git -C "$work/skiff-app" push -q paas main 2>/dev/null
 $GIT_SSH_COMMAND -p "$skiff_port" git@127.0.0.1 ps:scale fleet web=3 >/dev/null

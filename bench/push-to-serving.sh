@@ -29,30 +29,15 @@ cleanup() {
   rm -rf "$work"
 }
 trap cleanup EXIT
+# shellcheck source=bench/lib.sh
+source bench/lib.sh
 
-free_port() { node -e "const s=require('net').createServer().listen(0,'127.0.0.1',()=>{console.log(s.address().port);s.close()})"; }
 
 ssh-keygen -q -t ed25519 -N '' -f "$work/id"
 ssh_opts="-i $work/id -o IdentitiesOnly=yes -o StrictHostKeyChecking=no -o UserKnownHostsFile=/dev/null -o LogLevel=ERROR"
 
 # --- OpenSSH's sshd on loopback, serving a plain bare repo -----------------
-sshd_port="$(free_port)"
-ssh-keygen -q -t ed25519 -N '' -f "$work/sshd_host_key"
-cp "$work/id.pub" "$work/authorized_keys"
-mkdir -p /run/sshd
-cat > "$work/sshd_config" <<CONF
-ListenAddress 127.0.0.1
-Port $sshd_port
-HostKey $work/sshd_host_key
-AuthorizedKeysFile $work/authorized_keys
-PermitRootLogin prohibit-password
-PasswordAuthentication no
-StrictModes no
-UsePAM no
-PidFile $work/sshd.pid
-CONF
-/usr/sbin/sshd -D -f "$work/sshd_config" -E "$work/sshd.log" &
-pids+=($!)
+start_sshd
 git init -q --bare "$work/hand.git"
 
 # --- Skiff on loopback ------------------------------------------------------
@@ -60,19 +45,10 @@ skiff_port="$(free_port)"
 # No drain: the by-hand path stops the old container at once, so Skiff does too.
 export SKIFF_HOME="$work/home" SKIFF_SSH_PORT="$skiff_port" SKIFF_BIND=127.0.0.1 SKIFF_DOMAIN=localhost \
   SKIFF_ROUTER_PORT="$(free_port)" SKIFF_HTTP_PORT=0 SKIFF_DRAIN_SECONDS=0 SKIFF_STOP_TIMEOUT=1
-node bin/skiff.js keys:add bench --admin < "$work/id.pub" >/dev/null
-node bin/skiff.js server > "$work/skiff.log" 2>&1 &
-pids+=($!)
-for _ in $(seq 1 50); do grep -q 'listening for SSH' "$work/skiff.log" && break; sleep 0.2; done
+start_skiff
 
 # --- The app: the hello fixture, one clone per path ---------------------------
-for path in hand skiff; do
-  mkdir -p "$work/$path-app"
-  cp -r test/fixtures/apps/dockerfile-hello/. "$work/$path-app/"
-  git -C "$work/$path-app" init -q -b main
-  git -C "$work/$path-app" add -A
-  git -C "$work/$path-app" -c user.name=b -c user.email=b@b commit -qm init
-done
+work_trees main hand skiff
 git -C "$work/hand-app" remote add origin "ssh://root@127.0.0.1:$sshd_port$work/hand.git"
 git -C "$work/skiff-app" remote add paas "ssh://git@127.0.0.1:$skiff_port/bench.git"
 export GIT_SSH_COMMAND="ssh $ssh_opts"
