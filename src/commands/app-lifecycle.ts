@@ -41,8 +41,8 @@ export async function createApp(services: Services, name: string, caller: Caller
   assertMayCreate(services, caller);
   if (services.store.apps.find(name)) throw new ConflictError(`app '${name}' already exists`);
   // The name's host must be free: an app's default host is never shared with another app's domain.
-  const holder = services.store.domains.owner(defaultHost(name, services.config.domain));
-  if (holder) throw new ConflictError(`the host ${defaultHost(name, services.config.domain)} is a domain of another app; choose another name`);
+  const host = defaultHost(name, services.config.domain);
+  if (services.store.domains.owner(host)) throw new ConflictError(`the host ${host} is a domain of another app; choose another name`);
   await services.repos.ensure(name);
   const app = services.store.apps.create(name, caller.user, stack);
   services.log.info({ app: name, user: caller.user }, 'app created');
