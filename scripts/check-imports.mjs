@@ -1,7 +1,8 @@
 #!/usr/bin/env node
 // The import rules `npm run check` enforces (ARCHITECTURE.md, "Floors"):
-// a module imports only from its own floor or below, and only src/docker/
-// imports dockerode. Reads the sources as text: every `from '…'` and `import('…')`.
+// a module imports only from its own floor or below, only src/docker/
+// imports dockerode, and the doors (ssh, http, main) import no command
+// module but the dispatcher. Reads the sources as text: every `from '…'` and `import('…')`.
 import fs from 'node:fs';
 import path from 'node:path';
 
@@ -43,10 +44,14 @@ for (const file of sources(SRC)) {
     if (!spec.startsWith('.')) continue;
     const target = path.resolve(path.dirname(file), spec.replace(/\.js$/, '.ts'));
     if (floorOf(target) > floorOf(file)) problems.push(`${rel} imports ${path.relative(SRC, target)}, a floor above it`);
+    // The doors reach commands through the dispatcher alone; everything else they need is an operation.
+    const door = floorOf(file) === FLOORS.length - 1;
+    const command = path.relative(SRC, target).split(path.sep)[0] === 'commands';
+    if (door && command && path.relative(SRC, target) !== path.join('commands', 'registry.ts')) problems.push(`${rel} imports ${path.relative(SRC, target)}: a door calls operations, and commands only through commands/registry.ts`);
   }
 }
 if (problems.length) {
   console.error(`Import rules broken:\n${problems.map((p) => `  ${p}`).join('\n')}`);
   process.exit(1);
 }
-console.log('Imports point down only; only src/docker/ imports dockerode.');
+console.log('Imports point down only; only src/docker/ imports dockerode; doors reach commands through the dispatcher alone.');

@@ -8,7 +8,7 @@ import { BuiltinStackBuilder } from './builder/stack-builder.js';
 import { StackImageBuilder } from './builder/stack-image-builder.js';
 import { StackImages } from './builder/stack-image.js';
 import { Registry } from './registry/registry.js';
-import type { Caller, Services } from './commands/command.js';
+import type { Caller, Services } from './operations/operation.js';
 import { loadConfig, type Config } from './config.js';
 import { assertDockerAnswers, createDocker } from './docker/client.js';
 import { userMessage } from './errors.js';
@@ -42,7 +42,6 @@ function compose(config: Config, log: Logger): Services {
   const containers = new DockerRuntime(docker, { stopTimeoutSeconds: config.stopTimeoutSeconds }, log);
   const swarm = new SwarmRuntime(
     docker,
-    containers,
     {
       ...config.swarm,
       dir: path.join(config.home, 'swarm'),
@@ -53,7 +52,7 @@ function compose(config: Config, log: Logger): Services {
     },
     log,
   );
-  const systemd = systemdIsInit() ? new SystemdRuntime(containers, { unitDir: config.systemdDir, envDir: path.join(config.home, 'units'), stopTimeoutSeconds: config.stopTimeoutSeconds }, log) : undefined;
+  const systemd = systemdIsInit() ? new SystemdRuntime(docker, { unitDir: config.systemdDir, envDir: path.join(config.home, 'units'), stopTimeoutSeconds: config.stopTimeoutSeconds }, log) : undefined;
   const runtime = new Runtimes({ docker: containers, swarm, systemd }, (app) => parseRuntimeName(store.apps.find(app)?.runtime ?? config.runtime));
   return {
     config,

@@ -1,8 +1,12 @@
-import { DockerfileParser } from 'dockerfile-ast';
+import { createRequire } from 'node:module';
+import type { DockerfileParser as Parser } from 'dockerfile-ast';
 import { inspectImageLabels, type Docker } from '../docker/client.js';
 import { LABEL_APP } from '../domain/names.js';
 import { DeniedError } from '../errors.js';
 import type { BuildAccess } from './builder.js';
+
+/** The parser loads with the first Dockerfile it reads: the server, which mostly waits, does not carry it. */
+const dockerfileParser = (): typeof Parser => (createRequire(import.meta.url)('dockerfile-ast') as { DockerfileParser: typeof Parser }).DockerfileParser;
 
 /**
  * Every image a Dockerfile builds on, as the engine will read it: each
@@ -10,7 +14,7 @@ import type { BuildAccess } from './builder.js';
  * ARG defaults and build args put in ($X, ${X}, ${X:-default}, ${X:+alt}).
  */
 export function referencedImages(dockerfile: string, buildArgs: Record<string, string> = {}): string[] {
-  const parsed = DockerfileParser.parse(dockerfile);
+  const parsed = dockerfileParser().parse(dockerfile);
   const args = new Map<string, string>();
   for (const arg of parsed.getInitialARGs()) {
     const property = arg.getProperty();

@@ -1,4 +1,5 @@
-import tar from 'tar-fs';
+import { createRequire } from 'node:module';
+import type tarFs from 'tar-fs';
 import type { Docker } from '../docker/client.js';
 import { BuildFailedError, ExternalError } from '../errors.js';
 import { LABEL_APP } from '../domain/names.js';
@@ -51,6 +52,7 @@ const LOST_LAYER = /unable to find image "sha256:|No such image: sha256:/;
 
 async function buildOnce(docker: Docker, ctx: BuildContext, dockerfile: string): Promise<BuiltImage> {
   // tar-fs packs with streamx, which pipes like a node stream but is not typed as one.
+  const tar = createRequire(import.meta.url)('tar-fs') as typeof tarFs;
   const context = tar.pack(ctx.dir) as unknown as NodeJS.ReadableStream;
   let stream: NodeJS.ReadableStream;
   try {

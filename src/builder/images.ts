@@ -2,8 +2,18 @@ import type { Docker } from '../docker/client.js';
 import { hasImage, isConflict, isNotFound } from '../docker/client.js';
 import { LABEL_APP } from '../domain/names.js';
 
+/** The image seam: what the pipeline does with release images. */
+export interface ImageStore {
+  tag(source: string, target: string): Promise<void>;
+  exists(tag: string): Promise<boolean>;
+  untag(tag: string): Promise<void>;
+  checkAuth(auth: { username: string; password: string; serveraddress: string }): Promise<void>;
+  removeApp(app: string): Promise<string[]>;
+  remove(ids: readonly string[]): Promise<string[]>;
+}
+
 /** Tags and removes the images Skiff made; never touches an image without its label. */
-export class Images {
+export class Images implements ImageStore {
   constructor(private readonly docker: Docker) {}
 
   async tag(source: string, target: string): Promise<void> {

@@ -34,7 +34,13 @@ const PIDS_LIMIT = 1024;
  * the pusher, with the stackfile's limits. Returns its exit status. The
  * container is removed whatever happens, also when the push is cancelled.
  */
-export class StackImages {
+export interface StackImageRunner {
+  run(req: StackImageRun, progress: Progress, signal: AbortSignal): Promise<number>;
+  /** Removes build and verify containers of pushes that died; returns their names. */
+  sweep(isBuilding: (app: string) => boolean): Promise<string[]>;
+}
+
+export class StackImages implements StackImageRunner {
   constructor(
     private readonly docker: Docker,
     private readonly log: Logger,

@@ -9,17 +9,48 @@ export interface ParsedArgs {
   values: Record<string, string | boolean | undefined>;
 }
 
+/** What a usage line declares: its options (as node's parser takes them) and how many positional arguments it takes. */
+export interface ArgsGrammar {
+  options: Options;
+  min: number;
+  max: number;
+}
+
 /**
- * Parse a command's arguments with node's own parser, strictly: an unknown
- * flag or a missing value is a usage error that shows the command's usage.
+ * Reads a command's usage line, which is its one declaration of arguments:
+ * `APP` is required, `[TYPE]` optional, `KEY...` one or more, `[--json]` a
+ * flag, `[--stack STACK]` or `--confirm NAME` an option with a value, `-n
+ * LINES` a short one (named n), and `< FILE` what stdin takes.
  */
-export function parseCommandArgs(
-  command: string,
-  usage: string,
-  args: string[],
-  options: Options,
-  positionals: { min: number; max: number },
-): ParsedArgs {
+export function grammarOf(usage: string): ArgsGrammar {
+  const options: Options = {};
+  let min = 0;
+  let max = 0;
+  const tokens = usage.match(/\[[^\]]*\]|<.*$|--?[a-z][a-z0-9-]*(?: [A-Z][A-Z0-9_]*)?|\S+/g) ?? [];
+  for (const token of tokens) {
+    if (token.startsWith('<')) break;
+    const optional = token.startsWith('[');
+    const [word, value] = token.replace(/^\[|\]$/g, '').split(' ');
+    const flag = /^(--?)([a-z][a-z0-9-]*)$/.exec(word);
+    if (flag) {
+      const name = flag[2];
+      options[name] = { type: value === undefined ? 'boolean' : 'string', ...(flag[1] === '-' ? { short: name } : {}) };
+      continue;
+    }
+    if (word.endsWith('...')) max = Infinity;
+    else if (max !== Infinity) max++;
+    if (!optional) min++;
+  }
+  return { options, min, max };
+}
+
+/**
+ * Parses a command's arguments by its usage line with node's own parser,
+ * strictly: an unknown flag, a missing value or a wrong count is a usage
+ * error that shows the usage.
+ */
+export function parseCommandArgs(command: string, usage: string, args: string[]): ParsedArgs {
+  const { options, min, max } = grammarOf(usage);
   let parsed;
   try {
     parsed = parseArgs({ args, options, allowPositionals: true, strict: true });
@@ -28,9 +59,7 @@ export function parseCommandArgs(
     throw new UsageError(`${why}; usage: ${command} ${usage}`.replace(/^; /, ''));
   }
   const n = parsed.positionals.length;
-  if (n < positionals.min || n > positionals.max) {
-    throw new UsageError(`usage: ${command} ${usage}`);
-  }
+  if (n < min || n > max) throw new UsageError(`usage: ${command} ${usage}`.trimEnd());
   return { positionals: parsed.positionals, values: parsed.values as ParsedArgs['values'] };
 }
 

@@ -1,8 +1,9 @@
 import fs from 'node:fs';
 import { InvalidError, NotFoundError } from '../errors.js';
-import { parseCommandArgs, table, writeJson } from './args.js';
-import { getApp } from './app-lifecycle.js';
+import { table, writeJson } from './args.js';
+import { getApp } from '../pipeline/policy.js';
 import type { CommandSpec } from './command.js';
+import { HEADING } from '../output/progress.js';
 
 function duration(start: string, end: string | null): string {
   if (!end) return '-';
@@ -15,12 +16,11 @@ export const buildsCommands: CommandSpec[] = [
     aliases: ['builds:list'],
     usage: 'APP [--json]',
     summary: "List an app's builds, newest first",
-    async run({ args, io, services, caller }) {
-      const { positionals, values } = parseCommandArgs('builds', 'APP [--json]', args, { json: { type: 'boolean' } }, { min: 1, max: 1 });
+    async run({ values, positionals, io, services, caller }) {
       const app = getApp(services, caller, positionals[0]);
       const builds = services.store.builds.list(app.name);
       if (values.json) return writeJson(io.stdout, builds.map(({ logPath: _logPath, pid: _pid, ...rest }) => rest));
-      io.stdout.write(`=====> ${app.name} builds\n`);
+      io.stdout.write(`${HEADING}${app.name} builds\n`);
       io.stdout.write(
         table(builds.map((b) => [String(b.id), b.status, b.commit.slice(0, 7), b.pusher, b.startedAt, duration(b.startedAt, b.finishedAt)])),
       );
@@ -31,8 +31,7 @@ export const buildsCommands: CommandSpec[] = [
     rawOutput: true,
     usage: 'APP [BUILD]',
     summary: 'Print the log of a build (the latest by default)',
-    async run({ args, io, services, caller }) {
-      const { positionals } = parseCommandArgs('builds:output', 'APP [BUILD]', args, {}, { min: 1, max: 2 });
+    async run({ positionals, io, services, caller }) {
       const app = getApp(services, caller, positionals[0]);
       let build;
       if (positionals[1] !== undefined) {

@@ -1,15 +1,10 @@
 import type { Readable, Writable } from 'node:stream';
-import type { Repos } from '../git/repos.js';
-import type { PipelineDeps } from '../pipeline/deps.js';
+import type { AuditNote } from '../operations/audit.js';
+import type { Caller, Services } from '../operations/operation.js';
+import type { TerminalSize } from '../output/terminal.js';
+import type { ParsedArgs } from './args.js';
 
-/** Who runs a command: a key's user over SSH, or the admin on the host. */
-export interface Caller {
-  user: string;
-  admin: boolean;
-  via: 'ssh' | 'host' | 'https';
-  fingerprint?: string;
-  address?: string;
-}
+export type { Caller, Services, TerminalSize };
 
 export interface CommandIO {
   stdin: Readable;
@@ -24,29 +19,30 @@ export interface CommandIO {
   rawStdout?: Writable;
 }
 
-export interface TerminalSize {
-  rows: number;
-  cols: number;
-}
 
-/** What commands may use; main.ts builds the concrete ones. */
-export interface Services extends PipelineDeps {
-  repos: Repos;
-  version: string;
-}
-
-export interface CommandContext {
+export interface CommandContext extends ParsedArgs {
+  /** The arguments as given; positionals and values are them parsed by the usage line. */
   args: string[];
   caller: Caller;
   io: CommandIO;
   services: Services;
 }
 
+/**
+ * A command, declared once: its usage line is what help shows, what usage
+ * errors quote and what its arguments are parsed by (see grammarOf); audit
+ * says what the trail records of it. A command parses, calls one operation
+ * and renders.
+ */
 export interface CommandSpec {
   name: string;
   aliases?: string[];
-  /** Arguments after the name, as help shows them. */
+  /** Arguments after the name, as help shows them, and as they are parsed. */
   usage: string;
+  /** The arguments go to run as they are, unparsed (everything after the app is a command to run). */
+  raw?: boolean;
+  /** A command that changes something records an event: the app it touched and facts safe to keep (never a config value). */
+  audit?: (args: ParsedArgs) => AuditNote;
   summary: string;
   adminOnly?: boolean;
   /** Internal commands run but are not listed in help. */

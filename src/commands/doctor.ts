@@ -1,8 +1,7 @@
 import fs from 'node:fs';
-import { execa } from 'execa';
-import { parseCommandArgs } from './args.js';
 import type { CommandSpec, Services } from './command.js';
 import { parseRuntimeName } from '../runtime/runtimes.js';
+import { STEP } from '../output/progress.js';
 
 interface Check {
   name: string;
@@ -21,6 +20,7 @@ export const CHECKS: readonly Check[] = [
   {
     name: 'Docker engine',
     async run() {
+      const { execa } = await import('execa');
       const r = await execa('docker', ['version', '--format', '{{.Server.Version}}'], { reject: false, timeout: 10_000 });
       if (r.exitCode !== 0) throw new Error('no Docker engine answers; start dockerd (npm start does)');
       return `answers (${r.stdout.trim()})`;
@@ -49,7 +49,7 @@ export const CHECKS: readonly Check[] = [
       for (const name of names) {
         let problem: string | undefined;
         try {
-          problem = await services.runtime.named(parseRuntimeName(name)).unavailable?.();
+          problem = await services.runtime.named(parseRuntimeName(name)).unavailable();
         } catch (err) {
           problem = (err as Error).message;
         }
@@ -113,9 +113,8 @@ export const doctorCommands: CommandSpec[] = [
     usage: '',
     summary: 'Check the installation: Docker, Caddy, runtimes, registry, disk, permissions, database; say what to fix',
     adminOnly: true,
-    async run({ args, io, services }) {
-      parseCommandArgs('doctor', '', args, {}, { min: 0, max: 0 });
-      io.stdout.write('-----> Checking Skiff\n');
+    async run({ io, services }) {
+      io.stdout.write(`${STEP}Checking Skiff\n`);
       let failed = 0;
       for (const check of CHECKS) {
         try {
@@ -125,7 +124,7 @@ export const doctorCommands: CommandSpec[] = [
           io.stdout.write(`       FAIL  ${check.name}: ${(err as Error).message}\n`);
         }
       }
-      io.stdout.write(failed ? `-----> ${failed} problem${failed === 1 ? '' : 's'} found\n` : '-----> All is well\n');
+      io.stdout.write(failed ? `${STEP}${failed} problem${failed === 1 ? '' : 's'} found\n` : `${STEP}All is well\n`);
       return failed ? 1 : 0;
     },
   },

@@ -1,10 +1,11 @@
 import { parseAppName } from '../domain/app-name.js';
 import { InvalidError, DeniedError } from '../errors.js';
 import type { AuditEvent } from '../store/store.js';
-import { parseCommandArgs, writeJson } from './args.js';
-import { getApp } from './app-lifecycle.js';
+import { writeJson } from './args.js';
+import { getApp } from '../pipeline/policy.js';
 import type { CommandSpec } from './command.js';
 import { oneLine } from './safe-output.js';
+import { HEADING } from '../output/progress.js';
 
 function describe(e: AuditEvent): string {
   const facts = Object.entries(e.detail)
@@ -19,14 +20,7 @@ export const eventsCommands: CommandSpec[] = [
     name: 'events',
     usage: '[APP] [-n N] [--json]',
     summary: "The audit trail, newest first: an app's (with APP) or the whole server's (admins)",
-    async run({ args, io, services, caller }) {
-      const { positionals, values } = parseCommandArgs(
-        'events',
-        '[APP] [-n N] [--json]',
-        args,
-        { json: { type: 'boolean' }, num: { type: 'string', short: 'n' } },
-        { min: 0, max: 1 },
-      );
+    async run({ values, positionals, io, services, caller }) {
       const limit = values.num === undefined ? 100 : Number(values.num);
       if (!Number.isInteger(limit) || limit < 1 || limit > 10_000) throw new InvalidError('-n takes a whole number from 1 to 10000');
       let app: string | undefined;
@@ -41,7 +35,7 @@ export const eventsCommands: CommandSpec[] = [
       }
       const events = services.store.events.list({ app, limit, since });
       if (values.json) return writeJson(io.stdout, events);
-      io.stdout.write(`=====> ${app ? `${app} events` : 'Events'}\n`);
+      io.stdout.write(`${HEADING}${app ? `${app} events` : 'Events'}\n`);
       for (const e of events) io.stdout.write(describe(e));
     },
   },

@@ -2,9 +2,10 @@ import dns from 'node:dns';
 import type { BlockList } from 'node:net';
 import { allowList, assertReachableLiteral, forbiddenResolution, literalAddress } from '../domain/address-policy.js';
 import { InvalidError, NotFoundError } from '../errors.js';
-import { parseCommandArgs, table, writeJson } from './args.js';
-import { getApp } from './app-lifecycle.js';
+import { table, writeJson } from './args.js';
+import { getApp } from '../pipeline/policy.js';
 import type { CommandSpec } from './command.js';
+import { STEP, HEADING } from '../output/progress.js';
 
 function parseHookUrl(input: string, allowed: BlockList): string {
   let url: URL;
@@ -33,40 +34,39 @@ export const hooksCommands: CommandSpec[] = [
     aliases: ['hooks:list'],
     usage: 'APP [--json]',
     summary: "List an app's deploy webhooks",
-    async run({ args, io, services, caller }) {
-      const { positionals, values } = parseCommandArgs('hooks', 'APP [--json]', args, { json: { type: 'boolean' } }, { min: 1, max: 1 });
+    async run({ values, positionals, io, services, caller }) {
       const app = getApp(services, caller, positionals[0]);
       const hooks = services.store.webhooks.list(app.name);
       if (values.json) return writeJson(io.stdout, hooks);
-      io.stdout.write(`=====> ${app.name} webhooks\n${table(hooks.map((h) => [String(h.id), h.url, h.createdBy]))}`);
+      io.stdout.write(`${HEADING}${app.name} webhooks\n${table(hooks.map((h) => [String(h.id), h.url, h.createdBy]))}`);
     },
   },
   {
     name: 'hooks:add',
     usage: 'APP URL',
     summary: 'POST a JSON notice to URL after each release (a failing hook never fails a deploy)',
-    async run({ args, io, services, caller }) {
-      const { positionals } = parseCommandArgs('hooks:add', 'APP URL', args, {}, { min: 2, max: 2 });
+    audit: ({ positionals }) => ({ app: positionals[0], detail: { url: positionals[1] } }),
+    async run({ positionals, io, services, caller }) {
       const app = getApp(services, caller, positionals[0]);
       const allowed = allowList(services.config.hooksAllow);
       const url = parseHookUrl(positionals[1], allowed);
       await assertResolvesOutside(new URL(url), allowed);
       const hook = services.store.webhooks.add(app.name, url, caller.user);
-      io.stdout.write(`-----> Added webhook ${hook.id}: ${hook.url}\n`);
+      io.stdout.write(`${STEP}Added webhook ${hook.id}: ${hook.url}\n`);
     },
   },
   {
     name: 'hooks:remove',
     usage: 'APP ID',
     summary: 'Remove a deploy webhook',
-    async run({ args, io, services, caller }) {
-      const { positionals } = parseCommandArgs('hooks:remove', 'APP ID', args, {}, { min: 2, max: 2 });
+    audit: ({ positionals }) => ({ app: positionals[0], detail: { id: positionals[1] } }),
+    async run({ positionals, io, services, caller }) {
       const app = getApp(services, caller, positionals[0]);
       const id = Number(positionals[1]);
       if (!Number.isInteger(id) || !services.store.webhooks.remove(app.name, id)) {
         throw new NotFoundError(`${app.name} has no webhook ${positionals[1]}; hooks ${app.name} lists them`);
       }
-      io.stdout.write(`-----> Removed webhook ${id}\n`);
+      io.stdout.write(`${STEP}Removed webhook ${id}\n`);
     },
   },
 ];

@@ -1,7 +1,6 @@
 import { InvalidError } from '../errors.js';
 import { formatLogLine } from '../runtime/log-lines.js';
-import { parseCommandArgs } from './args.js';
-import { getApp } from './app-lifecycle.js';
+import { getApp } from '../pipeline/policy.js';
 import type { CommandSpec } from './command.js';
 
 const MAX_LINES = 10_000;
@@ -13,20 +12,13 @@ export const logsCommands: CommandSpec[] = [
     rawOutput: true,
     usage: USAGE,
     summary: "Show an app's output (-t follows it live until you disconnect)",
-    async run({ args, io, services, caller }) {
-      const { positionals, values } = parseCommandArgs(
-        'logs',
-        USAGE,
-        args,
-        { num: { type: 'string', short: 'n' }, ps: { type: 'string', short: 'p' }, tail: { type: 'boolean', short: 't' } },
-        { min: 1, max: 1 },
-      );
+    async run({ values, positionals, io, services, caller }) {
       const app = getApp(services, caller, positionals[0]);
-      const n = values.num === undefined ? 100 : Number(values.num);
+      const n = values.n === undefined ? 100 : Number(values.n);
       if (!Number.isInteger(n) || n < 1 || n > MAX_LINES) throw new InvalidError(`-n takes a whole number from 1 to ${MAX_LINES}`);
-      const process = values.ps as string | undefined;
+      const process = values.p as string | undefined;
       if (process !== undefined && !/^[a-z][a-z0-9_-]{0,29}$/.test(process)) throw new InvalidError(`'${process}' is not a process type`);
-      await services.runtime.logs(app.name, { tail: n, process, follow: values.tail === true, signal: io.signal }, (line) => {
+      await services.runtime.logs(app.name, { tail: n, process, follow: values.t === true, signal: io.signal }, (line) => {
         io.stdout.write(formatLogLine(line));
       });
     },

@@ -1,56 +1,21 @@
 import { parseCpus, parseMemory, parseProcessType, parseScale } from '../domain/procfile.js';
-import os from 'node:os';
-import { planFormation, type FormationEntry } from '../domain/formation.js';
-import { InvalidError, UsageError } from '../errors.js';
-import { converge } from '../pipeline/converge.js';
-import { Progress } from '../output/progress.js';
-import type { App, Store } from '../store/store.js';
-import { parseCommandArgs, table, writeJson } from './args.js';
-import { getApp, withCommandLock } from './app-lifecycle.js';
+import { planFormation } from '../domain/formation.js';
+import { UsageError } from '../errors.js';
+import { restart, scale, setResources, setStopped } from '../operations/formation.js';
+import { getApp } from '../pipeline/policy.js';
+import type { Instance } from '../runtime/runtime.js';
+import { table, writeJson } from './args.js';
+import { onApp } from './audit.js';
 import type { CommandContext, CommandSpec } from './command.js';
+import { operation } from './operation-io.js';
+import { HEADING } from '../output/progress.js';
 
-/** Brings the running instances in line with the record, under the app's lock; a no-op without a release. */
-async function applyFormation(ctx: CommandContext, app: App, purpose: string, replace: readonly string[] | 'all', change: () => void): Promise<void> {
-  const { services, io, caller } = ctx;
-  await withCommandLock(ctx, app.name, purpose, async () => {
-    const before = services.store.formation.list(app.name);
-    change();
-    const fresh = getApp(services, caller, app.name);
-    const rel = fresh.currentRelease === null ? undefined : services.store.releases.find(app.name, fresh.currentRelease);
-    if (!rel) {
-      io.stdout.write('       (no release yet: this takes effect with the first deploy)\n');
-      return;
-    }
-    let result;
-    try {
-      result = await converge(services, rel, { replace, progress: new Progress([io.stdout]), signal: io.signal });
-    } catch (err) {
-      // What runs is what ran before: so is the record, or every later restart would fail the same way.
-      restoreFormation(services.store, app.name, before);
-      throw err;
-    }
-    const stopped = result.stopped.map((i) => `${i.process}.${i.index}`);
-    if (stopped.length) io.stdout.write(`       stopped ${stopped.join(', ')}\n`);
-  });
+/** What a change of the formation stopped; a change to an app with no release waits for its first deploy. */
+function report(ctx: CommandContext, stopped: Instance[] | undefined): void {
+  if (stopped === undefined) ctx.io.stdout.write('       (no release yet: this takes effect with the first deploy)\n');
+  else if (stopped.length) ctx.io.stdout.write(`       stopped ${stopped.map((i) => `${i.process}.${i.index}`).join(', ')}\n`);
 }
 
-function restoreFormation(store: Store, app: string, before: readonly FormationEntry[]): void {
-  const now = store.formation.list(app);
-  for (const entry of now) {
-    const was = before.find((b) => b.process === entry.process);
-    store.formation.setResources(app, entry.process, { memory: was?.memory ?? null, cpus: was?.cpus ?? null });
-  }
-  const counts = Object.fromEntries(before.filter((b) => b.quantity !== null).map((b) => [b.process, b.quantity as number]));
-  if (Object.keys(counts).length) store.formation.setQuantities(app, counts);
-}
-
-/** Limits the host can give at all: the engine refuses more, and a recorded limit it refuses fails every later start. */
-function assertHostHas(memory: number | null | undefined, cpus: number | null | undefined): void {
-  const cores = os.cpus().length;
-  if (cpus != null && cpus > cores) throw new InvalidError(`--cpus ${cpus}: this host has ${cores} CPU${cores === 1 ? '' : 's'}`);
-  const total = os.totalmem();
-  if (memory != null && memory > total) throw new InvalidError(`--memory: this host has ${Math.floor(total / 1024 ** 2)}m of memory`);
-}
 
 function uptime(since: string | undefined): string {
   if (!since) return '-';
@@ -72,8 +37,7 @@ export const psCommands: CommandSpec[] = [
     aliases: ['ps:report'],
     usage: 'APP [--json]',
     summary: "Show an app's processes: each instance, its state, release and uptime, and the scale of each type",
-    async run({ args, io, services, caller }) {
-      const { positionals, values } = parseCommandArgs('ps', 'APP [--json]', args, { json: { type: 'boolean' } }, { min: 1, max: 1 });
+    async run({ values, positionals, io, services, caller }) {
       const app = getApp(services, caller, positionals[0]);
       const rel = app.currentRelease === null ? undefined : services.store.releases.find(app.name, app.currentRelease);
       const plan = rel ? planFormation(rel.processes, services.store.formation.list(app.name)) : [];
@@ -86,7 +50,7 @@ export const psCommands: CommandSpec[] = [
         instances: instances.map((i) => ({ name: `${i.process}.${i.index}`, state: i.state, release: i.release, startedAt: i.startedAt ?? null })),
       };
       if (values.json) return writeJson(io.stdout, report);
-      io.stdout.write(`=====> ${app.name} processes${rel ? ` (v${rel.version})` : ''}${app.stopped ? ' — stopped (ps:start to run)' : ''}\n`);
+      io.stdout.write(`${HEADING}${app.name} processes${rel ? ` (v${rel.version})` : ''}${app.stopped ? ' — stopped (ps:start to run)' : ''}\n`);
       io.stdout.write(
         table(
           instances.map((i) => {
@@ -103,74 +67,53 @@ export const psCommands: CommandSpec[] = [
     name: 'ps:scale',
     usage: 'APP TYPE=COUNT...',
     summary: 'Set how many instances of each process type run (0 stops a type); kept across releases',
+    audit: ({ positionals }) => ({ app: positionals[0], detail: { scale: positionals.slice(1) } }),
     async run(ctx) {
-      const { positionals } = parseCommandArgs('ps:scale', 'APP TYPE=COUNT...', ctx.args, {}, { min: 1, max: 50 });
-      const app = getApp(ctx.services, ctx.caller, positionals[0]);
-      if (positionals.length === 1) throw new UsageError(`usage: ps:scale APP TYPE=COUNT... (ps ${app.name} shows the current scale)`);
-      const counts = parseScale(positionals.slice(1));
-      const rel = app.currentRelease === null ? undefined : ctx.services.store.releases.find(app.name, app.currentRelease);
-      const unknown = rel ? Object.keys(counts).filter((t) => !(t in rel.processes)) : [];
-      if (unknown.length) {
-        throw new InvalidError(`${app.name} has no process type ${unknown.join(', ')}; it has ${Object.keys(rel!.processes).join(', ')} (from its Procfile)`);
-      }
-      ctx.io.stdout.write(`-----> Scaling ${app.name}: ${Object.entries(counts).map(([t, n]) => `${t}=${n}`).join(' ')}\n`);
-      await applyFormation(ctx, app, 'scale', [], () => ctx.services.store.formation.setQuantities(app.name, counts));
+      const { positionals } = ctx;
+      report(ctx, await scale(operation(ctx), positionals[0], parseScale(positionals.slice(1))));
     },
   },
   {
     name: 'ps:restart',
     usage: 'APP [TYPE]',
     summary: 'Replace the instances (of one type, or all) with fresh ones, without downtime',
+    audit: ({ positionals }) => ({ app: positionals[0], detail: { type: positionals[1] ?? 'all' } }),
     async run(ctx) {
-      const { positionals } = parseCommandArgs('ps:restart', 'APP [TYPE]', ctx.args, {}, { min: 1, max: 2 });
-      const app = getApp(ctx.services, ctx.caller, positionals[0]);
+      const { positionals } = ctx;
       const type = positionals[1] === undefined ? undefined : parseProcessType(positionals[1]);
-      ctx.io.stdout.write(`-----> Restarting ${type ? `${type} of ` : ''}${app.name}\n`);
-      await applyFormation(ctx, app, 'restart', type ? [type] : 'all', () => {});
+      report(ctx, await restart(operation(ctx), positionals[0], type));
     },
   },
   {
     name: 'ps:stop',
     usage: 'APP',
     summary: 'Stop every process of the app (it answers 503) until ps:start',
+    audit: onApp,
     async run(ctx) {
-      const { positionals } = parseCommandArgs('ps:stop', 'APP', ctx.args, {}, { min: 1, max: 1 });
-      const app = getApp(ctx.services, ctx.caller, positionals[0]);
-      ctx.io.stdout.write(`-----> Stopping ${app.name}\n`);
-      await applyFormation(ctx, app, 'stop', [], () => ctx.services.store.apps.setStopped(app.name, true));
+      report(ctx, await setStopped(operation(ctx), ctx.positionals[0], true));
     },
   },
   {
     name: 'ps:start',
     usage: 'APP',
     summary: 'Start the app again at its recorded scale',
+    audit: onApp,
     async run(ctx) {
-      const { positionals } = parseCommandArgs('ps:start', 'APP', ctx.args, {}, { min: 1, max: 1 });
-      const app = getApp(ctx.services, ctx.caller, positionals[0]);
-      ctx.io.stdout.write(`-----> Starting ${app.name}\n`);
-      await applyFormation(ctx, app, 'start', [], () => ctx.services.store.apps.setStopped(app.name, false));
+      report(ctx, await setStopped(operation(ctx), ctx.positionals[0], false));
     },
   },
   {
     name: 'resources:set',
     usage: 'APP TYPE [--memory SIZE] [--cpus N]',
     summary: "Limit a process type's memory (512m, 1g) and CPUs (0.5); 'none' lifts a limit; restarts that type",
+    audit: ({ positionals, values }) => ({ app: positionals[0], detail: { type: positionals[1], memory: values.memory ?? null, cpus: values.cpus ?? null } }),
     async run(ctx) {
-      const { positionals, values } = parseCommandArgs(
-        'resources:set',
-        'APP TYPE [--memory SIZE] [--cpus N]',
-        ctx.args,
-        { memory: { type: 'string' }, cpus: { type: 'string' } },
-        { min: 2, max: 2 },
-      );
-      const app = getApp(ctx.services, ctx.caller, positionals[0]);
+      const { positionals, values } = ctx;
       const type = parseProcessType(positionals[1]);
       if (values.memory === undefined && values.cpus === undefined) throw new UsageError('give --memory SIZE, --cpus N, or both');
       const memory = values.memory === undefined ? undefined : values.memory === 'none' ? null : parseMemory(String(values.memory));
       const cpus = values.cpus === undefined ? undefined : values.cpus === 'none' ? null : parseCpus(String(values.cpus));
-      assertHostHas(memory, cpus);
-      ctx.io.stdout.write(`-----> Setting limits of ${type} for ${app.name}\n`);
-      await applyFormation(ctx, app, 'resources', [type], () => ctx.services.store.formation.setResources(app.name, type, { memory, cpus }));
+      report(ctx, await setResources(operation(ctx), positionals[0], type, { memory, cpus }));
     },
   },
 ];

@@ -1,6 +1,6 @@
 import { SETTINGS } from '../config.js';
 import { printable } from '../domain/app-name.js';
-import { DeniedError, UsageError, isSkiffError, userMessage } from '../errors.js';
+import { UsageError, isSkiffError, userMessage } from '../errors.js';
 import { appsCommands } from './apps.js';
 import { buildsCommands } from './builds.js';
 import { configCommands } from './config.js';
@@ -11,7 +11,10 @@ import { domainsCommands } from './domains.js';
 import { accessCommands } from './access.js';
 import type { CommandContext, CommandSpec } from './command.js';
 import { keysCommands } from './keys.js';
-import { AUDITED, outcomeOf, recordEvent, refusalNote, type AuditNote } from './audit.js';
+import { refusalNote, unparsedNote, type AuditNote } from './audit.js';
+import { outcomeOf, recordEvent } from '../operations/audit.js';
+import { assertAdmin } from '../pipeline/policy.js';
+import { parseCommandArgs } from './args.js';
 import { escapingStream, oneLine } from './safe-output.js';
 import { eventsCommands } from './events.js';
 import { hooksCommands } from './hooks.js';
@@ -25,6 +28,7 @@ const metaCommands: CommandSpec[] = [
   {
     name: 'help',
     usage: '',
+    raw: true,
     summary: 'Show this help',
     async run({ io, caller }) {
       io.stdout.write(renderHelp(caller.via));
@@ -33,6 +37,7 @@ const metaCommands: CommandSpec[] = [
   {
     name: 'version',
     usage: '',
+    raw: true,
     summary: "Show Skiff's version",
     async run({ io, services }) {
       io.stdout.write(`skiff ${services.version}\n`);
@@ -110,7 +115,7 @@ export function renderHelp(via: 'ssh' | 'host' | 'https'): string {
  * check the caller may run it, run it, and turn any error into one line on
  * stderr and an exit status. Returns the exit status.
  */
-export async function dispatch(words: string[], given: Omit<CommandContext, 'args'>): Promise<number> {
+export async function dispatch(words: string[], given: Omit<CommandContext, 'args' | 'positionals' | 'values'>): Promise<number> {
   const [name, ...args] = words;
   const spec = name === undefined ? undefined : findCommand(name);
   // A stored value (a host name, an event's detail, a description) reaches the reader's terminal as text, never as a control sequence.
@@ -129,11 +134,12 @@ export async function dispatch(words: string[], given: Omit<CommandContext, 'arg
       io.stderr.write(renderHelp(caller.via));
       throw new UsageError(`unknown command '${printable(name)}'; the list above shows them all`);
     }
-    const audit = AUDITED[spec.name];
-    const note = audit ? safeNote(() => audit(args)) : undefined;
+    let note = spec.audit && unparsedNote(args);
     try {
-      if (spec.adminOnly && !caller.admin) throw new DeniedError(`access denied: ${spec.name} is for admins`);
-      const status = await spec.run({ ...ctx, args });
+      if (spec.adminOnly) assertAdmin(caller, spec.name);
+      const parsed = spec.raw ? { positionals: args, values: {} } : parseCommandArgs(spec.name, spec.usage, args);
+      if (spec.audit) note = safeNote(() => (spec.audit as NonNullable<CommandSpec['audit']>)(parsed));
+      const status = await spec.run({ ...ctx, args, ...parsed });
       const code = typeof status === 'number' ? status : 0;
       if (note) recordEvent(services, caller, spec.name, note, code === 0 ? 'ok' : `exit ${code}`);
       return code;

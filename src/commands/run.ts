@@ -1,5 +1,5 @@
 import { ConflictError, UsageError } from '../errors.js';
-import { getApp } from './app-lifecycle.js';
+import { getApp } from '../pipeline/policy.js';
 import { oneOffLimits } from '../pipeline/converge.js';
 import type { CommandSpec } from './command.js';
 
@@ -11,6 +11,9 @@ export const runCommands: CommandSpec[] = [
     rawOutput: true,
     usage: USAGE,
     summary: "Run a one-off command in a throwaway container of the app's current release (ssh -t for a terminal)",
+    // Only the program: its arguments may carry secrets typed by hand.
+    audit: ({ positionals: args }) => ({ app: args.find((a) => !a.startsWith('-')) ?? null, detail: { command: (args[1] === '--' ? args[2] : args[1]) ?? null } }),
+    raw: true,
     async run({ args, io, services, caller }) {
       // Everything after the app (and an optional --) is the command, flags included: no option parsing here.
       const [name, ...rest] = args;

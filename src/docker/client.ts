@@ -1,12 +1,41 @@
-import Docker from 'dockerode';
+import { createRequire } from 'node:module';
+import type Docker from 'dockerode';
 import { ExternalError } from '../errors.js';
 
 export type { Docker };
+
+const require = createRequire(import.meta.url);
+
+/**
+ * dockerode loads gRPC at start for BuildKit sessions (about 8 MB that stay
+ * in memory); Skiff builds with the classic builder and never opens one. The
+ * session module is put in the module cache as a stand-in that loads the
+ * real one on its first call, then dockerode itself is loaded.
+ */
+function loadDockerode(): typeof Docker {
+  const file = require.resolve('dockerode/lib/session.js');
+  if (!require.cache[file]) {
+    let real: ((...args: unknown[]) => unknown) | undefined;
+    const standIn = (...args: unknown[]): unknown => {
+      if (!real) {
+        delete require.cache[file];
+        real = require(file) as (...args: unknown[]) => unknown;
+      }
+      return real(...args);
+    };
+    const Module = require('node:module') as { new (id: string): NodeJS.Module };
+    const entry = new Module(file);
+    Object.assign(entry, { filename: file, loaded: true, exports: standIn });
+    require.cache[file] = entry;
+  }
+  return require('dockerode') as typeof Docker;
+}
 export type { ContainerCreateOptions, ContainerInfo } from 'dockerode';
 
 /** The only place that constructs the Docker client; DOCKER_HOST is honoured by dockerode. */
 export function createDocker(): Docker {
-  return new Docker();
+  const Dockerode = loadDockerode();
+  return new Dockerode();
 }
 
 /** Fails with a sentence a user can act on when no engine answers. */

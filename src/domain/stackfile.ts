@@ -1,9 +1,16 @@
 import { InvalidError } from '../errors.js';
+import { printable } from './app-name.js';
 import { parseYaml } from './yaml.js';
 
 /** Names the built-in stacks have; a stackfile may not take them. 'none' clears an app's stack. */
 export const RESERVED_STACK_NAMES = new Set(['node', 'python', 'static', 'none', 'dockerfile']);
 export const STACK_NAME_PATTERN = /^[a-z][a-z0-9-]{0,29}$/;
+
+/** A stack's name as a user typed it. */
+export function parseStackName(name: string | undefined): string {
+  if (!name || !STACK_NAME_PATTERN.test(name)) throw new InvalidError(`invalid stack name '${printable(name ?? '')}'; see stacks for their names`);
+  return name;
+}
 
 /** An image a stack runs at build or verify time, with its limits (MiB, CPUs). */
 export interface StackImage {

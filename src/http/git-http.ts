@@ -2,9 +2,9 @@ import { spawn } from 'node:child_process';
 import http from 'node:http';
 import { setTimeout as sleep } from 'node:timers/promises';
 import zlib from 'node:zlib';
-import { gitArgs, gitEnv, killGitGroup, openRepo } from '../commands/git-access.js';
-import type { Caller, Services } from '../commands/command.js';
-import { hashToken } from '../commands/tokens.js';
+import { gitArgs, gitEnv, killGitGroup, openRepo } from '../operations/git-access.js';
+import type { Caller, Services } from '../operations/operation.js';
+import { callerForToken } from '../operations/tokens.js';
 import { DEPLOY_BRANCHES } from '../domain/deploy-branch.js';
 import { parseGitRequest, type GitService } from '../domain/git-request.js';
 import { isSkiffError, userMessage } from '../errors.js';
@@ -54,15 +54,15 @@ export function createGitHttpServer(services: Services): http.Server {
     const decoded = Buffer.from(m[1], 'base64').toString('utf8');
     const colon = decoded.indexOf(':');
     const user = decoded.slice(0, colon);
-    const token = services.store.tokens.use(hashToken(decoded.slice(colon + 1)), new Date());
-    if (colon < 0 || !token || token.user !== user) {
+    const caller = colon < 0 ? undefined : callerForToken(services, user, decoded.slice(colon + 1), address);
+    if (!caller) {
       const delay = throttle.delayFor(address);
       throttle.fail(address);
       if (delay) await sleep(delay);
       return undefined;
     }
     throttle.succeed(address);
-    return { user, admin: services.store.keys.isAdmin(user), via: 'https', fingerprint: `token ${token.id}`, address };
+    return caller;
   };
 
   return http.createServer((req, res) => {

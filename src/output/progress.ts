@@ -1,6 +1,9 @@
 import { Writable } from 'node:stream';
 
-const INDENT = '       ';
+/** Heroku's and Dokku's marks: a step, a heading over a listing, and the indent of the lines under them. */
+export const STEP = '-----> ';
+export const HEADING = '=====> ';
+export const INDENT = '       ';
 
 /**
  * What the pusher sees, in the style of Heroku and Dokku: `-----> ` for a
@@ -30,7 +33,7 @@ export class Progress {
   }
 
   step(title: string): void {
-    this.line(`-----> ${title}`);
+    this.line(`${STEP}${title}`);
   }
 
   info(text: string): void {

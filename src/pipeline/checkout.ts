@@ -1,7 +1,8 @@
 import fs from 'node:fs';
 import { pipeline } from 'node:stream/promises';
 import { spawn } from 'node:child_process';
-import tar from 'tar-fs';
+import type tarFs from 'tar-fs';
+import { createRequire } from 'node:module';
 import { assertContained } from '../builder/source-files.js';
 import { ExternalError } from '../errors.js';
 
@@ -20,7 +21,8 @@ export async function checkout(repoDir: string, commit: string, dir: string, sig
     git.on('close', (code) => (code === 0 ? resolve() : reject(new Error(stderr.trim() || `git archive exited with ${code}`))));
   });
   let files = 0;
-  const options: tar.ExtractOptions & { validateSymlinks: boolean } = {
+  const tar = createRequire(import.meta.url)('tar-fs') as typeof tarFs;
+  const options: tarFs.ExtractOptions & { validateSymlinks: boolean } = {
     // Links are made as they are, then judged all together by assertContained (which
     // resolves them as the kernel does); tar-fs still writes nothing through a link.
     validateSymlinks: false,

@@ -1,25 +1,25 @@
 import type { Builder } from '../builder/builder.js';
-import type { Images } from '../builder/images.js';
-import type { StackImages } from '../builder/stack-image.js';
+import type { ImageStore } from '../builder/images.js';
+import type { StackImageRunner } from '../builder/stack-image.js';
 import type { Config } from '../config.js';
 import type { Logger } from '../log.js';
 import type { Router } from '../router/router.js';
-import type { Registry } from '../registry/registry.js';
-import type { Runtimes } from '../runtime/runtimes.js';
+import type { ReleaseRegistry } from '../registry/registry.js';
+import type { AppRuntimes } from '../runtime/runtime.js';
 import type { Store } from '../store/store.js';
 
-/** What the stages of a push use. */
+/** What the stages of a push use: each an interface, so a test can hand in a fake. */
 export interface PipelineDeps {
   config: Config;
   store: Store;
   log: Logger;
   builders: readonly Builder[];
-  images: Images;
+  images: ImageStore;
   /** Runs stackfile stacks' build and verify images. */
-  stackImages: StackImages;
+  stackImages: StackImageRunner;
   /** The runtimes, each app's chosen by its setting or SKIFF_RUNTIME. */
-  runtime: Runtimes;
+  runtime: AppRuntimes;
   /** The team's registry, when SKIFF_REGISTRY names one. */
-  registry: Registry | undefined;
+  registry: ReleaseRegistry | undefined;
   router: Router;
 }

@@ -17,7 +17,7 @@ import { checkout } from './checkout.js';
 import { withAppLock } from './lock.js';
 import { stage, type Progress } from '../output/progress.js';
 import { rollout } from './rollout.js';
-import { assertMayPush, mayUseApp, resolveAppStack } from './app-stack.js';
+import { assertMayPush, mayUseApp, resolveAppStack } from './policy.js';
 
 
 export interface PushRequest {
@@ -86,9 +86,9 @@ export async function deployPush(deps: PipelineDeps, req: PushRequest, progress:
       const appRecord = store.apps.find(app);
       const stack = appRecord ? resolveAppStack(store, appRecord) : null;
       // The door checked this too; the stack may have been unpublished since.
-      const admin = store.keys.isAdmin(req.pusher);
-      if (appRecord) assertMayPush(store, appRecord, req.pusher, admin);
-      const access = { mayUse: (other: string) => mayUseApp(store, other, req.pusher, admin), registryPrefix: config.registry?.prefix };
+      const pusher = { user: req.pusher, admin: store.keys.isAdmin(req.pusher) };
+      if (appRecord) assertMayPush(store, appRecord, pusher);
+      const access = { mayUse: (other: string) => mayUseApp(store, other, pusher), registryPrefix: config.registry?.prefix };
       // A build that never ends (RUN sleep) would hold the app's lock forever.
       const limited = withTimeout(signal, config.buildTimeoutMs);
       const image = await stage(

@@ -1,5 +1,5 @@
 import type { PipelineDeps } from './deps.js';
-import { converge } from './converge.js';
+import { converge, stopAll } from './converge.js';
 import { collectLeftovers } from './prune.js';
 import { isProcessAlive } from './lock.js';
 import { Progress } from '../output/progress.js';
@@ -64,7 +64,7 @@ export async function reconcile(deps: PipelineDeps): Promise<void> {
           log.info({ app: app.name, started: result.started.map((i) => i.name), stopped: result.stopped.map((i) => i.name) }, 'converged');
         }
       } else {
-        await deps.runtime.stop(await deps.runtime.status(app.name));
+        await stopAll(deps, app.name, new Progress([]));
       }
     } catch (err) {
       log.error({ err, app: app.name }, 'reconcile failed');

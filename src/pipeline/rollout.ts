@@ -7,7 +7,7 @@ import { notifyWebhooks } from './notify.js';
 import { abandonRelease, release, type ReleaseRequest } from './release.js';
 import { appUrl } from './route.js';
 import type { Convergence } from './converge.js';
-import { resolveAppStack } from './app-stack.js';
+import { resolveAppStack } from './policy.js';
 import { verifyInstances, type StackChecks } from './verify.js';
 
 /** A stackfile stack's checks for a new release of the app; none for other apps. */

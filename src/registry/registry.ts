@@ -15,7 +15,17 @@ export interface RegistrySettings {
  * REGISTRY/APP:COMMIT), pushed after the build, and pulled wherever a
  * release has to run and its image is not there.
  */
-export class Registry {
+/** The registry seam: where release images are named, pushed and pulled. */
+export interface ReleaseRegistry {
+  readonly prefix: string;
+  releaseImage(app: string, version: number): string;
+  commitImage(app: string, commit: string): string;
+  authconfig(): { username: string; password: string; serveraddress: string } | undefined;
+  push(tags: readonly string[], progress: Progress, signal: AbortSignal): Promise<void>;
+  ensure(ref: string, progress: Progress): Promise<void>;
+}
+
+export class Registry implements ReleaseRegistry {
   constructor(
     private readonly docker: Docker,
     private readonly settings: RegistrySettings,

@@ -7,8 +7,10 @@ import type { Logger } from '../log.js';
 import { containerSpec, limits } from './container-spec.js';
 import { findFreePort } from './free-port.js';
 import { probeHttp } from './http-probe.js';
-import type { DeployOptions, Instance, LogOptions, OneOffIO, OneOffSpec, ProcessSpec, Runtime } from './runtime.js';
-import { TimestampedLineSplitter, lineSink, type LogLine } from './log-lines.js';
+import type { DeployOptions, FormationSpec, Instance, LogOptions, NodeInfo, OneOffIO, OneOffSpec, ProcessSpec, Rollout, Runtime, StartOptions } from './runtime.js';
+import type { LogLine } from './log-lines.js';
+import { followLogs, type LogSource } from './log-follower.js';
+import { rollInstances } from './instance-rollout.js';
 
 const ONE_OFF = 'run';
 const LOOPBACK = '127.0.0.1';
@@ -19,18 +21,32 @@ export interface DockerRuntimeOptions {
 
 /** Runs each process instance as a labelled container on this host's Docker engine. */
 export class DockerRuntime implements Runtime {
-  readonly name = 'docker';
+  readonly name: string = 'docker';
 
   constructor(
-    private readonly docker: Docker,
+    protected readonly docker: Docker,
     private readonly options: DockerRuntimeOptions,
-    private readonly log: Logger,
+    protected readonly log: Logger,
   ) {}
 
-  async start(spec: ProcessSpec, { readyTimeoutMs, progress, signal }: DeployOptions): Promise<Instance> {
+  deploy(app: string, formation: readonly FormationSpec[], options: DeployOptions): Promise<Rollout> {
+    return rollInstances(this, app, formation, options, this.log);
+  }
+
+  async unavailable(): Promise<string | undefined> {
+    return undefined;
+  }
+
+  /** Instances run on this host alone. */
+  async nodes(): Promise<NodeInfo[]> {
+    return [];
+  }
+
+  /** Starts one instance and returns once it is ready (a web process answers HTTP; others stay up), or removes it and throws. */
+  async start(spec: ProcessSpec, { readyTimeoutMs, progress, signal }: StartOptions): Promise<Instance> {
     // Published on loopback only: the router is the way in.
     const hostPort = spec.port === null ? null : await findFreePort(LOOPBACK);
-    const create = containerSpec(spec, LOOPBACK, hostPort, Math.random().toString(36).slice(2, 6));
+    const create = containerSpec(spec, LOOPBACK, hostPort, uniqueSuffix());
     let container;
     try {
       await this.ensureNetwork();
@@ -141,59 +157,23 @@ export class DockerRuntime implements Runtime {
     return containers.map(toInstance).filter((i) => i.process !== ONE_OFF);
   }
 
-  /** Recent lines of the listed containers merged by time, then, with follow, new lines of them and of new ones. */
-  async containerLogs(list: () => Promise<Instance[]>, options: LogOptions, onLine: (line: LogLine) => void): Promise<void> {
-    const instances = (await list()).filter((i) => !options.process || i.process === options.process);
-    // Recent lines of every instance, merged by time, the newest `tail` of them.
-    const recent: LogLine[] = [];
-    const lastSeen = new Map<string, string>();
-    for (const i of instances) {
-      const buf = (await this.docker
-        .getContainer(i.id)
-        .logs({ stdout: true, stderr: true, timestamps: true, tail: options.tail, follow: false })
-        .catch(() => Buffer.alloc(0))) as unknown as Buffer;
-      const splitter = new TimestampedLineSplitter(sourceOf(i));
-      const lines = [...splitter.push(demuxLogs(buf)), ...splitter.end()];
-      lastSeen.set(i.id, lines.at(-1)?.time ?? '');
-      recent.push(...lines);
-    }
-    recent.sort((a, b) => a.time.localeCompare(b.time));
-    for (const line of recent.slice(-options.tail)) onLine(line);
-    if (!options.follow) return;
+  /** Recent lines of the listed containers merged by time, then, with follow, new lines of them and of new running ones. */
+  containerLogs(list: () => Promise<Instance[]>, options: LogOptions, onLine: (line: LogLine) => void): Promise<void> {
+    const sources = async (later: boolean): Promise<LogSource[]> =>
+      (await list())
+        .filter((i) => (!options.process || i.process === options.process) && (!later || i.state === 'running'))
+        .map((i) => this.logSource(i));
+    return followLogs(this.docker, sources, options, onLine);
+  }
 
-    // Follow: attach to every instance from now on, and to new ones as releases come.
-    const since = Math.floor(Date.now() / 1000);
-    const attached = new Map<string, NodeJS.ReadableStream & { destroy?: () => void }>();
-    const attach = async (i: Instance, from: number): Promise<void> => {
-      if (attached.has(i.id) || options.signal.aborted) return;
-      const stream = (await this.docker
-        .getContainer(i.id)
-        .logs({ stdout: true, stderr: true, timestamps: true, follow: true, since: from })) as NodeJS.ReadableStream & { destroy?: () => void };
-      attached.set(i.id, stream);
-      const splitter = new TimestampedLineSplitter(sourceOf(i));
-      // `since` has one-second steps: skip what the recent lines already showed.
-      const shown = lastSeen.get(i.id) ?? '';
-      const emit = (line: LogLine): void => {
-        if (line.time === '' || line.time > shown) onLine(line);
-      };
-      const sink = lineSink(splitter, emit);
-      this.docker.modem.demuxStream(stream, sink, sink);
-      stream.on('end', () => {
-        splitter.end().forEach(emit);
-        attached.delete(i.id);
-      });
-      stream.on('error', () => attached.delete(i.id));
+  private logSource(i: Instance): LogSource {
+    const container = this.docker.getContainer(i.id);
+    return {
+      id: i.id,
+      name: (line) => ({ ...line, source: `${i.process}.${i.index}` }),
+      recent: async (tail) => (await container.logs({ stdout: true, stderr: true, timestamps: true, tail, follow: false })) as unknown as Buffer,
+      follow: async (since) => (await container.logs({ stdout: true, stderr: true, timestamps: true, follow: true, since })) as NodeJS.ReadableStream,
     };
-    for (const i of instances) await attach(i, since).catch(() => undefined);
-    while (!options.signal.aborted) {
-      await sleep(1000, undefined, { signal: options.signal }).catch(() => undefined);
-      if (options.signal.aborted) break;
-      const now = (await list().catch(() => [])).filter(
-        (i) => i.state === 'running' && (!options.process || i.process === options.process),
-      );
-      for (const i of now) await attach(i, since).catch(() => undefined);
-    }
-    for (const stream of attached.values()) stream.destroy?.();
   }
 
   async run(spec: OneOffSpec, io: OneOffIO): Promise<number> {
@@ -307,10 +287,6 @@ export class DockerRuntime implements Runtime {
       return '';
     }
   }
-}
-
-function sourceOf(i: Instance): string {
-  return `${i.process}.${i.index}`;
 }
 
 function toInstance(c: ContainerInfo): Instance {

@@ -67,26 +67,48 @@ export interface OneOffIO {
   signal: AbortSignal;
 }
 
-export interface DeployOptions {
+/** How one instance is started on this host: how long it may take to be ready, and where to say what happens. */
+export interface StartOptions {
   readyTimeoutMs: number;
   progress: Progress;
   signal: AbortSignal;
 }
 
-/** One process type of a release as a rolling runtime runs it: an instance's spec, and how many. */
+/** One process type of a release as the runtime runs it: an instance's spec, and how many. */
 export interface FormationSpec extends Omit<ProcessSpec, 'index'> {
   quantity: number;
 }
 
-export interface RollingDeployOptions extends DeployOptions {
-  /** Process types whose tasks are replaced even when their spec did not change (a restart, a new release). */
-  restart: readonly string[] | 'all';
+export interface DeployOptions extends StartOptions {
+  /** Process types whose running instances are replaced even when their spec did not change ('all': a new release, a restart). */
+  replace: readonly string[] | 'all';
+  /** Seconds requests already on their way to a retiring web instance get to finish. */
+  drainSeconds: number;
+  /** Makes sure this host has the image before an instance of it starts here (a registry has the images a host lacks). */
+  ensureImage(image: string): Promise<void>;
+  /** Checks new instances before any traffic can reach them (a stack's verify image); throwing rejects the rollout. */
+  check?: (instances: readonly Instance[]) => Promise<void>;
 }
 
-/** What a rolling runtime deployed: where web traffic goes, and what runs now. */
-export interface RolledOut {
-  upstreams: string[];
+/**
+ * A deploy in flight: the new instances are ready (and checked), and nothing
+ * has been taken away yet. The caller switches traffic to upstreams, then
+ * retires what the rollout replaces; or, if the switch fails, aborts, which
+ * puts back what ran before.
+ */
+export interface Rollout {
+  /** What runs once the rollout is retired: the instances kept and the new ones. */
   instances: Instance[];
+  /** The new instances. */
+  started: Instance[];
+  /** What retire() stops. */
+  retiring: Instance[];
+  /** Where web traffic goes, each entry one web instance (or the gateway that reaches each task by name). */
+  upstreams: string[];
+  /** After the switch: drains and stops what the new instances replace. */
+  retire(): Promise<void>;
+  /** Instead of the switch: removes what this rollout started and puts back what it changed. */
+  abort(): Promise<void>;
 }
 
 export interface NodeInfo {
@@ -101,31 +123,31 @@ export interface NodeInfo {
 }
 
 /**
- * The scheduler seam. start runs a new instance and returns once it is ready
- * (a web process answers HTTP; others stay up), or removes it and throws;
- * stop stops and removes instances; status says what runs; logs reads and
- * follows output; run attaches a one-off process; destroy removes all an app
- * owns.
+ * The scheduler seam, one shape for every runtime. deploy brings an app's
+ * instances to the formation (new ones first, ready and checked) and hands
+ * back a Rollout to switch to, retire or abort; status says what runs; logs
+ * reads and follows output; run attaches a one-off process; exec runs a
+ * command in an instance; destroy removes all an app owns.
  */
 export interface Runtime {
   name: string;
-  start(spec: ProcessSpec, options: DeployOptions): Promise<Instance>;
-  stop(instances: readonly Instance[]): Promise<void>;
+  deploy(app: string, formation: readonly FormationSpec[], options: DeployOptions): Promise<Rollout>;
   status(app: string): Promise<Instance[]>;
   destroy(app: string): Promise<void>;
   logs(app: string, options: LogOptions, onLine: (line: LogLine) => void): Promise<void>;
   /** Runs a one-off process attached to io; returns its exit status. It is removed afterwards, whatever happens. */
   run(spec: OneOffSpec, io: OneOffIO): Promise<number>;
-  /**
-   * Runtimes whose engine replaces instances itself (swarm) take the whole
-   * formation at once: they start new instances before old ones stop, check
-   * their health, and roll back by themselves when the new ones fail.
-   */
-  rollout?(app: string, formation: readonly FormationSpec[], options: RollingDeployOptions): Promise<RolledOut>;
-  /** Why this runtime cannot be used now (e.g. the engine is no swarm manager); undefined when it can. */
-  unavailable?(): Promise<string | undefined>;
-  /** The hosts a cluster runtime spreads instances over, and what runs on each. */
-  nodes?(): Promise<NodeInfo[]>;
   /** Runs a command inside a running instance (a stack's COMMAND health check); a timeout counts as a failure. */
   exec(instance: Instance, command: string[], options: { timeoutMs: number; signal: AbortSignal }): Promise<{ exitCode: number; output: string }>;
+  /** Why this runtime cannot be used now (e.g. the engine is no swarm manager); undefined when it can. */
+  unavailable(): Promise<string | undefined>;
+  /** The hosts the runtime spreads instances over, and what runs on each; none for a runtime of this host alone. */
+  nodes(): Promise<NodeInfo[]>;
+}
+
+/** The runtimes of a server, each app's chosen by its setting; app calls go to the app's. */
+export interface AppRuntimes extends Omit<Runtime, 'name' | 'unavailable' | 'nodes'> {
+  /** The named runtime, or a refusal that says why it cannot be used here. */
+  named(name: string): Runtime;
+  for(app: string): Runtime;
 }

@@ -1,6 +1,6 @@
 import { InvalidError } from '../errors.js';
 import type { LogLine } from './log-lines.js';
-import type { DeployOptions, Instance, LogOptions, OneOffIO, OneOffSpec, ProcessSpec, Runtime } from './runtime.js';
+import type { AppRuntimes, DeployOptions, FormationSpec, Instance, LogOptions, OneOffIO, OneOffSpec, Rollout, Runtime } from './runtime.js';
 
 export const RUNTIME_NAMES = ['docker', 'systemd', 'swarm'] as const;
 export type RuntimeName = (typeof RUNTIME_NAMES)[number];
@@ -12,12 +12,10 @@ export function parseRuntimeName(name: string): RuntimeName {
 
 /**
  * The runtimes this server has, chosen per app: the app's own setting
- * (apps:set APP runtime NAME), else SKIFF_RUNTIME. It is a Runtime itself,
- * passing each call to the app's, so the pipeline does not care which.
+ * (apps:set APP runtime NAME), else SKIFF_RUNTIME. Each app call goes to
+ * the app's runtime, so the pipeline does not care which.
  */
-export class Runtimes implements Runtime {
-  readonly name = 'per-app';
-
+export class Runtimes implements AppRuntimes {
   constructor(
     private readonly available: Partial<Record<RuntimeName, Runtime>>,
     private readonly choose: (app: string) => RuntimeName,
@@ -34,14 +32,8 @@ export class Runtimes implements Runtime {
     return this.named(this.choose(app));
   }
 
-  start(spec: ProcessSpec, options: DeployOptions): Promise<Instance> {
-    return this.for(spec.app).start(spec, options);
-  }
-
-  async stop(instances: readonly Instance[]): Promise<void> {
-    const byApp = new Map<string, Instance[]>();
-    for (const i of instances) byApp.set(i.app, [...(byApp.get(i.app) ?? []), i]);
-    await Promise.all([...byApp].map(([app, list]) => this.for(app).stop(list)));
+  deploy(app: string, formation: readonly FormationSpec[], options: DeployOptions): Promise<Rollout> {
+    return this.for(app).deploy(app, formation, options);
   }
 
   status(app: string): Promise<Instance[]> {

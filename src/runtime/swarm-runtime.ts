@@ -2,25 +2,14 @@ import fs from 'node:fs';
 import path from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import type { Docker } from '../docker/client.js';
-import { demuxLogs, isConflict, isNotFound } from '../docker/client.js';
+import { isConflict, isNotFound } from '../docker/client.js';
 import { LABEL_APP, LABEL_PROCESS, LABEL_RELEASE } from '../domain/names.js';
 import { DeployFailedError, ExternalError } from '../errors.js';
 import type { Logger } from '../log.js';
-import type { DockerRuntime } from './docker-runtime.js';
-import { TimestampedLineSplitter, lineSink, type LogLine } from './log-lines.js';
-import type {
-  DeployOptions,
-  FormationSpec,
-  Instance,
-  LogOptions,
-  NodeInfo,
-  OneOffIO,
-  OneOffSpec,
-  ProcessSpec,
-  RolledOut,
-  RollingDeployOptions,
-  Runtime,
-} from './runtime.js';
+import { DockerRuntime } from './docker-runtime.js';
+import { followLogs, type LogSource } from './log-follower.js';
+import type { LogLine } from './log-lines.js';
+import type { DeployOptions, FormationSpec, Instance, LogOptions, NodeInfo, Rollout } from './runtime.js';
 import { serviceName, serviceSpec } from './swarm-spec.js';
 
 export interface SwarmOptions {
@@ -105,15 +94,17 @@ export function gatewayConfig(): Record<string, unknown> {
  * themselves on a failed health check. The router reaches web tasks through a
  * gateway container on the overlay network (dnsrr: no virtual IP needed).
  */
-export class SwarmRuntime implements Runtime {
-  readonly name = 'swarm';
+export class SwarmRuntime extends DockerRuntime {
+  override readonly name = 'swarm';
 
   constructor(
-    private readonly docker: Docker,
-    private readonly containers: DockerRuntime,
-    private readonly options: SwarmOptions,
-    private readonly log: Logger,
-  ) {}
+    docker: Docker,
+    private readonly swarm: SwarmOptions,
+    log: Logger,
+  ) {
+    // One-offs, exec and the checks' canary are plain containers on this host, as with the docker runtime.
+    super(docker, { stopTimeoutSeconds: swarm.stopTimeoutSeconds }, log);
+  }
 
   /** Whether this engine is a swarm manager: only managers create services. */
   static async available(docker: Docker): Promise<boolean> {
@@ -126,23 +117,32 @@ export class SwarmRuntime implements Runtime {
   }
 
   get gatewayName(): string {
-    return `skiff-gateway-${this.options.gatewayPort}`;
+    return `skiff-gateway-${this.swarm.gatewayPort}`;
   }
 
   /** The router's upstream for a web service: the gateway, and the tasks it dials. */
   upstream(app: string, port: number): string {
-    return `127.0.0.1:${this.options.gatewayPort}/tasks.${serviceName(app, 'web')}:${port}`;
+    return `127.0.0.1:${this.swarm.gatewayPort}/tasks.${serviceName(app, 'web')}:${port}`;
   }
 
-  async rollout(app: string, formation: readonly FormationSpec[], options: RollingDeployOptions): Promise<RolledOut> {
+  /**
+   * The engine replaces tasks itself, new first, and rolls a service back by
+   * itself when its new tasks fail. Checks run before that, on a canary web
+   * instance of the release on this host (the gateway would send traffic to
+   * new tasks as soon as they run). Retiring is the engine's; abort puts every
+   * service this rollout changed back to its previous spec.
+   */
+  override async deploy(app: string, formation: readonly FormationSpec[], options: DeployOptions): Promise<Rollout> {
     const problem = await this.unavailable();
     if (problem) throw new DeployFailedError(`${app} runs on the swarm runtime, but ${problem}`);
-    await this.ensureNetwork();
+    const web = formation.find((f) => f.process === 'web' && f.quantity > 0);
+    if (options.check && web) await this.checkCanary(web, options);
+    await this.ensureOverlay();
     await this.ensureGateway();
     await this.ensureAppNetwork(app);
     const existing = await this.services(app);
-    const restarting = (process: string): boolean => options.restart === 'all' || options.restart.includes(process);
-    // What this rollout changed, to undo if a later process type fails: nothing stays half-done.
+    const restarting = (process: string): boolean => options.replace === 'all' || options.replace.includes(process);
+    // What this rollout changed, to undo if a later process type or the switch fails: nothing stays half-done.
     const done: { id: string; created: boolean }[] = [];
     try {
       await this.rolloutEach(app, formation, existing, restarting, done, options);
@@ -155,12 +155,32 @@ export class SwarmRuntime implements Runtime {
       options.progress.info(`Removing service ${s.Spec.Name}`);
       await this.docker.getService(s.ID).remove().catch((err: unknown) => this.log.warn({ err, service: s.Spec.Name }, 'could not remove service'));
     }
-    const web = formation.find((f) => f.process === 'web' && f.quantity > 0 && f.port !== null);
-    return { upstreams: web ? [this.upstream(app, web.port as number)] : [], instances: await this.status(app) };
+    const served = formation.find((f) => f.process === 'web' && f.quantity > 0 && f.port !== null);
+    const instances = await this.status(app);
+    return {
+      instances,
+      started: instances,
+      retiring: [],
+      upstreams: served ? [this.upstream(app, served.port as number)] : [],
+      retire: async () => {},
+      abort: () => this.undo(done, options),
+    };
+  }
+
+  private async checkCanary(web: FormationSpec, options: DeployOptions): Promise<void> {
+    options.progress.info('Starting a canary web instance on this host for the checks');
+    await options.ensureImage(web.image);
+    const { quantity: _quantity, ...spec } = web;
+    const canary = await this.start({ ...spec, index: 0 }, options);
+    try {
+      await options.check?.([canary]);
+    } finally {
+      await this.stop([canary]);
+    }
   }
 
   /** Services created by a failed rollout go; those it updated go back to their previous spec. */
-  private async undo(done: readonly { id: string; created: boolean }[], options: DeployOptions): Promise<void> {
+  private async undo(done: readonly { id: string; created: boolean }[], options: Pick<DeployOptions, 'progress'>): Promise<void> {
     for (const { id, created } of [...done].reverse()) {
       try {
         if (created) {
@@ -169,7 +189,7 @@ export class SwarmRuntime implements Runtime {
         }
         const service = (await this.docker.getService(id).inspect()) as SwarmService;
         options.progress.warn(`Rolling ${service.Spec.Name} back to its previous release`);
-        await this.docker.getService(id).update({ _query: { version: service.Version.Index, rollback: 'previous' }, _body: service.Spec, authconfig: this.options.registryAuth });
+        await this.docker.getService(id).update({ _query: { version: service.Version.Index, rollback: 'previous' }, _body: service.Spec, authconfig: this.swarm.registryAuth });
       } catch (err) {
         this.log.error({ err, service: id }, 'could not undo a service change');
       }
@@ -182,7 +202,7 @@ export class SwarmRuntime implements Runtime {
     existing: readonly SwarmService[],
     restarting: (process: string) => boolean,
     done: { id: string; created: boolean }[],
-    options: RollingDeployOptions,
+    options: DeployOptions,
   ): Promise<void> {
     for (const f of formation) {
       const name = serviceName(app, f.process);
@@ -191,14 +211,14 @@ export class SwarmRuntime implements Runtime {
       const spec = serviceSpec(f, {
         network: this.appNetwork(app),
         forceUpdate: force,
-        monitorSeconds: this.options.monitorSeconds,
-        stopGraceSeconds: this.options.stopTimeoutSeconds,
-        readyTimeoutSeconds: Math.ceil(this.options.readyTimeoutMs / 1000),
+        monitorSeconds: this.swarm.monitorSeconds,
+        stopGraceSeconds: this.swarm.stopTimeoutSeconds,
+        readyTimeoutSeconds: Math.ceil(this.swarm.readyTimeoutMs / 1000),
       });
       const since = new Date();
       if (!current) {
         options.progress.info(`Creating service ${name} (${f.quantity} replica${f.quantity === 1 ? '' : 's'})`);
-        const created = (await this.docker.createService({ ...spec, authconfig: this.options.registryAuth } as never)) as { id?: string; ID?: string };
+        const created = (await this.docker.createService({ ...spec, authconfig: this.swarm.registryAuth } as never)) as { id?: string; ID?: string };
         const id = created.id ?? created.ID ?? name;
         try {
           await this.waitForTasks(id, name, f.quantity, since, options);
@@ -210,7 +230,7 @@ export class SwarmRuntime implements Runtime {
         }
       } else {
         options.progress.info(`Updating service ${name} (${f.quantity} replica${f.quantity === 1 ? '' : 's'}, start-first)`);
-        await this.docker.getService(current.ID).update({ _query: { version: current.Version.Index }, _body: spec, authconfig: this.options.registryAuth });
+        await this.docker.getService(current.ID).update({ _query: { version: current.Version.Index }, _body: spec, authconfig: this.swarm.registryAuth });
         // Swarm rolls a failed update back itself; only a later failure needs this one undone.
         await this.waitForUpdate(current.ID, name, f.quantity, current.UpdateStatus?.StartedAt, options);
         done.push({ id: current.ID, created: false });
@@ -220,7 +240,7 @@ export class SwarmRuntime implements Runtime {
 
   /** A new service is up when its replicas run; a task that fails first fails the deploy with its error. */
   private async waitForTasks(id: string, name: string, replicas: number, since: Date, options: DeployOptions): Promise<void> {
-    const deadline = Date.now() + options.readyTimeoutMs + this.options.monitorSeconds * 1000;
+    const deadline = Date.now() + options.readyTimeoutMs + this.swarm.monitorSeconds * 1000;
     while (Date.now() < deadline) {
       if (options.signal.aborted) throw new DeployFailedError('deploy cancelled');
       const tasks = await this.tasks({ service: [id] });
@@ -239,7 +259,7 @@ export class SwarmRuntime implements Runtime {
    * deploy fails once the old tasks are back.
    */
   private async waitForUpdate(id: string, name: string, replicas: number, priorUpdate: string | undefined, options: DeployOptions): Promise<void> {
-    const deadline = Date.now() + options.readyTimeoutMs * 2 + this.options.monitorSeconds * 1000 + 30_000;
+    const deadline = Date.now() + options.readyTimeoutMs * 2 + this.swarm.monitorSeconds * 1000 + 30_000;
     let rollingBack: string | undefined;
     while (Date.now() < deadline) {
       if (options.signal.aborted) throw new DeployFailedError('deploy cancelled');
@@ -274,16 +294,7 @@ export class SwarmRuntime implements Runtime {
     throw new DeployFailedError(`the update of ${name} did not finish in time; swarm goes on with it (docker service ps ${name})`);
   }
 
-  async start(spec: ProcessSpec): Promise<Instance> {
-    throw new Error(`the swarm runtime deploys whole formations (rollout), not single instances (${spec.app} ${spec.process}.${spec.index})`);
-  }
-
-  /** Instances of a swarm app go away with their service's replicas; stopping one means scaling. */
-  async stop(instances: readonly Instance[]): Promise<void> {
-    if (instances.length) this.log.debug({ count: instances.length }, 'swarm tasks are stopped by scaling their service');
-  }
-
-  async status(app: string): Promise<Instance[]> {
+  override async status(app: string): Promise<Instance[]> {
     const services = await this.services(app);
     if (!services.length) return [];
     const tasks = await this.tasks({ service: services.map((s) => s.ID), 'desired-state': ['running'] });
@@ -305,11 +316,11 @@ export class SwarmRuntime implements Runtime {
       .sort((a, b) => a.process.localeCompare(b.process) || a.index - b.index);
   }
 
-  async destroy(app: string): Promise<void> {
+  override async destroy(app: string): Promise<void> {
     for (const s of await this.services(app)) await this.docker.getService(s.ID).remove().catch(() => undefined);
     // The tasks' containers stop in the background; images can go only after them.
-    const deadline = Date.now() + (this.options.stopTimeoutSeconds + 20) * 1000;
-    while (Date.now() < deadline && (await this.containers.containers(app)).some((i) => i.state === 'running')) await sleep(250);
+    const deadline = Date.now() + (this.swarm.stopTimeoutSeconds + 20) * 1000;
+    while (Date.now() < deadline && (await this.containers(app)).some((i) => i.state === 'running')) await sleep(250);
     const network = this.docker.getNetwork(this.appNetwork(app));
     await network.disconnect({ Container: this.gatewayName, Force: true }).catch(() => undefined);
     // Swarm takes a moment to let go of a removed service's endpoints.
@@ -332,7 +343,7 @@ export class SwarmRuntime implements Runtime {
    * each out of 10.0.0.0/8 by default) has room for thousands.
    */
   private appNetwork(app: string): string {
-    return `${this.options.network}-${app}`;
+    return `${this.swarm.network}-${app}`;
   }
 
   private async ensureAppNetwork(app: string): Promise<void> {
@@ -341,7 +352,7 @@ export class SwarmRuntime implements Runtime {
       await this.docker.getNetwork(name).inspect();
     } catch (err) {
       if (!isNotFound(err)) throw err;
-      await this.docker.createNetwork({ Name: name, Driver: 'overlay', Attachable: true, Labels: { 'skiff.network': this.options.network, [LABEL_APP]: app } }).catch((e: unknown) => {
+      await this.docker.createNetwork({ Name: name, Driver: 'overlay', Attachable: true, Labels: { 'skiff.network': this.swarm.network, [LABEL_APP]: app } }).catch((e: unknown) => {
         if (!isConflict(e)) throw e;
       });
     }
@@ -360,7 +371,7 @@ export class SwarmRuntime implements Runtime {
    * all tasks merged by time, then, with follow, new ones until the signal.
    * Each line names its task (web.2) from the task id swarm tags it with.
    */
-  async logs(app: string, options: LogOptions, onLine: (line: LogLine) => void): Promise<void> {
+  override async logs(app: string, options: LogOptions, onLine: (line: LogLine) => void): Promise<void> {
     const services = (await this.services(app)).filter((s) => !options.process || s.Spec.Labels?.[LABEL_PROCESS] === options.process);
     if (!services.length) return;
     const names = new Map<string, string>();
@@ -373,58 +384,30 @@ export class SwarmRuntime implements Runtime {
     // With details, swarm puts "com.docker.swarm.node.id=…,…,com.docker.swarm.task.id=ID " before the text.
     const named = (line: LogLine): LogLine => {
       const m = /^(\S*com\.docker\.swarm\.task\.id=(\w+)\S*) (.*)$/s.exec(line.text);
-      return m ? { ...line, source: names.get(m[2]) ?? 'task', text: m[3] } : line;
+      return m ? { ...line, source: names.get(m[2]) ?? 'task', text: m[3] } : { ...line, source: 'task' };
     };
-    const recent: LogLine[] = [];
-    for (const s of services) {
-      const logs = this.docker.getService(s.ID).logs({ stdout: true, stderr: true, timestamps: true, details: true, tail: options.tail, follow: false } as never) as unknown as Promise<Buffer>;
-      const buf = await logs.catch(() => Buffer.alloc(0));
-      const splitter = new TimestampedLineSplitter('task');
-      recent.push(...[...splitter.push(demuxLogs(buf)), ...splitter.end()].map(named));
-    }
-    recent.sort((a, b) => a.time.localeCompare(b.time));
-    const shown = recent.slice(-options.tail);
-    shown.forEach(onLine);
-    if (!options.follow) return;
-
-    const last = shown.at(-1)?.time ?? '';
-    const since = Math.floor(Date.now() / 1000) - 1;
-    const streams: (NodeJS.ReadableStream & { destroy?: () => void })[] = [];
-    for (const s of services) {
-      const stream = await (this.docker.getService(s.ID).logs({ stdout: true, stderr: true, timestamps: true, details: true, follow: true, since } as never) as unknown as Promise<
-        NodeJS.ReadableStream & { destroy?: () => void }
-      >);
-      streams.push(stream);
-      const splitter = new TimestampedLineSplitter('task');
-      const emit = (line: LogLine): void => {
-        if (line.time === '' || line.time > last) onLine(named(line));
+    const sources: LogSource[] = services.map((s) => {
+      const service = this.docker.getService(s.ID);
+      const read = (opts: Record<string, unknown>): Promise<unknown> =>
+        service.logs({ stdout: true, stderr: true, timestamps: true, details: true, ...opts } as never) as unknown as Promise<unknown>;
+      return {
+        id: s.ID,
+        name: named,
+        recent: async (tail) => (await read({ tail, follow: false })) as Buffer,
+        follow: async (since) => (await read({ follow: true, since })) as NodeJS.ReadableStream,
       };
-      const sink = lineSink(splitter, emit);
-      this.docker.modem.demuxStream(stream, sink, sink);
-    }
-    // New tasks (a deploy, a scale) get their names as they come.
-    while (!options.signal.aborted) {
-      await sleep(2000, undefined, { signal: options.signal }).catch(() => undefined);
-      await learnTasks().catch(() => undefined);
-    }
-    for (const stream of streams) stream.destroy?.();
+    });
+    // New tasks (a deploy, a scale) get their names as they come; the services stay the same.
+    await followLogs(this.docker, async () => sources, options, onLine, { ms: 2000, onPoll: learnTasks });
   }
 
-  /** One-offs run as plain containers on this host, as with the docker runtime. */
-  run(spec: OneOffSpec, io: OneOffIO): Promise<number> {
-    return this.containers.run(spec, io);
-  }
-
-  exec(instance: Instance, command: string[], options: { timeoutMs: number; signal: AbortSignal }): Promise<{ exitCode: number; output: string }> {
-    return this.containers.exec(instance, command, options);
-  }
-
-  async unavailable(): Promise<string | undefined> {
+  /** Whether this engine is a swarm manager. */
+  override async unavailable(): Promise<string | undefined> {
     return (await SwarmRuntime.available(this.docker)) ? undefined : 'this Docker engine is not a swarm manager; run docker swarm init (see the README)';
   }
 
   /** The swarm's nodes, and which tasks of which app run on each. */
-  async nodes(): Promise<NodeInfo[]> {
+  override async nodes(): Promise<NodeInfo[]> {
     const nodes = (await this.docker.listNodes()) as {
       ID: string;
       Description?: { Hostname?: string; Engine?: { EngineVersion?: string } };
@@ -458,12 +441,12 @@ export class SwarmRuntime implements Runtime {
     return (await this.docker.listTasks({ filters })) as SwarmTask[];
   }
 
-  private async ensureNetwork(): Promise<void> {
+  private async ensureOverlay(): Promise<void> {
     try {
-      await this.docker.getNetwork(this.options.network).inspect();
+      await this.docker.getNetwork(this.swarm.network).inspect();
     } catch (err) {
       if (!isNotFound(err)) throw err;
-      await this.docker.createNetwork({ Name: this.options.network, Driver: 'overlay', Attachable: true, Labels: { 'skiff.network': '1' } }).catch((e: unknown) => {
+      await this.docker.createNetwork({ Name: this.swarm.network, Driver: 'overlay', Attachable: true, Labels: { 'skiff.network': '1' } }).catch((e: unknown) => {
         // Two deploys at once: the other one made it.
         if (!isConflict(e)) throw e;
       });
@@ -472,8 +455,8 @@ export class SwarmRuntime implements Runtime {
 
   /** The gateway container: this host's caddy on the overlay network, published on loopback. */
   async ensureGateway(): Promise<void> {
-    fs.mkdirSync(this.options.dir, { recursive: true });
-    const configFile = path.join(this.options.dir, 'gateway.json');
+    fs.mkdirSync(this.swarm.dir, { recursive: true });
+    const configFile = path.join(this.swarm.dir, 'gateway.json');
     const config = JSON.stringify(gatewayConfig(), null, 2);
     // A gateway made by an older Skiff gets this one's config (its caddy reads it as it starts).
     const changed = !fs.existsSync(configFile) || fs.readFileSync(configFile, 'utf8') !== config;
@@ -490,25 +473,25 @@ export class SwarmRuntime implements Runtime {
     try {
       const created = await this.docker.createContainer({
         name: this.gatewayName,
-        Image: this.options.gatewayImage,
+        Image: this.swarm.gatewayImage,
         Cmd: ['/usr/local/bin/caddy', 'run', '--config', '/etc/skiff-gateway.json'],
         Env: ['XDG_DATA_HOME=/tmp', 'XDG_CONFIG_HOME=/tmp'],
-        Labels: { 'skiff.gateway': String(this.options.gatewayPort) },
+        Labels: { 'skiff.gateway': String(this.swarm.gatewayPort) },
         ExposedPorts: { '80/tcp': {} },
         HostConfig: {
           Binds: [`${findOnPath('caddy') ?? '/usr/bin/caddy'}:/usr/local/bin/caddy:ro`, `${configFile}:/etc/skiff-gateway.json:ro`],
-          PortBindings: { '80/tcp': [{ HostIp: '127.0.0.1', HostPort: String(this.options.gatewayPort) }] },
-          NetworkMode: this.options.network,
+          PortBindings: { '80/tcp': [{ HostIp: '127.0.0.1', HostPort: String(this.swarm.gatewayPort) }] },
+          NetworkMode: this.swarm.network,
           RestartPolicy: { Name: 'unless-stopped' },
         },
       });
       await created.start();
       // A new gateway joins every app's network there is, not only the next one deployed.
-      const apps = await this.docker.listNetworks({ filters: { label: [`skiff.network=${this.options.network}`] } });
+      const apps = await this.docker.listNetworks({ filters: { label: [`skiff.network=${this.swarm.network}`] } });
       for (const n of apps) await this.connectGateway(n.Name);
     } catch (err) {
       if (isConflict(err)) return;
-      throw new ExternalError(`could not start the swarm gateway (${this.options.gatewayImage}): ${(err as Error).message}`, err);
+      throw new ExternalError(`could not start the swarm gateway (${this.swarm.gatewayImage}): ${(err as Error).message}`, err);
     }
   }
 }

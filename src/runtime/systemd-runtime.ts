@@ -6,11 +6,12 @@ import { promisify } from 'node:util';
 import { containerName } from '../domain/names.js';
 import { DeployFailedError, ExternalError } from '../errors.js';
 import type { Logger } from '../log.js';
-import type { DockerRuntime } from './docker-runtime.js';
+import type { Docker } from '../docker/client.js';
+import { uniqueSuffix } from '../docker/client.js';
+import { DockerRuntime } from './docker-runtime.js';
 import { findFreePort } from './free-port.js';
 import { probeHttp } from './http-probe.js';
-import type { LogLine } from './log-lines.js';
-import type { DeployOptions, Instance, LogOptions, OneOffIO, OneOffSpec, ProcessSpec, Runtime } from './runtime.js';
+import type { Instance, ProcessSpec, StartOptions } from './runtime.js';
 import { envFileText, renderUnit } from './systemd-unit.js';
 
 const run = promisify(execFile);
@@ -33,20 +34,22 @@ export interface SystemdOptions {
  * Runs each instance as a systemd unit that runs its container in the
  * foreground: systemd restarts it and starts it at boot. Written, reloaded
  * and started one at a time, new before old, like the docker runtime; what
- * runs is still a labelled container, so status, logs, run and exec are the
- * docker runtime's.
+ * runs is still a labelled container, so deploy, status, logs, run and exec
+ * are the docker runtime's, and only starting and stopping an instance differ.
  */
-export class SystemdRuntime implements Runtime {
-  readonly name = 'systemd';
+export class SystemdRuntime extends DockerRuntime {
+  override readonly name = 'systemd';
 
   constructor(
-    private readonly containers: DockerRuntime,
-    private readonly options: SystemdOptions,
-    private readonly log: Logger,
-  ) {}
+    docker: Docker,
+    private readonly unitOptions: SystemdOptions,
+    log: Logger,
+  ) {
+    super(docker, { stopTimeoutSeconds: unitOptions.stopTimeoutSeconds }, log);
+  }
 
-  private get docker(): string {
-    return this.options.docker ?? '/usr/bin/docker';
+  private get dockerCli(): string {
+    return this.unitOptions.docker ?? '/usr/bin/docker';
   }
 
   private async systemctl(...args: string[]): Promise<void> {
@@ -57,16 +60,16 @@ export class SystemdRuntime implements Runtime {
     }
   }
 
-  async start(spec: ProcessSpec, { readyTimeoutMs, progress, signal }: DeployOptions): Promise<Instance> {
+  override async start(spec: ProcessSpec, { readyTimeoutMs, progress, signal }: StartOptions): Promise<Instance> {
     const hostPort = spec.port === null ? null : await findFreePort('127.0.0.1');
-    const name = `${containerName(spec.app, spec.process, spec.index, spec.release)}-${Math.random().toString(36).slice(2, 6)}`;
-    const envFile = path.join(this.options.envDir, `${name}.env`);
-    fs.mkdirSync(this.options.envDir, { recursive: true, mode: 0o700 });
+    const name = `${containerName(spec.app, spec.process, spec.index, spec.release)}-${uniqueSuffix()}`;
+    const envFile = path.join(this.unitOptions.envDir, `${name}.env`);
+    fs.mkdirSync(this.unitOptions.envDir, { recursive: true, mode: 0o700 });
     fs.writeFileSync(envFile, envFileText(spec), { mode: 0o600 });
-    const unit = renderUnit(spec, { name, hostPort, envFile, docker: this.docker, stopTimeoutSeconds: this.options.stopTimeoutSeconds });
-    fs.writeFileSync(path.join(this.options.unitDir, `${name}.service`), unit, { mode: 0o644 });
+    const unit = renderUnit(spec, { name, hostPort, envFile, docker: this.dockerCli, stopTimeoutSeconds: this.unitOptions.stopTimeoutSeconds });
+    fs.writeFileSync(path.join(this.unitOptions.unitDir, `${name}.service`), unit, { mode: 0o644 });
     try {
-      await this.containers.ensureNetwork();
+      await this.ensureNetwork();
       await this.systemctl('daemon-reload');
       await this.systemctl('enable', '--now', `${name}.service`);
       await this.waitReady(name, hostPort, spec, readyTimeoutMs, signal);
@@ -75,7 +78,7 @@ export class SystemdRuntime implements Runtime {
       await this.remove(name);
       throw err;
     }
-    const instance = (await this.containers.status(spec.app)).find((i) => i.name === name);
+    const instance = (await this.status(spec.app)).find((i) => i.name === name);
     return instance ?? { id: name, name, app: spec.app, release: spec.release, process: spec.process, index: spec.index, state: 'running', hostPort: hostPort ?? undefined };
   }
 
@@ -99,39 +102,23 @@ export class SystemdRuntime implements Runtime {
 
   private async remove(name: string): Promise<void> {
     await this.systemctl('disable', '--now', `${name}.service`).catch((err: unknown) => this.log.warn({ err, unit: name }, 'could not stop unit'));
-    fs.rmSync(path.join(this.options.unitDir, `${name}.service`), { force: true });
-    fs.rmSync(path.join(this.options.envDir, `${name}.env`), { force: true });
+    fs.rmSync(path.join(this.unitOptions.unitDir, `${name}.service`), { force: true });
+    fs.rmSync(path.join(this.unitOptions.envDir, `${name}.env`), { force: true });
     await this.systemctl('daemon-reload').catch(() => undefined);
   }
 
-  async stop(instances: readonly Instance[]): Promise<void> {
+  override async stop(instances: readonly Instance[]): Promise<void> {
     await Promise.all(instances.map((i) => this.remove(i.name)));
   }
 
-  status(app: string): Promise<Instance[]> {
-    return this.containers.status(app);
-  }
-
-  async destroy(app: string): Promise<void> {
+  override async destroy(app: string): Promise<void> {
     await this.stop(await this.status(app));
     // Units whose container is gone already.
-    for (const file of fs.existsSync(this.options.unitDir) ? fs.readdirSync(this.options.unitDir) : []) {
+    for (const file of fs.existsSync(this.unitOptions.unitDir) ? fs.readdirSync(this.unitOptions.unitDir) : []) {
       if (!file.startsWith('skiff-') || !file.endsWith('.service')) continue;
-      const unit = fs.readFileSync(path.join(this.options.unitDir, file), 'utf8');
+      const unit = fs.readFileSync(path.join(this.unitOptions.unitDir, file), 'utf8');
       if (unit.includes(` --label skiff.app=${app} `)) await this.remove(file.slice(0, -'.service'.length));
     }
-    await this.containers.destroy(app);
-  }
-
-  logs(app: string, options: LogOptions, onLine: (line: LogLine) => void): Promise<void> {
-    return this.containers.logs(app, options, onLine);
-  }
-
-  run(spec: OneOffSpec, io: OneOffIO): Promise<number> {
-    return this.containers.run(spec, io);
-  }
-
-  exec(instance: Instance, command: string[], options: { timeoutMs: number; signal: AbortSignal }): Promise<{ exitCode: number; output: string }> {
-    return this.containers.exec(instance, command, options);
+    await super.destroy(app);
   }
 }

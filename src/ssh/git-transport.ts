@@ -2,8 +2,8 @@ import { spawn } from 'node:child_process';
 import type { ServerChannel } from 'ssh2';
 import type { GitRequest } from '../domain/git-request.js';
 import { DEPLOY_BRANCHES } from '../domain/deploy-branch.js';
-import { gitArgs, gitEnv, killGitGroup, openRepo } from '../commands/git-access.js';
-import type { Caller, Services } from '../commands/command.js';
+import { gitArgs, gitEnv, killGitGroup, openRepo } from '../operations/git-access.js';
+import type { Caller, Services } from '../operations/operation.js';
 
 /**
  * Serves git's own protocol on the channel by running git receive-pack or

@@ -2,8 +2,8 @@ import net from 'node:net';
 import { Writable } from 'node:stream';
 import type { Logger } from '../log.js';
 import ssh2, { type Connection, type ServerChannel } from 'ssh2';
-import { dispatch, renderHelp } from '../commands/registry.js';
-import type { Caller, Services, TerminalSize } from '../commands/command.js';
+import type { Caller, Services } from '../operations/operation.js';
+import type { TerminalSize } from '../output/terminal.js';
 import { EventEmitter } from 'node:events';
 import { splitExecLine } from '../domain/exec-line.js';
 import { fingerprintOf } from '../domain/ssh-key.js';
@@ -83,8 +83,10 @@ export function createSshServer({ services, hostKey }: SshServerDeps): net.Serve
         session.on('close', () => sessions--);
         session.on('shell', (accept) => {
           const channel = accept();
-          write(channel, pty !== undefined, renderHelp('ssh'));
-          finish(channel, 0);
+          void commands().then(({ renderHelp }) => {
+            write(channel, pty !== undefined, renderHelp('ssh'));
+            finish(channel, 0);
+          });
         });
         session.on('exec', (accept, _reject, { command }) => {
           const channel = accept();
@@ -199,6 +201,9 @@ interface Terminal {
   onResize: (listener: (size: TerminalSize) => void) => void;
 }
 
+/** The commands load with the first one run: a server that only takes pushes, or waits, does not carry them. */
+const commands = (): Promise<typeof import('../commands/registry.js')> => import('../commands/registry.js');
+
 async function runExec(services: Services, caller: Caller, command: string, channel: ServerChannel, terminal: Terminal): Promise<number> {
   const pty = terminal.size !== undefined;
   const stdout = pty ? crlf(channel) : channel;
@@ -219,6 +224,7 @@ async function runExec(services: Services, caller: Caller, command: string, chan
     return isSkiffError(err) ? err.exitStatus : 1;
   }
   services.log.info({ user: caller.user, command: words[0], address: caller.address }, 'command');
+  const { dispatch } = await commands();
   return dispatch(words, {
     caller,
     services,

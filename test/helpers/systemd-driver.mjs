@@ -3,15 +3,15 @@
 //   node systemd-driver.mjs start SPEC_JSON OPTIONS_JSON   → prints the instance as JSON
 //   node systemd-driver.mjs stop INSTANCE_JSON OPTIONS_JSON
 import { createDocker } from '../../dist/docker/client.js';
-import { DockerRuntime } from '../../dist/runtime/docker-runtime.js';
+
 import { SystemdRuntime } from '../../dist/runtime/systemd-runtime.js';
 import { silentLogger } from '../../dist/log.js';
 import { Progress } from '../../dist/output/progress.js';
 
 const [command, subject, options] = process.argv.slice(2);
 const opts = JSON.parse(options);
-const containers = new DockerRuntime(createDocker(), { stopTimeoutSeconds: opts.stopTimeoutSeconds }, silentLogger);
-const runtime = new SystemdRuntime(containers, opts, silentLogger);
+
+const runtime = new SystemdRuntime(createDocker(), opts, silentLogger);
 if (command === 'start') {
   const instance = await runtime.start(JSON.parse(subject), { readyTimeoutMs: 30_000, progress: new Progress([process.stderr]), signal: new AbortController().signal });
   process.stdout.write(JSON.stringify(instance));

@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
-import { AUDITED } from '../../src/commands/audit.js';
-import { COMMANDS, renderHelp } from '../../src/commands/registry.js';
+import { grammarOf, parseCommandArgs } from '../../src/commands/args.js';
+import { COMMANDS, findCommand, renderHelp } from '../../src/commands/registry.js';
 import { SETTINGS } from '../../src/config.js';
 
 /** Commands that only read; every other command changes something and must leave an event. */
@@ -11,15 +11,35 @@ const READ_ONLY = new Set([
 
 describe('the command registry', () => {
   it('audits every command that changes something', () => {
-    const unaudited = COMMANDS.map((c) => c.name).filter((n) => !READ_ONLY.has(n) && !(n in AUDITED));
+    const unaudited = COMMANDS.filter((c) => !READ_ONLY.has(c.name) && !c.audit).map((c) => c.name);
     expect(unaudited).toEqual([]);
-    expect(Object.keys(AUDITED).filter((n) => !COMMANDS.some((c) => c.name === n))).toEqual([]);
+    expect(COMMANDS.filter((c) => READ_ONLY.has(c.name) && c.audit).map((c) => c.name)).toEqual([]);
   });
 
   it('never keeps config values in an event', () => {
-    const note = AUDITED['config:set'](['shop', 'TOKEN=s3cret', 'B=x=y', '--no-restart']);
-    expect(note).toEqual({ app: 'shop', detail: { keys: ['TOKEN', 'B'], restart: false } });
-    expect(JSON.stringify(AUDITED.run(['shop', '--', 'psql', 'postgres://u:pw@db']))).not.toContain('pw@db');
+    const note = (name: string, args: string[]): unknown => {
+      const spec = findCommand(name)!;
+      return spec.audit!(spec.raw ? { positionals: args, values: {} } : parseCommandArgs(name, spec.usage, args));
+    };
+    expect(note('config:set', ['shop', 'TOKEN=s3cret', 'B=x=y', '--no-restart'])).toEqual({ app: 'shop', detail: { keys: ['TOKEN', 'B'], restart: false } });
+    expect(JSON.stringify(note('run', ['shop', '--', 'psql', 'postgres://u:pw@db']))).not.toContain('pw@db');
+  });
+
+  it('reads each command\'s arguments from its usage line, the one place they are declared', () => {
+    expect(grammarOf('APP KEY=VALUE... [--no-restart]')).toEqual({ options: { 'no-restart': { type: 'boolean' } }, min: 2, max: Infinity });
+    expect(grammarOf('NAME --confirm NAME')).toEqual({ options: { confirm: { type: 'string' } }, min: 1, max: 1 });
+    expect(grammarOf('APP [-n LINES] [-p TYPE] [-t]')).toEqual({
+      options: { n: { type: 'string', short: 'n' }, p: { type: 'string', short: 'p' }, t: { type: 'boolean', short: 't' } },
+      min: 1,
+      max: 1,
+    });
+    expect(grammarOf('NAME [--admin] < KEY.pub')).toEqual({ options: { admin: { type: 'boolean' } }, min: 1, max: 1 });
+    expect(grammarOf('APP [TYPE]')).toEqual({ options: {}, min: 1, max: 2 });
+    expect(parseCommandArgs('logs', 'APP [-n LINES] [-t]', ['web', '-n', '5', '-t'])).toEqual({ positionals: ['web'], values: { n: '5', t: true } });
+    expect(() => parseCommandArgs('ps:restart', 'APP [TYPE]', ['a', 'b', 'c'])).toThrow('usage: ps:restart APP [TYPE]');
+    expect(() => parseCommandArgs('apps:list', '[--json]', ['--bogus'])).toThrow(/Unknown option '--bogus'.*usage: apps:list \[--json\]/);
+    // Every command's usage line parses (a typo there would break the command).
+    for (const c of COMMANDS.filter((c) => !c.raw)) expect(() => grammarOf(c.usage)).not.toThrow();
   });
 
   it('lists every command and setting in help', () => {

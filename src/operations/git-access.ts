@@ -1,9 +1,9 @@
 import type { GitRequest } from '../domain/git-request.js';
 import { ConflictError } from '../errors.js';
-import { createApp, getApp } from './app-lifecycle.js';
+import { assertMayPush, getApp } from '../pipeline/policy.js';
+import { createApp } from './apps.js';
 import { outcomeOf, recordEvent, sourceOf } from './audit.js';
-import type { Caller, Services } from './command.js';
-import { assertMayPush } from '../pipeline/app-stack.js';
+import type { Caller, Services } from './operation.js';
 
 /**
  * What any git door (SSH, HTTPS) does before it runs git: fetching needs the
@@ -26,7 +26,7 @@ export async function openRepo(services: Services, req: GitRequest, caller: Call
   if (!created) {
     try {
       const app = getApp(services, caller, req.app);
-      if (req.service === 'git-receive-pack') assertMayPush(services.store, app, caller.user, caller.admin);
+      if (req.service === 'git-receive-pack') assertMayPush(services.store, app, caller);
     } catch (err) {
       recordEvent(services, caller, req.service === 'git-upload-pack' ? 'fetch' : 'push', { app: req.app, detail: {} }, outcomeOf(err));
       throw err;

@@ -1,0 +1,121 @@
+import fs from 'node:fs';
+import path from 'node:path';
+import { parseAppName } from '../domain/app-name.js';
+import { defaultHost } from '../domain/host-name.js';
+import type { StackDefinition } from '../domain/stackfile.js';
+import { ConflictError, InvalidError } from '../errors.js';
+import { converge } from '../pipeline/converge.js';
+import { assertMayCreate, findUsableStack, getApp } from '../pipeline/policy.js';
+import { recordLeftovers } from '../pipeline/prune.js';
+import { applyRoutes } from '../pipeline/route.js';
+import { parseRuntimeName } from '../runtime/runtimes.js';
+import type { App, Stack } from '../store/store.js';
+import { withOpLock, type Caller, type Op, type Services } from './operation.js';
+
+/** Creates repo and record; the repo is made first and idempotently, so a crash leaves nothing that blocks a retry. */
+export async function createApp(services: Services, name: string, caller: Caller, stack: string | null = null): Promise<App> {
+  parseAppName(name);
+  assertMayCreate(services.config, caller);
+  if (services.store.apps.find(name)) throw new ConflictError(`app '${name}' already exists`);
+  // The name's host must be free: an app's default host is never shared with another app's domain.
+  const host = defaultHost(name, services.config.domain);
+  if (services.store.domains.owner(host)) throw new ConflictError(`the host ${host} is a domain of another app; choose another name`);
+  await services.repos.ensure(name);
+  const app = services.store.apps.create(name, caller.user, stack);
+  services.log.info({ app: name, user: caller.user }, 'app created');
+  return app;
+}
+
+/** apps:create: an app, optionally on a stack the caller may use, which sets how its web process runs. */
+export async function createAppOnStack(op: Pick<Op, 'services' | 'caller'>, name: string, stackName: string | null): Promise<{ app: App; stack: Stack | 'builtin' | undefined }> {
+  const stack = stackName === null ? undefined : findUsableStack(op.services.store, stackName, op.caller);
+  const app = await createApp(op.services, name, op.caller, stackName);
+  if (stack && stack !== 'builtin') applyStackFormation(op.services, app.name, stack.definition);
+  return { app, stack };
+}
+
+/** A stack's service says how its apps run: web instances and their limits, as ps:scale and resources:set would set them. */
+function applyStackFormation(services: Services, app: string, stack: StackDefinition): void {
+  const { instances, memoryMb, cpus } = stack.service;
+  services.store.formation.setQuantities(app, { web: instances });
+  if (memoryMb !== null || cpus !== null) {
+    services.store.formation.setResources(app, 'web', { memory: memoryMb === null ? null : memoryMb * 1024 * 1024, cpus });
+  }
+}
+
+/** apps:stack-update: the stack the app builds with from its next push; null for none. */
+export function setAppStack(op: Pick<Op, 'services' | 'caller'>, appName: string, stackName: string | null): App {
+  const { services, caller } = op;
+  const app = getApp(services, caller, appName, { owner: true });
+  if (stackName === null) {
+    services.store.apps.setStack(app.name, null);
+    return app;
+  }
+  const stack = findUsableStack(services.store, stackName, caller);
+  services.store.transaction(() => {
+    services.store.apps.setStack(app.name, stackName);
+    if (stack !== 'builtin') applyStackFormation(services, app.name, stack.definition);
+  });
+  return app;
+}
+
+/**
+ * Removes everything the app owns, each step idempotent, the record last so
+ * an interrupted destroy can be run again. Returns how many of its images
+ * stay for now (others build on them); the server removes them later.
+ */
+export async function destroyApp(services: Services, name: string): Promise<number> {
+  services.store.routes.set(name, []);
+  await services.runtime.destroy(name);
+  const left = await services.images.removeApp(name);
+  recordLeftovers(services.config, left);
+  services.repos.remove(name);
+  fs.rmSync(path.join(services.config.buildsDir, name), { recursive: true, force: true });
+  services.store.apps.remove(name);
+  await applyRoutes(services).catch((err: unknown) => services.log.warn({ err, app: name }, 'routes not updated; the server does it when it starts'));
+  services.log.info({ app: name, imagesLeft: left.length }, 'app destroyed');
+  return left.length;
+}
+
+/** apps:destroy, under the app's lock, by its owner or an admin. */
+export async function destroyOwnApp(op: Op, name: string): Promise<{ app: App; imagesLeft: number }> {
+  const app = getApp(op.services, op.caller, name, { owner: true });
+  const imagesLeft = await withOpLock(op, app.name, 'destroy', () => destroyApp(op.services, app.name));
+  return { app, imagesLeft };
+}
+
+/**
+ * apps:set APP runtime NAME ('default': SKIFF_RUNTIME). A running app moves
+ * without downtime: the new runtime's instances start and take the traffic,
+ * then the old runtime's go. Says when the move happens.
+ */
+export async function setAppRuntime(op: Op, appName: string, value: string): Promise<{ app: App; runtime: string; when: 'already' | 'next-deploy' | 'now'; version?: number }> {
+  const { services, caller } = op;
+  const app = getApp(services, caller, appName, { owner: true });
+  const target = value === 'default' ? null : parseRuntimeName(value);
+  const effective = target ?? parseRuntimeName(services.config.runtime);
+  const runtime = services.runtime.named(effective);
+  const problem = await runtime.unavailable();
+  if (problem) throw new InvalidError(`cannot run ${app.name} on ${effective}: ${problem}`);
+  const before = services.runtime.for(app.name);
+  if (before === runtime) {
+    services.store.apps.setRuntime(app.name, target);
+    return { app, runtime: effective, when: 'already' };
+  }
+  return withOpLock(op, app.name, 'runtime change', async () => {
+    // As it is now that the lock is ours: a deploy may have finished meanwhile.
+    const locked = getApp(services, caller, app.name, { owner: true });
+    const current = locked.currentRelease === null ? undefined : services.store.releases.find(app.name, locked.currentRelease);
+    const previous = locked.runtime;
+    services.store.apps.setRuntime(app.name, target);
+    if (!current || locked.stopped) return { app, runtime: effective, when: 'next-deploy' as const };
+    try {
+      await converge(services, current, { replace: 'all', progress: op.progress, signal: op.signal });
+    } catch (err) {
+      services.store.apps.setRuntime(app.name, previous);
+      throw err;
+    }
+    await before.destroy(app.name);
+    return { app, runtime: effective, when: 'now' as const, version: current.version };
+  });
+}

@@ -1,0 +1,80 @@
+import { assertConfigSize, describeConfigChange } from '../domain/config-vars.js';
+import { NotFoundError } from '../errors.js';
+import { getApp } from '../pipeline/policy.js';
+import { rollout } from '../pipeline/rollout.js';
+import { withOpLock, type Op } from './operation.js';
+
+/** When a config change takes effect. */
+export type ConfigOutcome = 'first-deploy' | 'next-release' | 'released';
+
+/**
+ * Records the change, then — unless told not to — makes a release of the
+ * current image with the new config and rolls it out. Under the app's lock;
+ * if the new release does not come up, the config change is undone.
+ */
+async function changeConfig(op: Op, appName: string, set: Record<string, string>, unset: string[], restart: boolean): Promise<ConfigOutcome> {
+  const { services, caller } = op;
+  const app = getApp(services, caller, appName).name;
+  const verb = unset.length ? 'Unset' : 'Set';
+  const keys = unset.length ? unset : Object.keys(set);
+  return withOpLock(op, app, 'config change', async () => {
+    const before = services.store.config.get(app);
+    const after = { ...before, ...set };
+    for (const key of unset) delete after[key];
+    assertConfigSize(after);
+    services.store.config.update(app, set, unset);
+    services.log.info({ app, keys, user: caller.user }, `config ${verb.toLowerCase()}`);
+    const current = getApp(services, caller, app).currentRelease;
+    const running = current === null ? undefined : services.store.releases.find(app, current);
+    if (!running) {
+      op.progress.step(`${describeConfigChange(verb, keys)} (takes effect with the first deploy)`);
+      return 'first-deploy';
+    }
+    if (!restart) {
+      op.progress.step(`${describeConfigChange(verb, keys)} (takes effect with the next release)`);
+      return 'next-release';
+    }
+    op.progress.step(`${describeConfigChange(verb, keys)} and restarting ${app}`);
+    try {
+      await rollout(
+        services,
+        {
+          app,
+          image: running.image,
+          commit: running.commit,
+          buildId: running.buildId,
+          pusher: caller.user,
+          description: describeConfigChange(verb, keys),
+          config: after,
+          processes: running.processes,
+          healthcheck: running.healthcheck,
+          port: running.port,
+          dropSourceTag: false,
+        },
+        op.progress,
+        op.signal,
+      );
+    } catch (err) {
+      // The running release still has the old config: so must the record.
+      const restore = Object.fromEntries(Object.entries(before).filter(([k]) => keys.includes(k)));
+      services.store.config.update(app, restore, keys.filter((k) => !(k in before)));
+      throw err;
+    }
+    return 'released';
+  });
+}
+
+/** config:set */
+export function setConfig(op: Op, app: string, vars: Record<string, string>, options: { restart: boolean }): Promise<ConfigOutcome> {
+  return changeConfig(op, app, vars, [], options.restart);
+}
+
+/** config:unset: every key must be set. */
+export function unsetConfig(op: Op, appName: string, keys: readonly string[], options: { restart: boolean }): Promise<ConfigOutcome> {
+  const app = getApp(op.services, op.caller, appName);
+  const vars = op.services.store.config.get(app.name);
+  const unique = [...new Set(keys)];
+  const missing = unique.filter((k) => !(k in vars));
+  if (missing.length) throw new NotFoundError(`${app.name} has no config var ${missing.join(', ')}`);
+  return changeConfig(op, app.name, {}, unique, options.restart);
+}

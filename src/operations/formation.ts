@@ -1,0 +1,85 @@
+import os from 'node:os';
+import type { FormationEntry } from '../domain/formation.js';
+import { InvalidError } from '../errors.js';
+import { converge } from '../pipeline/converge.js';
+import { getApp } from '../pipeline/policy.js';
+import type { App, Store } from '../store/store.js';
+import type { Instance } from '../runtime/runtime.js';
+import { withOpLock, type Op } from './operation.js';
+
+/**
+ * Records a change of what runs (scale, stop, start, limits, a restart) and
+ * brings the running instances in line with it, under the app's lock. If the
+ * new instances do not come up, the record goes back to what runs. Returns
+ * the instances stopped, or undefined when the app has no release yet (the
+ * change takes effect with the first deploy).
+ */
+async function applyFormation(op: Op, app: App, purpose: string, replace: readonly string[] | 'all', change: () => void): Promise<Instance[] | undefined> {
+  const { services, caller } = op;
+  return withOpLock(op, app.name, purpose, async () => {
+    const before = services.store.formation.list(app.name);
+    change();
+    const fresh = getApp(services, caller, app.name);
+    const rel = fresh.currentRelease === null ? undefined : services.store.releases.find(app.name, fresh.currentRelease);
+    if (!rel) return undefined;
+    try {
+      return (await converge(services, rel, { replace, progress: op.progress, signal: op.signal })).stopped;
+    } catch (err) {
+      // What runs is what ran before: so is the record, or every later restart would fail the same way.
+      restoreFormation(services.store, app.name, before);
+      throw err;
+    }
+  });
+}
+
+function restoreFormation(store: Store, app: string, before: readonly FormationEntry[]): void {
+  const now = store.formation.list(app);
+  for (const entry of now) {
+    const was = before.find((b) => b.process === entry.process);
+    store.formation.setResources(app, entry.process, { memory: was?.memory ?? null, cpus: was?.cpus ?? null });
+  }
+  const counts = Object.fromEntries(before.filter((b) => b.quantity !== null).map((b) => [b.process, b.quantity as number]));
+  if (Object.keys(counts).length) store.formation.setQuantities(app, counts);
+}
+
+/** ps:scale: counts per process type the current release has. */
+export async function scale(op: Op, appName: string, counts: Record<string, number>): Promise<Instance[] | undefined> {
+  const app = getApp(op.services, op.caller, appName);
+  const rel = app.currentRelease === null ? undefined : op.services.store.releases.find(app.name, app.currentRelease);
+  const unknown = rel ? Object.keys(counts).filter((t) => !(t in rel.processes)) : [];
+  if (rel && unknown.length) {
+    throw new InvalidError(`${app.name} has no process type ${unknown.join(', ')}; it has ${Object.keys(rel.processes).join(', ')} (from its Procfile)`);
+  }
+  op.progress.step(`Scaling ${app.name}: ${Object.entries(counts).map(([t, n]) => `${t}=${n}`).join(' ')}`);
+  return applyFormation(op, app, 'scale', [], () => op.services.store.formation.setQuantities(app.name, counts));
+}
+
+/** ps:restart: fresh instances of one type, or of all. */
+export async function restart(op: Op, appName: string, type: string | undefined): Promise<Instance[] | undefined> {
+  const app = getApp(op.services, op.caller, appName);
+  op.progress.step(`Restarting ${type ? `${type} of ` : ''}${app.name}`);
+  return applyFormation(op, app, 'restart', type ? [type] : 'all', () => {});
+}
+
+/** ps:stop and ps:start: every process of the app, at its recorded scale. */
+export async function setStopped(op: Op, appName: string, stopped: boolean): Promise<Instance[] | undefined> {
+  const app = getApp(op.services, op.caller, appName);
+  op.progress.step(`${stopped ? 'Stopping' : 'Starting'} ${app.name}`);
+  return applyFormation(op, app, stopped ? 'stop' : 'start', [], () => op.services.store.apps.setStopped(app.name, stopped));
+}
+
+/** resources:set: a process type's limits (undefined: unchanged, null: none); restarts that type. */
+export async function setResources(op: Op, appName: string, type: string, limits: { memory?: number | null; cpus?: number | null }): Promise<Instance[] | undefined> {
+  const app = getApp(op.services, op.caller, appName);
+  assertHostHas(limits.memory, limits.cpus);
+  op.progress.step(`Setting limits of ${type} for ${app.name}`);
+  return applyFormation(op, app, 'resources', [type], () => op.services.store.formation.setResources(app.name, type, limits));
+}
+
+/** Limits the host can give at all: the engine refuses more, and a recorded limit it refuses fails every later start. */
+function assertHostHas(memory: number | null | undefined, cpus: number | null | undefined): void {
+  const cores = os.cpus().length;
+  if (cpus != null && cpus > cores) throw new InvalidError(`--cpus ${cpus}: this host has ${cores} CPU${cores === 1 ? '' : 's'}`);
+  const total = os.totalmem();
+  if (memory != null && memory > total) throw new InvalidError(`--memory: this host has ${Math.floor(total / 1024 ** 2)}m of memory`);
+}

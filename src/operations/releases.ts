@@ -1,0 +1,72 @@
+import { ConflictError, InvalidError, NotFoundError } from '../errors.js';
+import { getApp } from '../pipeline/policy.js';
+import { rollout, type Rollout } from '../pipeline/rollout.js';
+import type { App, Release } from '../store/store.js';
+import { withOpLock, type Op, type Services } from './operation.js';
+
+function parseVersion(input: string): number {
+  const m = /^v?([1-9][0-9]{0,8})$/.exec(input);
+  if (!m) throw new InvalidError(`'${input}' is not a release; write it as v3 (releases APP lists them)`);
+  return Number(m[1]);
+}
+
+/** A release of the app by its version as a user writes it (v3 or 3). */
+export function getRelease(services: Pick<Services, 'store'>, app: App, input: string): Release {
+  const rel = services.store.releases.find(app.name, parseVersion(input));
+  if (!rel) throw new NotFoundError(`${app.name} has no release ${input}; releases ${app.name} lists them`);
+  return rel;
+}
+
+/** Without a version: the newest deployed release before the current one, as Heroku does. */
+function rollbackTarget(services: Services, app: App, input: string | undefined): Release {
+  if (app.currentRelease === null) throw new ConflictError(`${app.name} has no release yet; push to deploy`);
+  if (input !== undefined) {
+    const rel = getRelease(services, app, input);
+    if (rel.status !== 'deployed') throw new ConflictError(`v${rel.version} never went live (${rel.status}); pick a deployed release`);
+    if (rel.version === app.currentRelease) throw new ConflictError(`v${rel.version} is already serving`);
+    return rel;
+  }
+  const earlier = services.store.releases.list(app.name).find((r) => r.status === 'deployed' && r.version < (app.currentRelease ?? 0));
+  if (!earlier) throw new ConflictError(`${app.name} has no earlier release to roll back to`);
+  return earlier;
+}
+
+/**
+ * rollback: a new release of an earlier release's image and config, rolled
+ * out like any other; no rebuild. The app's config becomes that release's.
+ */
+export async function rollback(op: Op, appName: string, version: string | undefined): Promise<Rollout> {
+  const { services, caller } = op;
+  const name = getApp(services, caller, appName).name;
+  return withOpLock(op, name, 'rollback', async () => {
+    const app = getApp(services, caller, name);
+    const target = rollbackTarget(services, app, version);
+    // With a registry, an image that is not on this host is pulled from it.
+    if (!services.registry && !(await services.images.exists(target.image))) {
+      throw new ConflictError(`the image of v${target.version} was pruned (SKIFF_KEEP_RELEASES keeps the newest ones); push that commit again instead`);
+    }
+    op.progress.step(`Rolling back ${app.name} to v${target.version}`);
+    const result = await rollout(
+      services,
+      {
+        app: app.name,
+        image: target.image,
+        commit: target.commit,
+        buildId: target.buildId,
+        pusher: caller.user,
+        description: `Rollback to v${target.version}`,
+        config: target.config,
+        processes: target.processes,
+        healthcheck: target.healthcheck,
+        port: target.port,
+        dropSourceTag: false,
+      },
+      op.progress,
+      op.signal,
+    );
+    // The config of the release that serves is the app's config again.
+    const current = services.store.config.get(app.name);
+    services.store.config.update(app.name, target.config, Object.keys(current).filter((k) => !(k in target.config)));
+    return result;
+  });
+}

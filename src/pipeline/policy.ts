@@ -1,0 +1,99 @@
+import type { AppStack } from '../builder/builder.js';
+import { BUILTIN_STACKS } from '../builder/stacks.js';
+import type { Config } from '../config.js';
+import { parseAppName } from '../domain/app-name.js';
+import type { Caller } from '../domain/caller.js';
+import { BuildFailedError, DeniedError, InvalidError, NotFoundError } from '../errors.js';
+import type { App, Stack, Store } from '../store/store.js';
+
+/*
+ * Who may do what, for every door (SSH, HTTPS, the host) and the push hook:
+ * admins may do anything; a user may use the apps they created and those
+ * shared with them; owner-only acts (destroy, access, settings) need the
+ * creator; a stack is usable by everyone once published, before that only by
+ * its creator.
+ */
+
+export function isBuiltinStack(name: string): boolean {
+  return BUILTIN_STACKS.some((s) => s.name === name);
+}
+
+export function mayUseApp(store: Store, name: string, caller: Pick<Caller, 'user' | 'admin'>): boolean {
+  if (caller.admin) return true;
+  const app = store.apps.find(name);
+  return app !== undefined && (app.createdBy === caller.user || store.access.has(name, caller.user));
+}
+
+/**
+ * The app, if the caller may use it. A user who may not gets `access denied`
+ * whether or not the app exists, so nothing is learned about other apps.
+ * With owner, only the owner or an admin passes.
+ */
+export function getApp(deps: { store: Store }, caller: Pick<Caller, 'user' | 'admin'>, name: string | undefined, options: { owner?: boolean } = {}): App {
+  const app = deps.store.apps.find(parseAppName(name));
+  if (!caller.admin) {
+    if (!app || !mayUseApp(deps.store, app.name, caller)) throw new DeniedError();
+    if (options.owner && app.createdBy !== caller.user) throw new DeniedError(`access denied: only the owner of ${app.name} (${app.createdBy}) or an admin may do that`);
+  }
+  if (!app) throw new NotFoundError(`app '${name}' not found; create it with apps:create ${name}, or push to it`);
+  return app;
+}
+
+/** Plain users create apps unless SKIFF_USERS_CAN_CREATE is off. */
+export function assertMayCreate(config: Pick<Config, 'usersCanCreate'>, caller: Pick<Caller, 'admin'>): void {
+  if (!caller.admin && !config.usersCanCreate) throw new DeniedError('access denied: only admins may create apps here');
+}
+
+/** Commands for admins only. */
+export function assertAdmin(caller: Pick<Caller, 'admin'>, what: string): void {
+  if (!caller.admin) throw new DeniedError(`access denied: ${what} is for admins`);
+}
+
+export function assertMayUseStack(stack: Stack, caller: Pick<Caller, 'user' | 'admin'>, doing: string): void {
+  if (maySeeStack(stack, caller)) return;
+  throw new DeniedError(`the ${stack.name} stack is unpublished: only its creator (${stack.creator}) may ${doing} until it is published again`);
+}
+
+/** An app on an unpublished stack takes pushes from the stack's creator (and admins) only. */
+export function assertMayPush(store: Store, app: App, caller: Pick<Caller, 'user' | 'admin'>): void {
+  const stack = app.stack === null ? undefined : store.stacks.find(app.stack);
+  if (stack) assertMayUseStack(stack, caller, `push to ${app.name}`);
+}
+
+/** A stack by name for a user who wants to use it: built-in, or a stackfile stack the user may use. */
+export function findUsableStack(store: Store, name: string, caller: Pick<Caller, 'user' | 'admin'>): Stack | 'builtin' {
+  if (isBuiltinStack(name)) return 'builtin';
+  const stack = store.stacks.find(name);
+  // An unpublished stack is not there for those who may not use it: neither it nor its creator is named.
+  if (!stack || !maySeeStack(stack, caller)) throw new NotFoundError(`no stack named '${name}'; see stacks for the ones you may use`);
+  return stack;
+}
+
+/** The stack an app builds with, as the builders take it; null when the app has none. */
+export function resolveAppStack(store: Store, app: App): AppStack | null {
+  if (app.stack === null) return null;
+  if (isBuiltinStack(app.stack)) return { kind: 'builtin', name: app.stack };
+  const stack = store.stacks.find(app.stack);
+  if (!stack) throw new BuildFailedError(`the app's stack '${app.stack}' was removed; set another with apps:stack-update ${app.name} STACK`);
+  return { kind: 'stackfile', definition: stack.definition };
+}
+
+/** Everyone sees published stacks; creators and admins see unpublished ones too. */
+export function maySeeStack(stack: Stack, caller: Pick<Caller, 'user' | 'admin'>): boolean {
+  return stack.published || caller.admin || stack.creator === caller.user;
+}
+
+/** A stackfile stack the caller may see, by a name already checked; built-in stacks cannot be changed. */
+export function findStack(store: Store, caller: Pick<Caller, 'user' | 'admin'>, name: string): Stack {
+  if (isBuiltinStack(name)) throw new InvalidError(`${name} is a built-in stack and cannot be changed; define your own with stacks:create`);
+  const stack = store.stacks.find(name);
+  if (!stack || !maySeeStack(stack, caller)) throw new NotFoundError(`no stack named '${name}'; see stacks for the ones you may use`);
+  return stack;
+}
+
+/** Changing a stack is for its creator and admins. */
+export function findOwnStack(store: Store, caller: Pick<Caller, 'user' | 'admin'>, name: string): Stack {
+  const stack = findStack(store, caller, name);
+  if (!caller.admin && stack.creator !== caller.user) throw new DeniedError(`access denied: only the creator of the ${stack.name} stack (${stack.creator}) or an admin may change it`);
+  return stack;
+}

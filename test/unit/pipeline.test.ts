@@ -1,0 +1,303 @@
+// The pipeline's paths, in milliseconds, with in-memory fakes for every seam
+// (builder, images, runtime, router) and the real store on a temporary file.
+// No root, no Docker: git alone makes the pushed commits.
+import { execFileSync, spawnSync } from 'node:child_process';
+import fs from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import type { Builder, BuildContext } from '../../src/builder/builder.js';
+import type { ImageStore } from '../../src/builder/images.js';
+import { loadConfig } from '../../src/config.js';
+import { ZERO_SHA } from '../../src/domain/deploy-branch.js';
+import { BuildFailedError, DeployFailedError, ExternalError } from '../../src/errors.js';
+import { Repos } from '../../src/git/repos.js';
+import { silentLogger } from '../../src/log.js';
+import type { Services } from '../../src/operations/operation.js';
+import { setConfig } from '../../src/operations/config.js';
+import { scale } from '../../src/operations/formation.js';
+import { rollback } from '../../src/operations/releases.js';
+import { Progress } from '../../src/output/progress.js';
+import { PushRejected, deployPush } from '../../src/pipeline/push.js';
+import { appUrl } from '../../src/pipeline/route.js';
+import type { Route, Router } from '../../src/router/router.js';
+import { rollInstances, type InstanceHost } from '../../src/runtime/instance-rollout.js';
+import type { DeployOptions, FormationSpec, Instance, ProcessSpec, Rollout, Runtime } from '../../src/runtime/runtime.js';
+import { Runtimes } from '../../src/runtime/runtimes.js';
+import { SecretBox } from '../../src/store/secret-box.js';
+import { openStore } from '../../src/store/sqlite-store.js';
+
+/** What happened, in order, across every fake: the test reads the pipeline's order from it. */
+let events: string[];
+
+class FakeImages implements ImageStore {
+  readonly tags = new Set<string>();
+  readonly tagged: [string, string][] = [];
+  async tag(source: string, target: string): Promise<void> {
+    if (!this.tags.has(source)) throw new ExternalError(`no image ${source}`);
+    this.tags.add(target);
+    this.tagged.push([source, target]);
+  }
+  async exists(tag: string): Promise<boolean> {
+    return this.tags.has(tag);
+  }
+  async untag(tag: string): Promise<void> {
+    this.tags.delete(tag);
+  }
+  async checkAuth(): Promise<void> {}
+  async removeApp(): Promise<string[]> {
+    return [];
+  }
+  async remove(): Promise<string[]> {
+    return [];
+  }
+}
+
+class FakeBuilder implements Builder {
+  readonly name = 'fake';
+  fail = false;
+  builds = 0;
+  constructor(private readonly images: FakeImages) {}
+  async detect(): Promise<string> {
+    return 'the fake builder';
+  }
+  dockerfile(): string {
+    return 'FROM scratch\n';
+  }
+  async build(ctx: BuildContext): Promise<{ tag: string; id: string }> {
+    events.push('build');
+    this.builds++;
+    if (this.fail) throw new BuildFailedError('docker build failed: step 2 exited with 1');
+    this.images.tags.add(ctx.tag);
+    return { tag: ctx.tag, id: `sha256:${'0'.repeat(64)}` };
+  }
+}
+
+/** Instances in a map; an image in failing never becomes ready. */
+class FakeHost implements InstanceHost, Runtime {
+  readonly name = 'docker';
+  readonly running = new Map<string, Instance>();
+  readonly failing = new Set<string>();
+  private port = 40000;
+  async start(spec: ProcessSpec): Promise<Instance> {
+    events.push(`start ${spec.process}.${spec.index} v${spec.release}`);
+    if (this.failing.has(spec.image)) throw new DeployFailedError('the new release did not answer HTTP on its PORT within 1s; the previous release keeps serving');
+    const id = `${spec.app}-${spec.process}-${spec.index}-v${spec.release}-${this.port}`;
+    const instance: Instance = { id, name: id, app: spec.app, release: spec.release, process: spec.process, index: spec.index, state: 'running', hostPort: spec.port === null ? undefined : this.port++ };
+    this.running.set(id, instance);
+    return instance;
+  }
+  async stop(instances: readonly Instance[]): Promise<void> {
+    for (const i of instances) {
+      events.push(`stop ${i.process}.${i.index} v${i.release}`);
+      this.running.delete(i.id);
+    }
+  }
+  async status(app: string): Promise<Instance[]> {
+    return [...this.running.values()].filter((i) => i.app === app);
+  }
+  deploy(app: string, formation: readonly FormationSpec[], options: DeployOptions): Promise<Rollout> {
+    return rollInstances(this, app, formation, options, silentLogger);
+  }
+  async destroy(app: string): Promise<void> {
+    await this.stop(await this.status(app));
+  }
+  async logs(): Promise<void> {}
+  async run(): Promise<number> {
+    return 0;
+  }
+  async exec(): Promise<{ exitCode: number; output: string }> {
+    return { exitCode: 0, output: '' };
+  }
+  async unavailable(): Promise<undefined> {
+    return undefined;
+  }
+  async nodes(): Promise<[]> {
+    return [];
+  }
+  versions(app: string): string[] {
+    return [...this.running.values()].filter((i) => i.app === app).map((i) => `${i.process}.${i.index} v${i.release}`).sort();
+  }
+}
+
+class FakeRouter implements Router {
+  routes: readonly Route[] = [];
+  failNext = false;
+  async apply(routes: readonly Route[]): Promise<void> {
+    if (this.failNext) {
+      this.failNext = false;
+      throw new ExternalError('the router refused the routes');
+    }
+    events.push('route');
+    this.routes = routes;
+  }
+  async isConfigured(): Promise<boolean> {
+    return true;
+  }
+  upstreams(app: string): string[] {
+    return this.routes.find((r) => r.app === app)?.upstreams ?? [];
+  }
+}
+
+const APP = 'shop';
+let home: string;
+let work: string;
+let services: Services;
+let images: FakeImages;
+let builder: FakeBuilder;
+let host: FakeHost;
+let router: FakeRouter;
+const caller = { user: 'alice', admin: true, via: 'host' as const };
+const op = (): Parameters<typeof setConfig>[0] => ({ services, caller, progress: new Progress([]), signal: new AbortController().signal, onWait: () => {} });
+
+function git(...args: string[]): string {
+  return execFileSync('git', args, { cwd: work, encoding: 'utf8', env: { ...process.env, GIT_AUTHOR_NAME: 't', GIT_AUTHOR_EMAIL: 't@t', GIT_COMMITTER_NAME: 't', GIT_COMMITTER_EMAIL: 't@t' } }).trim();
+}
+
+/** A commit of the work repo, pushed as the hook sees it: the branch has not moved yet. */
+function commit(text: string): { ref: string; oldSha: string; newSha: string } {
+  fs.writeFileSync(path.join(work, 'Dockerfile'), `FROM scratch\n# ${text}\n`);
+  fs.writeFileSync(path.join(work, 'Procfile'), 'web: serve\n');
+  git('add', '-A');
+  const parent = spawnSync('git', ['rev-parse', '--verify', '--quiet', 'refs/heads/main'], { cwd: work, encoding: 'utf8' }).stdout.trim();
+  const newSha = git('commit-tree', git('write-tree'), ...(parent ? ['-p', parent] : []), '-m', text);
+  return { ref: 'refs/heads/main', oldSha: parent || ZERO_SHA, newSha };
+}
+
+async function push(text: string): Promise<string> {
+  const update = commit(text);
+  const url = await deployPush(services, { app: APP, repoDir: work, update, pusher: 'alice', source: 'test' }, new Progress([]), new AbortController().signal);
+  // git moves the branch once the hook succeeds.
+  git('update-ref', 'refs/heads/main', update.newSha);
+  // The lock lasts as long as git's receive-pack, the hook's parent; here the push is over.
+  services.store.locks.release(APP, process.ppid);
+  return url;
+}
+
+beforeEach(() => {
+  events = [];
+  home = fs.mkdtempSync(path.join(os.tmpdir(), 'skiff-unit-'));
+  work = path.join(home, 'work');
+  fs.mkdirSync(work);
+  git('init', '-q', '-b', 'main');
+  const config = { ...loadConfig({ SKIFF_HOME: home, SKIFF_DRAIN_SECONDS: '0' }) };
+  images = new FakeImages();
+  builder = new FakeBuilder(images);
+  host = new FakeHost();
+  router = new FakeRouter();
+  services = {
+    config,
+    log: silentLogger,
+    version: 'test',
+    store: openStore(path.join(home, 'skiff.db'), SecretBox.load(config.secretKeyPath)),
+    repos: new Repos(config.reposDir, home),
+    images,
+    stackImages: { run: async () => 0, sweep: async () => [] },
+    registry: undefined,
+    runtime: new Runtimes({ docker: host }, () => 'docker'),
+    router,
+    builders: [builder],
+  };
+  services.store.apps.create(APP, 'alice');
+});
+
+afterEach(() => {
+  fs.rmSync(home, { recursive: true, force: true });
+});
+
+describe('a push', () => {
+  it('checks out, builds, releases, starts, routes, then stops the old release, in that order', async () => {
+    const url = await push('one');
+    expect(url).toBe(appUrl(services, APP));
+    expect(events).toEqual(['build', 'start web.1 v1', 'route']);
+    events = [];
+    await push('two');
+    expect(events).toEqual(['build', 'start web.1 v2', 'route', 'stop web.1 v1']);
+    expect(host.versions(APP)).toEqual(['web.1 v2']);
+    expect(services.store.apps.find(APP)?.currentRelease).toBe(2);
+    expect(router.upstreams(APP)).toEqual([`127.0.0.1:${[...host.running.values()].find((i) => i.process === 'web')?.hostPort}`]);
+    // The build's tag went; the release keeps its own.
+    expect([...images.tags].sort()).toEqual([`skiff/${APP}:v1`, `skiff/${APP}:v2`]);
+    expect(services.store.builds.list(APP).map((b) => b.status)).toEqual(['succeeded', 'succeeded']);
+  });
+
+  it('leaves the previous release serving when the build fails, records it, and lets go of the lock', async () => {
+    await push('one');
+    const routed = router.upstreams(APP);
+    builder.fail = true;
+    await expect(push('broken')).rejects.toBeInstanceOf(PushRejected);
+    expect(host.versions(APP)).toEqual(['web.1 v1']);
+    expect(router.upstreams(APP)).toEqual(routed);
+    expect(services.store.apps.find(APP)?.currentRelease).toBe(1);
+    expect(services.store.releases.list(APP).map((r) => r.version)).toEqual([1]);
+    expect(services.store.builds.latest(APP)?.status).toBe('failed');
+    expect(services.store.events.list({ app: APP, limit: 1 })[0].outcome).toMatch(/^failed: docker build failed/);
+    // Nobody holds the app's lock: the next push or command goes ahead at once.
+    expect(services.store.locks.tryAcquire({ app: APP, pid: process.pid, holder: 'test', purpose: 'check' }, () => true)).toBeUndefined();
+  });
+
+  it('abandons a release whose instances never get ready, and stops only what it started', async () => {
+    await push('one');
+    host.failing.add(`skiff/${APP}:v2`);
+    events = [];
+    await expect(push('crashes')).rejects.toThrow(/did not answer HTTP/);
+    expect(events).toEqual(['build', 'start web.1 v2']);
+    expect(host.versions(APP)).toEqual(['web.1 v1']);
+    expect(services.store.releases.find(APP, 2)?.status).toBe('failed');
+    expect(images.tags.has(`skiff/${APP}:v2`)).toBe(false);
+  });
+
+  it('undoes the switch when the router refuses it: new instances go, the record says the old release', async () => {
+    await push('one');
+    const routed = router.upstreams(APP);
+    router.failNext = true;
+    events = [];
+    await expect(push('two')).rejects.toThrow(/router refused/);
+    expect(events).toEqual(['build', 'start web.1 v2', 'stop web.1 v2']);
+    expect(host.versions(APP)).toEqual(['web.1 v1']);
+    expect(services.store.apps.find(APP)?.currentRelease).toBe(1);
+    expect(services.store.releases.find(APP, 2)?.status).toBe('failed');
+    expect(services.store.routes.get(APP)).toEqual(routed);
+  });
+});
+
+describe('operations on a running app', () => {
+  it('rolls a config change out as a release of the same image, and undoes the record when it fails', async () => {
+    await push('one');
+    expect(await setConfig(op(), APP, { GREETING: 'hi' }, { restart: true })).toBe('released');
+    const v2 = services.store.releases.find(APP, 2);
+    expect(v2).toMatchObject({ status: 'deployed', config: { GREETING: 'hi' }, commit: services.store.releases.find(APP, 1)?.commit });
+    expect(images.tagged.at(-1)).toEqual([`skiff/${APP}:v1`, `skiff/${APP}:v2`]);
+    expect(host.versions(APP)).toEqual(['web.1 v2']);
+    expect(builder.builds).toBe(1);
+
+    host.failing.add(`skiff/${APP}:v3`);
+    await expect(setConfig(op(), APP, { GREETING: 'bye' }, { restart: true })).rejects.toThrow(/did not answer/);
+    expect(services.store.config.get(APP)).toEqual({ GREETING: 'hi' });
+    expect(host.versions(APP)).toEqual(['web.1 v2']);
+    expect(services.store.apps.find(APP)?.currentRelease).toBe(2);
+  });
+
+  it('rolls back by releasing the earlier image again, without a build', async () => {
+    await push('one');
+    await push('two');
+    await rollback(op(), APP, undefined);
+    expect(builder.builds).toBe(2);
+    expect(services.store.releases.find(APP, 3)).toMatchObject({ status: 'deployed', description: 'Rollback to v1' });
+    expect(images.tagged.at(-1)).toEqual([`skiff/${APP}:v1`, `skiff/${APP}:v3`]);
+    expect(host.versions(APP)).toEqual(['web.1 v3']);
+  });
+
+  it('scales without touching the instances it keeps, and restores the record when a new one fails', async () => {
+    await push('one');
+    events = [];
+    await scale(op(), APP, { web: 2 });
+    expect(events).toEqual(['start web.2 v1', 'route']);
+    expect(host.versions(APP)).toEqual(['web.1 v1', 'web.2 v1']);
+    host.failing.add(`skiff/${APP}:v1`);
+    await expect(scale(op(), APP, { web: 3 })).rejects.toThrow(/did not answer/);
+    expect(services.store.formation.list(APP).find((f) => f.process === 'web')?.quantity).toBe(2);
+    expect(host.versions(APP)).toEqual(['web.1 v1', 'web.2 v1']);
+    await expect(scale(op(), APP, { nope: 1 })).rejects.toThrow(/has no process type nope; it has web/);
+  });
+});
