@@ -2,6 +2,20 @@
 # as the baseline's door, a Skiff server, and the fixture app as git work trees.
 # Each expects $work (a temporary folder) and a pids array its cleanup kills.
 
+# needs TOOL...: stops with the line that installs them when one is missing.
+needs() {
+  local tool
+  for tool in "$@"; do
+    command -v "$tool" >/dev/null || { echo " !     $tool is missing: apt-get install hyperfine openssh-server curl" >&2; exit 1; }
+  done
+}
+
+# Ends the benchmark's processes, and its Skiff's Caddy (which outlives the server on purpose).
+stop_all() {
+  for pid in "${pids[@]}"; do kill "$pid" 2>/dev/null || true; done
+  [ -f "$work/home/caddy/caddy.pid" ] && kill "$(cat "$work/home/caddy/caddy.pid")" 2>/dev/null || true
+}
+
 free_port() { node -e "const s=require('net').createServer().listen(0,'127.0.0.1',()=>{console.log(s.address().port);s.close()})"; }
 
 # OpenSSH's sshd on loopback, letting $work/id in as root; sets sshd_port.
@@ -45,3 +59,32 @@ work_trees() {
     git -C "$work/$name-app" -c user.name=b -c user.email=b@b commit -qm init
   done
 }
+
+# $work/by-hand.sh WORK NAME: what Skiff does for a Dockerfile app, step for step,
+# by hand: push the NAME-app work tree to its bare repo behind sshd, archive,
+# docker build, docker run, wait for HTTP 200, stop the old container.
+write_by_hand() {
+  cat > "$work/by-hand.sh" <<'HAND'
+#!/usr/bin/env bash
+set -euo pipefail
+work="$1" name="$2"
+cd "$work/$name-app"
+git push -q origin main
+sha="$(git rev-parse HEAD)"
+rm -rf "$work/checkout-$name" && mkdir "$work/checkout-$name"
+git -C "$work/$name.git" archive --format=tar "$sha" | tar -x -C "$work/checkout-$name"
+docker build -q -t "skiff-bench-$name:latest" "$work/checkout-$name" >/dev/null
+port="$(node -e "const s=require('net').createServer().listen(0,'127.0.0.1',()=>{console.log(s.address().port);s.close()})")"
+old="$(docker ps -q --filter label=skiff.bench="$name")"
+docker run -d --label skiff.bench="$name" -e PORT=5000 -p "127.0.0.1:$port:5000" --restart unless-stopped --init "skiff-bench-$name:latest" >/dev/null
+until curl -fs -o /dev/null "http://127.0.0.1:$port/"; do sleep 0.2; done
+[ -z "$old" ] || docker rm -f $old >/dev/null
+HAND
+  chmod +x "$work/by-hand.sh"
+}
+
+# A new commit in $work/NAME-app: change NAME
+change() { echo "change $RANDOM$RANDOM" > "$work/$1-app/index.html" && git -C "$work/$1-app" -c user.name=b -c user.email=b@b commit -qam change; }
+
+# The resident memory of a process, in KiB.
+rss_kib() { awk '/^VmRSS:/ { print $2 }' "/proc/$1/status"; }

@@ -9,21 +9,18 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 runs="${1:-30}"
-for tool in hyperfine /usr/sbin/sshd; do
-  command -v "$tool" >/dev/null || { echo " !     $tool is missing: apt-get install hyperfine openssh-server" >&2; exit 1; }
-done
+# shellcheck source=bench/lib.sh
+source bench/lib.sh
+needs hyperfine /usr/sbin/sshd
 bash scripts/setup.sh >/dev/null
 
 work="$(mktemp -d /tmp/skiff-bench.XXXXXX)"
 pids=()
 cleanup() {
-  for pid in "${pids[@]}"; do kill "$pid" 2>/dev/null || true; done
-  [ -f "$work/home/caddy/caddy.pid" ] && kill "$(cat "$work/home/caddy/caddy.pid")" 2>/dev/null || true
+  stop_all
   rm -rf "$work"
 }
 trap cleanup EXIT
-# shellcheck source=bench/lib.sh
-source bench/lib.sh
 
 
 ssh-keygen -q -t ed25519 -N '' -f "$work/id"

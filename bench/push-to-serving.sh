@@ -12,25 +12,21 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 runs="${1:-10}"
-for tool in hyperfine /usr/sbin/sshd curl; do
-  command -v "$tool" >/dev/null || { echo " !     $tool is missing: apt-get install hyperfine openssh-server curl" >&2; exit 1; }
-done
+# shellcheck source=bench/lib.sh
+source bench/lib.sh
+needs hyperfine /usr/sbin/sshd curl
 bash scripts/setup.sh --test >/dev/null
 
 work="$(mktemp -d /tmp/skiff-bench.XXXXXX)"
 pids=()
 cleanup() {
-  for pid in "${pids[@]}"; do kill "$pid" 2>/dev/null || true; done
-  # Skiff's Caddy outlives the server on purpose; the benchmark's must not.
-  [ -f "$work/home/caddy/caddy.pid" ] && kill "$(cat "$work/home/caddy/caddy.pid")" 2>/dev/null || true
+  stop_all
   docker rm -f $(docker ps -aq --filter label=skiff.app=bench) >/dev/null 2>&1 || true
-  docker rm -f $(docker ps -aq --filter label=skiff.bench=1) >/dev/null 2>&1 || true
+  docker rm -f $(docker ps -aq --filter label=skiff.bench) >/dev/null 2>&1 || true
   docker rmi -f $(docker images -q --filter label=skiff.app=bench) >/dev/null 2>&1 || true
   rm -rf "$work"
 }
 trap cleanup EXIT
-# shellcheck source=bench/lib.sh
-source bench/lib.sh
 
 
 ssh-keygen -q -t ed25519 -N '' -f "$work/id"
@@ -53,35 +49,16 @@ git -C "$work/hand-app" remote add origin "ssh://root@127.0.0.1:$sshd_port$work/
 git -C "$work/skiff-app" remote add paas "ssh://git@127.0.0.1:$skiff_port/bench.git"
 export GIT_SSH_COMMAND="ssh $ssh_opts"
 
-# The by-hand deploy, step for step what Skiff does for a Dockerfile app.
-cat > "$work/by-hand.sh" <<'HAND'
-#!/usr/bin/env bash
-set -euo pipefail
-work="$1"
-cd "$work/hand-app"
-git push -q origin main
-sha="$(git rev-parse HEAD)"
-rm -rf "$work/checkout" && mkdir "$work/checkout"
-git -C "$work/hand.git" archive --format=tar "$sha" | tar -x -C "$work/checkout"
-docker build -q -t skiff-bench-hand:latest "$work/checkout" >/dev/null
-port="$(node -e "const s=require('net').createServer().listen(0,'127.0.0.1',()=>{console.log(s.address().port);s.close()})")"
-old="$(docker ps -q --filter label=skiff.bench=1)"
-docker run -d --label skiff.bench=1 -e PORT=5000 -p "127.0.0.1:$port:5000" --restart unless-stopped --init skiff-bench-hand:latest >/dev/null
-until curl -fs -o /dev/null "http://127.0.0.1:$port/"; do sleep 0.2; done
-[ -z "$old" ] || docker rm -f $old >/dev/null
-HAND
-chmod +x "$work/by-hand.sh"
-
-change() { echo "change $RANDOM$RANDOM" > "$work/$1-app/index.html" && git -C "$work/$1-app" -c user.name=b -c user.email=b@b commit -qam change; }
+write_by_hand
 export -f change
 export work
 
 # Warm both: first deploys build the cached layers.
-"$work/by-hand.sh" "$work" >/dev/null
+"$work/by-hand.sh" "$work" hand >/dev/null
 git -C "$work/skiff-app" push -q paas main 2>/dev/null
 
 hyperfine --shell bash --style basic --runs "$runs" --export-json "$work/results.json" \
-  --prepare "change hand" --command-name "by hand" "$work/by-hand.sh $work" \
+  --prepare "change hand" --command-name "by hand" "$work/by-hand.sh $work hand" \
   --prepare "change skiff" --command-name "skiff" "git -C $work/skiff-app push -q paas main 2>/dev/null"
 
 node -e '
