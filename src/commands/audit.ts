@@ -12,6 +12,11 @@ export const offApp =
   (detail: (args: ParsedArgs) => Record<string, unknown> = () => ({})) =>
   (args: ParsedArgs): AuditNote => ({ app: null, detail: detail(args) });
 
+/** What the trail keeps of --no-release-phase: only that it was given (a skipped release phase is worth an audit line). */
+export function releasePhaseNote(values: ParsedArgs['values']): { releasePhase?: false } {
+  return values['no-release-phase'] === true ? { releasePhase: false } : {};
+}
+
 /** A command that did not even parse: under the name it gave first, with nothing else. */
 export function unparsedNote(args: string[]): AuditNote {
   return { app: args.find((a) => !a.startsWith('-')) ?? null, detail: {} };

@@ -5,7 +5,7 @@ import { restart, scale, setResources, setStopped } from '../operations/formatio
 import { getApp } from '../pipeline/policy.js';
 import type { Instance } from '../runtime/runtime.js';
 import { table, writeJson } from './args.js';
-import { onApp } from './audit.js';
+import { onApp, releasePhaseNote } from './audit.js';
 import type { CommandContext, CommandSpec } from './command.js';
 import { operation } from './operation-io.js';
 import { HEADING } from '../output/progress.js';
@@ -75,13 +75,14 @@ export const psCommands: CommandSpec[] = [
   },
   {
     name: 'ps:restart',
-    usage: 'APP [TYPE]',
-    summary: 'Replace the instances (of one type, or all) with fresh ones, without downtime',
-    audit: ({ positionals }) => ({ app: positionals[0], detail: { type: positionals[1] ?? 'all' } }),
+    usage: 'APP [TYPE] [--no-release-phase]',
+    summary: 'Replace the instances (of one type, or all) with fresh ones, without downtime; pending config (config:set --no-restart) makes a release',
+    audit: ({ positionals, values }) => ({ app: positionals[0], detail: { type: positionals[1] ?? 'all', ...releasePhaseNote(values) } }),
     async run(ctx) {
-      const { positionals } = ctx;
+      const { positionals, values } = ctx;
       const type = positionals[1] === undefined ? undefined : parseProcessType(positionals[1]);
-      report(ctx, await restart(operation(ctx), positionals[0], type));
+      const result = await restart(operation(ctx), positionals[0], type, { releasePhase: values['no-release-phase'] !== true });
+      if ('stopped' in result) report(ctx, result.stopped);
     },
   },
   {

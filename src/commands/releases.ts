@@ -1,6 +1,11 @@
+import fs from 'node:fs';
+import { pipeline } from 'node:stream/promises';
+import { NotFoundError } from '../errors.js';
 import { getRelease, rollback } from '../operations/releases.js';
+import { releaseCommand, releaseLogPath } from '../pipeline/release-phase.js';
 import { getApp } from '../pipeline/policy.js';
 import { table, writeJson } from './args.js';
+import { releasePhaseNote } from './audit.js';
 import type { CommandSpec } from './command.js';
 import { operation } from './operation-io.js';
 import { HEADING } from '../output/progress.js';
@@ -54,13 +59,29 @@ export const releasesCommands: CommandSpec[] = [
     },
   },
   {
+    name: 'releases:output',
+    rawOutput: true,
+    usage: 'APP vN',
+    summary: "Print what a release's release phase (the Procfile's release command) printed",
+    async run({ positionals, io, services, caller }) {
+      const app = getApp(services, caller, positionals[0]);
+      const rel = getRelease(services, app, positionals[1]);
+      const file = releaseLogPath(services.config, app.name, rel.version);
+      if (!fs.existsSync(file)) {
+        const command = releaseCommand(rel);
+        throw new NotFoundError(command === undefined ? `v${rel.version} has no release phase (no release: line in its Procfile)` : `v${rel.version}'s release phase did not run (skipped, or the release failed before it)`);
+      }
+      await pipeline(fs.createReadStream(file), io.stdout, { end: false });
+    },
+  },
+  {
     name: 'rollback',
     aliases: ['releases:rollback'],
-    usage: 'APP [vN]',
+    usage: 'APP [vN] [--no-release-phase]',
     summary: 'Release an earlier image and config again (default: the one before the current), without rebuilding',
-    audit: ({ positionals }) => ({ app: positionals[0], detail: { to: positionals[1] ?? 'previous' } }),
+    audit: ({ positionals, values }) => ({ app: positionals[0], detail: { to: positionals[1] ?? 'previous', ...releasePhaseNote(values) } }),
     async run(ctx) {
-      await rollback(operation(ctx), ctx.positionals[0], ctx.positionals[1]);
+      await rollback(operation(ctx), ctx.positionals[0], ctx.positionals[1], { releasePhase: ctx.values['no-release-phase'] !== true });
     },
   },
 ];

@@ -3,34 +3,42 @@ import type Docker from 'dockerode';
 import { ExternalError } from '../errors.js';
 
 export type { Docker };
+export type { ContainerCreateOptions, ContainerInfo } from 'dockerode';
 
 const require = createRequire(import.meta.url);
 
 /**
- * dockerode loads gRPC at start for BuildKit sessions (about 8 MB that stay
- * in memory); Skiff builds with the classic builder and never opens one. The
- * session module is put in the module cache as a stand-in that loads the
- * real one on its first call, then dockerode itself is loaded.
+ * Puts a stand-in for a module that exports one function into the module
+ * cache: the real module loads on the stand-in's first call.
+ */
+function deferFunctionModule(file: string): void {
+  if (require.cache[file]) return;
+  let real: ((...args: unknown[]) => unknown) | undefined;
+  const standIn = (...args: unknown[]): unknown => {
+    if (!real) {
+      delete require.cache[file];
+      real = require(file) as (...args: unknown[]) => unknown;
+    }
+    return real(...args);
+  };
+  const Module = require('node:module') as { new (id: string): NodeJS.Module };
+  const entry = new Module(file);
+  Object.assign(entry, { filename: file, loaded: true, exports: standIn });
+  require.cache[file] = entry;
+}
+
+/**
+ * dockerode loads gRPC at start for BuildKit sessions, and docker-modem loads
+ * ssh2 for ssh:// engines: some 20 MB that stay in memory, and a tenth of a
+ * second at every start of a push's hook. Skiff builds with the classic
+ * builder and talks to a local socket unless DOCKER_HOST says ssh://, so both
+ * load only when first used.
  */
 function loadDockerode(): typeof Docker {
-  const file = require.resolve('dockerode/lib/session.js');
-  if (!require.cache[file]) {
-    let real: ((...args: unknown[]) => unknown) | undefined;
-    const standIn = (...args: unknown[]): unknown => {
-      if (!real) {
-        delete require.cache[file];
-        real = require(file) as (...args: unknown[]) => unknown;
-      }
-      return real(...args);
-    };
-    const Module = require('node:module') as { new (id: string): NodeJS.Module };
-    const entry = new Module(file);
-    Object.assign(entry, { filename: file, loaded: true, exports: standIn });
-    require.cache[file] = entry;
-  }
+  deferFunctionModule(require.resolve('dockerode/lib/session.js'));
+  deferFunctionModule(createRequire(require.resolve('dockerode')).resolve('docker-modem/lib/ssh.js'));
   return require('dockerode') as typeof Docker;
 }
-export type { ContainerCreateOptions, ContainerInfo } from 'dockerode';
 
 /** The only place that constructs the Docker client; DOCKER_HOST is honoured by dockerode. */
 export function createDocker(): Docker {

@@ -22,9 +22,13 @@ export function defaultQuantity(process: string): number {
   return process === 'web' ? 1 : 0;
 }
 
-/** The process types a release has, each with its recorded (or default) scale and limits. */
+/** The Procfile's release phase: a command run once per release, never a process that keeps running. */
+export const RELEASE_PHASE = 'release';
+
+/** The process types a release runs, each with its recorded (or default) scale and limits. */
 export function planFormation(processes: Processes, entries: readonly FormationEntry[]): ProcessPlan[] {
   return Object.entries(processes)
+    .filter(([process]) => process !== RELEASE_PHASE)
     .map(([process, command]) => {
       const e = entries.find((x) => x.process === process);
       return {

@@ -1,6 +1,7 @@
 import { assertConfigSize, describeConfigChange } from '../domain/config-vars.js';
 import { NotFoundError } from '../errors.js';
 import { getApp } from '../pipeline/policy.js';
+import { releaseOf } from '../pipeline/release.js';
 import { rollout } from '../pipeline/rollout.js';
 import { withOpLock, type Op } from './operation.js';
 
@@ -12,7 +13,7 @@ export type ConfigOutcome = 'first-deploy' | 'next-release' | 'released';
  * current image with the new config and rolls it out. Under the app's lock;
  * if the new release does not come up, the config change is undone.
  */
-async function changeConfig(op: Op, appName: string, set: Record<string, string>, unset: string[], restart: boolean): Promise<ConfigOutcome> {
+async function changeConfig(op: Op, appName: string, set: Record<string, string>, unset: string[], options: ConfigOptions): Promise<ConfigOutcome> {
   const { services, caller } = op;
   const app = getApp(services, caller, appName).name;
   const verb = unset.length ? 'Unset' : 'Set';
@@ -30,7 +31,7 @@ async function changeConfig(op: Op, appName: string, set: Record<string, string>
       op.progress.step(`${describeConfigChange(verb, keys)} (takes effect with the first deploy)`);
       return 'first-deploy';
     }
-    if (!restart) {
+    if (!options.restart) {
       op.progress.step(`${describeConfigChange(verb, keys)} (takes effect with the next release)`);
       return 'next-release';
     }
@@ -38,21 +39,10 @@ async function changeConfig(op: Op, appName: string, set: Record<string, string>
     try {
       await rollout(
         services,
-        {
-          app,
-          image: running.image,
-          commit: running.commit,
-          buildId: running.buildId,
-          pusher: caller.user,
-          description: describeConfigChange(verb, keys),
-          config: after,
-          processes: running.processes,
-          healthcheck: running.healthcheck,
-          port: running.port,
-          dropSourceTag: false,
-        },
+        { ...releaseOf(running), pusher: caller.user, description: describeConfigChange(verb, keys), config: after },
         op.progress,
         op.signal,
+        { releasePhase: options.releasePhase },
       );
     } catch (err) {
       // The running release still has the old config: so must the record.
@@ -64,17 +54,35 @@ async function changeConfig(op: Op, appName: string, set: Record<string, string>
   });
 }
 
+/** restart: make a release now (else the next release takes the change); releasePhase: false skips the release command. */
+export interface ConfigOptions {
+  restart: boolean;
+  releasePhase?: boolean;
+}
+
 /** config:set */
-export function setConfig(op: Op, app: string, vars: Record<string, string>, options: { restart: boolean }): Promise<ConfigOutcome> {
-  return changeConfig(op, app, vars, [], options.restart);
+export function setConfig(op: Op, app: string, vars: Record<string, string>, options: ConfigOptions): Promise<ConfigOutcome> {
+  return changeConfig(op, app, vars, [], options);
 }
 
 /** config:unset: every key must be set. */
-export function unsetConfig(op: Op, appName: string, keys: readonly string[], options: { restart: boolean }): Promise<ConfigOutcome> {
+export function unsetConfig(op: Op, appName: string, keys: readonly string[], options: ConfigOptions): Promise<ConfigOutcome> {
   const app = getApp(op.services, op.caller, appName);
   const vars = op.services.store.config.get(app.name);
   const unique = [...new Set(keys)];
   const missing = unique.filter((k) => !(k in vars));
   if (missing.length) throw new NotFoundError(`${app.name} has no config var ${missing.join(', ')}`);
-  return changeConfig(op, app.name, {}, unique, options.restart);
+  return changeConfig(op, app.name, {}, unique, options);
+}
+
+/** The keys whose stored value the serving release does not have yet (set or unset with --no-restart). */
+export function pendingKeys(services: Op['services'], app: string): { changed: string[]; removed: string[] } {
+  const current = services.store.apps.find(app)?.currentRelease ?? null;
+  const serving = current === null ? undefined : services.store.releases.find(app, current);
+  if (!serving) return { changed: [], removed: [] };
+  const stored = services.store.config.get(app);
+  return {
+    changed: Object.keys(stored).filter((k) => serving.config[k] !== stored[k]).sort(),
+    removed: Object.keys(serving.config).filter((k) => !(k in stored)).sort(),
+  };
 }

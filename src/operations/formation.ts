@@ -1,5 +1,8 @@
 import os from 'node:os';
-import type { FormationEntry } from '../domain/formation.js';
+import { RELEASE_PHASE, type FormationEntry } from '../domain/formation.js';
+import { rollout } from '../pipeline/rollout.js';
+import { releaseOf } from '../pipeline/release.js';
+import { pendingKeys } from './config.js';
 import { InvalidError } from '../errors.js';
 import { converge } from '../pipeline/converge.js';
 import { getApp } from '../pipeline/policy.js';
@@ -45,6 +48,7 @@ function restoreFormation(store: Store, app: string, before: readonly FormationE
 /** ps:scale: counts per process type the current release has. */
 export async function scale(op: Op, appName: string, counts: Record<string, number>): Promise<Instance[] | undefined> {
   const app = getApp(op.services, op.caller, appName);
+  if (RELEASE_PHASE in counts) throw new InvalidError(`${RELEASE_PHASE} is the release phase: it runs once per release, before the new instances start, and is not scaled`);
   const rel = app.currentRelease === null ? undefined : op.services.store.releases.find(app.name, app.currentRelease);
   const unknown = rel ? Object.keys(counts).filter((t) => !(t in rel.processes)) : [];
   if (rel && unknown.length) {
@@ -54,11 +58,39 @@ export async function scale(op: Op, appName: string, counts: Record<string, numb
   return applyFormation(op, app, 'scale', [], () => op.services.store.formation.setQuantities(app.name, counts));
 }
 
-/** ps:restart: fresh instances of one type, or of all. */
-export async function restart(op: Op, appName: string, type: string | undefined): Promise<Instance[] | undefined> {
+/**
+ * ps:restart: fresh instances of one type, or of all. Config set with
+ * --no-restart is pending until a release takes it: a restart makes that
+ * release (of the serving image, release phase included unless skipped),
+ * for every type, since config is the app's.
+ */
+export async function restart(
+  op: Op,
+  appName: string,
+  type: string | undefined,
+  options: { releasePhase?: boolean } = {},
+): Promise<{ stopped: Instance[] | undefined } | { released: number }> {
   const app = getApp(op.services, op.caller, appName);
+  const pending = pendingKeys(op.services, app.name);
+  const serving = app.currentRelease === null ? undefined : op.services.store.releases.find(app.name, app.currentRelease);
+  if (serving && pending.changed.length + pending.removed.length > 0) {
+    const keys = [...pending.changed, ...pending.removed];
+    op.progress.step(`Restarting ${app.name} with its pending config (${keys.join(', ')})`);
+    return withOpLock(op, app.name, 'restart', async () => {
+      const fresh = getApp(op.services, op.caller, app.name);
+      const rel = fresh.currentRelease === null ? serving : (op.services.store.releases.find(app.name, fresh.currentRelease) ?? serving);
+      const result = await rollout(
+        op.services,
+        { ...releaseOf(rel), pusher: op.caller.user, description: `Apply pending config: ${keys.join(', ')}`, config: op.services.store.config.get(app.name) },
+        op.progress,
+        op.signal,
+        { releasePhase: options.releasePhase },
+      );
+      return { released: result.release.version };
+    });
+  }
   op.progress.step(`Restarting ${type ? `${type} of ` : ''}${app.name}`);
-  return applyFormation(op, app, 'restart', type ? [type] : 'all', () => {});
+  return { stopped: await applyFormation(op, app, 'restart', type ? [type] : 'all', () => {}) };
 }
 
 /** ps:stop and ps:start: every process of the app, at its recorded scale. */

@@ -1,5 +1,6 @@
 import { ConflictError, InvalidError, NotFoundError } from '../errors.js';
 import { getApp } from '../pipeline/policy.js';
+import { releaseOf } from '../pipeline/release.js';
 import { rollout, type Rollout } from '../pipeline/rollout.js';
 import type { App, Release } from '../store/store.js';
 import { withOpLock, type Op, type Services } from './operation.js';
@@ -35,7 +36,7 @@ function rollbackTarget(services: Services, app: App, input: string | undefined)
  * rollback: a new release of an earlier release's image and config, rolled
  * out like any other; no rebuild. The app's config becomes that release's.
  */
-export async function rollback(op: Op, appName: string, version: string | undefined): Promise<Rollout> {
+export async function rollback(op: Op, appName: string, version: string | undefined, options: { releasePhase?: boolean } = {}): Promise<Rollout> {
   const { services, caller } = op;
   const name = getApp(services, caller, appName).name;
   return withOpLock(op, name, 'rollback', async () => {
@@ -48,21 +49,10 @@ export async function rollback(op: Op, appName: string, version: string | undefi
     op.progress.step(`Rolling back ${app.name} to v${target.version}`);
     const result = await rollout(
       services,
-      {
-        app: app.name,
-        image: target.image,
-        commit: target.commit,
-        buildId: target.buildId,
-        pusher: caller.user,
-        description: `Rollback to v${target.version}`,
-        config: target.config,
-        processes: target.processes,
-        healthcheck: target.healthcheck,
-        port: target.port,
-        dropSourceTag: false,
-      },
+      { ...releaseOf(target), pusher: caller.user, description: `Rollback to v${target.version}` },
       op.progress,
       op.signal,
+      { releasePhase: options.releasePhase },
     );
     // The config of the release that serves is the app's config again.
     const current = services.store.config.get(app.name);

@@ -36,7 +36,7 @@ export async function withAppLock<T>(
       announced = true;
     }
     if (signal.aborted) throw new ConflictError(`gave up waiting for the ${current.purpose} of ${app}`);
-    await sleep(250);
+    await sleep(who.pollMs ?? 250);
   }
   let succeeded = false;
   try {
@@ -55,4 +55,6 @@ export interface LockOwner {
   pid?: number;
   /** Leave the lock held after success: it ends with the pid's process. */
   keepAfterSuccess?: boolean;
+  /** How often a waiter looks again: a lock held for milliseconds (the router's) wants a short wait. */
+  pollMs?: number;
 }

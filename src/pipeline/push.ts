@@ -1,6 +1,5 @@
 import fs from 'node:fs';
 import path from 'node:path';
-import { Writable } from 'node:stream';
 import type { Config } from '../config.js';
 import { buildImageTag } from '../domain/names.js';
 import { parseProcfile, type Processes } from '../domain/procfile.js';
@@ -16,6 +15,7 @@ import { readSourceFile } from '../builder/source-files.js';
 import { checkout } from './checkout.js';
 import { withAppLock } from './lock.js';
 import { stage, type Progress } from '../output/progress.js';
+import { capped, MAX_LOG_BYTES } from '../output/capped.js';
 import { rollout } from './rollout.js';
 import { assertMayPush, mayUseApp, resolveAppStack } from './policy.js';
 
@@ -62,7 +62,7 @@ export async function deployPush(deps: PipelineDeps, req: PushRequest, progress:
       (id) => buildLogPath(config, app, id),
     );
     const logFile = fs.createWriteStream(record.logPath, { flags: 'a', mode: 0o600 });
-    const logSink = capped(logFile, MAX_BUILD_LOG_BYTES);
+    const logSink = capped(logFile, MAX_LOG_BYTES);
     progress.addSink(logSink);
     const log = deps.log.child({ app, build: record.id });
     const audit = (outcome: string): void => {
@@ -143,25 +143,6 @@ export async function deployPush(deps: PipelineDeps, req: PushRequest, progress:
       progress.removeSink(logSink);
       await new Promise((resolve) => logFile.end(resolve));
     }
-  });
-}
-
-/** A build log keeps this much; a build that prints more (in a loop, say) does not fill the disk. */
-const MAX_BUILD_LOG_BYTES = 16 * 1024 * 1024;
-
-/** Writes to target until limit bytes, then one line that says the rest was left out, then nothing. */
-function capped(target: NodeJS.WritableStream, limit: number): Writable {
-  let written = 0;
-  return new Writable({
-    write(chunk: Buffer, _encoding, done) {
-      if (written < limit) {
-        const room = limit - written;
-        target.write(chunk.length <= room ? chunk : chunk.subarray(0, room));
-        written += chunk.length;
-        if (written >= limit) target.write(`\n[skiff: the build log stops here, at ${limit / 1024 / 1024} MiB; the pusher saw the rest]\n`);
-      }
-      done();
-    },
   });
 }
 

@@ -21,6 +21,21 @@ export interface ReleaseRequest {
   dropSourceTag: boolean;
 }
 
+/** A new release of an earlier one's image, commit, processes and checks: what a config change, a restart with pending config and a rollback start from. */
+export function releaseOf(rel: Release): Omit<ReleaseRequest, 'pusher' | 'description'> {
+  return {
+    app: rel.app,
+    image: rel.image,
+    commit: rel.commit,
+    buildId: rel.buildId,
+    config: rel.config,
+    processes: rel.processes,
+    healthcheck: rel.healthcheck,
+    port: rel.port,
+    dropSourceTag: false,
+  };
+}
+
 /**
  * Records release vN as pending and gives its image the release's own tag.
  * With a registry, the tag is REGISTRY/APP:vN (and REGISTRY/APP:COMMIT), and

@@ -9,6 +9,7 @@ import { appUrl } from './route.js';
 import type { Convergence } from './converge.js';
 import { resolveAppStack } from './policy.js';
 import { verifyInstances, type StackChecks } from './verify.js';
+import { releaseCommand, runReleasePhase } from './release-phase.js';
 
 /** A stackfile stack's checks for a new release of the app; none for other apps. */
 function stackChecks(deps: PipelineDeps, app: string, codebase: string | null): StackChecks | undefined {
@@ -29,8 +30,10 @@ export interface Rollout {
 }
 
 /**
- * release → deploy (which routes): what a push, a config change and a
- * rollback have in common. The new release runs and answers before traffic
+ * release → release phase → deploy (which routes): what a push, a config
+ * change and a rollback have in common. The Procfile's release command runs
+ * once, before any new instance, unless the caller skips it (releasePhase:
+ * false, from --no-release-phase). The new release runs and answers before traffic
  * moves to it and the old one stops; if it never answers it is abandoned and
  * the old one keeps serving.
  */
@@ -39,13 +42,16 @@ export async function rollout(
   req: ReleaseRequest,
   progress: Progress,
   signal: AbortSignal,
-  options: { codebase?: string } = {},
+  options: { codebase?: string; releasePhase?: boolean } = {},
 ): Promise<Rollout> {
   let version: number | undefined;
   try {
     const checks = stackChecks(deps, req.app, options.codebase ?? null);
     const rel = await stage(progress, 'Releasing', () => release(deps, req, progress, signal), (r) => `Release v${r.version}: ${r.description}`);
     version = rel.version;
+    const command = releaseCommand(rel);
+    if (command !== undefined && options.releasePhase === false) progress.info(`Release phase skipped (${command}): asked for with --no-release-phase`);
+    else if (command !== undefined) await stage(progress, `Running the release phase: ${command}`, () => runReleasePhase(deps, rel, progress, signal), () => 'Done');
     const result = await stage(
       progress,
       `Starting v${rel.version}`,

@@ -27,7 +27,7 @@ export function currentRoutes(deps: RouteDeps): Route[] {
 
 /** Loads the whole recorded routing into the router. */
 export async function applyRoutes(deps: RouteDeps): Promise<void> {
-  await withAppLock(deps.store, ROUTER_LOCK, { holder: 'skiff', purpose: 'route update' }, () => {}, new AbortController().signal, () =>
+  await withAppLock(deps.store, ROUTER_LOCK, { holder: 'skiff', purpose: 'route update', pollMs: 10 }, () => {}, new AbortController().signal, () =>
     deps.router.apply(currentRoutes(deps)),
   );
 }

@@ -15,14 +15,16 @@ import { Repos } from '../../src/git/repos.js';
 import { silentLogger } from '../../src/log.js';
 import type { Services } from '../../src/operations/operation.js';
 import { setConfig } from '../../src/operations/config.js';
-import { scale } from '../../src/operations/formation.js';
+import { restart, scale } from '../../src/operations/formation.js';
+import { pendingKeys } from '../../src/operations/config.js';
+import { releaseLogPath } from '../../src/pipeline/release-phase.js';
 import { rollback } from '../../src/operations/releases.js';
 import { Progress } from '../../src/output/progress.js';
 import { PushRejected, deployPush } from '../../src/pipeline/push.js';
 import { appUrl } from '../../src/pipeline/route.js';
 import type { Route, Router } from '../../src/router/router.js';
 import { rollInstances, type InstanceHost } from '../../src/runtime/instance-rollout.js';
-import type { DeployOptions, FormationSpec, Instance, ProcessSpec, Rollout, Runtime } from '../../src/runtime/runtime.js';
+import type { DeployOptions, FormationSpec, Instance, OneOffIO, OneOffSpec, ProcessSpec, Rollout, Runtime } from '../../src/runtime/runtime.js';
 import { Runtimes } from '../../src/runtime/runtimes.js';
 import { SecretBox } from '../../src/store/secret-box.js';
 import { openStore } from '../../src/store/sqlite-store.js';
@@ -78,6 +80,9 @@ class FakeHost implements InstanceHost, Runtime {
   readonly name = 'docker';
   readonly running = new Map<string, Instance>();
   readonly failing = new Set<string>();
+  /** Exit status of one-off runs (the release phase), and what each ran with. */
+  runStatus = 0;
+  readonly runs: OneOffSpec[] = [];
   private port = 40000;
   async start(spec: ProcessSpec): Promise<Instance> {
     events.push(`start ${spec.process}.${spec.index} v${spec.release}`);
@@ -103,8 +108,11 @@ class FakeHost implements InstanceHost, Runtime {
     await this.stop(await this.status(app));
   }
   async logs(): Promise<void> {}
-  async run(): Promise<number> {
-    return 0;
+  async run(spec: OneOffSpec, io: OneOffIO): Promise<number> {
+    events.push(`run ${spec.command.join(' ')} v${spec.release}`);
+    this.runs.push(spec);
+    io.stdout.write(`ran with GREETING=${spec.env.GREETING ?? ''}\n`);
+    return this.runStatus;
   }
   async exec(): Promise<{ exitCode: number; output: string }> {
     return { exitCode: 0, output: '' };
@@ -155,17 +163,17 @@ function git(...args: string[]): string {
 }
 
 /** A commit of the work repo, pushed as the hook sees it: the branch has not moved yet. */
-function commit(text: string): { ref: string; oldSha: string; newSha: string } {
+function commit(text: string, procfile = 'web: serve\n'): { ref: string; oldSha: string; newSha: string } {
   fs.writeFileSync(path.join(work, 'Dockerfile'), `FROM scratch\n# ${text}\n`);
-  fs.writeFileSync(path.join(work, 'Procfile'), 'web: serve\n');
+  fs.writeFileSync(path.join(work, 'Procfile'), procfile);
   git('add', '-A');
   const parent = spawnSync('git', ['rev-parse', '--verify', '--quiet', 'refs/heads/main'], { cwd: work, encoding: 'utf8' }).stdout.trim();
   const newSha = git('commit-tree', git('write-tree'), ...(parent ? ['-p', parent] : []), '-m', text);
   return { ref: 'refs/heads/main', oldSha: parent || ZERO_SHA, newSha };
 }
 
-async function push(text: string): Promise<string> {
-  const update = commit(text);
+async function push(text: string, procfile?: string): Promise<string> {
+  const update = commit(text, procfile);
   const url = await deployPush(services, { app: APP, repoDir: work, update, pusher: 'alice', source: 'test' }, new Progress([]), new AbortController().signal);
   // git moves the branch once the hook succeeds.
   git('update-ref', 'refs/heads/main', update.newSha);
@@ -299,5 +307,58 @@ describe('operations on a running app', () => {
     expect(services.store.formation.list(APP).find((f) => f.process === 'web')?.quantity).toBe(2);
     expect(host.versions(APP)).toEqual(['web.1 v1', 'web.2 v1']);
     await expect(scale(op(), APP, { nope: 1 })).rejects.toThrow(/has no process type nope; it has web/);
+  });
+});
+
+describe('the release phase', () => {
+  const WITH_RELEASE = 'web: serve\nrelease: ./migrate\n';
+
+  it('runs once, with the new release, after it is recorded and before any instance starts; its output is kept', async () => {
+    await push('one', WITH_RELEASE);
+    await scale(op(), APP, { web: 3 });
+    events = [];
+    await setConfig(op(), APP, { GREETING: 'hi' }, { restart: true });
+    expect(events).toEqual(['run sh -c ./migrate v2', 'start web.1 v2', 'start web.2 v2', 'start web.3 v2', 'route', 'stop web.1 v1', 'stop web.2 v1', 'stop web.3 v1']);
+    expect(host.runs.at(-1)).toMatchObject({ image: `skiff/${APP}:v2`, env: { GREETING: 'hi' }, release: 2 });
+    expect(fs.readFileSync(releaseLogPath(services.config, APP, 2), 'utf8')).toBe('ran with GREETING=hi\n');
+    // Not a process type: it never runs as an instance, and is not scaled.
+    await expect(scale(op(), APP, { release: 1 })).rejects.toThrow(/release is the release phase/);
+  });
+
+  it('refuses the release when the command fails: no instance starts, the previous release serves, the change is undone', async () => {
+    await push('one', WITH_RELEASE);
+    host.runStatus = 3;
+    events = [];
+    await expect(setConfig(op(), APP, { GREETING: 'hi' }, { restart: true })).rejects.toThrow('the release command exited with status 3; v2 is not released; v1 keeps serving');
+    expect(events).toEqual(['run sh -c ./migrate v2']);
+    expect(host.versions(APP)).toEqual(['web.1 v1']);
+    expect(services.store.releases.find(APP, 2)?.status).toBe('failed');
+    expect(services.store.config.get(APP)).toEqual({});
+    events = [];
+    await expect(push('two', WITH_RELEASE)).rejects.toBeInstanceOf(PushRejected);
+    expect(events).toEqual(['build', 'run sh -c ./migrate v3']);
+    expect(services.store.apps.find(APP)?.currentRelease).toBe(1);
+  });
+
+  it('is skipped when asked, and runs for a rollback', async () => {
+    await push('one', WITH_RELEASE);
+    events = [];
+    await setConfig(op(), APP, { GREETING: 'hi' }, { restart: true, releasePhase: false });
+    expect(events.filter((e) => e.startsWith('run'))).toEqual([]);
+    await rollback(op(), APP, undefined);
+    expect(events.filter((e) => e.startsWith('run'))).toEqual(['run sh -c ./migrate v3']);
+  });
+
+  it('takes pending config on ps:restart: a release of the serving image', async () => {
+    await push('one', WITH_RELEASE);
+    await setConfig(op(), APP, { GREETING: 'later' }, { restart: false });
+    expect(pendingKeys(services, APP)).toEqual({ changed: ['GREETING'], removed: [] });
+    events = [];
+    expect(await restart(op(), APP, undefined)).toEqual({ released: 2 });
+    expect(events[0]).toBe('run sh -c ./migrate v2');
+    expect(services.store.releases.find(APP, 2)).toMatchObject({ status: 'deployed', config: { GREETING: 'later' }, description: 'Apply pending config: GREETING' });
+    expect(pendingKeys(services, APP)).toEqual({ changed: [], removed: [] });
+    // Nothing pending: a restart is a restart.
+    expect(await restart(op(), APP, undefined)).toMatchObject({ stopped: [expect.objectContaining({ release: 2 })] });
   });
 });
