@@ -21,6 +21,7 @@ import { DockerRuntime } from './runtime/docker-runtime.js';
 import { Runtimes, parseRuntimeName } from './runtime/runtimes.js';
 import { SwarmRuntime } from './runtime/swarm-runtime.js';
 import { SystemdRuntime, systemdIsInit } from './runtime/systemd-runtime.js';
+import { Volumes } from './runtime/volumes.js';
 import { openStore } from './store/sqlite-store.js';
 import { SecretBox } from './store/secret-box.js';
 
@@ -64,6 +65,7 @@ function compose(config: Config, log: Logger): Services {
     stackImages,
     registry,
     runtime,
+    volumes: new Volumes(docker),
     router: new CaddyRouter(config.caddyAdmin, `${config.bind}:${config.routerPort}`, config.ownCaddy),
     // In the order they are asked: the app's stackfile stack, its own Dockerfile, then the built-in stacks.
     builders: [

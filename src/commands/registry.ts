@@ -23,6 +23,7 @@ import { tokensCommands } from './tokens.js';
 import { stacksCommands } from './stacks.js';
 import { releasesCommands } from './releases.js';
 import { nodesCommands } from './nodes.js';
+import { storageCommands } from './storage.js';
 
 const metaCommands: CommandSpec[] = [
   {
@@ -53,6 +54,7 @@ export const COMMANDS: readonly CommandSpec[] = [
   ...configCommands,
   ...stacksCommands,
   ...psCommands,
+  ...storageCommands,
   ...domainsCommands,
   ...logsCommands,
   ...runCommands,

@@ -9,6 +9,7 @@ import { assertMayCreate, findUsableStack, getApp } from '../pipeline/policy.js'
 import { recordLeftovers } from '../pipeline/prune.js';
 import { applyRoutes } from '../pipeline/route.js';
 import { parseRuntimeName } from '../runtime/runtimes.js';
+import { STORAGE_ON_SWARM } from '../runtime/swarm-runtime.js';
 import type { App, Stack } from '../store/store.js';
 import { withOpLock, type Caller, type Op, type Services } from './operation.js';
 
@@ -69,6 +70,8 @@ export async function destroyApp(services: Services, name: string): Promise<numb
   await services.runtime.destroy(name);
   const left = await services.images.removeApp(name);
   recordLeftovers(services.config, left);
+  const volumes = await services.volumes.removeApp(name);
+  if (volumes.length) services.log.warn({ app: name, volumes }, 'volumes still in use were not removed');
   services.repos.remove(name);
   fs.rmSync(path.join(services.config.buildsDir, name), { recursive: true, force: true });
   services.store.apps.remove(name);
@@ -97,6 +100,7 @@ export async function setAppRuntime(op: Op, appName: string, value: string): Pro
   const runtime = services.runtime.named(effective);
   const problem = await runtime.unavailable();
   if (problem) throw new InvalidError(`cannot run ${app.name} on ${effective}: ${problem}`);
+  if (effective === 'swarm' && services.store.mounts.list(app.name).length) throw new InvalidError(STORAGE_ON_SWARM(app.name));
   const before = services.runtime.for(app.name);
   if (before === runtime) {
     services.store.apps.setRuntime(app.name, target);

@@ -1,5 +1,6 @@
 import { planFormation, type ProcessPlan } from '../domain/formation.js';
-import type { FormationSpec, Instance, ProcessSpec } from '../runtime/runtime.js';
+import type { FormationSpec, Instance, ProcessSpec, VolumeMount } from '../runtime/runtime.js';
+import { volumeName } from '../domain/storage.js';
 import type { Release } from '../store/store.js';
 import type { PipelineDeps } from './deps.js';
 import type { Progress } from '../output/progress.js';
@@ -62,7 +63,7 @@ export async function converge(deps: PipelineDeps, rel: Release, options: Conver
 }
 
 /** What every instance of one process type of the release runs with; only web gets a port and a health check. */
-function instanceSpec(deps: Pick<PipelineDeps, 'config'>, rel: Release, p: ProcessPlan): Omit<ProcessSpec, 'index'> {
+function instanceSpec(deps: Pick<PipelineDeps, 'config' | 'store'>, rel: Release, p: ProcessPlan): Omit<ProcessSpec, 'index'> {
   const web = p.process === 'web';
   return {
     app: rel.app,
@@ -74,7 +75,13 @@ function instanceSpec(deps: Pick<PipelineDeps, 'config'>, rel: Release, p: Proce
     port: web ? (rel.port ?? deps.config.appPort) : null,
     ...processLimits(deps, p),
     healthcheck: web ? rel.healthcheck : null,
+    mounts: appMounts(deps, rel.app),
   };
+}
+
+/** The app's storage, as every container of it (instances, one-offs, the release phase) mounts it. */
+export function appMounts(deps: Pick<PipelineDeps, 'store'>, app: string): VolumeMount[] {
+  return deps.store.mounts.list(app).map((m) => ({ volume: volumeName(app, m.name), path: m.path }));
 }
 
 /**

@@ -6,6 +6,7 @@ import type { Logger } from '../log.js';
 import type { Router } from '../router/router.js';
 import type { ReleaseRegistry } from '../registry/registry.js';
 import type { AppRuntimes } from '../runtime/runtime.js';
+import type { VolumeStore } from '../runtime/volumes.js';
 import type { Store } from '../store/store.js';
 
 /** What the stages of a push use: each an interface, so a test can hand in a fake. */
@@ -22,4 +23,6 @@ export interface PipelineDeps {
   /** The team's registry, when SKIFF_REGISTRY names one. */
   registry: ReleaseRegistry | undefined;
   router: Router;
+  /** Apps' named volumes (storage). */
+  volumes: VolumeStore;
 }

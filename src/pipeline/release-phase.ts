@@ -7,7 +7,7 @@ import { DeployFailedError } from '../errors.js';
 import { capped, MAX_LOG_BYTES } from '../output/capped.js';
 import type { Progress } from '../output/progress.js';
 import type { Release } from '../store/store.js';
-import { oneOffLimits } from './converge.js';
+import { appMounts, oneOffLimits } from './converge.js';
 import type { PipelineDeps } from './deps.js';
 import { withTimeout } from './timeout.js';
 
@@ -53,7 +53,7 @@ export async function runReleasePhase(
   const keeps = serving ? `; v${serving} keeps serving` : '';
   try {
     const status = await deps.runtime.run(
-      { app: rel.app, release: rel.version, image: rel.image, env: rel.config, command: ['sh', '-c', command], ...limits },
+      { app: rel.app, release: rel.version, image: rel.image, env: rel.config, command: ['sh', '-c', command], ...limits, mounts: appMounts(deps, rel.app) },
       { stdin: Readable.from([]), stdout: both, stderr: both, signal: limited.signal },
     );
     if (limited.timedOut()) {

@@ -1,6 +1,6 @@
 import type { ContainerCreateOptions } from '../docker/client.js';
 import { APPS_NETWORK, LABEL_APP, LABEL_INSTANCE, LABEL_PROCESS, LABEL_RELEASE, containerName } from '../domain/names.js';
-import type { ProcessSpec } from './runtime.js';
+import type { ProcessSpec, VolumeMount } from './runtime.js';
 
 /** A container's limits: memory, CPUs, processes. */
 export function limits(spec: { memory: number | null; cpus: number | null; pids: number }): Record<string, number> {
@@ -9,6 +9,11 @@ export function limits(spec: { memory: number | null; cpus: number | null; pids:
     ...(spec.cpus !== null ? { NanoCpus: Math.round(spec.cpus * 1e9) } : {}),
     PidsLimit: spec.pids,
   };
+}
+
+/** The app's named volumes, as the engine mounts them. */
+export function volumeMounts(spec: { mounts?: readonly VolumeMount[] }): { Mounts?: { Type: 'volume'; Source: string; Target: string }[] } {
+  return spec.mounts?.length ? { Mounts: spec.mounts.map((m) => ({ Type: 'volume', Source: m.volume, Target: m.path })) } : {};
 }
 
 /**
@@ -39,6 +44,7 @@ export function containerSpec(spec: ProcessSpec, bind: string, hostPort: number 
       Init: true,
       // The apps' network, where no container reaches another.
       NetworkMode: APPS_NETWORK,
+      ...volumeMounts(spec),
       ...limits(spec),
     },
   };

@@ -4,7 +4,7 @@ import { demuxLogs, ensureNetwork, isConflict, isNotFound, isNotModified, unique
 import { DeployFailedError, ExternalError } from '../errors.js';
 import { APPS_NETWORK, LABEL_APP, LABEL_INSTANCE, LABEL_PROCESS, LABEL_RELEASE } from '../domain/names.js';
 import type { Logger } from '../log.js';
-import { containerSpec, limits } from './container-spec.js';
+import { containerSpec, limits, volumeMounts } from './container-spec.js';
 import { findFreePort } from './free-port.js';
 import { probeHttp } from './http-probe.js';
 import type { DeployOptions, FormationSpec, Instance, LogOptions, NodeInfo, OneOffIO, OneOffSpec, ProcessSpec, Rollout, Runtime, StartOptions } from './runtime.js';
@@ -191,7 +191,7 @@ export class DockerRuntime implements Runtime {
       AttachStdin: true,
       AttachStdout: true,
       AttachStderr: true,
-      HostConfig: { Init: true, NetworkMode: APPS_NETWORK, ...limits(spec) },
+      HostConfig: { Init: true, NetworkMode: APPS_NETWORK, ...volumeMounts(spec), ...limits(spec) },
     });
     const remove = (): Promise<void> => container.remove({ force: true }).catch(() => undefined);
     const onAbort = (): void => void remove();

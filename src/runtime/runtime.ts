@@ -30,6 +30,14 @@ export interface ProcessSpec {
   pids: number;
   /** A path a web instance must answer with 2xx to be ready; without one, any HTTP answer will do. */
   healthcheck?: string | null;
+  /** The app's volumes and where the instance sees them. */
+  mounts?: readonly VolumeMount[];
+}
+
+/** A named volume of the engine, mounted at path inside a container. */
+export interface VolumeMount {
+  volume: string;
+  path: string;
 }
 
 export interface Instance {
@@ -56,6 +64,7 @@ export interface OneOffSpec {
   memory: number | null;
   cpus: number | null;
   pids: number;
+  mounts?: readonly VolumeMount[];
 }
 
 export interface OneOffIO {

@@ -88,6 +88,10 @@ export function gatewayConfig(): Record<string, unknown> {
   };
 }
 
+/** Why an app with storage cannot run on the swarm runtime. */
+export const STORAGE_ON_SWARM = (app: string): string =>
+  `${app} has storage, and a volume lives on one host while swarm moves tasks between nodes: run it on the docker or systemd runtime (storage:unmount first to use swarm)`;
+
 /**
  * Runs each process type as a Docker Swarm service: replicas are the
  * formation's count, updates start new tasks first and roll back by
@@ -135,6 +139,7 @@ export class SwarmRuntime extends DockerRuntime {
   override async deploy(app: string, formation: readonly FormationSpec[], options: DeployOptions): Promise<Rollout> {
     const problem = await this.unavailable();
     if (problem) throw new DeployFailedError(`${app} runs on the swarm runtime, but ${problem}`);
+    if (formation.some((f) => f.mounts?.length)) throw new DeployFailedError(STORAGE_ON_SWARM(app));
     const web = formation.find((f) => f.process === 'web' && f.quantity > 0);
     if (options.check && web) await this.checkCanary(web, options);
     await this.ensureOverlay();

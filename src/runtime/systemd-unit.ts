@@ -34,6 +34,8 @@ export function dockerRunArgs(spec: ProcessSpec, options: UnitOptions): string[]
   for (const [k, v] of Object.entries(labels)) args.push('--label', `${k}=${v}`);
   if (spec.port !== null && options.hostPort !== null) args.push('--publish', `127.0.0.1:${options.hostPort}:${spec.port}`);
   args.push('--network', APPS_NETWORK);
+  // Names and paths are checked plain (domain/storage.ts): nothing in them adds a mount option.
+  for (const m of spec.mounts ?? []) args.push('--mount', `type=volume,source=${m.volume},target=${m.path}`);
   if (spec.memory !== null) args.push('--memory', String(spec.memory));
   if (spec.cpus !== null) args.push('--cpus', String(spec.cpus));
   args.push('--pids-limit', String(spec.pids));

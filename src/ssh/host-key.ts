@@ -9,8 +9,22 @@ export function ensureHostKey(file: string): Buffer {
   } catch (err) {
     if ((err as NodeJS.ErrnoException).code !== 'ENOENT') throw err;
   }
-  const { private: privateKey, public: publicKey } = ssh2.utils.generateKeyPairSync('ed25519');
+  const { private: privateKey, public: publicKey } = usableKeyPair();
   createFileOnce(file, privateKey, 0o600);
   createFileOnce(`${file}.pub`, `${publicKey}\n`, 0o644);
   return fs.readFileSync(file);
+}
+
+/**
+ * An ed25519 pair that ssh2 can read back. Its generator drops leading zero
+ * bytes of the public key, so about one pair in 256 cannot be parsed
+ * (mscdex/ssh2#1390): a server given one could never start. Such a pair is
+ * thrown away and another made.
+ */
+export function usableKeyPair(generate: () => { private: string; public: string } = () => ssh2.utils.generateKeyPairSync('ed25519')): { private: string; public: string } {
+  for (let i = 0; i < 64; i++) {
+    const pair = generate();
+    if (!(ssh2.utils.parseKey(pair.private) instanceof Error) && !(ssh2.utils.parseKey(pair.public) instanceof Error)) return pair;
+  }
+  throw new Error('could not make an ed25519 host key that ssh2 reads back');
 }

@@ -165,4 +165,17 @@ export const MIGRATIONS: readonly { version: number; sql: string }[] = [
     version: 9,
     sql: `ALTER TABLE apps ADD COLUMN runtime TEXT;`,
   },
+  {
+    version: 10,
+    sql: `
+      CREATE TABLE mounts (
+        app TEXT NOT NULL,
+        name TEXT NOT NULL,
+        path TEXT NOT NULL,
+        created_at TEXT NOT NULL,
+        PRIMARY KEY (app, name),
+        UNIQUE (app, path)
+      );
+    `,
+  },
 ];

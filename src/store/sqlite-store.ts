@@ -6,6 +6,8 @@ import { MIGRATIONS } from './migrations.js';
 import type { SecretBox } from './secret-box.js';
 import type {
   App,
+  Mount,
+  MountStore,
   AppStore,
   Build,
   BuildStatus,
@@ -76,6 +78,7 @@ class SqliteStore implements Store {
   readonly locks: LockStore;
   readonly config: ConfigStore;
   readonly formation: FormationStore;
+  readonly mounts: MountStore;
   readonly domains: DomainStore;
   readonly routes: RouteStore;
   readonly access: AccessStore;
@@ -96,6 +99,7 @@ class SqliteStore implements Store {
     this.routes = new SqliteRoutes(db);
     this.config = new SqliteConfig(db, box);
     this.formation = new SqliteFormation(db);
+    this.mounts = new SqliteMounts(db);
     this.domains = new SqliteDomains(db);
     this.apps = new SqliteApps(db);
     this.keys = new SqliteKeys(db);
@@ -173,7 +177,7 @@ class SqliteApps implements AppStore {
 
   remove(name: string): void {
     this.db.transaction(() => {
-      for (const table of ['releases', 'builds', 'locks', 'config_vars', 'formation', 'domains', 'routes', 'access', 'webhooks']) {
+      for (const table of ['releases', 'builds', 'locks', 'config_vars', 'formation', 'mounts', 'domains', 'routes', 'access', 'webhooks']) {
         this.db.prepare(`DELETE FROM ${table} WHERE app = ?`).run(name);
       }
       this.db.prepare('DELETE FROM apps WHERE name = ?').run(name);
@@ -416,6 +420,29 @@ class SqliteFormation implements FormationStore {
       if (limits.memory !== undefined) this.db.prepare('UPDATE formation SET memory = ? WHERE app = ? AND process = ?').run(limits.memory, app, process);
       if (limits.cpus !== undefined) this.db.prepare('UPDATE formation SET cpus = ? WHERE app = ? AND process = ?').run(limits.cpus, app, process);
     }).immediate();
+  }
+}
+
+class SqliteMounts implements MountStore {
+  constructor(private readonly db: Db) {}
+
+  list(app: string): Mount[] {
+    const rows = this.db.prepare('SELECT name, path, created_at FROM mounts WHERE app = ? ORDER BY name').all(app) as Row[];
+    return rows.map((r) => ({ name: String(r.name), path: String(r.path), createdAt: String(r.created_at) }));
+  }
+
+  add(app: string, name: string, path: string): Mount {
+    return this.db.transaction(() => {
+      const same = this.db.prepare('SELECT name, path FROM mounts WHERE app = ? AND (name = ? OR path = ?)').get(app, name, path) as Row | undefined;
+      if (same) throw new ConflictError(same.name === name ? `${app} mounts ${name} already, at ${String(same.path)}` : `${app} mounts ${String(same.name)} at ${path} already`);
+      const createdAt = new Date().toISOString();
+      this.db.prepare('INSERT INTO mounts (app, name, path, created_at) VALUES (?, ?, ?, ?)').run(app, name, path, createdAt);
+      return { name, path, createdAt };
+    }).immediate();
+  }
+
+  remove(app: string, name: string): boolean {
+    return this.db.prepare('DELETE FROM mounts WHERE app = ? AND name = ?').run(app, name).changes > 0;
   }
 }
 

@@ -143,6 +143,20 @@ export interface FormationStore {
   setResources(app: string, process: string, limits: { memory?: number | null; cpus?: number | null }): void;
 }
 
+/** A named volume of the app, and where its containers see it. */
+export interface Mount {
+  name: string;
+  path: string;
+  createdAt: string;
+}
+
+export interface MountStore {
+  list(app: string): Mount[];
+  /** Refuses a name or a path the app mounts already. */
+  add(app: string, name: string, path: string): Mount;
+  remove(app: string, name: string): boolean;
+}
+
 export interface DomainStore {
   /** Refuses a host that another app has. */
   add(app: string, host: string): void;
@@ -241,6 +255,7 @@ export interface Store {
   releases: ReleaseStore;
   config: ConfigStore;
   formation: FormationStore;
+  mounts: MountStore;
   domains: DomainStore;
   routes: RouteStore;
   access: AccessStore;

@@ -10,6 +10,7 @@ import { Repos } from '../../src/git/repos.js';
 import { silentLogger } from '../../src/log.js';
 import { DockerRuntime } from '../../src/runtime/docker-runtime.js';
 import { Runtimes } from '../../src/runtime/runtimes.js';
+import { Volumes } from '../../src/runtime/volumes.js';
 import { openStore } from '../../src/store/sqlite-store.js';
 import { SecretBox } from '../../src/store/secret-box.js';
 import { tempDir } from './skiff.js';
@@ -29,6 +30,7 @@ export function realServices(home: string = tempDir('svc')): Services {
     registry: undefined,
     runtime: new Runtimes({ docker: new DockerRuntime(docker, { stopTimeoutSeconds: 1 }, silentLogger) }, () => 'docker'),
     router: new CaddyRouter(config.caddyAdmin, `127.0.0.1:${config.routerPort}`),
+    volumes: new Volumes(docker),
     builders: [new DockerfileBuilder(docker)],
   };
 }

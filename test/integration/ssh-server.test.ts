@@ -4,6 +4,7 @@ import os from 'node:os';
 import path from 'node:path';
 import type { AddressInfo } from 'node:net';
 import ssh2 from 'ssh2';
+import { usableKeyPair } from '../../src/ssh/host-key.js';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { Services } from '../../src/commands/command.js';
 import { parsePublicKey } from '../../src/domain/ssh-key.js';
@@ -22,8 +23,8 @@ describe('SSH server', () => {
   let services: Services;
   let server: net.Server;
   let port: number;
-  const userKey = ssh2.utils.generateKeyPairSync('ed25519');
-  const otherKey = ssh2.utils.generateKeyPairSync('ed25519');
+  const userKey = usableKeyPair();
+  const otherKey = usableKeyPair();
 
   beforeAll(async () => {
     // SKIFF_HOME alone in a folder of its own, so the test can see that nothing appears beside it.

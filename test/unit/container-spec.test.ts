@@ -1,5 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { containerSpec } from '../../src/runtime/container-spec.js';
+import { dockerRunArgs } from '../../src/runtime/systemd-unit.js';
 
 describe('containerSpec', () => {
   it('labels, names, publishes and restarts the instance', () => {
@@ -38,5 +39,12 @@ describe('containerSpec', () => {
     // On the apps' network, where no container reaches another.
     expect(spec.HostConfig?.NetworkMode).toBe('skiff-apps');
     expect(spec.HostConfig?.PortBindings).toBeUndefined();
+  });
+
+  it('mounts the app\'s volumes, in a container and in a systemd unit\'s docker run alike', () => {
+    const process = { app: 'shop', release: 4, process: 'web', index: 1, image: 'i', command: null, env: {}, port: 5000, memory: null, cpus: null, pids: 256, mounts: [{ volume: 'skiff-shop_data', path: '/data' }] };
+    expect(containerSpec(process, '127.0.0.1', 40000, 'x').HostConfig?.Mounts).toEqual([{ Type: 'volume', Source: 'skiff-shop_data', Target: '/data' }]);
+    const args = dockerRunArgs(process, { name: 'n', hostPort: 40000, envFile: '/e', docker: 'docker', stopTimeoutSeconds: 1 });
+    expect(args.slice(args.indexOf('--mount'), args.indexOf('--mount') + 2)).toEqual(['--mount', 'type=volume,source=skiff-shop_data,target=/data']);
   });
 });

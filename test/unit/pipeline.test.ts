@@ -16,6 +16,7 @@ import { silentLogger } from '../../src/log.js';
 import type { Services } from '../../src/operations/operation.js';
 import { setConfig } from '../../src/operations/config.js';
 import { restart, scale } from '../../src/operations/formation.js';
+import { mountStorage, unmountStorage } from '../../src/operations/storage.js';
 import { pendingKeys } from '../../src/operations/config.js';
 import { releaseLogPath } from '../../src/pipeline/release-phase.js';
 import { rollback } from '../../src/operations/releases.js';
@@ -77,15 +78,17 @@ class FakeBuilder implements Builder {
 
 /** Instances in a map; an image in failing never becomes ready. */
 class FakeHost implements InstanceHost, Runtime {
-  readonly name = 'docker';
+  name = 'docker';
   readonly running = new Map<string, Instance>();
   readonly failing = new Set<string>();
   /** Exit status of one-off runs (the release phase), and what each ran with. */
   runStatus = 0;
   readonly runs: OneOffSpec[] = [];
   private port = 40000;
+  readonly specs: ProcessSpec[] = [];
   async start(spec: ProcessSpec): Promise<Instance> {
     events.push(`start ${spec.process}.${spec.index} v${spec.release}`);
+    this.specs.push(spec);
     if (this.failing.has(spec.image)) throw new DeployFailedError('the new release did not answer HTTP on its PORT within 1s; the previous release keeps serving');
     const id = `${spec.app}-${spec.process}-${spec.index}-v${spec.release}-${this.port}`;
     const instance: Instance = { id, name: id, app: spec.app, release: spec.release, process: spec.process, index: spec.index, state: 'running', hostPort: spec.port === null ? undefined : this.port++ };
@@ -204,6 +207,7 @@ beforeEach(() => {
     registry: undefined,
     runtime: new Runtimes({ docker: host }, () => 'docker'),
     router,
+    volumes: { ensure: async (app, name) => `skiff-${app}_${name}`, list: async () => [], remove: async () => {}, removeApp: async () => [] },
     builders: [builder],
   };
   services.store.apps.create(APP, 'alice');
@@ -360,5 +364,26 @@ describe('the release phase', () => {
     expect(pendingKeys(services, APP)).toEqual({ changed: [], removed: [] });
     // Nothing pending: a restart is a restart.
     expect(await restart(op(), APP, undefined)).toMatchObject({ stopped: [expect.objectContaining({ release: 2 })] });
+  });
+});
+
+describe('storage', () => {
+  it('restarts every instance with the volume mounted, and takes the record back when they fail', async () => {
+    await push('one');
+    events = [];
+    await mountStorage(op(), APP, 'data:/data');
+    expect(events).toEqual(['start web.1 v1', 'route', 'stop web.1 v1']);
+    expect(host.specs.at(-1)?.mounts).toEqual([{ volume: `skiff-${APP}_data`, path: '/data' }]);
+    host.failing.add(`skiff/${APP}:v1`);
+    await expect(mountStorage(op(), APP, 'more:/more')).rejects.toThrow(/did not answer/);
+    expect(services.store.mounts.list(APP).map((m) => m.name)).toEqual(['data']);
+    await expect(unmountStorage(op(), APP, 'data')).rejects.toThrow(/did not answer/);
+    expect(services.store.mounts.list(APP).map((m) => m.name)).toEqual(['data']);
+  });
+
+  it('is refused on the swarm runtime, where a volume would stay on one host', async () => {
+    host.name = 'swarm';
+    await expect(mountStorage(op(), APP, 'data:/data')).rejects.toThrow(/a volume lives on one host/);
+    expect(services.store.mounts.list(APP)).toEqual([]);
   });
 });

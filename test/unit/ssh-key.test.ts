@@ -27,3 +27,16 @@ describe('parsePublicKey', () => {
     expect(() => parsePublicKey('ssh-rsa @@@')).toThrow(/not an OpenSSH public key/);
   });
 });
+
+describe('the host key', () => {
+  it('throws away a generated pair that ssh2 cannot read back (about one in 256), and makes another', async () => {
+    const { usableKeyPair } = await import('../../src/ssh/host-key.js');
+    const good = usableKeyPair();
+    const broken = { private: good.private, public: 'ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAH+xyz' };
+    let calls = 0;
+    const pair = usableKeyPair(() => (++calls === 1 ? broken : good));
+    expect(calls).toBe(2);
+    expect(pair).toBe(good);
+    expect(() => usableKeyPair(() => broken)).toThrow(/could not make an ed25519 host key/);
+  });
+});

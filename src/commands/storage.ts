@@ -1,0 +1,62 @@
+import { destroyStorage, listStorage, mountStorage, unmountStorage } from '../operations/storage.js';
+import { HEADING, STEP } from '../output/progress.js';
+import { table, writeJson } from './args.js';
+import type { CommandSpec } from './command.js';
+import { operation } from './operation-io.js';
+
+function size(bytes: number | null): string {
+  if (bytes === null) return '?';
+  const units = ['B', 'KiB', 'MiB', 'GiB', 'TiB'];
+  let n = bytes;
+  let u = 0;
+  while (n >= 1024 && u < units.length - 1) {
+    n /= 1024;
+    u++;
+  }
+  return `${u === 0 ? n : n.toFixed(1)} ${units[u]}`;
+}
+
+export const storageCommands: CommandSpec[] = [
+  {
+    name: 'storage',
+    aliases: ['storage:list'],
+    usage: 'APP [--json]',
+    summary: "List an app's storage: name, mount path, size on disk, mounted or kept",
+    async run({ positionals, values, io, services, caller }) {
+      const entries = await listStorage({ services, caller }, positionals[0]);
+      if (values.json) return writeJson(io.stdout, entries);
+      io.stdout.write(`${HEADING}${positionals[0]} storage\n`);
+      io.stdout.write(entries.length ? table(entries.map((e) => [e.name, e.path ?? '-', size(e.bytes), e.mode])) : '(none)\n');
+    },
+  },
+  {
+    name: 'storage:mount',
+    usage: 'APP NAME:/path',
+    summary: 'Mount a persistent volume (made if new) in every container of the app; restarts it without downtime',
+    audit: ({ positionals }) => ({ app: positionals[0], detail: { storage: positionals[1] ?? null } }),
+    async run(ctx) {
+      const mount = await mountStorage(operation(ctx), ctx.positionals[0], ctx.positionals[1]);
+      ctx.io.stdout.write(`${STEP}${ctx.positionals[0]} has ${mount.name} at ${mount.path}\n`);
+    },
+  },
+  {
+    name: 'storage:unmount',
+    usage: 'APP NAME',
+    summary: 'Stop mounting a volume in the app (its data stays until storage:destroy); restarts it',
+    audit: ({ positionals }) => ({ app: positionals[0], detail: { storage: positionals[1] ?? null } }),
+    async run(ctx) {
+      const mount = await unmountStorage(operation(ctx), ctx.positionals[0], ctx.positionals[1]);
+      ctx.io.stdout.write(`${STEP}${mount.name} is no longer mounted in ${ctx.positionals[0]}; its data is kept\n`);
+    },
+  },
+  {
+    name: 'storage:destroy',
+    usage: 'APP NAME --confirm NAME',
+    summary: 'Delete an unmounted volume and its data (owner or admin)',
+    audit: ({ positionals }) => ({ app: positionals[0], detail: { storage: positionals[1] ?? null } }),
+    async run({ positionals, values, io, services, caller }) {
+      await destroyStorage({ services, caller }, positionals[0], positionals[1], values.confirm === undefined ? undefined : String(values.confirm));
+      io.stdout.write(`${STEP}Destroyed ${positionals[1]} of ${positionals[0]}\n`);
+    },
+  },
+];

@@ -1,0 +1,96 @@
+import { parseMountSpec, VOLUME_NAME_PATTERN } from '../domain/storage.js';
+import { ConflictError, InvalidError, NotFoundError, UsageError } from '../errors.js';
+import { printable } from '../domain/app-name.js';
+import { converge } from '../pipeline/converge.js';
+import { getApp } from '../pipeline/policy.js';
+import { STORAGE_ON_SWARM } from '../runtime/swarm-runtime.js';
+import type { App, Mount } from '../store/store.js';
+import { withOpLock, type Op } from './operation.js';
+
+type Ask = Pick<Op, 'services' | 'caller'>;
+
+/** One of the app's volumes: where it is mounted (null: kept, not mounted) and its size on disk (null: unknown). */
+export interface StorageEntry {
+  name: string;
+  path: string | null;
+  bytes: number | null;
+  mode: 'mounted' | 'unmounted';
+}
+
+/**
+ * Records a change of the app's mounts and restarts every instance with
+ * it (new ones first, as any restart); if they do not come up, the record
+ * goes back. An app with no release only records it.
+ */
+async function remount(op: Op, app: App, purpose: string, change: () => void, undo: () => void): Promise<void> {
+  await withOpLock(op, app.name, purpose, async () => {
+    change();
+    const fresh = getApp(op.services, op.caller, app.name);
+    const rel = fresh.currentRelease === null ? undefined : op.services.store.releases.find(app.name, fresh.currentRelease);
+    if (!rel || fresh.stopped) return;
+    try {
+      await converge(op.services, rel, { replace: 'all', progress: op.progress, signal: op.signal });
+    } catch (err) {
+      undo();
+      throw err;
+    }
+  });
+}
+
+/** storage:mount APP NAME:/path: the volume is made if new, and every instance, one-off and release phase of the app mounts it. */
+export async function mountStorage(op: Op, appName: string, spec: string): Promise<Mount> {
+  const { services } = op;
+  const app = getApp(services, op.caller, appName);
+  const { name, path } = parseMountSpec(spec);
+  if (services.runtime.for(app.name).name === 'swarm') throw new InvalidError(STORAGE_ON_SWARM(app.name));
+  const taken = services.store.mounts.list(app.name).find((m) => m.name === name || m.path === path);
+  if (taken) throw new ConflictError(taken.name === name ? `${app.name} mounts ${name} already, at ${taken.path}` : `${app.name} mounts ${taken.name} at ${path} already`);
+  await services.volumes.ensure(app.name, name);
+  op.progress.step(`Mounting ${name} at ${path} in ${app.name}`);
+  let mount: Mount | undefined;
+  await remount(
+    op,
+    app,
+    'storage change',
+    () => (mount = services.store.mounts.add(app.name, name, path)),
+    () => services.store.mounts.remove(app.name, name),
+  );
+  return mount as Mount;
+}
+
+/** storage:unmount APP NAME: no container mounts it from now on; the volume and its data stay. */
+export async function unmountStorage(op: Op, appName: string, name: string): Promise<Mount> {
+  const { services } = op;
+  const app = getApp(services, op.caller, appName);
+  const mount = services.store.mounts.list(app.name).find((m) => m.name === name);
+  if (!mount) throw new NotFoundError(`${app.name} mounts no storage named '${printable(name)}'; storage ${app.name} lists it`);
+  op.progress.step(`Unmounting ${name} from ${app.name} (its data stays)`);
+  await remount(
+    op,
+    app,
+    'storage change',
+    () => services.store.mounts.remove(app.name, name),
+    () => services.store.mounts.add(app.name, mount.name, mount.path),
+  );
+  return mount;
+}
+
+/** storage APP: mounted volumes and kept ones. */
+export async function listStorage({ services, caller }: Ask, appName: string): Promise<StorageEntry[]> {
+  const app = getApp(services, caller, appName);
+  const mounts = services.store.mounts.list(app.name);
+  const volumes = await services.volumes.list(app.name);
+  const entries: StorageEntry[] = mounts.map((m) => ({ name: m.name, path: m.path, bytes: volumes.find((v) => v.name === m.name)?.bytes ?? null, mode: 'mounted' }));
+  for (const v of volumes) if (!mounts.some((m) => m.name === v.name)) entries.push({ name: v.name, path: null, bytes: v.bytes, mode: 'unmounted' });
+  return entries.sort((a, b) => a.name.localeCompare(b.name));
+}
+
+/** storage:destroy APP NAME --confirm NAME: the volume and its data go; only an unmounted one. */
+export async function destroyStorage({ services, caller }: Ask, appName: string, name: string, confirm: string | undefined): Promise<void> {
+  const app = getApp(services, caller, appName, { owner: true });
+  if (!VOLUME_NAME_PATTERN.test(name)) throw new InvalidError(`invalid storage name '${printable(name)}'`);
+  if (services.store.mounts.list(app.name).some((m) => m.name === name)) throw new ConflictError(`${name} is mounted in ${app.name}; storage:unmount ${app.name} ${name} first`);
+  if (!(await services.volumes.list(app.name)).some((v) => v.name === name)) throw new NotFoundError(`${app.name} has no storage named ${name}; storage ${app.name} lists it`);
+  if (confirm !== name) throw new UsageError(`this deletes ${name} of ${app.name} and all its data; to go on, run: storage:destroy ${app.name} ${name} --confirm ${name}`);
+  await services.volumes.remove(app.name, name);
+}
