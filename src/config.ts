@@ -24,6 +24,7 @@ export const SETTINGS: readonly SettingSpec[] = [
   { env: 'SKIFF_BUILD_TIMEOUT', default: '1200', summary: 'seconds a build may take (its image build, or a stack build image) before the push is refused' },
   { env: 'SKIFF_VERIFY_TIMEOUT', default: '600', summary: "seconds skiff.yml's verify command, or a stack's verify image, may take" },
   { env: 'SKIFF_RELEASE_TIMEOUT', default: '1800', summary: "seconds the Procfile's release command may take before it is killed and the release refused" },
+  { env: 'SKIFF_HOLD_SECONDS', default: '30', summary: 'seconds a single-writer handover may hold requests while the old instance stops and the new one starts; past it the old one starts again' },
   { env: 'SKIFF_DEFAULT_MEMORY', default: '1024', summary: 'MiB of memory each app container gets unless resources:set says otherwise' },
   { env: 'SKIFF_PIDS_LIMIT', default: '1024', summary: 'processes each app container may have at once' },
   { env: 'SKIFF_MAX_PUSH_SIZE', default: '1024', summary: 'MiB a single push may send' },
@@ -64,6 +65,7 @@ export interface Config {
   buildTimeoutMs: number;
   verifyTimeoutMs: number;
   releaseTimeoutMs: number;
+  holdSeconds: number;
   /** Bytes of memory an app container gets when its process type has no limit of its own. */
   defaultMemory: number;
   pidsLimit: number;
@@ -132,6 +134,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
     buildTimeoutMs: intSetting(env, 'SKIFF_BUILD_TIMEOUT', defaultOf('SKIFF_BUILD_TIMEOUT'), 1, 86_400) * 1000,
     verifyTimeoutMs: intSetting(env, 'SKIFF_VERIFY_TIMEOUT', defaultOf('SKIFF_VERIFY_TIMEOUT'), 1, 86_400) * 1000,
     releaseTimeoutMs: intSetting(env, 'SKIFF_RELEASE_TIMEOUT', defaultOf('SKIFF_RELEASE_TIMEOUT'), 1, 86_400) * 1000,
+    holdSeconds: intSetting(env, 'SKIFF_HOLD_SECONDS', defaultOf('SKIFF_HOLD_SECONDS'), 1, 3600),
     defaultMemory: intSetting(env, 'SKIFF_DEFAULT_MEMORY', defaultOf('SKIFF_DEFAULT_MEMORY'), 6, 1024 * 1024) * 1024 * 1024,
     pidsLimit: intSetting(env, 'SKIFF_PIDS_LIMIT', defaultOf('SKIFF_PIDS_LIMIT'), 16, 1_000_000),
     maxPushBytes: intSetting(env, 'SKIFF_MAX_PUSH_SIZE', defaultOf('SKIFF_MAX_PUSH_SIZE'), 1, 1024 * 1024) * 1024 * 1024,

@@ -31,11 +31,11 @@ export const storageCommands: CommandSpec[] = [
   },
   {
     name: 'storage:mount',
-    usage: 'APP NAME:/path',
-    summary: 'Mount a persistent volume (made if new) in every container of the app; restarts it without downtime',
-    audit: ({ positionals }) => ({ app: positionals[0], detail: { storage: positionals[1] ?? null } }),
+    usage: 'APP NAME:/path [--single-writer]',
+    summary: 'Mount a persistent volume (made if new) in every container of the app; restarts it without downtime (--single-writer: web only, never two at once)',
+    audit: ({ positionals, values }) => ({ app: positionals[0], detail: { storage: positionals[1] ?? null, ...(values['single-writer'] ? { singleWriter: true } : {}) } }),
     async run(ctx) {
-      const mount = await mountStorage(operation(ctx), ctx.positionals[0], ctx.positionals[1]);
+      const mount = await mountStorage(operation(ctx), ctx.positionals[0], ctx.positionals[1], { singleWriter: ctx.values['single-writer'] === true });
       ctx.io.stdout.write(`${STEP}${ctx.positionals[0]} has ${mount.name} at ${mount.path}\n`);
     },
   },

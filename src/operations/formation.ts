@@ -49,6 +49,8 @@ function restoreFormation(store: Store, app: string, before: readonly FormationE
 export async function scale(op: Op, appName: string, counts: Record<string, number>): Promise<Instance[] | undefined> {
   const app = getApp(op.services, op.caller, appName);
   if (RELEASE_PHASE in counts) throw new InvalidError(`${RELEASE_PHASE} is the release phase: it runs once per release, before the new instances start, and is not scaled`);
+  const single = op.services.store.mounts.list(app.name).find((m) => m.singleWriter);
+  if (single && (counts.web ?? 0) > 1) throw new InvalidError(`web mounts ${single.name}, a single-writer volume: it runs one instance at most`);
   const rel = app.currentRelease === null ? undefined : op.services.store.releases.find(app.name, app.currentRelease);
   const unknown = rel ? Object.keys(counts).filter((t) => !(t in rel.processes)) : [];
   if (rel && unknown.length) {

@@ -14,7 +14,7 @@ export interface StorageEntry {
   name: string;
   path: string | null;
   bytes: number | null;
-  mode: 'mounted' | 'unmounted';
+  mode: 'mounted' | 'single-writer' | 'unmounted';
 }
 
 /**
@@ -38,21 +38,24 @@ async function remount(op: Op, app: App, purpose: string, change: () => void, un
 }
 
 /** storage:mount APP NAME:/path: the volume is made if new, and every instance, one-off and release phase of the app mounts it. */
-export async function mountStorage(op: Op, appName: string, spec: string): Promise<Mount> {
+export async function mountStorage(op: Op, appName: string, spec: string, options: { singleWriter?: boolean } = {}): Promise<Mount> {
   const { services } = op;
   const app = getApp(services, op.caller, appName);
   const { name, path } = parseMountSpec(spec);
+  const singleWriter = options.singleWriter === true;
+  const webScale = services.store.formation.list(app.name).find((f) => f.process === 'web')?.quantity ?? 1;
+  if (singleWriter && webScale > 1) throw new ConflictError(`${app.name} runs ${webScale} web instances; a single-writer volume allows one: ps:scale ${app.name} web=1 first`);
   if (services.runtime.for(app.name).name === 'swarm') throw new InvalidError(STORAGE_ON_SWARM(app.name));
   const taken = services.store.mounts.list(app.name).find((m) => m.name === name || m.path === path);
   if (taken) throw new ConflictError(taken.name === name ? `${app.name} mounts ${name} already, at ${taken.path}` : `${app.name} mounts ${taken.name} at ${path} already`);
   await services.volumes.ensure(app.name, name);
-  op.progress.step(`Mounting ${name} at ${path} in ${app.name}`);
+  op.progress.step(`Mounting ${name} at ${path} in ${app.name}${singleWriter ? ' (single writer: web only, one instance, handed over on each deploy)' : ''}`);
   let mount: Mount | undefined;
   await remount(
     op,
     app,
     'storage change',
-    () => (mount = services.store.mounts.add(app.name, name, path)),
+    () => (mount = services.store.mounts.add(app.name, name, path, singleWriter)),
     () => services.store.mounts.remove(app.name, name),
   );
   return mount as Mount;
@@ -70,7 +73,7 @@ export async function unmountStorage(op: Op, appName: string, name: string): Pro
     app,
     'storage change',
     () => services.store.mounts.remove(app.name, name),
-    () => services.store.mounts.add(app.name, mount.name, mount.path),
+    () => services.store.mounts.add(app.name, mount.name, mount.path, mount.singleWriter),
   );
   return mount;
 }
@@ -80,7 +83,7 @@ export async function listStorage({ services, caller }: Ask, appName: string): P
   const app = getApp(services, caller, appName);
   const mounts = services.store.mounts.list(app.name);
   const volumes = await services.volumes.list(app.name);
-  const entries: StorageEntry[] = mounts.map((m) => ({ name: m.name, path: m.path, bytes: volumes.find((v) => v.name === m.name)?.bytes ?? null, mode: 'mounted' }));
+  const entries: StorageEntry[] = mounts.map((m) => ({ name: m.name, path: m.path, bytes: volumes.find((v) => v.name === m.name)?.bytes ?? null, mode: m.singleWriter ? 'single-writer' : 'mounted' }));
   for (const v of volumes) if (!mounts.some((m) => m.name === v.name)) entries.push({ name: v.name, path: null, bytes: v.bytes, mode: 'unmounted' });
   return entries.sort((a, b) => a.name.localeCompare(b.name));
 }

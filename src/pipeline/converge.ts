@@ -1,10 +1,14 @@
 import { planFormation, type ProcessPlan } from '../domain/formation.js';
-import type { FormationSpec, Instance, ProcessSpec, VolumeMount } from '../runtime/runtime.js';
+import type { FormationSpec, Instance, ProcessSpec, Rollout, VolumeMount } from '../runtime/runtime.js';
 import { volumeName } from '../domain/storage.js';
 import type { Release } from '../store/store.js';
 import type { PipelineDeps } from './deps.js';
 import type { Progress } from '../output/progress.js';
-import { switchTraffic } from './route.js';
+import { setTimeout as sleep } from 'node:timers/promises';
+import { holdTraffic, switchTraffic } from './route.js';
+import { findFreePort } from '../runtime/free-port.js';
+import { withTimeout } from './timeout.js';
+import { DeployFailedError } from '../errors.js';
 
 export interface ConvergeOptions {
   /** Process types whose running instances are replaced by fresh ones ('all' for a new release or a restart). */
@@ -13,6 +17,8 @@ export interface ConvergeOptions {
   verify?: (started: readonly Instance[]) => Promise<void>;
   /** Called once the new instances are ready, just before traffic switches (a rollout marks its release current here). */
   beforeSwitch?: () => void;
+  /** In a single-writer handover, run once the old instances have stopped and before the new start (the release phase). */
+  beforeStart?: (signal: AbortSignal) => Promise<void>;
   progress: Progress;
   signal: AbortSignal;
 }
@@ -35,6 +41,7 @@ export async function converge(deps: PipelineDeps, rel: Release, options: Conver
   const app = store.apps.find(rel.app);
   const plan: ProcessPlan[] = app?.stopped ? [] : planFormation(rel.processes, store.formation.list(rel.app));
   const formation: FormationSpec[] = plan.map((p) => ({ ...instanceSpec(deps, rel, p), quantity: p.quantity }));
+  if (needsHandover(deps, rel.app, options.replace)) return handover(deps, rel, formation, options);
   const rollout = await deps.runtime.for(rel.app).deploy(rel.app, formation, {
     replace: options.replace,
     readyTimeoutMs: config.readyTimeoutMs,
@@ -75,13 +82,91 @@ function instanceSpec(deps: Pick<PipelineDeps, 'config' | 'store'>, rel: Release
     port: web ? (rel.port ?? deps.config.appPort) : null,
     ...processLimits(deps, p),
     healthcheck: web ? rel.healthcheck : null,
-    mounts: appMounts(deps, rel.app),
+    mounts: appMounts(deps, rel.app, p.process),
   };
 }
 
-/** The app's storage, as every container of it (instances, one-offs, the release phase) mounts it. */
-export function appMounts(deps: Pick<PipelineDeps, 'store'>, app: string): VolumeMount[] {
-  return deps.store.mounts.list(app).map((m) => ({ volume: volumeName(app, m.name), path: m.path }));
+/**
+ * The app's storage as a container of it mounts it: every instance, one-off
+ * and release phase; a single-writer volume only web (at scale 1) of the
+ * instances.
+ */
+export function appMounts(deps: Pick<PipelineDeps, 'store'>, app: string, process?: string): VolumeMount[] {
+  return deps.store.mounts
+    .list(app)
+    .filter((m) => !m.singleWriter || process === undefined || process === 'web')
+    .map((m) => ({ volume: volumeName(app, m.name), path: m.path }));
+}
+
+/** Whether replacing these types takes a handover: web is replaced and has a single-writer volume. */
+export function needsHandover(deps: Pick<PipelineDeps, 'store'>, app: string, replace: readonly string[] | 'all'): boolean {
+  return (replace === 'all' || replace.includes('web')) && deps.store.mounts.list(app).some((m) => m.singleWriter);
+}
+
+const HANDOVER_DRAIN_MS = 500;
+
+/**
+ * A deploy that never has two containers with a single-writer volume: the
+ * router holds the app's requests (they wait), the old instances stop, the
+ * release phase runs, the new ones start on the port the hold waits for, and
+ * traffic switches, which ends the hold. Bounded by SKIFF_HOLD_SECONDS: past
+ * it, or on any failure, the release that ran before is started again on
+ * that port, and the held requests go to it.
+ */
+async function handover(deps: PipelineDeps, rel: Release, formation: FormationSpec[], options: ConvergeOptions): Promise<Convergence> {
+  const { store, config } = deps;
+  const app = rel.app;
+  const runtime = deps.runtime.for(app);
+  const port = await findFreePort('127.0.0.1');
+  const common = {
+    readyTimeoutMs: config.readyTimeoutMs,
+    drainSeconds: 0,
+    progress: options.progress,
+    ensureImage: async (image: string) => {
+      if (deps.registry) await deps.registry.ensure(image, options.progress);
+    },
+  };
+  const servingVersion = store.apps.find(app)?.currentRelease ?? null;
+  const serving = servingVersion === null ? undefined : store.releases.find(app, servingVersion);
+  // Caddy holds a little longer than the bound, so that a restore after it still reaches the held requests.
+  await holdTraffic(deps, app, [`127.0.0.1:${port}`], config.holdSeconds * 2);
+  options.progress.info(`Holding requests to ${app} (at most ${config.holdSeconds}s) while its single-writer storage changes hands`);
+  // Requests the old instances took before the hold finish first (a short one: their answers are quick, and new ones wait).
+  await sleep(HANDOVER_DRAIN_MS);
+  const bounded = withTimeout(options.signal, config.holdSeconds * 1000);
+  const started = Date.now();
+  let rollout: Rollout | undefined;
+  try {
+    rollout = await runtime.deploy(app, formation, { ...common, replace: 'all', signal: bounded.signal, check: options.verify, handover: { port, beforeStart: options.beforeStart } });
+    options.beforeSwitch?.();
+    await switchTraffic(deps, app, rollout.upstreams);
+  } catch (err) {
+    await rollout?.abort();
+    if (serving) {
+      options.progress.warn(`Starting v${serving.version} again`);
+      const plan = store.apps.find(app)?.stopped ? [] : planFormation(serving.processes, store.formation.list(app));
+      try {
+        const back = await runtime.deploy(app, plan.map((p) => ({ ...instanceSpec(deps, serving, p), quantity: p.quantity })), {
+          ...common,
+          replace: 'all',
+          signal: new AbortController().signal,
+          handover: { port },
+        });
+        await switchTraffic(deps, app, back.upstreams);
+      } catch (restoreErr) {
+        deps.log.error({ err: restoreErr, app }, 'could not start the previous release again after a failed handover');
+        await switchTraffic(deps, app, store.routes.get(app) ?? []).catch(() => undefined);
+      }
+    } else {
+      await switchTraffic(deps, app, []).catch(() => undefined);
+    }
+    if (bounded.timedOut()) {
+      throw new DeployFailedError(`the handover took longer than SKIFF_HOLD_SECONDS (${config.holdSeconds} s)${serving ? `; v${serving.version} is serving again` : ''}`, err);
+    }
+    throw err;
+  }
+  options.progress.info(`Held requests for ${((Date.now() - started) / 1000).toFixed(1)}s`);
+  return { started: rollout.started, stopped: rollout.retiring, web: rollout.instances.filter((i) => i.process === 'web') };
 }
 
 /**

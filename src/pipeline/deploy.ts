@@ -13,6 +13,7 @@ export async function deploy(
   progress: Progress,
   signal: AbortSignal,
   verify?: ConvergeOptions['verify'],
+  beforeStart?: ConvergeOptions['beforeStart'],
 ): Promise<Convergence> {
   const previous = deps.store.apps.find(rel.app)?.currentRelease ?? null;
   let marked = false;
@@ -22,6 +23,7 @@ export async function deploy(
       progress,
       signal,
       verify,
+      beforeStart,
       beforeSwitch: () => {
         deps.store.transaction(() => {
           deps.store.releases.setStatus(rel.app, rel.version, 'deployed');

@@ -48,6 +48,8 @@ export async function reconcile(deps: PipelineDeps): Promise<void> {
     log.warn({ app: b.app, build: b.id }, 'build interrupted; marked failed');
   }
   const building = new Set(store.builds.running().map((b) => b.app));
+  // A push that held an app's requests died: the app converges to its release below, and routes normally again.
+  store.routes.clearHolds();
   // Apps this Skiff does not know are another's (one engine may serve several): left alone.
   const leaveAlone = (app: string): boolean => building.has(app) || store.apps.find(app) === undefined;
   for (const name of await deps.stackImages.sweep(leaveAlone)) log.warn({ container: name }, 'removed a stack build or verify container of a dead push');

@@ -6,7 +6,7 @@ import { pruneReleaseImages } from './prune.js';
 import { notifyWebhooks } from './notify.js';
 import { abandonRelease, release, type ReleaseRequest } from './release.js';
 import { appUrl } from './route.js';
-import type { Convergence } from './converge.js';
+import { needsHandover, type Convergence } from './converge.js';
 import { resolveAppStack } from './policy.js';
 import { verifyInstances, type StackChecks } from './verify.js';
 import { releaseCommand, runReleasePhase } from './release-phase.js';
@@ -51,11 +51,17 @@ export async function rollout(
     version = rel.version;
     const command = releaseCommand(rel);
     if (command !== undefined && options.releasePhase === false) progress.info(`Release phase skipped (${command}): asked for with --no-release-phase`);
-    else if (command !== undefined) await stage(progress, `Running the release phase: ${command}`, () => runReleasePhase(deps, rel, progress, signal), () => 'Done');
+    const phase =
+      command !== undefined && options.releasePhase !== false
+        ? (within: AbortSignal) => stage(progress, `Running the release phase: ${command}`, () => runReleasePhase(deps, rel, progress, within), () => 'Done')
+        : undefined;
+    // With a single-writer volume the release phase may use it only once the old instances have let go of it.
+    const handingOver = needsHandover(deps, rel.app, 'all');
+    if (phase && !handingOver) await phase(signal);
     const result = await stage(
       progress,
       `Starting v${rel.version}`,
-      () => deploy(deps, rel, progress, signal, checks && ((started) => verifyInstances(deps, rel.app, checks, started, progress, signal))),
+      () => deploy(deps, rel, progress, signal, checks && ((started) => verifyInstances(deps, rel.app, checks, started, progress, signal)), handingOver ? phase : undefined),
       (c) => summarize(c),
     );
     await pruneReleaseImages(deps, rel.app).catch((err: unknown) => deps.log.warn({ err, app: rel.app }, 'prune failed'));

@@ -21,7 +21,8 @@ export function currentRoutes(deps: RouteDeps): Route[] {
   return all.map((r) => ({
     app: r.app,
     hosts: appHosts(r.app, deps.config.domain, r.hosts.filter((h) => !defaults.has(h))),
-    upstreams: r.upstreams,
+    upstreams: r.held ? r.held.upstreams : r.upstreams,
+    ...(r.held ? { holdSeconds: r.held.seconds } : {}),
   }));
 }
 
@@ -33,16 +34,39 @@ export async function applyRoutes(deps: RouteDeps): Promise<void> {
 }
 
 /**
+ * Holds the app's requests (a single-writer handover): from now on they wait
+ * for these upstreams, which are not there yet, instead of going to the
+ * instances about to stop. Recorded, so that another app's route update
+ * meanwhile keeps the hold; the next switchTraffic of the app ends it.
+ */
+export async function holdTraffic(deps: RouteDeps, app: string, upstreams: readonly string[], seconds: number): Promise<void> {
+  deps.store.routes.hold(app, { upstreams: [...upstreams], seconds });
+  try {
+    await applyRoutes(deps);
+  } catch (err) {
+    deps.store.routes.hold(app, null);
+    throw err;
+  }
+}
+
+/**
  * The switch: records where the app's traffic goes, then applies it. If the
  * router refuses, the record goes back to what it was and nothing changed.
  */
 export async function switchTraffic(deps: RouteDeps, app: string, upstreams: readonly string[]): Promise<void> {
   const before = deps.store.routes.get(app);
-  deps.store.routes.set(app, upstreams);
+  const held = deps.store.routes.all().find((r) => r.app === app)?.held ?? null;
+  deps.store.transaction(() => {
+    deps.store.routes.set(app, upstreams);
+    deps.store.routes.hold(app, null);
+  });
   try {
     await applyRoutes(deps);
   } catch (err) {
-    deps.store.routes.set(app, before ?? []);
+    deps.store.transaction(() => {
+      deps.store.routes.set(app, before ?? []);
+      deps.store.routes.hold(app, held);
+    });
     throw err;
   }
 }

@@ -3,6 +3,8 @@ import type { Route } from './router.js';
 
 export const CADDY_SERVER = 'skiff';
 
+const HTTP_METHODS = ['GET', 'HEAD', 'POST', 'PUT', 'PATCH', 'DELETE', 'OPTIONS'];
+
 export interface CaddyOptions {
   /** Where Caddy's admin API listens: host:port, or unix//path. */
   admin: string;
@@ -27,7 +29,11 @@ export function caddyConfig(routes: readonly Route[], options: CaddyOptions): Re
               handler: 'reverse_proxy',
               upstreams: r.upstreams.map((u) => ({ dial: parseUpstream(u).dial })),
               ...gatewayHeader(r.upstreams),
-              load_balancing: { selection_policy: { policy: 'round_robin' }, try_duration: '5s', try_interval: '100ms' },
+              load_balancing: r.holdSeconds
+                ? // Held: nothing listens yet, or only the engine's port proxy, which resets a connection the app
+                  // is not ready for; the request never reached an app, so any method may be tried again.
+                  { selection_policy: { policy: 'round_robin' }, try_duration: `${r.holdSeconds}s`, try_interval: '100ms', retry_match: [{ method: HTTP_METHODS }] }
+                : { selection_policy: { policy: 'round_robin' }, try_duration: '5s', try_interval: '100ms' },
             }
           : { handler: 'static_response', status_code: 503, body: `${r.app} is not running.\n` },
       ],

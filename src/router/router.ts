@@ -4,6 +4,12 @@ export interface Route {
   hosts: string[];
   /** host:port of each web instance; none means the app is stopped or has no web process. */
   upstreams: string[];
+  /**
+   * Seconds requests are held while the upstreams are not there yet (a
+   * single-writer handover): they wait and are retried, whatever their
+   * method, instead of failing. Without, a refused dial is retried for 5 s.
+   */
+  holdSeconds?: number;
 }
 
 /** The router seam: apply replaces the whole routing at once, or changes nothing and throws. */

@@ -45,7 +45,7 @@ export class DockerRuntime implements Runtime {
   /** Starts one instance and returns once it is ready (a web process answers HTTP; others stay up), or removes it and throws. */
   async start(spec: ProcessSpec, { readyTimeoutMs, progress, signal }: StartOptions): Promise<Instance> {
     // Published on loopback only: the router is the way in.
-    const hostPort = spec.port === null ? null : await findFreePort(LOOPBACK);
+    const hostPort = spec.port === null ? null : (spec.hostPort ?? (await findFreePort(LOOPBACK)));
     const create = containerSpec(spec, LOOPBACK, hostPort, uniqueSuffix());
     let container;
     try {

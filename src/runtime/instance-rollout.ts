@@ -37,8 +37,18 @@ export async function rollInstances(host: InstanceHost, app: string, formation: 
   const abort = async (): Promise<void> => {
     await host.stop(started).catch((err: unknown) => log.error({ err, app }, 'could not remove new instances'));
   };
+  const retiring = current.filter((i) => !keep.some((k) => k.id === i.id));
+  const handover = options.handover;
   try {
     if (wanted.length) await options.ensureImage(wanted[0].image);
+    if (handover) {
+      // Never two at once: what is replaced goes first; the caller holds its traffic meanwhile.
+      options.progress.info(`Stopping ${retiring.map((i) => `${i.process}.${i.index}`).join(', ') || 'nothing'} first (single-writer storage)`);
+      await host.stop(retiring);
+      await handover.beforeStart?.(options.signal);
+      const web = wanted.find((s) => s.process === 'web' && s.index === 1);
+      if (web) web.hostPort = handover.port;
+    }
     for (const spec of wanted) {
       const instance = await host.start(spec, options);
       options.progress.info(`${spec.process}.${spec.index} ${spec.process === 'web' ? 'answers HTTP' : 'is up'}`);
@@ -50,13 +60,13 @@ export async function rollInstances(host: InstanceHost, app: string, formation: 
     throw err;
   }
   const instances = [...keep, ...started];
-  const retiring = current.filter((i) => !keep.some((k) => k.id === i.id));
   return {
     instances,
     started,
     retiring,
     upstreams: instances.filter((i) => i.process === 'web' && i.hostPort !== undefined).map((i) => `127.0.0.1:${i.hostPort}`),
     async retire() {
+      if (handover) return;
       // Requests already on their way to a retiring web instance get time to finish.
       if (retiring.some((i) => i.process === 'web' && i.state === 'running') && options.drainSeconds > 0) await sleep(options.drainSeconds * 1000);
       await host.stop(retiring);

@@ -32,6 +32,8 @@ export interface ProcessSpec {
   healthcheck?: string | null;
   /** The app's volumes and where the instance sees them. */
   mounts?: readonly VolumeMount[];
+  /** The loopback port a web instance is published on; a free one when not given. */
+  hostPort?: number;
 }
 
 /** A named volume of the engine, mounted at path inside a container. */
@@ -97,6 +99,12 @@ export interface DeployOptions extends StartOptions {
   ensureImage(image: string): Promise<void>;
   /** Checks new instances before any traffic can reach them (a stack's verify image); throwing rejects the rollout. */
   check?: (instances: readonly Instance[]) => Promise<void>;
+  /**
+   * Stop first (a single-writer volume): what the rollout replaces stops
+   * before anything new starts, then beforeStart runs (the release phase),
+   * then web starts on this loopback port, where the router holds requests.
+   */
+  handover?: { port: number; beforeStart?: (signal: AbortSignal) => Promise<void> };
 }
 
 /**

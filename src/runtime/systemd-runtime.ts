@@ -61,7 +61,7 @@ export class SystemdRuntime extends DockerRuntime {
   }
 
   override async start(spec: ProcessSpec, { readyTimeoutMs, progress, signal }: StartOptions): Promise<Instance> {
-    const hostPort = spec.port === null ? null : await findFreePort('127.0.0.1');
+    const hostPort = spec.port === null ? null : (spec.hostPort ?? (await findFreePort('127.0.0.1')));
     const name = `${containerName(spec.app, spec.process, spec.index, spec.release)}-${uniqueSuffix()}`;
     const envFile = path.join(this.unitOptions.envDir, `${name}.env`);
     fs.mkdirSync(this.unitOptions.envDir, { recursive: true, mode: 0o700 });

@@ -178,4 +178,11 @@ export const MIGRATIONS: readonly { version: number; sql: string }[] = [
       );
     `,
   },
+  {
+    version: 11,
+    sql: `
+      ALTER TABLE mounts ADD COLUMN single_writer INTEGER NOT NULL DEFAULT 0;
+      ALTER TABLE routes ADD COLUMN held TEXT;
+    `,
+  },
 ];

@@ -6,6 +6,7 @@ import { MIGRATIONS } from './migrations.js';
 import type { SecretBox } from './secret-box.js';
 import type {
   App,
+  Hold,
   Mount,
   MountStore,
   AppStore,
@@ -427,17 +428,17 @@ class SqliteMounts implements MountStore {
   constructor(private readonly db: Db) {}
 
   list(app: string): Mount[] {
-    const rows = this.db.prepare('SELECT name, path, created_at FROM mounts WHERE app = ? ORDER BY name').all(app) as Row[];
-    return rows.map((r) => ({ name: String(r.name), path: String(r.path), createdAt: String(r.created_at) }));
+    const rows = this.db.prepare('SELECT name, path, single_writer, created_at FROM mounts WHERE app = ? ORDER BY name').all(app) as Row[];
+    return rows.map((r) => ({ name: String(r.name), path: String(r.path), singleWriter: Number(r.single_writer) === 1, createdAt: String(r.created_at) }));
   }
 
-  add(app: string, name: string, path: string): Mount {
+  add(app: string, name: string, path: string, singleWriter = false): Mount {
     return this.db.transaction(() => {
       const same = this.db.prepare('SELECT name, path FROM mounts WHERE app = ? AND (name = ? OR path = ?)').get(app, name, path) as Row | undefined;
       if (same) throw new ConflictError(same.name === name ? `${app} mounts ${name} already, at ${String(same.path)}` : `${app} mounts ${String(same.name)} at ${path} already`);
       const createdAt = new Date().toISOString();
-      this.db.prepare('INSERT INTO mounts (app, name, path, created_at) VALUES (?, ?, ?, ?)').run(app, name, path, createdAt);
-      return { name, path, createdAt };
+      this.db.prepare('INSERT INTO mounts (app, name, path, single_writer, created_at) VALUES (?, ?, ?, ?, ?)').run(app, name, path, singleWriter ? 1 : 0, createdAt);
+      return { name, path, singleWriter, createdAt };
     }).immediate();
   }
 
@@ -482,16 +483,28 @@ class SqliteRoutes implements RouteStore {
     return r && (JSON.parse(r.upstreams) as string[]);
   }
 
-  all(): { app: string; upstreams: string[]; hosts: string[] }[] {
-    const rows = this.db.prepare('SELECT a.name AS app, r.upstreams FROM apps a LEFT JOIN routes r ON r.app = a.name ORDER BY a.name').all() as {
+  hold(app: string, held: Hold | null): void {
+    this.db
+      .prepare("INSERT INTO routes (app, upstreams, held) VALUES (?, '[]', ?) ON CONFLICT (app) DO UPDATE SET held = excluded.held")
+      .run(app, held === null ? null : JSON.stringify(held));
+  }
+
+  clearHolds(): void {
+    this.db.prepare('UPDATE routes SET held = NULL').run();
+  }
+
+  all(): { app: string; upstreams: string[]; hosts: string[]; held: Hold | null }[] {
+    const rows = this.db.prepare('SELECT a.name AS app, r.upstreams, r.held FROM apps a LEFT JOIN routes r ON r.app = a.name ORDER BY a.name').all() as {
       app: string;
       upstreams: string | null;
+      held: string | null;
     }[];
     const domains = this.db.prepare('SELECT host, app FROM domains ORDER BY host').all() as { host: string; app: string }[];
     return rows.map((r) => ({
       app: r.app,
       upstreams: r.upstreams === null ? [] : (JSON.parse(r.upstreams) as string[]),
       hosts: domains.filter((d) => d.app === r.app).map((d) => d.host),
+      held: r.held === null ? null : (JSON.parse(r.held) as Hold),
     }));
   }
 }

@@ -147,13 +147,15 @@ export interface FormationStore {
 export interface Mount {
   name: string;
   path: string;
+  /** Never two containers with it at once: only web mounts it, at scale 1, and a deploy hands it over (stop, then start). */
+  singleWriter: boolean;
   createdAt: string;
 }
 
 export interface MountStore {
   list(app: string): Mount[];
   /** Refuses a name or a path the app mounts already. */
-  add(app: string, name: string, path: string): Mount;
+  add(app: string, name: string, path: string, singleWriter?: boolean): Mount;
   remove(app: string, name: string): boolean;
 }
 
@@ -166,11 +168,20 @@ export interface DomainStore {
   owner(host: string): string | undefined;
 }
 
+export interface Hold {
+  upstreams: string[];
+  seconds: number;
+}
+
 /** Where each app's web traffic goes: the desired routing, recorded first, then applied to the router. */
 export interface RouteStore {
   set(app: string, upstreams: readonly string[]): void;
   get(app: string): string[] | undefined;
-  all(): { app: string; upstreams: string[]; hosts: string[] }[];
+  /** A hold in progress: while it lasts, the app's requests wait for these upstreams (null ends it). */
+  hold(app: string, held: Hold | null): void;
+  /** Ends every hold (the server's start: a push that held traffic died). */
+  clearHolds(): void;
+  all(): { app: string; upstreams: string[]; hosts: string[]; held: Hold | null }[];
 }
 
 /** Who besides its owner (the user who created it) may use an app. */

@@ -82,5 +82,17 @@ describe('caddyConfig', () => {
     });
     expect(server.routes[1].handle[0]).toMatchObject({ handler: 'static_response', status_code: 503 });
     expect(server.routes[2]).toEqual({ handle: [{ handler: 'static_response', status_code: 404, body: 'No app answers at this address.\n' }] });
+    // Not held: only a refused dial is tried again, for a moment.
+    expect((server.routes[0].handle[0].load_balancing as Record<string, unknown>).retry_match).toBeUndefined();
+  });
+
+  it('holds a single-writer app’s requests for the hold’s length, retrying any method while nothing answers', () => {
+    const config = caddyConfig([{ app: 'db', hosts: ['db.example.com'], upstreams: ['127.0.0.1:4009'], holdSeconds: 60 }], { admin: 'localhost:2019', listen: ':80' }) as {
+      apps: { http: { servers: { skiff: { routes: { handle: Record<string, unknown>[] }[] } } } };
+    };
+    expect(config.apps.http.servers.skiff.routes[0].handle[0]).toMatchObject({
+      upstreams: [{ dial: '127.0.0.1:4009' }],
+      load_balancing: { try_duration: '60s', try_interval: '100ms', retry_match: [{ method: expect.arrayContaining(['GET', 'POST', 'PUT', 'DELETE']) }] },
+    });
   });
 });

@@ -91,7 +91,7 @@ class FakeHost implements InstanceHost, Runtime {
     this.specs.push(spec);
     if (this.failing.has(spec.image)) throw new DeployFailedError('the new release did not answer HTTP on its PORT within 1s; the previous release keeps serving');
     const id = `${spec.app}-${spec.process}-${spec.index}-v${spec.release}-${this.port}`;
-    const instance: Instance = { id, name: id, app: spec.app, release: spec.release, process: spec.process, index: spec.index, state: 'running', hostPort: spec.port === null ? undefined : this.port++ };
+    const instance: Instance = { id, name: id, app: spec.app, release: spec.release, process: spec.process, index: spec.index, state: 'running', hostPort: spec.port === null ? undefined : (spec.hostPort ?? this.port++) };
     this.running.set(id, instance);
     return instance;
   }
@@ -139,7 +139,8 @@ class FakeRouter implements Router {
       this.failNext = false;
       throw new ExternalError('the router refused the routes');
     }
-    events.push('route');
+    const held = routes.find((r) => r.app === APP && r.holdSeconds);
+    events.push(held ? `hold ${held.upstreams.join(' ')}` : 'route');
     this.routes = routes;
   }
   async isConfigured(): Promise<boolean> {
@@ -385,5 +386,37 @@ describe('storage', () => {
     host.name = 'swarm';
     await expect(mountStorage(op(), APP, 'data:/data')).rejects.toThrow(/a volume lives on one host/);
     expect(services.store.mounts.list(APP)).toEqual([]);
+  });
+});
+
+describe('a single-writer volume', () => {
+  const WITH_RELEASE = 'web: serve\nrelease: ./migrate\n';
+
+  it('is handed over: requests held, old stopped, release phase, new started on the held port, then switched', async () => {
+    await push('one', WITH_RELEASE);
+    await mountStorage(op(), APP, 'db:/db', { singleWriter: true });
+    events = [];
+    await push('two', WITH_RELEASE);
+    const hold = events.find((e) => e.startsWith('hold'));
+    expect(events).toEqual(['build', hold, 'stop web.1 v1', 'run sh -c ./migrate v2', 'start web.1 v2', 'route']);
+    const port = Number(hold?.split(':').at(-1));
+    expect(router.upstreams(APP)).toEqual([`127.0.0.1:${port}`]);
+    expect(host.specs.at(-1)?.mounts).toEqual([{ volume: `skiff-${APP}_db`, path: '/db' }]);
+    expect(services.store.routes.all()[0].held).toBeNull();
+    await expect(scale(op(), APP, { web: 2 })).rejects.toThrow(/single-writer volume: it runs one instance at most/);
+  });
+
+  it('starts the serving release again on the held port when the new one fails, and says so', async () => {
+    await push('one', WITH_RELEASE);
+    await mountStorage(op(), APP, 'db:/db', { singleWriter: true });
+    host.failing.add(`skiff/${APP}:v2`);
+    events = [];
+    await expect(push('two', WITH_RELEASE)).rejects.toBeInstanceOf(PushRejected);
+    const hold = events.find((e) => e.startsWith('hold'));
+    expect(events).toEqual(['build', hold, 'stop web.1 v1', 'run sh -c ./migrate v2', 'start web.1 v2', 'start web.1 v1', 'route']);
+    expect(host.versions(APP)).toEqual(['web.1 v1']);
+    expect(router.upstreams(APP)).toEqual([hold?.replace('hold ', '')]);
+    expect(services.store.apps.find(APP)?.currentRelease).toBe(1);
+    expect(services.store.releases.find(APP, 2)?.status).toBe('failed');
   });
 });

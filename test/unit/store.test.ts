@@ -86,8 +86,17 @@ describe('SQLite store', () => {
     store.domains.add('a', 'www.example.com');
     expect(() => store.domains.add('b', 'www.example.com')).toThrow('belongs to another app');
     store.routes.set('a', ['127.0.0.1:4000']);
-    expect(store.routes.all()).toEqual([{ app: 'a', upstreams: ['127.0.0.1:4000'], hosts: ['www.example.com'] }]);
+    expect(store.routes.all()).toEqual([{ app: 'a', upstreams: ['127.0.0.1:4000'], hosts: ['www.example.com'], held: null }]);
+    // A hold is kept beside the upstreams, which it does not change, until it ends.
+    store.routes.hold('a', { upstreams: ['127.0.0.1:4001'], seconds: 60 });
+    expect(store.routes.all()[0]).toMatchObject({ upstreams: ['127.0.0.1:4000'], held: { upstreams: ['127.0.0.1:4001'], seconds: 60 } });
+    store.routes.clearHolds();
+    expect(store.routes.all()[0].held).toBeNull();
+    store.mounts.add('a', 'data', '/data', true);
+    expect(() => store.mounts.add('a', 'other', '/data')).toThrow('mounts data at /data already');
+    expect(store.mounts.list('a')).toEqual([{ name: 'data', path: '/data', singleWriter: true, createdAt: expect.any(String) }]);
     store.apps.remove('a');
+    expect(store.mounts.list('a')).toEqual([]);
     expect(store.config.get('a')).toEqual({});
     expect(store.formation.list('a')).toEqual([]);
     expect(store.domains.list('a')).toEqual([]);
