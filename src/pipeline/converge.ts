@@ -104,6 +104,7 @@ export function needsHandover(deps: Pick<PipelineDeps, 'store'>, app: string, re
 }
 
 const HANDOVER_DRAIN_MS = 500;
+const HANDOVER_SETTLE_MS = 300;
 
 /**
  * A deploy that never has two containers with a single-writer volume: the
@@ -138,6 +139,9 @@ async function handover(deps: PipelineDeps, rel: Release, formation: FormationSp
   let rollout: Rollout | undefined;
   try {
     rollout = await runtime.deploy(app, formation, { ...common, replace: 'all', signal: bounded.signal, check: options.verify, handover: { port, beforeStart: options.beforeStart } });
+    // Held requests reach the new instance by themselves now; the switch reloads the router, which would end
+    // those still waiting out a retry interval, so they get a few intervals to arrive first.
+    await sleep(HANDOVER_SETTLE_MS);
     options.beforeSwitch?.();
     await switchTraffic(deps, app, rollout.upstreams);
   } catch (err) {
