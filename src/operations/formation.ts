@@ -4,35 +4,25 @@ import { rollout } from '../pipeline/rollout.js';
 import { releaseOf } from '../pipeline/release.js';
 import { pendingKeys } from './config.js';
 import { InvalidError } from '../errors.js';
-import { converge } from '../pipeline/converge.js';
 import { getApp } from '../pipeline/policy.js';
 import type { App, Store } from '../store/store.js';
 import type { Instance } from '../runtime/runtime.js';
-import { withOpLock, type Op } from './operation.js';
+import { applyToRelease, withOpLock, type Op } from './operation.js';
 
-/**
- * Records a change of what runs (scale, stop, start, limits, a restart) and
- * brings the running instances in line with it, under the app's lock. If the
- * new instances do not come up, the record goes back to what runs. Returns
- * the instances stopped, or undefined when the app has no release yet (the
- * change takes effect with the first deploy).
- */
-async function applyFormation(op: Op, app: App, purpose: string, replace: readonly string[] | 'all', change: () => void): Promise<Instance[] | undefined> {
-  const { services, caller } = op;
-  return withOpLock(op, app.name, purpose, async () => {
-    const before = services.store.formation.list(app.name);
-    change();
-    const fresh = getApp(services, caller, app.name);
-    const rel = fresh.currentRelease === null ? undefined : services.store.releases.find(app.name, fresh.currentRelease);
-    if (!rel) return undefined;
-    try {
-      return (await converge(services, rel, { replace, progress: op.progress, signal: op.signal })).stopped;
-    } catch (err) {
-      // What runs is what ran before: so is the record, or every later restart would fail the same way.
-      restoreFormation(services.store, app.name, before);
-      throw err;
-    }
-  });
+/** A change of the formation record (scale, stop, start, limits, a restart), applied; on failure the formation goes back. */
+function applyFormation(op: Op, app: App, purpose: string, replace: readonly string[] | 'all', change: () => void): Promise<Instance[] | undefined> {
+  let before: FormationEntry[] = [];
+  return applyToRelease(
+    op,
+    app.name,
+    purpose,
+    replace,
+    () => {
+      before = op.services.store.formation.list(app.name);
+      change();
+    },
+    () => restoreFormation(op.services.store, app.name, before),
+  );
 }
 
 function restoreFormation(store: Store, app: string, before: readonly FormationEntry[]): void {

@@ -2,7 +2,10 @@ import type { Caller } from '../domain/caller.js';
 import type { Repos } from '../git/repos.js';
 import type { Progress } from '../output/progress.js';
 import type { PipelineDeps } from '../pipeline/deps.js';
+import { converge } from '../pipeline/converge.js';
 import { withAppLock } from '../pipeline/lock.js';
+import { getApp } from '../pipeline/policy.js';
+import type { Instance } from '../runtime/runtime.js';
 
 export type { Caller };
 
@@ -28,4 +31,35 @@ export interface Op {
 /** Runs fn under the app's lock, telling the caller while another change of the app finishes first. */
 export function withOpLock<T>(op: Op, app: string, purpose: string, fn: () => Promise<T>): Promise<T> {
   return withAppLock(op.services.store, app, { holder: op.caller.user, purpose }, op.onWait, op.signal, fn);
+}
+
+/**
+ * Records a change of what runs (scale, stop, start, limits, mounts, a
+ * restart) and brings the instances of the current release in line with it,
+ * under the app's lock, replacing these types. If the new instances do not
+ * come up, undo puts the record back to what runs, or every later restart
+ * would fail the same way. Returns the instances stopped, or undefined when
+ * the app has no release yet (the change takes effect with the first deploy).
+ */
+export function applyToRelease(
+  op: Op,
+  app: string,
+  purpose: string,
+  replace: readonly string[] | 'all',
+  change: () => void,
+  undo: () => void,
+): Promise<Instance[] | undefined> {
+  const { services, caller } = op;
+  return withOpLock(op, app, purpose, async () => {
+    change();
+    const fresh = getApp(services, caller, app);
+    const rel = fresh.currentRelease === null ? undefined : services.store.releases.find(app, fresh.currentRelease);
+    if (!rel) return undefined;
+    try {
+      return (await converge(services, rel, { replace, progress: op.progress, signal: op.signal })).stopped;
+    } catch (err) {
+      undo();
+      throw err;
+    }
+  });
 }

@@ -1,11 +1,10 @@
 import { parseMountSpec, VOLUME_NAME_PATTERN } from '../domain/storage.js';
 import { ConflictError, InvalidError, NotFoundError, UsageError } from '../errors.js';
 import { printable } from '../domain/app-name.js';
-import { converge } from '../pipeline/converge.js';
 import { getApp } from '../pipeline/policy.js';
 import { STORAGE_ON_SWARM } from '../runtime/swarm-runtime.js';
-import type { App, Mount } from '../store/store.js';
-import { withOpLock, type Op } from './operation.js';
+import type { Mount } from '../store/store.js';
+import { applyToRelease, type Op } from './operation.js';
 
 type Ask = Pick<Op, 'services' | 'caller'>;
 
@@ -15,26 +14,6 @@ export interface StorageEntry {
   path: string | null;
   bytes: number | null;
   mode: 'mounted' | 'single-writer' | 'unmounted';
-}
-
-/**
- * Records a change of the app's mounts and restarts every instance with
- * it (new ones first, as any restart); if they do not come up, the record
- * goes back. An app with no release only records it.
- */
-async function remount(op: Op, app: App, purpose: string, change: () => void, undo: () => void): Promise<void> {
-  await withOpLock(op, app.name, purpose, async () => {
-    change();
-    const fresh = getApp(op.services, op.caller, app.name);
-    const rel = fresh.currentRelease === null ? undefined : op.services.store.releases.find(app.name, fresh.currentRelease);
-    if (!rel || fresh.stopped) return;
-    try {
-      await converge(op.services, rel, { replace: 'all', progress: op.progress, signal: op.signal });
-    } catch (err) {
-      undo();
-      throw err;
-    }
-  });
 }
 
 /** storage:mount APP NAME:/path: the volume is made if new, and every instance, one-off and release phase of the app mounts it. */
@@ -51,10 +30,11 @@ export async function mountStorage(op: Op, appName: string, spec: string, option
   await services.volumes.ensure(app.name, name);
   op.progress.step(`Mounting ${name} at ${path} in ${app.name}${singleWriter ? ' (single writer: web only, one instance, handed over on each deploy)' : ''}`);
   let mount: Mount | undefined;
-  await remount(
+  await applyToRelease(
     op,
-    app,
+    app.name,
     'storage change',
+    'all',
     () => (mount = services.store.mounts.add(app.name, name, path, singleWriter)),
     () => services.store.mounts.remove(app.name, name),
   );
@@ -68,10 +48,11 @@ export async function unmountStorage(op: Op, appName: string, name: string): Pro
   const mount = services.store.mounts.list(app.name).find((m) => m.name === name);
   if (!mount) throw new NotFoundError(`${app.name} mounts no storage named '${printable(name)}'; storage ${app.name} lists it`);
   op.progress.step(`Unmounting ${name} from ${app.name} (its data stays)`);
-  await remount(
+  await applyToRelease(
     op,
-    app,
+    app.name,
     'storage change',
+    'all',
     () => services.store.mounts.remove(app.name, name),
     () => services.store.mounts.add(app.name, mount.name, mount.path, mount.singleWriter),
   );
@@ -93,7 +74,7 @@ export async function destroyStorage({ services, caller }: Ask, appName: string,
   const app = getApp(services, caller, appName, { owner: true });
   if (!VOLUME_NAME_PATTERN.test(name)) throw new InvalidError(`invalid storage name '${printable(name)}'`);
   if (services.store.mounts.list(app.name).some((m) => m.name === name)) throw new ConflictError(`${name} is mounted in ${app.name}; storage:unmount ${app.name} ${name} first`);
-  if (!(await services.volumes.list(app.name)).some((v) => v.name === name)) throw new NotFoundError(`${app.name} has no storage named ${name}; storage ${app.name} lists it`);
+  if (!(await services.volumes.names(app.name)).includes(name)) throw new NotFoundError(`${app.name} has no storage named ${name}; storage ${app.name} lists it`);
   if (confirm !== name) throw new UsageError(`this deletes ${name} of ${app.name} and all its data; to go on, run: storage:destroy ${app.name} ${name} --confirm ${name}`);
   await services.volumes.remove(app.name, name);
 }

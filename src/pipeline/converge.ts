@@ -1,5 +1,5 @@
 import { planFormation, type ProcessPlan } from '../domain/formation.js';
-import type { FormationSpec, Instance, ProcessSpec, Rollout, VolumeMount } from '../runtime/runtime.js';
+import type { DeployOptions, FormationSpec, Instance, ProcessSpec, Rollout, VolumeMount } from '../runtime/runtime.js';
 import { volumeName } from '../domain/storage.js';
 import type { Release } from '../store/store.js';
 import type { PipelineDeps } from './deps.js';
@@ -37,21 +37,13 @@ export interface Convergence {
  * the rollout is aborted and what ran before still runs and serves.
  */
 export async function converge(deps: PipelineDeps, rel: Release, options: ConvergeOptions): Promise<Convergence> {
-  const { store, config } = deps;
-  const app = store.apps.find(rel.app);
-  const plan: ProcessPlan[] = app?.stopped ? [] : planFormation(rel.processes, store.formation.list(rel.app));
-  const formation: FormationSpec[] = plan.map((p) => ({ ...instanceSpec(deps, rel, p), quantity: p.quantity }));
-  if (needsHandover(deps, rel.app, options.replace)) return handover(deps, rel, formation, options);
+  const formation = formationOf(deps, rel);
+  if (needsHandover(deps, rel, options.replace)) return handover(deps, rel, formation, options);
   const rollout = await deps.runtime.for(rel.app).deploy(rel.app, formation, {
+    ...deployBase(deps, options.progress),
     replace: options.replace,
-    readyTimeoutMs: config.readyTimeoutMs,
-    drainSeconds: config.drainSeconds,
-    progress: options.progress,
+    drainSeconds: deps.config.drainSeconds,
     signal: options.signal,
-    // Scaling or a rollback on a host that does not have the image: the registry has it.
-    ensureImage: async (image) => {
-      if (deps.registry) await deps.registry.ensure(image, options.progress);
-    },
     check: options.verify,
   });
   try {
@@ -67,6 +59,24 @@ export async function converge(deps: PipelineDeps, rel: Release, options: Conver
     options.progress.warn(`could not stop every replaced instance: ${(err as Error).message}`);
   });
   return { started: rollout.started, stopped: rollout.retiring, web: rollout.instances.filter((i) => i.process === 'web') };
+}
+
+/** The release's process types as the app's runtime takes them: each with its count (none when the app is stopped). */
+function formationOf(deps: Pick<PipelineDeps, 'config' | 'store'>, rel: Release): FormationSpec[] {
+  const plan: ProcessPlan[] = deps.store.apps.find(rel.app)?.stopped ? [] : planFormation(rel.processes, deps.store.formation.list(rel.app));
+  return plan.map((p) => ({ ...instanceSpec(deps, rel, p), quantity: p.quantity }));
+}
+
+/** What every deploy of the app's runtime gets: the ready timeout, where to tell, and the registry for an image this host lacks. */
+function deployBase(deps: Pick<PipelineDeps, 'config' | 'registry'>, progress: Progress): Pick<DeployOptions, 'readyTimeoutMs' | 'progress' | 'ensureImage'> {
+  return {
+    readyTimeoutMs: deps.config.readyTimeoutMs,
+    progress,
+    // Scaling or a rollback on a host that does not have the image: the registry has it.
+    ensureImage: async (image) => {
+      if (deps.registry) await deps.registry.ensure(image, progress);
+    },
+  };
 }
 
 /** What every instance of one process type of the release runs with; only web gets a port and a health check. */
@@ -98,9 +108,10 @@ export function appMounts(deps: Pick<PipelineDeps, 'store'>, app: string, proces
     .map((m) => ({ volume: volumeName(app, m.name), path: m.path }));
 }
 
-/** Whether replacing these types takes a handover: web is replaced and has a single-writer volume. */
-export function needsHandover(deps: Pick<PipelineDeps, 'store'>, app: string, replace: readonly string[] | 'all'): boolean {
-  return (replace === 'all' || replace.includes('web')) && deps.store.mounts.list(app).some((m) => m.singleWriter);
+/** Whether replacing these types of the release takes a handover: web runs, is replaced, and has a single-writer volume. */
+export function needsHandover(deps: Pick<PipelineDeps, 'store'>, rel: Release, replace: readonly string[] | 'all'): boolean {
+  if (!(replace === 'all' || replace.includes('web')) || !deps.store.mounts.list(rel.app).some((m) => m.singleWriter)) return false;
+  return !deps.store.apps.find(rel.app)?.stopped && planFormation(rel.processes, deps.store.formation.list(rel.app)).some((p) => p.process === 'web' && p.quantity > 0);
 }
 
 const HANDOVER_DRAIN_MS = 500;
@@ -119,14 +130,7 @@ async function handover(deps: PipelineDeps, rel: Release, formation: FormationSp
   const app = rel.app;
   const runtime = deps.runtime.for(app);
   const port = await findFreePort('127.0.0.1');
-  const common = {
-    readyTimeoutMs: config.readyTimeoutMs,
-    drainSeconds: 0,
-    progress: options.progress,
-    ensureImage: async (image: string) => {
-      if (deps.registry) await deps.registry.ensure(image, options.progress);
-    },
-  };
+  const common = { ...deployBase(deps, options.progress), drainSeconds: 0 };
   const servingVersion = store.apps.find(app)?.currentRelease ?? null;
   const serving = servingVersion === null ? undefined : store.releases.find(app, servingVersion);
   // Caddy holds a little longer than the bound, so that a restore after it still reaches the held requests.
@@ -148,9 +152,8 @@ async function handover(deps: PipelineDeps, rel: Release, formation: FormationSp
     await rollout?.abort();
     if (serving) {
       options.progress.warn(`Starting v${serving.version} again`);
-      const plan = store.apps.find(app)?.stopped ? [] : planFormation(serving.processes, store.formation.list(app));
       try {
-        const back = await runtime.deploy(app, plan.map((p) => ({ ...instanceSpec(deps, serving, p), quantity: p.quantity })), {
+        const back = await runtime.deploy(app, formationOf(deps, serving), {
           ...common,
           replace: 'all',
           signal: new AbortController().signal,
@@ -193,14 +196,7 @@ export function oneOffLimits(deps: Pick<PipelineDeps, 'config' | 'store'>, app: 
 
 /** Stops whatever of the app runs (an app with no release that still has instances, after a crash). */
 export async function stopAll(deps: PipelineDeps, app: string, progress: Progress): Promise<Instance[]> {
-  const rollout = await deps.runtime.for(app).deploy(app, [], {
-    replace: 'all',
-    readyTimeoutMs: deps.config.readyTimeoutMs,
-    drainSeconds: 0,
-    progress,
-    signal: new AbortController().signal,
-    ensureImage: async () => {},
-  });
+  const rollout = await deps.runtime.for(app).deploy(app, [], { ...deployBase(deps, progress), replace: 'all', drainSeconds: 0, signal: new AbortController().signal });
   await rollout.retire();
   return rollout.retiring;
 }

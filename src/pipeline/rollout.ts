@@ -56,7 +56,7 @@ export async function rollout(
         ? (within: AbortSignal) => stage(progress, `Running the release phase: ${command}`, () => runReleasePhase(deps, rel, progress, within), () => 'Done')
         : undefined;
     // With a single-writer volume the release phase may use it only once the old instances have let go of it.
-    const handingOver = needsHandover(deps, rel.app, 'all');
+    const handingOver = needsHandover(deps, rel, 'all');
     if (phase && !handingOver) await phase(signal);
     const result = await stage(
       progress,

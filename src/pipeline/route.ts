@@ -55,7 +55,7 @@ export async function holdTraffic(deps: RouteDeps, app: string, upstreams: reado
  */
 export async function switchTraffic(deps: RouteDeps, app: string, upstreams: readonly string[]): Promise<void> {
   const before = deps.store.routes.get(app);
-  const held = deps.store.routes.all().find((r) => r.app === app)?.held ?? null;
+  const held = deps.store.routes.held(app);
   deps.store.transaction(() => {
     deps.store.routes.set(app, upstreams);
     deps.store.routes.hold(app, null);

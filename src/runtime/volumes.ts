@@ -10,7 +10,9 @@ export const LABEL_VOLUME = 'skiff.volume';
 export interface VolumeStore {
   /** Makes the volume unless it is there; refuses one of that name that is not the app's. */
   ensure(app: string, name: string): Promise<string>;
-  /** The app's volumes (storage names), with bytes on disk where the engine says. */
+  /** The app's volumes (storage names). */
+  names(app: string): Promise<string[]>;
+  /** The same, with bytes on disk where the engine says (it walks every volume to say). */
   list(app: string): Promise<{ name: string; bytes: number | null }[]>;
   /** Removes one; refuses while a container uses it. */
   remove(app: string, name: string): Promise<void>;
@@ -35,16 +37,21 @@ export class Volumes implements VolumeStore {
     return volume;
   }
 
-  async list(app: string): Promise<{ name: string; bytes: number | null }[]> {
+  async names(app: string): Promise<string[]> {
     const { Volumes } = (await this.docker.listVolumes({ filters: { label: [`${LABEL_APP}=${app}`, LABEL_VOLUME] } })) as { Volumes: { Name: string; Labels: Record<string, string> }[] | null };
-    const ours = (Volumes ?? []).filter((v) => v.Name === volumeName(app, v.Labels[LABEL_VOLUME]));
+    // Labels alone could be copied onto any volume: the name must be the one Skiff gives it too.
+    return (Volumes ?? []).filter((v) => v.Name === volumeName(app, v.Labels[LABEL_VOLUME])).map((v) => v.Labels[LABEL_VOLUME]).sort();
+  }
+
+  async list(app: string): Promise<{ name: string; bytes: number | null }[]> {
+    const names = await this.names(app);
     // Sizes come from the engine's disk usage report, which walks every volume: only when there are some.
     const sizes = new Map<string, number>();
-    if (ours.length) {
+    if (names.length) {
       const df = await diskUsage(this.docker).catch(() => ({ Volumes: [] }));
       for (const v of df.Volumes ?? []) if (v.UsageData?.Size !== undefined && v.UsageData.Size >= 0) sizes.set(v.Name, v.UsageData.Size);
     }
-    return ours.map((v) => ({ name: v.Labels[LABEL_VOLUME], bytes: sizes.get(v.Name) ?? null })).sort((a, b) => a.name.localeCompare(b.name));
+    return names.map((name) => ({ name, bytes: sizes.get(volumeName(app, name)) ?? null }));
   }
 
   async remove(app: string, name: string): Promise<void> {
@@ -59,7 +66,7 @@ export class Volumes implements VolumeStore {
 
   async removeApp(app: string): Promise<string[]> {
     const left: string[] = [];
-    for (const { name } of await this.list(app)) {
+    for (const name of await this.names(app)) {
       await this.remove(app, name).catch(() => left.push(name));
     }
     return left;

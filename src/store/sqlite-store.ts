@@ -489,6 +489,11 @@ class SqliteRoutes implements RouteStore {
       .run(app, held === null ? null : JSON.stringify(held));
   }
 
+  held(app: string): Hold | null {
+    const r = this.db.prepare('SELECT held FROM routes WHERE app = ?').get(app) as { held: string | null } | undefined;
+    return r?.held ? (JSON.parse(r.held) as Hold) : null;
+  }
+
   clearHolds(): void {
     this.db.prepare('UPDATE routes SET held = NULL').run();
   }

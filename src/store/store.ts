@@ -179,6 +179,7 @@ export interface RouteStore {
   get(app: string): string[] | undefined;
   /** A hold in progress: while it lasts, the app's requests wait for these upstreams (null ends it). */
   hold(app: string, held: Hold | null): void;
+  held(app: string): Hold | null;
   /** Ends every hold (the server's start: a push that held traffic died). */
   clearHolds(): void;
   all(): { app: string; upstreams: string[]; hosts: string[]; held: Hold | null }[];

@@ -208,7 +208,7 @@ beforeEach(() => {
     registry: undefined,
     runtime: new Runtimes({ docker: host }, () => 'docker'),
     router,
-    volumes: { ensure: async (app, name) => `skiff-${app}_${name}`, list: async () => [], remove: async () => {}, removeApp: async () => [] },
+    volumes: { ensure: async (app, name) => `skiff-${app}_${name}`, names: async () => [], list: async () => [], remove: async () => {}, removeApp: async () => [] },
     builders: [builder],
   };
   services.store.apps.create(APP, 'alice');

@@ -90,6 +90,7 @@ describe('SQLite store', () => {
     // A hold is kept beside the upstreams, which it does not change, until it ends.
     store.routes.hold('a', { upstreams: ['127.0.0.1:4001'], seconds: 60 });
     expect(store.routes.all()[0]).toMatchObject({ upstreams: ['127.0.0.1:4000'], held: { upstreams: ['127.0.0.1:4001'], seconds: 60 } });
+    expect(store.routes.held('a')).toEqual({ upstreams: ['127.0.0.1:4001'], seconds: 60 });
     store.routes.clearHolds();
     expect(store.routes.all()[0].held).toBeNull();
     store.mounts.add('a', 'data', '/data', true);
