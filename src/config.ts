@@ -25,6 +25,9 @@ export const SETTINGS: readonly SettingSpec[] = [
   { env: 'SKIFF_VERIFY_TIMEOUT', default: '600', summary: "seconds skiff.yml's verify command, or a stack's verify image, may take" },
   { env: 'SKIFF_RELEASE_TIMEOUT', default: '1800', summary: "seconds the Procfile's release command may take before it is killed and the release refused" },
   { env: 'SKIFF_HOLD_SECONDS', default: '30', summary: 'seconds a single-writer handover may hold requests while the old instance stops and the new one starts; past it the old one starts again' },
+  { env: 'SKIFF_CRON_TIMEOUT', default: '3600', summary: "seconds a scheduled job's run may take when its cron entry sets no timeout" },
+  { env: 'SKIFF_CRON_MAX_RUNNING', default: '3', summary: "runs of scheduled jobs one app may have at once (concurrency: allow stops there)" },
+  { env: 'SKIFF_CRON_SECONDS', default: '0', summary: 'whether cron schedules may have a seconds field (six fields) — for tests; 1 or 0' },
   { env: 'SKIFF_DEFAULT_MEMORY', default: '1024', summary: 'MiB of memory each app container gets unless resources:set says otherwise' },
   { env: 'SKIFF_PIDS_LIMIT', default: '1024', summary: 'processes each app container may have at once' },
   { env: 'SKIFF_MAX_PUSH_SIZE', default: '1024', summary: 'MiB a single push may send' },
@@ -66,6 +69,7 @@ export interface Config {
   verifyTimeoutMs: number;
   releaseTimeoutMs: number;
   holdSeconds: number;
+  cron: { timeoutSeconds: number; maxRunning: number; seconds: boolean };
   /** Bytes of memory an app container gets when its process type has no limit of its own. */
   defaultMemory: number;
   pidsLimit: number;
@@ -135,6 +139,11 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
     verifyTimeoutMs: intSetting(env, 'SKIFF_VERIFY_TIMEOUT', defaultOf('SKIFF_VERIFY_TIMEOUT'), 1, 86_400) * 1000,
     releaseTimeoutMs: intSetting(env, 'SKIFF_RELEASE_TIMEOUT', defaultOf('SKIFF_RELEASE_TIMEOUT'), 1, 86_400) * 1000,
     holdSeconds: intSetting(env, 'SKIFF_HOLD_SECONDS', defaultOf('SKIFF_HOLD_SECONDS'), 1, 3600),
+    cron: {
+      timeoutSeconds: intSetting(env, 'SKIFF_CRON_TIMEOUT', defaultOf('SKIFF_CRON_TIMEOUT'), 1, 86_400),
+      maxRunning: intSetting(env, 'SKIFF_CRON_MAX_RUNNING', defaultOf('SKIFF_CRON_MAX_RUNNING'), 1, 100),
+      seconds: (env.SKIFF_CRON_SECONDS ?? defaultOf('SKIFF_CRON_SECONDS')) === '1',
+    },
     defaultMemory: intSetting(env, 'SKIFF_DEFAULT_MEMORY', defaultOf('SKIFF_DEFAULT_MEMORY'), 6, 1024 * 1024) * 1024 * 1024,
     pidsLimit: intSetting(env, 'SKIFF_PIDS_LIMIT', defaultOf('SKIFF_PIDS_LIMIT'), 16, 1_000_000),
     maxPushBytes: intSetting(env, 'SKIFF_MAX_PUSH_SIZE', defaultOf('SKIFF_MAX_PUSH_SIZE'), 1, 1024 * 1024) * 1024 * 1024,

@@ -83,8 +83,9 @@ function fileLogger(config: Config): Logger {
 }
 
 async function runServer(config: Config): Promise<void> {
-  const [{ reconcile }, { createSshServer }, { ensureHostKey }, { createGitHttpServer }] = await Promise.all([
+  const [{ reconcile }, { CronScheduler }, { createSshServer }, { ensureHostKey }, { createGitHttpServer }] = await Promise.all([
     import('./pipeline/reconcile.js'),
+    import('./pipeline/cron.js'),
     import('./ssh/server.js'),
     import('./ssh/host-key.js'),
     import('./http/git-http.js'),
@@ -95,6 +96,8 @@ async function runServer(config: Config): Promise<void> {
   services.repos.sweep();
   await superviseRouter(services);
   await reconcile(services);
+  const scheduler = new CronScheduler(services);
+  await scheduler.start();
   const server = createSshServer({ services, hostKey: ensureHostKey(config.hostKeyPath) });
   await new Promise<void>((resolve, reject) => {
     server.once('error', reject);
@@ -118,6 +121,7 @@ async function runServer(config: Config): Promise<void> {
   const stop = (signal: string): void => {
     log.info({ signal }, 'stopping');
     server.close();
+    scheduler.stop();
     services.store.close();
     process.exit(0);
   };

@@ -2,6 +2,7 @@ import fs from 'node:fs';
 import type { CommandSpec, Services } from './command.js';
 import { parseRuntimeName } from '../runtime/runtimes.js';
 import { STEP } from '../output/progress.js';
+import { overdueJobs } from '../operations/cron.js';
 
 interface Check {
   name: string;
@@ -105,13 +106,21 @@ export const CHECKS: readonly Check[] = [
       return 'integrity ok';
     },
   },
+  {
+    name: 'scheduled jobs',
+    async run(services) {
+      const overdue = overdueJobs(services);
+      if (overdue.length) throw new Error(overdue.join('; '));
+      return 'each has succeeded within two of its periods';
+    },
+  },
 ];
 
 export const doctorCommands: CommandSpec[] = [
   {
     name: 'doctor',
     usage: '',
-    summary: 'Check the installation: Docker, Caddy, runtimes, registry, disk, permissions, database; say what to fix',
+    summary: 'Check the installation: Docker, Caddy, runtimes, registry, disk, permissions, database, scheduled jobs; say what to fix',
     adminOnly: true,
     async run({ io, services }) {
       io.stdout.write(`${STEP}Checking Skiff\n`);

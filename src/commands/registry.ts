@@ -24,6 +24,7 @@ import { stacksCommands } from './stacks.js';
 import { releasesCommands } from './releases.js';
 import { nodesCommands } from './nodes.js';
 import { storageCommands } from './storage.js';
+import { cronCommands } from './cron.js';
 
 const metaCommands: CommandSpec[] = [
   {
@@ -55,6 +56,7 @@ export const COMMANDS: readonly CommandSpec[] = [
   ...stacksCommands,
   ...psCommands,
   ...storageCommands,
+  ...cronCommands,
   ...domainsCommands,
   ...logsCommands,
   ...runCommands,

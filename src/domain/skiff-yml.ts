@@ -1,4 +1,5 @@
 import { InvalidError } from '../errors.js';
+import { parseCronJobs, type CronJob, type ScheduleRules } from './cron.js';
 import { parseYaml } from './yaml.js';
 
 /** What an app's optional skiff.yml may say. */
@@ -7,11 +8,13 @@ export interface AppManifest {
   verify?: string;
   /** A path each new web instance must answer with a 2xx before traffic moves to it. */
   healthcheck?: string;
+  /** Scheduled jobs, versioned with the release. */
+  cron?: CronJob[];
 }
 
-const KNOWN = new Set(['verify', 'healthcheck']);
+const KNOWN = ['verify', 'healthcheck', 'cron'];
 
-export function parseAppManifest(text: string | undefined): AppManifest {
+export function parseAppManifest(text: string | undefined, rules: ScheduleRules = { seconds: false }): AppManifest {
   if (text === undefined || text.trim() === '') return {};
   let doc: unknown;
   try {
@@ -21,8 +24,8 @@ export function parseAppManifest(text: string | undefined): AppManifest {
   }
   if (doc === null || typeof doc !== 'object' || Array.isArray(doc)) throw new InvalidError('skiff.yml must be a mapping, e.g. verify: npm test');
   const fields = doc as Record<string, unknown>;
-  const unknown = Object.keys(fields).filter((k) => !KNOWN.has(k));
-  if (unknown.length) throw new InvalidError(`skiff.yml: unknown field ${unknown.join(', ')} (known: verify, healthcheck)`);
+  const unknown = Object.keys(fields).filter((k) => !KNOWN.includes(k));
+  if (unknown.length) throw new InvalidError(`skiff.yml: unknown field ${unknown.join(', ')} (known: ${KNOWN.join(', ')})`);
   const manifest: AppManifest = {};
   if (fields.verify !== undefined) {
     if (typeof fields.verify !== 'string' || fields.verify.trim() === '') throw new InvalidError('skiff.yml: verify must be a command, e.g. verify: npm test');
@@ -34,5 +37,6 @@ export function parseAppManifest(text: string | undefined): AppManifest {
     }
     manifest.healthcheck = fields.healthcheck;
   }
+  if (fields.cron !== undefined && fields.cron !== null) manifest.cron = parseCronJobs(fields.cron, 'skiff.yml', rules);
   return manifest;
 }

@@ -18,3 +18,27 @@ export function capped(target: NodeJS.WritableStream, limit: number): Writable {
     },
   });
 }
+
+/** Keeps the last limit bytes written to it (a scheduled job's history keeps the end of its output, where the error is). */
+export class Tail extends Writable {
+  private chunks: Buffer[] = [];
+  private size = 0;
+
+  constructor(private readonly limit: number) {
+    super();
+  }
+
+  override _write(chunk: Buffer, _encoding: BufferEncoding, done: () => void): void {
+    this.chunks.push(chunk);
+    this.size += chunk.length;
+    while (this.size - this.chunks[0].length >= this.limit) this.size -= (this.chunks.shift() as Buffer).length;
+    done();
+  }
+
+  /** The kept bytes as text; a cut at the start is said so, and a split character dropped. */
+  text(): string {
+    const all = Buffer.concat(this.chunks);
+    if (all.length <= this.limit) return all.toString();
+    return `[skiff: earlier output left out]\n${all.subarray(all.length - this.limit).toString().replace(/^\uFFFD+/, '')}`;
+  }
+}

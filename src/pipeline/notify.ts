@@ -74,21 +74,22 @@ export function postJson(url: string, body: string, allowed: BlockList, timeoutM
 }
 
 /**
- * Posts the notice to each of the app's webhooks, together, each with a
- * timeout. A hook that fails or is refused is logged; it never fails the deploy.
+ * Posts a notice (a release, a failed scheduled job) to each of the app's
+ * webhooks, together, each with a timeout. A hook that fails or is refused
+ * is logged; it never fails what it reports.
  */
-export async function notifyWebhooks(deps: Pick<PipelineDeps, 'store' | 'log' | 'config'>, rel: Release, user: string): Promise<void> {
-  const hooks = deps.store.webhooks.list(rel.app);
+export async function notifyWebhooks(deps: Pick<PipelineDeps, 'store' | 'log' | 'config'>, app: string, notice: Record<string, unknown>): Promise<void> {
+  const hooks = deps.store.webhooks.list(app);
   if (hooks.length === 0) return;
-  const body = JSON.stringify(releaseNotice(deps, rel, user));
+  const body = JSON.stringify(notice);
   const allowed = allowList(deps.config.hooksAllow);
   await Promise.all(
     hooks.map(async (hook) => {
       try {
         const status = await postJson(hook.url, body, allowed);
-        if (status < 200 || status >= 300) deps.log.warn({ app: rel.app, hook: hook.id, status }, 'webhook answered with an error');
+        if (status < 200 || status >= 300) deps.log.warn({ app, hook: hook.id, status }, 'webhook answered with an error');
       } catch (err) {
-        deps.log.warn({ app: rel.app, hook: hook.id, err }, 'webhook failed');
+        deps.log.warn({ app, hook: hook.id, err }, 'webhook failed');
       }
     }),
   );

@@ -4,6 +4,7 @@ import type { Config } from '../config.js';
 import { buildImageTag } from '../domain/names.js';
 import { parseProcfile, type Processes } from '../domain/procfile.js';
 import { parseAppManifest, type AppManifest } from '../domain/skiff-yml.js';
+import type { ScheduleRules } from '../domain/cron.js';
 import { verify } from './verify.js';
 import { ZERO_SHA, type RefUpdate } from '../domain/deploy-branch.js';
 import { runGit } from '../git/run-git.js';
@@ -82,7 +83,7 @@ export async function deployPush(deps: PipelineDeps, req: PushRequest, progress:
         (files) => `${files} files at ${short}`,
       );
       const processes = readProcfile(workDir);
-      const manifest = readManifest(workDir);
+      const manifest = readManifest(workDir, { seconds: config.cron.seconds });
       const appRecord = store.apps.find(app);
       const stack = appRecord ? resolveAppStack(store, appRecord) : null;
       // The door checked this too; the stack may have been unpublished since.
@@ -122,6 +123,7 @@ export async function deployPush(deps: PipelineDeps, req: PushRequest, progress:
           config: store.config.get(app),
           processes,
           healthcheck: manifest.healthcheck ?? null,
+          cron: manifest.cron ?? [],
           port: stack?.kind === 'stackfile' ? stack.definition.service.expose : null,
           dropSourceTag: true,
         },
@@ -146,8 +148,8 @@ export async function deployPush(deps: PipelineDeps, req: PushRequest, progress:
   });
 }
 
-function readManifest(dir: string): AppManifest {
-  return parseAppManifest(readSourceFile(dir, 'skiff.yml'));
+function readManifest(dir: string, rules: ScheduleRules): AppManifest {
+  return parseAppManifest(readSourceFile(dir, 'skiff.yml'), rules);
 }
 
 function readProcfile(dir: string): Processes {

@@ -1,3 +1,4 @@
+import type { CronJob } from '../domain/cron.js';
 import { releaseImageTag } from '../domain/names.js';
 import type { Release } from '../store/store.js';
 import type { Processes } from '../domain/procfile.js';
@@ -15,6 +16,8 @@ export interface ReleaseRequest {
   config: Record<string, string>;
   processes: Processes;
   healthcheck: string | null;
+  /** Scheduled jobs the release declares. */
+  cron: CronJob[];
   /** The port web instances listen on; null: SKIFF_APP_PORT. */
   port: number | null;
   /** Drop the source tag once the release has its own (true for build tags). */
@@ -31,6 +34,7 @@ export function releaseOf(rel: Release): Omit<ReleaseRequest, 'pusher' | 'descri
     config: rel.config,
     processes: rel.processes,
     healthcheck: rel.healthcheck,
+    cron: rel.cron,
     port: rel.port,
     dropSourceTag: false,
   };
@@ -56,6 +60,7 @@ export async function release(deps: Pick<PipelineDeps, 'store' | 'images' | 'reg
       config: req.config,
       processes: req.processes,
       healthcheck: req.healthcheck,
+      cron: req.cron,
       port: req.port,
     },
     (version) => (registry ? registry.releaseImage(req.app, version) : releaseImageTag(req.app, version)),

@@ -3,7 +3,7 @@ import type { PipelineDeps } from './deps.js';
 import { deploy } from './deploy.js';
 import { stage, type Progress } from '../output/progress.js';
 import { pruneReleaseImages } from './prune.js';
-import { notifyWebhooks } from './notify.js';
+import { notifyWebhooks, releaseNotice } from './notify.js';
 import { abandonRelease, release, type ReleaseRequest } from './release.js';
 import { appUrl } from './route.js';
 import { needsHandover, type Convergence } from './converge.js';
@@ -67,7 +67,7 @@ export async function rollout(
     await pruneReleaseImages(deps, rel.app).catch((err: unknown) => deps.log.warn({ err, app: rel.app }, 'prune failed'));
     const url = result.web.length ? appUrl(deps, rel.app) : `(no web process running; ps:scale ${rel.app} web=1 to serve)`;
     progress.step(`Released v${rel.version}: ${url}`);
-    await notifyWebhooks(deps, rel, req.pusher);
+    await notifyWebhooks(deps, rel.app, releaseNotice(deps, rel, req.pusher));
     deps.log.info({ app: rel.app, release: rel.version }, 'released');
     return { release: rel, url };
   } catch (err) {

@@ -2,7 +2,7 @@ import { setTimeout as sleep } from 'node:timers/promises';
 import type { ContainerInfo, Docker } from '../docker/client.js';
 import { demuxLogs, ensureNetwork, isConflict, isNotFound, isNotModified, uniqueSuffix } from '../docker/client.js';
 import { DeployFailedError, ExternalError } from '../errors.js';
-import { APPS_NETWORK, LABEL_APP, LABEL_INSTANCE, LABEL_PROCESS, LABEL_RELEASE } from '../domain/names.js';
+import { APPS_NETWORK, LABEL_APP, LABEL_CRON_RUN, LABEL_INSTANCE, LABEL_PROCESS, LABEL_RELEASE } from '../domain/names.js';
 import type { Logger } from '../log.js';
 import { containerSpec, limits, volumeMounts } from './container-spec.js';
 import { findFreePort } from './free-port.js';
@@ -184,7 +184,7 @@ export class DockerRuntime implements Runtime {
       Image: spec.image,
       Cmd: spec.command,
       Env: Object.entries(spec.env).map(([k, v]) => `${k}=${v}`),
-      Labels: { [LABEL_APP]: spec.app, [LABEL_RELEASE]: String(spec.release), [LABEL_PROCESS]: ONE_OFF },
+      Labels: { [LABEL_APP]: spec.app, [LABEL_RELEASE]: String(spec.release), [LABEL_PROCESS]: ONE_OFF, ...(spec.cronRun === undefined ? {} : { [LABEL_CRON_RUN]: String(spec.cronRun) }) },
       Tty: tty,
       OpenStdin: true,
       StdinOnce: true,
@@ -240,6 +240,13 @@ export class DockerRuntime implements Runtime {
       io.signal.removeEventListener('abort', onAbort);
       await remove();
     }
+  }
+
+  async stopCronRuns(app: string, run?: number): Promise<number> {
+    const label = run === undefined ? LABEL_CRON_RUN : `${LABEL_CRON_RUN}=${run}`;
+    const runs = await this.docker.listContainers({ all: true, filters: { label: [`${LABEL_APP}=${app}`, label] } });
+    await Promise.all(runs.map((c) => this.removeContainer(c.Id)));
+    return runs.length;
   }
 
   async exec(instance: Instance, command: string[], { timeoutMs, signal }: { timeoutMs: number; signal: AbortSignal }): Promise<{ exitCode: number; output: string }> {

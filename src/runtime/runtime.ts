@@ -67,6 +67,8 @@ export interface OneOffSpec {
   cpus: number | null;
   pids: number;
   mounts?: readonly VolumeMount[];
+  /** The scheduled job's run it is, so stopCronRuns finds it from any process. */
+  cronRun?: number;
 }
 
 export interface OneOffIO {
@@ -154,6 +156,8 @@ export interface Runtime {
   logs(app: string, options: LogOptions, onLine: (line: LogLine) => void): Promise<void>;
   /** Runs a one-off process attached to io; returns its exit status. It is removed afterwards, whatever happens. */
   run(spec: OneOffSpec, io: OneOffIO): Promise<number>;
+  /** Removes the app's one-offs running a scheduled job (the one run, or all); returns how many there were. */
+  stopCronRuns(app: string, run?: number): Promise<number>;
   /** Runs a command inside a running instance (a stack's COMMAND health check); a timeout counts as a failure. */
   exec(instance: Instance, command: string[], options: { timeoutMs: number; signal: AbortSignal }): Promise<{ exitCode: number; output: string }>;
   /** Why this runtime cannot be used now (e.g. the engine is no swarm manager); undefined when it can. */

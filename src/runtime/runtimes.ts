@@ -52,6 +52,10 @@ export class Runtimes implements AppRuntimes {
     return this.for(spec.app).run(spec, io);
   }
 
+  stopCronRuns(app: string, run?: number): Promise<number> {
+    return this.for(app).stopCronRuns(app, run);
+  }
+
   exec(instance: Instance, command: string[], options: { timeoutMs: number; signal: AbortSignal }): Promise<{ exitCode: number; output: string }> {
     return this.for(instance.app).exec(instance, command, options);
   }

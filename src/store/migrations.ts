@@ -185,4 +185,32 @@ export const MIGRATIONS: readonly { version: number; sql: string }[] = [
       ALTER TABLE routes ADD COLUMN held TEXT;
     `,
   },
+  {
+    version: 12,
+    sql: `
+      ALTER TABLE releases ADD COLUMN cron TEXT;
+      CREATE TABLE cron_runs (
+        id INTEGER PRIMARY KEY AUTOINCREMENT,
+        app TEXT NOT NULL,
+        job TEXT NOT NULL,
+        release INTEGER NOT NULL,
+        trigger TEXT NOT NULL,
+        due_at TEXT,
+        started_at TEXT NOT NULL,
+        finished_at TEXT,
+        status TEXT NOT NULL,
+        exit_code INTEGER,
+        output TEXT NOT NULL DEFAULT '',
+        pid INTEGER NOT NULL
+      );
+      CREATE INDEX cron_runs_app_job ON cron_runs(app, job, id);
+      CREATE TABLE cron_jobs (
+        app TEXT NOT NULL,
+        job TEXT NOT NULL,
+        since TEXT NOT NULL,
+        last_due TEXT NOT NULL,
+        PRIMARY KEY (app, job)
+      );
+    `,
+  },
 ];

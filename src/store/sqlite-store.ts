@@ -5,6 +5,11 @@ import { ConflictError } from '../errors.js';
 import { MIGRATIONS } from './migrations.js';
 import type { SecretBox } from './secret-box.js';
 import type {
+  CronJobState,
+  CronRun,
+  CronRunStatus,
+  CronStore,
+  CronTrigger,
   App,
   Hold,
   Mount,
@@ -38,6 +43,7 @@ import type {
 import type { StackDefinition } from '../domain/stackfile.js';
 import type { FormationEntry } from '../domain/formation.js';
 import type { Processes } from '../domain/procfile.js';
+import type { CronJob } from '../domain/cron.js';
 
 type Row = Record<string, unknown>;
 type Db = Database.Database;
@@ -87,6 +93,7 @@ class SqliteStore implements Store {
   readonly webhooks: WebhookStore;
   readonly tokens: TokenStore;
   readonly stacks: StackStore;
+  readonly cron: CronStore;
 
   constructor(
     private readonly db: Db,
@@ -107,6 +114,7 @@ class SqliteStore implements Store {
     this.builds = new SqliteBuilds(db);
     this.releases = new SqliteReleases(db, box);
     this.locks = new SqliteLocks(db);
+    this.cron = new SqliteCron(db);
   }
 
   transaction<T>(fn: () => T): T {
@@ -178,7 +186,7 @@ class SqliteApps implements AppStore {
 
   remove(name: string): void {
     this.db.transaction(() => {
-      for (const table of ['releases', 'builds', 'locks', 'config_vars', 'formation', 'mounts', 'domains', 'routes', 'access', 'webhooks']) {
+      for (const table of ['releases', 'builds', 'locks', 'config_vars', 'formation', 'mounts', 'domains', 'routes', 'access', 'webhooks', 'cron_runs', 'cron_jobs']) {
         this.db.prepare(`DELETE FROM ${table} WHERE app = ?`).run(name);
       }
       this.db.prepare('DELETE FROM apps WHERE name = ?').run(name);
@@ -326,6 +334,7 @@ function toRelease(r: Row, box: SecretBox): Release {
     processes: JSON.parse(String(r.processes)) as Processes,
     healthcheck: r.healthcheck === null || r.healthcheck === undefined ? null : String(r.healthcheck),
     port: r.port === null || r.port === undefined ? null : Number(r.port),
+    cron: r.cron === null || r.cron === undefined ? [] : (JSON.parse(String(r.cron)) as CronJob[]),
   };
 }
 
@@ -342,10 +351,10 @@ class SqliteReleases implements ReleaseStore {
         .get(r.app) as { next: number };
       this.db
         .prepare(
-          `INSERT INTO releases (app, version, image, commit_sha, build_id, pusher, description, status, created_at, config, processes, healthcheck, port)
-           VALUES (?, ?, ?, ?, ?, ?, ?, 'pending', ?, ?, ?, ?, ?)`,
+          `INSERT INTO releases (app, version, image, commit_sha, build_id, pusher, description, status, created_at, config, processes, healthcheck, port, cron)
+           VALUES (?, ?, ?, ?, ?, ?, ?, 'pending', ?, ?, ?, ?, ?, ?)`,
         )
-        .run(r.app, next, imageFor(next), r.commit, r.buildId, r.pusher, r.description, now(), this.box.seal(JSON.stringify(r.config)), JSON.stringify(r.processes), r.healthcheck, r.port);
+        .run(r.app, next, imageFor(next), r.commit, r.buildId, r.pusher, r.description, now(), this.box.seal(JSON.stringify(r.config)), JSON.stringify(r.processes), r.healthcheck, r.port, r.cron.length ? JSON.stringify(r.cron) : null);
       return this.find(r.app, next) as Release;
     }).immediate();
   }
@@ -369,6 +378,94 @@ class SqliteReleases implements ReleaseStore {
 
   failAbandoned(app: string): void {
     this.db.prepare("UPDATE releases SET status = 'failed' WHERE app = ? AND status = 'pending'").run(app);
+  }
+}
+
+/** Runs of one job kept in the history; older ones go as new ones start. */
+const KEEP_CRON_RUNS = 100;
+
+function toCronRun(r: Row): CronRun {
+  return {
+    id: Number(r.id),
+    app: String(r.app),
+    job: String(r.job),
+    release: Number(r.release),
+    trigger: String(r.trigger) as CronTrigger,
+    dueAt: r.due_at === null ? null : String(r.due_at),
+    startedAt: String(r.started_at),
+    finishedAt: r.finished_at === null ? null : String(r.finished_at),
+    status: String(r.status) as CronRunStatus,
+    exitCode: r.exit_code === null ? null : Number(r.exit_code),
+    output: String(r.output),
+    pid: Number(r.pid),
+  };
+}
+
+class SqliteCron implements CronStore {
+  constructor(private readonly db: Db) {}
+
+  start(run: Pick<CronRun, 'app' | 'job' | 'release' | 'trigger' | 'dueAt' | 'pid'>): CronRun {
+    return this.db.transaction(() => {
+      const info = this.db
+        .prepare(`INSERT INTO cron_runs (app, job, release, trigger, due_at, started_at, status, pid) VALUES (?, ?, ?, ?, ?, ?, 'running', ?)`)
+        .run(run.app, run.job, run.release, run.trigger, run.dueAt, now(), run.pid);
+      this.db
+        .prepare(`DELETE FROM cron_runs WHERE app = ? AND job = ? AND status != 'running' AND id NOT IN (SELECT id FROM cron_runs WHERE app = ? AND job = ? ORDER BY id DESC LIMIT ?)`)
+        .run(run.app, run.job, run.app, run.job, KEEP_CRON_RUNS);
+      return toCronRun(this.db.prepare('SELECT * FROM cron_runs WHERE id = ?').get(info.lastInsertRowid) as Row);
+    }).immediate();
+  }
+
+  finish(id: number, status: Exclude<CronRunStatus, 'running'>, exitCode: number | null, output: string): void {
+    this.db
+      .prepare(`UPDATE cron_runs SET status = ?, exit_code = ?, output = ?, finished_at = ? WHERE id = ? AND status = 'running'`)
+      .run(status, exitCode, output, now(), id);
+    // A run replaced meanwhile keeps that status, with the output it had.
+    this.db.prepare(`UPDATE cron_runs SET output = ?, exit_code = COALESCE(exit_code, ?) WHERE id = ? AND status = 'replaced'`).run(output, exitCode, id);
+  }
+
+  find(app: string, id: number): CronRun | undefined {
+    const r = this.db.prepare('SELECT * FROM cron_runs WHERE app = ? AND id = ?').get(app, id) as Row | undefined;
+    return r && toCronRun(r);
+  }
+
+  runs(app: string, filter: { job?: string; limit: number }): CronRun[] {
+    const rows = filter.job === undefined
+      ? this.db.prepare('SELECT * FROM cron_runs WHERE app = ? ORDER BY id DESC LIMIT ?').all(app, filter.limit)
+      : this.db.prepare('SELECT * FROM cron_runs WHERE app = ? AND job = ? ORDER BY id DESC LIMIT ?').all(app, filter.job, filter.limit);
+    return (rows as Row[]).map(toCronRun);
+  }
+
+  running(app: string, job?: string): CronRun[] {
+    const rows = job === undefined
+      ? this.db.prepare(`SELECT * FROM cron_runs WHERE app = ? AND status = 'running' ORDER BY id`).all(app)
+      : this.db.prepare(`SELECT * FROM cron_runs WHERE app = ? AND job = ? AND status = 'running' ORDER BY id`).all(app, job);
+    return (rows as Row[]).map(toCronRun);
+  }
+
+  lastSuccess(app: string, job: string): CronRun | undefined {
+    const r = this.db.prepare(`SELECT * FROM cron_runs WHERE app = ? AND job = ? AND status = 'succeeded' ORDER BY id DESC LIMIT 1`).get(app, job) as Row | undefined;
+    return r && toCronRun(r);
+  }
+
+  failAbandoned(isAlive: (pid: number) => boolean): CronRun[] {
+    return this.db.transaction(() => {
+      const running = (this.db.prepare(`SELECT * FROM cron_runs WHERE status = 'running'`).all() as Row[]).map(toCronRun);
+      const abandoned = running.filter((r) => !isAlive(r.pid));
+      for (const r of abandoned) this.db.prepare(`UPDATE cron_runs SET status = 'interrupted', finished_at = ? WHERE id = ?`).run(now(), r.id);
+      return abandoned;
+    }).immediate();
+  }
+
+  state(app: string, job: string): CronJobState | undefined {
+    const r = this.db.prepare('SELECT since, last_due FROM cron_jobs WHERE app = ? AND job = ?').get(app, job) as Row | undefined;
+    return r && { since: String(r.since), lastDue: String(r.last_due) };
+  }
+
+  setState(app: string, job: string, lastDue: string): void {
+    this.db
+      .prepare('INSERT INTO cron_jobs (app, job, since, last_due) VALUES (?, ?, ?, ?) ON CONFLICT (app, job) DO UPDATE SET last_due = excluded.last_due')
+      .run(app, job, now(), lastDue);
   }
 }
 

@@ -1,3 +1,4 @@
+import type { CronJob } from '../domain/cron.js';
 import type { FormationEntry } from '../domain/formation.js';
 import type { Processes } from '../domain/procfile.js';
 import type { StackDefinition } from '../domain/stackfile.js';
@@ -117,6 +118,8 @@ export interface Release {
   processes: Processes;
   /** skiff.yml's healthcheck path: web instances must answer it with 2xx (otherwise any HTTP answer will do). */
   healthcheck: string | null;
+  /** The scheduled jobs this release declares. */
+  cron: CronJob[];
   /** The port web instances listen on (their PORT), from the stack's expose; null: SKIFF_APP_PORT. */
   port: number | null;
 }
@@ -260,6 +263,50 @@ export interface LockStore {
   release(app: string, pid: number): void;
 }
 
+export type CronTrigger = 'schedule' | 'catch-up' | 'manual';
+/** running; succeeded; failed (non-zero exit); timed-out; replaced (a newer run stopped it); interrupted (its server or command ended first). */
+export type CronRunStatus = 'running' | 'succeeded' | 'failed' | 'timed-out' | 'replaced' | 'interrupted';
+
+/** One run of a scheduled job. */
+export interface CronRun {
+  id: number;
+  app: string;
+  job: string;
+  release: number;
+  trigger: CronTrigger;
+  /** The scheduled time it stands for; null for a run started by hand. */
+  dueAt: string | null;
+  startedAt: string;
+  finishedAt: string | null;
+  status: CronRunStatus;
+  exitCode: number | null;
+  /** The last 64 KiB of its output. */
+  output: string;
+  /** The process that runs it: a run whose process died was interrupted. */
+  pid: number;
+}
+
+/** Where the scheduler is with a job: ticks up to lastDue are handled (run or skipped); since is when it first saw the job. */
+export interface CronJobState {
+  since: string;
+  lastDue: string;
+}
+
+export interface CronStore {
+  start(run: Pick<CronRun, 'app' | 'job' | 'release' | 'trigger' | 'dueAt' | 'pid'>): CronRun;
+  /** Records how a run ended, unless something else already did (a run replaced by a newer one). */
+  finish(id: number, status: Exclude<CronRunStatus, 'running'>, exitCode: number | null, output: string): void;
+  find(app: string, id: number): CronRun | undefined;
+  /** Newest first. */
+  runs(app: string, filter: { job?: string; limit: number }): CronRun[];
+  running(app: string, job?: string): CronRun[];
+  lastSuccess(app: string, job: string): CronRun | undefined;
+  /** Marks the running runs of dead processes interrupted; returns them. */
+  failAbandoned(isAlive: (pid: number) => boolean): CronRun[];
+  state(app: string, job: string): CronJobState | undefined;
+  setState(app: string, job: string, lastDue: string): void;
+}
+
 export interface Store {
   apps: AppStore;
   keys: KeyStore;
@@ -276,6 +323,7 @@ export interface Store {
   tokens: TokenStore;
   stacks: StackStore;
   locks: LockStore;
+  cron: CronStore;
   /** Runs fn in one transaction. */
   transaction<T>(fn: () => T): T;
   integrityCheck(): string;

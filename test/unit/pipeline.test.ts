@@ -20,6 +20,9 @@ import { mountStorage, unmountStorage } from '../../src/operations/storage.js';
 import { pendingKeys } from '../../src/operations/config.js';
 import { releaseLogPath } from '../../src/pipeline/release-phase.js';
 import { rollback } from '../../src/operations/releases.js';
+import { cronRuns, overdueJobs } from '../../src/operations/cron.js';
+import { CronScheduler, currentJobs, runCronJob } from '../../src/pipeline/cron.js';
+import type { CronJob } from '../../src/domain/cron.js';
 import { Progress } from '../../src/output/progress.js';
 import { PushRejected, deployPush } from '../../src/pipeline/push.js';
 import { appUrl } from '../../src/pipeline/route.js';
@@ -111,11 +114,21 @@ class FakeHost implements InstanceHost, Runtime {
     await this.stop(await this.status(app));
   }
   async logs(): Promise<void> {}
+  /** While set, one-off runs wait for it (or for their signal, then end with 255 as a removed container does). */
+  gate: Promise<void> | undefined;
   async run(spec: OneOffSpec, io: OneOffIO): Promise<number> {
     events.push(`run ${spec.command.join(' ')} v${spec.release}`);
     this.runs.push(spec);
     io.stdout.write(`ran with GREETING=${spec.env.GREETING ?? ''}\n`);
+    if (this.gate) {
+      const aborted = new Promise<'aborted'>((resolve) => io.signal.addEventListener('abort', () => resolve('aborted'), { once: true }));
+      if ((await Promise.race([this.gate, aborted])) === 'aborted') return 255;
+    }
     return this.runStatus;
+  }
+  async stopCronRuns(_app: string, run?: number): Promise<number> {
+    events.push(`stop cron run ${run ?? 'all'}`);
+    return 0;
   }
   async exec(): Promise<{ exitCode: number; output: string }> {
     return { exitCode: 0, output: '' };
@@ -167,17 +180,18 @@ function git(...args: string[]): string {
 }
 
 /** A commit of the work repo, pushed as the hook sees it: the branch has not moved yet. */
-function commit(text: string, procfile = 'web: serve\n'): { ref: string; oldSha: string; newSha: string } {
+function commit(text: string, procfile = 'web: serve\n', files: Record<string, string> = {}): { ref: string; oldSha: string; newSha: string } {
   fs.writeFileSync(path.join(work, 'Dockerfile'), `FROM scratch\n# ${text}\n`);
   fs.writeFileSync(path.join(work, 'Procfile'), procfile);
+  for (const [name, content] of Object.entries(files)) fs.writeFileSync(path.join(work, name), content);
   git('add', '-A');
   const parent = spawnSync('git', ['rev-parse', '--verify', '--quiet', 'refs/heads/main'], { cwd: work, encoding: 'utf8' }).stdout.trim();
   const newSha = git('commit-tree', git('write-tree'), ...(parent ? ['-p', parent] : []), '-m', text);
   return { ref: 'refs/heads/main', oldSha: parent || ZERO_SHA, newSha };
 }
 
-async function push(text: string, procfile?: string): Promise<string> {
-  const update = commit(text, procfile);
+async function push(text: string, procfile?: string, files?: Record<string, string>): Promise<string> {
+  const update = commit(text, procfile, files);
   const url = await deployPush(services, { app: APP, repoDir: work, update, pusher: 'alice', source: 'test' }, new Progress([]), new AbortController().signal);
   // git moves the branch once the hook succeeds.
   git('update-ref', 'refs/heads/main', update.newSha);
@@ -418,5 +432,108 @@ describe('a single-writer volume', () => {
     expect(router.upstreams(APP)).toEqual([hold?.replace('hold ', '')]);
     expect(services.store.apps.find(APP)?.currentRelease).toBe(1);
     expect(services.store.releases.find(APP, 2)?.status).toBe('failed');
+  });
+});
+
+describe('scheduled jobs', () => {
+  const CRON = (concurrency = 'forbid', extra = ''): Record<string, string> => ({
+    'skiff.yml': `cron:\n  - name: nightly\n    schedule: "0 3 * * *"\n    command: ./backup\n    concurrency: ${concurrency}\n${extra}`,
+  });
+  const manual = (): Parameters<typeof runCronJob>[3] => ({ trigger: 'manual', dueAt: null, user: 'alice', signal: new AbortController().signal });
+  const job = (): CronJob => currentJobs(services, APP)[0];
+
+  it('are versioned with the release, and a bad schedule rejects the push naming the job and the reason', async () => {
+    await push('one', undefined, CRON());
+    expect(services.store.releases.find(APP, 1)?.cron).toEqual([{ name: 'nightly', schedule: '0 3 * * *', command: './backup', concurrency: 'forbid', timeoutSeconds: null }]);
+    await expect(push('two', undefined, { 'skiff.yml': 'cron:\n  - {name: nightly, schedule: "61 * * * *", command: x}\n' })).rejects.toThrow(
+      'skiff.yml: cron job nightly: schedule "61 * * * *" is not valid: Invalid value for minute: 61',
+    );
+    // Seconds are for servers that allow them (SKIFF_CRON_SECONDS).
+    await expect(push('three', undefined, { 'skiff.yml': 'cron:\n  - {name: fast, schedule: "* * * * * *", command: x}\n' })).rejects.toThrow(/six fields \(seconds\) are not allowed/);
+    expect(services.store.apps.find(APP)?.currentRelease).toBe(1);
+    // A config change keeps them: the same jobs, a new release.
+    await setConfig(op(), APP, { A: '1' }, { restart: true });
+    expect(currentJobs(services, APP).map((j) => j.name)).toEqual(['nightly']);
+  });
+
+  it('record each run: the current release, its config and volumes, the end of its output; a failure reaches the events', async () => {
+    await push('one', undefined, CRON());
+    await setConfig(op(), APP, { GREETING: 'hi' }, { restart: true });
+    const ok = await runCronJob(services, APP, job(), manual());
+    expect(ok).toMatchObject({ status: 'succeeded', exitCode: 0, release: 2, trigger: 'manual', output: 'ran with GREETING=hi\n' });
+    expect(host.runs.at(-1)).toMatchObject({ image: `skiff/${APP}:v2`, command: ['sh', '-c', './backup'], cronRun: ok.id });
+    host.runStatus = 4;
+    const failed = await runCronJob(services, APP, job(), manual());
+    expect(failed).toMatchObject({ status: 'failed', exitCode: 4 });
+    expect(services.store.events.list({ app: APP, limit: 1 })[0]).toMatchObject({ action: 'cron:run', source: 'cron', outcome: 'failed: nightly exited with status 4' });
+    expect(cronRuns({ services, caller }, APP, 'nightly', 5).map((r) => r.status)).toEqual(['failed', 'succeeded']);
+  });
+
+  it('forbid refuses a second run while one runs; replace stops the running one; a timeout stops a run', async () => {
+    await push('one', undefined, CRON());
+    let open = (): void => {};
+    host.gate = new Promise((resolve) => (open = resolve));
+    const first = runCronJob(services, APP, job(), manual());
+    await new Promise((resolve) => setTimeout(resolve, 10));
+    await expect(runCronJob(services, APP, job(), manual())).rejects.toThrow(/nightly is still running \(run \d+, since .*\) and its concurrency is forbid/);
+    open();
+    expect((await first).status).toBe('succeeded');
+
+    await push('two', undefined, CRON('replace'));
+    host.gate = new Promise((resolve) => (open = resolve));
+    const replaced = runCronJob(services, APP, job(), manual());
+    await new Promise((resolve) => setTimeout(resolve, 10));
+    events = [];
+    const newer = runCronJob(services, APP, job(), manual());
+    expect((await replaced).status).toBe('replaced');
+    expect(events).toContain(`stop cron run ${(await replaced).id}`);
+    open();
+    expect((await newer).status).toBe('succeeded');
+
+    await push('three', undefined, CRON('allow', '    timeout: 1s\n'));
+    host.gate = new Promise(() => {});
+    const late = await runCronJob(services, APP, job(), manual());
+    expect(late).toMatchObject({ status: 'timed-out', exitCode: null });
+    expect(late.output).toMatch(/stopped after 1 s, the job's timeout/);
+  });
+
+  it('allow stops at SKIFF_CRON_MAX_RUNNING runs of the app at once', async () => {
+    services.config.cron.maxRunning = 2;
+    await push('one', undefined, CRON('allow'));
+    let open = (): void => {};
+    host.gate = new Promise((resolve) => (open = resolve));
+    const two = [runCronJob(services, APP, job(), manual()), runCronJob(services, APP, job(), manual())];
+    await new Promise((resolve) => setTimeout(resolve, 10));
+    await expect(runCronJob(services, APP, job(), manual())).rejects.toThrow(`${APP} already has 2 scheduled runs going (SKIFF_CRON_MAX_RUNNING)`);
+    open();
+    expect((await Promise.all(two)).map((r) => r.status)).toEqual(['succeeded', 'succeeded']);
+  });
+
+  it('run at their times, and a time missed while the server was down runs once at start', async () => {
+    services.config.cron.seconds = true;
+    await push('one', undefined, { 'skiff.yml': 'cron:\n  - {name: tick, schedule: "* * * * * *", command: ./tick}\n  - {name: hourly, schedule: "0 * * * *", command: ./hourly}\n' });
+    // The server was last up over an hour ago: hourly missed a time, and runs once now.
+    services.store.cron.setState(APP, 'hourly', new Date(Date.now() - 2 * 3600_000).toISOString());
+    const scheduler = new CronScheduler(services, { pollMs: 50 });
+    await scheduler.start();
+    try {
+      await new Promise((resolve) => setTimeout(resolve, 2300));
+      const runs = services.store.cron.runs(APP, { limit: 100 });
+      expect(runs.filter((r) => r.job === 'hourly').map((r) => r.trigger)).toEqual(['catch-up']);
+      const ticks = runs.filter((r) => r.job === 'tick');
+      expect(ticks.length).toBeGreaterThanOrEqual(2);
+      expect(ticks.every((r) => r.trigger === 'schedule' && r.dueAt?.endsWith('.000Z'))).toBe(true);
+      // A push that drops a job stops its timer, seen by the poll.
+      await push('two', undefined, { 'skiff.yml': 'cron:\n  - {name: hourly, schedule: "0 * * * *", command: ./hourly}\n' });
+      await new Promise((resolve) => setTimeout(resolve, 200));
+      const before = services.store.cron.runs(APP, { job: 'tick', limit: 100 }).length;
+      await new Promise((resolve) => setTimeout(resolve, 1500));
+      expect(services.store.cron.runs(APP, { job: 'tick', limit: 100 }).length).toBe(before);
+    } finally {
+      scheduler.stop();
+    }
+    // doctor: hourly has not succeeded for more than two hours since it was first seen.
+    expect(overdueJobs(services, new Date(Date.now() + 3 * 3600_000))).toEqual([expect.stringMatching(/^shop's hourly \(0 \* \* \* \*\) has not succeeded since .*: see cron:runs shop hourly$/)]);
+    expect(overdueJobs(services)).toEqual([]);
   });
 });
