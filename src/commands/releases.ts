@@ -2,7 +2,7 @@ import fs from 'node:fs';
 import { pipeline } from 'node:stream/promises';
 import { NotFoundError } from '../errors.js';
 import { getRelease, rollback } from '../operations/releases.js';
-import { releaseCommand, releaseLogPath } from '../pipeline/release-phase.js';
+import { releaseLogPath, releasePhaseCommands } from '../pipeline/release-phase.js';
 import { getApp } from '../pipeline/policy.js';
 import { table, writeJson } from './args.js';
 import { releasePhaseNote } from './audit.js';
@@ -68,8 +68,7 @@ export const releasesCommands: CommandSpec[] = [
       const rel = getRelease(services, app, positionals[1]);
       const file = releaseLogPath(services.config, app.name, rel.version);
       if (!fs.existsSync(file)) {
-        const command = releaseCommand(rel);
-        throw new NotFoundError(command === undefined ? `v${rel.version} has no release phase (no release: line in its Procfile)` : `v${rel.version}'s release phase did not run (skipped, or the release failed before it)`);
+        throw new NotFoundError(releasePhaseCommands(rel).length === 0 ? `v${rel.version} has no release phase (no release: line in its Procfile, no predeploy in its app.json)` : `v${rel.version}'s release phase did not run (skipped, or the release failed before it)`);
       }
       await pipeline(fs.createReadStream(file), io.stdout, { end: false });
     },

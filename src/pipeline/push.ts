@@ -5,10 +5,12 @@ import { buildImageTag } from '../domain/names.js';
 import { parseProcfile, type Processes } from '../domain/procfile.js';
 import { parseAppManifest, type AppManifest } from '../domain/skiff-yml.js';
 import type { ScheduleRules } from '../domain/cron.js';
+import { NO_SCRIPTS, parseAppJson, type ReleaseScripts } from '../domain/app-json.js';
+import { RELEASE_PHASE } from '../domain/formation.js';
 import { verify } from './verify.js';
 import { ZERO_SHA, type RefUpdate } from '../domain/deploy-branch.js';
 import { runGit } from '../git/run-git.js';
-import { BuildFailedError, ConflictError, userMessage } from '../errors.js';
+import { BuildFailedError, ConflictError, InvalidError, userMessage } from '../errors.js';
 import { withTimeout } from './timeout.js';
 import type { PipelineDeps } from './deps.js';
 import { build } from './build.js';
@@ -74,6 +76,7 @@ export async function deployPush(deps: PipelineDeps, req: PushRequest, progress:
       }
     };
     const workDir = path.join(config.buildsDir, app, `${record.id}.src`);
+    let startingScale: Record<string, null> | undefined;
     try {
       progress.step(`Deploying ${app} (${update.ref.replace('refs/heads/', '')} ${short}, build ${record.id})`);
       await stage(
@@ -83,7 +86,7 @@ export async function deployPush(deps: PipelineDeps, req: PushRequest, progress:
         (files) => `${files} files at ${short}`,
       );
       const processes = readProcfile(workDir);
-      const manifest = readManifest(workDir, { seconds: config.cron.seconds });
+      const manifest = readManifests(workDir, { seconds: config.cron.seconds }, progress);
       const appRecord = store.apps.find(app);
       const stack = appRecord ? resolveAppStack(store, appRecord) : null;
       // The door checked this too; the stack may have been unpublished since.
@@ -111,6 +114,7 @@ export async function deployPush(deps: PipelineDeps, req: PushRequest, progress:
           () => 'Passed',
         );
       }
+      startingScale = applyStartingScale(deps, app, manifest.formation, processes);
       const { url } = await rollout(
         deps,
         {
@@ -124,6 +128,7 @@ export async function deployPush(deps: PipelineDeps, req: PushRequest, progress:
           processes,
           healthcheck: manifest.healthcheck ?? null,
           cron: manifest.cron ?? [],
+          scripts: manifest.scripts,
           port: stack?.kind === 'stackfile' ? stack.definition.service.expose : null,
           dropSourceTag: true,
         },
@@ -135,6 +140,7 @@ export async function deployPush(deps: PipelineDeps, req: PushRequest, progress:
       audit('ok');
       return url;
     } catch (err) {
+      if (startingScale) store.formation.setQuantities(app, startingScale);
       progress.warn(`Push rejected: ${userMessage(err)}`);
       audit(`failed: ${userMessage(err)}`);
       store.builds.finish(record.id, 'failed', userMessage(err));
@@ -148,8 +154,47 @@ export async function deployPush(deps: PipelineDeps, req: PushRequest, progress:
   });
 }
 
-function readManifest(dir: string, rules: ScheduleRules): AppManifest {
-  return parseAppManifest(readSourceFile(dir, 'skiff.yml'), rules);
+interface Manifests extends AppManifest {
+  scripts: ReleaseScripts;
+  formation?: Record<string, number>;
+}
+
+/**
+ * skiff.yml and app.json, merged: app.json's scripts, formation, cron and
+ * web health check are read too, and where skiff.yml says the same thing
+ * (healthcheck, cron) skiff.yml wins. The pusher is told what app.json gave.
+ */
+function readManifests(dir: string, rules: ScheduleRules, progress: Progress): Manifests {
+  const own = parseAppManifest(readSourceFile(dir, 'skiff.yml'), rules);
+  const json = parseAppJson(readSourceFile(dir, 'app.json'), rules);
+  if (!json) return { ...own, scripts: NO_SCRIPTS };
+  const overridden = [own.healthcheck && json.healthcheck && 'healthchecks', own.cron && json.cron && 'cron'].filter(Boolean);
+  const used = json.honoured.filter((k) => !overridden.includes(k));
+  progress.info(
+    `app.json: using ${used.join(', ') || 'nothing'}` +
+      (overridden.length ? `; skiff.yml's ${overridden.join(', ')} win${overridden.length === 1 ? 's' : ''}` : '') +
+      (json.ignored.length ? `; ignoring ${json.ignored.join(', ')}` : ''),
+  );
+  return { ...own, healthcheck: own.healthcheck ?? json.healthcheck, cron: own.cron ?? json.cron, scripts: json.scripts, formation: json.formation };
+}
+
+/**
+ * app.json's formation is a starting scale, as on Heroku: it sets the
+ * quantity of each type the app has no scale recorded for (the first push,
+ * a new type); a scale set with ps:scale is kept. Returns what to put back
+ * if the push fails.
+ */
+function applyStartingScale(deps: PipelineDeps, app: string, formation: Record<string, number> | undefined, processes: Processes): Record<string, null> | undefined {
+  if (!formation) return undefined;
+  const recorded = new Set(deps.store.formation.list(app).filter((f) => f.quantity !== null).map((f) => f.process));
+  const unknown = Object.keys(formation).filter((t) => !(t in processes) || t === RELEASE_PHASE);
+  if (unknown.length) throw new InvalidError(`app.json: formation names ${unknown.join(', ')}, which the Procfile does not run (it has ${Object.keys(processes).filter((t) => t !== RELEASE_PHASE).join(', ')})`);
+  const fresh = Object.fromEntries(Object.entries(formation).filter(([t]) => !recorded.has(t)));
+  if (Object.keys(fresh).length === 0) return undefined;
+  const single = deps.store.mounts.list(app).find((m) => m.singleWriter);
+  if (single && (fresh.web ?? 0) > 1) throw new InvalidError(`app.json: formation.web.quantity is ${fresh.web}, but web mounts ${single.name}, a single-writer volume: one instance at most`);
+  deps.store.formation.setQuantities(app, fresh);
+  return Object.fromEntries(Object.keys(fresh).map((t) => [t, null]));
 }
 
 function readProcfile(dir: string): Processes {

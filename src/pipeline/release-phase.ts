@@ -21,13 +21,23 @@ export function releaseCommand(rel: Pick<Release, 'processes'>): string | undefi
   return rel.processes[RELEASE_PHASE] ?? undefined;
 }
 
+/** What the release phase runs, in order: app.json's predeploy, then the Procfile's release command. */
+export function releasePhaseCommands(rel: Pick<Release, 'processes' | 'scripts'>): { label: string; command: string }[] {
+  const release = releaseCommand(rel);
+  return [
+    ...(rel.scripts.predeploy === null ? [] : [{ label: "app.json's predeploy", command: rel.scripts.predeploy }]),
+    ...(release === undefined ? [] : [{ label: 'the release command', command: release }]),
+  ];
+}
+
 /**
- * The release phase: the Procfile's release command, run once in a one-off
- * container of the new release (its image, its config, the limits of its
- * release type or else of web), after the release is recorded and before any
- * instance of it starts, while the previous release keeps serving. Its output
- * goes to the caller and to the release's log. A non-zero exit, or running
- * past SKIFF_RELEASE_TIMEOUT (then it is killed), refuses the release.
+ * The release phase: app.json's predeploy and the Procfile's release
+ * command, run once each in a one-off container of the new release (its
+ * image, its config, the limits of its release type or else of web), after
+ * the release is recorded and before any instance of it starts, while the
+ * previous release keeps serving. Their output goes to the caller and to the
+ * release's log. A non-zero exit, or running past SKIFF_RELEASE_TIMEOUT
+ * (all of the phase together; then it is killed), refuses the release.
  */
 export async function runReleasePhase(
   deps: Pick<PipelineDeps, 'runtime' | 'config' | 'store'>,
@@ -35,8 +45,8 @@ export async function runReleasePhase(
   progress: Progress,
   signal: AbortSignal,
 ): Promise<void> {
-  const command = releaseCommand(rel);
-  if (command === undefined) return;
+  const commands = releasePhaseCommands(rel);
+  if (commands.length === 0) return;
   const file = releaseLogPath(deps.config, rel.app, rel.version);
   fs.mkdirSync(path.dirname(file), { recursive: true, mode: 0o700 });
   const log = fs.createWriteStream(file, { mode: 0o600 });
@@ -52,16 +62,36 @@ export async function runReleasePhase(
   const serving = deps.store.apps.find(rel.app)?.currentRelease;
   const keeps = serving ? `; v${serving} keeps serving` : '';
   try {
-    const status = await deps.runtime.run(
-      { app: rel.app, release: rel.version, image: rel.image, env: rel.config, command: ['sh', '-c', command], ...limits, mounts: appMounts(deps, rel.app) },
-      { stdin: Readable.from([]), stdout: both, stderr: both, signal: limited.signal },
-    );
-    if (limited.timedOut()) {
-      throw new DeployFailedError(`the release command ran past SKIFF_RELEASE_TIMEOUT (${deps.config.releaseTimeoutMs / 1000} s) and was stopped; v${rel.version} is not released${keeps}`);
+    for (const { label, command } of commands) {
+      const status = await deps.runtime.run(
+        { app: rel.app, release: rel.version, image: rel.image, env: rel.config, command: ['sh', '-c', command], ...limits, mounts: appMounts(deps, rel.app) },
+        { stdin: Readable.from([]), stdout: both, stderr: both, signal: limited.signal },
+      );
+      if (limited.timedOut()) {
+        throw new DeployFailedError(`${label} ran past SKIFF_RELEASE_TIMEOUT (${deps.config.releaseTimeoutMs / 1000} s) and was stopped; v${rel.version} is not released${keeps}`);
+      }
+      if (signal.aborted) throw new DeployFailedError(`${label} was stopped: the deploy was cancelled; v${rel.version} is not released${keeps}`);
+      if (status !== 0) throw new DeployFailedError(`${label} exited with status ${status}; v${rel.version} is not released${keeps}`);
     }
-    if (signal.aborted) throw new DeployFailedError(`the release command was stopped: the deploy was cancelled; v${rel.version} is not released${keeps}`);
-    if (status !== 0) throw new DeployFailedError(`the release command exited with status ${status}; v${rel.version} is not released${keeps}`);
   } finally {
+    // Output still on its way through both is written before the log closes.
+    await new Promise((resolve) => both.end(resolve));
     await new Promise((resolve) => log.end(resolve));
   }
+}
+
+/** A command run in a one-off of a release that serves already (app.json's postdeploy), within SKIFF_RELEASE_TIMEOUT; its output goes to the caller. Returns its exit status. */
+export async function runAfterDeploy(deps: Pick<PipelineDeps, 'runtime' | 'config' | 'store'>, rel: Release, command: string, progress: Progress, signal: AbortSignal): Promise<number | 'timed-out'> {
+  const out = new Writable({
+    write(chunk: Buffer, _encoding, done) {
+      progress.output(chunk.toString());
+      done();
+    },
+  });
+  const limited = withTimeout(signal, deps.config.releaseTimeoutMs);
+  const status = await deps.runtime.run(
+    { app: rel.app, release: rel.version, image: rel.image, env: rel.config, command: ['sh', '-c', command], ...oneOffLimits(deps, rel.app), mounts: appMounts(deps, rel.app) },
+    { stdin: Readable.from([]), stdout: out, stderr: out, signal: limited.signal },
+  );
+  return limited.timedOut() ? 'timed-out' : status;
 }

@@ -1,3 +1,4 @@
+import type { ReleaseScripts } from '../domain/app-json.js';
 import type { CronJob } from '../domain/cron.js';
 import { releaseImageTag } from '../domain/names.js';
 import type { Release } from '../store/store.js';
@@ -18,6 +19,8 @@ export interface ReleaseRequest {
   healthcheck: string | null;
   /** Scheduled jobs the release declares. */
   cron: CronJob[];
+  /** app.json's commands around a deploy. */
+  scripts: ReleaseScripts;
   /** The port web instances listen on; null: SKIFF_APP_PORT. */
   port: number | null;
   /** Drop the source tag once the release has its own (true for build tags). */
@@ -35,6 +38,7 @@ export function releaseOf(rel: Release): Omit<ReleaseRequest, 'pusher' | 'descri
     processes: rel.processes,
     healthcheck: rel.healthcheck,
     cron: rel.cron,
+    scripts: rel.scripts,
     port: rel.port,
     dropSourceTag: false,
   };
@@ -61,6 +65,7 @@ export async function release(deps: Pick<PipelineDeps, 'store' | 'images' | 'reg
       processes: req.processes,
       healthcheck: req.healthcheck,
       cron: req.cron,
+      scripts: req.scripts,
       port: req.port,
     },
     (version) => (registry ? registry.releaseImage(req.app, version) : releaseImageTag(req.app, version)),

@@ -9,7 +9,7 @@ import { appUrl } from './route.js';
 import { needsHandover, type Convergence } from './converge.js';
 import { resolveAppStack } from './policy.js';
 import { verifyInstances, type StackChecks } from './verify.js';
-import { releaseCommand, runReleasePhase } from './release-phase.js';
+import { releasePhaseCommands, runAfterDeploy, runReleasePhase } from './release-phase.js';
 
 /** A stackfile stack's checks for a new release of the app; none for other apps. */
 function stackChecks(deps: PipelineDeps, app: string, codebase: string | null): StackChecks | undefined {
@@ -49,7 +49,8 @@ export async function rollout(
     const checks = stackChecks(deps, req.app, options.codebase ?? null);
     const rel = await stage(progress, 'Releasing', () => release(deps, req, progress, signal), (r) => `Release v${r.version}: ${r.description}`);
     version = rel.version;
-    const command = releaseCommand(rel);
+    const firstDeploy = deps.store.apps.find(rel.app)?.currentRelease === null;
+    const command = releasePhaseCommands(rel).map((c) => c.command).join('; then ') || undefined;
     if (command !== undefined && options.releasePhase === false) progress.info(`Release phase skipped (${command}): asked for with --no-release-phase`);
     const phase =
       command !== undefined && options.releasePhase !== false
@@ -67,6 +68,8 @@ export async function rollout(
     await pruneReleaseImages(deps, rel.app).catch((err: unknown) => deps.log.warn({ err, app: rel.app }, 'prune failed'));
     const url = result.web.length ? appUrl(deps, rel.app) : `(no web process running; ps:scale ${rel.app} web=1 to serve)`;
     progress.step(`Released v${rel.version}: ${url}`);
+    if (rel.scripts.postdeploy !== null) await afterDeploy(deps, rel, "app.json's dokku postdeploy", rel.scripts.postdeploy, progress, signal);
+    if (rel.scripts.firstDeploy !== null && firstDeploy) await afterDeploy(deps, rel, "app.json's postdeploy (the app's first deploy)", rel.scripts.firstDeploy, progress, signal);
     await notifyWebhooks(deps, rel.app, releaseNotice(deps, rel, req.pusher));
     deps.log.info({ app: rel.app, release: rel.version }, 'released');
     return { release: rel, url };
@@ -75,5 +78,23 @@ export async function rollout(
       await abandonRelease(deps, req.app, version).catch((e: unknown) => deps.log.error({ err: e, app: req.app }, 'abandon failed'));
     }
     throw err;
+  }
+}
+
+/**
+ * A command run after the release serves (app.json's postdeploy scripts):
+ * too late to refuse the release, so a failure is told and logged, and the
+ * release keeps serving.
+ */
+async function afterDeploy(deps: PipelineDeps, rel: Release, label: string, command: string, progress: Progress, signal: AbortSignal): Promise<void> {
+  progress.step(`Running ${label}: ${command}`);
+  try {
+    const status = await runAfterDeploy(deps, rel, command, progress, signal);
+    if (status === 0) progress.info('Done');
+    else if (status === 'timed-out') progress.warn(`${label} ran past SKIFF_RELEASE_TIMEOUT (${deps.config.releaseTimeoutMs / 1000} s) and was stopped; v${rel.version} is serving`);
+    else progress.warn(`${label} exited with status ${status}; v${rel.version} is serving`);
+  } catch (err) {
+    deps.log.error({ err, app: rel.app, release: rel.version }, 'after-deploy command failed');
+    progress.warn(`${label} could not run: ${(err as Error).message}; v${rel.version} is serving`);
   }
 }

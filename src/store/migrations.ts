@@ -213,4 +213,8 @@ export const MIGRATIONS: readonly { version: number; sql: string }[] = [
       );
     `,
   },
+  {
+    version: 13,
+    sql: `ALTER TABLE releases ADD COLUMN scripts TEXT;`,
+  },
 ];

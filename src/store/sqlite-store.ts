@@ -44,6 +44,7 @@ import type { StackDefinition } from '../domain/stackfile.js';
 import type { FormationEntry } from '../domain/formation.js';
 import type { Processes } from '../domain/procfile.js';
 import type { CronJob } from '../domain/cron.js';
+import { NO_SCRIPTS, type ReleaseScripts } from '../domain/app-json.js';
 
 type Row = Record<string, unknown>;
 type Db = Database.Database;
@@ -335,6 +336,7 @@ function toRelease(r: Row, box: SecretBox): Release {
     healthcheck: r.healthcheck === null || r.healthcheck === undefined ? null : String(r.healthcheck),
     port: r.port === null || r.port === undefined ? null : Number(r.port),
     cron: r.cron === null || r.cron === undefined ? [] : (JSON.parse(String(r.cron)) as CronJob[]),
+    scripts: r.scripts === null || r.scripts === undefined ? { ...NO_SCRIPTS } : { ...NO_SCRIPTS, ...(JSON.parse(String(r.scripts)) as Partial<ReleaseScripts>) },
   };
 }
 
@@ -351,10 +353,10 @@ class SqliteReleases implements ReleaseStore {
         .get(r.app) as { next: number };
       this.db
         .prepare(
-          `INSERT INTO releases (app, version, image, commit_sha, build_id, pusher, description, status, created_at, config, processes, healthcheck, port, cron)
-           VALUES (?, ?, ?, ?, ?, ?, ?, 'pending', ?, ?, ?, ?, ?, ?)`,
+          `INSERT INTO releases (app, version, image, commit_sha, build_id, pusher, description, status, created_at, config, processes, healthcheck, port, cron, scripts)
+           VALUES (?, ?, ?, ?, ?, ?, ?, 'pending', ?, ?, ?, ?, ?, ?, ?)`,
         )
-        .run(r.app, next, imageFor(next), r.commit, r.buildId, r.pusher, r.description, now(), this.box.seal(JSON.stringify(r.config)), JSON.stringify(r.processes), r.healthcheck, r.port, r.cron.length ? JSON.stringify(r.cron) : null);
+        .run(r.app, next, imageFor(next), r.commit, r.buildId, r.pusher, r.description, now(), this.box.seal(JSON.stringify(r.config)), JSON.stringify(r.processes), r.healthcheck, r.port, r.cron.length ? JSON.stringify(r.cron) : null, Object.values(r.scripts).some((v) => v !== null) ? JSON.stringify(r.scripts) : null);
       return this.find(r.app, next) as Release;
     }).immediate();
   }
@@ -503,7 +505,7 @@ class SqliteFormation implements FormationStore {
     }));
   }
 
-  setQuantities(app: string, counts: Record<string, number>): void {
+  setQuantities(app: string, counts: Record<string, number | null>): void {
     this.db.transaction(() => {
       const put = this.db.prepare(
         'INSERT INTO formation (app, process, quantity) VALUES (?, ?, ?) ON CONFLICT (app, process) DO UPDATE SET quantity = excluded.quantity',

@@ -1,3 +1,4 @@
+import type { ReleaseScripts } from '../domain/app-json.js';
 import type { CronJob } from '../domain/cron.js';
 import type { FormationEntry } from '../domain/formation.js';
 import type { Processes } from '../domain/procfile.js';
@@ -120,6 +121,8 @@ export interface Release {
   healthcheck: string | null;
   /** The scheduled jobs this release declares. */
   cron: CronJob[];
+  /** app.json's commands around a deploy. */
+  scripts: ReleaseScripts;
   /** The port web instances listen on (their PORT), from the stack's expose; null: SKIFF_APP_PORT. */
   port: number | null;
 }
@@ -142,7 +145,8 @@ export interface ConfigStore {
 
 export interface FormationStore {
   list(app: string): FormationEntry[];
-  setQuantities(app: string, counts: Record<string, number>): void;
+  /** null puts a type back to its default quantity. */
+  setQuantities(app: string, counts: Record<string, number | null>): void;
   setResources(app: string, process: string, limits: { memory?: number | null; cpus?: number | null }): void;
 }
 

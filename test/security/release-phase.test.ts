@@ -55,4 +55,18 @@ describe('the release phase keeps to the app’s share', () => {
     expect(other.stderr).toContain('access denied');
     expect((await t.ssh('mallory', ['releases:output', app, 'v1'])).stdout).toContain('SOCKET=no');
   });
+
+  it('an app.json postdeploy that never ends is stopped at SKIFF_RELEASE_TIMEOUT; the push ends and leaves nothing running', async () => {
+    const repo = await fixtureRepo('dockerfile-hello', (d) => {
+      fs.writeFileSync(path.join(d, 'Procfile'), 'web: exec busybox httpd -f -p "$PORT" -h /www\n');
+      fs.writeFileSync(path.join(d, 'app.json'), JSON.stringify({ scripts: { dokku: { postdeploy: 'trap "" TERM; while true; do sleep 1; done' } } }));
+    });
+    const started = Date.now();
+    const push = await t.push('mallory', repo, app, '+main');
+    expect(push.exitCode, push.stderr).toBe(0);
+    expect(push.stderr).toMatch(/app.json's dokku postdeploy ran past SKIFF_RELEASE_TIMEOUT \(4 s\) and was stopped; v\d+ is serving/);
+    expect(Date.now() - started).toBeLessThan(60_000);
+    const left = await execa('docker', ['ps', '-aq', '--filter', `label=skiff.app=${app}`, '--filter', 'label=skiff.process=run']);
+    expect(left.stdout).toBe('');
+  });
 });

@@ -3,6 +3,7 @@
 // No root, no Docker: git alone makes the pushed commits.
 import { execFileSync, spawnSync } from 'node:child_process';
 import fs from 'node:fs';
+import { Writable } from 'node:stream';
 import os from 'node:os';
 import path from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
@@ -535,5 +536,62 @@ describe('scheduled jobs', () => {
     // doctor: hourly has not succeeded for more than two hours since it was first seen.
     expect(overdueJobs(services, new Date(Date.now() + 3 * 3600_000))).toEqual([expect.stringMatching(/^shop's hourly \(0 \* \* \* \*\) has not succeeded since .*: see cron:runs shop hourly$/)]);
     expect(overdueJobs(services)).toEqual([]);
+  });
+});
+
+describe('an app.json', () => {
+  const APP_JSON = JSON.stringify({
+    name: 'from dokku',
+    env: { SECRET: { generator: 'secret' } },
+    scripts: { dokku: { predeploy: './predeploy', postdeploy: './notify' }, postdeploy: './seed' },
+    formation: { web: { quantity: 2 }, worker: { quantity: 1 } },
+    healthchecks: { web: [{ type: 'liveness', path: '/alive' }, { type: 'startup', path: '/ready', attempts: 3 }] },
+    cron: [{ command: './nightly', schedule: '0 3 * * *' }, { command: './paused', schedule: '@hourly', maintenance: true }],
+  });
+  const PROCFILE = 'web: serve\nworker: work\nrelease: ./migrate\n';
+
+  it('runs predeploy before the release command, dokku postdeploy after each deploy, postdeploy after the first only', async () => {
+    const shown: string[] = [];
+    const update = commit('one', PROCFILE, { 'app.json': APP_JSON });
+    await deployPush(services, { app: APP, repoDir: work, update, pusher: 'alice', source: 'test' }, new Progress([new Writable({ write: (c: Buffer, _e, done) => { shown.push(c.toString()); done(); } })]), new AbortController().signal);
+    git('update-ref', 'refs/heads/main', update.newSha);
+    services.store.locks.release(APP, process.ppid);
+    expect(events.filter((e) => e.startsWith('run'))).toEqual(['run sh -c ./predeploy v1', 'run sh -c ./migrate v1', 'run sh -c ./notify v1', 'run sh -c ./seed v1']);
+    expect(events.indexOf('run sh -c ./migrate v1')).toBeLessThan(events.indexOf('start web.1 v1'));
+    expect(events.indexOf('route')).toBeLessThan(events.indexOf('run sh -c ./notify v1'));
+    expect(shown.join('')).toContain('app.json: using scripts.dokku.predeploy, scripts.dokku.postdeploy, scripts.postdeploy, cron, formation, healthchecks; ignoring name, env');
+    // formation: the starting scale; healthchecks: web's startup path; cron: named from its schedule and command, Dokku's default concurrency.
+    expect(host.versions(APP)).toEqual(['web.1 v1', 'web.2 v1', 'worker.1 v1']);
+    const rel = services.store.releases.find(APP, 1);
+    expect(rel?.healthcheck).toBe('/ready');
+    expect(rel?.cron).toEqual([{ name: expect.stringMatching(/^cron-[0-9a-f]{8}$/), schedule: '0 3 * * *', command: './nightly', concurrency: 'allow', timeoutSeconds: null }]);
+
+    events = [];
+    await scale(op(), APP, { web: 1 });
+    await push('two', PROCFILE, { 'app.json': APP_JSON });
+    expect(events.filter((e) => e.startsWith('run'))).toEqual(['run sh -c ./predeploy v2', 'run sh -c ./migrate v2', 'run sh -c ./notify v2']);
+    // A scale set since is kept: formation only starts an app's scale.
+    expect(host.versions(APP)).toEqual(['web.1 v2', 'worker.1 v2']);
+  });
+
+  it('loses to skiff.yml where both speak, and a failing predeploy refuses the release', async () => {
+    await push('one', PROCFILE, { 'app.json': APP_JSON, 'skiff.yml': 'healthcheck: /own\ncron:\n  - {name: own, schedule: "@daily", command: ./own}\n' });
+    const rel = services.store.releases.find(APP, 1);
+    expect(rel?.healthcheck).toBe('/own');
+    expect(rel?.cron.map((j) => j.name)).toEqual(['own']);
+    host.runStatus = 5;
+    events = [];
+    await expect(push('two', PROCFILE, { 'app.json': APP_JSON })).rejects.toThrow(/app.json's predeploy exited with status 5; v2 is not released; v1 keeps serving/);
+    expect(events.filter((e) => e.startsWith('run'))).toEqual(['run sh -c ./predeploy v2']);
+    expect(host.versions(APP)).toEqual(['web.1 v1', 'web.2 v1', 'worker.1 v1']);
+  });
+
+  it('refuses a formation the Procfile does not run, and a bad value with its field, before anything changes', async () => {
+    await expect(push('one', 'web: serve\n', { 'app.json': JSON.stringify({ formation: { worker: { quantity: 1 } } }) })).rejects.toThrow('app.json: formation names worker, which the Procfile does not run (it has web)');
+    await expect(push('two', 'web: serve\n', { 'app.json': JSON.stringify({ formation: { web: { quantity: 1000 } } }) })).rejects.toThrow('app.json: formation.web.quantity must be a whole number from 0 to 100');
+    await expect(push('three', 'web: serve\n', { 'app.json': '{"scripts": ' })).rejects.toThrow(/app.json is not valid JSON/);
+    await expect(push('four', 'web: serve\n', { 'app.json': JSON.stringify({ cron: [{ command: 'x', schedule: 'often' }] }) })).rejects.toThrow(/app.json: cron job cron-[0-9a-f]{8}: schedule "often" is not valid/);
+    expect(services.store.formation.list(APP).filter((f) => f.quantity !== null)).toEqual([]);
+    expect(services.store.apps.find(APP)?.currentRelease).toBeNull();
   });
 });
