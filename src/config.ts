@@ -28,6 +28,7 @@ export const SETTINGS: readonly SettingSpec[] = [
   { env: 'SKIFF_CRON_TIMEOUT', default: '3600', summary: "seconds a scheduled job's run may take when its cron entry sets no timeout" },
   { env: 'SKIFF_CRON_MAX_RUNNING', default: '3', summary: "runs of scheduled jobs one app may have at once (concurrency: allow stops there)" },
   { env: 'SKIFF_CRON_SECONDS', default: '0', summary: 'whether cron schedules may have a seconds field (six fields) — for tests; 1 or 0' },
+  { env: 'SKIFF_REVIEW_APPS_TTL_DAYS', default: '7', summary: 'days a review app may go without a push before the server destroys it (fractions allowed)' },
   { env: 'SKIFF_DEFAULT_MEMORY', default: '1024', summary: 'MiB of memory each app container gets unless resources:set says otherwise' },
   { env: 'SKIFF_PIDS_LIMIT', default: '1024', summary: 'processes each app container may have at once' },
   { env: 'SKIFF_MAX_PUSH_SIZE', default: '1024', summary: 'MiB a single push may send' },
@@ -70,6 +71,7 @@ export interface Config {
   releaseTimeoutMs: number;
   holdSeconds: number;
   cron: { timeoutSeconds: number; maxRunning: number; seconds: boolean };
+  reviewAppsTtlDays: number;
   /** Bytes of memory an app container gets when its process type has no limit of its own. */
   defaultMemory: number;
   pidsLimit: number;
@@ -101,6 +103,14 @@ function intSetting(env: NodeJS.ProcessEnv, name: string, fallback: string, min:
   if (!Number.isInteger(n) || n < min || n > max) {
     throw new Error(`${name} must be a whole number from ${min} to ${max}, not '${raw}'`);
   }
+  return n;
+}
+
+/** A number that may have a fraction (a test makes days into seconds). */
+function numberSetting(env: NodeJS.ProcessEnv, name: string, min: number, max: number): number {
+  const raw = env[name] || defaultOf(name);
+  const n = Number(raw);
+  if (!/^\d+(\.\d+)?$/.test(raw) || n < min || n > max) throw new Error(`${name} must be a number from ${min} to ${max}, not '${raw}'`);
   return n;
 }
 
@@ -144,6 +154,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
       maxRunning: intSetting(env, 'SKIFF_CRON_MAX_RUNNING', defaultOf('SKIFF_CRON_MAX_RUNNING'), 1, 100),
       seconds: (env.SKIFF_CRON_SECONDS ?? defaultOf('SKIFF_CRON_SECONDS')) === '1',
     },
+    reviewAppsTtlDays: numberSetting(env, 'SKIFF_REVIEW_APPS_TTL_DAYS', 0.00001, 3650),
     defaultMemory: intSetting(env, 'SKIFF_DEFAULT_MEMORY', defaultOf('SKIFF_DEFAULT_MEMORY'), 6, 1024 * 1024) * 1024 * 1024,
     pidsLimit: intSetting(env, 'SKIFF_PIDS_LIMIT', defaultOf('SKIFF_PIDS_LIMIT'), 16, 1_000_000),
     maxPushBytes: intSetting(env, 'SKIFF_MAX_PUSH_SIZE', defaultOf('SKIFF_MAX_PUSH_SIZE'), 1, 1024 * 1024) * 1024 * 1024,

@@ -98,6 +98,7 @@ async function runServer(config: Config): Promise<void> {
   await reconcile(services);
   const scheduler = new CronScheduler(services);
   await scheduler.start();
+  expireReviewAppsNowAndThen(services);
   const server = createSshServer({ services, hostKey: ensureHostKey(config.hostKeyPath) });
   await new Promise<void>((resolve, reject) => {
     server.once('error', reject);
@@ -127,6 +128,26 @@ async function runServer(config: Config): Promise<void> {
   };
   process.on('SIGTERM', () => stop('SIGTERM'));
   process.on('SIGINT', () => stop('SIGINT'));
+}
+
+/** Review apps idle past SKIFF_REVIEW_APPS_TTL_DAYS go: checked at start, then a quarter of the TTL apart (at most hourly). */
+function expireReviewAppsNowAndThen(services: Services): void {
+  let running = false;
+  const sweep = async (): Promise<void> => {
+    if (running) return;
+    running = true;
+    try {
+      const { expireReviewApps } = await import('./operations/apps.js');
+      await expireReviewApps(services);
+    } catch (err) {
+      services.log.error({ err }, 'review app expiry failed');
+    } finally {
+      running = false;
+    }
+  };
+  void sweep();
+  const every = Math.min(3_600_000, Math.max(1000, (services.config.reviewAppsTtlDays * 86_400_000) / 4));
+  setInterval(() => void sweep(), every).unref();
 }
 
 /**
@@ -167,8 +188,8 @@ async function superviseRouter(services: Services): Promise<void> {
 
 /** Run by git inside a push: the deploy. Its output is the pusher's `remote:` lines. */
 async function runPreReceiveHook(config: Config): Promise<number> {
-  const [{ receive }, { PushRejected }, { Progress }] = await Promise.all([
-    import('./pipeline/receive.js'),
+  const [{ receivePush }, { PushRejected }, { Progress }] = await Promise.all([
+    import('./operations/receive.js'),
     import('./pipeline/push.js'),
     import('./output/progress.js'),
   ]);
@@ -186,7 +207,7 @@ async function runPreReceiveHook(config: Config): Promise<number> {
   if (process.env.SKIFF_APP_CREATED === '1') progress.step(`Created app ${path.basename(repoDir, '.git')}`);
   try {
     const source = process.env.SKIFF_SOURCE || 'host';
-    await receive(services, { refLines, repoDir, pusher: process.env.SKIFF_USER || 'admin (host)', source }, progress, controller.signal);
+    await receivePush(services, { refLines, repoDir, pusher: process.env.SKIFF_USER || 'admin (host)', source }, progress, controller.signal);
     return 0;
   } catch (err) {
     if (err instanceof PushRejected) return 1;

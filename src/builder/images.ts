@@ -6,6 +6,8 @@ import { LABEL_APP } from '../domain/names.js';
 export interface ImageStore {
   tag(source: string, target: string): Promise<void>;
   exists(tag: string): Promise<boolean>;
+  /** The image's id (sha256:…), the same for every tag of it; undefined when the host lacks it. */
+  id(tag: string): Promise<string | undefined>;
   untag(tag: string): Promise<void>;
   checkAuth(auth: { username: string; password: string; serveraddress: string }): Promise<void>;
   removeApp(app: string): Promise<string[]>;
@@ -25,6 +27,15 @@ export class Images implements ImageStore {
     return hasImage(this.docker, tag);
   }
 
+  async id(tag: string): Promise<string | undefined> {
+    try {
+      return (await this.docker.getImage(tag).inspect()).Id;
+    } catch (err) {
+      if (isNotFound(err)) return undefined;
+      throw err;
+    }
+  }
+
   /** Drops one tag; the image stays while another tag or a container uses it. */
   async untag(tag: string): Promise<void> {
     try {
@@ -39,11 +50,25 @@ export class Images implements ImageStore {
     await this.docker.checkAuth(auth);
   }
 
-  /** Removes an app's images; returns the ids of those that stay (another image builds on them, or a container still uses them). */
+  /**
+   * Removes an app's images; returns the ids of those that stay (another
+   * image builds on them, or a container still uses them). A promotion
+   * shares an image between apps: an image of this app that another app was
+   * given keeps that app's tags, and an image given to this app loses only
+   * this app's.
+   */
   async removeApp(app: string): Promise<string[]> {
-    const images = await this.docker.listImages({ filters: { label: [`${LABEL_APP}=${app}`] } });
+    const images = await this.docker.listImages({ filters: { label: [LABEL_APP] } });
+    // skiff/APP:vN, REGISTRY/APP:vN: the repository's last part names the app.
+    const mine = (tag: string): boolean => tag.slice(0, tag.lastIndexOf(':')).split('/').pop() === app;
+    const whole: string[] = [];
     // Newest first: an image built on an older one of the same app goes before it.
-    return this.remove(images.sort((a, b) => b.Created - a.Created).map((i) => i.Id));
+    for (const image of images.sort((a, b) => b.Created - a.Created)) {
+      const tags = (image.RepoTags ?? []).filter((t) => t !== '<none>:<none>');
+      if (image.Labels?.[LABEL_APP] === app && tags.every(mine)) whole.push(image.Id);
+      else for (const t of tags.filter(mine)) await this.untag(t);
+    }
+    return this.remove(whole);
   }
 
   /** Removes these images; returns the ids that stay (409: something still needs them). */

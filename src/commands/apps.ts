@@ -1,5 +1,5 @@
 import { UsageError } from '../errors.js';
-import { createAppOnStack, destroyOwnApp, setAppRuntime, setAppStack } from '../operations/apps.js';
+import { createAppOnStack, destroyOwnApp, setAppRuntime, setAppStack, setReviewApps } from '../operations/apps.js';
 import { getApp, mayUseApp } from '../pipeline/policy.js';
 import { appUrl } from '../pipeline/route.js';
 import { table, writeJson } from './args.js';
@@ -43,12 +43,22 @@ export const appsCommands: CommandSpec[] = [
   },
   {
     name: 'apps:set',
-    usage: 'APP runtime NAME',
-    summary: "Run the app on another runtime (docker, systemd, swarm; 'default': SKIFF_RUNTIME), moving it without downtime",
-    audit: ({ positionals }) => ({ app: positionals[0], detail: { setting: positionals[1] ?? null, value: positionals[2] ?? null } }),
+    usage: 'APP SETTING VALUE [--max N]',
+    summary: "runtime NAME: run the app on another runtime (docker, systemd, swarm; 'default': SKIFF_RUNTIME), moving it without downtime; review-apps on|off [--max N]: a push of another branch deploys its review app",
+    audit: ({ positionals, values }) => ({ app: positionals[0], detail: { setting: positionals[1] ?? null, value: positionals[2] ?? null, ...(values.max === undefined ? {} : { max: values.max }) } }),
     async run(ctx) {
       const [appName, key, value] = ctx.positionals;
-      if (key !== 'runtime') throw new UsageError(`unknown setting '${key}'; apps:set APP runtime NAME is the one there is`);
+      if (key === 'review-apps') {
+        const { app, max } = setReviewApps(ctx, appName, value, ctx.values.max === undefined ? undefined : String(ctx.values.max));
+        ctx.io.stdout.write(
+          max === null
+            ? `${STEP}${app.name} makes no more review apps; those there are stay until their branches are deleted\n`
+            : `${STEP}A push of a branch other than main or master now deploys its review app (${app.name}-BRANCH; at most ${max})\n`,
+        );
+        return;
+      }
+      if (key !== 'runtime') throw new UsageError(`unknown setting '${key}'; apps:set APP runtime NAME and apps:set APP review-apps on|off are the ones there are`);
+      if (ctx.values.max !== undefined) throw new UsageError('--max goes with review-apps on');
       const moved = await setAppRuntime(operation(ctx), appName, value);
       const said = { already: 'already', 'next-deploy': 'from its next deploy', now: `now (v${moved.version})` }[moved.when];
       ctx.io.stdout.write(moved.when === 'already' ? `${STEP}${moved.app.name} runs on ${moved.runtime} already\n` : `${STEP}${moved.app.name} runs on ${moved.runtime} ${said}\n`);
@@ -85,6 +95,9 @@ export const appsCommands: CommandSpec[] = [
         createdBy: app.createdBy,
         stack: app.stack,
         runtime: services.runtime.for(app.name).name,
+        reviewApps: app.reviewApps === null ? null : { max: app.reviewApps, apps: services.store.apps.reviewAppsOf(app.name).map((r) => ({ name: r.name, branch: r.reviewOf?.branch })) },
+        reviewOf: app.reviewOf,
+        pipeline: services.store.pipelines.ofApp(app.name) ?? null,
         gitRemote: gitRemote(services, app.name),
         release: current ? { version: current.version, commit: current.commit, createdAt: current.createdAt, pusher: current.pusher } : null,
         url,
@@ -96,6 +109,9 @@ export const appsCommands: CommandSpec[] = [
         ['Git remote:', info.gitRemote],
         ['Stack:', app.stack ?? '-'],
         ['Runtime:', services.runtime.for(app.name).name],
+        ...(info.pipeline ? [['Pipeline:', `${info.pipeline.pipeline} (${info.pipeline.stage})`]] : []),
+        ...(app.reviewOf ? [['Review app of:', `${app.reviewOf.parent}, branch ${app.reviewOf.branch}`]] : []),
+        ...(info.reviewApps ? [['Review apps:', `on, at most ${info.reviewApps.max}: ${info.reviewApps.apps.map((r) => r.name).join(', ') || 'none yet'}`]] : []),
         ['Release:', current ? `v${current.version} (${current.commit.slice(0, 7)}, ${current.createdAt} by ${current.pusher})` : 'none yet: push to deploy'],
         ['URL:', url ?? '-'],
         ['Processes:', instances.length ? instances.map((i) => `${i.process}.${i.index} ${i.state}`).join(', ') : '-'],
@@ -114,8 +130,8 @@ export const appsCommands: CommandSpec[] = [
       if (values.confirm !== app.name) {
         throw new UsageError(`this destroys ${app.name} with all its releases and its repo; to go on, run: apps:destroy ${app.name} --confirm ${app.name}`);
       }
-      const { imagesLeft } = await destroyOwnApp(operation(ctx), app.name);
-      ctx.io.stdout.write(`${STEP}Destroyed ${app.name}\n`);
+      const { imagesLeft, reviewApps } = await destroyOwnApp(operation(ctx), app.name);
+      ctx.io.stdout.write(`${STEP}Destroyed ${app.name}${reviewApps.length ? ` and its review apps ${reviewApps.join(', ')}` : ''}\n`);
       if (imagesLeft > 0) ctx.io.stdout.write(`       ${imagesLeft} of its images stay while other images build on them; the server removes them when it next starts\n`);
     },
   },

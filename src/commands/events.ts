@@ -21,7 +21,7 @@ export const eventsCommands: CommandSpec[] = [
     usage: '[APP] [-n N] [--json]',
     summary: "The audit trail, newest first: an app's (with APP) or the whole server's (admins)",
     async run({ values, positionals, io, services, caller }) {
-      const limit = values.num === undefined ? 100 : Number(values.num);
+      const limit = values.n === undefined ? 100 : Number(values.n);
       if (!Number.isInteger(limit) || limit < 1 || limit > 10_000) throw new InvalidError('-n takes a whole number from 1 to 10000');
       let app: string | undefined;
       let since: string | undefined;

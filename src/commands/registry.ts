@@ -25,6 +25,7 @@ import { releasesCommands } from './releases.js';
 import { nodesCommands } from './nodes.js';
 import { storageCommands } from './storage.js';
 import { cronCommands } from './cron.js';
+import { pipelinesCommands } from './pipelines.js';
 
 const metaCommands: CommandSpec[] = [
   {
@@ -57,6 +58,7 @@ export const COMMANDS: readonly CommandSpec[] = [
   ...psCommands,
   ...storageCommands,
   ...cronCommands,
+  ...pipelinesCommands,
   ...domainsCommands,
   ...logsCommands,
   ...runCommands,

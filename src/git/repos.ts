@@ -7,6 +7,8 @@ import { parseAppName } from '../domain/app-name.js';
 const PACKAGE_ROOT = fileURLToPath(new URL('../../', import.meta.url));
 export const HOOK_TEMPLATE = path.join(PACKAGE_ROOT, 'hooks', 'pre-receive');
 export const SKIFF_BIN = path.join(PACKAGE_ROOT, 'bin', 'skiff.js');
+/** In an app's repo: every pushed ref runs the deploy hook, not only main and master. */
+const ALL_REFS_MARKER = 'skiff-all-refs';
 
 /** The bare repositories, one per app, under SKIFF_HOME/repos. */
 export class Repos {
@@ -66,6 +68,17 @@ export class Repos {
     const tmp = `${target}.tmp-${process.pid}`;
     fs.writeFileSync(tmp, text, { mode: 0o755 });
     fs.renameSync(tmp, target);
+  }
+
+  /**
+   * Whether every pushed ref goes to Skiff (review apps, tags of a
+   * production app), or only main and master: the hook reads a file in the
+   * repo, so a push to a branch that is only stored does not start node.
+   */
+  setAllRefs(app: string, on: boolean): void {
+    const marker = path.join(this.pathOf(app), ALL_REFS_MARKER);
+    if (on) fs.writeFileSync(marker, '');
+    else fs.rmSync(marker, { force: true });
   }
 
   /** Points HEAD at the branch that was pushed when HEAD names a branch that does not exist, so clones check it out. */

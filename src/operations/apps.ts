@@ -6,6 +6,7 @@ import type { StackDefinition } from '../domain/stackfile.js';
 import { ConflictError, InvalidError } from '../errors.js';
 import { converge } from '../pipeline/converge.js';
 import { assertMayCreate, findUsableStack, getApp } from '../pipeline/policy.js';
+import { isProcessAlive } from '../pipeline/lock.js';
 import { recordLeftovers } from '../pipeline/prune.js';
 import { applyRoutes } from '../pipeline/route.js';
 import { parseRuntimeName } from '../runtime/runtimes.js';
@@ -80,11 +81,72 @@ export async function destroyApp(services: Services, name: string): Promise<numb
   return left.length;
 }
 
-/** apps:destroy, under the app's lock, by its owner or an admin. */
-export async function destroyOwnApp(op: Op, name: string): Promise<{ app: App; imagesLeft: number }> {
+/** apps:destroy, under the app's lock, by its owner or an admin; its review apps go with it. */
+export async function destroyOwnApp(op: Op, name: string): Promise<{ app: App; imagesLeft: number; reviewApps: string[] }> {
   const app = getApp(op.services, op.caller, name, { owner: true });
+  const reviewApps = op.services.store.apps.reviewAppsOf(app.name).map((r) => r.name);
+  for (const review of reviewApps) await withOpLock(op, review, 'destroy', () => destroyApp(op.services, review));
   const imagesLeft = await withOpLock(op, app.name, 'destroy', () => destroyApp(op.services, app.name));
-  return { app, imagesLeft };
+  return { app, imagesLeft, reviewApps };
+}
+
+/** Review apps: at most this many unless --max says otherwise. */
+export const DEFAULT_REVIEW_APPS = 5;
+
+/**
+ * apps:set APP review-apps on|off [--max N] (owner or admin): with it on, a
+ * push of any branch but main and master deploys that branch's review app.
+ * Off keeps the review apps there are; deleting their branches removes them.
+ */
+export function setReviewApps(op: Pick<Op, 'services' | 'caller'>, appName: string, value: string | undefined, max: string | undefined): { app: App; max: number | null } {
+  const { services, caller } = op;
+  const app = getApp(services, caller, appName, { owner: true });
+  if (app.reviewOf) throw new InvalidError(`${app.name} is a review app itself (of ${app.reviewOf.parent})`);
+  if (value !== 'on' && value !== 'off') throw new InvalidError('review-apps takes on or off');
+  let limit: number | null = null;
+  if (value === 'on') {
+    limit = max === undefined ? DEFAULT_REVIEW_APPS : Number(max);
+    if (!Number.isInteger(limit) || limit < 1 || limit > 50) throw new InvalidError('--max takes a whole number from 1 to 50');
+  } else if (max !== undefined) throw new InvalidError('--max goes with review-apps on');
+  services.store.apps.setReviewApps(app.name, limit);
+  syncAllRefs(services, app.name);
+  return { app, max: limit };
+}
+
+/** The repo's hook sends every ref to Skiff when the app has review apps or is a production app of a pipeline. */
+export function syncAllRefs(services: Pick<Services, 'store' | 'repos'>, app: string): void {
+  const record = services.store.apps.find(app);
+  if (!record || !services.repos.exists(app)) return;
+  services.repos.setAllRefs(app, record.reviewApps !== null || services.store.pipelines.ofApp(app)?.stage === 'production');
+}
+
+/**
+ * Review apps that have had no push for SKIFF_REVIEW_APPS_TTL_DAYS are
+ * destroyed, each with an event; the server runs this now and then. now is
+ * a parameter so a test can move the clock.
+ */
+export async function expireReviewApps(services: Services, now = new Date()): Promise<string[]> {
+  const ttlMs = services.config.reviewAppsTtlDays * 86_400_000;
+  const expired: string[] = [];
+  for (const app of services.store.apps.list()) {
+    if (!app.reviewOf) continue;
+    const last = app.currentRelease === null ? undefined : services.store.releases.find(app.name, app.currentRelease)?.createdAt;
+    const latestBuild = services.store.builds.latest(app.name)?.startedAt;
+    const active = [app.createdAt, last, latestBuild].filter((t): t is string => t !== undefined).map((t) => Date.parse(t));
+    if (now.getTime() - Math.max(...active) < ttlMs) continue;
+    const owner = { holder: 'skiff', purpose: 'expire review app', pid: process.pid };
+    const lock = services.store.locks.tryAcquire({ app: app.name, ...owner }, isProcessAlive);
+    if (lock) continue;
+    try {
+      await destroyApp(services, app.name);
+    } finally {
+      services.store.locks.release(app.name, process.pid);
+    }
+    services.store.events.record({ app: app.name, user: 'skiff', source: 'server', action: 'apps:destroy', detail: { review: true, branch: app.reviewOf.branch, idleDays: services.config.reviewAppsTtlDays }, outcome: 'ok' });
+    services.log.info({ app: app.name, parent: app.reviewOf.parent }, 'review app expired');
+    expired.push(app.name);
+  }
+  return expired;
 }
 
 /**

@@ -217,4 +217,29 @@ export const MIGRATIONS: readonly { version: number; sql: string }[] = [
     version: 13,
     sql: `ALTER TABLE releases ADD COLUMN scripts TEXT;`,
   },
+  {
+    version: 14,
+    sql: `
+      CREATE TABLE pipelines (
+        name TEXT PRIMARY KEY,
+        owner TEXT NOT NULL,
+        created_at TEXT NOT NULL
+      );
+      CREATE TABLE pipeline_apps (
+        app TEXT PRIMARY KEY,
+        pipeline TEXT NOT NULL,
+        stage TEXT NOT NULL,
+        added_at TEXT NOT NULL
+      );
+      CREATE INDEX pipeline_apps_pipeline ON pipeline_apps(pipeline);
+    `,
+  },
+  {
+    version: 15,
+    sql: `
+      ALTER TABLE apps ADD COLUMN review_apps INTEGER;
+      ALTER TABLE apps ADD COLUMN review_parent TEXT;
+      ALTER TABLE apps ADD COLUMN review_branch TEXT;
+    `,
+  },
 ];

@@ -10,6 +10,8 @@ import type {
   CronRunStatus,
   CronStore,
   CronTrigger,
+  Pipeline,
+  PipelineStore,
   App,
   Hold,
   Mount,
@@ -44,6 +46,7 @@ import type { StackDefinition } from '../domain/stackfile.js';
 import type { FormationEntry } from '../domain/formation.js';
 import type { Processes } from '../domain/procfile.js';
 import type { CronJob } from '../domain/cron.js';
+import { STAGES, type Stage } from '../domain/pipeline.js';
 import { NO_SCRIPTS, type ReleaseScripts } from '../domain/app-json.js';
 
 type Row = Record<string, unknown>;
@@ -95,6 +98,7 @@ class SqliteStore implements Store {
   readonly tokens: TokenStore;
   readonly stacks: StackStore;
   readonly cron: CronStore;
+  readonly pipelines: PipelineStore;
 
   constructor(
     private readonly db: Db,
@@ -116,6 +120,7 @@ class SqliteStore implements Store {
     this.releases = new SqliteReleases(db, box);
     this.locks = new SqliteLocks(db);
     this.cron = new SqliteCron(db);
+    this.pipelines = new SqlitePipelines(db);
   }
 
   transaction<T>(fn: () => T): T {
@@ -140,6 +145,8 @@ function toApp(r: Row): App {
     stopped: Number(r.stopped) === 1,
     stack: r.stack === null || r.stack === undefined ? null : String(r.stack),
     runtime: r.runtime === null || r.runtime === undefined ? null : String(r.runtime),
+    reviewApps: r.review_apps === null || r.review_apps === undefined ? null : Number(r.review_apps),
+    reviewOf: r.review_parent === null || r.review_parent === undefined ? null : { parent: String(r.review_parent), branch: String(r.review_branch) },
   };
 }
 
@@ -181,13 +188,31 @@ class SqliteApps implements AppStore {
     this.db.prepare('UPDATE apps SET runtime = ? WHERE name = ?').run(runtime, name);
   }
 
+  setReviewApps(name: string, max: number | null): void {
+    this.db.prepare('UPDATE apps SET review_apps = ? WHERE name = ?').run(max, name);
+  }
+
+  createReview(name: string, parent: string, branch: string, owner: string): App {
+    try {
+      this.db.prepare('INSERT INTO apps (name, created_at, created_by, review_parent, review_branch) VALUES (?, ?, ?, ?, ?)').run(name, now(), owner, parent, branch);
+    } catch (err) {
+      if (isUniqueViolation(err)) throw new ConflictError(`app '${name}' already exists`);
+      throw err;
+    }
+    return this.find(name) as App;
+  }
+
+  reviewAppsOf(parent: string): App[] {
+    return (this.db.prepare('SELECT * FROM apps WHERE review_parent = ? ORDER BY name').all(parent) as Row[]).map(toApp);
+  }
+
   usingStack(stack: string): string[] {
     return (this.db.prepare('SELECT name FROM apps WHERE stack = ? ORDER BY name').all(stack) as { name: string }[]).map((r) => r.name);
   }
 
   remove(name: string): void {
     this.db.transaction(() => {
-      for (const table of ['releases', 'builds', 'locks', 'config_vars', 'formation', 'mounts', 'domains', 'routes', 'access', 'webhooks', 'cron_runs', 'cron_jobs']) {
+      for (const table of ['releases', 'builds', 'locks', 'config_vars', 'formation', 'mounts', 'domains', 'routes', 'access', 'webhooks', 'cron_runs', 'cron_jobs', 'pipeline_apps']) {
         this.db.prepare(`DELETE FROM ${table} WHERE app = ?`).run(name);
       }
       this.db.prepare('DELETE FROM apps WHERE name = ?').run(name);
@@ -380,6 +405,61 @@ class SqliteReleases implements ReleaseStore {
 
   failAbandoned(app: string): void {
     this.db.prepare("UPDATE releases SET status = 'failed' WHERE app = ? AND status = 'pending'").run(app);
+  }
+}
+
+class SqlitePipelines implements PipelineStore {
+  constructor(private readonly db: Db) {}
+
+  create(name: string, owner: string): Pipeline {
+    try {
+      this.db.prepare('INSERT INTO pipelines (name, owner, created_at) VALUES (?, ?, ?)').run(name, owner, now());
+    } catch (err) {
+      if (isUniqueViolation(err)) throw new ConflictError(`pipeline ${name} exists already`);
+      throw err;
+    }
+    return this.find(name) as Pipeline;
+  }
+
+  find(name: string): Pipeline | undefined {
+    const r = this.db.prepare('SELECT * FROM pipelines WHERE name = ?').get(name) as Row | undefined;
+    if (!r) return undefined;
+    const apps = this.db.prepare('SELECT app, stage FROM pipeline_apps WHERE pipeline = ? ORDER BY added_at, app').all(name) as Row[];
+    const order = (s: string): number => STAGES.indexOf(s as Stage);
+    return {
+      name: String(r.name),
+      owner: String(r.owner),
+      createdAt: String(r.created_at),
+      apps: apps.map((a) => ({ app: String(a.app), stage: String(a.stage) as Stage })).sort((a, b) => order(a.stage) - order(b.stage)),
+    };
+  }
+
+  list(): Pipeline[] {
+    return (this.db.prepare('SELECT name FROM pipelines ORDER BY name').all() as Row[]).map((r) => this.find(String(r.name)) as Pipeline);
+  }
+
+  remove(name: string): void {
+    this.db.transaction(() => {
+      this.db.prepare('DELETE FROM pipeline_apps WHERE pipeline = ?').run(name);
+      this.db.prepare('DELETE FROM pipelines WHERE name = ?').run(name);
+    }).immediate();
+  }
+
+  addApp(pipeline: string, app: string, stage: Stage): void {
+    const other = this.ofApp(app);
+    if (other && other.pipeline !== pipeline) throw new ConflictError(`${app} is in pipeline ${other.pipeline} already; pipelines:remove ${other.pipeline} ${app} first`);
+    this.db
+      .prepare('INSERT INTO pipeline_apps (app, pipeline, stage, added_at) VALUES (?, ?, ?, ?) ON CONFLICT (app) DO UPDATE SET stage = excluded.stage')
+      .run(app, pipeline, stage, now());
+  }
+
+  removeApp(app: string): boolean {
+    return this.db.prepare('DELETE FROM pipeline_apps WHERE app = ?').run(app).changes > 0;
+  }
+
+  ofApp(app: string): { pipeline: string; stage: Stage } | undefined {
+    const r = this.db.prepare('SELECT pipeline, stage FROM pipeline_apps WHERE app = ?').get(app) as Row | undefined;
+    return r && { pipeline: String(r.pipeline), stage: String(r.stage) as Stage };
   }
 }
 

@@ -1,5 +1,6 @@
 import type { ReleaseScripts } from '../domain/app-json.js';
 import type { CronJob } from '../domain/cron.js';
+import type { Stage } from '../domain/pipeline.js';
 import type { FormationEntry } from '../domain/formation.js';
 import type { Processes } from '../domain/procfile.js';
 import type { StackDefinition } from '../domain/stackfile.js';
@@ -18,6 +19,10 @@ export interface App {
   stack: string | null;
   /** apps:set APP runtime NAME; null: the server's SKIFF_RUNTIME. */
   runtime: string | null;
+  /** apps:set APP review-apps on: how many review apps its branches may have; null: off. */
+  reviewApps: number | null;
+  /** For a review app: the app and branch it was made for. */
+  reviewOf: { parent: string; branch: string } | null;
 }
 
 export interface AppStore {
@@ -28,6 +33,10 @@ export interface AppStore {
   setStopped(name: string, stopped: boolean): void;
   setStack(name: string, stack: string | null): void;
   setRuntime(name: string, runtime: string | null): void;
+  setReviewApps(name: string, max: number | null): void;
+  /** Records a review app of parent for branch, owned by the parent's owner. */
+  createReview(name: string, parent: string, branch: string, owner: string): App;
+  reviewAppsOf(parent: string): App[];
   /** Apps that build with the stack. */
   usingStack(stack: string): string[];
   remove(name: string): void;
@@ -311,6 +320,26 @@ export interface CronStore {
   setState(app: string, job: string, lastDue: string): void;
 }
 
+/** A pipeline: apps at stages an image is promoted through. */
+export interface Pipeline {
+  name: string;
+  owner: string;
+  createdAt: string;
+  apps: { app: string; stage: Stage }[];
+}
+
+export interface PipelineStore {
+  create(name: string, owner: string): Pipeline;
+  find(name: string): Pipeline | undefined;
+  list(): Pipeline[];
+  /** Removes the pipeline and its memberships (the apps stay). */
+  remove(name: string): void;
+  /** Puts the app in the pipeline at a stage; an app is in one pipeline at most. */
+  addApp(pipeline: string, app: string, stage: Stage): void;
+  removeApp(app: string): boolean;
+  ofApp(app: string): { pipeline: string; stage: Stage } | undefined;
+}
+
 export interface Store {
   apps: AppStore;
   keys: KeyStore;
@@ -328,6 +357,7 @@ export interface Store {
   stacks: StackStore;
   locks: LockStore;
   cron: CronStore;
+  pipelines: PipelineStore;
   /** Runs fn in one transaction. */
   transaction<T>(fn: () => T): T;
   integrityCheck(): string;

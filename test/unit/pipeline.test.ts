@@ -22,6 +22,8 @@ import { pendingKeys } from '../../src/operations/config.js';
 import { releaseLogPath } from '../../src/pipeline/release-phase.js';
 import { rollback } from '../../src/operations/releases.js';
 import { cronRuns, overdueJobs } from '../../src/operations/cron.js';
+import { addToPipeline, createPipeline, promote, showPipeline } from '../../src/operations/pipelines.js';
+import { expireReviewApps } from '../../src/operations/apps.js';
 import { CronScheduler, currentJobs, runCronJob } from '../../src/pipeline/cron.js';
 import type { CronJob } from '../../src/domain/cron.js';
 import { Progress } from '../../src/output/progress.js';
@@ -40,13 +42,19 @@ let events: string[];
 class FakeImages implements ImageStore {
   readonly tags = new Set<string>();
   readonly tagged: [string, string][] = [];
+  /** A tag's image id: a tag made from another has its id. */
+  private readonly ids = new Map<string, string>();
   async tag(source: string, target: string): Promise<void> {
     if (!this.tags.has(source)) throw new ExternalError(`no image ${source}`);
     this.tags.add(target);
+    this.ids.set(target, (await this.id(source)) as string);
     this.tagged.push([source, target]);
   }
   async exists(tag: string): Promise<boolean> {
     return this.tags.has(tag);
+  }
+  async id(tag: string): Promise<string | undefined> {
+    return this.tags.has(tag) ? (this.ids.get(tag) ?? `sha256:${tag}`) : undefined;
   }
   async untag(tag: string): Promise<void> {
     this.tags.delete(tag);
@@ -593,5 +601,74 @@ describe('an app.json', () => {
     await expect(push('four', 'web: serve\n', { 'app.json': JSON.stringify({ cron: [{ command: 'x', schedule: 'often' }] }) })).rejects.toThrow(/app.json: cron job cron-[0-9a-f]{8}: schedule "often" is not valid/);
     expect(services.store.formation.list(APP).filter((f) => f.quantity !== null)).toEqual([]);
     expect(services.store.apps.find(APP)?.currentRelease).toBeNull();
+  });
+});
+
+describe('a pipeline', () => {
+  const PROD = 'shop-prod';
+  const ask = (): { services: Services; caller: typeof caller } => ({ services, caller });
+
+  beforeEach(() => {
+    services.store.apps.create(PROD, 'alice');
+    createPipeline(ask(), 'shop-line');
+    addToPipeline(ask(), 'shop-line', APP, 'staging');
+    addToPipeline(ask(), 'shop-line', PROD, 'production');
+    services.store.config.update(PROD, { GREETING: 'production' }, []);
+  });
+
+  it('promotes the same image, with the target’s own config, without a build', async () => {
+    await push('one');
+    const builds = services.store.builds.list(APP).length;
+    events = [];
+    const results = await promote(op(), APP, undefined);
+    expect(results).toEqual([{ app: PROD, release: 1 }]);
+    const staged = services.store.releases.find(APP, 1);
+    const promoted = services.store.releases.find(PROD, 1);
+    expect(await images.id(promoted?.image as string)).toBe(await images.id(staged?.image as string));
+    expect(promoted).toMatchObject({ config: { GREETING: 'production' }, commit: staged?.commit, buildId: null, status: 'deployed' });
+    expect(promoted?.description).toMatch(/^Promote shop v1 \(sha256:.*, commit [0-9a-f]{7}\)$/);
+    expect(events).not.toContain('build');
+    expect(services.store.builds.list(APP).length + services.store.builds.list(PROD).length).toBe(builds);
+    const shown = await showPipeline(ask(), 'shop-line');
+    expect(shown.apps.map((a) => [a.stage, a.app, a.release])).toEqual([['staging', APP, 1], ['production', PROD, 1]]);
+  });
+
+  it('leaves a target whose release does not start on its release, and says which', async () => {
+    await push('one');
+    await promote(op(), APP, undefined);
+    await push('two');
+    host.failing.add(`skiff/${PROD}:v2`);
+    const results = await promote(op(), APP, PROD);
+    expect(results).toEqual([{ app: PROD, error: expect.stringMatching(/did not answer HTTP/) }]);
+    expect(services.store.apps.find(PROD)?.currentRelease).toBe(1);
+    expect(host.versions(PROD)).toEqual(['web.1 v1']);
+  });
+
+  it('refuses what it cannot do before it changes anything', async () => {
+    await expect(promote(op(), APP, undefined)).rejects.toThrow('shop has no release to promote; push to it first');
+    await push('one');
+    await expect(promote(op(), PROD, undefined)).rejects.toThrow(/no release to promote/);
+    await expect(promote(op(), APP, 'elsewhere')).rejects.toThrow('elsewhere is not in pipeline shop-line');
+    const bob = { user: 'bob', admin: false, via: 'host' as const };
+    services.store.access.grant(APP, 'bob', 'alice');
+    services.store.access.grant(PROD, 'bob', 'alice');
+    // Sharing an app is not owning it: only owners (or admins) promote into it.
+    await expect(promote({ ...op(), caller: bob }, APP, undefined)).rejects.toThrow(`only the owner of ${PROD} (alice) or an admin may do that`);
+    expect(() => addToPipeline({ services, caller: bob }, 'shop-line', APP, 'review')).toThrow('only the owner of pipeline shop-line (alice) or an admin');
+    expect(() => addToPipeline(ask(), 'shop-line', APP, 'qa')).toThrow('--stage must be one of review, staging, production');
+    expect(services.store.apps.find(PROD)?.currentRelease).toBeNull();
+  });
+});
+
+describe('review apps', () => {
+  it('expire after SKIFF_REVIEW_APPS_TTL_DAYS without a push, by the clock they are given, with an event', async () => {
+    services.store.apps.setReviewApps(APP, 5);
+    services.store.apps.createReview(`${APP}-feat`, APP, 'feat', 'alice');
+    const now = Date.now();
+    expect(await expireReviewApps(services, new Date(now + 6 * 86_400_000))).toEqual([]);
+    expect(await expireReviewApps(services, new Date(now + 8 * 86_400_000))).toEqual([`${APP}-feat`]);
+    expect(services.store.apps.find(`${APP}-feat`)).toBeUndefined();
+    expect(services.store.apps.find(APP)).toBeDefined();
+    expect(services.store.events.list({ app: `${APP}-feat`, limit: 1 })[0]).toMatchObject({ action: 'apps:destroy', user: 'skiff', detail: { review: true, branch: 'feat' } });
   });
 });
