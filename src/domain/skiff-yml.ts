@@ -1,5 +1,6 @@
 import { InvalidError } from '../errors.js';
 import { parseCronJobs, type CronJob, type ScheduleRules } from './cron.js';
+import { parseOverlays, type Overlays } from './pipeline.js';
 import { parseYaml } from './yaml.js';
 
 /** What an app's optional skiff.yml may say. */
@@ -10,9 +11,11 @@ export interface AppManifest {
   healthcheck?: string;
   /** Scheduled jobs, versioned with the release. */
   cron?: CronJob[];
+  /** Per pipeline stage: scale, limits and health check on top of the rest. */
+  environments?: Overlays;
 }
 
-const KNOWN = ['verify', 'healthcheck', 'cron'];
+const KNOWN = ['verify', 'healthcheck', 'cron', 'environments'];
 
 export function parseAppManifest(text: string | undefined, rules: ScheduleRules = { seconds: false }): AppManifest {
   if (text === undefined || text.trim() === '') return {};
@@ -38,5 +41,6 @@ export function parseAppManifest(text: string | undefined, rules: ScheduleRules 
     manifest.healthcheck = fields.healthcheck;
   }
   if (fields.cron !== undefined && fields.cron !== null) manifest.cron = parseCronJobs(fields.cron, 'skiff.yml', rules);
+  if (fields.environments !== undefined && fields.environments !== null) manifest.environments = parseOverlays(fields.environments);
   return manifest;
 }

@@ -1,3 +1,4 @@
+import { healthcheckOf } from './overlay.js';
 import { planFormation, type ProcessPlan } from '../domain/formation.js';
 import type { DeployOptions, FormationSpec, Instance, ProcessSpec, Rollout, VolumeMount } from '../runtime/runtime.js';
 import { volumeName } from '../domain/storage.js';
@@ -91,7 +92,7 @@ function instanceSpec(deps: Pick<PipelineDeps, 'config' | 'store'>, rel: Release
     env: rel.config,
     port: web ? (rel.port ?? deps.config.appPort) : null,
     ...processLimits(deps, p),
-    healthcheck: web ? rel.healthcheck : null,
+    healthcheck: web ? healthcheckOf(deps, rel) : null,
     mounts: appMounts(deps, rel.app, p.process),
   };
 }

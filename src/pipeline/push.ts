@@ -129,6 +129,7 @@ export async function deployPush(deps: PipelineDeps, req: PushRequest, progress:
           healthcheck: manifest.healthcheck ?? null,
           cron: manifest.cron ?? [],
           scripts: manifest.scripts,
+          environments: manifest.environments ?? {},
           port: stack?.kind === 'stackfile' ? stack.definition.service.expose : null,
           dropSourceTag: true,
         },

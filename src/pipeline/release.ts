@@ -1,5 +1,6 @@
 import type { ReleaseScripts } from '../domain/app-json.js';
 import type { CronJob } from '../domain/cron.js';
+import type { Overlays } from '../domain/pipeline.js';
 import { releaseImageTag } from '../domain/names.js';
 import type { Release } from '../store/store.js';
 import type { Processes } from '../domain/procfile.js';
@@ -21,6 +22,8 @@ export interface ReleaseRequest {
   cron: CronJob[];
   /** app.json's commands around a deploy. */
   scripts: ReleaseScripts;
+  /** skiff.yml's environments. */
+  environments: Overlays;
   /** The port web instances listen on; null: SKIFF_APP_PORT. */
   port: number | null;
   /** Drop the source tag once the release has its own (true for build tags). */
@@ -39,6 +42,7 @@ export function releaseOf(rel: Release): Omit<ReleaseRequest, 'pusher' | 'descri
     healthcheck: rel.healthcheck,
     cron: rel.cron,
     scripts: rel.scripts,
+    environments: rel.environments,
     port: rel.port,
     dropSourceTag: false,
   };
@@ -66,6 +70,7 @@ export async function release(deps: Pick<PipelineDeps, 'store' | 'images' | 'reg
       healthcheck: req.healthcheck,
       cron: req.cron,
       scripts: req.scripts,
+      environments: req.environments,
       port: req.port,
     },
     (version) => (registry ? registry.releaseImage(req.app, version) : releaseImageTag(req.app, version)),

@@ -10,6 +10,7 @@ import { needsHandover, type Convergence } from './converge.js';
 import { resolveAppStack } from './policy.js';
 import { verifyInstances, type StackChecks } from './verify.js';
 import { releasePhaseCommands, runAfterDeploy, runReleasePhase } from './release-phase.js';
+import { applyOverlay } from './overlay.js';
 
 /** A stackfile stack's checks for a new release of the app; none for other apps. */
 function stackChecks(deps: PipelineDeps, app: string, codebase: string | null): StackChecks | undefined {
@@ -45,10 +46,12 @@ export async function rollout(
   options: { codebase?: string; releasePhase?: boolean } = {},
 ): Promise<Rollout> {
   let version: number | undefined;
+  let undoOverlay: (() => void) | undefined;
   try {
     const checks = stackChecks(deps, req.app, options.codebase ?? null);
     const rel = await stage(progress, 'Releasing', () => release(deps, req, progress, signal), (r) => `Release v${r.version}: ${r.description}`);
     version = rel.version;
+    undoOverlay = applyOverlay(deps, rel, progress);
     const firstDeploy = deps.store.apps.find(rel.app)?.currentRelease === null;
     const command = releasePhaseCommands(rel).map((c) => c.command).join('; then ') || undefined;
     if (command !== undefined && options.releasePhase === false) progress.info(`Release phase skipped (${command}): asked for with --no-release-phase`);
@@ -74,6 +77,7 @@ export async function rollout(
     deps.log.info({ app: rel.app, release: rel.version }, 'released');
     return { release: rel, url };
   } catch (err) {
+    undoOverlay?.();
     if (version !== undefined) {
       await abandonRelease(deps, req.app, version).catch((e: unknown) => deps.log.error({ err: e, app: req.app }, 'abandon failed'));
     }

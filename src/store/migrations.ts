@@ -242,4 +242,8 @@ export const MIGRATIONS: readonly { version: number; sql: string }[] = [
       ALTER TABLE apps ADD COLUMN review_branch TEXT;
     `,
   },
+  {
+    version: 16,
+    sql: `ALTER TABLE releases ADD COLUMN environments TEXT;`,
+  },
 ];

@@ -46,7 +46,7 @@ import type { StackDefinition } from '../domain/stackfile.js';
 import type { FormationEntry } from '../domain/formation.js';
 import type { Processes } from '../domain/procfile.js';
 import type { CronJob } from '../domain/cron.js';
-import { STAGES, type Stage } from '../domain/pipeline.js';
+import { STAGES, type Overlays, type Stage } from '../domain/pipeline.js';
 import { NO_SCRIPTS, type ReleaseScripts } from '../domain/app-json.js';
 
 type Row = Record<string, unknown>;
@@ -361,6 +361,7 @@ function toRelease(r: Row, box: SecretBox): Release {
     healthcheck: r.healthcheck === null || r.healthcheck === undefined ? null : String(r.healthcheck),
     port: r.port === null || r.port === undefined ? null : Number(r.port),
     cron: r.cron === null || r.cron === undefined ? [] : (JSON.parse(String(r.cron)) as CronJob[]),
+    environments: r.environments === null || r.environments === undefined ? {} : (JSON.parse(String(r.environments)) as Overlays),
     scripts: r.scripts === null || r.scripts === undefined ? { ...NO_SCRIPTS } : { ...NO_SCRIPTS, ...(JSON.parse(String(r.scripts)) as Partial<ReleaseScripts>) },
   };
 }
@@ -378,10 +379,10 @@ class SqliteReleases implements ReleaseStore {
         .get(r.app) as { next: number };
       this.db
         .prepare(
-          `INSERT INTO releases (app, version, image, commit_sha, build_id, pusher, description, status, created_at, config, processes, healthcheck, port, cron, scripts)
-           VALUES (?, ?, ?, ?, ?, ?, ?, 'pending', ?, ?, ?, ?, ?, ?, ?)`,
+          `INSERT INTO releases (app, version, image, commit_sha, build_id, pusher, description, status, created_at, config, processes, healthcheck, port, cron, scripts, environments)
+           VALUES (?, ?, ?, ?, ?, ?, ?, 'pending', ?, ?, ?, ?, ?, ?, ?, ?)`,
         )
-        .run(r.app, next, imageFor(next), r.commit, r.buildId, r.pusher, r.description, now(), this.box.seal(JSON.stringify(r.config)), JSON.stringify(r.processes), r.healthcheck, r.port, r.cron.length ? JSON.stringify(r.cron) : null, Object.values(r.scripts).some((v) => v !== null) ? JSON.stringify(r.scripts) : null);
+        .run(r.app, next, imageFor(next), r.commit, r.buildId, r.pusher, r.description, now(), this.box.seal(JSON.stringify(r.config)), JSON.stringify(r.processes), r.healthcheck, r.port, r.cron.length ? JSON.stringify(r.cron) : null, Object.values(r.scripts).some((v) => v !== null) ? JSON.stringify(r.scripts) : null, Object.keys(r.environments).length ? JSON.stringify(r.environments) : null);
       return this.find(r.app, next) as Release;
     }).immediate();
   }

@@ -1,6 +1,6 @@
 import type { ReleaseScripts } from '../domain/app-json.js';
 import type { CronJob } from '../domain/cron.js';
-import type { Stage } from '../domain/pipeline.js';
+import type { Overlays, Stage } from '../domain/pipeline.js';
 import type { FormationEntry } from '../domain/formation.js';
 import type { Processes } from '../domain/procfile.js';
 import type { StackDefinition } from '../domain/stackfile.js';
@@ -132,6 +132,8 @@ export interface Release {
   cron: CronJob[];
   /** app.json's commands around a deploy. */
   scripts: ReleaseScripts;
+  /** skiff.yml's environments: what each pipeline stage changes. */
+  environments: Overlays;
   /** The port web instances listen on (their PORT), from the stack's expose; null: SKIFF_APP_PORT. */
   port: number | null;
 }

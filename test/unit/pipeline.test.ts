@@ -672,3 +672,37 @@ describe('review apps', () => {
     expect(services.store.events.list({ app: `${APP}-feat`, limit: 1 })[0]).toMatchObject({ action: 'apps:destroy', user: 'skiff', detail: { review: true, branch: 'feat' } });
   });
 });
+
+describe('environments in skiff.yml', () => {
+  const YML = 'healthcheck: /own\nenvironments:\n  production:\n    scale: {web: 2, worker: 1}\n    resources: {web: {memory: 256m, cpus: 0.5}}\n    healthcheck: /prod\n';
+  const PROCFILE = 'web: serve\nworker: work\n';
+
+  it('apply the stage’s scale, limits and health check on each release; other stages keep theirs', async () => {
+    services.store.apps.create('shop-prod', 'alice');
+    createPipeline({ services, caller }, 'line');
+    addToPipeline({ services, caller }, 'line', APP, 'staging');
+    addToPipeline({ services, caller }, 'line', 'shop-prod', 'production');
+    await push('one', PROCFILE, { 'skiff.yml': YML });
+    expect(host.versions(APP)).toEqual(['web.1 v1']);
+    expect(host.specs.find((s) => s.app === APP && s.process === 'web')?.healthcheck).toBe('/own');
+    await promote(op(), APP, undefined);
+    expect(host.versions('shop-prod')).toEqual(['web.1 v1', 'web.2 v1', 'worker.1 v1']);
+    const web = host.specs.find((s) => s.app === 'shop-prod' && s.process === 'web');
+    expect(web).toMatchObject({ healthcheck: '/prod', memory: 256 * 1024 * 1024, cpus: 0.5 });
+    // ps:scale holds until the next release, which sets the stage's scale again.
+    await scale(op(), 'shop-prod', { web: 1 });
+    expect(host.versions('shop-prod')).toEqual(['web.1 v1', 'worker.1 v1']);
+    await setConfig(op(), 'shop-prod', { A: '1' }, { restart: true });
+    expect(host.versions('shop-prod')).toEqual(['web.1 v2', 'web.2 v2', 'worker.1 v2']);
+  });
+
+  it('are refused when they name a type the Procfile does not run, and put the record back', async () => {
+    addToPipeline({ services, caller }, createPipeline({ services, caller }, 'solo').name, APP, 'production');
+    await expect(push('one', 'web: serve\n', { 'skiff.yml': 'environments:\n  production:\n    scale: {web: 2, ghost: 1}\n' })).rejects.toThrow(
+      'skiff.yml: environments.production names ghost, which the Procfile does not run (it has web)',
+    );
+    expect(services.store.formation.list(APP).filter((f) => f.quantity !== null)).toEqual([]);
+    await expect(push('two', 'web: serve\n', { 'skiff.yml': 'environments:\n  qa: {}\n' })).rejects.toThrow("skiff.yml: environments: 'qa' is no stage (review, staging, production)");
+    await expect(push('three', 'web: serve\n', { 'skiff.yml': 'environments:\n  production:\n    resources: {web: {memory: lots}}\n' })).rejects.toThrow(/environments.production.resources.web: 'lots' is not a memory size/);
+  });
+});
