@@ -1,5 +1,6 @@
 import { assertConfigSize, describeConfigChange } from '../domain/config-vars.js';
-import { NotFoundError } from '../errors.js';
+import { InvalidError, NotFoundError } from '../errors.js';
+import { configOf, configOrigins } from '../pipeline/app-config.js';
 import { getApp } from '../pipeline/policy.js';
 import { releaseOf } from '../pipeline/release.js';
 import { rollout } from '../pipeline/rollout.js';
@@ -9,9 +10,38 @@ import { withOpLock, type Op } from './operation.js';
 export type ConfigOutcome = 'first-deploy' | 'next-release' | 'released';
 
 /**
- * Records the change, then — unless told not to — makes a release of the
- * current image with the new config and rolls it out. Under the app's lock;
- * if the new release does not come up, the config change is undone.
+ * After a change of the record that changes the app's config (its own
+ * values, a group's, its groups), under the app's lock: unless told not to,
+ * makes a release of the serving image with the config as it now is and
+ * rolls it out. If the release does not come up, undo puts the record back.
+ */
+export async function releaseConfig(op: Op, app: string, description: string, options: ConfigOptions, undo: () => void): Promise<ConfigOutcome> {
+  const { services, caller } = op;
+  const current = services.store.apps.find(app)?.currentRelease ?? null;
+  const running = current === null ? undefined : services.store.releases.find(app, current);
+  if (!running) {
+    op.progress.step(`${description} (takes effect with the first deploy)`);
+    return 'first-deploy';
+  }
+  if (!options.restart) {
+    op.progress.step(`${description} (takes effect with the next release)`);
+    return 'next-release';
+  }
+  op.progress.step(`${description} and restarting ${app}`);
+  try {
+    await rollout(services, { ...releaseOf(running), pusher: caller.user, description, config: configOf(services.store, app) }, op.progress, op.signal, { releasePhase: options.releasePhase });
+  } catch (err) {
+    // The running release still has the old config: so must the record.
+    undo();
+    throw err;
+  }
+  return 'released';
+}
+
+/**
+ * Records the change of the app's own values, then releases it (see
+ * releaseConfig), under the app's lock; a release that does not come up
+ * undoes the change.
  */
 async function changeConfig(op: Op, appName: string, set: Record<string, string>, unset: string[], options: ConfigOptions): Promise<ConfigOutcome> {
   const { services, caller } = op;
@@ -20,37 +50,13 @@ async function changeConfig(op: Op, appName: string, set: Record<string, string>
   const keys = unset.length ? unset : Object.keys(set);
   return withOpLock(op, app, 'config change', async () => {
     const before = services.store.config.get(app);
-    const after = { ...before, ...set };
+    const after = { ...configOf(services.store, app), ...set };
     for (const key of unset) delete after[key];
     assertConfigSize(after);
     services.store.config.update(app, set, unset);
     services.log.info({ app, keys, user: caller.user }, `config ${verb.toLowerCase()}`);
-    const current = getApp(services, caller, app).currentRelease;
-    const running = current === null ? undefined : services.store.releases.find(app, current);
-    if (!running) {
-      op.progress.step(`${describeConfigChange(verb, keys)} (takes effect with the first deploy)`);
-      return 'first-deploy';
-    }
-    if (!options.restart) {
-      op.progress.step(`${describeConfigChange(verb, keys)} (takes effect with the next release)`);
-      return 'next-release';
-    }
-    op.progress.step(`${describeConfigChange(verb, keys)} and restarting ${app}`);
-    try {
-      await rollout(
-        services,
-        { ...releaseOf(running), pusher: caller.user, description: describeConfigChange(verb, keys), config: after },
-        op.progress,
-        op.signal,
-        { releasePhase: options.releasePhase },
-      );
-    } catch (err) {
-      // The running release still has the old config: so must the record.
-      const restore = Object.fromEntries(Object.entries(before).filter(([k]) => keys.includes(k)));
-      services.store.config.update(app, restore, keys.filter((k) => !(k in before)));
-      throw err;
-    }
-    return 'released';
+    const restore = Object.fromEntries(Object.entries(before).filter(([k]) => keys.includes(k)));
+    return releaseConfig(op, app, describeConfigChange(verb, keys), options, () => services.store.config.update(app, restore, keys.filter((k) => !(k in before))));
   });
 }
 
@@ -61,16 +67,19 @@ export interface ConfigOptions {
 }
 
 /** config:set */
-export function setConfig(op: Op, app: string, vars: Record<string, string>, options: ConfigOptions): Promise<ConfigOutcome> {
+export async function setConfig(op: Op, app: string, vars: Record<string, string>, options: ConfigOptions): Promise<ConfigOutcome> {
   return changeConfig(op, app, vars, [], options);
 }
 
 /** config:unset: every key must be set. */
-export function unsetConfig(op: Op, appName: string, keys: readonly string[], options: ConfigOptions): Promise<ConfigOutcome> {
+export async function unsetConfig(op: Op, appName: string, keys: readonly string[], options: ConfigOptions): Promise<ConfigOutcome> {
   const app = getApp(op.services, op.caller, appName);
   const vars = op.services.store.config.get(app.name);
   const unique = [...new Set(keys)];
   const missing = unique.filter((k) => !(k in vars));
+  const origins = configOrigins(op.services.store, app.name);
+  const grouped = missing.filter((k) => origins[k]?.startsWith('group '));
+  if (grouped.length) throw new InvalidError(`${grouped.join(', ')} comes from ${origins[grouped[0]]}, not from ${app.name}: config:unset --group ${origins[grouped[0]].slice(6)} ${grouped[0]}, or config:groups:remove`);
   if (missing.length) throw new NotFoundError(`${app.name} has no config var ${missing.join(', ')}`);
   return changeConfig(op, app.name, {}, unique, options);
 }
@@ -80,7 +89,7 @@ export function pendingKeys(services: Op['services'], app: string): { changed: s
   const current = services.store.apps.find(app)?.currentRelease ?? null;
   const serving = current === null ? undefined : services.store.releases.find(app, current);
   if (!serving) return { changed: [], removed: [] };
-  const stored = services.store.config.get(app);
+  const stored = configOf(services.store, app);
   return {
     changed: Object.keys(stored).filter((k) => serving.config[k] !== stored[k]).sort(),
     removed: Object.keys(serving.config).filter((k) => !(k in stored)).sort(),

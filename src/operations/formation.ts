@@ -1,3 +1,4 @@
+import { configOf } from '../pipeline/app-config.js';
 import os from 'node:os';
 import { RELEASE_PHASE, type FormationEntry } from '../domain/formation.js';
 import { rollout } from '../pipeline/rollout.js';
@@ -73,7 +74,7 @@ export async function restart(
       const rel = fresh.currentRelease === null ? serving : (op.services.store.releases.find(app.name, fresh.currentRelease) ?? serving);
       const result = await rollout(
         op.services,
-        { ...releaseOf(rel), pusher: op.caller.user, description: `Apply pending config: ${keys.join(', ')}`, config: op.services.store.config.get(app.name) },
+        { ...releaseOf(rel), pusher: op.caller.user, description: `Apply pending config: ${keys.join(', ')}`, config: configOf(op.services.store, app.name) },
         op.progress,
         op.signal,
         { releasePhase: options.releasePhase },

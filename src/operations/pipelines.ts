@@ -4,6 +4,7 @@ import { ConflictError, DeniedError, InvalidError, NotFoundError, userMessage } 
 import { getApp, mayUseApp } from '../pipeline/policy.js';
 import { releaseOf } from '../pipeline/release.js';
 import { rollout } from '../pipeline/rollout.js';
+import { configOf } from '../pipeline/app-config.js';
 import type { Pipeline } from '../store/store.js';
 import { syncAllRefs } from './apps.js';
 import { withOpLock, type Op } from './operation.js';
@@ -146,7 +147,7 @@ export async function promote(op: Op, appName: string, to: string | undefined): 
       const { release } = await withOpLock(op, target, 'promote', () =>
         rollout(
           services,
-          { ...releaseOf(rel), app: target, buildId: null, pusher: caller.user, description, config: services.store.config.get(target) },
+          { ...releaseOf(rel), app: target, buildId: null, pusher: caller.user, description, config: configOf(services.store, target) },
           op.progress,
           op.signal,
         ),

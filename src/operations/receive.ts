@@ -75,6 +75,7 @@ async function deployReviewApp(services: Services, parent: App, branch: string, 
       store.apps.createReview(name, parent.name, branch, parent.createdBy);
       for (const user of store.access.list(parent.name)) store.access.grant(name, user, parent.createdBy);
       store.config.update(name, store.config.get(parent.name), []);
+      for (const group of store.configGroups.groupsOf(parent.name)) store.configGroups.addApp(group, name);
       if (parent.stack) store.apps.setStack(name, parent.stack);
       if (parent.runtime) store.apps.setRuntime(name, parent.runtime);
     });

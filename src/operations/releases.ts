@@ -54,9 +54,13 @@ export async function rollback(op: Op, appName: string, version: string | undefi
       op.signal,
       { releasePhase: options.releasePhase },
     );
-    // The config of the release that serves is the app's config again.
-    const current = services.store.config.get(app.name);
-    services.store.config.update(app.name, target.config, Object.keys(current).filter((k) => !(k in target.config)));
+    // The config of the release that serves is the app's config again: as its own values, but for
+    // those its groups give as they are now (a later change of the group still reaches it).
+    const own = services.store.config.get(app.name);
+    const grouped: Record<string, string> = {};
+    for (const group of services.store.configGroups.groupsOf(app.name)) Object.assign(grouped, services.store.configGroups.vars(group));
+    const wanted = Object.fromEntries(Object.entries(target.config).filter(([k, v]) => grouped[k] !== v));
+    services.store.config.update(app.name, wanted, Object.keys(own).filter((k) => !(k in wanted)));
     return result;
   });
 }

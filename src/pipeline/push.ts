@@ -20,6 +20,7 @@ import { withAppLock } from './lock.js';
 import { stage, type Progress } from '../output/progress.js';
 import { capped, MAX_LOG_BYTES } from '../output/capped.js';
 import { rollout } from './rollout.js';
+import { configOf } from './app-config.js';
 import { assertMayPush, mayUseApp, resolveAppStack } from './policy.js';
 
 
@@ -110,7 +111,7 @@ export async function deployPush(deps: PipelineDeps, req: PushRequest, progress:
         await stage(
           progress,
           `Verifying (${command})`,
-          () => verify(deps, { app, image: image.tag, command, env: store.config.get(app) }, progress, signal),
+          () => verify(deps, { app, image: image.tag, command, env: configOf(store, app) }, progress, signal),
           () => 'Passed',
         );
       }
@@ -124,7 +125,7 @@ export async function deployPush(deps: PipelineDeps, req: PushRequest, progress:
           buildId: record.id,
           pusher: req.pusher,
           description: `Deploy ${short}`,
-          config: store.config.get(app),
+          config: configOf(store, app),
           processes,
           healthcheck: manifest.healthcheck ?? null,
           cron: manifest.cron ?? [],

@@ -8,6 +8,7 @@ import { withAppLock } from './lock.js';
 import { deployPush, PushRejected, type PushRequest } from './push.js';
 import { releaseOf } from './release.js';
 import { rollout } from './rollout.js';
+import { configOf } from './app-config.js';
 
 export interface ReceiveRequest {
   /** What git wrote on the pre-receive hook's stdin. */
@@ -85,7 +86,7 @@ export async function deployTag(deps: PipelineDeps, req: PushRequest, tag: strin
     try {
       await rollout(
         deps,
-        { ...releaseOf(from), app: req.app, buildId: null, pusher: req.pusher, description: `Deploy tag ${tag} (${commit.slice(0, 7)}), image of ${built.app} v${from.version}`, config: store.config.get(req.app) },
+        { ...releaseOf(from), app: req.app, buildId: null, pusher: req.pusher, description: `Deploy tag ${tag} (${commit.slice(0, 7)}), image of ${built.app} v${from.version}`, config: configOf(store, req.app) },
         progress,
         signal,
       );

@@ -246,4 +246,26 @@ export const MIGRATIONS: readonly { version: number; sql: string }[] = [
     version: 16,
     sql: `ALTER TABLE releases ADD COLUMN environments TEXT;`,
   },
+  {
+    version: 17,
+    sql: `
+      CREATE TABLE config_groups (
+        name TEXT PRIMARY KEY,
+        owner TEXT NOT NULL,
+        created_at TEXT NOT NULL
+      );
+      CREATE TABLE config_group_vars (
+        grp TEXT NOT NULL,
+        key TEXT NOT NULL,
+        value TEXT NOT NULL,
+        PRIMARY KEY (grp, key)
+      );
+      CREATE TABLE config_group_apps (
+        grp TEXT NOT NULL,
+        app TEXT NOT NULL,
+        added_at TEXT NOT NULL,
+        PRIMARY KEY (grp, app)
+      );
+    `,
+  },
 ];

@@ -12,6 +12,8 @@ import type {
   CronTrigger,
   Pipeline,
   PipelineStore,
+  ConfigGroup,
+  ConfigGroupStore,
   App,
   Hold,
   Mount,
@@ -99,6 +101,7 @@ class SqliteStore implements Store {
   readonly stacks: StackStore;
   readonly cron: CronStore;
   readonly pipelines: PipelineStore;
+  readonly configGroups: ConfigGroupStore;
 
   constructor(
     private readonly db: Db,
@@ -121,6 +124,7 @@ class SqliteStore implements Store {
     this.locks = new SqliteLocks(db);
     this.cron = new SqliteCron(db);
     this.pipelines = new SqlitePipelines(db);
+    this.configGroups = new SqliteConfigGroups(db, box);
   }
 
   transaction<T>(fn: () => T): T {
@@ -212,7 +216,7 @@ class SqliteApps implements AppStore {
 
   remove(name: string): void {
     this.db.transaction(() => {
-      for (const table of ['releases', 'builds', 'locks', 'config_vars', 'formation', 'mounts', 'domains', 'routes', 'access', 'webhooks', 'cron_runs', 'cron_jobs', 'pipeline_apps']) {
+      for (const table of ['releases', 'builds', 'locks', 'config_vars', 'formation', 'mounts', 'domains', 'routes', 'access', 'webhooks', 'cron_runs', 'cron_jobs', 'pipeline_apps', 'config_group_apps']) {
         this.db.prepare(`DELETE FROM ${table} WHERE app = ?`).run(name);
       }
       this.db.prepare('DELETE FROM apps WHERE name = ?').run(name);
@@ -406,6 +410,68 @@ class SqliteReleases implements ReleaseStore {
 
   failAbandoned(app: string): void {
     this.db.prepare("UPDATE releases SET status = 'failed' WHERE app = ? AND status = 'pending'").run(app);
+  }
+}
+
+class SqliteConfigGroups implements ConfigGroupStore {
+  constructor(
+    private readonly db: Db,
+    private readonly box: SecretBox,
+  ) {}
+
+  create(name: string, owner: string): ConfigGroup {
+    try {
+      this.db.prepare('INSERT INTO config_groups (name, owner, created_at) VALUES (?, ?, ?)').run(name, owner, now());
+    } catch (err) {
+      if (isUniqueViolation(err)) throw new ConflictError(`config group ${name} exists already`);
+      throw err;
+    }
+    return this.find(name) as ConfigGroup;
+  }
+
+  find(name: string): ConfigGroup | undefined {
+    const r = this.db.prepare('SELECT * FROM config_groups WHERE name = ?').get(name) as Row | undefined;
+    if (!r) return undefined;
+    const apps = this.db.prepare('SELECT app FROM config_group_apps WHERE grp = ? ORDER BY added_at, app').all(name) as Row[];
+    return { name: String(r.name), owner: String(r.owner), createdAt: String(r.created_at), apps: apps.map((a) => String(a.app)) };
+  }
+
+  list(): ConfigGroup[] {
+    return (this.db.prepare('SELECT name FROM config_groups ORDER BY name').all() as Row[]).map((r) => this.find(String(r.name)) as ConfigGroup);
+  }
+
+  remove(name: string): void {
+    this.db.transaction(() => {
+      for (const table of ['config_group_apps', 'config_group_vars', 'config_groups']) {
+        this.db.prepare(`DELETE FROM ${table} WHERE ${table === 'config_groups' ? 'name' : 'grp'} = ?`).run(name);
+      }
+    }).immediate();
+  }
+
+  vars(name: string): Record<string, string> {
+    const rows = this.db.prepare('SELECT key, value FROM config_group_vars WHERE grp = ? ORDER BY key').all(name) as { key: string; value: string }[];
+    return Object.fromEntries(rows.map((r) => [r.key, this.box.open(r.value)]));
+  }
+
+  update(name: string, set: Record<string, string>, unset: readonly string[]): void {
+    this.db.transaction(() => {
+      const put = this.db.prepare('INSERT INTO config_group_vars (grp, key, value) VALUES (?, ?, ?) ON CONFLICT (grp, key) DO UPDATE SET value = excluded.value');
+      for (const [key, value] of Object.entries(set)) put.run(name, key, this.box.seal(value));
+      const del = this.db.prepare('DELETE FROM config_group_vars WHERE grp = ? AND key = ?');
+      for (const key of unset) del.run(name, key);
+    }).immediate();
+  }
+
+  addApp(name: string, app: string): void {
+    this.db.prepare('INSERT INTO config_group_apps (grp, app, added_at) VALUES (?, ?, ?) ON CONFLICT (grp, app) DO NOTHING').run(name, app, now());
+  }
+
+  removeApp(name: string, app: string): boolean {
+    return this.db.prepare('DELETE FROM config_group_apps WHERE grp = ? AND app = ?').run(name, app).changes > 0;
+  }
+
+  groupsOf(app: string): string[] {
+    return (this.db.prepare('SELECT grp FROM config_group_apps WHERE app = ? ORDER BY added_at, grp').all(app) as Row[]).map((r) => String(r.grp));
   }
 }
 

@@ -154,6 +154,29 @@ export interface ConfigStore {
   update(app: string, set: Record<string, string>, unset: readonly string[]): void;
 }
 
+/** Config values several apps share; an app's own value of a key wins over a group's. */
+export interface ConfigGroup {
+  name: string;
+  owner: string;
+  createdAt: string;
+  /** Its apps, in the order they joined. */
+  apps: string[];
+}
+
+export interface ConfigGroupStore {
+  create(name: string, owner: string): ConfigGroup;
+  find(name: string): ConfigGroup | undefined;
+  list(): ConfigGroup[];
+  /** Removes the group, its values and memberships. */
+  remove(name: string): void;
+  vars(name: string): Record<string, string>;
+  update(name: string, set: Record<string, string>, unset: readonly string[]): void;
+  addApp(name: string, app: string): void;
+  removeApp(name: string, app: string): boolean;
+  /** The groups an app is in, in the order it joined them (a later one's value wins). */
+  groupsOf(app: string): string[];
+}
+
 export interface FormationStore {
   list(app: string): FormationEntry[];
   /** null puts a type back to its default quantity. */
@@ -360,6 +383,7 @@ export interface Store {
   locks: LockStore;
   cron: CronStore;
   pipelines: PipelineStore;
+  configGroups: ConfigGroupStore;
   /** Runs fn in one transaction. */
   transaction<T>(fn: () => T): T;
   integrityCheck(): string;

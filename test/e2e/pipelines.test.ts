@@ -108,4 +108,36 @@ describe('pipelines', () => {
     expect(JSON.parse((await ssh(['builds', production, '--json'])).stdout)).toHaveLength(1);
     expect(await runningImage(production)).not.toBe(await runningImage(staging));
   });
+
+  it('gives each stage its scale and limits from skiff.yml, and a config group’s change reaches each app as a release', async () => {
+    const repo = await fixtureRepo('dockerfile-env', (d) => {
+      fs.writeFileSync(path.join(d, 'Procfile'), `${WEB}\n`);
+      fs.writeFileSync(path.join(d, 'skiff.yml'), 'healthcheck: /health\nenvironments:\n  production:\n    scale: {web: 2}\n    resources: {web: {memory: 300m}}\n');
+    });
+    expect((await server.git(key, repo, ['push', '-f', server.remote(staging), 'main'])).exitCode).toBe(0);
+    const promoted = await ssh(['pipelines:promote', staging]);
+    expect(promoted.exitCode, promoted.stderr).toBe(0);
+    expect(promoted.stdout).toContain('production environment (skiff.yml): web=2; web memory 300m');
+    const webs = async (app: string): Promise<string[]> => (await execa('docker', ['ps', '-q', '--filter', `label=skiff.app=${app}`, '--filter', 'label=skiff.process=web'])).stdout.split('\n').filter(Boolean);
+    expect(await webs(staging)).toHaveLength(1);
+    const prod = await webs(production);
+    expect(prod).toHaveLength(2);
+    expect((await execa('docker', ['inspect', '--format', '{{.HostConfig.Memory}}', ...prod])).stdout.split('\n')).toEqual([String(300 * 1024 * 1024), String(300 * 1024 * 1024)]);
+
+    const group = uniqueApp('grp');
+    expect((await ssh(['config:groups:create', group])).exitCode).toBe(0);
+    for (const app of [staging, production]) expect((await ssh(['config:groups:add', group, app])).exitCode).toBe(0);
+    const versions = async (app: string): Promise<number> => JSON.parse((await ssh(['apps:info', app, '--json'])).stdout).release.version as number;
+    const before = [await versions(staging), await versions(production)];
+    const set = await ssh(['config:set', '--group', group, 'ENDPOINT=https://shared.example']);
+    expect(set.exitCode, set.stderr).toBe(0);
+    expect(set.stdout).toContain(`Released to ${staging}, ${production}`);
+    expect([await versions(staging), await versions(production)]).toEqual([before[0] + 1, before[1] + 1]);
+    for (const app of [staging, production]) {
+      expect((await ssh(['run', app, 'printenv', 'ENDPOINT'])).stdout).toBe('https://shared.example');
+      const origins = JSON.parse((await ssh(['config', app, '--show-origin', '--json'])).stdout) as Record<string, { value: string; origin: string }>;
+      expect(origins.ENDPOINT).toEqual({ value: 'https://shared.example', origin: `group ${group}` });
+      expect(origins.GREETING.origin).toBe('app');
+    }
+  });
 });

@@ -81,4 +81,23 @@ describe('pipelines keep to their tenants', () => {
     expect(victims).toMatchObject({ name: target, createdBy: 'victim', reviewOf: null });
     expect(JSON.parse((await t.ssh('victim', ['releases', target, '--json'])).stdout)).toHaveLength(1);
   });
+
+  it('config groups: an attacker cannot pull a victim’s app into a group, change a victim’s group, or read its values', async () => {
+    expect((await t.ssh('mallory', ['config:groups:create', 'evil-values'])).exitCode).toBe(0);
+    for (const app of [victimStaging, victimProduction]) expect((await t.ssh('victim', ['access:remove', app, 'mallory'])).exitCode).toBe(0);
+    const denied = await t.ssh('mallory', ['config:groups:add', 'evil-values', victimStaging]);
+    expect(denied.exitCode).toBe(1);
+    expect(denied.stderr).toContain('access denied');
+    expect((await t.ssh('victim', ['access:add', victimProduction, 'mallory'])).exitCode).toBe(0);
+    expect((await t.ssh('victim', ['config:groups:create', 'vvalues'])).exitCode).toBe(0);
+    expect((await t.ssh('victim', ['config:set', '--group', 'vvalues', 'SECRET=hunter2'])).exitCode).toBe(0);
+    expect((await t.ssh('victim', ['config:groups:add', 'vvalues', victimProduction])).exitCode).toBe(0);
+    const set = await t.ssh('mallory', ['config:set', '--group', 'vvalues', 'SECRET=owned']);
+    expect(set.exitCode).toBe(1);
+    expect(set.stderr).toContain('access denied: only the owner of config group vvalues (victim)');
+    // A guest of an app in the group sees the group's keys, never its values.
+    const shown = await t.ssh('mallory', ['config:groups', 'vvalues', '--json']);
+    expect(JSON.parse(shown.stdout).vars).toEqual({ SECRET: null });
+    expect((await t.ssh('victim', ['config:get', victimProduction, 'SECRET'])).stdout).toBe('hunter2');
+  });
 });

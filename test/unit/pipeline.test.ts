@@ -24,6 +24,9 @@ import { rollback } from '../../src/operations/releases.js';
 import { cronRuns, overdueJobs } from '../../src/operations/cron.js';
 import { addToPipeline, createPipeline, promote, showPipeline } from '../../src/operations/pipelines.js';
 import { expireReviewApps } from '../../src/operations/apps.js';
+import { addAppToGroup, changeGroupConfig, createGroup } from '../../src/operations/config-groups.js';
+import { configOf, configOrigins } from '../../src/pipeline/app-config.js';
+import { unsetConfig } from '../../src/operations/config.js';
 import { CronScheduler, currentJobs, runCronJob } from '../../src/pipeline/cron.js';
 import type { CronJob } from '../../src/domain/cron.js';
 import { Progress } from '../../src/output/progress.js';
@@ -704,5 +707,42 @@ describe('environments in skiff.yml', () => {
     expect(services.store.formation.list(APP).filter((f) => f.quantity !== null)).toEqual([]);
     await expect(push('two', 'web: serve\n', { 'skiff.yml': 'environments:\n  qa: {}\n' })).rejects.toThrow("skiff.yml: environments: 'qa' is no stage (review, staging, production)");
     await expect(push('three', 'web: serve\n', { 'skiff.yml': 'environments:\n  production:\n    resources: {web: {memory: lots}}\n' })).rejects.toThrow(/environments.production.resources.web: 'lots' is not a memory size/);
+  });
+});
+
+describe('config groups', () => {
+  const ask = (): { services: Services; caller: typeof caller } => ({ services, caller });
+
+  it('reach each app as a release, app by app; an app’s own value wins; origins are told', async () => {
+    services.store.apps.create('shop-two', 'alice');
+    await push('one');
+    const update = commit('two');
+    await deployPush(services, { app: 'shop-two', repoDir: work, update, pusher: 'alice', source: 'test' }, new Progress([]), new AbortController().signal);
+    services.store.locks.release('shop-two', process.ppid);
+    createGroup(ask(), 'shared');
+    await changeGroupConfig(op(), 'shared', { ENDPOINT: 'https://one.example', GREETING: 'group' }, [], { restart: true });
+    await addAppToGroup(op(), 'shared', APP, { restart: true });
+    await addAppToGroup(op(), 'shared', 'shop-two', { restart: true });
+    await setConfig(op(), 'shop-two', { GREETING: 'own' }, { restart: true });
+    expect(configOf(services.store, APP)).toEqual({ ENDPOINT: 'https://one.example', GREETING: 'group' });
+    expect(configOrigins(services.store, 'shop-two')).toEqual({ ENDPOINT: 'group shared', GREETING: 'app' });
+
+    const change = await changeGroupConfig(op(), 'shared', { ENDPOINT: 'https://two.example' }, [], { restart: true });
+    expect(change.done.map((d) => [d.app, d.outcome])).toEqual([[APP, 'released'], ['shop-two', 'released']]);
+    for (const app of [APP, 'shop-two']) {
+      const current = services.store.apps.find(app)?.currentRelease as number;
+      expect(services.store.releases.find(app, current)?.config.ENDPOINT).toBe('https://two.example');
+    }
+    expect(services.store.releases.find('shop-two', services.store.apps.find('shop-two')?.currentRelease as number)?.config.GREETING).toBe('own');
+    await expect(unsetConfig(op(), APP, ['ENDPOINT'], { restart: true })).rejects.toThrow('ENDPOINT comes from group shared, not from shop');
+
+    // The first app that fails stops the change: it keeps its release, the next has it pending.
+    const serving = services.store.apps.find(APP)?.currentRelease as number;
+    host.failing.add(`skiff/${APP}:v${serving + 1}`);
+    const failed = await changeGroupConfig(op(), 'shared', { ENDPOINT: 'https://three.example' }, [], { restart: true });
+    expect(failed.failed?.app).toBe(APP);
+    expect(failed.pending).toEqual(['shop-two']);
+    expect(services.store.apps.find(APP)?.currentRelease).toBe(serving);
+    expect(pendingKeys(services, 'shop-two').changed).toEqual(['ENDPOINT']);
   });
 });
