@@ -10,10 +10,17 @@ want_test=0
 
 say() { echo "-----> $*"; }
 
+# Whether a Docker engine answers on its socket (asked with node, which Skiff
+# needs anyway: the docker CLI may be absent where the socket is mounted in).
+engine_answers() {
+  node -e "require('http').get({ socketPath: '/var/run/docker.sock', path: '/_ping', timeout: 3000 }, (r) => process.exit(r.statusCode === 200 ? 0 : 1)).on('error', () => process.exit(1))" 2>/dev/null
+}
+
 # Debian packages: a command to look for, and the package that brings it.
 need=()
 command -v git >/dev/null || need+=(git)
-command -v dockerd >/dev/null || need+=(docker.io)
+# No engine of its own is needed where one answers already (a mounted socket).
+command -v dockerd >/dev/null || engine_answers || need+=(docker.io)
 command -v caddy >/dev/null || need+=(caddy)
 if [ "$want_test" = 1 ]; then
   # The end-to-end tests drive Skiff with the real OpenSSH client.
@@ -45,18 +52,18 @@ if [ "${#need[@]}" -gt 0 ]; then
 fi
 
 # A Docker engine that answers; start one when none does.
-if ! docker info >/dev/null 2>&1; then
-  if [ -d /run/systemd/system ] && systemctl start docker >/dev/null 2>&1 && docker info >/dev/null 2>&1; then
+if ! engine_answers; then
+  if [ -d /run/systemd/system ] && systemctl start docker >/dev/null 2>&1 && engine_answers; then
     :
   else
     say "Starting dockerd (no Docker engine answered)"
     mkdir -p /var/log
     setsid nohup dockerd >/var/log/skiff-dockerd.log 2>&1 < /dev/null &
     for _ in $(seq 1 60); do
-      docker info >/dev/null 2>&1 && break
+      engine_answers && break
       sleep 0.5
     done
-    if ! docker info >/dev/null 2>&1; then
+    if ! engine_answers; then
       echo " !     dockerd did not start; see /var/log/skiff-dockerd.log" >&2
       exit 1
     fi

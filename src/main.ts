@@ -116,6 +116,9 @@ async function runServer(config: Config): Promise<void> {
     log.info({ bind: config.bind, port: config.httpPort }, 'git over http listening');
   }
   const http = config.httpPort !== 0 ? `, git over HTTP on ${config.httpPort}` : '';
+  if (!services.store.keys.list().some((k) => k.admin)) {
+    process.stdout.write(`-----> No admin yet: add the first admin's SSH key on this host with\n       skiff keys:add NAME --admin < ~/.ssh/id_ed25519.pub   (from the checkout: node bin/skiff.js keys:add …)\n`);
+  }
   process.stdout.write(
     `-----> Skiff ${VERSION} listening for SSH on ${config.bind}:${port}${http}, apps at http://APP.${config.domain}:${config.routerPort} (home ${config.home})\n`,
   );

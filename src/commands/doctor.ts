@@ -3,6 +3,7 @@ import type { CommandSpec, Services } from './command.js';
 import { parseRuntimeName } from '../runtime/runtimes.js';
 import { STEP } from '../output/progress.js';
 import { overdueJobs } from '../operations/cron.js';
+import { createDocker } from '../docker/client.js';
 
 interface Check {
   name: string;
@@ -21,10 +22,31 @@ export const CHECKS: readonly Check[] = [
   {
     name: 'Docker engine',
     async run() {
+      try {
+        const version = await createDocker().version();
+        return `answers (${version.Version})`;
+      } catch {
+        throw new Error('no Docker engine answers on its socket; start dockerd (npm start does), or mount /var/run/docker.sock into Skiff’s container');
+      }
+    },
+  },
+  {
+    name: 'git',
+    async run() {
       const { execa } = await import('execa');
-      const r = await execa('docker', ['version', '--format', '{{.Server.Version}}'], { reject: false, timeout: 10_000 });
-      if (r.exitCode !== 0) throw new Error('no Docker engine answers; start dockerd (npm start does)');
-      return `answers (${r.stdout.trim()})`;
+      const r = await execa('git', ['--version'], { reject: false, timeout: 10_000 });
+      if (r.exitCode !== 0) throw new Error('git is not installed; install Debian’s git package (npm start’s set-up does)');
+      return r.stdout.trim();
+    },
+  },
+  {
+    name: 'caddy',
+    async run(services) {
+      if (!services.config.ownCaddy) return `not needed: SKIFF_CADDY_ADMIN names a Caddy of your own (${services.config.caddyAdmin})`;
+      const { execa } = await import('execa');
+      const r = await execa('caddy', ['version'], { reject: false, timeout: 10_000 });
+      if (r.exitCode !== 0) throw new Error('caddy is not installed; install Debian’s caddy package (npm start’s set-up does), or set SKIFF_CADDY_ADMIN');
+      return r.stdout.trim().split(' ')[0];
     },
   },
   {
@@ -104,6 +126,14 @@ export const CHECKS: readonly Check[] = [
       const result = services.store.integrityCheck();
       if (result !== 'ok') throw new Error(`integrity check failed: ${result}; restore ${services.config.dbPath} from a backup`);
       return 'integrity ok';
+    },
+  },
+  {
+    name: 'users',
+    async run(services) {
+      const admins = services.store.keys.list().filter((k) => k.admin);
+      if (admins.length === 0) throw new Error('no admin has a key yet, so nobody can push or run commands over SSH; on this host run: skiff keys:add NAME --admin < ~/.ssh/id_ed25519.pub');
+      return `${new Set(services.store.keys.list().map((k) => k.user)).size} with keys, ${new Set(admins.map((k) => k.user)).size} admin`;
     },
   },
   {

@@ -4,6 +4,8 @@ export const LABEL_APP = 'skiff.app';
 export const LABEL_RELEASE = 'skiff.release';
 export const LABEL_PROCESS = 'skiff.process';
 export const LABEL_INSTANCE = 'skiff.instance';
+/** On a container a systemd unit runs: 'systemd' (the docker runtime's carry none), so each runtime sees only its own. */
+export const LABEL_RUNTIME = 'skiff.runtime';
 /** On a one-off container running a scheduled job: the run's id. */
 export const LABEL_CRON_RUN = 'skiff.cron-run';
 

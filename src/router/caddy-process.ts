@@ -64,10 +64,25 @@ export class CaddyProcess {
     });
     fs.closeSync(out);
     child.unref();
-    child.on('error', (err) => log.error({ err }, 'could not start caddy'));
-    log.info({ caddyPid: child.pid }, 'caddy started');
+    // 'error' instead of 'spawn' means there is no caddy to run (ENOENT) or it may not run.
+    const spawned = await new Promise<Error | undefined>((resolve) => {
+      child.once('spawn', () => resolve(undefined));
+      child.once('error', resolve);
+    });
+    if (spawned) {
+      const missing = (spawned as NodeJS.ErrnoException).code === 'ENOENT';
+      throw new ExternalError(
+        missing
+          ? "caddy is not installed, and Skiff's router is Caddy: install Debian's caddy package (npm start's set-up does), or set SKIFF_CADDY_ADMIN to the admin API of a Caddy of your own"
+          : `could not start caddy: ${spawned.message}`,
+        spawned,
+      );
+    }
     for (let i = 0; i < 100; i++) {
-      if (await this.answers()) return;
+      if (await this.answers()) {
+        log.info({ caddyPid: child.pid }, 'caddy started');
+        return;
+      }
       if (child.exitCode !== null) break;
       await sleep(100);
     }

@@ -2,7 +2,7 @@ import { setTimeout as sleep } from 'node:timers/promises';
 import type { ContainerInfo, Docker } from '../docker/client.js';
 import { demuxLogs, ensureNetwork, isConflict, isNotFound, isNotModified, uniqueSuffix } from '../docker/client.js';
 import { DeployFailedError, ExternalError } from '../errors.js';
-import { APPS_NETWORK, LABEL_APP, LABEL_CRON_RUN, LABEL_INSTANCE, LABEL_PROCESS, LABEL_RELEASE } from '../domain/names.js';
+import { APPS_NETWORK, LABEL_APP, LABEL_CRON_RUN, LABEL_RUNTIME, LABEL_INSTANCE, LABEL_PROCESS, LABEL_RELEASE } from '../domain/names.js';
 import type { Logger } from '../log.js';
 import { containerSpec, limits, volumeMounts } from './container-spec.js';
 import { findFreePort } from './free-port.js';
@@ -130,10 +130,18 @@ export class DockerRuntime implements Runtime {
   async status(app: string): Promise<Instance[]> {
     const containers = await this.docker.listContainers({ all: true, filters: { label: [`${LABEL_APP}=${app}`] } });
     return containers
-      // Swarm's tasks carry the app's labels too, but belong to the swarm runtime.
-      .filter((c) => !c.Labels['com.docker.swarm.service.id'])
+      .filter((c) => this.owns(c))
       .map(toInstance)
       .filter((i) => i.process !== ONE_OFF).sort((a, b) => a.release - b.release || a.name.localeCompare(b.name));
+  }
+
+  /**
+   * Whether a container of an app is this runtime's: swarm's tasks and the
+   * containers systemd units run carry the app's labels too, and an app that
+   * moves between runtimes has both for a while.
+   */
+  protected owns(c: ContainerInfo): boolean {
+    return !c.Labels['com.docker.swarm.service.id'] && c.Labels[LABEL_RUNTIME] === undefined;
   }
 
   async destroy(app: string): Promise<void> {

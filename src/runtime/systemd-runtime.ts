@@ -3,10 +3,10 @@ import fs from 'node:fs';
 import path from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { promisify } from 'node:util';
-import { containerName } from '../domain/names.js';
+import { containerName, LABEL_RUNTIME } from '../domain/names.js';
 import { DeployFailedError, ExternalError } from '../errors.js';
 import type { Logger } from '../log.js';
-import type { Docker } from '../docker/client.js';
+import type { ContainerInfo, Docker } from '../docker/client.js';
 import { uniqueSuffix } from '../docker/client.js';
 import { DockerRuntime } from './docker-runtime.js';
 import { findFreePort } from './free-port.js';
@@ -46,6 +46,11 @@ export class SystemdRuntime extends DockerRuntime {
     log: Logger,
   ) {
     super(docker, { stopTimeoutSeconds: unitOptions.stopTimeoutSeconds }, log);
+  }
+
+  /** Only the containers this host's units run (labelled so); the docker runtime's are not its own. */
+  protected override owns(c: ContainerInfo): boolean {
+    return c.Labels[LABEL_RUNTIME] === 'systemd';
   }
 
   private get dockerCli(): string {

@@ -1,6 +1,6 @@
 import fs from 'node:fs';
 import { fileURLToPath } from 'node:url';
-import { APPS_NETWORK, LABEL_APP, LABEL_INSTANCE, LABEL_PROCESS, LABEL_RELEASE } from '../domain/names.js';
+import { APPS_NETWORK, LABEL_APP, LABEL_INSTANCE, LABEL_PROCESS, LABEL_RELEASE, LABEL_RUNTIME } from '../domain/names.js';
 import { InvalidError } from '../errors.js';
 import type { ProcessSpec } from './runtime.js';
 
@@ -30,6 +30,7 @@ export function dockerRunArgs(spec: ProcessSpec, options: UnitOptions): string[]
     [LABEL_RELEASE]: String(spec.release),
     [LABEL_PROCESS]: spec.process,
     [LABEL_INSTANCE]: String(spec.index),
+    [LABEL_RUNTIME]: 'systemd',
   };
   for (const [k, v] of Object.entries(labels)) args.push('--label', `${k}=${v}`);
   if (spec.port !== null && options.hostPort !== null) args.push('--publish', `127.0.0.1:${options.hostPort}:${spec.port}`);

@@ -116,7 +116,8 @@ describe('systemd units', () => {
       init: c.HostConfig.Init,
       log: c.HostConfig.LogConfig,
     });
-    expect(essentials(fromUnit)).toEqual(essentials(fromRuntime));
+    // The same but for the label that tells whose a container is: a unit's says systemd.
+    expect(essentials(fromUnit)).toEqual({ ...essentials(fromRuntime), labels: { ...essentials(fromRuntime).labels, 'skiff.runtime': 'systemd' } });
     expect(essentials(fromUnit).env).toContain('GREETING=hello "world" $HOME #not-a-comment');
     expect(essentials(fromUnit).env).toContain('PORT=5000');
     // Who restarts differs by design: the docker runtime asks the engine, a unit asks systemd (and removes its container on exit).
