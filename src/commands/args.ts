@@ -6,7 +6,8 @@ type Options = NonNullable<ParseArgsConfig['options']>;
 
 export interface ParsedArgs {
   positionals: string[];
-  values: Record<string, string | boolean | undefined>;
+  /** A flag is a boolean, an option a string; one its usage line marks repeatable (`[--opt VALUE...]`) every value given. */
+  values: Record<string, string | boolean | string[] | undefined>;
 }
 
 /** What a usage line declares: its options (as node's parser takes them) and how many positional arguments it takes. */
@@ -20,13 +21,14 @@ export interface ArgsGrammar {
  * Reads a command's usage line, which is its one declaration of arguments:
  * `APP` is required, `[TYPE]` optional, `KEY...` one or more, `[--json]` a
  * flag, `[--stack STACK]` or `--confirm NAME` an option with a value, `-n
- * LINES` a short one (named n), and `< FILE` what stdin takes.
+ * LINES` a short one (named n), `[--opt VALUE...]` one that may be given
+ * again, and `< FILE` what stdin takes.
  */
 export function grammarOf(usage: string): ArgsGrammar {
   const options: Options = {};
   let min = 0;
   let max = 0;
-  const tokens = usage.match(/\[[^\]]*\]|<.*$|--?[a-z][a-z0-9-]*(?: [A-Z][A-Z0-9_]*)?|\S+/g) ?? [];
+  const tokens = usage.match(/\[[^\]]*\]|<.*$|--?[a-z][a-z0-9-]*(?: [A-Z][A-Z0-9_]*(?:\.\.\.)?)?|\S+/g) ?? [];
   for (const token of tokens) {
     if (token.startsWith('<')) break;
     const optional = token.startsWith('[');
@@ -34,7 +36,7 @@ export function grammarOf(usage: string): ArgsGrammar {
     const flag = /^(--?)([a-z][a-z0-9-]*)$/.exec(word);
     if (flag) {
       const name = flag[2];
-      options[name] = { type: value === undefined ? 'boolean' : 'string', ...(flag[1] === '-' ? { short: name } : {}) };
+      options[name] = { type: value === undefined ? 'boolean' : 'string', ...(flag[1] === '-' ? { short: name } : {}), ...(value?.endsWith('...') ? { multiple: true } : {}) };
       continue;
     }
     if (word.endsWith('...')) max = Infinity;

@@ -26,6 +26,7 @@ import { nodesCommands } from './nodes.js';
 import { storageCommands } from './storage.js';
 import { cronCommands } from './cron.js';
 import { pipelinesCommands } from './pipelines.js';
+import { maintenanceCommands } from './maintenance.js';
 
 const metaCommands: CommandSpec[] = [
   {
@@ -59,6 +60,7 @@ export const COMMANDS: readonly CommandSpec[] = [
   ...storageCommands,
   ...cronCommands,
   ...pipelinesCommands,
+  ...maintenanceCommands,
   ...domainsCommands,
   ...logsCommands,
   ...runCommands,

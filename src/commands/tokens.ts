@@ -11,7 +11,7 @@ export const tokensCommands: CommandSpec[] = [
     summary: 'Make a token for git over HTTPS, shown once (admins may make one for --user)',
     audit: offApp(({ values }) => ({ name: values.name ?? null })),
     async run({ values, io, services, caller }) {
-      const str = (v: string | boolean | undefined): string | undefined => (v === undefined ? undefined : String(v));
+      const str = (v: string | boolean | string[] | undefined): string | undefined => (v === undefined ? undefined : String(v));
       const { saved, token } = createToken({ services, caller }, { user: str(values.user), name: str(values.name), expiresDays: str(values.expires) });
       io.stdout.write(
         `${STEP}Token ${saved.id} for ${saved.user}${saved.expiresAt ? `, valid until ${saved.expiresAt}` : ''}. It is shown this once:\n` +

@@ -23,20 +23,7 @@ export function caddyConfig(routes: readonly Route[], options: CaddyOptions): Re
     .filter((r) => r.hosts.length > 0)
     .map((r) => ({
       match: [{ host: r.hosts }],
-      handle: [
-        r.upstreams.length > 0
-          ? {
-              handler: 'reverse_proxy',
-              upstreams: r.upstreams.map((u) => ({ dial: parseUpstream(u).dial })),
-              ...gatewayHeader(r.upstreams),
-              load_balancing: r.holdSeconds
-                ? // Held: nothing listens yet, or only the engine's port proxy, which resets a connection the app
-                  // is not ready for; the request never reached an app, so any method may be tried again.
-                  { selection_policy: { policy: 'round_robin' }, try_duration: `${r.holdSeconds}s`, try_interval: '100ms', retry_match: [{ method: HTTP_METHODS }] }
-                : { selection_policy: { policy: 'round_robin' }, try_duration: '5s', try_interval: '100ms' },
-            }
-          : { handler: 'static_response', status_code: 503, body: `${r.app} is not running.\n` },
-      ],
+      handle: [r.maintenance ? maintenanceHandler(r, r.maintenance) : serveHandler(r)],
       terminal: true,
     }));
   return {
@@ -52,6 +39,55 @@ export function caddyConfig(routes: readonly Route[], options: CaddyOptions): Re
         },
       },
     },
+  };
+}
+
+/** Where an app's requests go: its web instances (held, when they are not there yet), or a 503 when none run. */
+function serveHandler(r: Route): Record<string, unknown> {
+  if (r.upstreams.length === 0) return { handler: 'static_response', status_code: 503, body: `${r.app} is not running.\n` };
+  return {
+    handler: 'reverse_proxy',
+    upstreams: r.upstreams.map((u) => ({ dial: parseUpstream(u).dial })),
+    ...gatewayHeader(r.upstreams),
+    load_balancing: r.holdSeconds
+      ? // Held: nothing listens yet, or only the engine's port proxy, which resets a connection the app
+        // is not ready for; the request never reached an app, so any method may be tried again.
+        { selection_policy: { policy: 'round_robin' }, try_duration: `${r.holdSeconds}s`, try_interval: '100ms', retry_match: [{ method: HTTP_METHODS }] }
+      : { selection_policy: { policy: 'round_robin' }, try_duration: '5s', try_interval: '100ms' },
+  };
+}
+
+/** How long a client is told to wait before it asks an app in maintenance again. */
+export const MAINTENANCE_RETRY_AFTER = '120';
+
+function escapeHtml(text: string): string {
+  return text.replace(/[&<>"']/g, (c) => `&#${c.charCodeAt(0)};`);
+}
+
+/**
+ * maintenance:on: paths under an allowed prefix are served as usual; every
+ * other request gets 503 with Retry-After: a small page for browsers, JSON
+ * for clients that ask for it, else plain text. The message has no braces
+ * (domain/maintenance.ts), so Caddy's placeholders cannot reach it.
+ */
+function maintenanceHandler(r: Route, m: { message: string; allowPaths: string[] }): Record<string, unknown> {
+  const answer = (type: string, body: string): Record<string, unknown> => ({
+    handler: 'static_response',
+    status_code: 503,
+    headers: { 'Retry-After': [MAINTENANCE_RETRY_AFTER], 'Content-Type': [type], 'Cache-Control': ['no-store'] },
+    body,
+  });
+  const html = `<!doctype html>\n<html><head><meta charset="utf-8"><title>Down for maintenance</title></head>\n<body><h1>Down for maintenance</h1><p>${escapeHtml(m.message)}</p></body></html>\n`;
+  const json = `${JSON.stringify({ error: 'maintenance', app: r.app, message: m.message })}\n`;
+  const open = m.allowPaths.flatMap((p) => (p === '/' ? ['/*'] : [p, `${p}/*`]));
+  return {
+    handler: 'subroute',
+    routes: [
+      ...(open.length ? [{ match: [{ path: open }], handle: [serveHandler(r)], terminal: true }] : []),
+      { match: [{ header: { Accept: ['*text/html*'] } }], handle: [answer('text/html; charset=utf-8', html)], terminal: true },
+      { match: [{ header: { Accept: ['*application/json*'] } }], handle: [answer('application/json', json)], terminal: true },
+      { handle: [answer('text/plain; charset=utf-8', `${m.message}\n`)] },
+    ],
   };
 }
 

@@ -10,6 +10,8 @@ export interface Route {
    * method, instead of failing. Without, a refused dial is retried for 5 s.
    */
   holdSeconds?: number;
+  /** maintenance:on: 503 with Retry-After for every request but those under these paths. */
+  maintenance?: { message: string; allowPaths: string[] };
 }
 
 /** The router seam: apply replaces the whole routing at once, or changes nothing and throws. */

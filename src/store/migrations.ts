@@ -268,4 +268,8 @@ export const MIGRATIONS: readonly { version: number; sql: string }[] = [
       );
     `,
   },
+  {
+    version: 18,
+    sql: `ALTER TABLE apps ADD COLUMN maintenance TEXT;`,
+  },
 ];

@@ -48,6 +48,7 @@ import type { StackDefinition } from '../domain/stackfile.js';
 import type { FormationEntry } from '../domain/formation.js';
 import type { Processes } from '../domain/procfile.js';
 import type { CronJob } from '../domain/cron.js';
+import type { Maintenance } from '../domain/maintenance.js';
 import { STAGES, type Overlays, type Stage } from '../domain/pipeline.js';
 import { NO_SCRIPTS, type ReleaseScripts } from '../domain/app-json.js';
 
@@ -150,6 +151,7 @@ function toApp(r: Row): App {
     stack: r.stack === null || r.stack === undefined ? null : String(r.stack),
     runtime: r.runtime === null || r.runtime === undefined ? null : String(r.runtime),
     reviewApps: r.review_apps === null || r.review_apps === undefined ? null : Number(r.review_apps),
+    maintenance: r.maintenance === null || r.maintenance === undefined ? null : (JSON.parse(String(r.maintenance)) as Maintenance),
     reviewOf: r.review_parent === null || r.review_parent === undefined ? null : { parent: String(r.review_parent), branch: String(r.review_branch) },
   };
 }
@@ -190,6 +192,10 @@ class SqliteApps implements AppStore {
 
   setRuntime(name: string, runtime: string | null): void {
     this.db.prepare('UPDATE apps SET runtime = ? WHERE name = ?').run(runtime, name);
+  }
+
+  setMaintenance(name: string, maintenance: Maintenance | null): void {
+    this.db.prepare('UPDATE apps SET maintenance = ? WHERE name = ?').run(maintenance === null ? null : JSON.stringify(maintenance), name);
   }
 
   setReviewApps(name: string, max: number | null): void {

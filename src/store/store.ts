@@ -1,5 +1,6 @@
 import type { ReleaseScripts } from '../domain/app-json.js';
 import type { CronJob } from '../domain/cron.js';
+import type { Maintenance } from '../domain/maintenance.js';
 import type { Overlays, Stage } from '../domain/pipeline.js';
 import type { FormationEntry } from '../domain/formation.js';
 import type { Processes } from '../domain/procfile.js';
@@ -23,6 +24,8 @@ export interface App {
   reviewApps: number | null;
   /** For a review app: the app and branch it was made for. */
   reviewOf: { parent: string; branch: string } | null;
+  /** maintenance:on: every request answered 503 but those under allowed paths; null: off. */
+  maintenance: Maintenance | null;
 }
 
 export interface AppStore {
@@ -34,6 +37,7 @@ export interface AppStore {
   setStack(name: string, stack: string | null): void;
   setRuntime(name: string, runtime: string | null): void;
   setReviewApps(name: string, max: number | null): void;
+  setMaintenance(name: string, maintenance: Maintenance | null): void;
   /** Records a review app of parent for branch, owned by the parent's owner. */
   createReview(name: string, parent: string, branch: string, owner: string): App;
   reviewAppsOf(parent: string): App[];
