@@ -419,19 +419,28 @@ class SqliteReleases implements ReleaseStore {
   }
 }
 
+/** Inserts a named thing a user owns (a pipeline, a config group); a name taken already is a conflict. */
+function insertOwned(db: Db, table: 'pipelines' | 'config_groups', name: string, owner: string, what: string): void {
+  try {
+    db.prepare(`INSERT INTO ${table} (name, owner, created_at) VALUES (?, ?, ?)`).run(name, owner, now());
+  } catch (err) {
+    if (isUniqueViolation(err)) throw new ConflictError(`${what} ${name} exists already`);
+    throw err;
+  }
+}
+
 class SqliteConfigGroups implements ConfigGroupStore {
+  private readonly sealed: SealedVars;
+
   constructor(
     private readonly db: Db,
-    private readonly box: SecretBox,
-  ) {}
+    box: SecretBox,
+  ) {
+    this.sealed = new SealedVars(db, box, 'config_group_vars', 'grp');
+  }
 
   create(name: string, owner: string): ConfigGroup {
-    try {
-      this.db.prepare('INSERT INTO config_groups (name, owner, created_at) VALUES (?, ?, ?)').run(name, owner, now());
-    } catch (err) {
-      if (isUniqueViolation(err)) throw new ConflictError(`config group ${name} exists already`);
-      throw err;
-    }
+    insertOwned(this.db, 'config_groups', name, owner, 'config group');
     return this.find(name) as ConfigGroup;
   }
 
@@ -455,17 +464,11 @@ class SqliteConfigGroups implements ConfigGroupStore {
   }
 
   vars(name: string): Record<string, string> {
-    const rows = this.db.prepare('SELECT key, value FROM config_group_vars WHERE grp = ? ORDER BY key').all(name) as { key: string; value: string }[];
-    return Object.fromEntries(rows.map((r) => [r.key, this.box.open(r.value)]));
+    return this.sealed.get(name);
   }
 
   update(name: string, set: Record<string, string>, unset: readonly string[]): void {
-    this.db.transaction(() => {
-      const put = this.db.prepare('INSERT INTO config_group_vars (grp, key, value) VALUES (?, ?, ?) ON CONFLICT (grp, key) DO UPDATE SET value = excluded.value');
-      for (const [key, value] of Object.entries(set)) put.run(name, key, this.box.seal(value));
-      const del = this.db.prepare('DELETE FROM config_group_vars WHERE grp = ? AND key = ?');
-      for (const key of unset) del.run(name, key);
-    }).immediate();
+    this.sealed.update(name, set, unset);
   }
 
   addApp(name: string, app: string): void {
@@ -485,12 +488,7 @@ class SqlitePipelines implements PipelineStore {
   constructor(private readonly db: Db) {}
 
   create(name: string, owner: string): Pipeline {
-    try {
-      this.db.prepare('INSERT INTO pipelines (name, owner, created_at) VALUES (?, ?, ?)').run(name, owner, now());
-    } catch (err) {
-      if (isUniqueViolation(err)) throw new ConflictError(`pipeline ${name} exists already`);
-      throw err;
-    }
+    insertOwned(this.db, 'pipelines', name, owner, 'pipeline');
     return this.find(name) as Pipeline;
   }
 
@@ -624,24 +622,43 @@ class SqliteCron implements CronStore {
   }
 }
 
-class SqliteConfig implements ConfigStore {
+/** Encrypted KEY=VALUE rows of one owner: an app's config (config_vars by app), a group's (config_group_vars by grp). */
+class SealedVars {
   constructor(
     private readonly db: Db,
     private readonly box: SecretBox,
+    private readonly table: 'config_vars' | 'config_group_vars',
+    private readonly owner: 'app' | 'grp',
   ) {}
 
-  get(app: string): Record<string, string> {
-    const rows = this.db.prepare('SELECT key, value FROM config_vars WHERE app = ? ORDER BY key').all(app) as { key: string; value: string }[];
+  get(owner: string): Record<string, string> {
+    const rows = this.db.prepare(`SELECT key, value FROM ${this.table} WHERE ${this.owner} = ? ORDER BY key`).all(owner) as { key: string; value: string }[];
     return Object.fromEntries(rows.map((r) => [r.key, this.box.open(r.value)]));
   }
 
-  update(app: string, set: Record<string, string>, unset: readonly string[]): void {
+  update(owner: string, set: Record<string, string>, unset: readonly string[]): void {
     this.db.transaction(() => {
-      const put = this.db.prepare('INSERT INTO config_vars (app, key, value) VALUES (?, ?, ?) ON CONFLICT (app, key) DO UPDATE SET value = excluded.value');
-      for (const [key, value] of Object.entries(set)) put.run(app, key, this.box.seal(value));
-      const del = this.db.prepare('DELETE FROM config_vars WHERE app = ? AND key = ?');
-      for (const key of unset) del.run(app, key);
+      const put = this.db.prepare(`INSERT INTO ${this.table} (${this.owner}, key, value) VALUES (?, ?, ?) ON CONFLICT (${this.owner}, key) DO UPDATE SET value = excluded.value`);
+      for (const [key, value] of Object.entries(set)) put.run(owner, key, this.box.seal(value));
+      const del = this.db.prepare(`DELETE FROM ${this.table} WHERE ${this.owner} = ? AND key = ?`);
+      for (const key of unset) del.run(owner, key);
     }).immediate();
+  }
+}
+
+class SqliteConfig implements ConfigStore {
+  private readonly vars: SealedVars;
+
+  constructor(db: Db, box: SecretBox) {
+    this.vars = new SealedVars(db, box, 'config_vars', 'app');
+  }
+
+  get(app: string): Record<string, string> {
+    return this.vars.get(app);
+  }
+
+  update(app: string, set: Record<string, string>, unset: readonly string[]): void {
+    this.vars.update(app, set, unset);
   }
 }
 
