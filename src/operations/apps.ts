@@ -113,11 +113,16 @@ export function setReviewApps(op: Pick<Op, 'services' | 'caller'>, appName: stri
   return { app, max: limit };
 }
 
-/** The repo's hook sends every ref to Skiff when the app has review apps or is a production app of a pipeline. */
+/**
+ * The repo's hook sends every ref to Skiff when the app makes review apps,
+ * still has some (deleting their branches removes them), or is a production
+ * app of a pipeline.
+ */
 export function syncAllRefs(services: Pick<Services, 'store' | 'repos'>, app: string): void {
   const record = services.store.apps.find(app);
   if (!record || !services.repos.exists(app)) return;
-  services.repos.setAllRefs(app, record.reviewApps !== null || services.store.pipelines.ofApp(app)?.stage === 'production');
+  const reviews = record.reviewApps !== null || services.store.apps.reviewAppsOf(app).length > 0;
+  services.repos.setAllRefs(app, reviews || services.store.pipelines.ofApp(app)?.stage === 'production');
 }
 
 /**
@@ -143,6 +148,7 @@ export async function expireReviewApps(services: Services, now = new Date()): Pr
       services.store.locks.release(app.name, process.pid);
     }
     services.store.events.record({ app: app.name, user: 'skiff', source: 'server', action: 'apps:destroy', detail: { review: true, branch: app.reviewOf.branch, idleDays: services.config.reviewAppsTtlDays }, outcome: 'ok' });
+    syncAllRefs(services, app.reviewOf.parent);
     services.log.info({ app: app.name, parent: app.reviewOf.parent }, 'review app expired');
     expired.push(app.name);
   }

@@ -9,7 +9,7 @@ import { withAppLock } from '../pipeline/lock.js';
 import { deployPush } from '../pipeline/push.js';
 import { deployTag, planRefs, type ReceiveRequest, type RefAction } from '../pipeline/receive.js';
 import type { App } from '../store/store.js';
-import { destroyApp } from './apps.js';
+import { destroyApp, syncAllRefs } from './apps.js';
 import type { Services } from './operation.js';
 
 export type { ReceiveRequest };
@@ -25,6 +25,7 @@ export async function receivePush(services: Services, req: ReceiveRequest, progr
   const record = services.store.apps.find(app);
   const actions = planRefs(parseRefUpdates(req.refLines), {
     reviewApps: record?.reviewApps !== null && record?.reviewApps !== undefined,
+    reviewBranches: new Set(services.store.apps.reviewAppsOf(app).map((r) => r.reviewOf?.branch as string)),
     production: services.store.pipelines.ofApp(app)?.stage === 'production',
   });
   const deploying = actions.filter((a) => a.kind !== 'store' && a.kind !== 'delete');
@@ -93,6 +94,7 @@ async function destroyReviewApp(services: Services, parent: App, branch: string,
   }
   const owner = { holder: req.pusher, purpose: 'destroy', pid: process.ppid };
   await withAppLock(services.store, name, owner, (m) => progress.step(m), signal, () => destroyApp(services, name));
+  syncAllRefs(services, parent.name);
   services.store.events.record({ app: name, user: req.pusher, source: req.source, action: 'apps:destroy', detail: { review: true, branch }, outcome: 'ok' });
   progress.step(`Destroyed review app ${name} (${branch} was deleted)`);
 }

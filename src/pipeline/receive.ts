@@ -30,10 +30,11 @@ export type RefAction =
 /**
  * Reads a push's ref updates: main (or else master) deploys the app; with
  * review apps on, another branch deploys (or, deleted, destroys) its review
- * app; on an app at the production stage of a pipeline, a tag deploys the
- * commit it names; anything else is only stored.
+ * app, and a deleted branch that has one destroys it even with them off; on
+ * an app at the production stage of a pipeline, a tag deploys the commit it
+ * names; anything else is only stored.
  */
-export function planRefs(updates: readonly RefUpdate[], app: { reviewApps: boolean; production: boolean }): RefAction[] {
+export function planRefs(updates: readonly RefUpdate[], app: { reviewApps: boolean; reviewBranches?: ReadonlySet<string>; production: boolean }): RefAction[] {
   const deployed = findDeployUpdate(updates);
   return updates.map((update): RefAction => {
     if (update === deployed) return { kind: 'deploy', update };
@@ -41,6 +42,7 @@ export function planRefs(updates: readonly RefUpdate[], app: { reviewApps: boole
     if (update.ref.startsWith('refs/heads/')) {
       const branch = update.ref.slice('refs/heads/'.length);
       if (app.reviewApps && branch !== 'main' && branch !== 'master') return { kind: deleted ? 'review-delete' : 'review', update, branch };
+      if (deleted && app.reviewBranches?.has(branch)) return { kind: 'review-delete', update, branch };
       return { kind: deleted ? 'delete' : 'store', update, name: branch };
     }
     if (update.ref.startsWith('refs/tags/')) {

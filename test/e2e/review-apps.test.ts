@@ -33,7 +33,7 @@ describe('review apps', () => {
 
   afterAll(async () => {
     await server?.cleanup();
-    await removeDockerLeftovers([app, `${app}-feat-x`, `${app}-feat-y`, `${app}-feat-z`]);
+    await removeDockerLeftovers([app, `${app}-feat-x`, `${app}-feat-y`, `${app}-feat-z`, `${app}-feat-v`, `${app}-feat-w`]);
   });
 
   it('deploys a pushed branch as its own app, with the parent’s config, and prints its URL', async () => {
@@ -84,6 +84,20 @@ describe('review apps', () => {
     expect(deleted.stderr).toContain(`Destroyed review app ${app}-feat-x (feat-x was deleted)`);
     expect((await ssh(['apps:info', `${app}-feat-x`])).exitCode).toBe(1);
     expect(await containers(`${app}-feat-x`)).toBe('');
+  });
+
+  it('with review apps off, stores a pushed branch, and still destroys a review app whose branch is deleted', async () => {
+    await branch('feat-v', 'feature v');
+    expect((await git(['push', server.remote(app), 'feat-v'])).exitCode).toBe(0);
+    expect((await ssh(['apps:set', app, 'review-apps', 'off'])).exitCode).toBe(0);
+    await branch('feat-w', 'feature w');
+    const stored = await git(['push', server.remote(app), 'feat-w']);
+    expect(stored.exitCode, stored.stderr).toBe(0);
+    expect(stored.stderr).toContain('Storing feat-w');
+    expect((await ssh(['apps:info', `${app}-feat-w`])).exitCode).toBe(1);
+    const deleted = await git(['push', server.remote(app), ':feat-v']);
+    expect(deleted.stderr).toContain(`Destroyed review app ${app}-feat-v (feat-v was deleted)`);
+    expect((await ssh(['apps:set', app, 'review-apps', 'on', '--max', '2'])).exitCode).toBe(0);
   });
 
   it('is destroyed by the server after SKIFF_REVIEW_APPS_TTL_DAYS without a push, with an event', async () => {

@@ -12,6 +12,8 @@ describe('a push’s refs', () => {
     const refs = [update('refs/heads/main'), update('refs/heads/feat-x'), update('refs/heads/gone', ZERO_SHA), update('refs/tags/v1.2.0'), update('refs/notes/x')];
     expect(planRefs(refs, { reviewApps: false, production: false }).map((a) => a.kind)).toEqual(['deploy', 'store', 'delete', 'store', 'store']);
     expect(planRefs(refs, { reviewApps: true, production: true }).map((a) => a.kind)).toEqual(['deploy', 'review', 'review-delete', 'tag', 'store']);
+    // With review apps off, a deleted branch that still has one destroys it; others are only deleted.
+    expect(planRefs([update('refs/heads/feat-x', ZERO_SHA), update('refs/heads/other', ZERO_SHA), update('refs/heads/feat-x')], { reviewApps: false, reviewBranches: new Set(['feat-x']), production: false }).map((a) => a.kind)).toEqual(['review-delete', 'delete', 'store']);
     // master next to main is only stored; a deleted tag deploys nothing.
     expect(planRefs([update('refs/heads/main'), update('refs/heads/master'), update('refs/tags/v1', ZERO_SHA)], { reviewApps: true, production: true }).map((a) => a.kind)).toEqual(['deploy', 'store', 'delete']);
   });
