@@ -1,4 +1,4 @@
-import { parseAppName } from '../domain/app-name.js';
+import { parseNameLikeApp } from '../domain/app-name.js';
 import { assertConfigSize, describeConfigChange } from '../domain/config-vars.js';
 import { DeniedError, InvalidError, NotFoundError, userMessage } from '../errors.js';
 import { configOf } from '../pipeline/app-config.js';
@@ -10,11 +10,7 @@ import { withOpLock, type Op } from './operation.js';
 type Ask = Pick<Op, 'services' | 'caller'>;
 
 function parseGroupName(input: string | undefined): string {
-  try {
-    return parseAppName(input);
-  } catch {
-    throw new InvalidError(`'${input ?? ''}' is not a config group name (1 to 30 lower-case letters, digits and dashes, starting with a letter)`);
-  }
+  return parseNameLikeApp(input, 'config group');
 }
 
 /** A group shows to its owner, admins and users of its apps; to anyone else it does not exist. */

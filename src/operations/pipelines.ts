@@ -1,4 +1,4 @@
-import { parseAppName } from '../domain/app-name.js';
+import { parseAppName, parseNameLikeApp } from '../domain/app-name.js';
 import { nextStage, parseStage, type Stage } from '../domain/pipeline.js';
 import { ConflictError, DeniedError, InvalidError, NotFoundError, userMessage } from '../errors.js';
 import { getApp, mayUseApp } from '../pipeline/policy.js';
@@ -13,11 +13,7 @@ type Ask = Pick<Op, 'services' | 'caller'>;
 
 /** A pipeline's name follows the rules of an app's. */
 function parsePipelineName(input: string | undefined): string {
-  try {
-    return parseAppName(input);
-  } catch {
-    throw new InvalidError(`'${input ?? ''}' is not a pipeline name (1 to 30 lower-case letters, digits and dashes, starting with a letter)`);
-  }
+  return parseNameLikeApp(input, 'pipeline');
 }
 
 /** Who may change a pipeline: its owner and admins. */

@@ -18,16 +18,13 @@ type RouteDeps = Pick<PipelineDeps, 'store' | 'router' | 'config'>;
 export function currentRoutes(deps: RouteDeps): Route[] {
   const all = deps.store.routes.all();
   const defaults = new Set(all.map((r) => defaultHost(r.app, deps.config.domain)));
-  return all.map((r) => {
-    const maintenance = deps.store.apps.find(r.app)?.maintenance;
-    return {
-      app: r.app,
-      hosts: appHosts(r.app, deps.config.domain, r.hosts.filter((h) => !defaults.has(h))),
-      upstreams: r.held ? r.held.upstreams : r.upstreams,
-      ...(r.held ? { holdSeconds: r.held.seconds } : {}),
-      ...(maintenance ? { maintenance: { message: maintenance.message ?? `${r.app} is down for maintenance; please try again shortly.`, allowPaths: maintenance.allowPaths } } : {}),
-    };
-  });
+  return all.map((r) => ({
+    app: r.app,
+    hosts: appHosts(r.app, deps.config.domain, r.hosts.filter((h) => !defaults.has(h))),
+    upstreams: r.held ? r.held.upstreams : r.upstreams,
+    ...(r.held ? { holdSeconds: r.held.seconds } : {}),
+    ...(r.maintenance ? { maintenance: { message: r.maintenance.message ?? `${r.app} is down for maintenance; please try again shortly.`, allowPaths: r.maintenance.allowPaths } } : {}),
+  }));
 }
 
 /** Loads the whole recorded routing into the router. */

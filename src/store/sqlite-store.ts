@@ -767,9 +767,10 @@ class SqliteRoutes implements RouteStore {
     this.db.prepare('UPDATE routes SET held = NULL').run();
   }
 
-  all(): { app: string; upstreams: string[]; hosts: string[]; held: Hold | null }[] {
-    const rows = this.db.prepare('SELECT a.name AS app, r.upstreams, r.held FROM apps a LEFT JOIN routes r ON r.app = a.name ORDER BY a.name').all() as {
+  all(): { app: string; upstreams: string[]; hosts: string[]; held: Hold | null; maintenance: Maintenance | null }[] {
+    const rows = this.db.prepare('SELECT a.name AS app, a.maintenance, r.upstreams, r.held FROM apps a LEFT JOIN routes r ON r.app = a.name ORDER BY a.name').all() as {
       app: string;
+      maintenance: string | null;
       upstreams: string | null;
       held: string | null;
     }[];
@@ -779,6 +780,7 @@ class SqliteRoutes implements RouteStore {
       upstreams: r.upstreams === null ? [] : (JSON.parse(r.upstreams) as string[]),
       hosts: domains.filter((d) => d.app === r.app).map((d) => d.host),
       held: r.held === null ? null : (JSON.parse(r.held) as Hold),
+      maintenance: r.maintenance === null ? null : (JSON.parse(r.maintenance) as Maintenance),
     }));
   }
 }

@@ -227,7 +227,8 @@ export interface RouteStore {
   held(app: string): Hold | null;
   /** Ends every hold (the server's start: a push that held traffic died). */
   clearHolds(): void;
-  all(): { app: string; upstreams: string[]; hosts: string[]; held: Hold | null }[];
+  /** Every app's routing, with its maintenance (one read for the whole router config). */
+  all(): { app: string; upstreams: string[]; hosts: string[]; held: Hold | null; maintenance: Maintenance | null }[];
 }
 
 /** Who besides its owner (the user who created it) may use an app. */

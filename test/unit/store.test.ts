@@ -87,7 +87,7 @@ describe('SQLite store', () => {
     store.domains.add('a', 'www.example.com');
     expect(() => store.domains.add('b', 'www.example.com')).toThrow('belongs to another app');
     store.routes.set('a', ['127.0.0.1:4000']);
-    expect(store.routes.all()).toEqual([{ app: 'a', upstreams: ['127.0.0.1:4000'], hosts: ['www.example.com'], held: null }]);
+    expect(store.routes.all()).toEqual([{ app: 'a', upstreams: ['127.0.0.1:4000'], hosts: ['www.example.com'], held: null, maintenance: null }]);
     // A hold is kept beside the upstreams, which it does not change, until it ends.
     store.routes.hold('a', { upstreams: ['127.0.0.1:4001'], seconds: 60 });
     expect(store.routes.all()[0]).toMatchObject({ upstreams: ['127.0.0.1:4000'], held: { upstreams: ['127.0.0.1:4001'], seconds: 60 } });
