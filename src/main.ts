@@ -66,7 +66,7 @@ function compose(config: Config, log: Logger): Services {
     registry,
     runtime,
     volumes: new Volumes(docker),
-    router: new CaddyRouter(config.caddyAdmin, `${config.bind}:${config.routerPort}`, config.ownCaddy),
+    router: new CaddyRouter(config.caddyAdmin, `${config.bind}:${config.routerPort}`, path.join(config.caddyDir, 'holds'), config.ownCaddy),
     // In the order they are asked: the app's stackfile stack, its own Dockerfile, then the built-in stacks.
     builders: [
       new StackImageBuilder(docker, stackImages),
@@ -99,6 +99,7 @@ async function runServer(config: Config): Promise<void> {
   const scheduler = new CronScheduler(services);
   await scheduler.start();
   expireReviewAppsNowAndThen(services);
+  resumePausesWhenDue(services);
   const server = createSshServer({ services, hostKey: ensureHostKey(config.hostKeyPath) });
   await new Promise<void>((resolve, reject) => {
     server.once('error', reject);
@@ -131,6 +132,24 @@ async function runServer(config: Config): Promise<void> {
   };
   process.on('SIGTERM', () => stop('SIGTERM'));
   process.on('SIGINT', () => stop('SIGINT'));
+}
+
+/** A pause ends at its --max, whoever is there to resume it. */
+function resumePausesWhenDue(services: Services): void {
+  let running = false;
+  const check = async (): Promise<void> => {
+    if (running) return;
+    running = true;
+    try {
+      const { resumeDuePauses } = await import('./operations/pause.js');
+      for (const app of await resumeDuePauses(services)) services.log.info({ app }, 'pause reached its end; resumed');
+    } catch (err) {
+      services.log.error({ err }, 'could not resume the pauses that reached their end');
+    } finally {
+      running = false;
+    }
+  };
+  setInterval(() => void check(), 250).unref();
 }
 
 /** Review apps idle past SKIFF_REVIEW_APPS_TTL_DAYS go: checked at start, then a quarter of the TTL apart (at most hourly). */

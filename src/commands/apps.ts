@@ -1,5 +1,6 @@
 import { UsageError } from '../errors.js';
 import { createAppOnStack, destroyOwnApp, setAppRuntime, setAppStack, setReviewApps } from '../operations/apps.js';
+import { pausedUntil } from '../operations/pause.js';
 import { getApp, mayUseApp } from '../pipeline/policy.js';
 import { appUrl } from '../pipeline/route.js';
 import { table, writeJson } from './args.js';
@@ -99,6 +100,7 @@ export const appsCommands: CommandSpec[] = [
         reviewOf: app.reviewOf,
         pipeline: services.store.pipelines.ofApp(app.name) ?? null,
         maintenance: app.maintenance,
+        paused: pausedUntil(services, app.name),
         gitRemote: gitRemote(services, app.name),
         release: current ? { version: current.version, commit: current.commit, createdAt: current.createdAt, pusher: current.pusher } : null,
         url,
@@ -111,6 +113,7 @@ export const appsCommands: CommandSpec[] = [
         ['Stack:', app.stack ?? '-'],
         ['Runtime:', services.runtime.for(app.name).name],
         ...(info.pipeline ? [['Pipeline:', `${info.pipeline.pipeline} (${info.pipeline.stage})`]] : []),
+        ...(info.paused ? [['Paused:', `until ${info.paused} (ps:resume ${app.name} to end it)`]] : []),
         ...(app.maintenance ? [['Maintenance:', `on since ${app.maintenance.since}${app.maintenance.allowPaths.length ? `; ${app.maintenance.allowPaths.join(', ')} still served` : ''}`]] : []),
         ...(app.reviewOf ? [['Review app of:', `${app.reviewOf.parent}, branch ${app.reviewOf.branch}`]] : []),
         ...(info.reviewApps ? [['Review apps:', `on, at most ${info.reviewApps.max}: ${info.reviewApps.apps.map((r) => r.name).join(', ') || 'none yet'}`]] : []),

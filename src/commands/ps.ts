@@ -2,13 +2,14 @@ import { parseCpus, parseMemory, parseProcessType, parseScale } from '../domain/
 import { planFormation } from '../domain/formation.js';
 import { UsageError } from '../errors.js';
 import { restart, scale, setResources, setStopped } from '../operations/formation.js';
+import { PAUSE_DEFAULT_SECONDS, PAUSE_MAX_SECONDS, pauseApp, resumeApp } from '../operations/pause.js';
 import { getApp } from '../pipeline/policy.js';
 import type { Instance } from '../runtime/runtime.js';
 import { table, writeJson } from './args.js';
 import { onApp, releasePhaseNote } from './audit.js';
 import type { CommandContext, CommandSpec } from './command.js';
 import { operation } from './operation-io.js';
-import { HEADING } from '../output/progress.js';
+import { HEADING, STEP } from '../output/progress.js';
 
 /** What a change of the formation stopped; a change to an app with no release waits for its first deploy. */
 function report(ctx: CommandContext, stopped: Instance[] | undefined): void {
@@ -83,6 +84,27 @@ export const psCommands: CommandSpec[] = [
       const type = positionals[1] === undefined ? undefined : parseProcessType(positionals[1]);
       const result = await restart(operation(ctx), positionals[0], type, { releasePhase: values['no-release-phase'] !== true });
       if ('stopped' in result) report(ctx, result.stopped);
+    },
+  },
+  {
+    name: 'ps:pause',
+    usage: 'APP [--max SECONDS]',
+    summary: `Hold the app's new requests at the router (they wait, they do not fail) until ps:resume or --max seconds (default ${PAUSE_DEFAULT_SECONDS}, at most ${PAUSE_MAX_SECONDS})`,
+    audit: ({ positionals, values }) => ({ app: positionals[0] ?? null, detail: { max: values.max === undefined ? PAUSE_DEFAULT_SECONDS : Number(values.max) } }),
+    async run(ctx) {
+      const max = ctx.values.max === undefined ? PAUSE_DEFAULT_SECONDS : Number(ctx.values.max);
+      const { app, until } = await pauseApp(operation(ctx), ctx.positionals[0], max);
+      ctx.io.stdout.write(`${STEP}${app.name} is paused until ${until.toISOString()}: ps:resume ${app.name} lets its requests go sooner\n`);
+    },
+  },
+  {
+    name: 'ps:resume',
+    usage: 'APP',
+    summary: 'Let the requests ps:pause holds go on to the app',
+    audit: onApp,
+    async run(ctx) {
+      const app = await resumeApp(operation(ctx), ctx.positionals[0]);
+      ctx.io.stdout.write(`${STEP}${app.name} is resumed: its held requests went on\n`);
     },
   },
   {

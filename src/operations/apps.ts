@@ -68,6 +68,9 @@ export function setAppStack(op: Pick<Op, 'services' | 'caller'>, appName: string
  */
 export async function destroyApp(services: Services, name: string): Promise<number> {
   services.store.routes.set(name, []);
+  // Requests a pause holds have no app to go to any more.
+  const held = services.store.routes.held(name);
+  if (held) services.router.stopHold(held);
   await services.runtime.destroy(name);
   const left = await services.images.removeApp(name);
   recordLeftovers(services.config, left);

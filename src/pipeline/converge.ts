@@ -6,7 +6,7 @@ import type { Release } from '../store/store.js';
 import type { PipelineDeps } from './deps.js';
 import type { Progress } from '../output/progress.js';
 import { setTimeout as sleep } from 'node:timers/promises';
-import { holdTraffic, switchTraffic } from './route.js';
+import { holdTraffic, releaseTraffic, switchTraffic } from './route.js';
 import { findFreePort } from '../runtime/free-port.js';
 import { withTimeout } from './timeout.js';
 import { DeployFailedError } from '../errors.js';
@@ -116,15 +116,14 @@ export function needsHandover(deps: Pick<PipelineDeps, 'store'>, rel: Release, r
 }
 
 const HANDOVER_DRAIN_MS = 500;
-const HANDOVER_SETTLE_MS = 300;
 
 /**
  * A deploy that never has two containers with a single-writer volume: the
  * router holds the app's requests (they wait), the old instances stop, the
- * release phase runs, the new ones start on the port the hold waits for, and
- * traffic switches, which ends the hold. Bounded by SKIFF_HOLD_SECONDS: past
- * it, or on any failure, the release that ran before is started again on
- * that port, and the held requests go to it.
+ * release phase runs, the new ones start and are checked, traffic switches,
+ * and the held requests go. Bounded by SKIFF_HOLD_SECONDS: past it, or on
+ * any failure, the release that ran before is started again, and the held
+ * requests go to it. Within a pause, the pause keeps holding them.
  */
 async function handover(deps: PipelineDeps, rel: Release, formation: FormationSpec[], options: ConvergeOptions): Promise<Convergence> {
   const { store, config } = deps;
@@ -134,19 +133,16 @@ async function handover(deps: PipelineDeps, rel: Release, formation: FormationSp
   const common = { ...deployBase(deps, options.progress), drainSeconds: 0 };
   const servingVersion = store.apps.find(app)?.currentRelease ?? null;
   const serving = servingVersion === null ? undefined : store.releases.find(app, servingVersion);
-  // Caddy holds a little longer than the bound, so that a restore after it still reaches the held requests.
-  await holdTraffic(deps, app, [`127.0.0.1:${port}`], config.holdSeconds * 2);
+  // The hold lasts a little longer than the bound, so that a restore after it still reaches the held requests.
+  const own = await holdTraffic(deps, app, config.holdSeconds * 2, 'handover');
   options.progress.info(`Holding requests to ${app} (at most ${config.holdSeconds}s) while its single-writer storage changes hands`);
+  const started = Date.now();
   // Requests the old instances took before the hold finish first (a short one: their answers are quick, and new ones wait).
   await sleep(HANDOVER_DRAIN_MS);
   const bounded = withTimeout(options.signal, config.holdSeconds * 1000);
-  const started = Date.now();
   let rollout: Rollout | undefined;
   try {
     rollout = await runtime.deploy(app, formation, { ...common, replace: 'all', signal: bounded.signal, check: options.verify, handover: { port, beforeStart: options.beforeStart } });
-    // Held requests reach the new instance by themselves now; the switch reloads the router, which would end
-    // those still waiting out a retry interval, so they get a few intervals to arrive first.
-    await sleep(HANDOVER_SETTLE_MS);
     options.beforeSwitch?.();
     await switchTraffic(deps, app, rollout.upstreams);
   } catch (err) {
@@ -163,17 +159,19 @@ async function handover(deps: PipelineDeps, rel: Release, formation: FormationSp
         await switchTraffic(deps, app, back.upstreams);
       } catch (restoreErr) {
         deps.log.error({ err: restoreErr, app }, 'could not start the previous release again after a failed handover');
-        await switchTraffic(deps, app, store.routes.get(app) ?? []).catch(() => undefined);
       }
     } else {
       await switchTraffic(deps, app, []).catch(() => undefined);
     }
+    if (own) await releaseTraffic(deps, app).catch((releaseErr: unknown) => deps.log.error({ err: releaseErr, app }, 'could not release the held requests'));
     if (bounded.timedOut()) {
       throw new DeployFailedError(`the handover took longer than SKIFF_HOLD_SECONDS (${config.holdSeconds} s)${serving ? `; v${serving.version} is serving again` : ''}`, err);
     }
     throw err;
   }
-  options.progress.info(`Held requests for ${((Date.now() - started) / 1000).toFixed(1)}s`);
+  const held = ((Date.now() - started) / 1000).toFixed(1);
+  if (own) await releaseTraffic(deps, app);
+  options.progress.info(`Held requests for ${held}s${own ? '' : `; ${app} is paused, so they wait for ps:resume`}`);
   return { started: rollout.started, stopped: rollout.retiring, web: rollout.instances.filter((i) => i.process === 'web') };
 }
 

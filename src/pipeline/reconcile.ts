@@ -3,7 +3,7 @@ import { converge, stopAll } from './converge.js';
 import { collectLeftovers } from './prune.js';
 import { isProcessAlive } from './lock.js';
 import { Progress } from '../output/progress.js';
-import { applyRoutes } from './route.js';
+import { applyRoutes, releaseDueHolds } from './route.js';
 import fs from 'node:fs';
 import { setTimeout as sleep } from 'node:timers/promises';
 
@@ -48,8 +48,6 @@ export async function reconcile(deps: PipelineDeps): Promise<void> {
     log.warn({ app: b.app, build: b.id }, 'build interrupted; marked failed');
   }
   const building = new Set(store.builds.running().map((b) => b.app));
-  // A push that held an app's requests died: the app converges to its release below, and routes normally again.
-  store.routes.clearHolds();
   // Apps this Skiff does not know are another's (one engine may serve several): left alone.
   const leaveAlone = (app: string): boolean => building.has(app) || store.apps.find(app) === undefined;
   for (const name of await deps.stackImages.sweep(leaveAlone)) log.warn({ container: name }, 'removed a stack build or verify container of a dead push');
@@ -75,4 +73,6 @@ export async function reconcile(deps: PipelineDeps): Promise<void> {
     }
   }
   await applyRoutes(deps);
+  // A push that held an app's requests died: they go to the release the app converged to. A pause lasts.
+  for (const app of await releaseDueHolds(deps, new Date(), true)) log.warn({ app }, 'released the requests a hold kept');
 }

@@ -2,8 +2,12 @@ import { defaultHost } from '../domain/host-name.js';
 import type { Route } from './router.js';
 
 export const CADDY_SERVER = 'skiff';
+/** The server that answers on the release sockets of holds being released. */
+export const RELEASE_SERVER = 'skiff-release';
+/** What a hold asks its release socket, to learn that it may let its requests go. */
+export const HOLD_CHECK_PATH = '/.skiff/hold-released';
 
-const HTTP_METHODS = ['GET', 'HEAD', 'POST', 'PUT', 'PATCH', 'DELETE', 'OPTIONS'];
+export const HTTP_METHODS = ['GET', 'HEAD', 'POST', 'PUT', 'PATCH', 'DELETE', 'OPTIONS'];
 
 export interface CaddyOptions {
   /** Where Caddy's admin API listens: host:port, or unix//path. */
@@ -26,6 +30,14 @@ export function caddyConfig(routes: readonly Route[], options: CaddyOptions): Re
       handle: [r.maintenance ? maintenanceHandler(r, r.maintenance) : serveHandler(r)],
       terminal: true,
     }));
+  const notFound = { handle: [{ handler: 'static_response', status_code: 404, body: 'No app answers at this address.\n' }] };
+  // Each hold being released sends the requests it kept here, to be routed like any other.
+  const releasing = routes.flatMap((r) => (r.releasing ?? []).map((h) => `unix/${h.release}`));
+  const releaseServer = {
+    listen: releasing,
+    automatic_https: { disable: true },
+    routes: [{ match: [{ path: [HOLD_CHECK_PATH] }], handle: [{ handler: 'static_response', status_code: 200 }], terminal: true }, ...appRoutes, notFound],
+  };
   return {
     admin: { listen: options.admin },
     apps: {
@@ -34,26 +46,24 @@ export function caddyConfig(routes: readonly Route[], options: CaddyOptions): Re
           [CADDY_SERVER]: {
             listen: [options.listen],
             automatic_https: { disable: true },
-            routes: [...appRoutes, { handle: [{ handler: 'static_response', status_code: 404, body: 'No app answers at this address.\n' }] }],
+            routes: [...appRoutes, notFound],
           },
+          ...(releasing.length ? { [RELEASE_SERVER]: releaseServer } : {}),
         },
       },
     },
   };
 }
 
-/** Where an app's requests go: its web instances (held, when they are not there yet), or a 503 when none run. */
+/** Where an app's requests go: its web instances, or the hold that keeps them, or a 503 when none run. */
 function serveHandler(r: Route): Record<string, unknown> {
+  if (r.heldBy) return { handler: 'reverse_proxy', upstreams: [{ dial: `unix/${r.heldBy.socket}` }] };
   if (r.upstreams.length === 0) return { handler: 'static_response', status_code: 503, body: `${r.app} is not running.\n` };
   return {
     handler: 'reverse_proxy',
     upstreams: r.upstreams.map((u) => ({ dial: parseUpstream(u).dial })),
     ...gatewayHeader(r.upstreams),
-    load_balancing: r.holdSeconds
-      ? // Held: nothing listens yet, or only the engine's port proxy, which resets a connection the app
-        // is not ready for; the request never reached an app, so any method may be tried again.
-        { selection_policy: { policy: 'round_robin' }, try_duration: `${r.holdSeconds}s`, try_interval: '100ms', retry_match: [{ method: HTTP_METHODS }] }
-      : { selection_policy: { policy: 'round_robin' }, try_duration: '5s', try_interval: '100ms' },
+    load_balancing: { selection_policy: { policy: 'round_robin' }, try_duration: '5s', try_interval: '100ms' },
   };
 }
 

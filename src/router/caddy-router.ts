@@ -1,7 +1,8 @@
 import http from 'node:http';
 import { ExternalError } from '../errors.js';
-import { CADDY_SERVER, caddyConfig } from './caddy-config.js';
-import type { Route, Router } from './router.js';
+import { CADDY_SERVER, RELEASE_SERVER, caddyConfig } from './caddy-config.js';
+import { CaddyHolds } from './caddy-holds.js';
+import type { Hold, Route, Router } from './router.js';
 
 interface AdminResponse {
   status: number;
@@ -44,11 +45,29 @@ export function caddyAdminRequest(admin: string, method: string, path: string, b
  * else it serves stays as it is.
  */
 export class CaddyRouter implements Router {
+  private readonly holds: CaddyHolds;
+
   constructor(
     private readonly admin: string,
     private readonly listen: string,
+    /** Where holds keep their sockets: on this host, which the router's Caddy must share. */
+    holdDir: string,
     private readonly owned: boolean = true,
-  ) {}
+  ) {
+    this.holds = new CaddyHolds(holdDir);
+  }
+
+  startHold(app: string, seconds: number): Promise<Hold> {
+    return this.holds.start(app, seconds);
+  }
+
+  stopHold(hold: Hold): void {
+    this.holds.stop(hold);
+  }
+
+  holdAlive(hold: Hold): boolean {
+    return this.holds.alive(hold);
+  }
 
   async apply(routes: readonly Route[]): Promise<void> {
     const config = caddyConfig(routes, { admin: this.admin, listen: this.listen });
@@ -56,9 +75,14 @@ export class CaddyRouter implements Router {
     if (res.status !== 200) throw new ExternalError(`the router (Caddy) refused the new routes: ${res.body.trim().slice(0, 300)}`);
   }
 
-  /** Sets Skiff's server in the existing config, creating apps/http/servers where the config has none yet. */
+  /**
+   * Sets Skiff's server in the existing config, creating apps/http/servers
+   * where the config has none yet, then its release server (there only while
+   * a hold is released).
+   */
   private async setServer(config: Record<string, unknown>): Promise<AdminResponse> {
-    let value: unknown = (config as { apps: { http: { servers: Record<string, unknown> } } }).apps.http.servers[CADDY_SERVER];
+    const servers = (config as { apps: { http: { servers: Record<string, unknown> } } }).apps.http.servers;
+    let value: unknown = servers[CADDY_SERVER];
     let path = `/config/apps/http/servers/${CADDY_SERVER}`;
     // Up from the server's parent to the first level that exists, wrapping the value as it goes.
     for (const [parent, key] of [['/config/apps/http/servers', CADDY_SERVER], ['/config/apps/http', 'servers'], ['/config/apps', 'http'], ['/config/', 'apps']] as const) {
@@ -68,7 +92,13 @@ export class CaddyRouter implements Router {
       value = { [key]: value };
       path = parent;
     }
-    return this.request('POST', path, value);
+    const res = await this.request('POST', path, value);
+    if (res.status !== 200) return res;
+    const release = `/config/apps/http/servers/${RELEASE_SERVER}`;
+    if (servers[RELEASE_SERVER]) return this.request('POST', release, servers[RELEASE_SERVER]);
+    // Absent already is as good as removed.
+    await this.request('DELETE', release);
+    return res;
   }
 
   private async request(method: string, path: string, value?: unknown): Promise<AdminResponse> {

@@ -4,14 +4,29 @@ export interface Route {
   hosts: string[];
   /** host:port of each web instance; none means the app is stopped or has no web process. */
   upstreams: string[];
+  /** The app's requests are held (ps:pause, a single-writer handover): they go to this hold, which keeps them waiting. */
+  heldBy?: Hold;
   /**
-   * Seconds requests are held while the upstreams are not there yet (a
-   * single-writer handover): they wait and are retried, whatever their
-   * method, instead of failing. Without, a refused dial is retried for 5 s.
+   * Holds of the app being released: the router answers on their release
+   * sockets too, so that the requests each kept reach the app's upstreams.
    */
-  holdSeconds?: number;
+  releasing?: Hold[];
   /** maintenance:on: 503 with Retry-After for every request but those under these paths. */
   maintenance?: { message: string; allowPaths: string[] };
+}
+
+/**
+ * A place where an app's requests wait, outside the router: requests sent to
+ * `socket` wait (retried, whatever their method, for up to the hold's
+ * seconds) until something answers on `release`. Its own process, whose
+ * config never changes, so the router's reloads for other apps cannot end
+ * the wait.
+ */
+export interface Hold {
+  id: string;
+  socket: string;
+  release: string;
+  pid: number;
 }
 
 /** The router seam: apply replaces the whole routing at once, or changes nothing and throws. */
@@ -19,4 +34,10 @@ export interface Router {
   apply(routes: readonly Route[]): Promise<void>;
   /** Whether the router has Skiff's routing loaded (false after it restarted empty). */
   isConfigured(): Promise<boolean>;
+  /** Starts a hold for the app's requests; resolves once it takes them. */
+  startHold(app: string, seconds: number): Promise<Hold>;
+  /** Ends a hold once the requests it took are answered (any still waiting then fail). */
+  stopHold(hold: Hold): void;
+  /** Whether the hold's process still runs. */
+  holdAlive(hold: Hold): boolean;
 }

@@ -763,10 +763,6 @@ class SqliteRoutes implements RouteStore {
     return r?.held ? (JSON.parse(r.held) as Hold) : null;
   }
 
-  clearHolds(): void {
-    this.db.prepare('UPDATE routes SET held = NULL').run();
-  }
-
   all(): { app: string; upstreams: string[]; hosts: string[]; held: Hold | null; maintenance: Maintenance | null }[] {
     const rows = this.db.prepare('SELECT a.name AS app, a.maintenance, r.upstreams, r.held FROM apps a LEFT JOIN routes r ON r.app = a.name ORDER BY a.name').all() as {
       app: string;

@@ -213,20 +213,26 @@ export interface DomainStore {
   owner(host: string): string | undefined;
 }
 
+/** A hold of an app's requests (the router's hold, and why and until when it holds). */
 export interface Hold {
-  upstreams: string[];
-  seconds: number;
+  id: string;
+  socket: string;
+  release: string;
+  pid: number;
+  reason: 'pause' | 'handover';
+  /** A pause's end (ISO time): its requests go then, whoever asked. */
+  until: string | null;
+  /** Being released: the router answers on its release socket until its process ends. */
+  releasing: boolean;
 }
 
 /** Where each app's web traffic goes: the desired routing, recorded first, then applied to the router. */
 export interface RouteStore {
   set(app: string, upstreams: readonly string[]): void;
   get(app: string): string[] | undefined;
-  /** A hold in progress: while it lasts, the app's requests wait for these upstreams (null ends it). */
+  /** The app's hold: while it lasts, its requests wait, and the upstreams set meanwhile are where they go after (null ends it). */
   hold(app: string, held: Hold | null): void;
   held(app: string): Hold | null;
-  /** Ends every hold (the server's start: a push that held traffic died). */
-  clearHolds(): void;
   /** Every app's routing, with its maintenance (one read for the whole router config). */
   all(): { app: string; upstreams: string[]; hosts: string[]; held: Hold | null; maintenance: Maintenance | null }[];
 }

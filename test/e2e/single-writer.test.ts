@@ -17,6 +17,7 @@ describe('single-writer storage', () => {
   let server: SkiffServer;
   let key: string;
   const app = uniqueApp('sw');
+  const other = uniqueApp('sw-other');
   let repo: string;
   let url: string;
 
@@ -33,6 +34,7 @@ describe('single-writer storage', () => {
     await server.cli(['keys:add', 'alice', '--admin'], fs.readFileSync(`${key}.pub`, 'utf8'));
     repo = await fixtureRepo('dockerfile-hello', (d) => fs.writeFileSync(path.join(d, 'Procfile'), PROCFILE));
     expect((await server.ssh(key, ['apps:create', app])).exitCode).toBe(0);
+    expect((await server.ssh(key, ['apps:create', other])).exitCode).toBe(0);
     await ssh(['storage:mount', app, 'db:/db', '--single-writer']);
     const push = await server.git(key, repo, ['push', server.remote(app), 'main']);
     expect(push.exitCode, push.stderr).toBe(0);
@@ -41,7 +43,7 @@ describe('single-writer storage', () => {
 
   afterAll(async () => {
     await server?.cleanup();
-    await removeDockerLeftovers([app]);
+    await removeDockerLeftovers([app, other]);
     await execa('docker', ['volume', 'rm', '-f', `skiff-${app}_db`], { reject: false });
   });
 
@@ -63,6 +65,15 @@ describe('single-writer storage', () => {
       }
     };
     const clients = Promise.all([client(), client(), client(), client()]);
+    // Another app's routes change all the while: each change reloads the router, which must not end a hold.
+    let reloads = 0;
+    const churn = (async () => {
+      while (!done && Date.now() < deadline && reloads < 400) {
+        await ssh(['domains:add', other, `d${reloads}.${other}.localhost`]);
+        await ssh(['domains:remove', other, `d${reloads}.${other}.localhost`]);
+        reloads++;
+      }
+    })();
     const holds: string[] = [];
     try {
       for (let i = 0; i < 5; i++) {
@@ -76,8 +87,10 @@ describe('single-writer storage', () => {
     } finally {
       done = true;
       await clients;
+      await churn;
     }
     expect(results.failed).toEqual([]);
+    expect(reloads).toBeGreaterThan(10);
     expect(results.ok).toBeGreaterThan(50);
     expect(holds.every((h) => Number(h) < 30)).toBe(true);
     expect(await inVolume('contended')).toBe('none');

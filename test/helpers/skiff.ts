@@ -169,6 +169,15 @@ export class SkiffServer {
         // gone already
       }
     }
+    // Holds (ps:pause, handovers) are Caddy processes of their own, detached like Skiff's.
+    const holds = path.join(this.home, 'caddy', 'holds');
+    for (const pid of fs.readdirSync('/proc').filter((p) => /^\d+$/.test(p))) {
+      try {
+        if (fs.readFileSync(`/proc/${pid}/cmdline`, 'utf8').includes(holds)) process.kill(Number(pid), 'SIGKILL');
+      } catch {
+        // gone already
+      }
+    }
     fs.rmSync(this.home, { recursive: true, force: true });
   }
 }
@@ -209,19 +218,25 @@ export async function removeDockerLeftovers(apps: string[]): Promise<void> {
  * browser does, so requests travel through the router.
  */
 export function httpGet(url: string, timeoutMs = 5000): Promise<{ status: number; body: string }> {
+  return httpRequest(url, 'GET', undefined, timeoutMs);
+}
+
+/** httpGet with any method, and a body. */
+export function httpRequest(url: string, method: string, body?: string, timeoutMs = 5000): Promise<{ status: number; body: string }> {
   const u = new URL(url);
   return new Promise((resolve, reject) => {
-    const req = http.get(
-      { host: '127.0.0.1', port: Number(u.port || 80), path: `${u.pathname}${u.search}`, headers: { host: u.host }, timeout: timeoutMs, agent: false },
+    const req = http.request(
+      { host: '127.0.0.1', port: Number(u.port || 80), method, path: `${u.pathname}${u.search}`, headers: { host: u.host }, timeout: timeoutMs, agent: false },
       (res) => {
-        let body = '';
-        res.on('data', (d: Buffer) => (body += d.toString()));
-        res.on('end', () => resolve({ status: res.statusCode ?? 0, body }));
+        let text = '';
+        res.on('data', (d: Buffer) => (text += d.toString()));
+        res.on('end', () => resolve({ status: res.statusCode ?? 0, body: text }));
         res.on('error', reject);
       },
     );
     req.on('timeout', () => req.destroy(new Error(`timeout after ${timeoutMs} ms: ${url}`)));
     req.on('error', reject);
+    req.end(body);
   });
 }
 

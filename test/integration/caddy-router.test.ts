@@ -8,7 +8,7 @@ import { caddyConfig } from '../../src/router/caddy-config.js';
 import { CaddyProcess } from '../../src/router/caddy-process.js';
 import { CaddyRouter } from '../../src/router/caddy-router.js';
 import type { Route } from '../../src/router/router.js';
-import { freePort, httpGet, tempDir } from '../helpers/skiff.js';
+import { freePort, httpGet, httpRequest, tempDir } from '../helpers/skiff.js';
 
 /** Skiff's Caddy: started on an admin socket, configured in one request per change, switched under load. */
 describe('Caddy router', () => {
@@ -31,7 +31,7 @@ describe('Caddy router', () => {
     const caddy = new CaddyProcess({ dir, admin, log: silentLogger, config: () => caddyConfig([], { admin, listen }) });
     caddy.ensureMigrateReq();
     await caddy.ensure();
-    router = new CaddyRouter(admin, listen);
+    router = new CaddyRouter(admin, listen, path.join(dir, 'holds'));
   });
 
   afterAll(() => {
@@ -54,7 +54,7 @@ describe('Caddy router', () => {
   });
 
   it('refuses a broken config and keeps serving the old one', async () => {
-    const broken = new CaddyRouter(admin, '127.0.0.1:notaport');
+    const broken = new CaddyRouter(admin, '127.0.0.1:notaport', path.join(dir, 'holds'));
     await expect(broken.apply(route([addresses[1]]))).rejects.toThrow(/refused the new routes/);
     expect(await httpGet(`http://shop.localhost:${port}/`)).toEqual({ status: 200, body: 'a' });
   });
@@ -84,5 +84,38 @@ describe('Caddy router', () => {
     await Promise.all(workers);
     expect(failures).toEqual([]);
     expect(ok).toBeGreaterThan(100);
+  });
+
+  it('holds requests through reloads for other apps, and lets every one through when the hold is released', async () => {
+    const hold = await router.startHold('shop', 30);
+    const held = (extra: Partial<Route>): Route[] => [{ ...route([addresses[1]])[0], ...extra }, route([])[1]];
+    await router.apply(held({ heldBy: hold }));
+    const requests = Array.from({ length: 200 }, (_, i) =>
+      i % 2 ? httpGet(`http://shop.localhost:${port}/`, 60_000) : httpRequest(`http://shop.localhost:${port}/`, 'POST', 'x', 60_000),
+    );
+    // Another app's routes change while they wait: three reloads of the router.
+    for (let i = 0; i < 3; i++) {
+      await new Promise((r) => setTimeout(r, 300));
+      await router.apply([...held({ heldBy: hold }).slice(0, 1), { app: 'idle', hosts: ['idle.localhost', `x${i}.localhost`], upstreams: [] }]);
+    }
+    await router.apply(held({ releasing: [hold] }));
+    const answers = await Promise.all(requests);
+    expect(answers.map((a) => `${a.status} ${a.body}`)).toEqual(Array.from({ length: 200 }, () => '200 b'));
+    router.stopHold(hold);
+    for (let i = 0; i < 100 && router.holdAlive(hold); i++) await new Promise((r) => setTimeout(r, 50));
+    expect(router.holdAlive(hold)).toBe(false);
+    await router.apply(route([addresses[1]]));
+    expect(fs.existsSync(hold.release)).toBe(false);
+    expect(await httpGet(`http://shop.localhost:${port}/`)).toEqual({ status: 200, body: 'b' });
+  });
+
+  it('lets held requests fail only past the hold\'s bound', async () => {
+    const hold = await router.startHold('shop', 1);
+    await router.apply([{ ...route([addresses[0]])[0], heldBy: hold }]);
+    const started = Date.now();
+    expect((await httpGet(`http://shop.localhost:${port}/`, 10_000)).status).toBe(503);
+    expect(Date.now() - started).toBeGreaterThanOrEqual(1000);
+    router.stopHold(hold);
+    await router.apply(route([addresses[0]]));
   });
 });

@@ -16,11 +16,12 @@ function page(port: number, host: string): Promise<{ status: number; body: strin
 }
 
 /**
- * Attack: use maintenance mode to take another tenant's app offline, to
- * read the server's environment through the router's placeholders, or to
- * put a script in the page every visitor of an app gets.
+ * Attack: use maintenance mode or a pause to take another tenant's app
+ * offline (or let its held requests go early), to read the server's
+ * environment through the router's placeholders, or to put a script in the
+ * page every visitor of an app gets.
  */
-describe('maintenance mode keeps to the app’s owner and its page to text', () => {
+describe('maintenance mode and pauses keep to the app’s owner, and the page to text', () => {
   let t: Tenants;
   let theirs: string;
   let mine: string;
@@ -52,5 +53,27 @@ describe('maintenance mode keeps to the app’s owner and its page to text', () 
     expect(shown.status).toBe(503);
     expect(shown.body).not.toContain('<script>');
     expect(shown.body).toContain('&#60;script&#62;alert(document.cookie)&#60;/script&#62;');
+  });
+
+  it('another tenant’s app cannot be paused or resumed, and a pause is bounded', async () => {
+    const pause = await t.ssh('mallory', ['ps:pause', theirs]);
+    expect(pause.exitCode).toBe(1);
+    expect(pause.stderr).toContain('access denied');
+    expect((await page(t.server.routerPort, `${theirs}.localhost`)).status).toBe(200);
+    for (const max of ['0', '3601', 'forever', '1.5']) {
+      const r = await t.ssh('mallory', ['ps:pause', mine, '--max', max]);
+      expect(r.exitCode, max).toBe(1);
+      expect(r.stderr).toContain('--max must be whole seconds from 1 to 3600');
+    }
+    // The victim pauses; the attacker cannot let the requests go early.
+    expect((await t.ssh('victim', ['ps:pause', theirs, '--max', '60'])).exitCode).toBe(0);
+    const resume = await t.ssh('mallory', ['ps:resume', theirs]);
+    expect(resume.exitCode).toBe(1);
+    expect(resume.stderr).toContain('access denied');
+    const held = page(t.server.routerPort, `${theirs}.localhost`);
+    const first = await Promise.race([held.then(() => 'answered'), new Promise((r) => setTimeout(() => r('held'), 1500))]);
+    expect(first).toBe('held');
+    expect((await t.ssh('victim', ['ps:resume', theirs])).exitCode).toBe(0);
+    expect((await held).status).toBe(200);
   });
 });

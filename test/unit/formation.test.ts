@@ -2,7 +2,9 @@ import { describe, expect, it } from 'vitest';
 import { planFormation } from '../../src/domain/formation.js';
 import { parseCpus, parseMemory, parseProcfile, parseScale } from '../../src/domain/procfile.js';
 import { parseHostName } from '../../src/domain/host-name.js';
-import { caddyConfig } from '../../src/router/caddy-config.js';
+import { HOLD_CHECK_PATH, caddyConfig } from '../../src/router/caddy-config.js';
+import { holdConfig } from '../../src/router/caddy-holds.js';
+import type { Route } from '../../src/router/router.js';
 
 describe('Procfile', () => {
   it('reads types and commands, skipping comments and blank lines', () => {
@@ -86,13 +88,32 @@ describe('caddyConfig', () => {
     expect((server.routes[0].handle[0].load_balancing as Record<string, unknown>).retry_match).toBeUndefined();
   });
 
-  it('holds a single-writer app’s requests for the hold’s length, retrying any method while nothing answers', () => {
-    const config = caddyConfig([{ app: 'db', hosts: ['db.example.com'], upstreams: ['127.0.0.1:4009'], holdSeconds: 60 }], { admin: 'localhost:2019', listen: ':80' }) as {
-      apps: { http: { servers: { skiff: { routes: { handle: Record<string, unknown>[] }[] } } } };
-    };
-    expect(config.apps.http.servers.skiff.routes[0].handle[0]).toMatchObject({
-      upstreams: [{ dial: '127.0.0.1:4009' }],
-      load_balancing: { try_duration: '60s', try_interval: '100ms', retry_match: [{ method: expect.arrayContaining(['GET', 'POST', 'PUT', 'DELETE']) }] },
+  it('sends a held app’s requests to its hold, and answers on the release sockets of holds being released', () => {
+    const hold = { id: 'h1', socket: '/run/h1.hold', release: '/run/h1.release', pid: 1 };
+    type Server = { listen: string[]; routes: { match?: unknown[]; handle: Record<string, unknown>[] }[] };
+    const config = (route: Partial<Route>) =>
+      caddyConfig([{ app: 'db', hosts: ['db.example.com'], upstreams: ['127.0.0.1:4009'], ...route }], { admin: 'localhost:2019', listen: ':80' }) as {
+        apps: { http: { servers: Record<string, Server> } };
+      };
+    const held = config({ heldBy: hold }).apps.http.servers;
+    expect(held.skiff.routes[0].handle[0]).toEqual({ handler: 'reverse_proxy', upstreams: [{ dial: 'unix//run/h1.hold' }] });
+    expect(held['skiff-release']).toBeUndefined();
+    const releasing = config({ releasing: [hold] }).apps.http.servers;
+    expect(releasing.skiff.routes[0].handle[0]).toMatchObject({ upstreams: [{ dial: '127.0.0.1:4009' }] });
+    expect(releasing['skiff-release'].listen).toEqual(['unix//run/h1.release']);
+    // The hold's check is answered there, then the same routes as the public listener.
+    expect(releasing['skiff-release'].routes[0]).toMatchObject({ match: [{ path: [HOLD_CHECK_PATH] }], handle: [{ status_code: 200 }] });
+    expect(releasing['skiff-release'].routes.slice(1)).toEqual(releasing.skiff.routes);
+  });
+
+  it('holds in a Caddy of its own that waits, with any method, until its release socket answers the check', () => {
+    const config = holdConfig({ socket: '/run/h1.hold', release: '/run/h1.release' }, 60) as { apps: { http: { servers: { hold: { listen: string[]; routes: { handle: Record<string, unknown>[] }[] } } } } };
+    const server = config.apps.http.servers.hold;
+    expect(server.listen).toEqual(['unix//run/h1.hold']);
+    expect(server.routes[0].handle[0]).toMatchObject({
+      upstreams: [{ dial: 'unix//run/h1.release' }],
+      health_checks: { active: { uri: HOLD_CHECK_PATH, interval: '50ms' } },
+      load_balancing: { try_duration: '60s', try_interval: '50ms', retry_match: [{ method: expect.arrayContaining(['GET', 'POST', 'PUT', 'DELETE']) }] },
     });
   });
 });

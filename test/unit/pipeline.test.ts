@@ -32,7 +32,7 @@ import type { CronJob } from '../../src/domain/cron.js';
 import { Progress } from '../../src/output/progress.js';
 import { PushRejected, deployPush } from '../../src/pipeline/push.js';
 import { appUrl } from '../../src/pipeline/route.js';
-import type { Route, Router } from '../../src/router/router.js';
+import type { Hold, Route, Router } from '../../src/router/router.js';
 import { rollInstances, type InstanceHost } from '../../src/runtime/instance-rollout.js';
 import type { DeployOptions, FormationSpec, Instance, OneOffIO, OneOffSpec, ProcessSpec, Rollout, Runtime } from '../../src/runtime/runtime.js';
 import { Runtimes } from '../../src/runtime/runtimes.js';
@@ -164,9 +164,22 @@ class FakeRouter implements Router {
       this.failNext = false;
       throw new ExternalError('the router refused the routes');
     }
-    const held = routes.find((r) => r.app === APP && r.holdSeconds);
-    events.push(held ? `hold ${held.upstreams.join(' ')}` : 'route');
+    const route = routes.find((r) => r.app === APP);
+    events.push(route?.heldBy ? 'route held' : route?.releasing ? 'route released' : 'route');
     this.routes = routes;
+  }
+  holds = new Set<string>();
+  async startHold(_app: string, _seconds: number): Promise<Hold> {
+    const id = `h${this.holds.size + 1}`;
+    this.holds.add(id);
+    events.push('hold');
+    return { id, socket: `/run/${id}.hold`, release: `/run/${id}.release`, pid: 1 };
+  }
+  stopHold(hold: Hold): void {
+    this.holds.delete(hold.id);
+  }
+  holdAlive(hold: Hold): boolean {
+    return this.holds.has(hold.id);
   }
   async isConfigured(): Promise<boolean> {
     return true;
@@ -423,12 +436,13 @@ describe('a single-writer volume', () => {
     await mountStorage(op(), APP, 'db:/db', { singleWriter: true });
     events = [];
     await push('two', WITH_RELEASE);
-    const hold = events.find((e) => e.startsWith('hold'));
-    expect(events).toEqual(['build', hold, 'stop web.1 v1', 'run sh -c ./migrate v2', 'start web.1 v2', 'route']);
-    const port = Number(hold?.split(':').at(-1));
-    expect(router.upstreams(APP)).toEqual([`127.0.0.1:${port}`]);
+    expect(events).toEqual(['build', 'hold', 'route held', 'stop web.1 v1', 'run sh -c ./migrate v2', 'start web.1 v2', 'route held', 'route released', 'route']);
+    expect(router.upstreams(APP)).toEqual([expect.stringMatching(/^127\.0\.0\.1:\d+$/)]);
     expect(host.specs.at(-1)?.mounts).toEqual([{ volume: `skiff-${APP}_db`, path: '/db' }]);
+    // The hold ended, and so did the router's answering on its release socket.
+    expect(router.holds.size).toBe(0);
     expect(services.store.routes.all()[0].held).toBeNull();
+    expect(router.routes[0].releasing).toBeUndefined();
     await expect(scale(op(), APP, { web: 2 })).rejects.toThrow(/single-writer volume: it runs one instance at most/);
   });
 
@@ -438,10 +452,10 @@ describe('a single-writer volume', () => {
     host.failing.add(`skiff/${APP}:v2`);
     events = [];
     await expect(push('two', WITH_RELEASE)).rejects.toBeInstanceOf(PushRejected);
-    const hold = events.find((e) => e.startsWith('hold'));
-    expect(events).toEqual(['build', hold, 'stop web.1 v1', 'run sh -c ./migrate v2', 'start web.1 v2', 'start web.1 v1', 'route']);
+    expect(events).toEqual(['build', 'hold', 'route held', 'stop web.1 v1', 'run sh -c ./migrate v2', 'start web.1 v2', 'start web.1 v1', 'route held', 'route released', 'route']);
     expect(host.versions(APP)).toEqual(['web.1 v1']);
-    expect(router.upstreams(APP)).toEqual([hold?.replace('hold ', '')]);
+    expect(router.upstreams(APP)).toEqual([expect.stringMatching(/^127\.0\.0\.1:\d+$/)]);
+    expect(router.holds.size).toBe(0);
     expect(services.store.apps.find(APP)?.currentRelease).toBe(1);
     expect(services.store.releases.find(APP, 2)?.status).toBe('failed');
   });

@@ -89,10 +89,11 @@ describe('SQLite store', () => {
     store.routes.set('a', ['127.0.0.1:4000']);
     expect(store.routes.all()).toEqual([{ app: 'a', upstreams: ['127.0.0.1:4000'], hosts: ['www.example.com'], held: null, maintenance: null }]);
     // A hold is kept beside the upstreams, which it does not change, until it ends.
-    store.routes.hold('a', { upstreams: ['127.0.0.1:4001'], seconds: 60 });
-    expect(store.routes.all()[0]).toMatchObject({ upstreams: ['127.0.0.1:4000'], held: { upstreams: ['127.0.0.1:4001'], seconds: 60 } });
-    expect(store.routes.held('a')).toEqual({ upstreams: ['127.0.0.1:4001'], seconds: 60 });
-    store.routes.clearHolds();
+    const held = { id: 'h1', socket: '/run/h1.hold', release: '/run/h1.release', pid: 42, reason: 'pause' as const, until: null, releasing: false };
+    store.routes.hold('a', held);
+    expect(store.routes.all()[0]).toMatchObject({ upstreams: ['127.0.0.1:4000'], held });
+    expect(store.routes.held('a')).toEqual(held);
+    store.routes.hold('a', null);
     expect(store.routes.all()[0].held).toBeNull();
     store.mounts.add('a', 'data', '/data', true);
     expect(() => store.mounts.add('a', 'other', '/data')).toThrow('mounts data at /data already');

@@ -1,0 +1,57 @@
+import { InvalidError } from '../errors.js';
+import { getApp } from '../pipeline/policy.js';
+import { holdTraffic, releaseDueHolds, releaseTraffic } from '../pipeline/route.js';
+import type { App } from '../store/store.js';
+import { withOpLock, type Op, type Services } from './operation.js';
+
+export const PAUSE_DEFAULT_SECONDS = 30;
+export const PAUSE_MAX_SECONDS = 3600;
+/** The hold outlasts the pause by this much, so that the server's resume at the pause's end still finds its requests waiting. */
+const PAUSE_HOLD_MARGIN_SECONDS = 30;
+
+/**
+ * ps:pause: from now on the app's requests are held at the router (they
+ * wait, they do not fail) until ps:resume or `maxSeconds`, whichever comes
+ * first; then they go on to wherever the app's traffic goes by then. Deploys
+ * meanwhile keep the pause. Waits for a push of the app to finish first.
+ */
+export async function pauseApp(op: Op, appName: string, maxSeconds: number): Promise<{ app: App; until: Date }> {
+  const app = getApp(op.services, op.caller, appName);
+  if (!Number.isInteger(maxSeconds) || maxSeconds < 1 || maxSeconds > PAUSE_MAX_SECONDS) {
+    throw new InvalidError(`--max must be whole seconds from 1 to ${PAUSE_MAX_SECONDS}`);
+  }
+  return withOpLock(op, app.name, 'pause', async () => {
+    const held = op.services.store.routes.held(app.name);
+    if (held?.reason === 'pause' && !held.releasing) throw new InvalidError(`${app.name} is paused already, until ${held.until}; ps:resume ${app.name} lets its requests go`);
+    const until = new Date(Date.now() + maxSeconds * 1000);
+    op.progress.step(`Pausing ${app.name}: its requests wait at the router for at most ${maxSeconds}s`);
+    await holdTraffic(op.services, app.name, maxSeconds + PAUSE_HOLD_MARGIN_SECONDS, 'pause', until);
+    return { app, until };
+  });
+}
+
+/** ps:resume: the held requests go on, to the app's instances as they are now. */
+export async function resumeApp(op: Op, appName: string): Promise<App> {
+  const app = getApp(op.services, op.caller, appName);
+  return withOpLock(op, app.name, 'resume', async () => {
+    const held = op.services.store.routes.held(app.name);
+    if (held?.reason !== 'pause' || held.releasing) throw new InvalidError(`${app.name} is not paused; ps:pause ${app.name} holds its requests`);
+    await releaseTraffic(op.services, app.name);
+    return app;
+  });
+}
+
+/** The server's watch: pauses past their end are resumed, with an event each. */
+export async function resumeDuePauses(services: Services, now = new Date()): Promise<string[]> {
+  const resumed = await releaseDueHolds(services, now, false);
+  for (const app of resumed) {
+    services.store.events.record({ app, user: 'skiff', source: 'server', action: 'ps:resume', detail: { reason: 'the pause reached its --max' }, outcome: 'ok' });
+  }
+  return resumed;
+}
+
+/** When the app's pause ends (ISO time), or null when it is not paused. */
+export function pausedUntil(services: Pick<Services, 'store'>, app: string): string | null {
+  const held = services.store.routes.held(app);
+  return held?.reason === 'pause' && !held.releasing ? held.until : null;
+}
