@@ -2,7 +2,7 @@ import { parseCpus, parseMemory, parseProcessType, parseScale } from '../domain/
 import { planFormation } from '../domain/formation.js';
 import { UsageError } from '../errors.js';
 import { restart, scale, setResources, setStopped } from '../operations/formation.js';
-import { PAUSE_DEFAULT_SECONDS, PAUSE_MAX_SECONDS, pauseApp, resumeApp } from '../operations/pause.js';
+import { PAUSE_DEFAULT_SECONDS, PAUSE_MAX_SECONDS, pauseApp, pausedUntil, resumeApp } from '../operations/pause.js';
 import { getApp } from '../pipeline/policy.js';
 import type { Instance } from '../runtime/runtime.js';
 import { table, writeJson } from './args.js';
@@ -51,7 +51,10 @@ export const psCommands: CommandSpec[] = [
         instances: instances.map((i) => ({ name: `${i.process}.${i.index}`, state: i.state, release: i.release, startedAt: i.startedAt ?? null })),
       };
       if (values.json) return writeJson(io.stdout, report);
-      io.stdout.write(`${HEADING}${app.name} processes${rel ? ` (v${rel.version})` : ''}${app.stopped ? ' — stopped (ps:start to run)' : ''}\n`);
+      const paused = pausedUntil(services, app.name);
+      io.stdout.write(
+        `${HEADING}${app.name} processes${rel ? ` (v${rel.version})` : ''}${app.stopped ? ' — stopped (ps:start to run)' : ''}${paused ? ` — paused until ${paused} (ps:resume to end it)` : ''}\n`,
+      );
       io.stdout.write(
         table(
           instances.map((i) => {
