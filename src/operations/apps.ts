@@ -87,6 +87,8 @@ export async function destroyApp(services: Services, name: string): Promise<numb
 /** apps:destroy, under the app's lock, by its owner or an admin; its review apps go with it. */
 export async function destroyOwnApp(op: Op, name: string): Promise<{ app: App; imagesLeft: number; reviewApps: string[] }> {
   const app = getApp(op.services, op.caller, name, { owner: true });
+  const sharers = op.services.store.mounts.sharers(app.name).filter((s) => s !== app.name);
+  if (sharers.length) throw new ConflictError(`${sharers.join(', ')} mount${sharers.length === 1 ? 's' : ''} storage of ${app.name}; storage:unmount it there first (storage ${sharers[0]} shows it)`);
   const reviewApps = op.services.store.apps.reviewAppsOf(app.name).map((r) => r.name);
   for (const review of reviewApps) await withOpLock(op, review, 'destroy', () => destroyApp(op.services, review));
   const imagesLeft = await withOpLock(op, app.name, 'destroy', () => destroyApp(op.services, app.name));

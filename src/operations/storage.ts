@@ -8,34 +8,58 @@ import { applyToRelease, type Op } from './operation.js';
 
 type Ask = Pick<Op, 'services' | 'caller'>;
 
-/** One of the app's volumes: where it is mounted (null: kept, not mounted) and its size on disk (null: unknown). */
+/**
+ * One of the app's volumes: where it is mounted (null: kept, not mounted),
+ * its size on disk (null: unknown), the app it belongs to when shared from
+ * another, and the other apps that mount it.
+ */
 export interface StorageEntry {
   name: string;
   path: string | null;
   bytes: number | null;
   mode: 'mounted' | 'single-writer' | 'unmounted';
+  from: string | null;
+  sharedWith: string[];
 }
 
-/** storage:mount APP NAME:/path: the volume is made if new, and every instance, one-off and release phase of the app mounts it. */
+/**
+ * storage:mount APP NAME:/path: the volume is made if new, and every
+ * instance, one-off and release phase of the app mounts it. OTHER/NAME
+ * mounts another app's existing volume: sharing is explicit, by someone who
+ * may use both apps, and never of a single-writer volume.
+ */
 export async function mountStorage(op: Op, appName: string, spec: string, options: { singleWriter?: boolean } = {}): Promise<Mount> {
   const { services } = op;
   const app = getApp(services, op.caller, appName);
-  const { name, path } = parseMountSpec(spec);
+  const { name, path, from } = parseMountSpec(spec);
   const singleWriter = options.singleWriter === true;
+  if (from !== null) {
+    const source = getApp(services, op.caller, from);
+    if (source.name === app.name) throw new InvalidError(`${name} is ${app.name}'s own volume: storage:mount ${app.name} ${name}:${path}`);
+    if (singleWriter) throw new InvalidError('a shared volume cannot be single-writer: two apps mount it');
+    if (services.store.mounts.list(source.name).some((m) => m.name === name && m.singleWriter)) {
+      throw new ConflictError(`${source.name} mounts ${name} as single-writer: it has one writer, so it is not shared`);
+    }
+    if (services.store.mounts.list(source.name).some((m) => m.name === name && m.from !== null)) throw new InvalidError(`${source.name}'s ${name} is shared from another app: mount it from there`);
+    if (!(await services.volumes.names(source.name)).includes(name)) throw new NotFoundError(`${source.name} has no storage named ${name}; storage ${source.name} lists it`);
+  } else if (singleWriter && services.store.mounts.sharers(app.name, name).length) {
+    throw new ConflictError(`${name} is shared with ${services.store.mounts.sharers(app.name, name).join(', ')}: a single-writer volume has one app`);
+  }
   const webScale = services.store.formation.list(app.name).find((f) => f.process === 'web')?.quantity ?? 1;
   if (singleWriter && webScale > 1) throw new ConflictError(`${app.name} runs ${webScale} web instances; a single-writer volume allows one: ps:scale ${app.name} web=1 first`);
   if (services.runtime.for(app.name).name === 'swarm') throw new InvalidError(STORAGE_ON_SWARM(app.name));
   const taken = services.store.mounts.list(app.name).find((m) => m.name === name || m.path === path);
   if (taken) throw new ConflictError(taken.name === name ? `${app.name} mounts ${name} already, at ${taken.path}` : `${app.name} mounts ${taken.name} at ${path} already`);
-  await services.volumes.ensure(app.name, name);
-  op.progress.step(`Mounting ${name} at ${path} in ${app.name}${singleWriter ? ' (single writer: web only, one instance, handed over on each deploy)' : ''}`);
+  if (from === null) await services.volumes.ensure(app.name, name);
+  const shared = from === null ? '' : ` (${from}'s, shared)`;
+  op.progress.step(`Mounting ${name}${shared} at ${path} in ${app.name}${singleWriter ? ' (single writer: web only, one instance, handed over on each deploy)' : ''}`);
   let mount: Mount | undefined;
   await applyToRelease(
     op,
     app.name,
     'storage change',
     'all',
-    () => (mount = services.store.mounts.add(app.name, name, path, singleWriter)),
+    () => (mount = services.store.mounts.add(app.name, name, path, { singleWriter, from })),
     () => services.store.mounts.remove(app.name, name),
   );
   return mount as Mount;
@@ -45,7 +69,7 @@ export async function mountStorage(op: Op, appName: string, spec: string, option
 export async function unmountStorage(op: Op, appName: string, name: string): Promise<Mount> {
   const { services } = op;
   const app = getApp(services, op.caller, appName);
-  const mount = services.store.mounts.list(app.name).find((m) => m.name === name);
+  const mount = services.store.mounts.list(app.name).find((m) => m.name === name || (m.from !== null && `${m.from}/${m.name}` === name));
   if (!mount) throw new NotFoundError(`${app.name} mounts no storage named '${printable(name)}'; storage ${app.name} lists it`);
   op.progress.step(`Unmounting ${name} from ${app.name} (its data stays)`);
   await applyToRelease(
@@ -53,8 +77,8 @@ export async function unmountStorage(op: Op, appName: string, name: string): Pro
     app.name,
     'storage change',
     'all',
-    () => services.store.mounts.remove(app.name, name),
-    () => services.store.mounts.add(app.name, mount.name, mount.path, mount.singleWriter),
+    () => services.store.mounts.remove(app.name, mount.name),
+    () => services.store.mounts.add(app.name, mount.name, mount.path, mount),
   );
   return mount;
 }
@@ -64,8 +88,18 @@ export async function listStorage({ services, caller }: Ask, appName: string): P
   const app = getApp(services, caller, appName);
   const mounts = services.store.mounts.list(app.name);
   const volumes = await services.volumes.list(app.name);
-  const entries: StorageEntry[] = mounts.map((m) => ({ name: m.name, path: m.path, bytes: volumes.find((v) => v.name === m.name)?.bytes ?? null, mode: m.singleWriter ? 'single-writer' : 'mounted' }));
-  for (const v of volumes) if (!mounts.some((m) => m.name === v.name)) entries.push({ name: v.name, path: null, bytes: v.bytes, mode: 'unmounted' });
+  const bytes = async (m: Mount): Promise<number | null> =>
+    (m.from === null ? volumes : await services.volumes.list(m.from)).find((v) => v.name === m.name)?.bytes ?? null;
+  const entries: StorageEntry[] = [];
+  for (const m of mounts) {
+    const sharedWith = m.from === null ? services.store.mounts.sharers(app.name, m.name) : [];
+    entries.push({ name: m.name, path: m.path, bytes: await bytes(m), mode: m.singleWriter ? 'single-writer' : 'mounted', from: m.from, sharedWith });
+  }
+  for (const v of volumes) {
+    if (!mounts.some((m) => m.name === v.name && m.from === null)) {
+      entries.push({ name: v.name, path: null, bytes: v.bytes, mode: 'unmounted', from: null, sharedWith: services.store.mounts.sharers(app.name, v.name) });
+    }
+  }
   return entries.sort((a, b) => a.name.localeCompare(b.name));
 }
 
@@ -73,7 +107,9 @@ export async function listStorage({ services, caller }: Ask, appName: string): P
 export async function destroyStorage({ services, caller }: Ask, appName: string, name: string, confirm: string | undefined): Promise<void> {
   const app = getApp(services, caller, appName, { owner: true });
   if (!VOLUME_NAME_PATTERN.test(name)) throw new InvalidError(`invalid storage name '${printable(name)}'`);
-  if (services.store.mounts.list(app.name).some((m) => m.name === name)) throw new ConflictError(`${name} is mounted in ${app.name}; storage:unmount ${app.name} ${name} first`);
+  if (services.store.mounts.list(app.name).some((m) => m.name === name && m.from === null)) throw new ConflictError(`${name} is mounted in ${app.name}; storage:unmount ${app.name} ${name} first`);
+  const sharers = services.store.mounts.sharers(app.name, name);
+  if (sharers.length) throw new ConflictError(`${sharers.join(', ')} mount${sharers.length === 1 ? 's' : ''} ${name}; storage:unmount ${sharers[0]} ${app.name}/${name} first`);
   if (!(await services.volumes.names(app.name)).includes(name)) throw new NotFoundError(`${app.name} has no storage named ${name}; storage ${app.name} lists it`);
   if (confirm !== name) throw new UsageError(`this deletes ${name} of ${app.name} and all its data; to go on, run: storage:destroy ${app.name} ${name} --confirm ${name}`);
   await services.volumes.remove(app.name, name);

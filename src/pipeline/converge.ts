@@ -106,7 +106,7 @@ export function appMounts(deps: Pick<PipelineDeps, 'store'>, app: string, proces
   return deps.store.mounts
     .list(app)
     .filter((m) => !m.singleWriter || process === undefined || process === 'web')
-    .map((m) => ({ volume: volumeName(app, m.name), path: m.path }));
+    .map((m) => ({ volume: volumeName(m.from ?? app, m.name), path: m.path }));
 }
 
 /** Whether replacing these types of the release takes a handover: web runs, is replaced, and has a single-writer volume. */

@@ -272,4 +272,8 @@ export const MIGRATIONS: readonly { version: number; sql: string }[] = [
     version: 18,
     sql: `ALTER TABLE apps ADD COLUMN maintenance TEXT;`,
   },
+  {
+    version: 19,
+    sql: `ALTER TABLE mounts ADD COLUMN from_app TEXT;`,
+  },
 ];

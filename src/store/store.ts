@@ -194,14 +194,18 @@ export interface Mount {
   path: string;
   /** Never two containers with it at once: only web mounts it, at scale 1, and a deploy hands it over (stop, then start). */
   singleWriter: boolean;
+  /** The app whose volume it is, when another app shares it (storage:mount APP OTHER/NAME:/path); null: the app's own. */
+  from: string | null;
   createdAt: string;
 }
 
 export interface MountStore {
   list(app: string): Mount[];
   /** Refuses a name or a path the app mounts already. */
-  add(app: string, name: string, path: string, singleWriter?: boolean): Mount;
+  add(app: string, name: string, path: string, options?: { singleWriter?: boolean; from?: string | null }): Mount;
   remove(app: string, name: string): boolean;
+  /** The other apps that mount this app's volume (or any of its volumes). */
+  sharers(app: string, name?: string): string[];
 }
 
 export interface DomainStore {

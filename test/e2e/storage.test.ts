@@ -60,14 +60,14 @@ describe('storage', () => {
     expect(await ssh(['ps:restart', app])).toContain('answers HTTP');
     expect(await count()).toBe('3');
     const listed = JSON.parse(await ssh(['storage', app, '--json'])) as { name: string; path: string; mode: string; bytes: number | null }[];
-    expect(listed).toEqual([{ name: 'data', path: '/data', mode: 'mounted', bytes: expect.any(Number) }]);
+    expect(listed).toEqual([{ name: 'data', path: '/data', mode: 'mounted', bytes: expect.any(Number), from: null, sharedWith: [] }]);
     expect(await volumes()).toContain(`skiff-${app}_data`);
   });
 
   it('keeps the data of an unmounted volume until storage:destroy, which asks for confirmation', async () => {
     expect(await ssh(['storage:unmount', app, 'data'])).toContain('its data is kept');
     expect((await server.ssh(key, ['run', app, 'sh', '-c', "'cat /data/count || echo none'"])).stdout).toContain('none');
-    expect(JSON.parse(await ssh(['storage', app, '--json']))).toEqual([{ name: 'data', path: null, mode: 'unmounted', bytes: expect.anything() }]);
+    expect(JSON.parse(await ssh(['storage', app, '--json']))).toEqual([{ name: 'data', path: null, mode: 'unmounted', bytes: expect.anything(), from: null, sharedWith: [] }]);
     await ssh(['storage:mount', app, 'data:/data']);
     expect((await server.ssh(key, ['run', app, 'cat', '/data/count'])).stdout).toBe('3');
 
@@ -100,10 +100,35 @@ describe('storage', () => {
     expect(JSON.parse(await ssh(['storage', app, '--json'])).map((e: { name: string }) => e.name)).toEqual(['one']);
   });
 
-  it('goes with the app on apps:destroy', async () => {
+  it('is shared with another app only when asked, and goes with its app on apps:destroy once no other mounts it', async () => {
     expect((await server.ssh(key, ['apps:create', gone])).exitCode).toBe(0);
     await ssh(['storage:mount', gone, 'files:/files']);
     expect(await volumes()).toContain(`skiff-${gone}_files`);
+    expect((await server.git(key, await fixtureRepo('dockerfile-hello'), ['push', server.remote(gone), 'main'])).exitCode).toBe(0);
+    await ssh(['run', gone, 'sh', '-c', "'echo from-gone > /files/note'"]);
+    expect(await ssh(['storage:mount', app, `${gone}/files:/shared`])).toContain(`has ${gone}/files at /shared`);
+    expect(await ssh(['run', app, 'cat', '/shared/note'])).toBe('from-gone');
+    expect(JSON.parse(await ssh(['storage', gone, '--json']))).toEqual([expect.objectContaining({ name: 'files', sharedWith: [app] })]);
+    expect(JSON.parse(await ssh(['storage', app, '--json']))).toContainEqual(expect.objectContaining({ name: 'files', from: gone, path: '/shared' }));
+    // What would take the data from under the other app is refused.
+    for (const [args, says] of [
+      [['apps:destroy', gone, '--confirm', gone], `${app} mounts storage of ${gone}`],
+      [['storage:unmount', gone, 'files'], ''],
+      [['storage:destroy', gone, 'files', '--confirm', 'files'], `${app} mounts files`],
+      [['storage:mount', app, `${gone}/files:/again`], 'mounts files already'],
+    ] as const) {
+      const r = await server.ssh(key, [...args]);
+      if (!says) {
+        expect(r.exitCode, r.stderr).toBe(0);
+        continue;
+      }
+      expect(r.exitCode, args.join(' ')).toBe(1);
+      expect(r.stderr).toContain(says);
+    }
+    const single = await server.ssh(key, ['storage:mount', gone, 'files:/files', '--single-writer']);
+    expect(single.exitCode).toBe(1);
+    expect(single.stderr).toContain(`files is shared with ${app}: a single-writer volume has one app`);
+    await ssh(['storage:unmount', app, `${gone}/files`]);
     await ssh(['apps:destroy', gone, '--confirm', gone]);
     expect(await volumes()).not.toContain(`skiff-${gone}_files`);
   });

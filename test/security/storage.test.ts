@@ -6,7 +6,8 @@ import { fixtureRepo } from '../helpers/skiff.js';
 import { Tenants } from '../helpers/tenants.js';
 
 /**
- * Attack: reach another tenant's stored data: by its storage commands, by an
+ * Attack: reach another tenant's stored data: by its storage commands, by
+ * mounting its volume as a shared one (OTHER/NAME), by an
  * app name that makes the same engine volume name, by a mount path that adds
  * options to the engine's mount (a bind of the engine socket), or by a volume
  * made beforehand under the name Skiff would use.
@@ -36,6 +37,25 @@ describe('storage belongs to its app', () => {
       expect(r.stderr).toBe(' !     access denied');
     }
     expect((await t.ssh('victim', ['run', shop, 'cat', '/db/secret'])).stdout).toBe('victim-secret');
+  });
+
+  it("cannot mount another tenant's volume into an app of its own, and a share keeps to its apps", async () => {
+    const mine = t.app('mine');
+    expect((await t.push('mallory', await fixtureRepo('dockerfile-hello'), mine)).exitCode).toBe(0);
+    const r = await t.ssh('mallory', ['storage:mount', mine, `${shop}/data-db:/stolen`]);
+    expect(r.exitCode).toBe(1);
+    expect(r.stderr).toBe(' !     access denied');
+    expect((await t.ssh('mallory', ['storage', mine, '--json'])).stdout).toBe('[]');
+    // The victim shares between two apps of its own; the attacker still cannot read it, and cannot unmount it.
+    const second = t.app('shop2');
+    expect((await t.push('victim', await fixtureRepo('dockerfile-hello'), second)).exitCode).toBe(0);
+    expect((await t.ssh('victim', ['storage:mount', second, `${shop}/data-db:/shared`])).exitCode).toBe(0);
+    expect((await t.ssh('victim', ['run', second, 'cat', '/shared/secret'])).stdout).toBe('victim-secret');
+    for (const args of [['storage:mount', mine, `${second}/data-db:/x`], ['storage:unmount', second, `${shop}/data-db`]]) {
+      const denied = await t.ssh('mallory', args);
+      expect(denied.exitCode, args.join(' ')).toBe(1);
+      expect(denied.stderr).toBe(' !     access denied');
+    }
   });
 
   it('gives an app whose name and storage name spell the same engine name a volume of its own', async () => {

@@ -3,8 +3,13 @@ import { parseMountSpec, volumeName } from '../../src/domain/storage.js';
 
 describe('storage names and paths', () => {
   it('takes NAME:/path with a plain absolute path', () => {
-    expect(parseMountSpec('data:/var/lib/app-data')).toEqual({ name: 'data', path: '/var/lib/app-data' });
-    expect(parseMountSpec('db-1:/db')).toEqual({ name: 'db-1', path: '/db' });
+    expect(parseMountSpec('data:/var/lib/app-data')).toEqual({ name: 'data', path: '/var/lib/app-data', from: null });
+    expect(parseMountSpec('db-1:/db')).toEqual({ name: 'db-1', path: '/db', from: null });
+  });
+
+  it('takes OTHER/NAME:/path for another app’s volume, OTHER an app name', () => {
+    expect(parseMountSpec('shop/files:/shared')).toEqual({ name: 'files', path: '/shared', from: 'shop' });
+    for (const bad of ['../files:/x', 'Shop/files:/x', 'shop/../files:/x', '/files:/x', 'shop/files/x:/x']) expect(() => parseMountSpec(bad), bad).toThrow(/invalid|required/);
   });
 
   it('refuses what would add mount options, leave the path, or cover the kernel', () => {

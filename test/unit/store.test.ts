@@ -95,9 +95,15 @@ describe('SQLite store', () => {
     expect(store.routes.held('a')).toEqual(held);
     store.routes.hold('a', null);
     expect(store.routes.all()[0].held).toBeNull();
-    store.mounts.add('a', 'data', '/data', true);
+    store.mounts.add('a', 'data', '/data', { singleWriter: true });
     expect(() => store.mounts.add('a', 'other', '/data')).toThrow('mounts data at /data already');
-    expect(store.mounts.list('a')).toEqual([{ name: 'data', path: '/data', singleWriter: true, createdAt: expect.any(String) }]);
+    expect(store.mounts.list('a')).toEqual([{ name: 'data', path: '/data', singleWriter: true, from: null, createdAt: expect.any(String) }]);
+    // Another app's volume, shared: the owning app knows who mounts it.
+    store.mounts.add('b', 'files', '/files', { from: 'c' });
+    expect(store.mounts.list('b')).toEqual([{ name: 'files', path: '/files', singleWriter: false, from: 'c', createdAt: expect.any(String) }]);
+    expect(store.mounts.sharers('c')).toEqual(['b']);
+    expect(store.mounts.sharers('c', 'files')).toEqual(['b']);
+    expect(store.mounts.sharers('c', 'other')).toEqual([]);
     store.apps.remove('a');
     expect(store.mounts.list('a')).toEqual([]);
     expect(store.config.get('a')).toEqual({});
