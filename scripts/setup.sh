@@ -31,6 +31,9 @@ if [ "$want_test" = 1 ]; then
   command -v htpasswd >/dev/null || need+=(apache2-utils)
   # systemd-analyze checks the units the systemd runtime writes.
   command -v systemd-analyze >/dev/null || need+=(systemd)
+  # A real ACME flow offline: pebble (the test CA) and its mock DNS; openssl makes test certificates.
+  command -v pebble >/dev/null || need+=(pebble)
+  command -v openssl >/dev/null || need+=(openssl)
 fi
 if [ "${#need[@]}" -gt 0 ]; then
   if [ "$(id -u)" != 0 ]; then

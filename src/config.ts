@@ -16,6 +16,10 @@ export const SETTINGS: readonly SettingSpec[] = [
   { env: 'SKIFF_DOMAIN', default: 'localhost', summary: 'apps answer at APP.SKIFF_DOMAIN; also the host in git remotes' },
   { env: 'SKIFF_HTTP_PORT', default: '8022', summary: "port for git over HTTP(S) with a token (put TLS in front); 0 turns it off" },
   { env: 'SKIFF_ROUTER_PORT', default: '80', summary: 'port the router (Caddy) serves apps on, at http://APP.SKIFF_DOMAIN' },
+  { env: 'SKIFF_ACME_EMAIL', default: '', summary: "your email for the ACME account; set, every app host is served over HTTPS with automatic certificates, and HTTP redirects to it" },
+  { env: 'SKIFF_ACME_CA', default: 'https://acme-v02.api.letsencrypt.org/directory', summary: "the ACME CA's directory URL (Let's Encrypt's production one by default)" },
+  { env: 'SKIFF_ACME_CA_ROOT', default: '', summary: "a PEM file of the root the ACME CA's own HTTPS is signed by, when it is a private CA" },
+  { env: 'SKIFF_ROUTER_TLS_PORT', default: '443', summary: 'port the router serves apps over HTTPS on, with SKIFF_ACME_EMAIL set' },
   { env: 'SKIFF_CADDY_ADMIN', default: '', summary: "admin API of an existing Caddy (host:port or unix//path), where Skiff sets only its own server; empty: Skiff runs its own" },
   { env: 'SKIFF_DRAIN_SECONDS', default: '10', summary: 'seconds old web instances keep finishing requests after a switch' },
   { env: 'SKIFF_APP_PORT', default: '5000', summary: 'PORT given to web processes' },
@@ -58,6 +62,8 @@ export interface Config {
   appPort: number;
   routerPort: number;
   httpPort: number;
+  /** HTTPS with automatic certificates (SKIFF_ACME_EMAIL set), else none. */
+  tls: { port: number; email: string; ca: string; caRoot: string | undefined } | undefined;
   /** Caddy's admin API; when Skiff runs its own, a socket in SKIFF_HOME. */
   caddyAdmin: string;
   ownCaddy: boolean;
@@ -120,6 +126,20 @@ function oneOf(env: NodeJS.ProcessEnv, name: string, choices: readonly string[])
   return value;
 }
 
+/** SKIFF_ACME_EMAIL turns HTTPS on; it needs Skiff's own Caddy, whose TLS settings are Skiff's to make. */
+function tlsSetting(env: NodeJS.ProcessEnv): Config['tls'] {
+  const email = env.SKIFF_ACME_EMAIL ?? '';
+  if (!email) return undefined;
+  if (!/^[^\s@'"{}]+@[^\s@'"{}]+\.[^\s@'"{}]+$/.test(email)) throw new Error(`SKIFF_ACME_EMAIL must be an email address, not '${email}'`);
+  if (env.SKIFF_CADDY_ADMIN) throw new Error("SKIFF_ACME_EMAIL needs Skiff's own Caddy: with SKIFF_CADDY_ADMIN, your Caddy's own automatic HTTPS serves Skiff's hosts");
+  const ca = env.SKIFF_ACME_CA || defaultOf('SKIFF_ACME_CA');
+  if (!/^https:\/\/[^\s{}]+$/.test(ca)) throw new Error(`SKIFF_ACME_CA must be an https:// URL, not '${ca}'`);
+  const port = intSetting(env, 'SKIFF_ROUTER_TLS_PORT', defaultOf('SKIFF_ROUTER_TLS_PORT'), 1, 65535);
+  const routerPort = Number(env.SKIFF_ROUTER_PORT || defaultOf('SKIFF_ROUTER_PORT'));
+  if (port === routerPort) throw new Error('SKIFF_ROUTER_TLS_PORT must differ from SKIFF_ROUTER_PORT, which redirects to it');
+  return { port, email, ca, caRoot: env.SKIFF_ACME_CA_ROOT ? path.resolve(env.SKIFF_ACME_CA_ROOT) : undefined };
+}
+
 function defaultOf(name: string): string {
   const spec = SETTINGS.find((s) => s.env === name);
   if (!spec) throw new Error(`no setting ${name}`);
@@ -138,6 +158,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
     appPort: intSetting(env, 'SKIFF_APP_PORT', defaultOf('SKIFF_APP_PORT'), 1, 65535),
     httpPort: intSetting(env, 'SKIFF_HTTP_PORT', defaultOf('SKIFF_HTTP_PORT'), 0, 65535),
     routerPort: intSetting(env, 'SKIFF_ROUTER_PORT', defaultOf('SKIFF_ROUTER_PORT'), 1, 65535),
+    tls: tlsSetting(env),
     caddyAdmin: env.SKIFF_CADDY_ADMIN || `unix/${path.join(home, 'caddy', 'admin.sock')}`,
     ownCaddy: !env.SKIFF_CADDY_ADMIN,
     caddyDir: path.join(home, 'caddy'),

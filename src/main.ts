@@ -14,8 +14,8 @@ import { assertDockerAnswers, createDocker } from './docker/client.js';
 import { userMessage } from './errors.js';
 import { Repos } from './git/repos.js';
 import { createLogger, type Logger } from './log.js';
-import { applyRoutes, currentRoutes } from './pipeline/route.js';
-import { caddyConfig } from './router/caddy-config.js';
+import { appUrl, applyRoutes, currentRoutes } from './pipeline/route.js';
+import { caddyConfig, type CaddyOptions } from './router/caddy-config.js';
 import { CaddyRouter } from './router/caddy-router.js';
 import { DockerRuntime } from './runtime/docker-runtime.js';
 import { Runtimes, parseRuntimeName } from './runtime/runtimes.js';
@@ -66,7 +66,7 @@ function compose(config: Config, log: Logger): Services {
     registry,
     runtime,
     volumes: new Volumes(docker),
-    router: new CaddyRouter(config.caddyAdmin, `${config.bind}:${config.routerPort}`, path.join(config.caddyDir, 'holds'), config.ownCaddy),
+    router: new CaddyRouter(config.caddyAdmin, routerServe(config), path.join(config.caddyDir, 'holds'), config.ownCaddy),
     // In the order they are asked: the app's stackfile stack, its own Dockerfile, then the built-in stacks.
     builders: [
       new StackImageBuilder(docker, stackImages),
@@ -74,6 +74,14 @@ function compose(config: Config, log: Logger): Services {
       new BuiltinStackBuilder(docker, { images: config.stackImages, caFile: config.buildCaFile }),
     ],
   };
+}
+
+/** Where the router serves apps: plain HTTP on SKIFF_ROUTER_PORT, and HTTPS on SKIFF_ROUTER_TLS_PORT when SKIFF_ACME_EMAIL is set. */
+function routerServe(config: Config): Omit<CaddyOptions, 'admin'> {
+  const listen = `${config.bind}:${config.routerPort}`;
+  if (!config.tls) return { listen };
+  const { port, ...acme } = config.tls;
+  return { listen, tls: { listen: `${config.bind}:${port}`, email: acme.email, ca: acme.ca, ...(acme.caRoot ? { caRoot: acme.caRoot } : {}) } };
 }
 
 /** Hooks and host commands log to a file: their stderr belongs to the user. */
@@ -121,7 +129,7 @@ async function runServer(config: Config): Promise<void> {
     process.stdout.write(`-----> No admin yet: add the first admin's SSH key on this host with\n       skiff keys:add NAME --admin < ~/.ssh/id_ed25519.pub   (from the checkout: node bin/skiff.js keys:add …)\n`);
   }
   process.stdout.write(
-    `-----> Skiff ${VERSION} listening for SSH on ${config.bind}:${port}${http}, apps at http://APP.${config.domain}:${config.routerPort} (home ${config.home})\n`,
+    `-----> Skiff ${VERSION} listening for SSH on ${config.bind}:${port}${http}, apps at ${appUrl(services, 'APP')} (home ${config.home})\n`,
   );
   const stop = (signal: string): void => {
     log.info({ signal }, 'stopping');
@@ -185,7 +193,7 @@ async function superviseRouter(services: Services): Promise<void> {
     dir: config.caddyDir,
     admin: config.caddyAdmin,
     log,
-    config: () => caddyConfig(currentRoutes(services), { admin: config.caddyAdmin, listen: `${config.bind}:${config.routerPort}` }),
+    config: () => caddyConfig(currentRoutes(services), { admin: config.caddyAdmin, ...routerServe(config) }),
   });
   caddy.ensureMigrateReq();
   if (config.ownCaddy) await caddy.ensure();

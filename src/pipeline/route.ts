@@ -128,8 +128,9 @@ export async function switchTraffic(deps: RouteDeps, app: string, upstreams: rea
   }
 }
 
-/** Where an app answers, for the user. */
+/** Where an app answers, for the user: over HTTPS when the router has it. */
 export function appUrl(deps: Pick<PipelineDeps, 'config'>, app: string): string {
-  const port = deps.config.routerPort === 80 ? '' : `:${deps.config.routerPort}`;
-  return `http://${app}.${deps.config.domain}${port}/`;
+  const { tls, routerPort, domain } = deps.config;
+  if (tls) return `https://${app}.${domain}${tls.port === 443 ? '' : `:${tls.port}`}/`;
+  return `http://${app}.${domain}${routerPort === 80 ? '' : `:${routerPort}`}/`;
 }

@@ -12,8 +12,24 @@ export const HTTP_METHODS = ['GET', 'HEAD', 'POST', 'PUT', 'PATCH', 'DELETE', 'O
 export interface CaddyOptions {
   /** Where Caddy's admin API listens: host:port, or unix//path. */
   admin: string;
-  /** The address traffic comes in on, e.g. 0.0.0.0:80. */
+  /** The address plain HTTP comes in on, e.g. 0.0.0.0:80: the apps, or with tls the redirects to HTTPS (and ACME's challenges). */
   listen: string;
+  tls?: RouterTls;
+}
+
+/** HTTPS for every app host, with certificates from an ACME CA. */
+export interface RouterTls {
+  /** The address HTTPS comes in on, e.g. 0.0.0.0:443. */
+  listen: string;
+  email: string;
+  /** The CA's directory URL. */
+  ca: string;
+  /** A PEM file of the root the CA's own HTTPS is signed by (a private CA). */
+  caRoot?: string;
+}
+
+function portOf(address: string): number {
+  return Number(address.slice(address.lastIndexOf(':') + 1));
 }
 
 /**
@@ -38,21 +54,33 @@ export function caddyConfig(routes: readonly Route[], options: CaddyOptions): Re
     automatic_https: { disable: true },
     routes: [{ match: [{ path: [HOLD_CHECK_PATH] }], handle: [{ handler: 'static_response', status_code: 200 }], terminal: true }, ...appRoutes, notFound],
   };
+  const { tls } = options;
   return {
-    admin: { listen: options.admin },
+    // Certificates' keys are in the config: Caddy keeps it in memory only.
+    admin: { listen: options.admin, config: { persist: false } },
     apps: {
       http: {
+        // With TLS, Caddy's automatic HTTPS gets a certificate for every host the routes match (and only those),
+        // and answers plain HTTP on the HTTP port with a redirect, or an ACME challenge.
+        ...(tls ? { http_port: portOf(options.listen), https_port: portOf(tls.listen) } : {}),
         servers: {
           [CADDY_SERVER]: {
-            listen: [options.listen],
-            automatic_https: { disable: true },
+            listen: [tls ? tls.listen : options.listen],
+            ...(tls ? {} : { automatic_https: { disable: true } }),
             routes: [...appRoutes, notFound],
           },
           ...(releasing.length ? { [RELEASE_SERVER]: releaseServer } : {}),
         },
       },
+      ...(tls ? { tls: tlsApp(tls) } : {}),
     },
   };
+}
+
+/** Caddy's tls app: one ACME issuer for every name, so no name falls back to another CA. */
+function tlsApp(tls: RouterTls): Record<string, unknown> {
+  const issuer = { module: 'acme', ca: tls.ca, email: tls.email, ...(tls.caRoot ? { trusted_roots_pem_files: [tls.caRoot] } : {}) };
+  return { automation: { policies: [{ issuers: [issuer] }] } };
 }
 
 /** Where an app's requests go: its web instances, or the hold that keeps them, or a 503 when none run. */

@@ -1,6 +1,6 @@
 import http from 'node:http';
 import { ExternalError } from '../errors.js';
-import { CADDY_SERVER, RELEASE_SERVER, caddyConfig } from './caddy-config.js';
+import { CADDY_SERVER, RELEASE_SERVER, caddyConfig, type CaddyOptions } from './caddy-config.js';
 import { CaddyHolds } from './caddy-holds.js';
 import type { Hold, Route, Router } from './router.js';
 
@@ -49,7 +49,8 @@ export class CaddyRouter implements Router {
 
   constructor(
     private readonly admin: string,
-    private readonly listen: string,
+    /** Where apps are served: plain HTTP, and HTTPS when on. */
+    private readonly serve: Omit<CaddyOptions, 'admin'>,
     /** Where holds keep their sockets: on this host, which the router's Caddy must share. */
     holdDir: string,
     private readonly owned: boolean = true,
@@ -70,7 +71,7 @@ export class CaddyRouter implements Router {
   }
 
   async apply(routes: readonly Route[]): Promise<void> {
-    const config = caddyConfig(routes, { admin: this.admin, listen: this.listen });
+    const config = caddyConfig(routes, { admin: this.admin, ...this.serve });
     const res = this.owned ? await this.request('POST', '/load', config) : await this.setServer(config);
     if (res.status !== 200) throw new ExternalError(`the router (Caddy) refused the new routes: ${res.body.trim().slice(0, 300)}`);
   }

@@ -73,7 +73,8 @@ describe('caddyConfig', () => {
       ],
       { admin: 'unix//run/skiff/caddy.sock', listen: '0.0.0.0:80' },
     ) as { admin: unknown; apps: { http: { servers: { skiff: { listen: string[]; routes: { match?: unknown; handle: Record<string, unknown>[] }[] } } } } };
-    expect(config.admin).toEqual({ listen: 'unix//run/skiff/caddy.sock' });
+    // Not saved to disk: the config holds certificates' keys.
+    expect(config.admin).toEqual({ listen: 'unix//run/skiff/caddy.sock', config: { persist: false } });
     const server = config.apps.http.servers.skiff;
     expect(server.listen).toEqual(['0.0.0.0:80']);
     expect(server.routes[0].match).toEqual([{ host: ['shop.example.com', 'www.shop.com'] }]);
@@ -104,6 +105,23 @@ describe('caddyConfig', () => {
     // The hold's check is answered there, then the same routes as the public listener.
     expect(releasing['skiff-release'].routes[0]).toMatchObject({ match: [{ path: [HOLD_CHECK_PATH] }], handle: [{ status_code: 200 }] });
     expect(releasing['skiff-release'].routes.slice(1)).toEqual(releasing.skiff.routes);
+  });
+
+  it('serves apps over HTTPS with an ACME issuer for every name, HTTP redirecting, when TLS is on', () => {
+    const config = caddyConfig([{ app: 'shop', hosts: ['shop.example.com'], upstreams: ['127.0.0.1:4001'] }], {
+      admin: 'localhost:2019',
+      listen: '0.0.0.0:80',
+      tls: { listen: '0.0.0.0:443', email: 'ops@example.com', ca: 'https://ca.example/dir', caRoot: '/etc/ca.pem' },
+    }) as { apps: { http: Record<string, unknown> & { servers: Record<string, Record<string, unknown>> }; tls: unknown } };
+    expect(config.apps.http).toMatchObject({ http_port: 80, https_port: 443 });
+    expect(config.apps.http.servers.skiff.listen).toEqual(['0.0.0.0:443']);
+    // Caddy's automatic HTTPS on: it manages the names the routes match, and redirects HTTP.
+    expect(config.apps.http.servers.skiff.automatic_https).toBeUndefined();
+    expect(config.apps.tls).toEqual({
+      automation: { policies: [{ issuers: [{ module: 'acme', ca: 'https://ca.example/dir', email: 'ops@example.com', trusted_roots_pem_files: ['/etc/ca.pem'] }] }] },
+    });
+    const plain = caddyConfig([], { admin: 'localhost:2019', listen: '0.0.0.0:80' }) as { apps: Record<string, unknown> };
+    expect(plain.apps.tls).toBeUndefined();
   });
 
   it('holds in a Caddy of its own that waits, with any method, until its release socket answers the check', () => {
