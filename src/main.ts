@@ -66,7 +66,7 @@ function compose(config: Config, log: Logger): Services {
     registry,
     runtime,
     volumes: new Volumes(docker),
-    router: new CaddyRouter(config.caddyAdmin, routerServe(config), path.join(config.caddyDir, 'holds'), config.ownCaddy),
+    router: new CaddyRouter(config.caddyAdmin, routerServe(config), config.caddyDir, config.ownCaddy),
     // In the order they are asked: the app's stackfile stack, its own Dockerfile, then the built-in stacks.
     builders: [
       new StackImageBuilder(docker, stackImages),
@@ -108,6 +108,7 @@ async function runServer(config: Config): Promise<void> {
   await scheduler.start();
   expireReviewAppsNowAndThen(services);
   resumePausesWhenDue(services);
+  if (config.tls) await watchIssuance(services);
   const server = createSshServer({ services, hostKey: ensureHostKey(config.hostKeyPath) });
   await new Promise<void>((resolve, reject) => {
     server.once('error', reject);
@@ -140,6 +141,21 @@ async function runServer(config: Config): Promise<void> {
   };
   process.on('SIGTERM', () => stop('SIGTERM'));
   process.on('SIGINT', () => stop('SIGINT'));
+}
+
+/** Failures to get a certificate reach the app's events and webhooks, checked every few seconds. */
+async function watchIssuance(services: Services): Promise<void> {
+  const { IssuanceWatch } = await import('./operations/certs.js');
+  const watch = new IssuanceWatch(services);
+  let running = false;
+  setInterval(() => {
+    if (running) return;
+    running = true;
+    watch
+      .check()
+      .catch((err: unknown) => services.log.error({ err }, 'could not check the router for failed certificates'))
+      .finally(() => (running = false));
+  }, 3000).unref();
 }
 
 /** A pause ends at its --max, whoever is there to resume it. */

@@ -2,6 +2,7 @@ import fs from 'node:fs';
 import type { CommandSpec, Services } from './command.js';
 import { parseRuntimeName } from '../runtime/runtimes.js';
 import { STEP } from '../output/progress.js';
+import { EXPIRY_WARNING_DAYS, certificateProblems } from '../operations/certs.js';
 import { overdueJobs } from '../operations/cron.js';
 import { createDocker } from '../docker/client.js';
 
@@ -134,6 +135,15 @@ export const CHECKS: readonly Check[] = [
       const admins = services.store.keys.list().filter((k) => k.admin);
       if (admins.length === 0) throw new Error('no admin has a key yet, so nobody can push or run commands over SSH; on this host run: skiff keys:add NAME --admin < ~/.ssh/id_ed25519.pub');
       return `${new Set(services.store.keys.list().map((k) => k.user)).size} with keys, ${new Set(admins.map((k) => k.user)).size} admin`;
+    },
+  },
+  {
+    name: 'certificates',
+    async run(services) {
+      if (!services.config.tls) return 'HTTPS is off (SKIFF_ACME_EMAIL is not set)';
+      const problems = certificateProblems(services);
+      if (problems.length) throw new Error(problems.join('; '));
+      return `none ends within ${EXPIRY_WARNING_DAYS} days, and none is failing`;
     },
   },
   {

@@ -1,7 +1,9 @@
 import { addDomain, removeDomain } from '../operations/domains.js';
 import { getApp } from '../pipeline/policy.js';
 import { appHosts } from '../router/caddy-config.js';
-import { writeJson } from './args.js';
+import { table, writeJson } from './args.js';
+import { certificateSummary } from './certs.js';
+import { certificateStates } from '../operations/certs.js';
 import type { CommandSpec } from './command.js';
 import { STEP, HEADING } from '../output/progress.js';
 
@@ -15,7 +17,10 @@ export const domainsCommands: CommandSpec[] = [
       const app = getApp(services, caller, positionals[0]);
       const hosts = appHosts(app.name, services.config.domain, services.store.domains.list(app.name));
       if (values.json) return writeJson(io.stdout, hosts);
-      io.stdout.write(`${HEADING}${app.name} domains\n${hosts.join('\n')}\n`);
+      if (!services.config.tls) return void io.stdout.write(`${HEADING}${app.name} domains\n${hosts.join('\n')}\n`);
+      // With HTTPS, each host's certificate too.
+      const certs = certificateStates({ services, caller }, app.name);
+      io.stdout.write(`${HEADING}${app.name} domains\n${table(certs.map((c) => [c.host, certificateSummary(c)]))}`);
     },
   },
   {

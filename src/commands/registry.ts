@@ -7,6 +7,7 @@ import { configCommands } from './config.js';
 import { logsCommands } from './logs.js';
 import { runCommands } from './run.js';
 import { psCommands } from './ps.js';
+import { certsCommands } from './certs.js';
 import { domainsCommands } from './domains.js';
 import { accessCommands } from './access.js';
 import type { CommandContext, CommandSpec } from './command.js';
@@ -62,6 +63,7 @@ export const COMMANDS: readonly CommandSpec[] = [
   ...pipelinesCommands,
   ...maintenanceCommands,
   ...domainsCommands,
+  ...certsCommands,
   ...logsCommands,
   ...runCommands,
   ...accessCommands,

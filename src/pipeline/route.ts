@@ -1,4 +1,5 @@
 import { setTimeout as sleep } from 'node:timers/promises';
+import { certificateMisfit } from '../domain/certificate.js';
 import { defaultHost } from '../domain/host-name.js';
 import { appHosts } from '../router/caddy-config.js';
 import type { Route } from '../router/router.js';
@@ -20,12 +21,18 @@ type RouteDeps = Pick<PipelineDeps, 'store' | 'router' | 'config'>;
 export function currentRoutes(deps: RouteDeps): Route[] {
   const all = deps.store.routes.all();
   const defaults = new Set(all.map((r) => defaultHost(r.app, deps.config.domain)));
+  const hostsOf = new Map(all.map((r) => [r.app, appHosts(r.app, deps.config.domain, r.hosts.filter((h) => !defaults.has(h)))]));
+  // A certificate is loaded only while its names are its app's (a domain may have gone since certs:add).
+  const certificates = (deps.config.tls ? deps.store.certificates.all() : []).filter(
+    (c) => certificateMisfit(c.names, c.app, hostsOf.get(c.app) ?? [], [...hostsOf].flatMap(([app, hosts]) => (app === c.app ? [] : hosts))) === null,
+  );
   return all.map((r) => ({
     app: r.app,
-    hosts: appHosts(r.app, deps.config.domain, r.hosts.filter((h) => !defaults.has(h))),
+    hosts: hostsOf.get(r.app) ?? [],
     upstreams: r.upstreams,
     ...(r.held && !r.held.releasing ? { heldBy: r.held } : {}),
     ...(r.held?.releasing ? { releasing: [r.held] } : {}),
+    ...(certificates.some((c) => c.app === r.app) ? { certificates: certificates.filter((c) => c.app === r.app).map(({ chain, key }) => ({ chain, key })) } : {}),
     ...(r.maintenance ? { maintenance: { message: r.maintenance.message ?? `${r.app} is down for maintenance; please try again shortly.`, allowPaths: r.maintenance.allowPaths } } : {}),
   }));
 }

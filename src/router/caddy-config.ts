@@ -72,15 +72,30 @@ export function caddyConfig(routes: readonly Route[], options: CaddyOptions): Re
           ...(releasing.length ? { [RELEASE_SERVER]: releaseServer } : {}),
         },
       },
-      ...(tls ? { tls: tlsApp(tls) } : {}),
+      ...(tls ? { tls: tlsApp(tls, routes.flatMap((r) => r.certificates ?? [])) } : {}),
     },
   };
 }
 
-/** Caddy's tls app: one ACME issuer for every name, so no name falls back to another CA. */
-function tlsApp(tls: RouterTls): Record<string, unknown> {
+/**
+ * Caddy's tls app: one ACME issuer for every name, so no name falls back to
+ * another CA; custom certificates loaded as they are, whose names Caddy then
+ * leaves to them.
+ */
+function tlsApp(tls: RouterTls, certificates: readonly { chain: string; key: string }[]): Record<string, unknown> {
   const issuer = { module: 'acme', ca: tls.ca, email: tls.email, ...(tls.caRoot ? { trusted_roots_pem_files: [tls.caRoot] } : {}) };
-  return { automation: { policies: [{ issuers: [issuer] }] } };
+  return {
+    ...(certificates.length ? { certificates: { load_pem: certificates.map((c) => ({ certificate: c.chain, key: c.key })) } } : {}),
+    automation: { policies: [{ issuers: [issuer] }] },
+  };
+}
+
+/** The config without its certificates' keys, for a file on disk; they are loaded through the admin API. */
+export function withoutKeys(config: Record<string, unknown>): Record<string, unknown> {
+  const apps = config.apps as Record<string, Record<string, unknown>> | undefined;
+  if (!apps?.tls?.certificates) return config;
+  const { certificates: _dropped, ...tls } = apps.tls;
+  return { ...config, apps: { ...apps, tls } };
 }
 
 /** Where an app's requests go: its web instances, or the hold that keeps them, or a 503 when none run. */

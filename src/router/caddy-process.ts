@@ -4,6 +4,7 @@ import path from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { ExternalError } from '../errors.js';
 import type { Logger } from '../log.js';
+import { withoutKeys } from './caddy-config.js';
 import { caddyAdminRequest } from './caddy-router.js';
 
 export interface CaddyProcessOptions {
@@ -53,7 +54,10 @@ export class CaddyProcess {
     const socket = this.options.admin.startsWith('unix/') ? this.options.admin.slice('unix/'.length) : undefined;
     if (socket) fs.rmSync(socket, { force: true });
     const configFile = path.join(dir, 'caddy.json');
-    fs.writeFileSync(`${configFile}.tmp`, JSON.stringify(this.options.config(), null, 2), { mode: 0o600 });
+    const config = this.options.config();
+    // Keys of custom certificates stay off the disk: Caddy starts without them and gets them through its admin API.
+    const onDisk = withoutKeys(config);
+    fs.writeFileSync(`${configFile}.tmp`, JSON.stringify(onDisk, null, 2), { mode: 0o600 });
     fs.renameSync(`${configFile}.tmp`, configFile);
     const out = fs.openSync(path.join(dir, 'caddy.log'), 'a', 0o600);
     const child = spawn('caddy', ['run', '--config', configFile, '--pidfile', path.join(dir, 'caddy.pid')], {
@@ -80,6 +84,10 @@ export class CaddyProcess {
     }
     for (let i = 0; i < 100; i++) {
       if (await this.answers()) {
+        if (onDisk !== config) {
+          const loaded = await caddyAdminRequest(this.options.admin, 'POST', '/load', JSON.stringify(config));
+          if (loaded.status !== 200) log.error({ body: loaded.body }, 'caddy refused the custom certificates');
+        }
         log.info({ caddyPid: child.pid }, 'caddy started');
         return;
       }

@@ -1,8 +1,11 @@
+import { X509Certificate } from 'node:crypto';
+import fs from 'node:fs';
 import http from 'node:http';
+import path from 'node:path';
 import { ExternalError } from '../errors.js';
 import { CADDY_SERVER, RELEASE_SERVER, caddyConfig, type CaddyOptions } from './caddy-config.js';
 import { CaddyHolds } from './caddy-holds.js';
-import type { Hold, Route, Router } from './router.js';
+import type { Hold, IssuanceFailure, ManagedCertificate, Route, Router } from './router.js';
 
 interface AdminResponse {
   status: number;
@@ -51,11 +54,43 @@ export class CaddyRouter implements Router {
     private readonly admin: string,
     /** Where apps are served: plain HTTP, and HTTPS when on. */
     private readonly serve: Omit<CaddyOptions, 'admin'>,
-    /** Where holds keep their sockets: on this host, which the router's Caddy must share. */
-    holdDir: string,
+    /** Caddy's folder: its log, its data (certificates), and the holds' sockets, on this host, which the router's Caddy must share. */
+    private readonly dir: string,
     private readonly owned: boolean = true,
   ) {
-    this.holds = new CaddyHolds(holdDir);
+    this.holds = new CaddyHolds(path.join(dir, 'holds'));
+  }
+
+  managedCertificate(host: string): ManagedCertificate | null {
+    // Caddy's storage: data/caddy/certificates/<CA>/<host>/<host>.crt, the chain with the leaf first.
+    const root = path.join(this.dir, 'data', 'caddy', 'certificates');
+    let newest: ManagedCertificate | null = null;
+    for (const ca of safeReaddir(root)) {
+      try {
+        const leaf = new X509Certificate(fs.readFileSync(path.join(root, ca, host, `${host}.crt`)));
+        const found = { issuer: /^CN=(.+)$/m.exec(leaf.issuer)?.[1] ?? leaf.issuer, notAfter: new Date(leaf.validTo).toISOString() };
+        if (!newest || found.notAfter > newest.notAfter) newest = found;
+      } catch {
+        // none from this CA
+      }
+    }
+    return newest;
+  }
+
+  issuanceFailures(): IssuanceFailure[] {
+    const latest = new Map<string, IssuanceFailure>();
+    for (const line of tail(path.join(this.dir, 'caddy.log'), 512 * 1024).split('\n')) {
+      const failure = issuanceFailure(line);
+      if (failure) {
+        latest.delete(failure.host);
+        latest.set(failure.host, failure);
+      } else {
+        // A certificate obtained since clears the host's failure.
+        const obtained = /"msg":"certificate obtained successfully","identifier":"([^"]+)"/.exec(line);
+        if (obtained) latest.delete(obtained[1]);
+      }
+    }
+    return [...latest.values()];
   }
 
   startHold(app: string, seconds: number): Promise<Hold> {
@@ -113,5 +148,45 @@ export class CaddyRouter implements Router {
   async isConfigured(): Promise<boolean> {
     const res = await caddyAdminRequest(this.admin, 'GET', `/config/apps/http/servers/${CADDY_SERVER}/listen`);
     return res.status === 200 && res.body.trim() !== 'null';
+  }
+}
+
+function safeReaddir(dir: string): string[] {
+  try {
+    return fs.readdirSync(dir);
+  } catch {
+    return [];
+  }
+}
+
+/** The last `bytes` of a file, from a line's start. */
+function tail(file: string, bytes: number): string {
+  let fd: number;
+  try {
+    fd = fs.openSync(file, 'r');
+  } catch {
+    return '';
+  }
+  try {
+    const size = fs.fstatSync(fd).size;
+    const start = Math.max(0, size - bytes);
+    const buffer = Buffer.alloc(size - start);
+    fs.readSync(fd, buffer, 0, buffer.length, start);
+    const text = buffer.toString('utf8');
+    return start === 0 ? text : text.slice(text.indexOf('\n') + 1);
+  } finally {
+    fs.closeSync(fd);
+  }
+}
+
+/** Caddy's log line of a failed attempt to get a certificate, read as one. */
+export function issuanceFailure(line: string): IssuanceFailure | null {
+  if (!line.includes('"logger":"tls.obtain"') || !line.includes('"level":"error"')) return null;
+  try {
+    const entry = JSON.parse(line) as { ts?: number; identifier?: string; error?: string };
+    if (!entry.identifier || !entry.error) return null;
+    return { host: entry.identifier, at: new Date((entry.ts ?? 0) * 1000).toISOString(), error: entry.error };
+  } catch {
+    return null;
   }
 }

@@ -13,6 +13,21 @@ export interface Route {
   releasing?: Hold[];
   /** maintenance:on: 503 with Retry-After for every request but those under these paths. */
   maintenance?: { message: string; allowPaths: string[] };
+  /** Custom certificates (certs:add): served for their names instead of automatic ones. */
+  certificates?: { chain: string; key: string }[];
+}
+
+/** A certificate the router got by itself (ACME) for a host. */
+export interface ManagedCertificate {
+  issuer: string;
+  notAfter: string;
+}
+
+/** The router's latest failure to get a certificate for a host, in the CA's or its own words. */
+export interface IssuanceFailure {
+  host: string;
+  at: string;
+  error: string;
 }
 
 /**
@@ -40,4 +55,8 @@ export interface Router {
   stopHold(hold: Hold): void;
   /** Whether the hold's process still runs. */
   holdAlive(hold: Hold): boolean;
+  /** The certificate the router got by itself for a host, if it has one. */
+  managedCertificate(host: string): ManagedCertificate | null;
+  /** The latest failure to get a certificate for each host that had one, oldest first. */
+  issuanceFailures(): IssuanceFailure[];
 }

@@ -276,4 +276,21 @@ export const MIGRATIONS: readonly { version: number; sql: string }[] = [
     version: 19,
     sql: `ALTER TABLE mounts ADD COLUMN from_app TEXT;`,
   },
+  {
+    version: 20,
+    sql: `
+      CREATE TABLE certificates (
+        app TEXT NOT NULL,
+        fingerprint TEXT NOT NULL,
+        names TEXT NOT NULL,
+        chain TEXT NOT NULL,
+        key TEXT NOT NULL,
+        issuer TEXT NOT NULL,
+        not_after TEXT NOT NULL,
+        added_at TEXT NOT NULL,
+        added_by TEXT NOT NULL,
+        PRIMARY KEY (app, fingerprint)
+      );
+    `,
+  },
 ];

@@ -14,6 +14,8 @@ import type {
   PipelineStore,
   ConfigGroup,
   ConfigGroupStore,
+  CertificateStore,
+  CustomCertificate,
   App,
   Hold,
   Mount,
@@ -103,6 +105,7 @@ class SqliteStore implements Store {
   readonly cron: CronStore;
   readonly pipelines: PipelineStore;
   readonly configGroups: ConfigGroupStore;
+  readonly certificates: CertificateStore;
 
   constructor(
     private readonly db: Db,
@@ -126,6 +129,7 @@ class SqliteStore implements Store {
     this.cron = new SqliteCron(db);
     this.pipelines = new SqlitePipelines(db);
     this.configGroups = new SqliteConfigGroups(db, box);
+    this.certificates = new SqliteCertificates(db, box);
   }
 
   transaction<T>(fn: () => T): T {
@@ -222,7 +226,7 @@ class SqliteApps implements AppStore {
 
   remove(name: string): void {
     this.db.transaction(() => {
-      for (const table of ['releases', 'builds', 'locks', 'config_vars', 'formation', 'mounts', 'domains', 'routes', 'access', 'webhooks', 'cron_runs', 'cron_jobs', 'pipeline_apps', 'config_group_apps']) {
+      for (const table of ['releases', 'builds', 'locks', 'config_vars', 'formation', 'mounts', 'domains', 'routes', 'access', 'webhooks', 'cron_runs', 'cron_jobs', 'pipeline_apps', 'config_group_apps', 'certificates']) {
         this.db.prepare(`DELETE FROM ${table} WHERE app = ?`).run(name);
       }
       this.db.prepare('DELETE FROM apps WHERE name = ?').run(name);
@@ -728,6 +732,52 @@ class SqliteMounts implements MountStore {
       .prepare('SELECT DISTINCT app FROM mounts WHERE from_app = ? AND (? IS NULL OR name = ?) ORDER BY app')
       .all(app, name ?? null, name ?? null) as { app: string }[];
     return rows.map((r) => r.app);
+  }
+}
+
+function toCertificate(r: Row): CustomCertificate {
+  return {
+    fingerprint: String(r.fingerprint),
+    names: JSON.parse(String(r.names)) as string[],
+    issuer: String(r.issuer),
+    notAfter: String(r.not_after),
+    addedAt: String(r.added_at),
+    addedBy: String(r.added_by),
+  };
+}
+
+class SqliteCertificates implements CertificateStore {
+  constructor(
+    private readonly db: Db,
+    private readonly box: SecretBox,
+  ) {}
+
+  add(app: string, cert: Omit<CustomCertificate, 'addedAt'> & { chain: string; key: string }): CustomCertificate[] {
+    return this.db.transaction(() => {
+      const replaced = this.list(app).filter((c) => c.fingerprint === cert.fingerprint || c.names.some((n) => cert.names.includes(n)));
+      for (const c of replaced) this.remove(app, c.fingerprint);
+      this.db
+        .prepare('INSERT INTO certificates (app, fingerprint, names, chain, key, issuer, not_after, added_at, added_by) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)')
+        .run(app, cert.fingerprint, JSON.stringify(cert.names), cert.chain, this.box.seal(cert.key), cert.issuer, cert.notAfter, now(), cert.addedBy);
+      return replaced;
+    }).immediate();
+  }
+
+  list(app: string): CustomCertificate[] {
+    return (this.db.prepare('SELECT * FROM certificates WHERE app = ? ORDER BY added_at').all(app) as Row[]).map(toCertificate);
+  }
+
+  remove(app: string, fingerprint: string): boolean {
+    return this.db.prepare('DELETE FROM certificates WHERE app = ? AND fingerprint = ?').run(app, fingerprint).changes > 0;
+  }
+
+  all(): { app: string; names: string[]; chain: string; key: string }[] {
+    return (this.db.prepare('SELECT app, names, chain, key FROM certificates ORDER BY app, added_at').all() as Row[]).map((r) => ({
+      app: String(r.app),
+      names: JSON.parse(String(r.names)) as string[],
+      chain: String(r.chain),
+      key: this.box.open(String(r.key)),
+    }));
   }
 }
 

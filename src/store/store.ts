@@ -380,8 +380,29 @@ export interface PipelineStore {
   ofApp(app: string): { pipeline: string; stage: Stage } | undefined;
 }
 
+/** A custom certificate of an app (certs:add), as listed: never its key. */
+export interface CustomCertificate {
+  fingerprint: string;
+  names: string[];
+  issuer: string;
+  notAfter: string;
+  addedAt: string;
+  addedBy: string;
+}
+
+/** Custom certificates; keys are sealed like config values. */
+export interface CertificateStore {
+  /** Adds one, replacing the app's certificates that name any of the same hosts; returns those it replaced. */
+  add(app: string, cert: Omit<CustomCertificate, 'addedAt'> & { chain: string; key: string }): CustomCertificate[];
+  list(app: string): CustomCertificate[];
+  remove(app: string, fingerprint: string): boolean;
+  /** Every app's certificates with chain and key, for the router. */
+  all(): { app: string; names: string[]; chain: string; key: string }[];
+}
+
 export interface Store {
   apps: AppStore;
+  certificates: CertificateStore;
   keys: KeyStore;
   builds: BuildStore;
   releases: ReleaseStore;

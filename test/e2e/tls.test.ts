@@ -3,7 +3,7 @@ import http from 'node:http';
 import https from 'node:https';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { Pebble } from '../helpers/pebble.js';
+import { Pebble, makeCertificate } from '../helpers/pebble.js';
 import { SkiffServer, fixtureRepo, freePort, makeKey, removeDockerLeftovers, tempDir, uniqueApp, waitFor } from '../helpers/skiff.js';
 
 /** An HTTPS request to the router on loopback for HOST (its SNI and Host), trusting only CA. */
@@ -43,6 +43,8 @@ describe('HTTPS with automatic certificates', () => {
       SKIFF_ACME_EMAIL: 'ops@skiff.test',
       SKIFF_ACME_CA: pebble.directory,
       SKIFF_ACME_CA_ROOT: pebble.apiRoot,
+      // The test's webhook listens on loopback.
+      SKIFF_HOOKS_ALLOW: '127.0.0.0/8',
     });
     key = await makeKey(tempDir('keys'), 'admin');
     await server.cli(['keys:add', 'alice', '--admin'], fs.readFileSync(`${key}.pub`, 'utf8'));
@@ -96,5 +98,84 @@ describe('HTTPS with automatic certificates', () => {
     const certificates = path.join(server.home, 'caddy', 'data', 'caddy', 'certificates');
     const names = fs.readdirSync(certificates).flatMap((issuer) => fs.readdirSync(path.join(certificates, issuer)));
     expect(names.sort()).toEqual([host(), custom()].sort());
+  });
+
+  it('serves a custom certificate for the hosts it names; refuses a bad one in one line, changing nothing; goes back to automatic on certs:remove', async () => {
+    const dir = tempDir('certs');
+    const ca = await makeCertificate(dir, 'Custom Root', { names: [] });
+    const good = await makeCertificate(dir, 'good', { names: [custom()], ca });
+    const read = (f: string): string => fs.readFileSync(f, 'utf8');
+    const caPem = read(ca.cert);
+    const add = (input: string) => server.ssh(key, ['certs:add', app], { input });
+    const added = await add(read(good.cert) + read(ca.cert) + read(good.key));
+    expect(added.exitCode, added.stderr).toBe(0);
+    expect(added.stdout).toContain(`${app} serves ${custom()} with the certificate by Custom Root`);
+    await waitFor(async () => (await httpsGet(tlsPort, custom(), caPem).catch(() => ({ issuer: '' }))).issuer === 'Custom Root', 10_000, 'the custom certificate');
+    // The app's own host keeps its automatic certificate.
+    expect((await httpsGet(tlsPort, host(), root)).issuer).toMatch(/Pebble/i);
+    const states = JSON.parse((await server.ssh(key, ['certs', app, '--json'])).stdout) as { host: string; source: string; issuer: string }[];
+    expect(states).toEqual([
+      expect.objectContaining({ host: host(), source: 'automatic', issuer: expect.stringMatching(/Pebble/i) }),
+      expect.objectContaining({ host: custom(), source: 'custom', issuer: 'Custom Root' }),
+    ]);
+    expect((await server.ssh(key, ['domains', app])).stdout).toContain(`custom, Custom Root, until`);
+
+    const other = await makeCertificate(dir, 'other', { names: [custom()], ca });
+    const expired = await makeCertificate(dir, 'expired', { names: [custom()], ca, days: -1 });
+    const strange = await makeCertificate(dir, 'strange', { names: ['bank.skiff.test'], ca });
+    const otherCa = await makeCertificate(dir, 'Other Root', { names: [] });
+    for (const [input, says] of [
+      [read(good.cert) + read(other.key), 'the private key does not match the certificate'],
+      [read(expired.cert) + read(expired.key), 'the certificate expired on'],
+      [read(good.cert) + read(otherCa.cert) + read(good.key), 'the chain is broken'],
+      [read(strange.cert) + read(strange.key), `the certificate names bank.skiff.test, which is not a host of ${app}`],
+    ]) {
+      const r = await add(input);
+      expect(r.exitCode).toBe(1);
+      expect(r.stderr).toContain(says);
+    }
+    expect((await httpsGet(tlsPort, custom(), caPem)).issuer).toBe('Custom Root');
+
+    const removed = await server.ssh(key, ['certs:remove', app, custom()]);
+    expect(removed.exitCode, removed.stderr).toBe(0);
+    await waitFor(async () => (await httpsGet(tlsPort, custom(), root).catch(() => ({ issuer: '' }))).issuer.toLowerCase().includes('pebble'), 60_000, 'the automatic certificate again');
+  });
+
+  it('says why a host has no certificate yet, in certs, doctor and the events', async () => {
+    // The CA's DNS sends it elsewhere on loopback, where nothing answers: validation fails, in the CA's words.
+    const failing = `down.${app}.test`;
+    const notices: Record<string, unknown>[] = [];
+    const hook = http.createServer((req, res) => {
+      let body = '';
+      req.on('data', (d: Buffer) => (body += d.toString()));
+      req.on('end', () => {
+        notices.push(JSON.parse(body) as Record<string, unknown>);
+        res.end();
+      });
+    });
+    await new Promise<void>((r) => hook.listen(0, '127.0.0.1', r));
+    expect((await server.ssh(key, ['hooks:add', app, `http://127.0.0.1:${(hook.address() as import('node:net').AddressInfo).port}/hook`])).exitCode).toBe(0);
+    await pebble.resolve(failing, '127.0.0.2');
+    expect((await server.ssh(key, ['domains:add', app, failing])).exitCode).toBe(0);
+    let states: { host: string; source: string; failure: { error: string } | null }[] = [];
+    await waitFor(
+      async () => {
+        states = JSON.parse((await server.ssh(key, ['certs', app, '--json'])).stdout);
+        return states.find((s) => s.host === failing)?.failure !== null && states.find((s) => s.host === failing) !== undefined;
+      },
+      90_000,
+      () => `a failure for ${failing}: ${JSON.stringify(states)}`,
+    );
+    expect(states.find((s) => s.host === failing)).toMatchObject({ source: 'none', failure: { error: expect.stringMatching(new RegExp(`^\\[${failing}\\] `)) } });
+    const doctor = await server.ssh(key, ['doctor']);
+    expect(doctor.exitCode).toBe(1);
+    expect(doctor.stdout + doctor.stderr).toContain(`${failing} (${app}): no certificate yet`);
+    await waitFor(
+      async () => (await server.ssh(key, ['events', app])).stdout.includes(`certs:obtain`),
+      15_000,
+      'an event of the failed certificate',
+    );
+    await waitFor(() => notices.some((n) => n.event === 'certificate.failed' && n.host === failing), 15_000, () => `a webhook notice: ${JSON.stringify(notices)}`);
+    hook.close();
   });
 });

@@ -1,5 +1,6 @@
 import { spawn, type ChildProcess } from 'node:child_process';
 import fs from 'node:fs';
+import http from 'node:http';
 import https from 'node:https';
 import path from 'node:path';
 import { execa } from 'execa';
@@ -40,8 +41,21 @@ export class Pebble {
     /** The root pebble's own HTTPS is signed by. */
     readonly apiRoot: string,
     private readonly managementPort: number,
+    private readonly dnsManagementPort: number,
     readonly output: () => string,
   ) {}
+
+  /** Makes the CA's DNS answer HOST with ADDRESS (a loopback one). */
+  async resolve(host: string, address: string): Promise<void> {
+    await new Promise<void>((resolve, reject) => {
+      const req = http.request({ host: '127.0.0.1', port: this.dnsManagementPort, method: 'POST', path: '/add-a' }, (res) => {
+        res.resume();
+        res.on('end', () => (res.statusCode === 200 ? resolve() : reject(new Error(`pebble-challtestsrv answered ${res.statusCode}`))));
+      });
+      req.on('error', reject);
+      req.end(JSON.stringify({ host: `${host}.`, addresses: [address] }));
+    });
+  }
 
   static async start(ports: { http: number; tls: number }): Promise<Pebble> {
     const dir = tempDir('pebble');
@@ -70,8 +84,9 @@ export class Pebble {
       p.stderr?.on('data', (d: Buffer) => (output += d.toString()));
       return p;
     };
+    const dnsManagement = await freePort();
     const dnsServer = collect(
-      spawn('pebble-challtestsrv', ['-defaultIPv4', '127.0.0.1', '-defaultIPv6', '', '-dns01', `127.0.0.1:${dns}`, '-http01', '', '-https01', '', '-tlsalpn01', '', '-management', `127.0.0.1:${await freePort()}`]),
+      spawn('pebble-challtestsrv', ['-defaultIPv4', '127.0.0.1', '-defaultIPv6', '', '-dns01', `127.0.0.1:${dns}`, '-http01', '', '-https01', '', '-tlsalpn01', '', '-management', `127.0.0.1:${dnsManagement}`]),
     );
     const pebble = collect(
       spawn('pebble', ['-config', config, '-dnsserver', `127.0.0.1:${dns}`], {
@@ -79,7 +94,7 @@ export class Pebble {
         env: { ...process.env, PEBBLE_VA_NOSLEEP: '1', PEBBLE_WFE_NONCEREJECT: '0' },
       }),
     );
-    const server = new Pebble([dnsServer, pebble], `https://127.0.0.1:${listen}/dir`, ca.cert, management, () => output);
+    const server = new Pebble([dnsServer, pebble], `https://127.0.0.1:${listen}/dir`, ca.cert, management, dnsManagement, () => output);
     await waitFor(async () => (await server.get(`https://127.0.0.1:${listen}/dir`)).includes('newOrder'), 20_000, () => `pebble to answer:\n${output}`);
     return server;
   }

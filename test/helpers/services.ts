@@ -29,7 +29,7 @@ export function realServices(home: string = tempDir('svc')): Services {
     stackImages: new StackImages(docker, silentLogger),
     registry: undefined,
     runtime: new Runtimes({ docker: new DockerRuntime(docker, { stopTimeoutSeconds: 1 }, silentLogger) }, () => 'docker'),
-    router: new CaddyRouter(config.caddyAdmin, { listen: `127.0.0.1:${config.routerPort}` }, path.join(config.caddyDir, 'holds')),
+    router: new CaddyRouter(config.caddyAdmin, { listen: `127.0.0.1:${config.routerPort}` }, config.caddyDir),
     volumes: new Volumes(docker),
     builders: [new DockerfileBuilder(docker)],
   };

@@ -47,7 +47,7 @@ describe('an existing Caddy as the router', () => {
       apps: { http: { servers: { other: { listen: [`127.0.0.1:${otherPort}`], routes: [{ handle: [{ handler: 'static_response', body: 'other site' }] }] } } } },
     });
     const listenPort = await freePort();
-    const router = new CaddyRouter(admin, { listen: `127.0.0.1:${listenPort}` }, tempDir('holds'), false);
+    const router = new CaddyRouter(admin, { listen: `127.0.0.1:${listenPort}` }, tempDir('caddy'), false);
     await router.apply(routes(addresses[0]));
     expect(await router.isConfigured()).toBe(true);
     expect((await httpGet(`http://shop.localhost:${listenPort}/`)).body).toBe('a');
@@ -61,7 +61,7 @@ describe('an existing Caddy as the router', () => {
   it('starts from an empty Caddy too', async () => {
     const admin = await startCaddy(null);
     const listenPort = await freePort();
-    const router = new CaddyRouter(admin, { listen: `127.0.0.1:${listenPort}` }, tempDir('holds'), false);
+    const router = new CaddyRouter(admin, { listen: `127.0.0.1:${listenPort}` }, tempDir('caddy'), false);
     await router.apply(routes(addresses[0]));
     expect((await httpGet(`http://shop.localhost:${listenPort}/`)).body).toBe('a');
     expect((await httpGet(`http://nobody.localhost:${listenPort}/`)).status).toBe(404);
@@ -70,7 +70,7 @@ describe('an existing Caddy as the router', () => {
   it('adds the release server of a hold being released, and removes it after', async () => {
     const admin = await startCaddy(null);
     const listenPort = await freePort();
-    const router = new CaddyRouter(admin, { listen: `127.0.0.1:${listenPort}` }, tempDir('holds'), false);
+    const router = new CaddyRouter(admin, { listen: `127.0.0.1:${listenPort}` }, tempDir('caddy'), false);
     const hold = { id: 'h1', socket: path.join(tempDir('hold'), 'h1.hold'), release: path.join(tempDir('hold'), 'h1.release'), pid: 1 };
     await router.apply([{ ...routes(addresses[0])[0], releasing: [hold] }]);
     expect(JSON.parse((await caddyAdminRequest(admin, 'GET', '/config/apps/http/servers/skiff-release/listen')).body)).toEqual([`unix/${hold.release}`]);

@@ -31,7 +31,7 @@ describe('Caddy router', () => {
     const caddy = new CaddyProcess({ dir, admin, log: silentLogger, config: () => caddyConfig([], { admin, listen }) });
     caddy.ensureMigrateReq();
     await caddy.ensure();
-    router = new CaddyRouter(admin, { listen }, path.join(dir, 'holds'));
+    router = new CaddyRouter(admin, { listen }, dir);
   });
 
   afterAll(() => {
@@ -54,7 +54,7 @@ describe('Caddy router', () => {
   });
 
   it('refuses a broken config and keeps serving the old one', async () => {
-    const broken = new CaddyRouter(admin, { listen: '127.0.0.1:notaport' }, path.join(dir, 'holds'));
+    const broken = new CaddyRouter(admin, { listen: '127.0.0.1:notaport' }, dir);
     await expect(broken.apply(route([addresses[1]]))).rejects.toThrow(/refused the new routes/);
     expect(await httpGet(`http://shop.localhost:${port}/`)).toEqual({ status: 200, body: 'a' });
   });

@@ -181,6 +181,12 @@ class FakeRouter implements Router {
   holdAlive(hold: Hold): boolean {
     return this.holds.has(hold.id);
   }
+  managedCertificate(): null {
+    return null;
+  }
+  issuanceFailures(): [] {
+    return [];
+  }
   async isConfigured(): Promise<boolean> {
     return true;
   }

@@ -1,0 +1,136 @@
+import { certificateMisfit, nameCovers, parseCertificateBundle } from '../domain/certificate.js';
+import { parseHostName } from '../domain/host-name.js';
+import { InvalidError, NotFoundError } from '../errors.js';
+import { getApp } from '../pipeline/policy.js';
+import { applyRoutes, currentRoutes } from '../pipeline/route.js';
+import { notifyWebhooks } from '../pipeline/notify.js';
+import type { IssuanceFailure } from '../router/router.js';
+import type { CustomCertificate } from '../store/store.js';
+import type { Op, Services } from './operation.js';
+
+type Ask = Pick<Op, 'services' | 'caller'>;
+
+/** One host of an app and the certificate it is served with: custom, automatic (ACME), or none yet, with the last failure to get one. */
+export interface HostCertificate {
+  host: string;
+  source: 'custom' | 'automatic' | 'none';
+  issuer: string | null;
+  notAfter: string | null;
+  /** The latest failure to get an automatic certificate, when there is no newer certificate. */
+  failure: { at: string; error: string } | null;
+}
+
+/** Days before its end that a certificate counts as expiring (doctor fails). */
+export const EXPIRY_WARNING_DAYS = 14;
+
+function hostsOf(services: Services, app: string): { hosts: string[]; others: string[] } {
+  const routes = currentRoutes(services);
+  return { hosts: routes.find((r) => r.app === app)?.hosts ?? [], others: routes.filter((r) => r.app !== app).flatMap((r) => r.hosts) };
+}
+
+function requireTls(services: Services): void {
+  if (!services.config.tls) throw new InvalidError('HTTPS is off on this server: its admin sets SKIFF_ACME_EMAIL to turn it on');
+}
+
+/**
+ * certs:add APP < bundle.pem: the chain and key are checked (key matches,
+ * chain unbroken, not expired), and every name must be the app's; the key
+ * is sealed like config values. It replaces the app's certificates for the
+ * same hosts. If the router refuses it, nothing changed.
+ */
+export async function addCertificate({ services, caller }: Ask, appName: string, pem: string): Promise<{ cert: CustomCertificate; replaced: CustomCertificate[] }> {
+  const app = getApp(services, caller, appName);
+  requireTls(services);
+  const bundle = parseCertificateBundle(pem);
+  const { hosts, others } = hostsOf(services, app.name);
+  const misfit = certificateMisfit(bundle.names, app.name, hosts, others);
+  if (misfit) throw new InvalidError(misfit);
+  const cert = { fingerprint: bundle.fingerprint, names: bundle.names, issuer: bundle.issuer, notAfter: bundle.notAfter, addedBy: caller.user };
+  const replaced = services.store.certificates.add(app.name, { ...cert, chain: bundle.chain, key: bundle.key });
+  try {
+    await applyRoutes(services);
+  } catch (err) {
+    services.store.certificates.remove(app.name, cert.fingerprint);
+    // The replaced certificates' keys are sealed away with them; saying so beats a silent loss.
+    if (replaced.length) services.log.error({ app: app.name, replaced: replaced.map((c) => c.fingerprint) }, 'the router refused a certificate; those it replaced are gone: certs:add them again');
+    throw err;
+  }
+  return { cert: services.store.certificates.list(app.name).find((c) => c.fingerprint === cert.fingerprint) as CustomCertificate, replaced };
+}
+
+/** certs:remove APP HOST: the custom certificate that serves HOST goes; its hosts get automatic ones. */
+export async function removeCertificate({ services, caller }: Ask, appName: string, input: string): Promise<CustomCertificate> {
+  const app = getApp(services, caller, appName);
+  const host = parseHostName(input);
+  const cert = services.store.certificates.list(app.name).find((c) => c.names.some((n) => nameCovers(n, host)));
+  if (!cert) throw new NotFoundError(`${app.name} has no custom certificate for ${host}; certs ${app.name} lists them`);
+  services.store.certificates.remove(app.name, cert.fingerprint);
+  await applyRoutes(services);
+  return cert;
+}
+
+/** certs APP: each host of the app and its certificate. */
+export function certificateStates({ services, caller }: Ask, appName: string): HostCertificate[] {
+  const app = getApp(services, caller, appName);
+  return statesOf(services, app.name);
+}
+
+function statesOf(services: Services, app: string): HostCertificate[] {
+  const { hosts } = hostsOf(services, app);
+  const custom = services.store.certificates.list(app);
+  const failures = services.router.issuanceFailures();
+  return hosts.map((host) => {
+    const mine = custom.find((c) => c.names.some((n) => nameCovers(n, host)));
+    if (mine) return { host, source: 'custom', issuer: mine.issuer, notAfter: mine.notAfter, failure: null };
+    const managed = services.router.managedCertificate(host);
+    const failed = failures.find((f) => f.host === host);
+    return {
+      host,
+      source: managed ? 'automatic' : 'none',
+      issuer: managed?.issuer ?? null,
+      notAfter: managed?.notAfter ?? null,
+      failure: failed ? { at: failed.at, error: failed.error } : null,
+    };
+  });
+}
+
+/** For doctor: hosts whose certificate ends within EXPIRY_WARNING_DAYS, or whose issuance keeps failing. */
+export function certificateProblems(services: Services, now = new Date()): string[] {
+  if (!services.config.tls) return [];
+  const problems: string[] = [];
+  for (const app of services.store.apps.list()) {
+    for (const s of statesOf(services, app.name)) {
+      const days = s.notAfter === null ? null : (Date.parse(s.notAfter) - now.getTime()) / 86_400_000;
+      if (days !== null && days < EXPIRY_WARNING_DAYS) problems.push(`${s.host} (${app.name}): its ${s.source} certificate ${days < 0 ? 'expired' : 'expires'} on ${s.notAfter}`);
+      if (s.failure) problems.push(`${s.host} (${app.name}): no certificate yet: ${s.failure.error}`);
+    }
+  }
+  return problems;
+}
+
+/**
+ * The server's watch on issuance: each new failure to get a certificate
+ * goes to the host's app's events and webhooks, once. Failures the router
+ * had before the watch started are taken as known.
+ */
+export class IssuanceWatch {
+  private readonly seen = new Map<string, string>();
+
+  constructor(private readonly services: Services) {
+    for (const f of services.router.issuanceFailures()) this.seen.set(f.host, f.at);
+  }
+
+  async check(): Promise<IssuanceFailure[]> {
+    const { services } = this;
+    const fresh = services.router.issuanceFailures().filter((f) => this.seen.get(f.host) !== f.at);
+    const routes = currentRoutes(services);
+    for (const f of fresh) {
+      this.seen.set(f.host, f.at);
+      const app = routes.find((r) => r.hosts.includes(f.host))?.app;
+      if (!app) continue;
+      services.store.events.record({ app, user: 'skiff', source: 'router', action: 'certs:obtain', detail: { host: f.host }, outcome: `failed: ${f.error}` });
+      await notifyWebhooks(services, app, { event: 'certificate.failed', app, host: f.host, error: f.error, time: f.at });
+    }
+    return fresh;
+  }
+}

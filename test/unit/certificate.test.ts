@@ -1,0 +1,43 @@
+import fs from 'node:fs';
+import path from 'node:path';
+import { describe, expect, it } from 'vitest';
+import { certificateMisfit, nameCovers, parseCertificateBundle } from '../../src/domain/certificate.js';
+
+const dir = path.join(__dirname, '..', 'fixtures', 'certs');
+const pem = (name: string): string => fs.readFileSync(path.join(dir, name), 'utf8');
+// Inside the fixtures' span; the end of it is past.
+const NOW = new Date('2030-01-01T00:00:00Z');
+
+describe('a custom certificate bundle', () => {
+  it('takes a chain (leaf first) and its key, in any order, and names the hosts, issuer and end', () => {
+    const bundle = parseCertificateBundle(pem('shop.key') + pem('shop.crt') + pem('ca.crt'), NOW);
+    expect(bundle).toMatchObject({ names: ['shop.example.com', 'www.shop.example.com'], issuer: 'Test Root', notAfter: expect.stringMatching(/^2126-/) });
+    expect(bundle.chain).toBe(pem('shop.crt') + pem('ca.crt'));
+    expect(bundle.key).toContain('BEGIN PRIVATE KEY');
+    expect(parseCertificateBundle(pem('wild.crt') + pem('wild.key'), NOW).names).toEqual(['*.example.com']);
+  });
+
+  it('refuses a key that does not match, a broken chain, an expired one, and odd input, each in one line', () => {
+    expect(() => parseCertificateBundle(pem('shop.crt') + pem('wild.key'), NOW)).toThrow('the private key does not match the certificate');
+    expect(() => parseCertificateBundle(pem('shop.crt') + pem('other-ca.crt') + pem('shop.key'), NOW)).toThrow(/the chain is broken: certificate 1 \(CN=shop.example.com\) is not signed by certificate 2/);
+    expect(() => parseCertificateBundle(pem('shop.crt') + pem('shop.key'), new Date('2127-01-01T00:00:00Z'))).toThrow(/the certificate expired on 2126-/);
+    expect(() => parseCertificateBundle(pem('shop.crt') + pem('shop.key'), new Date('2020-01-01T00:00:00Z'))).toThrow(/not valid until/);
+    expect(() => parseCertificateBundle(pem('shop.crt'), NOW)).toThrow(/give one PEM with the certificate chain/);
+    expect(() => parseCertificateBundle(pem('shop.key') + pem('wild.key') + pem('shop.crt'), NOW)).toThrow(/give one PEM/);
+    expect(() => parseCertificateBundle('-----BEGIN ENCRYPTED PRIVATE KEY-----\nAAAA\n-----END ENCRYPTED PRIVATE KEY-----\n' + pem('shop.crt'), NOW)).toThrow(/encrypted/);
+    expect(() => parseCertificateBundle(pem('shop.crt').replace(/[A-Za-z]{20}\n/, 'AAAAAAAAAAAAAAAAAAAA\n') + pem('shop.key'), NOW)).toThrow();
+    expect(() => parseCertificateBundle('x'.repeat(70_000), NOW)).toThrow(/larger than 64 KiB/);
+  });
+
+  it('fits an app only when every name is its host, or a wildcard over its hosts and no other app’s', () => {
+    expect(nameCovers('*.example.com', 'shop.example.com')).toBe(true);
+    expect(nameCovers('*.example.com', 'a.shop.example.com')).toBe(false);
+    expect(nameCovers('*.example.com', 'example.com')).toBe(false);
+    const hosts = ['shop.skiff.test', 'shop.example.com', 'www.shop.example.com'];
+    expect(certificateMisfit(['shop.example.com', 'www.shop.example.com'], 'shop', hosts, ['blog.example.com'])).toBeNull();
+    expect(certificateMisfit(['shop.example.com', 'bank.example.com'], 'shop', hosts, [])).toBe('the certificate names bank.example.com, which is not a host of shop (domains:add shop bank.example.com first)');
+    expect(certificateMisfit(['*.example.com'], 'shop', hosts, ['blog.example.com'])).toBe('the certificate names *.example.com, which covers blog.example.com, a host of another app');
+    expect(certificateMisfit(['*.example.com'], 'shop', hosts, [])).toBeNull();
+    expect(certificateMisfit(['*.other.test'], 'shop', hosts, [])).toMatch(/covers no host of shop/);
+  });
+});
