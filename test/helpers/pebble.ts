@@ -120,3 +120,17 @@ export class Pebble {
     for (const p of this.procs) p.kill('SIGKILL');
   }
 }
+
+/** An HTTPS request to the router on loopback for HOST (its SNI and Host), trusting only CA. */
+export function httpsGet(port: number, host: string, ca: string, urlPath = '/'): Promise<{ status: number; body: string; issuer: string }> {
+  return new Promise((resolve, reject) => {
+    const req = https.get({ host: '127.0.0.1', port, servername: host, path: urlPath, headers: { host }, ca, timeout: 5000, agent: false }, (res) => {
+      let body = '';
+      const issuer = String((res.socket as import('node:tls').TLSSocket).getPeerCertificate().issuer?.CN ?? '');
+      res.on('data', (d: Buffer) => (body += d.toString()));
+      res.on('end', () => resolve({ status: res.statusCode ?? 0, body, issuer }));
+    });
+    req.on('timeout', () => req.destroy(new Error('timeout')));
+    req.on('error', reject);
+  });
+}

@@ -6,7 +6,7 @@ import { SETTINGS } from '../../src/config.js';
 /** Commands that only read; every other command changes something and must leave an event. */
 const READ_ONLY = new Set([
   'apps:list', 'apps:info', 'builds', 'builds:output', 'releases', 'releases:info', 'releases:output', 'config', 'config:get', 'ps', 'domains',
-  'logs', 'storage', 'access', 'whoami', 'events', 'hooks', 'keys:list', 'help', 'version', 'doctor', 'tokens', 'stacks', 'stacks:dockerfile', 'stacks:info', 'nodes', 'cron', 'cron:runs', 'pipelines', 'config:groups',
+  'logs', 'storage', 'access', 'whoami', 'events', 'hooks', 'keys:list', 'help', 'version', 'doctor', 'tokens', 'stacks', 'stacks:dockerfile', 'stacks:info', 'nodes', 'cron', 'cron:runs', 'pipelines', 'config:groups', 'certs',
 ]);
 
 describe('the command registry', () => {

@@ -1,0 +1,96 @@
+import fs from 'node:fs';
+import path from 'node:path';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { Pebble, httpsGet, makeCertificate } from '../helpers/pebble.js';
+import { fixtureRepo, freePort, tempDir, waitFor } from '../helpers/skiff.js';
+import { Tenants } from '../helpers/tenants.js';
+
+/**
+ * Attack: get the router to serve a certificate of mine for another
+ * tenant's host (naming it, covering it with a wildcard, or leaving mine
+ * behind on a domain they take next), touch their certificates, or read a
+ * private key off the server's disk.
+ */
+describe('certificates keep to their app', () => {
+  let t: Tenants;
+  let pebble: Pebble;
+  let theirs: string;
+  let mine: string;
+  let tlsPort: number;
+  let dir: string;
+  let ca: { cert: string; key: string };
+  const read = (f: string): string => fs.readFileSync(f, 'utf8');
+  const zone = (): string => `${theirs}.test`;
+
+  beforeAll(async () => {
+    const routerPort = await freePort();
+    tlsPort = await freePort();
+    pebble = await Pebble.start({ http: routerPort, tls: tlsPort });
+    t = await Tenants.start({
+      SKIFF_DOMAIN: 'skiff.test',
+      SKIFF_ROUTER_PORT: String(routerPort),
+      SKIFF_ROUTER_TLS_PORT: String(tlsPort),
+      SKIFF_ACME_EMAIL: 'ops@skiff.test',
+      SKIFF_ACME_CA: pebble.directory,
+      SKIFF_ACME_CA_ROOT: pebble.apiRoot,
+    });
+    theirs = t.app('shop');
+    mine = t.app('evil');
+    const repo = await fixtureRepo('dockerfile-hello');
+    expect((await t.push('victim', repo, theirs)).exitCode).toBe(0);
+    expect((await t.push('mallory', repo, mine)).exitCode).toBe(0);
+    expect((await t.ssh('victim', ['domains:add', theirs, `www.${zone()}`])).exitCode).toBe(0);
+    dir = tempDir('certs');
+    ca = await makeCertificate(dir, 'Mallory Root', { names: [] });
+  }, 240_000);
+  afterAll(async () => {
+    await t?.cleanup();
+    pebble?.stop();
+  });
+
+  it('refuses my certificate for their host, or a wildcard over it, and their certificate commands', async () => {
+    const named = await makeCertificate(dir, 'named', { names: [`www.${zone()}`], ca });
+    const wildcard = await makeCertificate(dir, 'wildcard', { names: [`*.${zone()}`], ca });
+    for (const [cert, says] of [
+      [named, `the certificate names www.${zone()}, which is not a host of ${mine}`],
+      [wildcard, `the certificate names *.${zone()}, which covers www.${zone()}, a host of another app`],
+    ] as const) {
+      const r = await t.ssh('mallory', ['certs:add', mine], read(cert.cert) + read(cert.key));
+      expect(r.exitCode).toBe(1);
+      expect(r.stderr).toContain(says);
+    }
+    for (const args of [['certs', theirs], ['certs:add', theirs], ['certs:remove', theirs, `www.${zone()}`]]) {
+      const r = await t.ssh('mallory', args, read(named.cert) + read(named.key));
+      expect(r.exitCode, args.join(' ')).toBe(1);
+      expect(r.stderr).toBe(' !     access denied');
+    }
+  });
+
+  it('does not serve my certificate for a domain I gave up and they took', async () => {
+    const shared = `shared.${mine}.test`;
+    expect((await t.ssh('mallory', ['domains:add', mine, shared])).exitCode).toBe(0);
+    const left = await makeCertificate(dir, 'left', { names: [shared], ca });
+    expect((await t.ssh('mallory', ['certs:add', mine], read(left.cert) + read(left.key))).exitCode).toBe(0);
+    const caPem = read(ca.cert);
+    await waitFor(async () => (await httpsGet(tlsPort, shared, caPem).catch(() => ({ issuer: '' }))).issuer === 'Mallory Root', 10_000, 'mallory’s certificate served for his domain');
+    expect((await t.ssh('mallory', ['domains:remove', mine, shared])).exitCode).toBe(0);
+    expect((await t.ssh('victim', ['domains:add', theirs, shared])).exitCode).toBe(0);
+    const root = await pebble.issuingRoot();
+    await waitFor(async () => (await httpsGet(tlsPort, shared, root).catch(() => ({ issuer: '' }))).issuer.toLowerCase().includes('pebble'), 60_000, 'an automatic certificate for the domain they took');
+  });
+
+  it('keeps private keys off the disk: sealed in the database, and out of the config file Caddy starts from', async () => {
+    const own = await makeCertificate(dir, 'own', { names: [`www.${zone()}`], ca });
+    expect((await t.ssh('victim', ['certs:add', theirs], read(own.cert) + read(own.key))).exitCode).toBe(0);
+    const keyBody = read(own.key).split('\n')[1];
+    expect(fs.readFileSync(path.join(t.server.home, 'skiff.db')).includes(keyBody)).toBe(false);
+    // Caddy dies; the server's watchdog starts it again from its file, then loads the keys through the admin API.
+    const pid = t.server.caddyPid();
+    expect(pid).toBeDefined();
+    process.kill(pid as number, 'SIGKILL');
+    await waitFor(async () => t.server.caddyPid() !== pid && (await httpsGet(tlsPort, `www.${zone()}`, read(ca.cert)).catch(() => ({ issuer: '' }))).issuer === 'Mallory Root', 30_000, 'the custom certificate after Caddy restarted');
+    const onDisk = fs.readFileSync(path.join(t.server.home, 'caddy', 'caddy.json'), 'utf8');
+    expect(onDisk).not.toContain('PRIVATE KEY');
+    expect(onDisk).toContain(`www.${zone()}`);
+  });
+});
