@@ -39,20 +39,22 @@ function portOf(address: string): number {
  * error); an app without instances answers 503, an unknown host 404.
  */
 export function caddyConfig(routes: readonly Route[], options: CaddyOptions): Record<string, unknown> {
-  const appRoutes = routes
-    .filter((r) => r.hosts.length > 0)
-    .map((r) => ({
-      match: [{ host: r.hosts }],
-      handle: [r.maintenance ? maintenanceHandler(r, r.maintenance) : serveHandler(r)],
-      terminal: true,
-    }));
+  const routesOf = (side: Side): Record<string, unknown>[] =>
+    routes
+      .filter((r) => r.hosts.length > 0)
+      .map((r) => ({
+        match: [{ host: r.hosts }],
+        handle: [r.maintenance ? maintenanceHandler(r, r.maintenance, side) : serveHandler(r, side)],
+        terminal: true,
+      }));
+  const appRoutes = routesOf('public');
   const notFound = { handle: [{ handler: 'static_response', status_code: 404, body: 'No app answers at this address.\n' }] };
   // Each hold being released sends the requests it kept here, to be routed like any other.
   const releasing = routes.flatMap((r) => (r.releasing ?? []).map((h) => `unix/${h.release}`));
   const releaseServer = {
     listen: releasing,
     automatic_https: { disable: true },
-    routes: [{ match: [{ path: [HOLD_CHECK_PATH] }], handle: [{ handler: 'static_response', status_code: 200 }], terminal: true }, ...appRoutes, notFound],
+    routes: [{ match: [{ path: [HOLD_CHECK_PATH] }], handle: [{ handler: 'static_response', status_code: 200 }], terminal: true }, ...routesOf('release'), notFound],
   };
   const { tls } = options;
   return {
@@ -98,14 +100,28 @@ export function withoutKeys(config: Record<string, unknown>): Record<string, unk
   return { ...config, apps: { ...apps, tls } };
 }
 
+/** Which server a route is for: the public one, or the one held requests come back through (from a hold, over a unix socket). */
+type Side = 'public' | 'release';
+
+/**
+ * What the client was, carried through a hold: Caddy drops X-Forwarded-*
+ * on a request that comes over a unix socket (it has no client address), so
+ * the public side writes them down in headers of its own, which it always
+ * sets (a client cannot bring its own), and the release side, which only
+ * holds reach, gives them back to the app.
+ */
+const CARRIED = { 'X-Skiff-Client': ['{http.request.remote.host}'], 'X-Skiff-Proto': ['{http.request.scheme}'], 'X-Skiff-Host': ['{http.request.host}'] };
+const RESTORED = { 'X-Forwarded-For': ['{http.request.header.X-Skiff-Client}'], 'X-Forwarded-Proto': ['{http.request.header.X-Skiff-Proto}'], 'X-Forwarded-Host': ['{http.request.header.X-Skiff-Host}'] };
+
 /** Where an app's requests go: its web instances, or the hold that keeps them, or a 503 when none run. */
-function serveHandler(r: Route): Record<string, unknown> {
-  if (r.heldBy) return { handler: 'reverse_proxy', upstreams: [{ dial: `unix/${r.heldBy.socket}` }] };
+function serveHandler(r: Route, side: Side): Record<string, unknown> {
+  if (r.heldBy) return { handler: 'reverse_proxy', upstreams: [{ dial: `unix/${r.heldBy.socket}` }], headers: { request: { set: CARRIED } } };
   if (r.upstreams.length === 0) return { handler: 'static_response', status_code: 503, body: `${r.app} is not running.\n` };
+  const set = { ...gatewayHeader(r.upstreams), ...(side === 'release' ? RESTORED : {}) };
   return {
     handler: 'reverse_proxy',
     upstreams: r.upstreams.map((u) => ({ dial: parseUpstream(u).dial })),
-    ...gatewayHeader(r.upstreams),
+    ...(Object.keys(set).length ? { headers: { request: { set, ...(side === 'release' ? { delete: Object.keys(CARRIED) } : {}) } } } : {}),
     load_balancing: { selection_policy: { policy: 'round_robin' }, try_duration: '5s', try_interval: '100ms' },
   };
 }
@@ -123,7 +139,7 @@ function escapeHtml(text: string): string {
  * for clients that ask for it, else plain text. The message has no braces
  * (domain/maintenance.ts), so Caddy's placeholders cannot reach it.
  */
-function maintenanceHandler(r: Route, m: { message: string; allowPaths: string[] }): Record<string, unknown> {
+function maintenanceHandler(r: Route, m: { message: string; allowPaths: string[] }, side: Side): Record<string, unknown> {
   const answer = (type: string, body: string): Record<string, unknown> => ({
     handler: 'static_response',
     status_code: 503,
@@ -136,7 +152,7 @@ function maintenanceHandler(r: Route, m: { message: string; allowPaths: string[]
   return {
     handler: 'subroute',
     routes: [
-      ...(open.length ? [{ match: [{ path: open }], handle: [serveHandler(r)], terminal: true }] : []),
+      ...(open.length ? [{ match: [{ path: open }], handle: [serveHandler(r, side)], terminal: true }] : []),
       { match: [{ header: { Accept: ['*text/html*'] } }], handle: [answer('text/html; charset=utf-8', html)], terminal: true },
       { match: [{ header: { Accept: ['*application/json*'] } }], handle: [answer('application/json', json)], terminal: true },
       { handle: [answer('text/plain; charset=utf-8', `${m.message}\n`)] },
@@ -153,9 +169,9 @@ export function parseUpstream(upstream: string): { dial: string; via: string | u
   return slash < 0 ? { dial: upstream, via: undefined } : { dial: upstream.slice(0, slash), via: upstream.slice(slash + 1) };
 }
 
-function gatewayHeader(upstreams: readonly string[]): Record<string, unknown> {
+function gatewayHeader(upstreams: readonly string[]): Record<string, string[]> {
   const via = upstreams.map((u) => parseUpstream(u).via).find((v) => v !== undefined);
-  return via ? { headers: { request: { set: { 'X-Skiff-Upstream': [via] } } } } : {};
+  return via ? { 'X-Skiff-Upstream': [via] } : {};
 }
 
 /** The host names an app answers at: APP.DOMAIN, and its custom domains. */

@@ -21,8 +21,9 @@ describe('Caddy router', () => {
 
   beforeAll(async () => {
     port = await freePort();
-    for (const name of ['a', 'b']) {
-      const s = http.createServer((_req, res) => res.end(name));
+    for (const name of ['a', 'b', 'echo']) {
+      // echo answers with what it was told about the client.
+      const s = http.createServer((req, res) => res.end(name === 'echo' ? `${req.headers['x-forwarded-for']} ${req.headers['x-forwarded-proto']} ${req.headers['x-skiff-client'] ?? '-'}` : name));
       await new Promise<void>((r) => s.listen(0, '127.0.0.1', r));
       upstreams.push(s);
       addresses.push(`127.0.0.1:${(s.address() as AddressInfo).port}`);
@@ -88,7 +89,7 @@ describe('Caddy router', () => {
 
   it('holds requests through reloads for other apps, and lets every one through when the hold is released', async () => {
     const hold = await router.startHold('shop', 30);
-    const held = (extra: Partial<Route>): Route[] => [{ ...route([addresses[1]])[0], ...extra }, route([])[1]];
+    const held = (extra: Partial<Route>): Route[] => [{ ...route([addresses[2]])[0], ...extra }, route([])[1]];
     await router.apply(held({ heldBy: hold }));
     const requests = Array.from({ length: 200 }, (_, i) =>
       i % 2 ? httpGet(`http://shop.localhost:${port}/`, 60_000) : httpRequest(`http://shop.localhost:${port}/`, 'POST', 'x', 60_000),
@@ -100,7 +101,8 @@ describe('Caddy router', () => {
     }
     await router.apply(held({ releasing: [hold] }));
     const answers = await Promise.all(requests);
-    expect(answers.map((a) => `${a.status} ${a.body}`)).toEqual(Array.from({ length: 200 }, () => '200 b'));
+    // The app learns the client's address and scheme as if there had been no hold, and nothing of the carrying.
+    expect(answers.map((a) => `${a.status} ${a.body}`)).toEqual(Array.from({ length: 200 }, () => '200 127.0.0.1 http -'));
     router.stopHold(hold);
     for (let i = 0; i < 100 && router.holdAlive(hold); i++) await new Promise((r) => setTimeout(r, 50));
     expect(router.holdAlive(hold)).toBe(false);

@@ -97,14 +97,22 @@ describe('caddyConfig', () => {
         apps: { http: { servers: Record<string, Server> } };
       };
     const held = config({ heldBy: hold }).apps.http.servers;
-    expect(held.skiff.routes[0].handle[0]).toEqual({ handler: 'reverse_proxy', upstreams: [{ dial: 'unix//run/h1.hold' }] });
+    // What Caddy would drop on the way through a unix socket is written down, whatever the client sent.
+    expect(held.skiff.routes[0].handle[0]).toEqual({
+      handler: 'reverse_proxy',
+      upstreams: [{ dial: 'unix//run/h1.hold' }],
+      headers: { request: { set: { 'X-Skiff-Client': ['{http.request.remote.host}'], 'X-Skiff-Proto': ['{http.request.scheme}'], 'X-Skiff-Host': ['{http.request.host}'] } } },
+    });
     expect(held['skiff-release']).toBeUndefined();
     const releasing = config({ releasing: [hold] }).apps.http.servers;
     expect(releasing.skiff.routes[0].handle[0]).toMatchObject({ upstreams: [{ dial: '127.0.0.1:4009' }] });
     expect(releasing['skiff-release'].listen).toEqual(['unix//run/h1.release']);
-    // The hold's check is answered there, then the same routes as the public listener.
+    // The hold's check is answered there, then the same routes as the public listener, giving the app back what the hold carried.
     expect(releasing['skiff-release'].routes[0]).toMatchObject({ match: [{ path: [HOLD_CHECK_PATH] }], handle: [{ status_code: 200 }] });
-    expect(releasing['skiff-release'].routes.slice(1)).toEqual(releasing.skiff.routes);
+    expect(releasing['skiff-release'].routes[1]).toMatchObject({
+      match: releasing.skiff.routes[0].match,
+      handle: [{ upstreams: [{ dial: '127.0.0.1:4009' }], headers: { request: { set: { 'X-Forwarded-For': ['{http.request.header.X-Skiff-Client}'] }, delete: ['X-Skiff-Client', 'X-Skiff-Proto', 'X-Skiff-Host'] } } }],
+    });
   });
 
   it('serves apps over HTTPS with an ACME issuer for every name, HTTP redirecting, when TLS is on', () => {
