@@ -20,6 +20,7 @@ export const SETTINGS: readonly SettingSpec[] = [
   { env: 'SKIFF_ACME_CA', default: 'https://acme-v02.api.letsencrypt.org/directory', summary: "the ACME CA's directory URL (Let's Encrypt's production one by default)" },
   { env: 'SKIFF_ACME_CA_ROOT', default: '', summary: "a PEM file of the root the ACME CA's own HTTPS is signed by, when it is a private CA" },
   { env: 'SKIFF_ROUTER_TLS_PORT', default: '443', summary: 'port the router serves apps over HTTPS on, with SKIFF_ACME_EMAIL set' },
+  { env: 'SKIFF_GIT_HOST', default: '', summary: 'a host name the router serves git over HTTP on too (https://HOST/APP.git with HTTPS on), in front of SKIFF_HTTP_PORT' },
   { env: 'SKIFF_CADDY_ADMIN', default: '', summary: "admin API of an existing Caddy (host:port or unix//path), where Skiff sets only its own server; empty: Skiff runs its own" },
   { env: 'SKIFF_DRAIN_SECONDS', default: '10', summary: 'seconds old web instances keep finishing requests after a switch' },
   { env: 'SKIFF_APP_PORT', default: '5000', summary: 'PORT given to web processes' },
@@ -62,6 +63,8 @@ export interface Config {
   appPort: number;
   routerPort: number;
   httpPort: number;
+  /** The host name the router serves the git door on (SKIFF_GIT_HOST), else none. */
+  gitHost: string | undefined;
   /** HTTPS with automatic certificates (SKIFF_ACME_EMAIL set), else none. */
   tls: { port: number; email: string; ca: string; caRoot: string | undefined } | undefined;
   /** Caddy's admin API; when Skiff runs its own, a socket in SKIFF_HOME. */
@@ -126,6 +129,15 @@ function oneOf(env: NodeJS.ProcessEnv, name: string, choices: readonly string[])
   return value;
 }
 
+/** SKIFF_GIT_HOST: a plain host name, and a git door to put behind it. */
+function gitHostSetting(env: NodeJS.ProcessEnv): string | undefined {
+  const host = (env.SKIFF_GIT_HOST ?? '').toLowerCase();
+  if (!host) return undefined;
+  if (!/^(?=.{1,253}$)([a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?\.)+[a-z]([a-z0-9-]{0,61}[a-z0-9])?$/.test(host)) throw new Error(`SKIFF_GIT_HOST must be a host name, not '${host}'`);
+  if ((env.SKIFF_HTTP_PORT ?? defaultOf('SKIFF_HTTP_PORT')) === '0') throw new Error('SKIFF_GIT_HOST needs the git door: SKIFF_HTTP_PORT may not be 0');
+  return host;
+}
+
 /** SKIFF_ACME_EMAIL turns HTTPS on; it needs Skiff's own Caddy, whose TLS settings are Skiff's to make. */
 function tlsSetting(env: NodeJS.ProcessEnv): Config['tls'] {
   const email = env.SKIFF_ACME_EMAIL ?? '';
@@ -159,6 +171,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
     httpPort: intSetting(env, 'SKIFF_HTTP_PORT', defaultOf('SKIFF_HTTP_PORT'), 0, 65535),
     routerPort: intSetting(env, 'SKIFF_ROUTER_PORT', defaultOf('SKIFF_ROUTER_PORT'), 1, 65535),
     tls: tlsSetting(env),
+    gitHost: gitHostSetting(env),
     caddyAdmin: env.SKIFF_CADDY_ADMIN || `unix/${path.join(home, 'caddy', 'admin.sock')}`,
     ownCaddy: !env.SKIFF_CADDY_ADMIN,
     caddyDir: path.join(home, 'caddy'),

@@ -79,9 +79,12 @@ function compose(config: Config, log: Logger): Services {
 /** Where the router serves apps: plain HTTP on SKIFF_ROUTER_PORT, and HTTPS on SKIFF_ROUTER_TLS_PORT when SKIFF_ACME_EMAIL is set. */
 function routerServe(config: Config): Omit<CaddyOptions, 'admin'> {
   const listen = `${config.bind}:${config.routerPort}`;
-  if (!config.tls) return { listen };
+  // The git door listens on SKIFF_BIND; Caddy reaches it on loopback when that is every address.
+  const door = `${config.bind === '0.0.0.0' ? '127.0.0.1' : config.bind === '::' ? '[::1]' : config.bind}:${config.httpPort}`;
+  const git = config.gitHost ? { git: { host: config.gitHost, upstream: door } } : {};
+  if (!config.tls) return { listen, ...git };
   const { port, ...acme } = config.tls;
-  return { listen, tls: { listen: `${config.bind}:${port}`, email: acme.email, ca: acme.ca, ...(acme.caRoot ? { caRoot: acme.caRoot } : {}) } };
+  return { listen, ...git, tls: { listen: `${config.bind}:${port}`, email: acme.email, ca: acme.ca, ...(acme.caRoot ? { caRoot: acme.caRoot } : {}) } };
 }
 
 /** Hooks and host commands log to a file: their stderr belongs to the user. */

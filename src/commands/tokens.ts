@@ -1,3 +1,4 @@
+import type { Config } from '../config.js';
 import { createToken, revokeToken } from '../operations/tokens.js';
 import { table, writeJson } from './args.js';
 import { offApp } from './audit.js';
@@ -16,7 +17,7 @@ export const tokensCommands: CommandSpec[] = [
       io.stdout.write(
         `${STEP}Token ${saved.id} for ${saved.user}${saved.expiresAt ? `, valid until ${saved.expiresAt}` : ''}. It is shown this once:\n` +
           `${token}\n` +
-          `       git remote add paas http://${saved.user}:TOKEN@${services.config.domain}:${services.config.httpPort}/APP.git\n`,
+          `       git remote add paas ${gitHttpRemote(services.config, saved.user)}\n`,
       );
     },
   },
@@ -53,3 +54,10 @@ export const tokensCommands: CommandSpec[] = [
     },
   },
 ];
+
+/** The git remote over HTTP(S) with a token: at SKIFF_GIT_HOST through the router when set, else the door's own port. */
+function gitHttpRemote(config: Config, user: string): string {
+  if (!config.gitHost) return `http://${user}:TOKEN@${config.domain}:${config.httpPort}/APP.git`;
+  const port = config.tls ? (config.tls.port === 443 ? '' : `:${config.tls.port}`) : config.routerPort === 80 ? '' : `:${config.routerPort}`;
+  return `${config.tls ? 'https' : 'http'}://${user}:TOKEN@${config.gitHost}${port}/APP.git`;
+}

@@ -34,8 +34,9 @@ export function defaultHost(app: string, domain: string): string {
  * not). Only names under the app's own default host (api.APP.DOMAIN) are
  * its to take there.
  */
-export function parseCustomDomain(input: string | undefined, app: string, domain: string): string {
+export function parseCustomDomain(input: string | undefined, app: string, domain: string, reserved: readonly string[] = []): string {
   const host = parseHostName(input);
+  if (reserved.includes(host)) throw new InvalidError(`${host} is the server's own (git over HTTPS); it cannot be an app's domain`);
   const own = defaultHost(app, domain);
   if (host === own) throw new InvalidError(`${host} is ${app}'s own host already; domains ${app} lists it`);
   if ((host === domain || host.endsWith(`.${domain}`)) && !host.endsWith(`.${own}`)) {

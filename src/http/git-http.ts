@@ -82,7 +82,7 @@ export function createGitHttpServer(services: Services): http.Server {
       res.writeHead(404, { 'content-type': 'text/plain' }).end('not found\n');
       return;
     }
-    const address = req.socket.remoteAddress ?? '?';
+    const address = clientAddress(req, services.config.gitHost !== undefined);
     const caller = await authenticate(req, address);
     if (!caller) {
       res.writeHead(401, { 'www-authenticate': 'Basic realm="Skiff"', 'content-type': 'text/plain' }).end('authentication required\n');
@@ -125,4 +125,17 @@ export function createGitHttpServer(services: Services): http.Server {
     exited = true;
     if (service === 'git-receive-pack' && !refs && status === 0) await services.repos.fixHead(m[1].replace(/\.git$/, ''), DEPLOY_BRANCHES);
   }
+}
+
+/**
+ * Who is asking, for the throttle and the audit trail: the socket's peer,
+ * or, behind the router (SKIFF_GIT_HOST: the peer is loopback), the client
+ * the router names. Caddy sets X-Forwarded-For itself, whatever a client sent.
+ */
+function clientAddress(req: http.IncomingMessage, behindRouter: boolean): string {
+  const peer = req.socket.remoteAddress ?? '?';
+  const loopback = peer === '::1' || peer.startsWith('127.') || peer.startsWith('::ffff:127.');
+  const forwarded = req.headers['x-forwarded-for'];
+  if (!behindRouter || !loopback || typeof forwarded !== 'string') return peer;
+  return forwarded.split(',').at(-1)?.trim() || peer;
 }

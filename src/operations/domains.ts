@@ -20,7 +20,7 @@ async function routed(services: Op['services'], change: () => void, undo: () => 
 /** domains:add */
 export async function addDomain({ services, caller }: Ask, appName: string, input: string): Promise<{ app: string; host: string }> {
   const app = getApp(services, caller, appName);
-  const host = parseCustomDomain(input, app.name, services.config.domain);
+  const host = parseCustomDomain(input, app.name, services.config.domain, services.config.gitHost ? [services.config.gitHost] : []);
   await routed(services, () => services.store.domains.add(app.name, host), () => services.store.domains.remove(app.name, host));
   return { app: app.name, host };
 }

@@ -15,6 +15,8 @@ export interface CaddyOptions {
   /** The address plain HTTP comes in on, e.g. 0.0.0.0:80: the apps, or with tls the redirects to HTTPS (and ACME's challenges). */
   listen: string;
   tls?: RouterTls;
+  /** The git door behind a host name of its own (SKIFF_GIT_HOST): host, and the door's address. */
+  git?: { host: string; upstream: string };
 }
 
 /** HTTPS for every app host, with certificates from an ACME CA. */
@@ -47,7 +49,9 @@ export function caddyConfig(routes: readonly Route[], options: CaddyOptions): Re
         handle: [r.maintenance ? maintenanceHandler(r, r.maintenance, side) : serveHandler(r, side)],
         terminal: true,
       }));
-  const appRoutes = routesOf('public');
+  // The git door's host comes first: no app can take it.
+  const gitRoute = options.git ? [{ match: [{ host: [options.git.host] }], handle: [{ handler: 'reverse_proxy', upstreams: [{ dial: options.git.upstream }] }], terminal: true }] : [];
+  const appRoutes = [...gitRoute, ...routesOf('public')];
   const notFound = { handle: [{ handler: 'static_response', status_code: 404, body: 'No app answers at this address.\n' }] };
   // Each hold being released sends the requests it kept here, to be routed like any other.
   const releasing = routes.flatMap((r) => (r.releasing ?? []).map((h) => `unix/${h.release}`));

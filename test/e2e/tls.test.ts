@@ -1,6 +1,7 @@
 import fs from 'node:fs';
 import http from 'node:http';
 import path from 'node:path';
+import { execa } from 'execa';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { Pebble, httpsGet, makeCertificate } from '../helpers/pebble.js';
 import { SkiffServer, fixtureRepo, freePort, makeKey, removeDockerLeftovers, tempDir, uniqueApp, waitFor } from '../helpers/skiff.js';
@@ -30,6 +31,7 @@ describe('HTTPS with automatic certificates', () => {
       SKIFF_ACME_CA_ROOT: pebble.apiRoot,
       // The test's webhook listens on loopback.
       SKIFF_HOOKS_ALLOW: '127.0.0.0/8',
+      SKIFF_GIT_HOST: 'git.skiff.test',
     });
     key = await makeKey(tempDir('keys'), 'admin');
     await server.cli(['keys:add', 'alice', '--admin'], fs.readFileSync(`${key}.pub`, 'utf8'));
@@ -69,6 +71,28 @@ describe('HTTPS with automatic certificates', () => {
     }
   });
 
+  it('serves git over HTTPS at SKIFF_GIT_HOST, with a certificate of its own, to the real git client', async () => {
+    await waitFor(async () => (await httpsGet(tlsPort, 'git.skiff.test', root, '/x.git/info/refs?service=git-upload-pack').catch(() => ({ status: 0 }))).status === 401, 60_000, 'the git door at git.skiff.test');
+    const made = await server.ssh(key, ['tokens:create', '--name', 'laptop']);
+    expect(made.exitCode, made.stderr).toBe(0);
+    const token = /^(skf_\S+)$/m.exec(made.stdout)![1];
+    expect(made.stdout).toContain(`git remote add paas https://alice:TOKEN@git.skiff.test:${tlsPort}/APP.git`);
+    const rootFile = path.join(tempDir('root'), 'root.pem');
+    fs.writeFileSync(rootFile, root);
+    const repo = await fixtureRepo('dockerfile-hello', (d) => fs.writeFileSync(path.join(d, 'index.html'), 'over https\n'));
+    const push = await execa(
+      'git',
+      ['-c', `http.curloptResolve=git.skiff.test:${tlsPort}:127.0.0.1`, '-c', 'credential.helper=', 'push', `https://alice:${token}@git.skiff.test:${tlsPort}/${app}.git`, 'main', '--force'],
+      { cwd: repo, reject: false, env: { GIT_TERMINAL_PROMPT: '0', GIT_SSL_CAINFO: rootFile } },
+    );
+    expect(push.exitCode, push.stderr).toBe(0);
+    expect(push.stderr).toContain('Released v2');
+    expect((await httpsGet(tlsPort, host(), root)).body).toBe('over https\n');
+    const taken = await server.ssh(key, ['domains:add', app, 'git.skiff.test']);
+    expect(taken.exitCode).toBe(1);
+    expect(taken.stderr).toContain("git.skiff.test is the server's own");
+  });
+
   it('redirects plain HTTP to HTTPS', async () => {
     const res = await new Promise<http.IncomingMessage>((resolve, reject) =>
       http.get({ host: '127.0.0.1', port: routerPort, path: '/orders?x=1', headers: { host: host() }, agent: false }, resolve).on('error', reject),
@@ -82,7 +106,7 @@ describe('HTTPS with automatic certificates', () => {
     await expect(httpsGet(tlsPort, `evil.skiff.test`, root)).rejects.toThrow();
     const certificates = path.join(server.home, 'caddy', 'data', 'caddy', 'certificates');
     const names = fs.readdirSync(certificates).flatMap((issuer) => fs.readdirSync(path.join(certificates, issuer)));
-    expect(names.sort()).toEqual([host(), custom()].sort());
+    expect(names.sort()).toEqual([host(), custom(), 'git.skiff.test'].sort());
   });
 
   it('serves a custom certificate for the hosts it names; refuses a bad one in one line, changing nothing; goes back to automatic on certs:remove', async () => {
