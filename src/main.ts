@@ -146,57 +146,55 @@ async function runServer(config: Config): Promise<void> {
   process.on('SIGINT', () => stop('SIGINT'));
 }
 
+/**
+ * Runs a server chore every `ms` (and once now, when asked), never two at
+ * once; a failure is logged as `failed`, and the next round tries again.
+ */
+function everyNow(services: Services, ms: number, failed: string, chore: () => Promise<void>, options: { now?: boolean } = {}): void {
+  let running = false;
+  const round = async (): Promise<void> => {
+    if (running) return;
+    running = true;
+    try {
+      await chore();
+    } catch (err) {
+      services.log.error({ err }, failed);
+    } finally {
+      running = false;
+    }
+  };
+  if (options.now) void round();
+  setInterval(() => void round(), ms).unref();
+}
+
 /** Failures to get a certificate reach the app's events and webhooks, checked every few seconds. */
 async function watchIssuance(services: Services): Promise<void> {
   const { IssuanceWatch } = await import('./operations/certs.js');
   const watch = new IssuanceWatch(services);
-  let running = false;
-  setInterval(() => {
-    if (running) return;
-    running = true;
-    watch
-      .check()
-      .catch((err: unknown) => services.log.error({ err }, 'could not check the router for failed certificates'))
-      .finally(() => (running = false));
-  }, 3000).unref();
+  everyNow(services, 3000, 'could not check the router for failed certificates', async () => void (await watch.check()));
 }
 
 /** A pause ends at its --max, whoever is there to resume it. */
 function resumePausesWhenDue(services: Services): void {
-  let running = false;
-  const check = async (): Promise<void> => {
-    if (running) return;
-    running = true;
-    try {
-      const { resumeDuePauses } = await import('./operations/pause.js');
-      for (const app of await resumeDuePauses(services)) services.log.info({ app }, 'pause reached its end; resumed');
-    } catch (err) {
-      services.log.error({ err }, 'could not resume the pauses that reached their end');
-    } finally {
-      running = false;
-    }
-  };
-  setInterval(() => void check(), 250).unref();
+  everyNow(services, 250, 'could not resume the pauses that reached their end', async () => {
+    const { resumeDuePauses } = await import('./operations/pause.js');
+    for (const app of await resumeDuePauses(services)) services.log.info({ app }, 'pause reached its end; resumed');
+  });
 }
 
 /** Review apps idle past SKIFF_REVIEW_APPS_TTL_DAYS go: checked at start, then a quarter of the TTL apart (at most hourly). */
 function expireReviewAppsNowAndThen(services: Services): void {
-  let running = false;
-  const sweep = async (): Promise<void> => {
-    if (running) return;
-    running = true;
-    try {
+  const every = Math.min(3_600_000, Math.max(1000, (services.config.reviewAppsTtlDays * 86_400_000) / 4));
+  everyNow(
+    services,
+    every,
+    'review app expiry failed',
+    async () => {
       const { expireReviewApps } = await import('./operations/apps.js');
       await expireReviewApps(services);
-    } catch (err) {
-      services.log.error({ err }, 'review app expiry failed');
-    } finally {
-      running = false;
-    }
-  };
-  void sweep();
-  const every = Math.min(3_600_000, Math.max(1000, (services.config.reviewAppsTtlDays * 86_400_000) / 4));
-  setInterval(() => void sweep(), every).unref();
+    },
+    { now: true },
+  );
 }
 
 /**

@@ -4,7 +4,7 @@ import path from 'node:path';
 import { execa } from 'execa';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { Pebble, httpsGet, makeCertificate } from '../helpers/pebble.js';
-import { SkiffServer, fixtureRepo, freePort, makeKey, removeDockerLeftovers, tempDir, uniqueApp, waitFor } from '../helpers/skiff.js';
+import { SkiffServer, fixtureRepo, makeKey, removeDockerLeftovers, tempDir, uniqueApp, waitFor } from '../helpers/skiff.js';
 
 /** HTTPS by default, with pebble as the ACME CA: real HTTP-01 validation against the router, all on loopback. */
 describe('HTTPS with automatic certificates', () => {
@@ -19,16 +19,10 @@ describe('HTTPS with automatic certificates', () => {
   const custom = (): string => `www.${app}.test`;
 
   beforeAll(async () => {
-    routerPort = await freePort();
-    tlsPort = await freePort();
-    pebble = await Pebble.start({ http: routerPort, tls: tlsPort });
+    let env: Record<string, string>;
+    ({ pebble, routerPort, tlsPort, env } = await Pebble.forSkiff());
     server = await SkiffServer.start({
-      SKIFF_DOMAIN: 'skiff.test',
-      SKIFF_ROUTER_PORT: String(routerPort),
-      SKIFF_ROUTER_TLS_PORT: String(tlsPort),
-      SKIFF_ACME_EMAIL: 'ops@skiff.test',
-      SKIFF_ACME_CA: pebble.directory,
-      SKIFF_ACME_CA_ROOT: pebble.apiRoot,
+      ...env,
       // The test's webhook listens on loopback.
       SKIFF_HOOKS_ALLOW: '127.0.0.0/8',
       SKIFF_GIT_HOST: 'git.skiff.test',

@@ -57,6 +57,26 @@ export class Pebble {
     });
   }
 
+  /**
+   * pebble on loopback ports of its own, validating against a router on
+   * fresh HTTP and TLS ports, and the settings that point a Skiff server at
+   * both (apps at APP.skiff.test).
+   */
+  static async forSkiff(): Promise<{ pebble: Pebble; routerPort: number; tlsPort: number; env: Record<string, string> }> {
+    const routerPort = await freePort();
+    const tlsPort = await freePort();
+    const pebble = await Pebble.start({ http: routerPort, tls: tlsPort });
+    const env = {
+      SKIFF_DOMAIN: 'skiff.test',
+      SKIFF_ROUTER_PORT: String(routerPort),
+      SKIFF_ROUTER_TLS_PORT: String(tlsPort),
+      SKIFF_ACME_EMAIL: 'ops@skiff.test',
+      SKIFF_ACME_CA: pebble.directory,
+      SKIFF_ACME_CA_ROOT: pebble.apiRoot,
+    };
+    return { pebble, routerPort, tlsPort, env };
+  }
+
   static async start(ports: { http: number; tls: number }): Promise<Pebble> {
     const dir = tempDir('pebble');
     const ca = await makeCertificate(dir, 'pebble-api-ca', { names: [] });

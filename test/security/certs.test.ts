@@ -2,7 +2,7 @@ import fs from 'node:fs';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { Pebble, httpsGet, makeCertificate } from '../helpers/pebble.js';
-import { fixtureRepo, freePort, tempDir, waitFor } from '../helpers/skiff.js';
+import { fixtureRepo, tempDir, waitFor } from '../helpers/skiff.js';
 import { Tenants } from '../helpers/tenants.js';
 
 /**
@@ -23,17 +23,9 @@ describe('certificates keep to their app', () => {
   const zone = (): string => `${theirs}.test`;
 
   beforeAll(async () => {
-    const routerPort = await freePort();
-    tlsPort = await freePort();
-    pebble = await Pebble.start({ http: routerPort, tls: tlsPort });
-    t = await Tenants.start({
-      SKIFF_DOMAIN: 'skiff.test',
-      SKIFF_ROUTER_PORT: String(routerPort),
-      SKIFF_ROUTER_TLS_PORT: String(tlsPort),
-      SKIFF_ACME_EMAIL: 'ops@skiff.test',
-      SKIFF_ACME_CA: pebble.directory,
-      SKIFF_ACME_CA_ROOT: pebble.apiRoot,
-    });
+    let env: Record<string, string>;
+    ({ pebble, tlsPort, env } = await Pebble.forSkiff());
+    t = await Tenants.start(env);
     theirs = t.app('shop');
     mine = t.app('evil');
     const repo = await fixtureRepo('dockerfile-hello');
