@@ -8,6 +8,14 @@ import { ExternalError } from '../errors.js';
 import { HOLD_CHECK_PATH, HTTP_METHODS } from './caddy-config.js';
 import type { Hold } from './router.js';
 
+/**
+ * How many held requests go on at once when a hold is released; the rest
+ * keep waiting their turn. A burst of hundreds at once can overflow an
+ * app's accept queue (busybox httpd's is 9), and the kernel then retries
+ * the connection for a minute or more.
+ */
+export const RELEASE_CONCURRENCY = 32;
+
 /** Longest path a unix socket may have (sun_path, with its terminating NUL). */
 const SOCKET_PATH_MAX = 107;
 
@@ -18,6 +26,7 @@ const SOCKET_PATH_MAX = 107;
  * time (for up to `seconds`) without dialling it: Caddy closes a request's
  * body when a dial fails, so a POST could not be retried after one. This
  * config is never reloaded: a reload would end the waits with a 502.
+ * Released, they go on RELEASE_CONCURRENCY at a time.
  */
 export function holdConfig(hold: Pick<Hold, 'socket' | 'release'>, seconds: number): Record<string, unknown> {
   return {
@@ -36,7 +45,7 @@ export function holdConfig(hold: Pick<Hold, 'socket' | 'release'>, seconds: numb
                 handle: [
                   {
                     handler: 'reverse_proxy',
-                    upstreams: [{ dial: `unix/${hold.release}` }],
+                    upstreams: [{ dial: `unix/${hold.release}`, max_requests: RELEASE_CONCURRENCY }],
                     health_checks: { active: { uri: HOLD_CHECK_PATH, interval: '50ms', timeout: '1s' } },
                     // Nothing reached an app while the socket is down, so any method may wait.
                     load_balancing: { try_duration: `${seconds}s`, try_interval: '50ms', retry_match: [{ method: HTTP_METHODS }] },

@@ -3,7 +3,7 @@ import { planFormation } from '../../src/domain/formation.js';
 import { parseCpus, parseMemory, parseProcfile, parseScale } from '../../src/domain/procfile.js';
 import { parseHostName } from '../../src/domain/host-name.js';
 import { HOLD_CHECK_PATH, caddyConfig } from '../../src/router/caddy-config.js';
-import { holdConfig } from '../../src/router/caddy-holds.js';
+import { RELEASE_CONCURRENCY, holdConfig } from '../../src/router/caddy-holds.js';
 import type { Route } from '../../src/router/router.js';
 
 describe('Procfile', () => {
@@ -137,7 +137,7 @@ describe('caddyConfig', () => {
     const server = config.apps.http.servers.hold;
     expect(server.listen).toEqual(['unix//run/h1.hold']);
     expect(server.routes[0].handle[0]).toMatchObject({
-      upstreams: [{ dial: 'unix//run/h1.release' }],
+      upstreams: [{ dial: 'unix//run/h1.release', max_requests: RELEASE_CONCURRENCY }],
       health_checks: { active: { uri: HOLD_CHECK_PATH, interval: '50ms' } },
       load_balancing: { try_duration: '60s', try_interval: '50ms', retry_match: [{ method: expect.arrayContaining(['GET', 'POST', 'PUT', 'DELETE']) }] },
     });
