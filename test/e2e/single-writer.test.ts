@@ -107,7 +107,7 @@ describe('single-writer storage', () => {
     const scale = await server.ssh(key, ['ps:scale', app, 'web=2']);
     expect(scale.exitCode).toBe(1);
     expect(scale.stderr).toContain('single-writer volume: it runs one instance at most');
-    expect(JSON.parse(await ssh(['storage', app, '--json']))).toEqual([{ name: 'db', path: '/db', mode: 'single-writer', bytes: expect.anything() }]);
+    expect(JSON.parse(await ssh(['storage', app, '--json']))).toEqual([{ name: 'db', path: '/db', mode: 'single-writer', bytes: expect.anything(), from: null, sharedWith: [] }]);
   });
 
   it('starts the serving release again when the new one fails during the hold, and the push is rejected', async () => {
