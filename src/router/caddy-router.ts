@@ -80,18 +80,15 @@ export class CaddyRouter implements Router {
   issuanceFailures(): IssuanceFailure[] {
     const latest = new Map<string, IssuanceFailure>();
     for (const line of tail(path.join(this.dir, 'caddy.log'), 512 * 1024).split('\n')) {
-      const failure = issuanceFailure(line);
-      if (failure) {
-        latest.delete(failure.host);
-        latest.set(failure.host, failure);
-      } else {
-        // A certificate obtained since clears the host's failure.
-        const obtained = /"msg":"certificate obtained successfully","identifier":"([^"]+)"/.exec(line);
-        if (obtained) latest.delete(obtained[1]);
-      }
+      const entry = obtainEntry(line);
+      if (!entry) continue;
+      // A certificate obtained since clears the host's failure; a newer failure replaces it.
+      latest.delete(entry.host);
+      if (entry.failure) latest.set(entry.host, entry.failure);
     }
     return [...latest.values()];
   }
+
 
   startHold(app: string, seconds: number): Promise<Hold> {
     return this.holds.start(app, seconds);
@@ -179,13 +176,15 @@ function tail(file: string, bytes: number): string {
   }
 }
 
-/** Caddy's log line of a failed attempt to get a certificate, read as one. */
-export function issuanceFailure(line: string): IssuanceFailure | null {
-  if (!line.includes('"logger":"tls.obtain"') || !line.includes('"level":"error"')) return null;
+/** Caddy's log line about getting a host's certificate: a failure (with its reason), or a success (no failure). */
+function obtainEntry(line: string): { host: string; failure?: IssuanceFailure } | null {
+  if (!line.includes('"logger":"tls.obtain"')) return null;
   try {
-    const entry = JSON.parse(line) as { ts?: number; identifier?: string; error?: string };
-    if (!entry.identifier || !entry.error) return null;
-    return { host: entry.identifier, at: new Date((entry.ts ?? 0) * 1000).toISOString(), error: entry.error };
+    const entry = JSON.parse(line) as { level?: string; ts?: number; msg?: string; identifier?: string; error?: string };
+    if (!entry.identifier) return null;
+    if (entry.msg === 'certificate obtained successfully') return { host: entry.identifier };
+    if (entry.level !== 'error' || !entry.error) return null;
+    return { host: entry.identifier, failure: { host: entry.identifier, at: new Date((entry.ts ?? 0) * 1000).toISOString(), error: entry.error } };
   } catch {
     return null;
   }

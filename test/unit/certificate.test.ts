@@ -1,7 +1,9 @@
 import fs from 'node:fs';
 import path from 'node:path';
 import { describe, expect, it } from 'vitest';
+import os from 'node:os';
 import { certificateMisfit, nameCovers, parseCertificateBundle } from '../../src/domain/certificate.js';
+import { CaddyRouter } from '../../src/router/caddy-router.js';
 
 const dir = path.join(__dirname, '..', 'fixtures', 'certs');
 const pem = (name: string): string => fs.readFileSync(path.join(dir, name), 'utf8');
@@ -39,5 +41,30 @@ describe('a custom certificate bundle', () => {
     expect(certificateMisfit(['*.example.com'], 'shop', hosts, ['blog.example.com'])).toBe('the certificate names *.example.com, which covers blog.example.com, a host of another app');
     expect(certificateMisfit(['*.example.com'], 'shop', hosts, [])).toBeNull();
     expect(certificateMisfit(['*.other.test'], 'shop', hosts, [])).toMatch(/covers no host of shop/);
+  });
+});
+
+describe('what the router tells of its certificates', () => {
+  const line = (entry: Record<string, unknown>): string => JSON.stringify(entry);
+
+  it('reads the newest certificate Caddy stored for a host, and the latest failure per host from its log, cleared by a success', () => {
+    const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'skiff-caddy-'));
+    const stored = path.join(dir, 'data', 'caddy', 'certificates', 'ca.example-directory', 'shop.example.com');
+    fs.mkdirSync(stored, { recursive: true });
+    fs.writeFileSync(path.join(stored, 'shop.example.com.crt'), pem('shop.crt') + pem('ca.crt'));
+    const log = [
+      line({ level: 'info', ts: 1795880000, logger: 'tls.obtain', msg: 'acquiring lock', identifier: 'a.example.com' }),
+      line({ level: 'error', ts: 1795880001, logger: 'tls.obtain', msg: 'could not get certificate from issuer', identifier: 'a.example.com', error: '[a.example.com] first' }),
+      line({ level: 'error', ts: 1795880002, logger: 'tls.obtain', msg: 'will retry', identifier: 'b.example.com', error: '[b.example.com] solving challenges: no solvers' }),
+      'not json at all',
+      line({ level: 'error', ts: 1795880003, logger: 'tls.obtain', msg: 'could not get certificate from issuer', identifier: 'a.example.com', error: '[a.example.com] second' }),
+      line({ level: 'error', ts: 1795880004, logger: 'http.log.error', msg: 'dial', identifier: 'c.example.com', error: 'not about certificates' }),
+      line({ level: 'info', ts: 1795880005, logger: 'tls.obtain', msg: 'certificate obtained successfully', identifier: 'b.example.com' }),
+    ].join('\n');
+    fs.writeFileSync(path.join(dir, 'caddy.log'), `${log}\n`);
+    const router = new CaddyRouter('unix//nowhere', { listen: '127.0.0.1:1' }, dir);
+    expect(router.managedCertificate('shop.example.com')).toEqual({ issuer: 'Test Root', notAfter: expect.stringMatching(/^2126-/) });
+    expect(router.managedCertificate('other.example.com')).toBeNull();
+    expect(router.issuanceFailures()).toEqual([{ host: 'a.example.com', at: new Date(1795880003 * 1000).toISOString(), error: '[a.example.com] second' }]);
   });
 });

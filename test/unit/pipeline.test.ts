@@ -17,6 +17,7 @@ import { silentLogger } from '../../src/log.js';
 import type { Services } from '../../src/operations/operation.js';
 import { setConfig } from '../../src/operations/config.js';
 import { restart, scale } from '../../src/operations/formation.js';
+import { pauseApp, resumeApp, resumeDuePauses } from '../../src/operations/pause.js';
 import { mountStorage, unmountStorage } from '../../src/operations/storage.js';
 import { pendingKeys } from '../../src/operations/config.js';
 import { releaseLogPath } from '../../src/pipeline/release-phase.js';
@@ -464,6 +465,44 @@ describe('a single-writer volume', () => {
     expect(router.holds.size).toBe(0);
     expect(services.store.apps.find(APP)?.currentRelease).toBe(1);
     expect(services.store.releases.find(APP, 2)?.status).toBe('failed');
+  });
+});
+
+describe('a pause', () => {
+  it('holds until ps:resume, through a deploy, whose instances then get the requests', async () => {
+    await push('one');
+    const { until } = await pauseApp(op(), APP, 60);
+    expect(until.getTime() - Date.now()).toBeGreaterThan(55_000);
+    expect(router.routes[0].heldBy).toBeDefined();
+    await expect(pauseApp(op(), APP, 60)).rejects.toThrow(`${APP} is paused already, until ${until.toISOString()}`);
+    await push('two');
+    // The deploy switched the record; the pause keeps the router sending requests to the hold.
+    expect(router.routes[0].heldBy).toBeDefined();
+    expect(router.upstreams(APP)).toEqual(services.store.routes.get(APP));
+    await resumeApp(op(), APP);
+    expect(router.routes[0].heldBy).toBeUndefined();
+    expect(router.holds.size).toBe(0);
+    await expect(resumeApp(op(), APP)).rejects.toThrow(`${APP} is not paused`);
+  });
+
+  it('ends at --max by the server’s watch, with an event, and not before; its bounds are checked', async () => {
+    await push('one');
+    for (const bad of [0, 3601, 1.5, Number.NaN]) await expect(pauseApp(op(), APP, bad)).rejects.toThrow('--max must be whole seconds from 1 to 3600');
+    const { until } = await pauseApp(op(), APP, 30);
+    expect(await resumeDuePauses(services, new Date(until.getTime() - 1000))).toEqual([]);
+    expect(router.routes[0].heldBy).toBeDefined();
+    expect(await resumeDuePauses(services, until)).toEqual([APP]);
+    expect(router.routes[0].heldBy).toBeUndefined();
+    expect(services.store.events.list({ app: APP, limit: 5 })).toContainEqual(expect.objectContaining({ action: 'ps:resume', user: 'skiff', source: 'server' }));
+  });
+
+  it('whose hold died is forgotten, and the app is routed as usual again', async () => {
+    await push('one');
+    await pauseApp(op(), APP, 60);
+    router.holds.clear();
+    expect(await resumeDuePauses(services)).toEqual([]);
+    expect(router.routes[0].heldBy).toBeUndefined();
+    expect(services.store.routes.held(APP)).toBeNull();
   });
 });
 
