@@ -1,4 +1,3 @@
-import { spawn } from 'node:child_process';
 import crypto from 'node:crypto';
 import fs from 'node:fs';
 import net from 'node:net';
@@ -6,6 +5,7 @@ import path from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { ExternalError } from '../errors.js';
 import { HOLD_CHECK_PATH, HTTP_METHODS } from './caddy-config.js';
+import { spawnCaddy } from './caddy-spawn.js';
 import type { Hold } from './router.js';
 
 /**
@@ -72,21 +72,10 @@ export class CaddyHolds {
     if (release.length > SOCKET_PATH_MAX) throw new ExternalError(`cannot hold requests: the socket path ${release} is longer than ${SOCKET_PATH_MAX} bytes; use a shorter SKIFF_HOME`);
     const configFile = path.join(this.dir, `${id}.json`);
     fs.writeFileSync(configFile, JSON.stringify(holdConfig({ socket, release }, seconds)), { mode: 0o600 });
-    const out = fs.openSync(path.join(this.dir, 'holds.log'), 'a', 0o600);
-    const child = spawn('caddy', ['run', '--config', configFile], {
-      detached: true,
-      stdio: ['ignore', out, out],
-      env: { ...process.env, XDG_DATA_HOME: path.join(this.dir, 'data'), XDG_CONFIG_HOME: path.join(this.dir, 'config'), HOME: this.dir },
-    });
-    fs.closeSync(out);
-    child.unref();
-    const spawned = await new Promise<Error | undefined>((resolve) => {
-      child.once('spawn', () => resolve(undefined));
-      child.once('error', resolve);
-    });
-    if (spawned || child.pid === undefined) {
+    const { child, error } = await spawnCaddy(['run', '--config', configFile], this.dir, path.join(this.dir, 'holds.log'));
+    if (error || child.pid === undefined) {
       fs.rmSync(configFile, { force: true });
-      throw new ExternalError(`cannot hold ${app}'s requests: caddy does not start on this host (${spawned?.message ?? 'no pid'})`, spawned);
+      throw new ExternalError(`cannot hold ${app}'s requests: caddy does not start on this host (${error?.message ?? 'no pid'})`, error);
     }
     const hold = { id, socket, release, pid: child.pid };
     for (let i = 0; i < 250 && child.exitCode === null; i++) {

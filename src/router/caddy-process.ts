@@ -1,4 +1,3 @@
-import { spawn } from 'node:child_process';
 import fs from 'node:fs';
 import path from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
@@ -6,6 +5,7 @@ import { ExternalError } from '../errors.js';
 import type { Logger } from '../log.js';
 import { withoutKeys } from './caddy-config.js';
 import { caddyAdminRequest } from './caddy-router.js';
+import { spawnCaddy } from './caddy-spawn.js';
 
 export interface CaddyProcessOptions {
   /** Folder for Caddy's config, pid file, data and admin socket. */
@@ -59,27 +59,14 @@ export class CaddyProcess {
     const onDisk = withoutKeys(config);
     fs.writeFileSync(`${configFile}.tmp`, JSON.stringify(onDisk, null, 2), { mode: 0o600 });
     fs.renameSync(`${configFile}.tmp`, configFile);
-    const out = fs.openSync(path.join(dir, 'caddy.log'), 'a', 0o600);
-    const child = spawn('caddy', ['run', '--config', configFile, '--pidfile', path.join(dir, 'caddy.pid')], {
-      detached: true,
-      stdio: ['ignore', out, out],
-      // Caddy's own state (certificates, autosave) stays in Skiff's home.
-      env: { ...process.env, XDG_DATA_HOME: path.join(dir, 'data'), XDG_CONFIG_HOME: path.join(dir, 'config'), HOME: dir },
-    });
-    fs.closeSync(out);
-    child.unref();
-    // 'error' instead of 'spawn' means there is no caddy to run (ENOENT) or it may not run.
-    const spawned = await new Promise<Error | undefined>((resolve) => {
-      child.once('spawn', () => resolve(undefined));
-      child.once('error', resolve);
-    });
-    if (spawned) {
-      const missing = (spawned as NodeJS.ErrnoException).code === 'ENOENT';
+    const { child, error } = await spawnCaddy(['run', '--config', configFile, '--pidfile', path.join(dir, 'caddy.pid')], dir, path.join(dir, 'caddy.log'));
+    if (error) {
+      const missing = (error as NodeJS.ErrnoException).code === 'ENOENT';
       throw new ExternalError(
         missing
           ? "caddy is not installed, and Skiff's router is Caddy: install Debian's caddy package (npm start's set-up does), or set SKIFF_CADDY_ADMIN to the admin API of a Caddy of your own"
-          : `could not start caddy: ${spawned.message}`,
-        spawned,
+          : `could not start caddy: ${error.message}`,
+        error,
       );
     }
     for (let i = 0; i < 100; i++) {
@@ -97,3 +84,4 @@ export class CaddyProcess {
     throw new ExternalError(`Caddy did not start; see ${path.join(dir, 'caddy.log')}`);
   }
 }
+
