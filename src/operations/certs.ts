@@ -2,7 +2,7 @@ import { certificateMisfit, nameCovers, parseCertificateBundle } from '../domain
 import { parseHostName } from '../domain/host-name.js';
 import { InvalidError, NotFoundError } from '../errors.js';
 import { getApp } from '../pipeline/policy.js';
-import { applyRoutes, currentRoutes } from '../pipeline/route.js';
+import { applyRoutes, hostsByApp } from '../pipeline/route.js';
 import { notifyWebhooks } from '../pipeline/notify.js';
 import type { IssuanceFailure } from '../router/router.js';
 import type { CustomCertificate } from '../store/store.js';
@@ -23,9 +23,10 @@ export interface HostCertificate {
 /** Days before its end that a certificate counts as expiring (doctor fails). */
 export const EXPIRY_WARNING_DAYS = 14;
 
+/** The app's hosts, and every other app's (read without the certificates' keys, which the full routing opens). */
 function hostsOf(services: Services, app: string): { hosts: string[]; others: string[] } {
-  const routes = currentRoutes(services);
-  return { hosts: routes.find((r) => r.app === app)?.hosts ?? [], others: routes.filter((r) => r.app !== app).flatMap((r) => r.hosts) };
+  const all = hostsByApp(services);
+  return { hosts: all.get(app) ?? [], others: [...all].flatMap(([other, hosts]) => (other === app ? [] : hosts)) };
 }
 
 function requireTls(services: Services): void {
@@ -72,13 +73,12 @@ export async function removeCertificate({ services, caller }: Ask, appName: stri
 /** certs APP: each host of the app and its certificate. */
 export function certificateStates({ services, caller }: Ask, appName: string): HostCertificate[] {
   const app = getApp(services, caller, appName);
-  return statesOf(services, app.name);
+  return statesOf(services, app.name, hostsOf(services, app.name).hosts, services.router.issuanceFailures());
 }
 
-function statesOf(services: Services, app: string): HostCertificate[] {
-  const { hosts } = hostsOf(services, app);
+/** The certificate of each of the app's hosts, given the router's failures (read once for every app). */
+function statesOf(services: Services, app: string, hosts: readonly string[], failures: readonly IssuanceFailure[]): HostCertificate[] {
   const custom = services.store.certificates.list(app);
-  const failures = services.router.issuanceFailures();
   return hosts.map((host) => {
     const mine = custom.find((c) => c.names.some((n) => nameCovers(n, host)));
     if (mine) return { host, source: 'custom', issuer: mine.issuer, notAfter: mine.notAfter, failure: null };
@@ -98,8 +98,10 @@ function statesOf(services: Services, app: string): HostCertificate[] {
 export function certificateProblems(services: Services, now = new Date()): string[] {
   if (!services.config.tls) return [];
   const problems: string[] = [];
+  const hosts = hostsByApp(services);
+  const failures = services.router.issuanceFailures();
   for (const app of services.store.apps.list()) {
-    for (const s of statesOf(services, app.name)) {
+    for (const s of statesOf(services, app.name, hosts.get(app.name) ?? [], failures)) {
       const days = s.notAfter === null ? null : (Date.parse(s.notAfter) - now.getTime()) / 86_400_000;
       if (days !== null && days < EXPIRY_WARNING_DAYS) problems.push(`${s.host} (${app.name}): its ${s.source} certificate ${days < 0 ? 'expired' : 'expires'} on ${s.notAfter}`);
       if (s.failure) problems.push(`${s.host} (${app.name}): no certificate yet: ${s.failure.error}`);
@@ -123,10 +125,11 @@ export class IssuanceWatch {
   async check(): Promise<IssuanceFailure[]> {
     const { services } = this;
     const fresh = services.router.issuanceFailures().filter((f) => this.seen.get(f.host) !== f.at);
-    const routes = currentRoutes(services);
+    if (fresh.length === 0) return fresh;
+    const hosts = [...hostsByApp(services)];
     for (const f of fresh) {
       this.seen.set(f.host, f.at);
-      const app = routes.find((r) => r.hosts.includes(f.host))?.app;
+      const app = hosts.find(([, names]) => names.includes(f.host))?.[0];
       if (!app) continue;
       services.store.events.record({ app, user: 'skiff', source: 'router', action: 'certs:obtain', detail: { host: f.host }, outcome: `failed: ${f.error}` });
       await notifyWebhooks(services, app, { event: 'certificate.failed', app, host: f.host, error: f.error, time: f.at });

@@ -13,6 +13,15 @@ const ROUTER_LOCK = '~router';
 type RouteDeps = Pick<PipelineDeps, 'store' | 'router' | 'config'>;
 
 /**
+ * The host names each app answers at, as the routing has them (the whole
+ * routing's rows, when the caller read them already).
+ */
+export function hostsByApp(deps: Pick<RouteDeps, 'store' | 'config'>, all = deps.store.routes.all()): Map<string, string[]> {
+  const defaults = new Set(all.map((r) => defaultHost(r.app, deps.config.domain)));
+  return new Map(all.map((r) => [r.app, appHosts(r.app, deps.config.domain, r.hosts.filter((h) => !defaults.has(h)))]));
+}
+
+/**
  * The whole routing, where each host name leads to one app: every app's
  * default host is its own, and a custom domain that is another app's default
  * host (recorded before that app existed, or before SKIFF_DOMAIN changed) is
@@ -20,8 +29,7 @@ type RouteDeps = Pick<PipelineDeps, 'store' | 'router' | 'config'>;
  */
 export function currentRoutes(deps: RouteDeps): Route[] {
   const all = deps.store.routes.all();
-  const defaults = new Set(all.map((r) => defaultHost(r.app, deps.config.domain)));
-  const hostsOf = new Map(all.map((r) => [r.app, appHosts(r.app, deps.config.domain, r.hosts.filter((h) => !defaults.has(h)))]));
+  const hostsOf = hostsByApp(deps, all);
   // A certificate is loaded only while its names are its app's (a domain may have gone since certs:add).
   const certificates = (deps.config.tls ? deps.store.certificates.all() : []).filter(
     (c) => certificateMisfit(c.names, c.app, hostsOf.get(c.app) ?? [], [...hostsOf].flatMap(([app, hosts]) => (app === c.app ? [] : hosts))) === null,
