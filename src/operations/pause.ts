@@ -21,8 +21,8 @@ export async function pauseApp(op: Op, appName: string, maxSeconds: number): Pro
     throw new InvalidError(`--max must be whole seconds from 1 to ${PAUSE_MAX_SECONDS}`);
   }
   return withOpLock(op, app.name, 'pause', async () => {
-    const held = op.services.store.routes.held(app.name);
-    if (held?.reason === 'pause' && !held.releasing) throw new InvalidError(`${app.name} is paused already, until ${held.until}; ps:resume ${app.name} lets its requests go`);
+    const paused = pausedUntil(op.services, app.name);
+    if (paused !== null) throw new InvalidError(`${app.name} is paused already, until ${paused}; ps:resume ${app.name} lets its requests go`);
     const until = new Date(Date.now() + maxSeconds * 1000);
     op.progress.step(`Pausing ${app.name}: its requests wait at the router for at most ${maxSeconds}s`);
     await holdTraffic(op.services, app.name, maxSeconds + PAUSE_HOLD_MARGIN_SECONDS, 'pause', until);
@@ -34,8 +34,7 @@ export async function pauseApp(op: Op, appName: string, maxSeconds: number): Pro
 export async function resumeApp(op: Op, appName: string): Promise<App> {
   const app = getApp(op.services, op.caller, appName);
   return withOpLock(op, app.name, 'resume', async () => {
-    const held = op.services.store.routes.held(app.name);
-    if (held?.reason !== 'pause' || held.releasing) throw new InvalidError(`${app.name} is not paused; ps:pause ${app.name} holds its requests`);
+    if (pausedUntil(op.services, app.name) === null) throw new InvalidError(`${app.name} is not paused; ps:pause ${app.name} holds its requests`);
     await releaseTraffic(op.services, app.name);
     return app;
   });
