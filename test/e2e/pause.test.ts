@@ -11,11 +11,7 @@ describe('ps:pause and ps:resume', () => {
   let repo: string;
   let url: string;
 
-  const ssh = async (args: string[]): Promise<string> => {
-    const r = await server.ssh(key, args);
-    expect(r.exitCode, `${args.join(' ')}: ${r.stderr}`).toBe(0);
-    return r.stdout;
-  };
+  const ssh = (args: string[]): Promise<string> => server.sshOk(key, args);
   const paused = async (): Promise<string | null> => JSON.parse(await ssh(['apps:info', app, '--json'])).paused as string | null;
 
   beforeAll(async () => {

@@ -21,11 +21,7 @@ describe('single-writer storage', () => {
   let repo: string;
   let url: string;
 
-  const ssh = async (args: string[]): Promise<string> => {
-    const r = await server.ssh(key, args);
-    expect(r.exitCode, `${args.join(' ')}: ${r.stderr}`).toBe(0);
-    return r.stdout;
-  };
+  const ssh = (args: string[]): Promise<string> => server.sshOk(key, args);
   const inVolume = async (file: string): Promise<string> => (await server.ssh(key, ['run', app, 'sh', '-c', `'cat /db/${file} 2>/dev/null || echo none'`])).stdout.trim();
 
   beforeAll(async () => {

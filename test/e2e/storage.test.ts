@@ -18,11 +18,7 @@ describe('storage', () => {
   const gone = uniqueApp('gone');
 
   const count = async (): Promise<string> => (await httpGet(`${JSON.parse((await server.ssh(key, ['apps:info', app, '--json'])).stdout).url}count`)).body.trim();
-  const ssh = async (args: string[]): Promise<string> => {
-    const r = await server.ssh(key, args);
-    expect(r.exitCode, `${args.join(' ')}: ${r.stderr}`).toBe(0);
-    return r.stdout;
-  };
+  const ssh = (args: string[]): Promise<string> => server.sshOk(key, args);
   const volumes = async (): Promise<string[]> => (await execa('docker', ['volume', 'ls', '-q', '--filter', 'label=skiff.volume'])).stdout.split('\n').filter(Boolean);
 
   beforeAll(async () => {

@@ -6,6 +6,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { execa, type Result } from 'execa';
+import { expect } from 'vitest';
 
 export const ROOT = fileURLToPath(new URL('../../', import.meta.url));
 export const SKIFF_BIN = path.join(ROOT, 'bin', 'skiff.js');
@@ -128,6 +129,13 @@ export class SkiffServer {
   async ssh(key: string, args: string[], options: { input?: string } = {}): Promise<RunResult> {
     const [cmd, ...base] = this.sshCommand(key);
     return toRun(await execa(cmd, [...base, '-p', String(this.port), 'git@127.0.0.1', ...args], { input: options.input ?? '', reject: false }));
+  }
+
+  /** ssh that must succeed: its stdout, or a failed expectation that names the command and what it said. */
+  async sshOk(key: string, args: string[]): Promise<string> {
+    const r = await this.ssh(key, args);
+    expect(r.exitCode, `${args.join(' ')}: ${r.stderr}`).toBe(0);
+    return r.stdout;
   }
 
   remote(app: string): string {
