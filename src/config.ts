@@ -36,6 +36,13 @@ export const SETTINGS: readonly SettingSpec[] = [
   { env: 'SKIFF_REVIEW_APPS_TTL_DAYS', default: '7', summary: 'days a review app may go without a push before the server destroys it (fractions allowed)' },
   { env: 'SKIFF_DEFAULT_MEMORY', default: '1024', summary: 'MiB of memory each app container gets unless resources:set says otherwise' },
   { env: 'SKIFF_PIDS_LIMIT', default: '1024', summary: 'processes each app container may have at once' },
+  { env: 'SKIFF_BUILD_MEMORY', default: '2048', summary: 'MiB of memory each step of a build (a RUN, a stack build) may use' },
+  { env: 'SKIFF_BUILD_CPUS', default: '1', summary: 'CPUs each step of a build may use' },
+  { env: 'SKIFF_MAX_APPS_PER_USER', default: '50', summary: 'apps a user who is not an admin may create (review apps count toward their parent, not here); 0: no limit' },
+  { env: 'SKIFF_MAX_DOMAINS_PER_APP', default: '20', summary: 'custom domains one app may have; 0: no limit' },
+  { env: 'SKIFF_MAX_HOLDS_PER_USER', default: '3', summary: "paused apps (ps:pause) a user who is not an admin may have at once; 0: no limit" },
+  { env: 'SKIFF_MAX_CONNECTIONS_PER_USER', default: '10', summary: 'SSH connections one user may have open at once; 0: no limit' },
+  { env: 'SKIFF_MAX_CERTS_PER_HOUR', default: '20', summary: "new hosts for which one user's apps may start certificate orders in an hour (HTTPS on); 0: no limit" },
   { env: 'SKIFF_MAX_PUSH_SIZE', default: '1024', summary: 'MiB a single push may send' },
   { env: 'SKIFF_KEEP_RELEASES', default: '10', summary: 'release images kept for rollback (older ones are pruned)' },
   { env: 'SKIFF_USERS_CAN_CREATE', default: '1', summary: 'whether users who are not admins may create apps (1 or 0)' },
@@ -84,6 +91,10 @@ export interface Config {
   /** Bytes of memory an app container gets when its process type has no limit of its own. */
   defaultMemory: number;
   pidsLimit: number;
+  /** Bounds of every step of a build (memory in bytes); processes: pidsLimit. */
+  build: { memoryBytes: number; cpus: number };
+  /** Per-tenant quotas; 0 is no limit. */
+  quotas: { appsPerUser: number; domainsPerApp: number; holdsPerUser: number; connectionsPerUser: number; certsPerHour: number };
   /** Bytes one push may send (git's receive.maxInputSize). */
   maxPushBytes: number;
   usersCanCreate: boolean;
@@ -191,6 +202,17 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
     reviewAppsTtlDays: numberSetting(env, 'SKIFF_REVIEW_APPS_TTL_DAYS', 0.00001, 3650),
     defaultMemory: intSetting(env, 'SKIFF_DEFAULT_MEMORY', defaultOf('SKIFF_DEFAULT_MEMORY'), 6, 1024 * 1024) * 1024 * 1024,
     pidsLimit: intSetting(env, 'SKIFF_PIDS_LIMIT', defaultOf('SKIFF_PIDS_LIMIT'), 16, 1_000_000),
+    build: {
+      memoryBytes: intSetting(env, 'SKIFF_BUILD_MEMORY', defaultOf('SKIFF_BUILD_MEMORY'), 64, 1024 * 1024) * 1024 * 1024,
+      cpus: numberSetting(env, 'SKIFF_BUILD_CPUS', 0.1, 1024),
+    },
+    quotas: {
+      appsPerUser: intSetting(env, 'SKIFF_MAX_APPS_PER_USER', defaultOf('SKIFF_MAX_APPS_PER_USER'), 0, 1_000_000),
+      domainsPerApp: intSetting(env, 'SKIFF_MAX_DOMAINS_PER_APP', defaultOf('SKIFF_MAX_DOMAINS_PER_APP'), 0, 1_000_000),
+      holdsPerUser: intSetting(env, 'SKIFF_MAX_HOLDS_PER_USER', defaultOf('SKIFF_MAX_HOLDS_PER_USER'), 0, 1_000_000),
+      connectionsPerUser: intSetting(env, 'SKIFF_MAX_CONNECTIONS_PER_USER', defaultOf('SKIFF_MAX_CONNECTIONS_PER_USER'), 0, 1_000_000),
+      certsPerHour: intSetting(env, 'SKIFF_MAX_CERTS_PER_HOUR', defaultOf('SKIFF_MAX_CERTS_PER_HOUR'), 0, 1_000_000),
+    },
     maxPushBytes: intSetting(env, 'SKIFF_MAX_PUSH_SIZE', defaultOf('SKIFF_MAX_PUSH_SIZE'), 1, 1024 * 1024) * 1024 * 1024,
     stackImages: {
       node: env.SKIFF_STACK_NODE_IMAGE || defaultOf('SKIFF_STACK_NODE_IMAGE'),

@@ -1,7 +1,7 @@
 import { createRequire } from 'node:module';
 import type { DockerfileParser as Parser } from 'dockerfile-ast';
-import { inspectImageLabels, type Docker } from '../docker/client.js';
-import { LABEL_APP } from '../domain/names.js';
+import { inspectImage, type Docker } from '../docker/client.js';
+import { LABEL_APP, LABEL_APP_ID } from '../domain/names.js';
 import { DeniedError } from '../errors.js';
 import type { BuildAccess } from './builder.js';
 
@@ -61,15 +61,19 @@ function appOfName(image: string, registryPrefix: string | undefined): string | 
  * Refuses a Dockerfile that would start from, or copy out of, another
  * tenant's image: whatever spelling names it (tag, id, digest), the engine
  * resolves it here the way the build will, and an image with Skiff's app
- * label for an app the pusher may not use is refused. A name the host lacks
+ * label for an app the pusher may not use is refused, and so is one whose
+ * identity label is not that app's (an app of that name that was destroyed;
+ * an image from before identities counts by its age). A name the host lacks
  * that points at a release repository (skiff/APP, REGISTRY/APP) is judged by
  * its app name.
  */
 export async function assertMayBuildOn(docker: Docker, dockerfile: string, access: BuildAccess, buildArgs: Record<string, string> = {}): Promise<void> {
   for (const image of referencedImages(dockerfile, buildArgs)) {
-    const labels = await inspectImageLabels(docker, image);
+    const found = await inspectImage(docker, image);
+    const labels = found?.labels;
     const app = labels ? labels[LABEL_APP] : appOfName(image, access.registryPrefix);
-    if (app !== undefined && !access.mayUse(app)) {
+    // The image's identity decides, not its name: an app of the same name made later is not its owner.
+    if (app !== undefined && !access.mayUse({ app, appId: labels?.[LABEL_APP_ID], created: found?.created })) {
       throw new DeniedError(`access denied: the Dockerfile builds on ${image}, an image of an app you may not use; build on a public base image or on your own app's`);
     }
   }

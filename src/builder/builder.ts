@@ -1,5 +1,6 @@
 import type { StackDefinition } from '../domain/stackfile.js';
 import type { Progress } from '../output/progress.js';
+import type { BuildLimits } from '../docker/build-limits.js';
 
 /** The stack an app is set to build with: a built-in one by name, or one defined by a stackfile. */
 export type AppStack = { kind: 'builtin'; name: string } | { kind: 'stackfile'; definition: StackDefinition };
@@ -10,15 +11,27 @@ export interface Source {
   stack: AppStack | null;
 }
 
+/** Whom an image belongs to, as its labels say; a name alone (an image the host lacks) has neither id nor time. */
+export interface ImageOwner {
+  app: string;
+  appId?: string;
+  created?: string;
+}
+
 /** Which apps' images a build may start from: the pusher's own and those shared with them. */
 export interface BuildAccess {
-  mayUse(app: string): boolean;
+  /** Whether the pusher may build on an image of this app: by its identity label, else (older images) its creation time. */
+  mayUse(owner: ImageOwner): boolean;
   /** SKIFF_REGISTRY's prefix: REGISTRY/APP names a release image as skiff/APP does. */
   registryPrefix: string | undefined;
 }
 
 export interface BuildContext extends Source {
   app: string;
+  /** The app's identity, which its images carry beside its name (a name can be destroyed and taken again). */
+  appId: string;
+  /** What every step of the build is held to. */
+  limits: BuildLimits;
   access: BuildAccess;
   buildId: number;
   /** The image tag to produce. */

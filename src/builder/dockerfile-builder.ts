@@ -2,7 +2,8 @@ import { createRequire } from 'node:module';
 import type tarFs from 'tar-fs';
 import type { Docker } from '../docker/client.js';
 import { BuildFailedError, ExternalError } from '../errors.js';
-import { LABEL_APP } from '../domain/names.js';
+import { LABEL_APP, LABEL_APP_ID } from '../domain/names.js';
+import { withBuildBounds } from '../docker/build-limits.js';
 import { BuildOutputParser } from './build-output.js';
 import type { BuildContext, Builder, BuiltImage, Source } from './builder.js';
 import { hasSourceFile, readSourceFile } from './source-files.js';
@@ -54,21 +55,33 @@ async function buildOnce(docker: Docker, ctx: BuildContext, dockerfile: string):
   // tar-fs packs with streamx, which pipes like a node stream but is not typed as one.
   const tar = createRequire(import.meta.url)('tar-fs') as typeof tarFs;
   const context = tar.pack(ctx.dir) as unknown as NodeJS.ReadableStream;
-  let stream: NodeJS.ReadableStream;
-  try {
-    stream = await docker.buildImage(context, {
-      t: ctx.tag,
-      dockerfile,
-      // Only the app label: a per-build label would add a layer to every build and defeat the cache.
-      labels: { [LABEL_APP]: ctx.app },
-      rm: true,
-      forcerm: true,
-      abortSignal: ctx.signal,
-    } as Parameters<Docker['buildImage']>[1]);
-  } catch (err) {
-    if (ctx.signal.aborted) throw new BuildFailedError('build cancelled', err);
-    throw new ExternalError('the Docker engine refused the build', err);
-  }
+  return withBuildBounds(docker, ctx.limits, async (bounds) => {
+    let stream: NodeJS.ReadableStream;
+    try {
+      stream = await docker.buildImage(context, {
+        t: ctx.tag,
+        dockerfile,
+        // Only the app's labels: a per-build label would add a layer to every build and defeat the cache.
+        labels: appLabels(ctx),
+        rm: true,
+        forcerm: true,
+        ...bounds,
+        abortSignal: ctx.signal,
+      } as Parameters<Docker['buildImage']>[1]);
+    } catch (err) {
+      if (ctx.signal.aborted) throw new BuildFailedError('build cancelled', err);
+      throw new ExternalError('the Docker engine refused the build', err);
+    }
+    return followBuild(docker, ctx, stream);
+  });
+}
+
+/** The labels every image of the app carries: its name and its identity. */
+export function appLabels(ctx: Pick<BuildContext, 'app' | 'appId'>): Record<string, string> {
+  return { [LABEL_APP]: ctx.app, [LABEL_APP_ID]: ctx.appId };
+}
+
+async function followBuild(docker: Docker, ctx: BuildContext, stream: NodeJS.ReadableStream): Promise<BuiltImage> {
 
   const parser = new BuildOutputParser();
   let failure: string | undefined;

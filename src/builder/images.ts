@@ -66,7 +66,9 @@ export class Images implements ImageStore {
     for (const image of images.sort((a, b) => b.Created - a.Created)) {
       const tags = (image.RepoTags ?? []).filter((t) => t !== '<none>:<none>');
       if (image.Labels?.[LABEL_APP] === app && tags.every(mine)) whole.push(image.Id);
-      else for (const t of tags.filter(mine)) await this.untag(t);
+      // Every tag of the app goes now, also from an image that must stay (another builds on it):
+      // a later app of the same name must find nothing under skiff/APP.
+      for (const t of tags.filter(mine)) await this.untag(t);
     }
     return this.remove(whole);
   }

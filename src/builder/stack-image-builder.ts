@@ -3,7 +3,8 @@ import os from 'node:os';
 import path from 'node:path';
 import { followProgress, type Docker } from '../docker/client.js';
 import { BuildFailedError } from '../errors.js';
-import { LABEL_APP } from '../domain/names.js';
+import { withBuildBounds } from '../docker/build-limits.js';
+import { appLabels } from './dockerfile-builder.js';
 import type { BuildContext, Builder, BuiltImage, Source } from './builder.js';
 import type { StackImages } from './stack-image.js';
 import { assertMayBuildOn } from './base-images.js';
@@ -39,22 +40,24 @@ export class StackImageBuilder implements Builder {
     const { definition } = ctx.stack;
     const image = definition.service.build.image;
     ctx.progress.info(`Running the build image ${image}`);
-    const status = await this.stackImages.run(
+    const status = await withBuildBounds(this.docker, ctx.limits, (forced) => this.stackImages.run(
       {
         app: ctx.app,
         purpose: 'build',
         image: definition.service.build,
         env: { CODEBASE: ctx.dir, IMAGE: ctx.tag, APP: ctx.app },
+        limits: ctx.limits,
         mounts: [{ path: ctx.dir, readOnly: false }],
         buildApi: {
           image: ctx.tag,
           checkDockerfile: (text, buildArgs) => assertMayBuildOn(this.docker, text, ctx.access, buildArgs),
           maxContextBytes: MAX_CONTEXT_BYTES,
+          forced,
         },
       },
       ctx.progress,
       ctx.signal,
-    );
+    ));
     if (ctx.signal.aborted) throw new BuildFailedError('build cancelled');
     if (status !== 0) throw new BuildFailedError(`the ${definition.name} stack's build image exited with status ${status}`);
     let built;
@@ -64,7 +67,8 @@ export class StackImageBuilder implements Builder {
       throw new BuildFailedError(`the ${definition.name} stack's build image finished without building $IMAGE (${ctx.tag})`, err);
     }
     // Skiff manages only images with its label; add it in a metadata-only layer.
-    if (built.Config?.Labels?.[LABEL_APP] !== ctx.app) await this.label(ctx);
+    const labels = built.Config?.Labels ?? {};
+    if (Object.entries(appLabels(ctx)).some(([k, v]) => labels[k] !== v)) await this.label(ctx);
     const labelled = await this.docker.getImage(ctx.tag).inspect();
     return { tag: ctx.tag, id: labelled.Id };
   }
@@ -76,7 +80,7 @@ export class StackImageBuilder implements Builder {
       fs.writeFileSync(path.join(dir, 'Dockerfile'), `FROM ${ctx.tag}\n`);
       stream = await this.docker.buildImage({ context: dir, src: ['Dockerfile'] }, {
         t: ctx.tag,
-        labels: { [LABEL_APP]: ctx.app },
+        labels: appLabels(ctx),
         rm: true,
       } as Parameters<Docker['buildImage']>[1]);
     } finally {

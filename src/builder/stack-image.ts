@@ -1,4 +1,5 @@
 import { BuildProxy, type BuildPolicy } from '../docker/build-proxy.js';
+import type { BuildLimits } from '../docker/build-limits.js';
 import type { Docker } from '../docker/client.js';
 import type { Logger } from '../log.js';
 import { followProgress, hasImage, removeNetwork, uniqueSuffix } from '../docker/client.js';
@@ -14,6 +15,8 @@ export interface StackImageRun {
   purpose: 'build' | 'verify';
   image: StackImage;
   env: Record<string, string>;
+  /** The bounds where the stackfile sets none: a build or verify image is never unbounded. */
+  limits: BuildLimits;
   /** host path → same path inside: CODEBASE means the same thing inside and out, also to a docker CLI in the image. */
   mounts: { path: string; readOnly: boolean }[];
   /** A Docker API that may build $IMAGE only, on a socket of its own (the build image builds with it); never the engine's. */
@@ -25,9 +28,6 @@ export interface StackImageRun {
    */
   reach?: { container: string; alias: string }[];
 }
-
-/** Processes any build or verify container may have: enough for a compiler, too few for a fork bomb. */
-const PIDS_LIMIT = 1024;
 
 /**
  * Runs a stack's build or verify image to its end, streaming its output to
@@ -89,9 +89,9 @@ export class StackImages implements StackImageRunner {
         // The verify image only talks to the instances; a build image needs no raw sockets either (no sniffing the bridge).
         CapDrop: req.purpose === 'verify' ? ['ALL'] : ['NET_RAW'],
         SecurityOpt: ['no-new-privileges'],
-        PidsLimit: PIDS_LIMIT,
-        ...(req.image.memoryMb !== null ? { Memory: req.image.memoryMb * 1024 * 1024 } : {}),
-        ...(req.image.cpus !== null ? { NanoCpus: Math.round(req.image.cpus * 1e9) } : {}),
+        PidsLimit: req.limits.pids,
+        Memory: req.image.memoryMb !== null ? req.image.memoryMb * 1024 * 1024 : req.limits.memoryBytes,
+        NanoCpus: Math.round((req.image.cpus ?? req.limits.cpus) * 1e9),
       },
     });
     const remove = (): Promise<void> => container.remove({ force: true }).catch(() => undefined);

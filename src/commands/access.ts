@@ -1,6 +1,7 @@
 import { grantAccess, revokeAccess } from '../operations/access.js';
 import { getApp } from '../pipeline/policy.js';
 import { writeJson } from './args.js';
+import { operation } from './operation-io.js';
 import type { CommandSpec } from './command.js';
 import { STEP, HEADING } from '../output/progress.js';
 
@@ -32,9 +33,10 @@ export const accessCommands: CommandSpec[] = [
     usage: 'APP USER',
     summary: "Take a user's access to an app away (owner or admin)",
     audit: ({ positionals }) => ({ app: positionals[0], detail: { user: positionals[1] } }),
-    async run({ positionals, io, services, caller }) {
-      const { app, user } = revokeAccess({ services, caller }, positionals[0], positionals[1]);
-      io.stdout.write(`${STEP}${user} may no longer use ${app}\n`);
+    async run(ctx) {
+      const { positionals, io } = ctx;
+      const { app, user, sharesEnded } = await revokeAccess(operation(ctx), positionals[0], positionals[1]);
+      io.stdout.write(`${STEP}${user} may no longer use ${app}${sharesEnded ? `; ${sharesEnded} share${sharesEnded === 1 ? '' : 's'} of storage they made ended` : ''}\n`);
     },
   },
   {

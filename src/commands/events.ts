@@ -24,16 +24,16 @@ export const eventsCommands: CommandSpec[] = [
       const limit = values.n === undefined ? 100 : Number(values.n);
       if (!Number.isInteger(limit) || limit < 1 || limit > 10_000) throw new InvalidError('-n takes a whole number from 1 to 10000');
       let app: string | undefined;
-      let since: string | undefined;
+      let appId: string | undefined;
       if (positionals[0] !== undefined) {
         // The trail outlives the app: an admin may read a destroyed app's. A user sees this app's
-        // own life only, not that of an earlier app of the same name (another owner's, maybe).
+        // own life only, by its identity: not that of an earlier app of the same name (another owner's, maybe).
         if (caller.admin) app = parseAppName(positionals[0]);
-        else ({ name: app, createdAt: since } = getApp(services, caller, positionals[0]));
+        else ({ name: app, id: appId } = getApp(services, caller, positionals[0]));
       } else if (!caller.admin) {
         throw new DeniedError('access denied: the whole trail is for admins; give an app');
       }
-      const events = services.store.events.list({ app, limit, since });
+      const events = services.store.events.list(appId === undefined ? { app, limit } : { appId, limit });
       if (values.json) return writeJson(io.stdout, events);
       io.stdout.write(`${HEADING}${app ? `${app} events` : 'Events'}\n`);
       for (const e of events) io.stdout.write(describe(e));

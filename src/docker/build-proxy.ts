@@ -1,3 +1,4 @@
+import crypto from 'node:crypto';
 import fs from 'node:fs';
 import http from 'node:http';
 import os from 'node:os';
@@ -15,7 +16,17 @@ export interface BuildPolicy {
   checkDockerfile(text: string, buildArgs: Record<string, string>): Promise<void>;
   /** The largest build context accepted, in bytes. */
   maxContextBytes: number;
+  /** Build options Skiff sets whatever the build image asks (bounds, network, cgroup): see buildStepOptions. */
+  forced: Record<string, string | number>;
 }
+
+/** repo and tag of an image name that has a tag (as $IMAGE has). */
+function splitImage(image: string): [string, string] {
+  const colon = image.lastIndexOf(':');
+  return [image.slice(0, colon), image.slice(colon + 1)];
+}
+
+const uniqueName = (): string => crypto.randomBytes(6).toString('hex');
 
 /** Where the engine listens; DOCKER_HOST=unix://… moves it. */
 export function engineSocket(): string {
@@ -25,66 +36,238 @@ export function engineSocket(): string {
 
 class Refused extends Error {}
 
-/** Build options that would reach past the build: the host's network, other containers, URLs, the host's files. */
-function checkBuildQuery(query: URLSearchParams, image: string): { dockerfile: string; buildArgs: Record<string, string> } {
-  const tags = query.getAll('t');
-  if (tags.length === 0 || tags.some((t) => t !== image)) throw new Refused(`a build must be tagged $IMAGE (${image}) and nothing else`);
-  const network = query.get('networkmode') ?? '';
-  if (!['', 'default', 'bridge', 'none'].includes(network)) throw new Refused(`a build may not use the network '${network}'`);
-  for (const [name, what] of [
-    ['extrahosts', 'add host entries'],
-    ['remote', 'fetch its context from a URL'],
-    ['cgroupparent', 'choose its cgroup'],
-    ['session', 'use BuildKit; set DOCKER_BUILDKIT=0'],
-  ] as const) {
-    const value = query.get(name);
-    if (value && value !== '[]' && value !== '{}') throw new Refused(`a build may not ${what}`);
+/** Build parameters a build image may send, and what the proxy does with each: keep (checked), or drop (Skiff sets it). */
+const BUILD_PARAMETERS: Record<string, 'keep' | 'drop' | 'empty'> = {
+  t: 'keep',
+  dockerfile: 'keep',
+  buildargs: 'keep',
+  labels: 'keep',
+  target: 'keep',
+  q: 'keep',
+  nocache: 'keep',
+  rm: 'keep',
+  forcerm: 'keep',
+  pull: 'keep',
+  version: 'keep',
+  networkmode: 'keep',
+  // Skiff's own bounds and cgroup take their place.
+  memory: 'drop',
+  memswap: 'drop',
+  cpushares: 'drop',
+  cpusetcpus: 'drop',
+  cpusetmems: 'drop',
+  cpuperiod: 'drop',
+  cpuquota: 'drop',
+  shmsize: 'drop',
+  // Accepted only empty: each would reach past the build.
+  extrahosts: 'empty',
+  remote: 'empty',
+  cgroupparent: 'empty',
+  session: 'empty',
+  cachefrom: 'empty',
+  ulimits: 'empty',
+  platform: 'empty',
+  isolation: 'empty',
+  squash: 'empty',
+  outputs: 'empty',
+};
+
+const EMPTY_REFUSALS: Record<string, string> = {
+  extrahosts: 'add host entries',
+  remote: 'fetch its context from a URL',
+  cgroupparent: 'choose its cgroup',
+  session: 'use BuildKit; set DOCKER_BUILDKIT=0',
+  cachefrom: 'name images to take its cache from',
+  ulimits: 'set its own ulimits',
+  platform: 'choose a platform',
+  isolation: 'choose its isolation',
+  squash: 'squash its layers',
+  outputs: 'choose its outputs',
+};
+
+/** One value per parameter: a repeated one is refused (the engine and the proxy could read different ones). */
+function singleValues(query: URLSearchParams, known: readonly string[]): Map<string, string> {
+  const values = new Map<string, string>();
+  for (const [key, value] of query) {
+    if (!known.includes(key)) throw new Refused(`the parameter '${key}' is not part of the build API`);
+    if (values.has(key) && !(key === 't' && values.get(key) === value)) throw new Refused(`the parameter '${key}' is given twice`);
+    values.set(key, value);
   }
-  if ((query.get('version') ?? '1') !== '1') throw new Refused('a build may not use BuildKit; set DOCKER_BUILDKIT=0');
-  const cacheFrom = query.get('cachefrom');
-  if (cacheFrom && cacheFrom !== '[]') throw new Refused('a build may not name images to take its cache from');
-  const labels = JSON.parse(query.get('labels') || '{}') as Record<string, string>;
+  return values;
+}
+
+/** A JSON object of strings, as buildargs and labels are; anything else is refused. */
+function stringMap(text: string | undefined, what: string): Record<string, string> {
+  if (text === undefined || text === '' || text === 'null') return {};
+  let parsed: unknown;
+  try {
+    parsed = JSON.parse(text);
+  } catch {
+    throw new Refused(`${what} is no JSON object`);
+  }
+  if (typeof parsed !== 'object' || parsed === null || Array.isArray(parsed)) throw new Refused(`${what} is no JSON object`);
+  const out: Record<string, string> = {};
+  for (const [k, v] of Object.entries(parsed)) {
+    if (typeof v !== 'string') throw new Refused(`${what}: the value of '${k}' is no string`);
+    out[k] = v;
+  }
+  return out;
+}
+
+const truthy = (v: string | undefined): boolean => v !== undefined && !['', '0', 'false'].includes(v.toLowerCase());
+
+/** The image name as the engine reads it: docker.io/ and library/ are implied. */
+function normalImage(ref: string): string {
+  return ref.replace(/^docker\.io\//, '').replace(/^library\//, '');
+}
+
+/** A checked build: what the proxy will ask the engine for, written from the values it checked. */
+interface CheckedBuild {
+  dockerfile: string;
+  buildArgs: Record<string, string>;
+  /** The query the proxy sends, less the Dockerfile's name, which it chooses when it re-packs the context. */
+  query: URLSearchParams;
+}
+
+/** Build options that would reach past the build: the host's network, other containers, URLs, the host's files. */
+export function checkBuildQuery(query: URLSearchParams, image: string, forced: Record<string, string | number>): CheckedBuild {
+  const values = singleValues(query, Object.keys(BUILD_PARAMETERS));
+  if (values.get('t') === undefined || normalImage(values.get('t') as string) !== image) throw new Refused(`a build must be tagged $IMAGE (${image}) and nothing else`);
+  const network = values.get('networkmode') ?? '';
+  if (!['', 'default', 'bridge'].includes(network)) throw new Refused(`a build may not use the network '${network}'`);
+  for (const [key, what] of Object.entries(EMPTY_REFUSALS)) {
+    const value = values.get(key);
+    if (value && !['[]', '{}', 'null', '0', 'false'].includes(value)) throw new Refused(`a build may not ${what}`);
+  }
+  if ((values.get('version') ?? '1') !== '1') throw new Refused('a build may not use BuildKit; set DOCKER_BUILDKIT=0');
+  const labels = stringMap(values.get('labels'), 'labels');
   if (Object.keys(labels).some((l) => l.startsWith('skiff.'))) throw new Refused("a build may not set Skiff's own labels");
-  const dockerfile = path.posix.normalize(query.get('dockerfile') || 'Dockerfile').replace(/^\.\//, '');
+  const buildArgs = stringMap(values.get('buildargs'), 'buildargs');
+  const dockerfile = path.posix.normalize(values.get('dockerfile') || 'Dockerfile').replace(/^\.\//, '');
   if (dockerfile.startsWith('../') || path.posix.isAbsolute(dockerfile)) throw new Refused('the Dockerfile must be inside the build context');
-  return { dockerfile, buildArgs: JSON.parse(query.get('buildargs') || '{}') as Record<string, string> };
+  const target = values.get('target') ?? '';
+  if (!/^[A-Za-z0-9._-]{0,128}$/.test(target)) throw new Refused('the build target is no stage name');
+
+  const out = new URLSearchParams({ t: image, version: '1', rm: '1', forcerm: '1' });
+  if (truthy(values.get('q'))) out.set('q', '1');
+  if (truthy(values.get('nocache'))) out.set('nocache', '1');
+  if (truthy(values.get('pull'))) out.set('pull', '1');
+  if (target) out.set('target', target);
+  if (Object.keys(buildArgs).length) out.set('buildargs', JSON.stringify(buildArgs));
+  if (Object.keys(labels).length) out.set('labels', JSON.stringify(labels));
+  for (const [key, value] of Object.entries(forced)) out.set(key, String(value));
+  return { dockerfile, buildArgs, query: out };
+}
+
+function gzipped(file: string): boolean {
+  const head = Buffer.alloc(2);
+  const fd = fs.openSync(file, 'r');
+  try {
+    fs.readSync(fd, head, 0, 2, 0);
+  } finally {
+    fs.closeSync(fd);
+  }
+  return head[0] === 0x1f && head[1] === 0x8b;
+}
+
+/** An entry's name as the engine applies it: relative, normalized, without a trailing slash. */
+function entryName(raw: string): string {
+  const name = path.posix.normalize(raw).replace(/^(\.\/)+/, '').replace(/\/+$/, '');
+  if (name === '' || name === '.' || name === '..' || name.startsWith('../') || path.posix.isAbsolute(raw)) throw new Refused(`the build context has an entry outside it: ${JSON.stringify(raw)}`);
+  return name;
 }
 
 /**
- * Reads one file out of a build context (a tar, perhaps gzipped) kept on
- * disk. The docker CLI may send a tar whose end is cut short (when it adds a
- * Dockerfile from outside the context); the engine takes it, so a file read
- * before the cut counts.
+ * Re-packs a build context (a tar, perhaps gzipped) that the build image
+ * sent into one the proxy writes itself: regular files and directories, and
+ * symbolic links that stay inside; no hard links, devices or duplicate
+ * names. The Dockerfile it checked is added under a name of its own
+ * choosing, so the engine builds exactly the text that was checked.
+ * Returns that text and the name.
  */
-async function readFromContext(file: string, name: string): Promise<string | undefined> {
-  const head = Buffer.alloc(2);
-  const fd = fs.openSync(file, 'r');
-  fs.readSync(fd, head, 0, 2, 0);
-  fs.closeSync(fd);
-  const gzipped = head[0] === 0x1f && head[1] === 0x8b;
+async function repackContext(from: string, to: string, dockerfile: string): Promise<{ text: string; name: string }> {
   const extract = tarStream.extract();
-  let found: string | undefined;
-  extract.on('entry', (header, stream, next) => {
-    const entry = path.posix.normalize(header.name).replace(/^\.\//, '');
-    if (entry === name && header.type === 'file' && (header.size ?? 0) <= 1024 * 1024) {
-      const chunks: Buffer[] = [];
-      stream.on('data', (c: unknown) => chunks.push(c as Buffer));
-      stream.on('end', () => {
-        found = Buffer.concat(chunks).toString('utf8');
-        next();
-      });
-    } else {
-      stream.on('end', () => next());
+  const pack = tarStream.pack();
+  const seen = new Set<string>();
+  const chosen = `.skiff-dockerfile-${crypto.randomBytes(8).toString('hex')}`;
+  let text: string | undefined;
+  // Between entries: the docker CLI may end a context there without tar's end blocks (when it adds a
+  // Dockerfile from outside the context), and the engine takes it so; an entry cut short is refused.
+  let between = true;
+  extract.on('entry', (header, stream, nextEntry) => {
+    between = false;
+    const next = (err?: Error): void => {
+      if (!err) between = true;
+      nextEntry(err);
+    };
+    // A refused entry ends the extract, which ends this stream with the same error: the pipeline reports it.
+    stream.on('error', () => undefined);
+    const fail = (err: Error): void => {
       stream.resume();
+      next(err);
+    };
+    let name: string;
+    try {
+      name = entryName(header.name);
+    } catch (err) {
+      return fail(err as Error);
     }
+    if (seen.has(name)) return fail(new Refused(`the build context has ${JSON.stringify(name)} twice`));
+    seen.add(name);
+    const base = { name, mode: (header.mode ?? 0o644) & 0o7777, mtime: header.mtime, uid: header.uid, gid: header.gid };
+    if (header.type === 'directory') {
+      stream.resume();
+      pack.entry({ ...base, type: 'directory' });
+      return stream.on('end', () => next());
+    }
+    if (header.type === 'symlink') {
+      const target = header.linkname ?? '';
+      const resolved = path.posix.normalize(path.posix.join(path.posix.dirname(name), target));
+      if (name === dockerfile) return fail(new Refused(`${dockerfile} must be a regular file, not a link`));
+      if (path.posix.isAbsolute(target) || resolved === '..' || resolved.startsWith('../')) return fail(new Refused(`the build context's link ${JSON.stringify(name)} leads out of it`));
+      stream.resume();
+      pack.entry({ ...base, type: 'symlink', linkname: target });
+      return stream.on('end', () => next());
+    }
+    if (header.type !== 'file' && header.type !== 'contiguous-file') {
+      return fail(new Refused(`the build context's ${JSON.stringify(name)} is a ${header.type ?? 'special file'}: only files, directories and links inside it are built`));
+    }
+    if (name === dockerfile) {
+      if ((header.size ?? 0) > 1024 * 1024) return fail(new Refused(`${dockerfile} is larger than 1 MiB`));
+      const chunks: Buffer[] = [];
+      stream.on('data', (c: unknown) => void chunks.push(c as Buffer));
+      stream.on('end', () => {
+        const body = Buffer.concat(chunks);
+        text = body.toString('utf8');
+        pack.entry({ ...base, type: 'file', size: body.length }, body, (err) => next(err ?? undefined));
+      });
+      return;
+    }
+    const sink = pack.entry({ ...base, type: 'file', size: header.size ?? 0 }, (err) => next(err ?? undefined));
+    stream.pipe(sink);
   });
-  const source = fs.createReadStream(file);
+  const written = pipeline(pack, fs.createWriteStream(to, { mode: 0o600 }));
+  const source = fs.createReadStream(from);
   try {
-    await pipeline(gzipped ? source.pipe(zlib.createGunzip()) : source, extract);
+    await pipeline(gzipped(from) ? source.pipe(zlib.createGunzip()) : source, extract).catch((err: unknown) => {
+      if (!(between && (err as Error).message === 'Unexpected end of data')) throw err;
+    });
   } catch (err) {
-    if (found === undefined) throw new Refused(`the build context is no tar archive Skiff can read: ${(err as Error).message}`);
+    pack.destroy();
+    await written.catch(() => undefined);
+    if (err instanceof Refused) throw err;
+    throw new Refused(`the build context is no tar archive Skiff can read: ${(err as Error).message}`);
   }
-  return found;
+  if (text === undefined) {
+    pack.destroy();
+    await written.catch(() => undefined);
+    throw new Refused(`the build context has no ${dockerfile}`);
+  }
+  const body = Buffer.from(text, 'utf8');
+  pack.entry({ name: chosen, type: 'file', mode: 0o644, size: body.length }, body);
+  pack.finalize();
+  await written;
+  return { text, name: chosen };
 }
 
 /** Keeps a request body on disk, refusing one over the limit. */
@@ -100,20 +283,27 @@ async function spool(req: http.IncomingMessage, file: string, limit: number): Pr
   await pipeline(req, bounded, fs.createWriteStream(file, { mode: 0o600 }));
 }
 
+/** A request that carries a body where the API reads none is refused: the engine might read it. */
+function assertNoBody(req: http.IncomingMessage): void {
+  const length = req.headers['content-length'];
+  if (req.headers['transfer-encoding'] !== undefined || (length !== undefined && length !== '0')) throw new Refused(`${req.method} ${new URL(req.url ?? '/', 'http://docker').pathname} takes no body`);
+}
+
 function refuse(res: http.ServerResponse, status: number, message: string): void {
   if (res.headersSent) return void res.destroy();
   const body = JSON.stringify({ message: `skiff: ${message}` });
   res.writeHead(status, { 'content-type': 'application/json', 'content-length': Buffer.byteLength(body) }).end(body);
 }
 
-function forward(req: http.IncomingMessage, res: http.ServerResponse, body?: NodeJS.ReadableStream, length?: number): Promise<void> {
+/** Sends the engine a request the proxy wrote: its method, path and query, and a body only where one was checked. */
+function send(res: http.ServerResponse, method: string, requestPath: string, body?: { file: string; contentType: string }): Promise<void> {
   return new Promise((resolve) => {
-    const headers = { ...req.headers };
-    if (length !== undefined) {
-      delete headers['transfer-encoding'];
-      headers['content-length'] = String(length);
+    const headers: Record<string, string> = { host: 'docker' };
+    if (body) {
+      headers['content-type'] = body.contentType;
+      headers['content-length'] = String(fs.statSync(body.file).size);
     }
-    const upstream = http.request({ socketPath: engineSocket(), method: req.method, path: req.url, headers }, (answer) => {
+    const upstream = http.request({ socketPath: engineSocket(), method, path: requestPath, headers }, (answer) => {
       res.writeHead(answer.statusCode ?? 502, answer.headers);
       answer.pipe(res);
       answer.on('end', resolve);
@@ -124,18 +314,22 @@ function forward(req: http.IncomingMessage, res: http.ServerResponse, body?: Nod
       resolve();
     });
     res.on('close', () => upstream.destroy());
-    if (body) body.pipe(upstream);
-    else req.pipe(upstream);
+    if (body) fs.createReadStream(body.file).pipe(upstream);
+    else upstream.end();
   });
 }
 
 /**
  * A Docker API for one run of a stack's build image, on a socket of its
- * own: ping and version, a build tagged $IMAGE only (bridge network, no
- * extra hosts, no remote context, no BuildKit session, and a Dockerfile
- * that passes the policy's check), inspecting $IMAGE and tagging it as
- * itself. Anything else is refused with a message the docker CLI prints,
- * so it reaches the pusher. The engine's own socket is never handed out.
+ * own: ping and version, a build tagged $IMAGE only (Skiff's network,
+ * bounds and cgroup, no extra hosts, no remote context, no BuildKit session,
+ * and a Dockerfile that passes the policy's check), inspecting $IMAGE and
+ * tagging it as itself. Nothing is passed on as it came: each allowed
+ * request is written anew from the values checked (path, query, headers,
+ * and the build context re-packed), and a request with a parameter twice,
+ * one the API does not know, or a body where none belongs is refused.
+ * Refusals carry a message the docker CLI prints, so it reaches the pusher.
+ * The engine's own socket is never handed out.
  */
 export class BuildProxy {
   private constructor(
@@ -157,29 +351,45 @@ export class BuildProxy {
 
     const handle = async (req: http.IncomingMessage, res: http.ServerResponse): Promise<void> => {
       const url = new URL(req.url ?? '/', 'http://docker');
-      const route = url.pathname.replace(/^\/v\d+(\.\d+)?(?=\/)/, '');
+      const version = /^\/v1\.\d{1,3}(?=\/)/.exec(url.pathname)?.[0] ?? '';
+      const route = url.pathname.slice(version.length);
       const method = req.method ?? 'GET';
       const imagePath = /^\/images\/(.+)\/(json|tag)$/.exec(route);
-      if ((method === 'GET' || method === 'HEAD') && (route === '/_ping' || route === '/version')) return forward(req, res);
-      if (imagePath && decodeURIComponent(imagePath[1]) === policy.image) {
-        if (method === 'GET' && imagePath[2] === 'json') return forward(req, res);
-        const target = `${url.searchParams.get('repo') ?? ''}:${url.searchParams.get('tag') || 'latest'}`;
-        if (method === 'POST' && imagePath[2] === 'tag' && target === policy.image) return forward(req, res);
+      const [repo, tag] = splitImage(policy.image);
+      if ((method === 'GET' || method === 'HEAD') && (route === '/_ping' || route === '/version')) {
+        assertNoBody(req);
+        singleValues(url.searchParams, []);
+        return send(res, method, `${version}${route}`);
+      }
+      if (imagePath && normalImage(decodeURIComponent(imagePath[1])) === policy.image) {
+        assertNoBody(req);
+        if (method === 'GET' && imagePath[2] === 'json') {
+          singleValues(url.searchParams, []);
+          return send(res, 'GET', `${version}/images/${policy.image}/json`);
+        }
+        const asked = singleValues(url.searchParams, ['repo', 'tag']);
+        const target = `${normalImage(asked.get('repo') ?? '')}:${asked.get('tag') || 'latest'}`;
+        if (method === 'POST' && imagePath[2] === 'tag' && target === policy.image) {
+          return send(res, 'POST', `${version}/images/${policy.image}/tag?${new URLSearchParams({ repo, tag }).toString()}`);
+        }
       }
       if (method === 'POST' && route === '/build') {
-        const { dockerfile, buildArgs } = checkBuildQuery(url.searchParams, policy.image);
-        const context = path.join(dir, `context-${Date.now()}.tar`);
+        const checked = checkBuildQuery(url.searchParams, policy.image, policy.forced);
+        const sent = path.join(dir, `sent-${uniqueName()}.tar`);
+        const context = path.join(dir, `context-${uniqueName()}.tar`);
         try {
-          await spool(req, context, policy.maxContextBytes);
-          const text = await readFromContext(context, dockerfile);
-          if (text === undefined) throw new Refused(`the build context has no ${dockerfile}`);
+          await spool(req, sent, policy.maxContextBytes);
+          const { text, name } = await repackContext(sent, context, checked.dockerfile);
+          fs.rmSync(sent, { force: true });
           try {
-            await policy.checkDockerfile(text, buildArgs);
+            await policy.checkDockerfile(text, checked.buildArgs);
           } catch (err) {
             throw new Refused((err as Error).message);
           }
-          return await forward(req, res, fs.createReadStream(context), fs.statSync(context).size);
+          checked.query.set('dockerfile', name);
+          return await send(res, 'POST', `${version}/build?${checked.query.toString()}`, { file: context, contentType: 'application/x-tar' });
         } finally {
+          fs.rmSync(sent, { force: true });
           fs.rmSync(context, { force: true });
         }
       }

@@ -121,10 +121,11 @@ export function followProgress(docker: Docker, stream: NodeJS.ReadableStream, on
   });
 }
 
-/** An image's labels; undefined when the host does not have it. */
-export async function inspectImageLabels(docker: Docker, ref: string): Promise<Record<string, string> | undefined> {
+/** An image's labels and when it was made; undefined when the host does not have it. */
+export async function inspectImage(docker: Docker, ref: string): Promise<{ labels: Record<string, string>; created: string } | undefined> {
   try {
-    return (await docker.getImage(ref).inspect()).Config?.Labels ?? {};
+    const info = await docker.getImage(ref).inspect();
+    return { labels: info.Config?.Labels ?? {}, created: info.Created };
   } catch (err) {
     if (isNotFound(err)) return undefined;
     throw err;

@@ -1,6 +1,8 @@
 /** Names of what Skiff owns in Docker, derived from app and release. */
 
 export const LABEL_APP = 'skiff.app';
+/** The app's identity, fixed at its creation: a name can be destroyed and taken again, an identity never. */
+export const LABEL_APP_ID = 'skiff.app-id';
 export const LABEL_RELEASE = 'skiff.release';
 export const LABEL_PROCESS = 'skiff.process';
 export const LABEL_INSTANCE = 'skiff.instance';

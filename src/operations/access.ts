@@ -1,7 +1,8 @@
 import { parseUserName } from '../domain/user-name.js';
 import { ConflictError, NotFoundError } from '../errors.js';
 import { getApp } from '../pipeline/policy.js';
-import type { Op } from './operation.js';
+import { serverOp, type Op } from './operation.js';
+import { endShares } from './storage.js';
 
 type Ask = Pick<Op, 'services' | 'caller'>;
 
@@ -15,10 +16,19 @@ export function grantAccess({ services, caller }: Ask, appName: string, userName
   return { app: app.name, user };
 }
 
-/** access:remove */
-export function revokeAccess({ services, caller }: Ask, appName: string, userName: string): { app: string; user: string } {
+/**
+ * access:remove. What the user's access allowed ends with it: the volumes
+ * they shared into or out of the app stop being shared (a release of the
+ * app that mounts them). Their review-app rights go at once, being the
+ * parent's asked live.
+ */
+export async function revokeAccess(op: Op, appName: string, userName: string): Promise<{ app: string; user: string; sharesEnded: number }> {
+  const { services, caller } = op;
   const app = getApp(services, caller, appName, { owner: true });
   const user = parseUserName(userName);
   if (!services.store.access.revoke(app.name, user)) throw new NotFoundError(`${user} has no access to ${app.name}; access ${app.name} lists who has`);
-  return { app: app.name, user };
+  const shares = services.store.mounts.sharesBy(user, app.name).map((m) => ({ app: m.app, name: m.name, from: m.from as string }));
+  const left = await endShares(serverOp(services, op.progress, op.signal), shares, `${user} may no longer use ${app.name}`);
+  if (left.length) services.log.warn({ app: app.name, user, shares: left }, 'shares of a former user could not be ended yet');
+  return { app: app.name, user, sharesEnded: shares.length - left.length };
 }

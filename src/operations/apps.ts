@@ -5,14 +5,15 @@ import { defaultHost } from '../domain/host-name.js';
 import type { StackDefinition } from '../domain/stackfile.js';
 import { ConflictError, InvalidError } from '../errors.js';
 import { converge } from '../pipeline/converge.js';
-import { assertMayCreate, findUsableStack, getApp } from '../pipeline/policy.js';
+import { assertMayCreate, findUsableStack, getApp, mayUseApp } from '../pipeline/policy.js';
 import { isProcessAlive } from '../pipeline/lock.js';
 import { recordLeftovers } from '../pipeline/prune.js';
 import { applyRoutes } from '../pipeline/route.js';
 import { parseRuntimeName } from '../runtime/runtimes.js';
 import { STORAGE_ON_SWARM } from '../runtime/swarm-runtime.js';
 import type { App, Stack } from '../store/store.js';
-import { withOpLock, type Caller, type Op, type Services } from './operation.js';
+import { serverOp, withOpLock, type Caller, type Op, type Services } from './operation.js';
+import { endShares, sharesOf } from './storage.js';
 
 /** Creates repo and record; the repo is made first and idempotently, so a crash leaves nothing that blocks a retry. */
 export async function createApp(services: Services, name: string, caller: Caller, stack: string | null = null): Promise<App> {
@@ -22,10 +23,32 @@ export async function createApp(services: Services, name: string, caller: Caller
   // The name's host must be free: an app's default host is never shared with another app's domain.
   const host = defaultHost(name, services.config.domain);
   if (services.store.domains.owner(host)) throw new ConflictError(`the host ${host} is a domain of another app; choose another name`);
+  assertNotReviewName(services, name, caller);
   await services.repos.ensure(name);
-  const app = services.store.apps.create(name, caller.user, stack);
+  const limit = services.config.quotas.appsPerUser;
+  // Counted in the creation's transaction: two creations at once cannot both take the last place.
+  const app = services.store.transaction(() => {
+    if (!caller.admin && limit > 0) {
+      const count = services.store.apps.list().filter((a) => a.createdBy === caller.user && !a.reviewOf).length;
+      if (count >= limit) throw new ConflictError(`you have ${count} apps, the most SKIFF_MAX_APPS_PER_USER allows here; destroy one first, or ask an admin to raise the limit`);
+    }
+    return services.store.apps.create(name, caller.user, stack);
+  });
   services.log.info({ app: name, user: caller.user }, 'app created');
   return app;
+}
+
+/**
+ * Names PARENT-… are kept for PARENT's review apps while it makes them:
+ * only a user of PARENT may take one, so nobody else's app can pose as a
+ * review app of it (its host, its place in the list).
+ */
+function assertNotReviewName(services: Services, name: string, caller: Caller): void {
+  for (const parent of services.store.apps.list()) {
+    if (!name.startsWith(`${parent.name}-`) || parent.reviewOf) continue;
+    if (parent.reviewApps === null && services.store.apps.reviewAppsOf(parent.name).length === 0) continue;
+    if (!mayUseApp(services.store, parent.name, caller)) throw new ConflictError(`names starting ${parent.name}- are kept for the review apps of ${parent.name}; choose another name`);
+  }
 }
 
 /** apps:create: an app, optionally on a stack the caller may use, which sets how its web process runs. */
@@ -66,7 +89,13 @@ export function setAppStack(op: Pick<Op, 'services' | 'caller'>, appName: string
  * an interrupted destroy can be run again. Returns how many of its images
  * stay for now (others build on them); the server removes them later.
  */
-export async function destroyApp(services: Services, name: string): Promise<number> {
+export async function destroyApp(op: Op, name: string): Promise<number> {
+  const { services } = op;
+  const record = services.store.apps.find(name);
+  // Whoever destroys an app (its owner, a branch deletion, expiry) ends what other apps mount of it:
+  // its volumes go with it, and nothing of them may come back to a later app of the name.
+  const stuck = await endShares(op, sharesOf(services, name), `${name} is destroyed`);
+  if (stuck.length) throw new ConflictError(`${name}'s storage is still shared with ${stuck.join(', ')}, which did not restart without it; try again`);
   services.store.routes.set(name, []);
   // Requests a pause holds have no app to go to any more.
   const held = services.store.routes.held(name);
@@ -74,7 +103,7 @@ export async function destroyApp(services: Services, name: string): Promise<numb
   await services.runtime.destroy(name);
   const left = await services.images.removeApp(name);
   recordLeftovers(services.config, left);
-  const volumes = await services.volumes.removeApp(name);
+  const volumes = record ? await services.volumes.removeApp(record) : [];
   if (volumes.length) services.log.warn({ app: name, volumes }, 'volumes still in use were not removed');
   services.repos.remove(name);
   fs.rmSync(path.join(services.config.buildsDir, name), { recursive: true, force: true });
@@ -87,11 +116,9 @@ export async function destroyApp(services: Services, name: string): Promise<numb
 /** apps:destroy, under the app's lock, by its owner or an admin; its review apps go with it. */
 export async function destroyOwnApp(op: Op, name: string): Promise<{ app: App; imagesLeft: number; reviewApps: string[] }> {
   const app = getApp(op.services, op.caller, name, { owner: true });
-  const sharers = op.services.store.mounts.sharers(app.name).filter((s) => s !== app.name);
-  if (sharers.length) throw new ConflictError(`${sharers.join(', ')} mount${sharers.length === 1 ? 's' : ''} storage of ${app.name}; storage:unmount it there first (storage ${sharers[0]} shows it)`);
   const reviewApps = op.services.store.apps.reviewAppsOf(app.name).map((r) => r.name);
-  for (const review of reviewApps) await withOpLock(op, review, 'destroy', () => destroyApp(op.services, review));
-  const imagesLeft = await withOpLock(op, app.name, 'destroy', () => destroyApp(op.services, app.name));
+  for (const review of reviewApps) await withOpLock(op, review, 'destroy', () => destroyApp(op, review));
+  const imagesLeft = await withOpLock(op, app.name, 'destroy', () => destroyApp(op, app.name));
   return { app, imagesLeft, reviewApps };
 }
 
@@ -148,7 +175,7 @@ export async function expireReviewApps(services: Services, now = new Date()): Pr
     const lock = services.store.locks.tryAcquire({ app: app.name, ...owner }, isProcessAlive);
     if (lock) continue;
     try {
-      await destroyApp(services, app.name);
+      await destroyApp(serverOp(services), app.name);
     } finally {
       services.store.locks.release(app.name, process.pid);
     }

@@ -1,5 +1,5 @@
 import { parseCustomDomain, parseHostName } from '../domain/host-name.js';
-import { NotFoundError } from '../errors.js';
+import { ConflictError, NotFoundError } from '../errors.js';
 import { getApp } from '../pipeline/policy.js';
 import { applyRoutes } from '../pipeline/route.js';
 import type { Op } from './operation.js';
@@ -21,7 +21,14 @@ async function routed(services: Op['services'], change: () => void, undo: () => 
 export async function addDomain({ services, caller }: Ask, appName: string, input: string): Promise<{ app: string; host: string }> {
   const app = getApp(services, caller, appName);
   const host = parseCustomDomain(input, app.name, services.config.domain, services.config.gitHost ? [services.config.gitHost] : []);
-  await routed(services, () => services.store.domains.add(app.name, host), () => services.store.domains.remove(app.name, host));
+  const limit = services.config.quotas.domainsPerApp;
+  const add = (): void =>
+    services.store.transaction(() => {
+      const count = services.store.domains.list(app.name).length;
+      if (!caller.admin && limit > 0 && count >= limit) throw new ConflictError(`${app.name} has ${count} domains, the most SKIFF_MAX_DOMAINS_PER_APP allows; remove one first`);
+      services.store.domains.add(app.name, host);
+    });
+  await routed(services, add, () => services.store.domains.remove(app.name, host));
   return { app: app.name, host };
 }
 

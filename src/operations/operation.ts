@@ -1,6 +1,6 @@
 import type { Caller } from '../domain/caller.js';
 import type { Repos } from '../git/repos.js';
-import type { Progress } from '../output/progress.js';
+import { Progress } from '../output/progress.js';
 import type { PipelineDeps } from '../pipeline/deps.js';
 import { converge } from '../pipeline/converge.js';
 import { withAppLock } from '../pipeline/lock.js';
@@ -26,6 +26,11 @@ export interface Op {
   signal: AbortSignal;
   /** Told when the operation waits for another change of the same app to finish. */
   onWait(message: string): void;
+}
+
+/** The server acting for itself (a review app's expiry, a share that ends): an admin's rights, no terminal. */
+export function serverOp(services: Services, progress: Progress = new Progress([]), signal: AbortSignal = new AbortController().signal): Op {
+  return { services, caller: { user: 'skiff', admin: true, via: 'host' }, progress, signal, onWait: (m) => progress.info(m) };
 }
 
 /** Runs fn under the app's lock, telling the caller while another change of the app finishes first. */

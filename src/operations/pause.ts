@@ -1,4 +1,4 @@
-import { InvalidError } from '../errors.js';
+import { ConflictError, InvalidError } from '../errors.js';
 import { getApp } from '../pipeline/policy.js';
 import { holdTraffic, releaseDueHolds, releaseTraffic } from '../pipeline/route.js';
 import type { App } from '../store/store.js';
@@ -20,9 +20,17 @@ export async function pauseApp(op: Op, appName: string, maxSeconds: number): Pro
   if (!Number.isInteger(maxSeconds) || maxSeconds < 1 || maxSeconds > PAUSE_MAX_SECONDS) {
     throw new InvalidError(`--max must be whole seconds from 1 to ${PAUSE_MAX_SECONDS}`);
   }
+  if (app.currentRelease === null) throw new InvalidError(`${app.name} has no release yet, so nothing to pause; push to it first`);
   return withOpLock(op, app.name, 'pause', async () => {
     const paused = pausedUntil(op.services, app.name);
     if (paused !== null) throw new InvalidError(`${app.name} is paused already, until ${paused}; ps:resume ${app.name} lets its requests go`);
+    // Each pause holds a process at the router: the app owner's apps may have so many at once.
+    const limit = op.services.config.quotas.holdsPerUser;
+    if (!op.caller.admin && limit > 0) {
+      const owners = op.services.store.apps.list().filter((a) => a.createdBy === app.createdBy);
+      const count = owners.filter((a) => pausedUntil(op.services, a.name) !== null).length;
+      if (count >= limit) throw new ConflictError(`${app.createdBy} has ${count} paused apps, the most SKIFF_MAX_HOLDS_PER_USER allows; ps:resume one first`);
+    }
     const until = new Date(Date.now() + maxSeconds * 1000);
     op.progress.step(`Pausing ${app.name}: its requests wait at the router for at most ${maxSeconds}s`);
     await holdTraffic(op.services, app.name, maxSeconds + PAUSE_HOLD_MARGIN_SECONDS, 'pause', until);

@@ -10,7 +10,7 @@ import { deployPush } from '../pipeline/push.js';
 import { deployTag, planRefs, type ReceiveRequest, type RefAction } from '../pipeline/receive.js';
 import type { App } from '../store/store.js';
 import { destroyApp, syncAllRefs } from './apps.js';
-import type { Services } from './operation.js';
+import { serverOp, type Services } from './operation.js';
 
 export type { ReceiveRequest };
 
@@ -54,7 +54,8 @@ function describe(a: RefAction): string {
 
 /**
  * A branch's review app: made on the branch's first push (the parent's
- * owner, access, stack, runtime and config as its start; no storage), then
+ * owner, stack, runtime and config as its start; no storage; its users are
+ * the parent's, asked live, never a copy), then
  * deployed like any push. The parent's --max bounds how many it has.
  */
 async function deployReviewApp(services: Services, parent: App, branch: string, push: Parameters<typeof deployPush>[1], progress: Progress, signal: AbortSignal): Promise<void> {
@@ -74,7 +75,6 @@ async function deployReviewApp(services: Services, parent: App, branch: string, 
         throw new ConflictError(`${parent.name} has ${count} review apps, its most (apps:set ${parent.name} review-apps on --max N); delete a branch first (git push REMOTE :BRANCH)`);
       }
       store.apps.createReview(name, parent.name, branch, parent.createdBy);
-      for (const user of store.access.list(parent.name)) store.access.grant(name, user, parent.createdBy);
       store.config.update(name, store.config.get(parent.name), []);
       for (const group of store.configGroups.groupsOf(parent.name)) store.configGroups.addApp(group, name);
       if (parent.stack) store.apps.setStack(name, parent.stack);
@@ -93,7 +93,7 @@ async function destroyReviewApp(services: Services, parent: App, branch: string,
     return;
   }
   const owner = { holder: req.pusher, purpose: 'destroy', pid: process.ppid };
-  await withAppLock(services.store, name, owner, (m) => progress.step(m), signal, () => destroyApp(services, name));
+  await withAppLock(services.store, name, owner, (m) => progress.step(m), signal, () => destroyApp(serverOp(services, progress, signal), name));
   syncAllRefs(services, parent.name);
   services.store.events.record({ app: name, user: req.pusher, source: req.source, action: 'apps:destroy', detail: { review: true, branch }, outcome: 'ok' });
   progress.step(`Destroyed review app ${name} (${branch} was deleted)`);

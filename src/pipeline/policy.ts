@@ -1,4 +1,4 @@
-import type { AppStack } from '../builder/builder.js';
+import type { AppStack, ImageOwner } from '../builder/builder.js';
 import { BUILTIN_STACKS } from '../builder/stacks.js';
 import type { Config } from '../config.js';
 import { parseAppName } from '../domain/app-name.js';
@@ -18,10 +18,32 @@ export function isBuiltinStack(name: string): boolean {
   return BUILTIN_STACKS.some((s) => s.name === name);
 }
 
+/**
+ * Whether the caller may use the app. A review app's users are its
+ * parent's, asked live: taking a user off the parent takes them off its
+ * review apps at once.
+ */
 export function mayUseApp(store: Store, name: string, caller: Pick<Caller, 'user' | 'admin'>): boolean {
   if (caller.admin) return true;
   const app = store.apps.find(name);
-  return app !== undefined && (app.createdBy === caller.user || store.access.has(name, caller.user));
+  if (app === undefined) return false;
+  const holder = app.reviewOf ? store.apps.find(app.reviewOf.parent) : app;
+  return holder !== undefined && (holder.createdBy === caller.user || store.access.has(holder.name, caller.user));
+}
+
+/**
+ * Whether the caller may build on an image of an app: the app must be one
+ * they may use, and the image must be that very app's — its identity label
+ * the app's id, or, for an image made before identities, made after the
+ * app was. An image of a destroyed app is nobody's to build on.
+ */
+export function mayUseImageOf(store: Store, owner: ImageOwner, caller: Pick<Caller, 'user' | 'admin'>): boolean {
+  if (caller.admin) return true;
+  const app = store.apps.find(owner.app);
+  if (!app || !mayUseApp(store, app.name, caller)) return false;
+  if (owner.appId !== undefined) return owner.appId === app.id;
+  if (owner.created !== undefined) return Date.parse(owner.created) >= Date.parse(app.createdAt);
+  return true;
 }
 
 /**

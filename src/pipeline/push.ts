@@ -10,7 +10,8 @@ import { RELEASE_PHASE } from '../domain/formation.js';
 import { verify } from './verify.js';
 import { ZERO_SHA, type RefUpdate } from '../domain/deploy-branch.js';
 import { runGit } from '../git/run-git.js';
-import { BuildFailedError, ConflictError, InvalidError, userMessage } from '../errors.js';
+import { BuildFailedError, ConflictError, InvalidError, NotFoundError, userMessage } from '../errors.js';
+import type { ImageOwner } from '../builder/builder.js';
 import { withTimeout } from './timeout.js';
 import type { PipelineDeps } from './deps.js';
 import { build } from './build.js';
@@ -21,7 +22,7 @@ import { stage, type Progress } from '../output/progress.js';
 import { capped, MAX_LOG_BYTES } from '../output/capped.js';
 import { rollout } from './rollout.js';
 import { configOf } from './app-config.js';
-import { assertMayPush, mayUseApp, resolveAppStack } from './policy.js';
+import { assertMayPush, mayUseImageOf, resolveAppStack } from './policy.js';
 
 
 export interface PushRequest {
@@ -93,14 +94,15 @@ export async function deployPush(deps: PipelineDeps, req: PushRequest, progress:
       // The door checked this too; the stack may have been unpublished since.
       const pusher = { user: req.pusher, admin: store.keys.isAdmin(req.pusher) };
       if (appRecord) assertMayPush(store, appRecord, pusher);
-      const access = { mayUse: (other: string) => mayUseApp(store, other, pusher), registryPrefix: config.registry?.prefix };
+      const access = { mayUse: (owner: ImageOwner) => mayUseImageOf(store, owner, pusher), registryPrefix: config.registry?.prefix };
+      if (!appRecord) throw new NotFoundError(`app '${app}' was destroyed during the push`);
       // A build that never ends (RUN sleep) would hold the app's lock forever.
       const limited = withTimeout(signal, config.buildTimeoutMs);
       const image = await stage(
         progress,
         'Building image',
         () =>
-          build(deps.builders, { app, access, buildId: record.id, dir: workDir, stack, tag: buildImageTag(app, record.id), progress, signal: limited.signal }).catch((err: unknown) => {
+          build(deps.builders, { app, appId: appRecord.id, limits: { ...config.build, pids: config.pidsLimit }, access, buildId: record.id, dir: workDir, stack, tag: buildImageTag(app, record.id), progress, signal: limited.signal }).catch((err: unknown) => {
             if (!limited.timedOut()) throw err;
             throw new BuildFailedError(`the build ran past SKIFF_BUILD_TIMEOUT (${config.buildTimeoutMs / 1000} s); make it faster, or ask an admin to raise the limit`, err);
           }),

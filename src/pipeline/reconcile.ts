@@ -1,3 +1,4 @@
+import { BuildCgroup } from '../docker/build-limits.js';
 import type { PipelineDeps } from './deps.js';
 import { converge, stopAll } from './converge.js';
 import { collectLeftovers } from './prune.js';
@@ -51,6 +52,8 @@ export async function reconcile(deps: PipelineDeps): Promise<void> {
   // Apps this Skiff does not know are another's (one engine may serve several): left alone.
   const leaveAlone = (app: string): boolean => building.has(app) || store.apps.find(app) === undefined;
   for (const name of await deps.stackImages.sweep(leaveAlone)) log.warn({ container: name }, 'removed a stack build or verify container of a dead push');
+  // Cgroups of builds that are over; not while one runs, whose cgroup may be empty between two steps.
+  if (building.size === 0) BuildCgroup.sweep();
   await collectLeftovers(deps).catch((err: unknown) => log.warn({ err }, 'could not remove the images destroyed apps left'));
   for (const app of store.apps.list()) {
     const busy = store.locks.tryAcquire({ app: app.name, pid: process.pid, holder: 'skiff', purpose: 'start-up check' }, isProcessAlive);

@@ -68,6 +68,7 @@ export async function verifyInstances(
           purpose: 'verify',
           image: verifyImage,
           env: { ENDPOINT: endpoint, CODEBASE: codebase, APP: app },
+          limits: { ...deps.config.build, pids: deps.config.pidsLimit },
           mounts: [{ path: codebase, readOnly: true }],
           reach: instance ? [{ container: instance.id, alias }] : [],
         },

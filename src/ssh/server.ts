@@ -35,9 +35,12 @@ const AUTH_TIMEOUT_MS = 20_000;
  */
 export function createSshServer({ services, hostKey }: SshServerDeps): net.Server {
   const { store, log } = services;
+  // Authenticated connections per user: SKIFF_MAX_CONNECTIONS_PER_USER bounds them (admins are not bounded).
+  const open = new Map<string, number>();
   const ssh = new ssh2.Server({ hostKeys: [hostKey], ident: `skiff_${services.version}` }, (client: Connection, info) => {
     let caller: Caller | undefined;
     let sessions = 0;
+    let overQuota = false;
     const address = info.ip;
     const gateEntry = gate.pending.get(`${info.ip}:${info.port}`);
     client.on('error', (err) => log.debug({ err, address }, 'ssh client error'));
@@ -62,6 +65,19 @@ export function createSshServer({ services, hostKey }: SshServerDeps): net.Serve
 
     client.on('ready', () => {
       gateEntry?.authenticated();
+      if (caller) {
+        const user = caller.user;
+        const limit = services.config.quotas.connectionsPerUser;
+        const count = (open.get(user) ?? 0) + 1;
+        open.set(user, count);
+        client.once('close', () => {
+          const left = (open.get(user) ?? 1) - 1;
+          if (left > 0) open.set(user, left);
+          else open.delete(user);
+        });
+        overQuota = !caller.admin && limit > 0 && count > limit;
+        if (overQuota) log.warn({ user, open: count }, 'too many SSH connections for one user');
+      }
       client.on('session', (acceptSession, rejectSession) => {
         if (!caller || sessions >= MAX_SESSIONS_PER_CONNECTION) return rejectSession();
         sessions++;
@@ -90,6 +106,11 @@ export function createSshServer({ services, hostKey }: SshServerDeps): net.Serve
         });
         session.on('exec', (accept, _reject, { command }) => {
           const channel = accept();
+          if (overQuota) {
+            channel.stderr.write(` !     you have ${services.config.quotas.connectionsPerUser} SSH connections to Skiff open, the most SKIFF_MAX_CONNECTIONS_PER_USER allows; close one and try again\n`);
+            finish(channel, 1);
+            return;
+          }
           const terminal = { size: pty, onResize: (listener: (size: TerminalSize) => void) => resizes.on('resize', listener) };
           runExec(services, who, command, channel, terminal).then(
             (status) => finish(channel, status),

@@ -293,4 +293,16 @@ export const MIGRATIONS: readonly { version: number; sql: string }[] = [
       );
     `,
   },
+  {
+    version: 21,
+    sql: `
+      ALTER TABLE apps ADD COLUMN id TEXT;
+      UPDATE apps SET id = lower(hex(randomblob(8)));
+      CREATE UNIQUE INDEX apps_id ON apps(id);
+      ALTER TABLE events ADD COLUMN app_id TEXT;
+      UPDATE events SET app_id = (SELECT id FROM apps WHERE apps.name = events.app AND apps.created_at <= events.time);
+      CREATE INDEX events_app_id ON events(app_id, id);
+      ALTER TABLE mounts ADD COLUMN shared_by TEXT;
+    `,
+  },
 ];

@@ -1,3 +1,4 @@
+import crypto from 'node:crypto';
 import fs from 'node:fs';
 import path from 'node:path';
 import Database from 'better-sqlite3';
@@ -147,6 +148,7 @@ class SqliteStore implements Store {
 
 function toApp(r: Row): App {
   return {
+    id: String(r.id),
     name: String(r.name),
     createdAt: String(r.created_at),
     createdBy: String(r.created_by),
@@ -160,12 +162,17 @@ function toApp(r: Row): App {
   };
 }
 
+/** An app's identity: random, never given twice, fixed at creation. */
+function newAppId(): string {
+  return crypto.randomBytes(8).toString('hex');
+}
+
 class SqliteApps implements AppStore {
   constructor(private readonly db: Db) {}
 
   create(name: string, createdBy: string, stack: string | null = null): App {
     try {
-      this.db.prepare('INSERT INTO apps (name, created_at, created_by, stack) VALUES (?, ?, ?, ?)').run(name, now(), createdBy, stack);
+      this.db.prepare('INSERT INTO apps (id, name, created_at, created_by, stack) VALUES (?, ?, ?, ?, ?)').run(newAppId(), name, now(), createdBy, stack);
     } catch (err) {
       if (isUniqueViolation(err)) throw new ConflictError(`app '${name}' already exists`);
       throw err;
@@ -208,7 +215,7 @@ class SqliteApps implements AppStore {
 
   createReview(name: string, parent: string, branch: string, owner: string): App {
     try {
-      this.db.prepare('INSERT INTO apps (name, created_at, created_by, review_parent, review_branch) VALUES (?, ?, ?, ?, ?)').run(name, now(), owner, parent, branch);
+      this.db.prepare('INSERT INTO apps (id, name, created_at, created_by, review_parent, review_branch) VALUES (?, ?, ?, ?, ?, ?)').run(newAppId(), name, now(), owner, parent, branch);
     } catch (err) {
       if (isUniqueViolation(err)) throw new ConflictError(`app '${name}' already exists`);
       throw err;
@@ -701,25 +708,27 @@ class SqliteMounts implements MountStore {
   constructor(private readonly db: Db) {}
 
   list(app: string): Mount[] {
-    const rows = this.db.prepare('SELECT name, path, single_writer, from_app, created_at FROM mounts WHERE app = ? ORDER BY name').all(app) as Row[];
-    return rows.map((r) => ({
-      name: String(r.name),
-      path: String(r.path),
-      singleWriter: Number(r.single_writer) === 1,
-      from: r.from_app === null ? null : String(r.from_app),
-      createdAt: String(r.created_at),
-    }));
+    const rows = this.db.prepare('SELECT name, path, single_writer, from_app, shared_by, created_at FROM mounts WHERE app = ? ORDER BY name').all(app) as Row[];
+    return rows.map(toMount);
   }
 
-  add(app: string, name: string, path: string, options: { singleWriter?: boolean; from?: string | null } = {}): Mount {
+  sharesBy(user: string, app: string): (Mount & { app: string })[] {
+    const rows = this.db
+      .prepare('SELECT app, name, path, single_writer, from_app, shared_by, created_at FROM mounts WHERE shared_by = ? AND (app = ? OR from_app = ?) ORDER BY app, name')
+      .all(user, app, app) as Row[];
+    return rows.map((r) => ({ ...toMount(r), app: String(r.app) }));
+  }
+
+  add(app: string, name: string, path: string, options: { singleWriter?: boolean; from?: string | null; sharedBy?: string | null } = {}): Mount {
     return this.db.transaction(() => {
       const same = this.db.prepare('SELECT name, path FROM mounts WHERE app = ? AND (name = ? OR path = ?)').get(app, name, path) as Row | undefined;
       if (same) throw new ConflictError(same.name === name ? `${app} mounts ${name} already, at ${String(same.path)}` : `${app} mounts ${String(same.name)} at ${path} already`);
       const createdAt = new Date().toISOString();
       const singleWriter = options.singleWriter === true;
       const from = options.from ?? null;
-      this.db.prepare('INSERT INTO mounts (app, name, path, single_writer, from_app, created_at) VALUES (?, ?, ?, ?, ?, ?)').run(app, name, path, singleWriter ? 1 : 0, from, createdAt);
-      return { name, path, singleWriter, from, createdAt };
+      const sharedBy = from === null ? null : (options.sharedBy ?? null);
+      this.db.prepare('INSERT INTO mounts (app, name, path, single_writer, from_app, shared_by, created_at) VALUES (?, ?, ?, ?, ?, ?, ?)').run(app, name, path, singleWriter ? 1 : 0, from, sharedBy, createdAt);
+      return { name, path, singleWriter, from, sharedBy, createdAt };
     }).immediate();
   }
 
@@ -733,6 +742,17 @@ class SqliteMounts implements MountStore {
       .all(app, name ?? null, name ?? null) as { app: string }[];
     return rows.map((r) => r.app);
   }
+}
+
+function toMount(r: Row): Mount {
+  return {
+    name: String(r.name),
+    path: String(r.path),
+    singleWriter: Number(r.single_writer) === 1,
+    from: r.from_app === null ? null : String(r.from_app),
+    sharedBy: r.shared_by === null || r.shared_by === undefined ? null : String(r.shared_by),
+    createdAt: String(r.created_at),
+  };
 }
 
 function toCertificate(r: Row): CustomCertificate {
@@ -784,10 +804,25 @@ class SqliteCertificates implements CertificateStore {
 class SqliteDomains implements DomainStore {
   constructor(private readonly db: Db) {}
 
+  /**
+   * A domain's subtree is its app's: a host under another app's domain is
+   * refused, and so is a host over one (it would put that domain in this
+   * app's subtree).
+   */
   add(app: string, host: string): void {
-    const owner = this.db.prepare('SELECT app FROM domains WHERE host = ?').get(host) as { app: string } | undefined;
-    if (owner) throw new ConflictError(owner.app === app ? `${host} is already a domain of ${app}` : `${host} belongs to another app`);
-    this.db.prepare('INSERT INTO domains (host, app) VALUES (?, ?)').run(host, app);
+    this.db.transaction(() => {
+      const owner = this.db.prepare('SELECT app FROM domains WHERE host = ?').get(host) as { app: string } | undefined;
+      if (owner) throw new ConflictError(owner.app === app ? `${host} is already a domain of ${app}` : `${host} belongs to another app`);
+      const labels = host.split('.');
+      const above = labels.slice(1, -1).map((_, i) => labels.slice(i + 1).join('.'));
+      for (const parent of above) {
+        const holder = this.db.prepare('SELECT app FROM domains WHERE host = ? AND app <> ?').get(parent, app) as { app: string } | undefined;
+        if (holder) throw new ConflictError(`${host} is under ${parent}, a domain of another app; each domain's names belong to its app`);
+      }
+      const below = this.db.prepare("SELECT host FROM domains WHERE app <> ? AND substr(host, -length(?) - 1) = '.' || ?").get(app, host, host) as { host: string } | undefined;
+      if (below) throw new ConflictError(`${below.host}, under ${host}, is a domain of another app; each domain's names belong to its app`);
+      this.db.prepare('INSERT INTO domains (host, app) VALUES (?, ?)').run(host, app);
+    }).immediate();
   }
 
   remove(app: string, host: string): boolean {
@@ -871,16 +906,19 @@ class SqliteEvents implements EventStore {
 
   record(e: Omit<AuditEvent, 'id' | 'time'>): void {
     this.db
-      .prepare('INSERT INTO events (time, app, user, source, action, detail, outcome) VALUES (?, ?, ?, ?, ?, ?, ?)')
-      .run(now(), e.app, e.user, e.source, e.action, JSON.stringify(e.detail), e.outcome);
+      // The app's identity as it is when the event happens: a later app of the same name does not read it.
+      .prepare('INSERT INTO events (time, app, app_id, user, source, action, detail, outcome) VALUES (?, ?, (SELECT id FROM apps WHERE name = ?), ?, ?, ?, ?, ?)')
+      .run(now(), e.app, e.app, e.user, e.source, e.action, JSON.stringify(e.detail), e.outcome);
   }
 
-  list(filter: { app?: string; limit: number; since?: string }): AuditEvent[] {
+  list(filter: { app?: string; appId?: string; limit: number; since?: string }): AuditEvent[] {
     const since = filter.since ?? '';
     const rows = (
-      filter.app === undefined
-        ? this.db.prepare('SELECT * FROM events WHERE time >= ? ORDER BY id DESC LIMIT ?').all(since, filter.limit)
-        : this.db.prepare('SELECT * FROM events WHERE app = ? AND time >= ? ORDER BY id DESC LIMIT ?').all(filter.app, since, filter.limit)
+      filter.appId !== undefined
+        ? this.db.prepare('SELECT * FROM events WHERE app_id = ? AND time >= ? ORDER BY id DESC LIMIT ?').all(filter.appId, since, filter.limit)
+        : filter.app !== undefined
+          ? this.db.prepare('SELECT * FROM events WHERE app = ? AND time >= ? ORDER BY id DESC LIMIT ?').all(filter.app, since, filter.limit)
+          : this.db.prepare('SELECT * FROM events WHERE time >= ? ORDER BY id DESC LIMIT ?').all(since, filter.limit)
     ) as Row[];
     return rows.map((r) => ({
       id: Number(r.id),

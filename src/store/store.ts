@@ -9,6 +9,8 @@ import type { StackDefinition } from '../domain/stackfile.js';
 /** What Skiff records, one small interface per aggregate. SQLite implements them all (sqlite-store.ts). */
 
 export interface App {
+  /** The app's identity: fixed at creation, never given to another app (a name is, once destroyed). */
+  id: string;
   name: string;
   createdAt: string;
   createdBy: string;
@@ -196,16 +198,20 @@ export interface Mount {
   singleWriter: boolean;
   /** The app whose volume it is, when another app shares it (storage:mount APP OTHER/NAME:/path); null: the app's own. */
   from: string | null;
+  /** For a shared volume: the user who shared it; the share ends when they lose access to either app. */
+  sharedBy: string | null;
   createdAt: string;
 }
 
 export interface MountStore {
   list(app: string): Mount[];
   /** Refuses a name or a path the app mounts already. */
-  add(app: string, name: string, path: string, options?: { singleWriter?: boolean; from?: string | null }): Mount;
+  add(app: string, name: string, path: string, options?: { singleWriter?: boolean; from?: string | null; sharedBy?: string | null }): Mount;
   remove(app: string, name: string): boolean;
   /** The other apps that mount this app's volume (or any of its volumes). */
   sharers(app: string, name?: string): string[];
+  /** The shares this user made that involve this app, either side: each is a mount of `app` (the consumer). */
+  sharesBy(user: string, app: string): (Mount & { app: string })[];
 }
 
 export interface DomainStore {
@@ -266,7 +272,8 @@ export interface AuditEvent {
 export interface EventStore {
   record(event: Omit<AuditEvent, 'id' | 'time'>): void;
   /** Newest first; since (a time) keeps only what happened from then on, e.g. in this life of an app name. */
-  list(filter: { app?: string; limit: number; since?: string }): AuditEvent[];
+  /** app: every event under that name (the admin's trail); appId: the events of that app alone, not of an earlier app of the same name. */
+  list(filter: { app?: string; appId?: string; limit: number; since?: string }): AuditEvent[];
 }
 
 export interface Webhook {

@@ -96,7 +96,7 @@ describe('storage', () => {
     expect(JSON.parse(await ssh(['storage', app, '--json'])).map((e: { name: string }) => e.name)).toEqual(['one']);
   });
 
-  it('is shared with another app only when asked, and goes with its app on apps:destroy once no other mounts it', async () => {
+  it('is shared with another app only when asked, and goes with its app on apps:destroy, which ends the share', async () => {
     expect((await server.ssh(key, ['apps:create', gone])).exitCode).toBe(0);
     await ssh(['storage:mount', gone, 'files:/files']);
     expect(await volumes()).toContain(`skiff-${gone}_files`);
@@ -108,7 +108,6 @@ describe('storage', () => {
     expect(JSON.parse(await ssh(['storage', app, '--json']))).toContainEqual(expect.objectContaining({ name: 'files', from: gone, path: '/shared' }));
     // What would take the data from under the other app is refused.
     for (const [args, says] of [
-      [['apps:destroy', gone, '--confirm', gone], `${app} mounts storage of ${gone}`],
       [['storage:unmount', gone, 'files'], ''],
       [['storage:destroy', gone, 'files', '--confirm', 'files'], `${app} mounts files`],
       [['storage:mount', app, `${gone}/files:/again`], 'mounts files already'],
@@ -124,8 +123,9 @@ describe('storage', () => {
     const single = await server.ssh(key, ['storage:mount', gone, 'files:/files', '--single-writer']);
     expect(single.exitCode).toBe(1);
     expect(single.stderr).toContain(`files is shared with ${app}: a single-writer volume has one app`);
-    await ssh(['storage:unmount', app, `${gone}/files`]);
-    await ssh(['apps:destroy', gone, '--confirm', gone]);
+    // The owner's destroy ends the share (a release of the app that mounted it), and the volume goes.
+    expect(await ssh(['apps:destroy', gone, '--confirm', gone])).toContain(`Ending the share of ${gone}/files with ${app}`);
     expect(await volumes()).not.toContain(`skiff-${gone}_files`);
+    expect(JSON.parse(await ssh(['storage', app, '--json']))).not.toContainEqual(expect.objectContaining({ from: gone }));
   });
 });

@@ -1,6 +1,7 @@
 import fs from 'node:fs';
 import path from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
+import type { ImageOwner } from '../../src/builder/builder.js';
 import { DockerfileBuilder } from '../../src/builder/dockerfile-builder.js';
 import { createDocker } from '../../src/docker/client.js';
 import { silentLogger } from '../../src/log.js';
@@ -18,7 +19,8 @@ describe('DockerfileBuilder and DockerRuntime', () => {
     ({ app, release, process: 'web', index: 1, image, command: null, env, port: 5000, memory: null, cpus: null, pids: 256 }) as const;
   const app = uniqueApp('rt');
   // This test builds only on the shared base image: no app of another tenant.
-  const access = { mayUse: (other: string) => other === app, registryPrefix: undefined };
+  const access = { mayUse: (owner: ImageOwner) => owner.app === app, registryPrefix: undefined };
+  const bounds = { appId: 'integration-app-id', limits: { memoryBytes: 512 * 1024 * 1024, cpus: 1, pids: 256 } };
   const signal = new AbortController().signal;
 
   function progress(): { progress: Progress; text: () => string } {
@@ -40,13 +42,13 @@ describe('DockerfileBuilder and DockerRuntime', () => {
   it('builds with the layer cache, labels the image, and streams the output', async () => {
     const dir = appDir('dockerfile-hello', 'one\n');
     const first = progress();
-    const image = await builder.build({ app, access, buildId: 1, dir, stack: null, tag: `skiff/${app}:build-1`, progress: first.progress, signal });
+    const image = await builder.build({ app, ...bounds, access, buildId: 1, dir, stack: null, tag: `skiff/${app}:build-1`, progress: first.progress, signal });
     expect(first.text()).toMatch(/Step \d\/\d : COPY index.html/);
     const labels = (await docker.getImage(image.tag).inspect()).Config.Labels;
     expect(labels['skiff.app']).toBe(app);
 
     const again = progress();
-    const second = await builder.build({ app, access, buildId: 2, dir, stack: null, tag: `skiff/${app}:build-2`, progress: again.progress, signal });
+    const second = await builder.build({ app, ...bounds, access, buildId: 2, dir, stack: null, tag: `skiff/${app}:build-2`, progress: again.progress, signal });
     expect(again.text()).toContain('Using cache');
     expect(second.id).toBe(image.id);
   });
@@ -54,13 +56,13 @@ describe('DockerfileBuilder and DockerRuntime', () => {
   it('fails a build with the engine message', async () => {
     const { progress: p, text } = progress();
     await expect(
-      builder.build({ app, access, buildId: 3, dir: appDir('dockerfile-broken'), stack: null, tag: `skiff/${app}:build-3`, progress: p, signal }),
+      builder.build({ app, ...bounds, access, buildId: 3, dir: appDir('dockerfile-broken'), stack: null, tag: `skiff/${app}:build-3`, progress: p, signal }),
     ).rejects.toThrow(/docker build failed: .*non-zero code: 3/);
     expect(text()).toContain('about to fail');
   });
 
   it('starts a release, waits until it answers, then retires the old one', async () => {
-    const v1 = await builder.build({ app, access, buildId: 4, dir: appDir('dockerfile-hello', 'v1\n'), stack: null, tag: `skiff/${app}:v1`, progress: progress().progress, signal });
+    const v1 = await builder.build({ app, ...bounds, access, buildId: 4, dir: appDir('dockerfile-hello', 'v1\n'), stack: null, tag: `skiff/${app}:v1`, progress: progress().progress, signal });
     const one = await runtime.start(
       { ...web(1, v1.tag, { GREETING: 'hi there' }), memory: 64 * 1024 ** 2, cpus: 0.5 },
       { readyTimeoutMs: 20_000, progress: progress().progress, signal },
@@ -71,7 +73,7 @@ describe('DockerfileBuilder and DockerRuntime', () => {
     expect(inspected.HostConfig).toMatchObject({ Memory: 64 * 1024 ** 2, NanoCpus: 5e8 });
     expect(inspected.HostConfig.PortBindings['5000/tcp'][0].HostIp).toBe('127.0.0.1');
 
-    const v2 = await builder.build({ app, access, buildId: 5, dir: appDir('dockerfile-hello', 'v2\n'), stack: null, tag: `skiff/${app}:v2`, progress: progress().progress, signal });
+    const v2 = await builder.build({ app, ...bounds, access, buildId: 5, dir: appDir('dockerfile-hello', 'v2\n'), stack: null, tag: `skiff/${app}:v2`, progress: progress().progress, signal });
     const two = await runtime.start(
       web(2, v2.tag),
       { readyTimeoutMs: 20_000, progress: progress().progress, signal },
@@ -100,7 +102,7 @@ describe('DockerfileBuilder and DockerRuntime', () => {
   });
 
   it('removes a release that never answers and says why, leaving the serving one alone', async () => {
-    const image = await builder.build({ app, access, buildId: 6, dir: appDir('dockerfile-crashes'), stack: null, tag: `skiff/${app}:v3`, progress: progress().progress, signal });
+    const image = await builder.build({ app, ...bounds, access, buildId: 6, dir: appDir('dockerfile-crashes'), stack: null, tag: `skiff/${app}:v3`, progress: progress().progress, signal });
     const { progress: p, text } = progress();
     await expect(
       runtime.start(web(3, image.tag), { readyTimeoutMs: 20_000, progress: p, signal }),
@@ -127,7 +129,7 @@ describe('DockerfileBuilder and DockerRuntime', () => {
   it('gives up on a release that stays silent past the timeout', async () => {
     const dir = tempDir('silent');
     fs.writeFileSync(path.join(dir, 'Dockerfile'), 'FROM skiff-test/base:bookworm\nCMD ["sleep", "600"]\n');
-    const image = await builder.build({ app, access, buildId: 7, dir, stack: null, tag: `skiff/${app}:v4`, progress: progress().progress, signal });
+    const image = await builder.build({ app, ...bounds, access, buildId: 7, dir, stack: null, tag: `skiff/${app}:v4`, progress: progress().progress, signal });
     await expect(
       runtime.start(web(4, image.tag), { readyTimeoutMs: 1500, progress: progress().progress, signal }),
     ).rejects.toThrow(/did not answer HTTP on its PORT within 2s/);

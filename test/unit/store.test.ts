@@ -97,10 +97,10 @@ describe('SQLite store', () => {
     expect(store.routes.all()[0].held).toBeNull();
     store.mounts.add('a', 'data', '/data', { singleWriter: true });
     expect(() => store.mounts.add('a', 'other', '/data')).toThrow('mounts data at /data already');
-    expect(store.mounts.list('a')).toEqual([{ name: 'data', path: '/data', singleWriter: true, from: null, createdAt: expect.any(String) }]);
+    expect(store.mounts.list('a')).toEqual([{ name: 'data', path: '/data', singleWriter: true, from: null, sharedBy: null, createdAt: expect.any(String) }]);
     // Another app's volume, shared: the owning app knows who mounts it.
     store.mounts.add('b', 'files', '/files', { from: 'c' });
-    expect(store.mounts.list('b')).toEqual([{ name: 'files', path: '/files', singleWriter: false, from: 'c', createdAt: expect.any(String) }]);
+    expect(store.mounts.list('b')).toEqual([{ name: 'files', path: '/files', singleWriter: false, from: 'c', sharedBy: null, createdAt: expect.any(String) }]);
     expect(store.mounts.sharers('c')).toEqual(['b']);
     expect(store.mounts.sharers('c', 'files')).toEqual(['b']);
     expect(store.mounts.sharers('c', 'other')).toEqual([]);
