@@ -13,7 +13,8 @@ export const accessCommands: CommandSpec[] = [
     summary: 'List who may use an app: its owner and the users it is shared with',
     async run({ values, positionals, io, services, caller }) {
       const app = getApp(services, caller, positionals[0]);
-      const users = services.store.access.list(app.name);
+      // A review app's users are its parent's.
+      const users = services.store.access.list(app.reviewOf?.parent ?? app.name);
       if (values.json) return writeJson(io.stdout, { owner: app.createdBy, users });
       io.stdout.write(`${HEADING}${app.name} access\n${app.createdBy} (owner)\n${users.map((u) => `${u}\n`).join('')}`);
     },

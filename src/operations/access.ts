@@ -1,5 +1,5 @@
 import { parseUserName } from '../domain/user-name.js';
-import { ConflictError, NotFoundError } from '../errors.js';
+import { ConflictError, InvalidError, NotFoundError } from '../errors.js';
 import { getApp } from '../pipeline/policy.js';
 import { serverOp, type Op } from './operation.js';
 import { endShares } from './storage.js';
@@ -9,6 +9,7 @@ type Ask = Pick<Op, 'services' | 'caller'>;
 /** access:add: the owner (or an admin) shares the app with a user who has a key. */
 export function grantAccess({ services, caller }: Ask, appName: string, userName: string): { app: string; user: string } {
   const app = getApp(services, caller, appName, { owner: true });
+  if (app.reviewOf) throw new InvalidError(`${app.name} is a review app: its users are ${app.reviewOf.parent}'s; access:add ${app.reviewOf.parent} ${userName}`);
   const user = parseUserName(userName);
   if (!services.store.keys.hasUser(user)) throw new NotFoundError(`no user '${user}'; an admin adds one with keys:add ${user}`);
   if (user === app.createdBy) throw new ConflictError(`${user} owns ${app.name} already`);

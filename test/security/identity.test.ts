@@ -93,6 +93,8 @@ describe('ownership follows identity and access is asked live', () => {
       expect(r.exitCode, args.join(' ')).toBe(1);
       expect(r.stderr).toBe(' !     access denied');
     }
+    // Access to a review app is given on its parent only.
+    expect((await t.ssh('victim', ['access:add', review, 'mallory'])).stderr).toBe(` !     ${review} is a review app: its users are ${shop}'s; access:add ${shop} mallory`);
     fs.writeFileSync(path.join(repo, 'index.html'), 'again\n');
     await commitAll(repo, 'again');
     expect((await t.push('mallory', repo, shop, 'feat')).exitCode).not.toBe(0);
