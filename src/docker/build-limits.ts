@@ -141,7 +141,12 @@ const drivers = new WeakMap<Docker, Promise<string>>();
  * it; the cgroup goes when fn is done.
  */
 export async function withBuildBounds<T>(docker: Docker, limits: BuildLimits, fn: (options: Record<string, string | number>) => Promise<T>): Promise<T> {
-  if (!drivers.has(docker)) drivers.set(docker, docker.info().then((i: { CgroupDriver?: string }) => i.CgroupDriver ?? 'cgroupfs'));
+  if (!drivers.has(docker)) {
+    const asked = docker.info().then((i: { CgroupDriver?: string }) => i.CgroupDriver ?? 'cgroupfs');
+    // A failed question is asked again next time.
+    asked.catch(() => drivers.delete(docker));
+    drivers.set(docker, asked);
+  }
   const driver = await (drivers.get(docker) as Promise<string>);
   await ensureBuildNetwork(docker);
   const cgroup = BuildCgroup.create(limits, driver);

@@ -36,42 +36,12 @@ export function engineSocket(): string {
 
 class Refused extends Error {}
 
-/** Build parameters a build image may send, and what the proxy does with each: keep (checked), or drop (Skiff sets it). */
-const BUILD_PARAMETERS: Record<string, 'keep' | 'drop' | 'empty'> = {
-  t: 'keep',
-  dockerfile: 'keep',
-  buildargs: 'keep',
-  labels: 'keep',
-  target: 'keep',
-  q: 'keep',
-  nocache: 'keep',
-  rm: 'keep',
-  forcerm: 'keep',
-  pull: 'keep',
-  version: 'keep',
-  networkmode: 'keep',
-  // Skiff's own bounds and cgroup take their place.
-  memory: 'drop',
-  memswap: 'drop',
-  cpushares: 'drop',
-  cpusetcpus: 'drop',
-  cpusetmems: 'drop',
-  cpuperiod: 'drop',
-  cpuquota: 'drop',
-  shmsize: 'drop',
-  // Accepted only empty: each would reach past the build.
-  extrahosts: 'empty',
-  remote: 'empty',
-  cgroupparent: 'empty',
-  session: 'empty',
-  cachefrom: 'empty',
-  ulimits: 'empty',
-  platform: 'empty',
-  isolation: 'empty',
-  squash: 'empty',
-  outputs: 'empty',
-};
+/** Build parameters a build image may send and the proxy passes on, once checked. */
+const KEPT = ['t', 'dockerfile', 'buildargs', 'labels', 'target', 'q', 'nocache', 'rm', 'forcerm', 'pull', 'version', 'networkmode'];
+/** Accepted and dropped: Skiff's own bounds and cgroup take their place. */
+const DROPPED = ['memory', 'memswap', 'cpushares', 'cpusetcpus', 'cpusetmems', 'cpuperiod', 'cpuquota', 'shmsize'];
 
+/** Accepted only empty: each would reach past the build. */
 const EMPTY_REFUSALS: Record<string, string> = {
   extrahosts: 'add host entries',
   remote: 'fetch its context from a URL',
@@ -131,7 +101,7 @@ interface CheckedBuild {
 
 /** Build options that would reach past the build: the host's network, other containers, URLs, the host's files. */
 export function checkBuildQuery(query: URLSearchParams, image: string, forced: Record<string, string | number>): CheckedBuild {
-  const values = singleValues(query, Object.keys(BUILD_PARAMETERS));
+  const values = singleValues(query, [...KEPT, ...DROPPED, ...Object.keys(EMPTY_REFUSALS)]);
   if (values.get('t') === undefined || normalImage(values.get('t') as string) !== image) throw new Refused(`a build must be tagged $IMAGE (${image}) and nothing else`);
   const network = values.get('networkmode') ?? '';
   if (!['', 'default', 'bridge'].includes(network)) throw new Refused(`a build may not use the network '${network}'`);
