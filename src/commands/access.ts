@@ -36,8 +36,10 @@ export const accessCommands: CommandSpec[] = [
     audit: ({ positionals }) => ({ app: positionals[0], detail: { user: positionals[1] } }),
     async run(ctx) {
       const { positionals, io } = ctx;
-      const { app, user, sharesEnded } = await revokeAccess(operation(ctx), positionals[0], positionals[1]);
+      const { app, user, sharesEnded, groups, pipeline } = await revokeAccess(operation(ctx), positionals[0], positionals[1]);
       io.stdout.write(`${STEP}${user} may no longer use ${app}${sharesEnded ? `; ${sharesEnded} share${sharesEnded === 1 ? '' : 's'} of storage they made ended` : ''}\n`);
+      for (const group of groups) io.stdout.write(`${STEP}${user}'s config group ${group} no longer applies to ${app}\n`);
+      if (pipeline) io.stdout.write(`${STEP}${app} left ${user}'s pipeline ${pipeline}\n`);
     },
   },
   {

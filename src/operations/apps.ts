@@ -5,7 +5,7 @@ import { defaultHost } from '../domain/host-name.js';
 import type { StackDefinition } from '../domain/stackfile.js';
 import { ConflictError, InvalidError } from '../errors.js';
 import { converge } from '../pipeline/converge.js';
-import { assertMayCreate, findUsableStack, getApp, mayUseApp } from '../pipeline/policy.js';
+import { assertMayCreate, findUsableStack, getApp, mayUseApp, pipelineOf } from '../pipeline/policy.js';
 import { isProcessAlive } from '../pipeline/lock.js';
 import { recordLeftovers } from '../pipeline/prune.js';
 import { applyRoutes } from '../pipeline/route.js';
@@ -154,7 +154,7 @@ export function syncAllRefs(services: Pick<Services, 'store' | 'repos'>, app: st
   const record = services.store.apps.find(app);
   if (!record || !services.repos.exists(app)) return;
   const reviews = record.reviewApps !== null || services.store.apps.reviewAppsOf(app).length > 0;
-  services.repos.setAllRefs(app, reviews || services.store.pipelines.ofApp(app)?.stage === 'production');
+  services.repos.setAllRefs(app, reviews || pipelineOf(services.store, app)?.stage === 'production');
 }
 
 /**

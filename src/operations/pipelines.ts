@@ -1,7 +1,7 @@
 import { parseAppName, parseNameLikeApp } from '../domain/app-name.js';
 import { nextStage, parseStage, type Stage } from '../domain/pipeline.js';
 import { ConflictError, DeniedError, InvalidError, NotFoundError, userMessage } from '../errors.js';
-import { getApp, mayUseApp } from '../pipeline/policy.js';
+import { getApp, mayUseApp, pipelineOf } from '../pipeline/policy.js';
 import { releaseOf } from '../pipeline/release.js';
 import { rollout } from '../pipeline/rollout.js';
 import { configOf } from '../pipeline/app-config.js';
@@ -113,7 +113,7 @@ export interface PromotionResult {
 export async function promote(op: Op, appName: string, to: string | undefined): Promise<PromotionResult[]> {
   const { services, caller } = op;
   const source = getApp(services, caller, appName);
-  const membership = services.store.pipelines.ofApp(source.name);
+  const membership = pipelineOf(services.store, source.name);
   if (!membership) throw new InvalidError(`${source.name} is in no pipeline; add it with pipelines:add PIPELINE ${source.name} --stage staging`);
   const pipeline = services.store.pipelines.find(membership.pipeline) as Pipeline;
   if (source.currentRelease === null) throw new ConflictError(`${source.name} has no release to promote; push to it first`);

@@ -1,4 +1,5 @@
 import path from 'node:path';
+import { pipelineOf } from '../pipeline/policy.js';
 import { parseAppName } from '../domain/app-name.js';
 import { parseRefUpdates } from '../domain/deploy-branch.js';
 import { reviewAppName } from '../domain/pipeline.js';
@@ -26,7 +27,7 @@ export async function receivePush(services: Services, req: ReceiveRequest, progr
   const actions = planRefs(parseRefUpdates(req.refLines), {
     reviewApps: record?.reviewApps !== null && record?.reviewApps !== undefined,
     reviewBranches: new Set(services.store.apps.reviewAppsOf(app).map((r) => r.reviewOf?.branch as string)),
-    production: services.store.pipelines.ofApp(app)?.stage === 'production',
+    production: pipelineOf(services.store, app)?.stage === 'production',
   });
   const deploying = actions.filter((a) => a.kind !== 'store' && a.kind !== 'delete');
   if (deploying.length > 1) {

@@ -1,5 +1,5 @@
 import { ConflictError, InvalidError, NotFoundError } from '../errors.js';
-import { getApp } from '../pipeline/policy.js';
+import { appliedGroups, getApp } from '../pipeline/policy.js';
 import { releaseOf } from '../pipeline/release.js';
 import { rollout, type Rollout } from '../pipeline/rollout.js';
 import type { App, Release } from '../store/store.js';
@@ -58,7 +58,7 @@ export async function rollback(op: Op, appName: string, version: string | undefi
     // those its groups give as they are now (a later change of the group still reaches it).
     const own = services.store.config.get(app.name);
     const grouped: Record<string, string> = {};
-    for (const group of services.store.configGroups.groupsOf(app.name)) Object.assign(grouped, services.store.configGroups.vars(group));
+    for (const group of appliedGroups(services.store, app.name)) Object.assign(grouped, services.store.configGroups.vars(group));
     const wanted = Object.fromEntries(Object.entries(target.config).filter(([k, v]) => grouped[k] !== v));
     services.store.config.update(app.name, wanted, Object.keys(own).filter((k) => !(k in wanted)));
     return result;

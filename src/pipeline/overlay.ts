@@ -1,4 +1,5 @@
 import { RELEASE_PHASE } from '../domain/formation.js';
+import { pipelineOf } from './policy.js';
 import type { Overlay, Stage } from '../domain/pipeline.js';
 import { InvalidError } from '../errors.js';
 import type { Progress } from '../output/progress.js';
@@ -7,7 +8,7 @@ import type { PipelineDeps } from './deps.js';
 
 /** The part of skiff.yml's environments: for the stage the app is at in its pipeline, if any. */
 export function overlayOf(deps: Pick<PipelineDeps, 'store'>, rel: Pick<Release, 'app' | 'environments'>): { stage: Stage; overlay: Overlay } | undefined {
-  const stage = deps.store.pipelines.ofApp(rel.app)?.stage;
+  const stage = pipelineOf(deps.store, rel.app)?.stage;
   const overlay = stage && rel.environments[stage];
   return stage && overlay ? { stage, overlay } : undefined;
 }

@@ -5,6 +5,7 @@ import { parseAppName } from '../domain/app-name.js';
 import type { Caller } from '../domain/caller.js';
 import { BuildFailedError, DeniedError, InvalidError, NotFoundError } from '../errors.js';
 import type { App, Stack, Store } from '../store/store.js';
+import type { Stage } from '../domain/pipeline.js';
 
 /*
  * Who may do what, for every door (SSH, HTTPS, the host) and the push hook:
@@ -118,4 +119,29 @@ export function findOwnStack(store: Store, caller: Pick<Caller, 'user' | 'admin'
   const stack = findStack(store, caller, name);
   if (!caller.admin && stack.creator !== caller.user) throw new DeniedError(`access denied: only the creator of the ${stack.name} stack (${stack.creator}) or an admin may change it`);
   return stack;
+}
+
+/** Whether a user (by name, as a group or a pipeline records its owner) may use the app now. */
+function ownerMayUse(store: Store, owner: string, app: string): boolean {
+  return mayUseApp(store, app, { user: owner, admin: store.keys.isAdmin(owner) });
+}
+
+/**
+ * The config groups that apply to the app: those whose owner may still use
+ * it, asked live. A group of a former collaborator stops applying the moment
+ * she loses access, whatever its membership still says.
+ */
+export function appliedGroups(store: Store, app: string): string[] {
+  return store.configGroups.groupsOf(app).filter((group) => {
+    const owner = store.configGroups.find(group)?.owner;
+    return owner !== undefined && ownerMayUse(store, owner, app);
+  });
+}
+
+/** The app's place in a pipeline, while the pipeline's owner may still use the app (asked live). */
+export function pipelineOf(store: Store, app: string): { pipeline: string; stage: Stage } | undefined {
+  const membership = store.pipelines.ofApp(app);
+  if (!membership) return undefined;
+  const owner = store.pipelines.find(membership.pipeline)?.owner;
+  return owner !== undefined && ownerMayUse(store, owner, app) ? membership : undefined;
 }

@@ -1,4 +1,5 @@
 import { findDeployUpdate, ZERO_SHA, type RefUpdate } from '../domain/deploy-branch.js';
+import { pipelineOf } from './policy.js';
 import { runGit } from '../git/run-git.js';
 import { ConflictError, userMessage } from '../errors.js';
 import type { Release } from '../store/store.js';
@@ -66,7 +67,7 @@ export async function deployTag(deps: PipelineDeps, req: PushRequest, tag: strin
   const resolved = await runGit(['rev-parse', '--verify', '--quiet', `${req.update.newSha}^{commit}`], req.repoDir);
   const commit = resolved.stdout.trim();
   if (resolved.exitCode !== 0 || !/^[0-9a-f]{40}$/.test(commit)) throw new ConflictError(`tag ${tag} names no commit`);
-  const membership = store.pipelines.ofApp(req.app);
+  const membership = pipelineOf(store, req.app);
   const others = membership ? (store.pipelines.find(membership.pipeline)?.apps ?? []).filter((a) => a.app !== req.app) : [];
   let built: { app: string; stage: string; release: Release } | undefined;
   for (const other of others) {

@@ -85,9 +85,22 @@ describe('ownership follows identity and access is asked live', () => {
     expect((await t.ssh('mallory', ['storage:mount', mine, `${shop}/files:/stolen`])).exitCode).toBe(0);
     expect((await t.ssh('mallory', ['run', mine, 'cat', '/stolen/note'])).stdout).toBe('owner-file');
 
+    // Her config group (an address of hers for the app's data) and her pipeline name the app.
+    const group = `g${shop.replace(/-/g, '')}`.slice(0, 30);
+    for (const args of [['config:groups:create', group], ['config:set', '--group', group, 'LEAK_TO=mallory-host'], ['config:groups:add', group, shop], ['pipelines:create', group], ['pipelines:add', group, shop, '--stage', 'production']]) {
+      const r = await t.ssh('mallory', args);
+      expect(r.exitCode, `${args.join(' ')}: ${r.stderr}`).toBe(0);
+    }
+    expect((await t.ssh('victim', ['config:get', shop, 'LEAK_TO'])).stdout).toBe('mallory-host');
+
     const removed = await t.ssh('victim', ['access:remove', shop, 'mallory']);
     expect(removed.exitCode, removed.stderr).toBe(0);
     expect(removed.stdout).toContain('1 share of storage they made ended');
+    expect(removed.stdout).toContain(`mallory's config group ${group} no longer applies to ${shop}`);
+    expect(removed.stdout).toContain(`${shop} left mallory's pipeline ${group}`);
+    expect((await t.ssh('victim', ['config:get', shop, 'LEAK_TO'])).exitCode).toBe(1);
+    const env = await t.ssh('victim', ['run', shop, 'sh', '-c', "'echo LEAK=${LEAK_TO:-none}'"]);
+    expect(env.stdout).toBe('LEAK=none');
     for (const args of [['config:get', review, 'DB_PASSWORD'], ['ps:restart', review], ['config', review]]) {
       const r = await t.ssh('mallory', args);
       expect(r.exitCode, args.join(' ')).toBe(1);
