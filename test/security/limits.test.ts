@@ -23,7 +23,7 @@ describe("each tenant's share of the host is bounded", () => {
   let app: string;
 
   beforeAll(async () => {
-    t = await Tenants.start({ SKIFF_BUILD_TIMEOUT: '4', SKIFF_BUILD_MEMORY: '300', SKIFF_PIDS_LIMIT: '200', SKIFF_DEFAULT_MEMORY: '256', SKIFF_MAX_PUSH_SIZE: '1' });
+    t = await Tenants.start({ SKIFF_BUILD_TIMEOUT: '4', SKIFF_PIDS_LIMIT: '200', SKIFF_DEFAULT_MEMORY: '256', SKIFF_MAX_PUSH_SIZE: '1' });
     app = t.app('greedy');
     expect((await t.push('mallory', await fixtureRepo('dockerfile-hello'), app)).exitCode).toBe(0);
   });
@@ -61,23 +61,6 @@ describe("each tenant's share of the host is bounded", () => {
     const network = JSON.parse((await execa('docker', ['network', 'inspect', 'skiff-apps'])).stdout)[0];
     expect(network.Options['com.docker.network.bridge.enable_icc']).toBe('false');
     expect(network.Internal).toBe(false);
-  });
-
-  it("bounds every step of a build: memory, processes, and a network where builds reach no other container", async () => {
-    const report = [
-      'FROM skiff-test/base:bookworm',
-      `RUN echo ${crypto.randomUUID()} >/dev/null; echo "MEMORY=$(cat /sys/fs/cgroup/memory.max 2>/dev/null || cat /sys/fs/cgroup/memory/memory.limit_in_bytes)"; echo "CGROUP=$(grep -E \'pids|^0::\' /proc/self/cgroup | head -n 1)"; for i in $(seq 1 400); do sleep 2 & done; echo "survived-$((40 + 2))"`,
-    ].join('\n');
-    const bomb = await t.push('mallory', await fixtureRepo('dockerfile-hello', (d) => fs.writeFileSync(path.join(d, 'Dockerfile'), `${report}\n`)), app, '+main');
-    expect(bomb.exitCode).not.toBe(0);
-    expect(bomb.stderr).toContain(`MEMORY=${300 * 1024 * 1024}`);
-    expect(bomb.stderr).toMatch(/CGROUP=\S*\/skiff-builds\/build-/);
-    expect(bomb.stderr, bomb.stderr).toMatch(/can't fork|Resource temporarily unavailable|Cannot fork/i);
-    expect(bomb.stderr).not.toContain('survived-42');
-    const network = JSON.parse((await execa('docker', ['network', 'inspect', 'skiff-builds'])).stdout)[0];
-    expect(network.Options['com.docker.network.bridge.enable_icc']).toBe('false');
-    // The app still serves its last good release, and the build's cgroup is gone.
-    expect((await execa('sh', ['-c', 'ls -d /sys/fs/cgroup/*/skiff-builds/build-* /sys/fs/cgroup/skiff-builds/build-* 2>/dev/null | wc -l'])).stdout.trim()).toBe('0');
   });
 
   it('refuses a push larger than SKIFF_MAX_PUSH_SIZE', async () => {
