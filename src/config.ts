@@ -42,6 +42,9 @@ export const SETTINGS: readonly SettingSpec[] = [
   { env: 'SKIFF_MAX_DOMAINS_PER_APP', default: '20', summary: 'custom domains one app may have; 0: no limit' },
   { env: 'SKIFF_MAX_HOLDS_PER_USER', default: '3', summary: "paused apps (ps:pause) a user who is not an admin may have at once; 0: no limit" },
   { env: 'SKIFF_MAX_CONNECTIONS_PER_USER', default: '10', summary: 'SSH connections one user may have open at once; 0: no limit' },
+  { env: 'SKIFF_MAX_CERTS_PER_HOUR', default: '20', summary: "custom domains one owner's apps may be given in an hour with HTTPS on (each starts a certificate order on the server's one ACME account); 0: no limit" },
+  { env: 'SKIFF_DOMAIN_VERIFY', default: '0', summary: "whether a custom domain must prove it is the app's: a DNS TXT record _skiff-challenge.HOST that domains:add names (1 or 0)" },
+  { env: 'SKIFF_DNS_SERVER', default: '', summary: 'host:port of the DNS server domain verification asks; empty: the system resolvers' },
   { env: 'SKIFF_MAX_PUSH_SIZE', default: '1024', summary: 'MiB a single push may send' },
   { env: 'SKIFF_KEEP_RELEASES', default: '10', summary: 'release images kept for rollback (older ones are pruned)' },
   { env: 'SKIFF_USERS_CAN_CREATE', default: '1', summary: 'whether users who are not admins may create apps (1 or 0)' },
@@ -93,7 +96,9 @@ export interface Config {
   /** Bounds of every step of a build (memory in bytes); processes: pidsLimit. */
   build: { memoryBytes: number; cpus: number };
   /** Per-tenant quotas; 0 is no limit. */
-  quotas: { appsPerUser: number; domainsPerApp: number; holdsPerUser: number; connectionsPerUser: number };
+  quotas: { appsPerUser: number; domainsPerApp: number; holdsPerUser: number; connectionsPerUser: number; certsPerHour: number }
+  /** Custom domains need a TXT record that proves them (SKIFF_DOMAIN_VERIFY); asked of dnsServer, else the system's resolvers. */
+  domainVerify: { required: boolean; dnsServer: string | undefined };
   /** Bytes one push may send (git's receive.maxInputSize). */
   maxPushBytes: number;
   usersCanCreate: boolean;
@@ -210,7 +215,9 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
       domainsPerApp: intSetting(env, 'SKIFF_MAX_DOMAINS_PER_APP', defaultOf('SKIFF_MAX_DOMAINS_PER_APP'), 0, 1_000_000),
       holdsPerUser: intSetting(env, 'SKIFF_MAX_HOLDS_PER_USER', defaultOf('SKIFF_MAX_HOLDS_PER_USER'), 0, 1_000_000),
       connectionsPerUser: intSetting(env, 'SKIFF_MAX_CONNECTIONS_PER_USER', defaultOf('SKIFF_MAX_CONNECTIONS_PER_USER'), 0, 1_000_000),
+      certsPerHour: intSetting(env, 'SKIFF_MAX_CERTS_PER_HOUR', defaultOf('SKIFF_MAX_CERTS_PER_HOUR'), 0, 1_000_000),
     },
+    domainVerify: { required: oneOf(env, 'SKIFF_DOMAIN_VERIFY', ['0', '1']) === '1', dnsServer: env.SKIFF_DNS_SERVER || undefined },
     maxPushBytes: intSetting(env, 'SKIFF_MAX_PUSH_SIZE', defaultOf('SKIFF_MAX_PUSH_SIZE'), 1, 1024 * 1024) * 1024 * 1024,
     stackImages: {
       node: env.SKIFF_STACK_NODE_IMAGE || defaultOf('SKIFF_STACK_NODE_IMAGE'),

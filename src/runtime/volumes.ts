@@ -52,7 +52,7 @@ export class Volumes implements VolumeStore {
     const volume = volumeName(app.name, name);
     try {
       const info = (await this.docker.getVolume(volume).inspect()) as VolumeInfo;
-      if (!isOwnedBy(info, app)) throw new ConflictError(`a volume named ${volume} is left from an earlier app named ${app.name}; choose another storage name`);
+      if (!isOwnedBy(info, app)) throw new ConflictError(`a volume named ${volume} exists and is not ${app.name}'s; remove it or choose another name`);
       return volume;
     } catch (err) {
       if (!isNotFound(err)) throw err;

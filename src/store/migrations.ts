@@ -305,4 +305,8 @@ export const MIGRATIONS: readonly { version: number; sql: string }[] = [
       ALTER TABLE mounts ADD COLUMN shared_by TEXT;
     `,
   },
+  {
+    version: 22,
+    sql: `ALTER TABLE domains ADD COLUMN added_at TEXT;`,
+  },
 ];

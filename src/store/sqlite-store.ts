@@ -821,8 +821,14 @@ class SqliteDomains implements DomainStore {
       }
       const below = this.db.prepare("SELECT host FROM domains WHERE app <> ? AND substr(host, -length(?) - 1) = '.' || ?").get(app, host, host) as { host: string } | undefined;
       if (below) throw new ConflictError(`${below.host}, under ${host}, is a domain of another app; each domain's names belong to its app`);
-      this.db.prepare('INSERT INTO domains (host, app) VALUES (?, ?)').run(host, app);
+      this.db.prepare('INSERT INTO domains (host, app, added_at) VALUES (?, ?, ?)').run(host, app, now());
     }).immediate();
+  }
+
+  addedSince(apps: readonly string[], since: string): number {
+    if (apps.length === 0) return 0;
+    const row = this.db.prepare(`SELECT count(*) AS n FROM domains WHERE added_at >= ? AND app IN (${apps.map(() => '?').join(', ')})`).get(since, ...apps) as { n: number };
+    return Number(row.n);
   }
 
   remove(app: string, host: string): boolean {

@@ -221,6 +221,8 @@ export interface DomainStore {
   list(app: string): string[];
   /** The app that has this custom domain. */
   owner(host: string): string | undefined;
+  /** How many domains these apps were given since that time (ISO). */
+  addedSince(apps: readonly string[], since: string): number;
 }
 
 /** A hold of an app's requests (the router's hold, and why and until when it holds). */

@@ -43,18 +43,29 @@ export class Pebble {
     private readonly managementPort: number,
     private readonly dnsManagementPort: number,
     readonly output: () => string,
+    /** host:port of the CA's DNS server (pebble-challtestsrv), on loopback. */
+    readonly dnsServer: string,
   ) {}
 
-  /** Makes the CA's DNS answer HOST with ADDRESS (a loopback one). */
-  async resolve(host: string, address: string): Promise<void> {
-    await new Promise<void>((resolve, reject) => {
-      const req = http.request({ host: '127.0.0.1', port: this.dnsManagementPort, method: 'POST', path: '/add-a' }, (res) => {
+  /** Makes the CA's DNS answer a TXT query for HOST with VALUE. */
+  async setTxt(host: string, value: string): Promise<void> {
+    await this.manageDns('/set-txt', { host: `${host}.`, value });
+  }
+
+  private manageDns(urlPath: string, body: unknown): Promise<void> {
+    return new Promise<void>((resolve, reject) => {
+      const req = http.request({ host: '127.0.0.1', port: this.dnsManagementPort, method: 'POST', path: urlPath }, (res) => {
         res.resume();
         res.on('end', () => (res.statusCode === 200 ? resolve() : reject(new Error(`pebble-challtestsrv answered ${res.statusCode}`))));
       });
       req.on('error', reject);
-      req.end(JSON.stringify({ host: `${host}.`, addresses: [address] }));
+      req.end(JSON.stringify(body));
     });
+  }
+
+  /** Makes the CA's DNS answer HOST with ADDRESS (a loopback one). */
+  async resolve(host: string, address: string): Promise<void> {
+    await this.manageDns('/add-a', { host: `${host}.`, addresses: [address] });
   }
 
   /**
@@ -114,7 +125,7 @@ export class Pebble {
         env: { ...process.env, PEBBLE_VA_NOSLEEP: '1', PEBBLE_WFE_NONCEREJECT: '0' },
       }),
     );
-    const server = new Pebble([dnsServer, pebble], `https://127.0.0.1:${listen}/dir`, ca.cert, management, dnsManagement, () => output);
+    const server = new Pebble([dnsServer, pebble], `https://127.0.0.1:${listen}/dir`, ca.cert, management, dnsManagement, () => output, `127.0.0.1:${dns}`);
     await waitFor(async () => (await server.get(`https://127.0.0.1:${listen}/dir`)).includes('newOrder'), 20_000, () => `pebble to answer:\n${output}`);
     return server;
   }
