@@ -5,12 +5,15 @@
 #   docker build --build-arg BASE=node:20-bookworm-slim -t skiff .
 #   docker run -d --name skiff --restart unless-stopped --network host \
 #     -v /var/run/docker.sock:/var/run/docker.sock -v /var/lib/skiff:/var/lib/skiff \
+#     -v /sys/fs/cgroup:/sys/fs/cgroup \
 #     -e SKIFF_DOMAIN=example.com skiff
 #   docker exec -i skiff skiff keys:add NAME --admin < ~/.ssh/id_ed25519.pub
 # Host network: the router and the SSH server listen on the host, and each new
 # release is checked on the loopback port the engine publishes it on. The state
 # directory is mounted at the same path as on the host: the engine, which is
-# the host's, is given paths under it (a stack build's socket).
+# the host's, is given paths under it (a stack build's socket). The host's
+# cgroup file system is mounted writable: each build gets a cgroup there that
+# bounds its processes.
 ARG BASE=node:20-bookworm-slim
 
 FROM ${BASE} AS build

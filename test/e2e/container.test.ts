@@ -35,7 +35,7 @@ describe('the container image', () => {
     routerPort = await freePort();
     await execa('docker', [
       'run', '-d', '--name', name, '--network', 'host',
-      '-v', '/var/run/docker.sock:/var/run/docker.sock', '-v', `${home}:${home}`,
+      '-v', '/var/run/docker.sock:/var/run/docker.sock', '-v', `${home}:${home}`, '-v', '/sys/fs/cgroup:/sys/fs/cgroup',
       '-e', `SKIFF_HOME=${home}`, '-e', `SKIFF_SSH_PORT=${sshPort}`, '-e', `SKIFF_ROUTER_PORT=${routerPort}`,
       '-e', 'SKIFF_BIND=127.0.0.1', '-e', 'SKIFF_HTTP_PORT=0', '-e', 'SKIFF_DOMAIN=localhost', '-e', 'SKIFF_DRAIN_SECONDS=0',
       IMAGE,

@@ -66,11 +66,13 @@ describe('pipelines keep to their tenants', () => {
   });
 
   it('a branch cannot take over, or delete, another tenant’s app whose name its review app would have', async () => {
-    expect((await t.ssh('mallory', ['apps:set', mine, 'review-apps', 'on'])).exitCode).toBe(0);
+    // The victim's app had the name before the attacker's app made review apps (after, PARENT-… names are kept).
     const target = `${mine}-admin`;
     t.apps.push(target);
     const repo = await fixtureRepo('dockerfile-hello');
     expect((await t.push('victim', repo, target)).exitCode).toBe(0);
+    expect((await t.ssh('mallory', ['apps:set', mine, 'review-apps', 'on'])).exitCode).toBe(0);
+    expect((await t.ssh('victim', ['apps:create', `${mine}-later`])).stderr).toBe(` !     names starting ${mine}- are kept for the review apps of ${mine}; choose another name`);
     await execa('git', ['branch', 'admin'], { cwd: repo });
     const takeover = await t.push('mallory', repo, mine, 'admin');
     expect(takeover.exitCode).not.toBe(0);
