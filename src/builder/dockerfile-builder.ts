@@ -2,7 +2,7 @@ import { createRequire } from 'node:module';
 import type tarFs from 'tar-fs';
 import type { Docker } from '../docker/client.js';
 import { BuildFailedError, ExternalError } from '../errors.js';
-import { LABEL_APP, LABEL_APP_ID } from '../domain/names.js';
+import { appLabels } from '../domain/names.js';
 import { withBuildBounds } from '../docker/build-limits.js';
 import { BuildOutputParser } from './build-output.js';
 import type { BuildContext, Builder, BuiltImage, Source } from './builder.js';
@@ -62,7 +62,7 @@ async function buildOnce(docker: Docker, ctx: BuildContext, dockerfile: string):
         t: ctx.tag,
         dockerfile,
         // Only the app's labels: a per-build label would add a layer to every build and defeat the cache.
-        labels: appLabels(ctx),
+        labels: appLabels(ctx.app, ctx.appId),
         rm: true,
         forcerm: true,
         ...bounds,
@@ -74,11 +74,6 @@ async function buildOnce(docker: Docker, ctx: BuildContext, dockerfile: string):
     }
     return followBuild(docker, ctx, stream);
   });
-}
-
-/** The labels every image of the app carries: its name and its identity. */
-export function appLabels(ctx: Pick<BuildContext, 'app' | 'appId'>): Record<string, string> {
-  return { [LABEL_APP]: ctx.app, [LABEL_APP_ID]: ctx.appId };
 }
 
 async function followBuild(docker: Docker, ctx: BuildContext, stream: NodeJS.ReadableStream): Promise<BuiltImage> {

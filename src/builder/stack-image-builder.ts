@@ -4,7 +4,7 @@ import path from 'node:path';
 import { followProgress, type Docker } from '../docker/client.js';
 import { BuildFailedError } from '../errors.js';
 import { withBuildBounds } from '../docker/build-limits.js';
-import { appLabels } from './dockerfile-builder.js';
+import { appLabels } from '../domain/names.js';
 import type { BuildContext, Builder, BuiltImage, Source } from './builder.js';
 import type { StackImages } from './stack-image.js';
 import { assertMayBuildOn } from './base-images.js';
@@ -68,7 +68,7 @@ export class StackImageBuilder implements Builder {
     }
     // Skiff manages only images with its label; add it in a metadata-only layer.
     const labels = built.Config?.Labels ?? {};
-    if (Object.entries(appLabels(ctx)).some(([k, v]) => labels[k] !== v)) await this.label(ctx);
+    if (Object.entries(appLabels(ctx.app, ctx.appId)).some(([k, v]) => labels[k] !== v)) await this.label(ctx);
     const labelled = await this.docker.getImage(ctx.tag).inspect();
     return { tag: ctx.tag, id: labelled.Id };
   }
@@ -80,7 +80,7 @@ export class StackImageBuilder implements Builder {
       fs.writeFileSync(path.join(dir, 'Dockerfile'), `FROM ${ctx.tag}\n`);
       stream = await this.docker.buildImage({ context: dir, src: ['Dockerfile'] }, {
         t: ctx.tag,
-        labels: appLabels(ctx),
+        labels: appLabels(ctx.app, ctx.appId),
         rm: true,
       } as Parameters<Docker['buildImage']>[1]);
     } finally {

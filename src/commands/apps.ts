@@ -92,6 +92,7 @@ export const appsCommands: CommandSpec[] = [
       const url = serving ? appUrl(services, app.name) : null;
       const info = {
         name: app.name,
+        id: app.id,
         createdAt: app.createdAt,
         createdBy: app.createdBy,
         stack: app.stack,

@@ -11,6 +11,11 @@ export const LABEL_RUNTIME = 'skiff.runtime';
 /** On a one-off container running a scheduled job: the run's id. */
 export const LABEL_CRON_RUN = 'skiff.cron-run';
 
+/** Whose a container, image, volume or network is: the app's name, and its identity where known. */
+export function appLabels(app: string, appId: string | undefined): Record<string, string> {
+  return appId === undefined ? { [LABEL_APP]: app } : { [LABEL_APP]: app, [LABEL_APP_ID]: appId };
+}
+
 export function imageRepository(app: string): string {
   return `skiff/${app}`;
 }

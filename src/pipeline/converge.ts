@@ -85,6 +85,7 @@ function instanceSpec(deps: Pick<PipelineDeps, 'config' | 'store'>, rel: Release
   const web = p.process === 'web';
   return {
     app: rel.app,
+    ...appIdentity(deps, rel.app),
     release: rel.version,
     process: p.process,
     image: rel.image,
@@ -189,6 +190,12 @@ export function processLimits(deps: Pick<PipelineDeps, 'config'>, entry: { memor
 }
 
 /** The limits of a one-off that stands in for a process type of the app. */
+/** The app's identity for the specs of its containers: labelled skiff.app-id beside its name. */
+export function appIdentity(deps: Pick<PipelineDeps, 'store'>, app: string): { appId?: string } {
+  const id = deps.store.apps.find(app)?.id;
+  return id === undefined ? {} : { appId: id };
+}
+
 export function oneOffLimits(deps: Pick<PipelineDeps, 'config' | 'store'>, app: string, process = 'web'): ReturnType<typeof processLimits> {
   return processLimits(deps, deps.store.formation.list(app).find((f) => f.process === process));
 }

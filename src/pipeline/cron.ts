@@ -4,7 +4,7 @@ import { scheduleTimer, type CronJob } from '../domain/cron.js';
 import { ConflictError, NotFoundError } from '../errors.js';
 import { Tail } from '../output/capped.js';
 import type { CronRun, CronTrigger } from '../store/store.js';
-import { appMounts, oneOffLimits } from './converge.js';
+import { appIdentity, appMounts, oneOffLimits } from './converge.js';
 import type { PipelineDeps } from './deps.js';
 import { isProcessAlive } from './lock.js';
 import { notifyWebhooks } from './notify.js';
@@ -104,6 +104,7 @@ export async function runCronJob(deps: CronDeps, app: string, job: CronJob, req:
         image: rel.image,
         env: { ...rel.config, PORT: String(config.appPort) },
         command: ['sh', '-c', job.command],
+        ...appIdentity(deps, app),
         ...oneOffLimits(deps, app),
         mounts: appMounts(deps, app),
         cronRun: started.id,

@@ -7,7 +7,7 @@ import { DeployFailedError } from '../errors.js';
 import { capped, MAX_LOG_BYTES } from '../output/capped.js';
 import type { Progress } from '../output/progress.js';
 import type { Release } from '../store/store.js';
-import { appMounts, oneOffLimits } from './converge.js';
+import { appIdentity, appMounts, oneOffLimits } from './converge.js';
 import type { PipelineDeps } from './deps.js';
 import { withTimeout } from './timeout.js';
 
@@ -64,7 +64,7 @@ export async function runReleasePhase(
   try {
     for (const { label, command } of commands) {
       const status = await deps.runtime.run(
-        { app: rel.app, release: rel.version, image: rel.image, env: rel.config, command: ['sh', '-c', command], ...limits, mounts: appMounts(deps, rel.app) },
+        { app: rel.app, release: rel.version, image: rel.image, env: rel.config, command: ['sh', '-c', command], ...appIdentity(deps, rel.app), ...limits, mounts: appMounts(deps, rel.app) },
         { stdin: Readable.from([]), stdout: both, stderr: both, signal: limited.signal },
       );
       if (limited.timedOut()) {
@@ -90,7 +90,7 @@ export async function runAfterDeploy(deps: Pick<PipelineDeps, 'runtime' | 'confi
   });
   const limited = withTimeout(signal, deps.config.releaseTimeoutMs);
   const status = await deps.runtime.run(
-    { app: rel.app, release: rel.version, image: rel.image, env: rel.config, command: ['sh', '-c', command], ...oneOffLimits(deps, rel.app), mounts: appMounts(deps, rel.app) },
+    { app: rel.app, release: rel.version, image: rel.image, env: rel.config, command: ['sh', '-c', command], ...appIdentity(deps, rel.app), ...oneOffLimits(deps, rel.app), mounts: appMounts(deps, rel.app) },
     { stdin: Readable.from([]), stdout: out, stderr: out, signal: limited.signal },
   );
   return limited.timedOut() ? 'timed-out' : status;

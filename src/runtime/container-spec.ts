@@ -1,5 +1,5 @@
 import type { ContainerCreateOptions } from '../docker/client.js';
-import { APPS_NETWORK, LABEL_APP, LABEL_INSTANCE, LABEL_PROCESS, LABEL_RELEASE, containerName } from '../domain/names.js';
+import { APPS_NETWORK, LABEL_INSTANCE, appLabels, LABEL_PROCESS, LABEL_RELEASE, containerName } from '../domain/names.js';
 import type { ProcessSpec, VolumeMount } from './runtime.js';
 
 /** A container's limits: memory, CPUs, processes. */
@@ -31,7 +31,7 @@ export function containerSpec(spec: ProcessSpec, bind: string, hostPort: number 
     ...(spec.command === null ? {} : { Cmd: ['sh', '-c', spec.command] }),
     Env: Object.entries(env).map(([k, v]) => `${k}=${v}`),
     Labels: {
-      [LABEL_APP]: spec.app,
+      ...appLabels(spec.app, spec.appId),
       [LABEL_RELEASE]: String(spec.release),
       [LABEL_PROCESS]: spec.process,
       [LABEL_INSTANCE]: String(spec.index),

@@ -2,7 +2,7 @@ import { setTimeout as sleep } from 'node:timers/promises';
 import type { ContainerInfo, Docker } from '../docker/client.js';
 import { demuxLogs, ensureNetwork, isConflict, isNotFound, isNotModified, uniqueSuffix } from '../docker/client.js';
 import { DeployFailedError, ExternalError } from '../errors.js';
-import { APPS_NETWORK, LABEL_APP, LABEL_CRON_RUN, LABEL_RUNTIME, LABEL_INSTANCE, LABEL_PROCESS, LABEL_RELEASE } from '../domain/names.js';
+import { APPS_NETWORK, LABEL_APP, LABEL_CRON_RUN, LABEL_RUNTIME, LABEL_INSTANCE, LABEL_PROCESS, LABEL_RELEASE, appLabels } from '../domain/names.js';
 import type { Logger } from '../log.js';
 import { containerSpec, limits, volumeMounts } from './container-spec.js';
 import { findFreePort } from './free-port.js';
@@ -192,7 +192,7 @@ export class DockerRuntime implements Runtime {
       Image: spec.image,
       Cmd: spec.command,
       Env: Object.entries(spec.env).map(([k, v]) => `${k}=${v}`),
-      Labels: { [LABEL_APP]: spec.app, [LABEL_RELEASE]: String(spec.release), [LABEL_PROCESS]: ONE_OFF, ...(spec.cronRun === undefined ? {} : { [LABEL_CRON_RUN]: String(spec.cronRun) }) },
+      Labels: { ...appLabels(spec.app, spec.appId), [LABEL_RELEASE]: String(spec.release), [LABEL_PROCESS]: ONE_OFF, ...(spec.cronRun === undefined ? {} : { [LABEL_CRON_RUN]: String(spec.cronRun) }) },
       Tty: tty,
       OpenStdin: true,
       StdinOnce: true,

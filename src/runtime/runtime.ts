@@ -14,6 +14,8 @@ export interface LogOptions {
 /** One instance of one process type of one release, as the pipeline asks for it. */
 export interface ProcessSpec {
   app: string;
+  /** The app's identity, labelled skiff.app-id beside its name. */
+  appId?: string;
   release: number;
   process: string;
   /** 1, 2, 3 … within the process type: web.1, web.2. */
@@ -58,6 +60,8 @@ export interface Instance {
 /** A one-off process: a throwaway instance of a release, attached to the caller. */
 export interface OneOffSpec {
   app: string;
+  /** The app's identity, labelled skiff.app-id beside its name. */
+  appId?: string;
   release: number;
   image: string;
   env: Record<string, string>;

@@ -3,7 +3,7 @@ import path from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import type { Docker } from '../docker/client.js';
 import { isConflict, isNotFound } from '../docker/client.js';
-import { LABEL_APP, LABEL_PROCESS, LABEL_RELEASE } from '../domain/names.js';
+import { LABEL_APP, LABEL_PROCESS, LABEL_RELEASE, appLabels } from '../domain/names.js';
 import { DeployFailedError, ExternalError } from '../errors.js';
 import type { Logger } from '../log.js';
 import { DockerRuntime } from './docker-runtime.js';
@@ -144,7 +144,7 @@ export class SwarmRuntime extends DockerRuntime {
     if (options.check && web) await this.checkCanary(web, options);
     await this.ensureOverlay();
     await this.ensureGateway();
-    await this.ensureAppNetwork(app);
+    await this.ensureAppNetwork(app, formation[0]?.appId);
     const existing = await this.services(app);
     const restarting = (process: string): boolean => options.replace === 'all' || options.replace.includes(process);
     // What this rollout changed, to undo if a later process type or the switch fails: nothing stays half-done.
@@ -351,13 +351,13 @@ export class SwarmRuntime extends DockerRuntime {
     return `${this.swarm.network}-${app}`;
   }
 
-  private async ensureAppNetwork(app: string): Promise<void> {
+  private async ensureAppNetwork(app: string, appId: string | undefined): Promise<void> {
     const name = this.appNetwork(app);
     try {
       await this.docker.getNetwork(name).inspect();
     } catch (err) {
       if (!isNotFound(err)) throw err;
-      await this.docker.createNetwork({ Name: name, Driver: 'overlay', Attachable: true, Labels: { 'skiff.network': this.swarm.network, [LABEL_APP]: app } }).catch((e: unknown) => {
+      await this.docker.createNetwork({ Name: name, Driver: 'overlay', Attachable: true, Labels: { 'skiff.network': this.swarm.network, ...appLabels(app, appId) } }).catch((e: unknown) => {
         if (!isConflict(e)) throw e;
       });
     }

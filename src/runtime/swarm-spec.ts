@@ -1,4 +1,4 @@
-import { LABEL_APP, LABEL_PROCESS, LABEL_RELEASE } from '../domain/names.js';
+import { LABEL_PROCESS, LABEL_RELEASE, appLabels } from '../domain/names.js';
 import type { FormationSpec } from './runtime.js';
 
 export function serviceName(app: string, process: string): string {
@@ -50,7 +50,7 @@ export interface ServiceOptions {
  */
 export function serviceSpec(f: FormationSpec, options: ServiceOptions): Record<string, unknown> {
   const env = f.port === null ? f.env : { ...f.env, PORT: String(f.port) };
-  const labels = { [LABEL_APP]: f.app, [LABEL_PROCESS]: f.process, [LABEL_RELEASE]: String(f.release) };
+  const labels = { ...appLabels(f.app, f.appId), [LABEL_PROCESS]: f.process, [LABEL_RELEASE]: String(f.release) };
   const update = { Parallelism: 0, Delay: 0, FailureAction: 'rollback', Monitor: options.monitorSeconds * 1e9, MaxFailureRatio: 0, Order: 'start-first' };
   return {
     Name: serviceName(f.app, f.process),

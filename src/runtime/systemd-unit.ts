@@ -1,6 +1,6 @@
 import fs from 'node:fs';
 import { fileURLToPath } from 'node:url';
-import { APPS_NETWORK, LABEL_APP, LABEL_INSTANCE, LABEL_PROCESS, LABEL_RELEASE, LABEL_RUNTIME } from '../domain/names.js';
+import { APPS_NETWORK, LABEL_INSTANCE, appLabels, LABEL_PROCESS, LABEL_RELEASE, LABEL_RUNTIME } from '../domain/names.js';
 import { InvalidError } from '../errors.js';
 import type { ProcessSpec } from './runtime.js';
 
@@ -26,7 +26,7 @@ export interface UnitOptions {
 export function dockerRunArgs(spec: ProcessSpec, options: UnitOptions): string[] {
   const args = ['run', '--rm', '--name', options.name, '--init', '--env-file', options.envFile];
   const labels: Record<string, string> = {
-    [LABEL_APP]: spec.app,
+    ...appLabels(spec.app, spec.appId),
     [LABEL_RELEASE]: String(spec.release),
     [LABEL_PROCESS]: spec.process,
     [LABEL_INSTANCE]: String(spec.index),

@@ -35,6 +35,15 @@ describe('ownership follows identity and access is asked live', () => {
     expect((await t.ssh('victim', ['config:set', secretApp, 'API_TOKEN=victim-token'])).exitCode).toBe(0);
     expect((await t.ssh('victim', ['storage:mount', secretApp, 'data:/data'])).exitCode).toBe(0);
     expect((await t.ssh('victim', ['run', secretApp, 'sh', '-c', "'echo victim-volume > /data/note'"])).exitCode).toBe(0);
+    // Its image, its containers and its volume carry the app's identity.
+    const id = JSON.parse((await t.ssh('victim', ['apps:info', secretApp, '--json'])).stdout).id as string;
+    expect(id).toMatch(/^[0-9a-f]{16}$/);
+    const label = '{{index .Config.Labels "skiff.app-id"}}';
+    expect((await execa('docker', ['image', 'inspect', '--format', label, oldImage])).stdout).toBe(id);
+    const containers = (await execa('docker', ['ps', '-q', '--filter', `label=skiff.app=${secretApp}`])).stdout.split('\n').filter(Boolean);
+    expect(containers.length).toBeGreaterThan(0);
+    for (const c of containers) expect((await execa('docker', ['inspect', '--format', label, c])).stdout).toBe(id);
+    expect((await execa('docker', ['volume', 'inspect', '--format', '{{index .Labels "skiff.app-id"}}', `skiff-${secretApp}_data`])).stdout).toBe(id);
     // Another app of the victim builds on it, so its image cannot be removed at destroy.
     const child = t.app('child');
     const childRepo = await fixtureRepo('dockerfile-hello', (d) => fs.writeFileSync(path.join(d, 'Dockerfile'), `FROM skiff/${secretApp}:v2\nCMD ["sh", "-c", "exec busybox httpd -f -p \\"$PORT\\" -h /www"]\n`));
