@@ -267,7 +267,7 @@ async function runPreReceiveHook(config: Config): Promise<number> {
 }
 
 async function runHostCommand(config: Config, words: string[]): Promise<number> {
-  const { dispatch } = await import('./commands/registry.js');
+  const { dispatch } = await import('./commands/dispatch.js');
   const services = compose(config, fileLogger(config));
   const caller: Caller = { user: 'admin (host)', admin: true, via: 'host' };
   const controller = new AbortController();

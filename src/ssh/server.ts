@@ -223,7 +223,7 @@ interface Terminal {
 }
 
 /** The commands load with the first one run: a server that only takes pushes, or waits, does not carry them. */
-const commands = (): Promise<typeof import('../commands/registry.js')> => import('../commands/registry.js');
+const commands = (): Promise<typeof import('../commands/dispatch.js')> => import('../commands/dispatch.js');
 
 async function runExec(services: Services, caller: Caller, command: string, channel: ServerChannel, terminal: Terminal): Promise<number> {
   const pty = terminal.size !== undefined;

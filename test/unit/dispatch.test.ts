@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { grammarOf, parseCommandArgs } from '../../src/commands/args.js';
-import { COMMANDS, findCommand, renderHelp } from '../../src/commands/registry.js';
+import { COMMANDS, findCommand, renderHelp } from '../../src/commands/dispatch.js';
 import { SETTINGS } from '../../src/config.js';
 
 /** Commands that only read; every other command changes something and must leave an event. */
@@ -9,7 +9,7 @@ const READ_ONLY = new Set([
   'logs', 'storage', 'access', 'whoami', 'events', 'hooks', 'keys:list', 'help', 'version', 'doctor', 'tokens', 'stacks', 'stacks:dockerfile', 'stacks:info', 'nodes', 'cron', 'cron:runs', 'pipelines', 'config:groups', 'certs',
 ]);
 
-describe('the command registry', () => {
+describe('the command dispatcher', () => {
   it('audits every command that changes something', () => {
     const unaudited = COMMANDS.filter((c) => !READ_ONLY.has(c.name) && !c.audit).map((c) => c.name);
     expect(unaudited).toEqual([]);
