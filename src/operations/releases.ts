@@ -1,7 +1,7 @@
 import { ConflictError, InvalidError, NotFoundError } from '../errors.js';
 import { appliedGroups, getApp } from '../pipeline/policy.js';
 import { releaseOf } from '../pipeline/release.js';
-import { rollout, type Rollout } from '../pipeline/rollout.js';
+import { rollout, type Released } from '../pipeline/rollout.js';
 import type { App, Release } from '../store/store.js';
 import { withOpLock, type Op, type Services } from './operation.js';
 
@@ -36,7 +36,7 @@ function rollbackTarget(services: Services, app: App, input: string | undefined)
  * rollback: a new release of an earlier release's image and config, rolled
  * out like any other; no rebuild. The app's config becomes that release's.
  */
-export async function rollback(op: Op, appName: string, version: string | undefined, options: { releasePhase?: boolean } = {}): Promise<Rollout> {
+export async function rollback(op: Op, appName: string, version: string | undefined, options: { releasePhase?: boolean } = {}): Promise<Released> {
   const { services, caller } = op;
   const name = getApp(services, caller, appName).name;
   return withOpLock(op, name, 'rollback', async () => {

@@ -25,7 +25,8 @@ function summarize(c: Convergence): string {
   return olds.length ? `${now}; stopped ${olds.join(', ')}` : now;
 }
 
-export interface Rollout {
+/** What a rollout ends with: the release that now serves, and where. */
+export interface Released {
   release: Release;
   url: string;
 }
@@ -44,7 +45,7 @@ export async function rollout(
   progress: Progress,
   signal: AbortSignal,
   options: { codebase?: string; releasePhase?: boolean } = {},
-): Promise<Rollout> {
+): Promise<Released> {
   let version: number | undefined;
   let undoOverlay: (() => void) | undefined;
   try {
