@@ -2,7 +2,7 @@ import { BUILTIN_STACKS } from '../builder/stacks.js';
 import { parseStackName } from '../domain/stackfile.js';
 import { InvalidError } from '../errors.js';
 import { createStack, dockerfileOf, publishStack, removeStack, updateStack } from '../operations/stacks.js';
-import { findStack, mayUseApp, maySeeStack } from '../pipeline/policy.js';
+import { getStack, mayUseApp, maySeeStack } from '../pipeline/policy.js';
 import type { Stack } from '../store/store.js';
 import { table, writeJson } from './args.js';
 import { offApp } from './audit.js';
@@ -89,7 +89,7 @@ export const stacksCommands: CommandSpec[] = [
         io.stdout.write(`${HEADING}${name} (built-in)\n${table([['Description:', builtin.description], ['Base image:', image], ['Detects:', builtin.needs.replace(/^add /, '')]]).replace(/^(?=.)/gm, '       ')}`);
         return;
       }
-      const stack = findStack(services.store, caller, name);
+      const stack = getStack(services.store, caller, name);
       const apps = services.store.apps.usingStack(stack.name).filter((a) => {
         const app = services.store.apps.find(a);
         return app !== undefined && mayUseApp(services.store, app.name, caller);

@@ -5,7 +5,7 @@ import { defaultHost } from '../domain/host-name.js';
 import type { StackDefinition } from '../domain/stackfile.js';
 import { ConflictError, InvalidError } from '../errors.js';
 import { converge } from '../pipeline/converge.js';
-import { assertMayCreate, findUsableStack, getApp, mayUseApp, pipelineOf } from '../pipeline/policy.js';
+import { assertMayCreate, getUsableStack, getApp, mayUseApp, pipelineOf } from '../pipeline/policy.js';
 import { isProcessAlive } from '../pipeline/lock.js';
 import { recordLeftovers } from '../pipeline/prune.js';
 import { applyRoutes } from '../pipeline/route.js';
@@ -53,7 +53,7 @@ function assertNotReviewName(services: Services, name: string, caller: Caller): 
 
 /** apps:create: an app, optionally on a stack the caller may use, which sets how its web process runs. */
 export async function createAppOnStack(op: Pick<Op, 'services' | 'caller'>, name: string, stackName: string | null): Promise<{ app: App; stack: Stack | 'builtin' | undefined }> {
-  const stack = stackName === null ? undefined : findUsableStack(op.services.store, stackName, op.caller);
+  const stack = stackName === null ? undefined : getUsableStack(op.services.store, stackName, op.caller);
   const app = await createApp(op.services, name, op.caller, stackName);
   if (stack && stack !== 'builtin') applyStackFormation(op.services, app.name, stack.definition);
   return { app, stack };
@@ -76,7 +76,7 @@ export function setAppStack(op: Pick<Op, 'services' | 'caller'>, appName: string
     services.store.apps.setStack(app.name, null);
     return app;
   }
-  const stack = findUsableStack(services.store, stackName, caller);
+  const stack = getUsableStack(services.store, stackName, caller);
   services.store.transaction(() => {
     services.store.apps.setStack(app.name, stackName);
     if (stack !== 'builtin') applyStackFormation(services, app.name, stack.definition);

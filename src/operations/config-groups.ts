@@ -18,7 +18,7 @@ function maySee({ services, caller }: Ask, group: ConfigGroup): boolean {
   return caller.admin || group.owner === caller.user || group.apps.some((a) => mayUseApp(services.store, a, caller));
 }
 
-function findGroup(ask: Ask, input: string | undefined): ConfigGroup {
+function getGroup(ask: Ask, input: string | undefined): ConfigGroup {
   const name = parseGroupName(input);
   const group = ask.services.store.configGroups.find(name);
   if (!group || !maySee(ask, group)) throw new NotFoundError(`no config group ${name}; create it with config:groups:create ${name}`);
@@ -27,7 +27,7 @@ function findGroup(ask: Ask, input: string | undefined): ConfigGroup {
 
 /** Who changes a group: its owner and admins. */
 function ownGroup(ask: Ask, input: string | undefined): ConfigGroup {
-  const group = findGroup(ask, input);
+  const group = getGroup(ask, input);
   if (!ask.caller.admin && group.owner !== ask.caller.user) throw new DeniedError(`access denied: only the owner of config group ${group.name} (${group.owner}) or an admin may do that`);
   return group;
 }
@@ -42,7 +42,7 @@ export function listGroups(ask: Ask): ConfigGroup[] {
 
 /** A group and its values: the values only to its owner and admins (others see the keys). */
 export function showGroup(ask: Ask, name: string): { group: ConfigGroup; vars: Record<string, string | null> } {
-  const group = findGroup(ask, name);
+  const group = getGroup(ask, name);
   const vars = ask.services.store.configGroups.vars(group.name);
   const mayRead = ask.caller.admin || group.owner === ask.caller.user;
   return { group, vars: mayRead ? vars : Object.fromEntries(Object.keys(vars).map((k) => [k, null])) };
@@ -69,7 +69,7 @@ export async function addAppToGroup(op: Op, name: string, appName: string, optio
 
 /** config:groups:remove NAME APP: the group's owner, the app's owner, or an admin; the app gets a release without the group's values. */
 export async function removeAppFromGroup(op: Op, name: string, appName: string, options: ConfigOptions): Promise<ConfigOutcome> {
-  const group = findGroup(op, name);
+  const group = getGroup(op, name);
   const app = getApp(op.services, op.caller, appName);
   if (!op.caller.admin && group.owner !== op.caller.user && app.createdBy !== op.caller.user) {
     throw new DeniedError(`access denied: only the owner of config group ${group.name} or of ${app.name}, or an admin, may do that`);

@@ -1,6 +1,6 @@
 import { nextRun, periodMs, type CronJob } from '../domain/cron.js';
 import { InvalidError } from '../errors.js';
-import { currentJobs, findJob, runCronJob } from '../pipeline/cron.js';
+import { currentJobs, getJob, runCronJob } from '../pipeline/cron.js';
 import { getApp } from '../pipeline/policy.js';
 import type { CronRun, CronRunStatus } from '../store/store.js';
 import type { Op, Services } from './operation.js';
@@ -39,7 +39,7 @@ export function cronRuns({ services, caller }: Ask, appName: string, job: string
 /** cron:run APP JOB: one run now, its output to the caller; the run as recorded. */
 export function runCronNow(op: Op, appName: string, jobName: string, io: { stdout: NodeJS.WritableStream; stderr: NodeJS.WritableStream }): Promise<CronRun> {
   const app = getApp(op.services, op.caller, appName);
-  const job = findJob(op.services, app.name, jobName);
+  const job = getJob(op.services, app.name, jobName);
   return runCronJob(op.services, app.name, job, { trigger: 'manual', dueAt: null, user: op.caller.user, stdout: io.stdout, stderr: io.stderr, signal: op.signal });
 }
 

@@ -7,7 +7,7 @@ import { ConflictError, NotFoundError } from '../errors.js';
 import { runGit } from '../git/run-git.js';
 import { chooseBuilder } from '../pipeline/build.js';
 import { checkout } from '../pipeline/checkout.js';
-import { findOwnStack, getApp, resolveAppStack } from '../pipeline/policy.js';
+import { getOwnStack, getApp, resolveAppStack } from '../pipeline/policy.js';
 import type { Stack } from '../store/store.js';
 import type { Op } from './operation.js';
 
@@ -21,21 +21,21 @@ export function createStack({ services, caller }: Ask, source: string): Stack {
 /** stacks:update: the stackfile's name says which stack; returns the apps that use it from their next push. */
 export function updateStack({ services, caller }: Ask, source: string): { stack: Stack; apps: string[] } {
   const definition = parseStackfile(source);
-  const stack = findOwnStack(services.store, caller, definition.name);
+  const stack = getOwnStack(services.store, caller, definition.name);
   services.store.stacks.update(definition, source);
   return { stack, apps: services.store.apps.usingStack(stack.name) };
 }
 
 /** stacks:publish and stacks:unpublish; returns the apps on the stack. */
 export function publishStack({ services, caller }: Ask, name: string, published: boolean): { stack: Stack; apps: string[] } {
-  const stack = findOwnStack(services.store, caller, parseStackName(name));
+  const stack = getOwnStack(services.store, caller, parseStackName(name));
   services.store.stacks.setPublished(stack.name, published);
   return { stack, apps: services.store.apps.usingStack(stack.name) };
 }
 
 /** stacks:remove: only a stack no app uses. */
 export function removeStack({ services, caller }: Ask, name: string): Stack {
-  const stack = findOwnStack(services.store, caller, parseStackName(name));
+  const stack = getOwnStack(services.store, caller, parseStackName(name));
   const apps = services.store.apps.usingStack(stack.name);
   if (apps.length) {
     throw new ConflictError(`the ${stack.name} stack is used by ${apps.join(', ')}; move them first with apps:stack-update APP STACK (or none)`);

@@ -21,7 +21,7 @@ export function currentJobs(deps: Pick<PipelineDeps, 'store'>, app: string): Cro
   return current ? (deps.store.releases.find(app, current)?.cron ?? []) : [];
 }
 
-export function findJob(deps: Pick<PipelineDeps, 'store'>, app: string, name: string): CronJob {
+export function getJob(deps: Pick<PipelineDeps, 'store'>, app: string, name: string): CronJob {
   const jobs = currentJobs(deps, app);
   const job = jobs.find((j) => j.name === name);
   if (!job) throw new NotFoundError(`${app} has no scheduled job ${name}${jobs.length ? ` (it has ${jobs.map((j) => j.name).join(', ')})` : ' (declare it under cron: in skiff.yml)'}`);

@@ -84,7 +84,7 @@ export function assertMayPush(store: Store, app: App, caller: Pick<Caller, 'user
 }
 
 /** A stack by name for a user who wants to use it: built-in, or a stackfile stack the user may use. */
-export function findUsableStack(store: Store, name: string, caller: Pick<Caller, 'user' | 'admin'>): Stack | 'builtin' {
+export function getUsableStack(store: Store, name: string, caller: Pick<Caller, 'user' | 'admin'>): Stack | 'builtin' {
   if (isBuiltinStack(name)) return 'builtin';
   const stack = store.stacks.find(name);
   // An unpublished stack is not there for those who may not use it: neither it nor its creator is named.
@@ -107,7 +107,7 @@ export function maySeeStack(stack: Stack, caller: Pick<Caller, 'user' | 'admin'>
 }
 
 /** A stackfile stack the caller may see, by a name already checked; built-in stacks cannot be changed. */
-export function findStack(store: Store, caller: Pick<Caller, 'user' | 'admin'>, name: string): Stack {
+export function getStack(store: Store, caller: Pick<Caller, 'user' | 'admin'>, name: string): Stack {
   if (isBuiltinStack(name)) throw new InvalidError(`${name} is a built-in stack and cannot be changed; define your own with stacks:create`);
   const stack = store.stacks.find(name);
   if (!stack || !maySeeStack(stack, caller)) throw new NotFoundError(`no stack named '${name}'; see stacks for the ones you may use`);
@@ -115,8 +115,8 @@ export function findStack(store: Store, caller: Pick<Caller, 'user' | 'admin'>, 
 }
 
 /** Changing a stack is for its creator and admins. */
-export function findOwnStack(store: Store, caller: Pick<Caller, 'user' | 'admin'>, name: string): Stack {
-  const stack = findStack(store, caller, name);
+export function getOwnStack(store: Store, caller: Pick<Caller, 'user' | 'admin'>, name: string): Stack {
+  const stack = getStack(store, caller, name);
   if (!caller.admin && stack.creator !== caller.user) throw new DeniedError(`access denied: only the creator of the ${stack.name} stack (${stack.creator}) or an admin may change it`);
   return stack;
 }
