@@ -32,3 +32,38 @@ export function findDeployUpdate(updates: readonly RefUpdate[]): RefUpdate | und
   }
   return undefined;
 }
+
+/** What a pushed ref does. */
+export type RefAction =
+  | { kind: 'deploy'; update: RefUpdate }
+  | { kind: 'review'; update: RefUpdate; branch: string }
+  | { kind: 'review-delete'; update: RefUpdate; branch: string }
+  | { kind: 'tag'; update: RefUpdate; tag: string }
+  | { kind: 'store' | 'delete'; update: RefUpdate; name: string };
+
+/**
+ * Reads a push's ref updates: main (or else master) deploys the app; with
+ * review apps on, another branch deploys (or, deleted, destroys) its review
+ * app, and a deleted branch that has one destroys it even with them off; on
+ * an app at the production stage of a pipeline, a tag deploys the commit it
+ * names; anything else is only stored.
+ */
+export function planRefs(updates: readonly RefUpdate[], app: { reviewApps: boolean; reviewBranches?: ReadonlySet<string>; production: boolean }): RefAction[] {
+  const deployed = findDeployUpdate(updates);
+  return updates.map((update): RefAction => {
+    if (update === deployed) return { kind: 'deploy', update };
+    const deleted = update.newSha === ZERO_SHA;
+    if (update.ref.startsWith('refs/heads/')) {
+      const branch = update.ref.slice('refs/heads/'.length);
+      if (app.reviewApps && branch !== 'main' && branch !== 'master') return { kind: deleted ? 'review-delete' : 'review', update, branch };
+      if (deleted && app.reviewBranches?.has(branch)) return { kind: 'review-delete', update, branch };
+      return { kind: deleted ? 'delete' : 'store', update, name: branch };
+    }
+    if (update.ref.startsWith('refs/tags/')) {
+      const tag = update.ref.slice('refs/tags/'.length);
+      if (app.production && !deleted) return { kind: 'tag', update, tag };
+      return { kind: deleted ? 'delete' : 'store', update, name: tag };
+    }
+    return { kind: deleted ? 'delete' : 'store', update, name: update.ref };
+  });
+}

@@ -1,19 +1,29 @@
 import path from 'node:path';
 import { pipelineOf } from '../pipeline/policy.js';
 import { parseAppName } from '../domain/app-name.js';
-import { parseRefUpdates } from '../domain/deploy-branch.js';
+import { parseRefUpdates, planRefs, type RefAction } from '../domain/deploy-branch.js';
 import { reviewAppName } from '../domain/pipeline.js';
 import { defaultHost } from '../domain/host-name.js';
-import { ConflictError } from '../errors.js';
+import { ConflictError, userMessage } from '../errors.js';
 import type { Progress } from '../output/progress.js';
 import { withAppLock } from '../pipeline/lock.js';
-import { deployPush } from '../pipeline/push.js';
-import { deployTag, planRefs, type ReceiveRequest, type RefAction } from '../pipeline/receive.js';
-import type { App } from '../store/store.js';
+import { deployPush, PushRejected, type PushRequest } from '../pipeline/push.js';
+import { releaseOf } from '../pipeline/release.js';
+import { rollout } from '../pipeline/rollout.js';
+import { configOf } from '../pipeline/app-config.js';
+import { runGit } from '../git/run-git.js';
+import type { App, Release } from '../store/store.js';
 import { destroyApp, syncAllRefs } from './apps.js';
 import { serverOp, type Services } from './operation.js';
 
-export type { ReceiveRequest };
+export interface ReceiveRequest {
+  /** What git wrote on the pre-receive hook's stdin. */
+  refLines: string;
+  /** The bare repo; the hook runs inside it. */
+  repoDir: string;
+  pusher: string;
+  source: string;
+}
 
 /**
  * The pre-receive hook's work: what each pushed ref does (planRefs), then
@@ -98,4 +108,51 @@ async function destroyReviewApp(services: Services, parent: App, branch: string,
   syncAllRefs(services, parent.name);
   services.store.events.record({ app: name, user: req.pusher, source: req.source, action: 'apps:destroy', detail: { review: true, branch }, outcome: 'ok' });
   progress.step(`Destroyed review app ${name} (${branch} was deleted)`);
+}
+
+/**
+ * A pushed tag on a production app: deploys the commit it names. If an
+ * earlier stage of the app's pipeline released that commit and its image is
+ * still here (or in the registry), that image is released again, with this
+ * app's config, and nothing is built; otherwise the commit is built as a
+ * push would.
+ */
+async function deployTag(deps: Services, req: PushRequest, tag: string, progress: Progress, signal: AbortSignal): Promise<void> {
+  const { store } = deps;
+  const resolved = await runGit(['rev-parse', '--verify', '--quiet', `${req.update.newSha}^{commit}`], req.repoDir);
+  const commit = resolved.stdout.trim();
+  if (resolved.exitCode !== 0 || !/^[0-9a-f]{40}$/.test(commit)) throw new ConflictError(`tag ${tag} names no commit`);
+  const membership = pipelineOf(store, req.app);
+  const others = membership ? (store.pipelines.find(membership.pipeline)?.apps ?? []).filter((a) => a.app !== req.app) : [];
+  let built: { app: string; stage: string; release: Release } | undefined;
+  for (const other of others) {
+    const release = store.releases.list(other.app).find((r) => r.commit === commit && r.status === 'deployed');
+    if (release && (deps.registry || (await deps.images.exists(release.image)))) {
+      built = { app: other.app, stage: other.stage, release };
+      break;
+    }
+  }
+  if (!built) {
+    progress.step(`Deploying tag ${tag} (${commit.slice(0, 7)}): no earlier stage released it, so it is built here`);
+    await deployPush(deps, { ...req, update: { ...req.update, newSha: commit } }, progress, signal);
+    return;
+  }
+  const from = built.release;
+  progress.step(`Deploying tag ${tag} (${commit.slice(0, 7)}) with the image ${built.stage} built: ${built.app} v${from.version}, not rebuilt`);
+  const owner = { holder: req.pusher, purpose: 'deploy', pid: process.ppid, keepAfterSuccess: true };
+  await withAppLock(store, req.app, owner, (m) => progress.step(m), signal, async () => {
+    try {
+      await rollout(
+        deps,
+        { ...releaseOf(from), app: req.app, buildId: null, pusher: req.pusher, description: `Deploy tag ${tag} (${commit.slice(0, 7)}), image of ${built.app} v${from.version}`, config: configOf(store, req.app) },
+        progress,
+        signal,
+      );
+      store.events.record({ app: req.app, user: req.pusher, source: req.source, action: 'push', detail: { commit, ref: req.update.ref, image: `${built.app} v${from.version}` }, outcome: 'ok' });
+    } catch (err) {
+      progress.warn(`Push rejected: ${userMessage(err)}`);
+      store.events.record({ app: req.app, user: req.pusher, source: req.source, action: 'push', detail: { commit, ref: req.update.ref }, outcome: `failed: ${userMessage(err)}` });
+      throw new PushRejected(err);
+    }
+  });
 }

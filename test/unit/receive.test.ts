@@ -2,7 +2,7 @@ import { describe, expect, it } from 'vitest';
 import { APP_NAME_PATTERN } from '../../src/domain/app-name.js';
 import { ZERO_SHA } from '../../src/domain/deploy-branch.js';
 import { reviewAppName } from '../../src/domain/pipeline.js';
-import { planRefs } from '../../src/pipeline/receive.js';
+import { planRefs } from '../../src/domain/deploy-branch.js';
 
 const A = 'a'.repeat(40);
 const update = (ref: string, newSha = A): { oldSha: string; newSha: string; ref: string } => ({ oldSha: ZERO_SHA, newSha, ref });
