@@ -1,6 +1,6 @@
 import { ConflictError, InvalidError } from '../errors.js';
 import { getApp } from '../pipeline/policy.js';
-import { holdTraffic, releaseDueHolds, releaseTraffic } from '../pipeline/route.js';
+import { endDueHolds, holdRequests, letRequestsGo } from '../pipeline/hold.js';
 import type { App } from '../store/store.js';
 import { withOpLock, type Op, type Services } from './operation.js';
 
@@ -33,7 +33,7 @@ export async function pauseApp(op: Op, appName: string, maxSeconds: number): Pro
     }
     const until = new Date(Date.now() + maxSeconds * 1000);
     op.progress.step(`Pausing ${app.name}: its requests wait at the router for at most ${maxSeconds}s`);
-    await holdTraffic(op.services, app.name, maxSeconds + PAUSE_HOLD_MARGIN_SECONDS, 'pause', until);
+    await holdRequests(op.services, app.name, maxSeconds + PAUSE_HOLD_MARGIN_SECONDS, 'pause', until);
     return { app, until };
   });
 }
@@ -43,14 +43,14 @@ export async function resumeApp(op: Op, appName: string): Promise<App> {
   const app = getApp(op.services, op.caller, appName);
   return withOpLock(op, app.name, 'resume', async () => {
     if (pausedUntil(op.services, app.name) === null) throw new InvalidError(`${app.name} is not paused; ps:pause ${app.name} holds its requests`);
-    await releaseTraffic(op.services, app.name);
+    await letRequestsGo(op.services, app.name);
     return app;
   });
 }
 
 /** The server's watch: pauses past their end are resumed, with an event each. */
 export async function resumeDuePauses(services: Services, now = new Date()): Promise<string[]> {
-  const resumed = await releaseDueHolds(services, now, false);
+  const resumed = await endDueHolds(services, now, false);
   for (const app of resumed) {
     services.store.events.record({ app, user: 'skiff', source: 'server', action: 'ps:resume', detail: { reason: 'the pause reached its --max' }, outcome: 'ok' });
   }

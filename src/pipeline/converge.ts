@@ -6,7 +6,8 @@ import type { Release } from '../store/store.js';
 import type { PipelineDeps } from './deps.js';
 import type { Progress } from '../output/progress.js';
 import { setTimeout as sleep } from 'node:timers/promises';
-import { holdTraffic, releaseTraffic, switchTraffic } from './route.js';
+import { holdRequests, letRequestsGo } from './hold.js';
+import { switchTraffic } from './route.js';
 import { findFreePort } from '../runtime/free-port.js';
 import { withTimeout } from './timeout.js';
 import { DeployFailedError } from '../errors.js';
@@ -135,7 +136,7 @@ async function handover(deps: PipelineDeps, rel: Release, formation: FormationSp
   const servingVersion = store.apps.find(app)?.currentRelease ?? null;
   const serving = servingVersion === null ? undefined : store.releases.find(app, servingVersion);
   // The hold lasts a little longer than the bound, so that a restore after it still reaches the held requests.
-  const own = await holdTraffic(deps, app, config.holdSeconds * 2, 'handover');
+  const own = await holdRequests(deps, app, config.holdSeconds * 2, 'handover');
   options.progress.info(`Holding requests to ${app} (at most ${config.holdSeconds}s) while its single-writer storage changes hands`);
   const started = Date.now();
   // Requests the old instances took before the hold finish first (a short one: their answers are quick, and new ones wait).
@@ -164,14 +165,14 @@ async function handover(deps: PipelineDeps, rel: Release, formation: FormationSp
     } else {
       await switchTraffic(deps, app, []).catch(() => undefined);
     }
-    if (own) await releaseTraffic(deps, app).catch((releaseErr: unknown) => deps.log.error({ err: releaseErr, app }, 'could not release the held requests'));
+    if (own) await letRequestsGo(deps, app).catch((releaseErr: unknown) => deps.log.error({ err: releaseErr, app }, 'could not release the held requests'));
     if (bounded.timedOut()) {
       throw new DeployFailedError(`the handover took longer than SKIFF_HOLD_SECONDS (${config.holdSeconds} s)${serving ? `; v${serving.version} is serving again` : ''}`, err);
     }
     throw err;
   }
   const held = ((Date.now() - started) / 1000).toFixed(1);
-  if (own) await releaseTraffic(deps, app);
+  if (own) await letRequestsGo(deps, app);
   options.progress.info(`Held requests for ${held}s${own ? '' : `; ${app} is paused, so they wait for ps:resume`}`);
   return { started: rollout.started, stopped: rollout.retiring, web: rollout.instances.filter((i) => i.process === 'web') };
 }

@@ -4,7 +4,8 @@ import { converge, stopAll } from './converge.js';
 import { collectLeftovers } from './prune.js';
 import { isProcessAlive } from './lock.js';
 import { Progress } from '../output/progress.js';
-import { applyRoutes, releaseDueHolds } from './route.js';
+import { applyRoutes } from './route.js';
+import { endDueHolds } from './hold.js';
 import fs from 'node:fs';
 import { setTimeout as sleep } from 'node:timers/promises';
 
@@ -77,5 +78,5 @@ export async function reconcile(deps: PipelineDeps): Promise<void> {
   }
   await applyRoutes(deps);
   // A push that held an app's requests died: they go to the release the app converged to. A pause lasts.
-  for (const app of await releaseDueHolds(deps, new Date(), true)) log.warn({ app }, 'released the requests a hold kept');
+  for (const app of await endDueHolds(deps, new Date(), true)) log.warn({ app }, 'released the requests a hold kept');
 }
