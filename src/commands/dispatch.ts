@@ -96,6 +96,30 @@ export function findCommand(name: string): CommandSpec | undefined {
   return byName.get(name);
 }
 
+/** Edits (insert, delete, substitute) that turn a into b. */
+function editDistance(a: string, b: string): number {
+  let row = Array.from({ length: b.length + 1 }, (_, j) => j);
+  for (let i = 1; i <= a.length; i++) {
+    const next = [i];
+    for (let j = 1; j <= b.length; j++) next[j] = Math.min(row[j] + 1, next[j - 1] + 1, row[j - 1] + (a[i - 1] === b[j - 1] ? 0 : 1));
+    row = next;
+  }
+  return row[b.length];
+}
+
+/** The command a mistyped name most likely meant: the nearest name or alias within two edits (a third of a long name). */
+export function closestCommand(name: string): string | undefined {
+  if (name.length > 64) return undefined;
+  let best: { name: string; distance: number } | undefined;
+  for (const c of COMMANDS.filter((c) => !c.hidden)) {
+    for (const candidate of [c.name, ...(c.aliases ?? [])]) {
+      const distance = editDistance(name.toLowerCase(), candidate);
+      if (distance <= Math.max(2, Math.floor(candidate.length / 3)) && (!best || distance < best.distance)) best = { name: c.name, distance };
+    }
+  }
+  return best?.name;
+}
+
 export function renderHelp(via: 'ssh' | 'host' | 'https'): string {
   const lines = [
     via === 'ssh' ? 'Usage: ssh -p PORT git@HOST COMMAND [ARGS]' : 'Usage: skiff COMMAND [ARGS]',
@@ -141,8 +165,8 @@ export async function dispatch(words: string[], given: Omit<CommandContext, 'arg
       return 0;
     }
     if (!spec) {
-      io.stderr.write(renderHelp(caller.via));
-      throw new UsageError(`unknown command '${printable(name)}'; the list above shows them all`);
+      const near = closestCommand(name);
+      throw new UsageError(`unknown command '${printable(name)}'${near ? `; did you mean ${near}?` : ''} (help lists the commands)`);
     }
     let note = spec.audit && unparsedNote(args);
     try {

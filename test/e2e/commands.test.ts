@@ -122,8 +122,10 @@ describe('commands over SSH and on the host', () => {
     expect(version.stdout).toMatch(/^skiff \d+\.\d+\.\d+$/);
     const unknown = await server.ssh(user, ['frobnicate']);
     expect(unknown.exitCode).toBe(1);
-    expect(unknown.stderr).toContain('Usage: ssh');
-    expect(unknown.stderr).toContain(" !     unknown command 'frobnicate'");
+    expect(unknown.stderr).toBe(" !     unknown command 'frobnicate' (help lists the commands)");
+    const typo = await server.ssh(user, ['apps:craete', 'x']);
+    expect(typo.exitCode).toBe(1);
+    expect(typo.stderr).toBe(" !     unknown command 'apps:craete'; did you mean apps:create? (help lists the commands)");
     const usage = await server.ssh(user, ['apps:create']);
     expect(usage.exitCode).toBe(1);
     expect(usage.stderr).toBe(' !     usage: apps:create NAME [--stack STACK]');

@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { grammarOf, parseCommandArgs } from '../../src/commands/args.js';
-import { COMMANDS, findCommand, renderHelp } from '../../src/commands/dispatch.js';
+import { COMMANDS, closestCommand, findCommand, renderHelp } from '../../src/commands/dispatch.js';
 import { SETTINGS } from '../../src/config.js';
 
 /** Commands that only read; every other command changes something and must leave an event. */
@@ -10,6 +10,14 @@ const READ_ONLY = new Set([
 ]);
 
 describe('the command dispatcher', () => {
+  it('names the command a mistyped one most likely meant, and none for a word far from all', () => {
+    expect(closestCommand('apps:craete')).toBe('apps:create');
+    expect(closestCommand('confg:set')).toBe('config:set');
+    expect(closestCommand('PS')).toBe('ps');
+    expect(closestCommand('frobnicate')).toBeUndefined();
+    expect(closestCommand('x'.repeat(10_000))).toBeUndefined();
+  });
+
   it('audits every command that changes something', () => {
     const unaudited = COMMANDS.filter((c) => !READ_ONLY.has(c.name) && !c.audit).map((c) => c.name);
     expect(unaudited).toEqual([]);
