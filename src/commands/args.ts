@@ -53,16 +53,35 @@ export function grammarOf(usage: string): ArgsGrammar {
  */
 export function parseCommandArgs(command: string, usage: string, args: string[]): ParsedArgs {
   const { options, min, max } = grammarOf(usage);
+  // A negative number after an option that takes a value is that value (--max -3): the command then says what is wrong with it.
+  const joined = args.flatMap((arg, i) => (isValueOption(options, args[i - 1]) && /^-\d/.test(arg) ? [] : isValueOption(options, arg) && /^-\d/.test(args[i + 1] ?? '') ? [`${arg}=${args[i + 1]}`] : [arg]));
   let parsed;
   try {
-    parsed = parseArgs({ args, options, allowPositionals: true, strict: true });
+    parsed = parseArgs({ args: joined, options, allowPositionals: true, strict: true });
   } catch (err) {
-    const why = err instanceof Error ? err.message.split('\n')[0].replace(/\. To specify a positional.*$/, '') : '';
-    throw new UsageError(`${why}; usage: ${command} ${usage}`.replace(/^; /, ''));
+    throw new UsageError(`${parserWords(err)}; usage: ${command} ${usage}`.replace(/^; /, ''));
   }
   const n = parsed.positionals.length;
   if (n < min || n > max) throw new UsageError(`usage: ${command} ${usage}`.trimEnd());
   return { positionals: parsed.positionals, values: parsed.values as ParsedArgs['values'] };
+}
+
+function isValueOption(options: ParseArgsConfig['options'], arg: string | undefined): boolean {
+  if (arg === undefined || !arg.startsWith('-') || arg.includes('=')) return false;
+  const name = arg.replace(/^--?/, '');
+  const option = Object.entries(options ?? {}).find(([long, o]) => long === name || o.short === name)?.[1];
+  return option?.type === 'string';
+}
+
+/** node's parser's complaint, in Skiff's words. */
+function parserWords(err: unknown): string {
+  const message = err instanceof Error ? err.message.split('\n')[0] : '';
+  const code = (err as { code?: string }).code;
+  const option = /Option '(-[^' ]+)/.exec(message)?.[1];
+  if (code === 'ERR_PARSE_ARGS_INVALID_OPTION_VALUE' && option) {
+    return /ambiguous/.test(message) ? `${option} takes a value; one that starts with '-' goes as ${option}=VALUE` : `${option} takes a value`;
+  }
+  return message.replace(/\. To specify a positional.*$/, '');
 }
 
 export function writeJson(out: NodeJS.WritableStream, value: unknown): void {

@@ -46,6 +46,10 @@ describe('the command dispatcher', () => {
     expect(parseCommandArgs('logs', 'APP [-n LINES] [-t]', ['web', '-n', '5', '-t'])).toEqual({ positionals: ['web'], values: { n: '5', t: true } });
     expect(() => parseCommandArgs('ps:restart', 'APP [TYPE]', ['a', 'b', 'c'])).toThrow('usage: ps:restart APP [TYPE]');
     expect(() => parseCommandArgs('apps:list', '[--json]', ['--bogus'])).toThrow(/Unknown option '--bogus'.*usage: apps:list \[--json\]/);
+    // Node's parser's words never reach a user: a negative value goes to the command to judge, a missing one is named.
+    expect(parseCommandArgs('ps:pause', 'APP [--max SECONDS]', ['web', '--max', '-3'])).toEqual({ positionals: ['web'], values: { max: '-3' } });
+    expect(() => parseCommandArgs('pipelines:add', 'NAME APP [--stage STAGE]', ['p', 'a', '--stage'])).toThrow(/^--stage takes a value; usage: pipelines:add/);
+    expect(() => parseCommandArgs('pipelines:add', 'NAME APP [--stage STAGE]', ['p', 'a', '--stage', '--x'])).toThrow("--stage takes a value; one that starts with '-' goes as --stage=VALUE");
     // Every command's usage line parses (a typo there would break the command).
     for (const c of COMMANDS.filter((c) => !c.raw)) expect(() => grammarOf(c.usage)).not.toThrow();
   });
