@@ -55,7 +55,7 @@ export const configCommands: CommandSpec[] = [
     async run(ctx) {
       const { positionals, values } = ctx;
       const options = { restart: values['no-restart'] !== true, releasePhase: values['no-release-phase'] !== true };
-      if (values.group !== undefined) return reportGroup(ctx, await changeGroupConfig(operation(ctx), String(values.group), parseAssignments(positionals), [], options));
+      if (values.group !== undefined) return reportGroup(ctx, String(values.group), await changeGroupConfig(operation(ctx), String(values.group), parseAssignments(positionals), [], options));
       if (positionals.length < 2) throw new UsageError('usage: config:set APP KEY=VALUE... (or config:set --group NAME KEY=VALUE...)');
       await setConfig(operation(ctx), positionals[0], parseAssignments(positionals.slice(1)), options);
     },
@@ -71,7 +71,7 @@ export const configCommands: CommandSpec[] = [
     async run(ctx) {
       const { positionals, values } = ctx;
       const options = { restart: values['no-restart'] !== true, releasePhase: values['no-release-phase'] !== true };
-      if (values.group !== undefined) return reportGroup(ctx, await changeGroupConfig(operation(ctx), String(values.group), {}, positionals.map(parseConfigKey), options));
+      if (values.group !== undefined) return reportGroup(ctx, String(values.group), await changeGroupConfig(operation(ctx), String(values.group), {}, positionals.map(parseConfigKey), options));
       if (positionals.length < 2) throw new UsageError('usage: config:unset APP KEY... (or config:unset --group NAME KEY...)');
       await unsetConfig(operation(ctx), positionals[0], positionals.slice(1).map(parseConfigKey), options);
     },
@@ -135,7 +135,11 @@ export const configCommands: CommandSpec[] = [
 ];
 
 /** What a group change reached; a failed app makes the command fail, naming it and what is left pending. */
-function reportGroup(ctx: CommandContext, change: GroupChange): void {
+function reportGroup(ctx: CommandContext, group: string, change: GroupChange): void {
+  if (change.done.length === 0 && !change.failed) {
+    ctx.io.stdout.write(`${STEP}Changed config group ${group}; no app uses it yet (config:groups:add ${group} APP)\n`);
+    return;
+  }
   const released = change.done.filter((d) => d.outcome === 'released').map((d) => d.app);
   if (released.length) ctx.io.stdout.write(`${STEP}Released to ${released.join(', ')}\n`);
   if (change.failed) {

@@ -83,7 +83,7 @@ async function deployReviewApp(services: Services, parent: App, branch: string, 
       const max = parent.reviewApps ?? 0;
       const count = store.apps.reviewAppsOf(parent.name).length;
       if (count >= max) {
-        throw new ConflictError(`${parent.name} has ${count} review apps, its most (apps:set ${parent.name} review-apps on --max N); delete a branch first (git push REMOTE :BRANCH)`);
+        throw new ConflictError(`${parent.name} has ${count} review app${count === 1 ? '' : 's'}, its most (apps:set ${parent.name} review-apps on --max N); delete a branch first (git push REMOTE :BRANCH)`);
       }
       store.apps.createReview(name, parent.name, branch, parent.createdBy);
       store.config.update(name, store.config.get(parent.name), []);

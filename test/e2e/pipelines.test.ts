@@ -126,6 +126,10 @@ describe('pipelines', () => {
 
     const group = uniqueApp('grp');
     expect((await ssh(['config:groups:create', group])).exitCode).toBe(0);
+    // A change to a group no app uses says so, rather than nothing.
+    const lonely = await ssh(['config:set', '--group', group, 'UNUSED=1']);
+    expect(lonely.stdout).toContain(`Changed config group ${group}; no app uses it yet (config:groups:add ${group} APP)`);
+    expect((await ssh(['config:unset', '--group', group, 'UNUSED'])).exitCode).toBe(0);
     for (const app of [staging, production]) expect((await ssh(['config:groups:add', group, app])).exitCode).toBe(0);
     const versions = async (app: string): Promise<number> => JSON.parse((await ssh(['apps:info', app, '--json'])).stdout).release.version as number;
     const before = [await versions(staging), await versions(production)];
