@@ -4,6 +4,8 @@ import type { Route } from './router.js';
 export const CADDY_SERVER = 'skiff';
 /** The server that answers on the release sockets of holds being released. */
 export const RELEASE_SERVER = 'skiff-release';
+/** With HTTPS on, the plain HTTP server that redirects to it. */
+export const REDIRECT_SERVER = 'skiff-redirect';
 /** What a hold asks its release socket, to learn that it may let its requests go. */
 export const HOLD_CHECK_PATH = '/.skiff/hold-released';
 
@@ -66,20 +68,32 @@ export function caddyConfig(routes: readonly Route[], options: CaddyOptions): Re
     admin: { listen: options.admin, config: { persist: false } },
     apps: {
       http: {
-        // With TLS, Caddy's automatic HTTPS gets a certificate for every host the routes match (and only those),
-        // and answers plain HTTP on the HTTP port with a redirect, or an ACME challenge.
+        // With TLS, Caddy's automatic HTTPS gets a certificate for every host the routes match (and only those).
+        // Plain HTTP gets Skiff's own redirect, which names the HTTPS port (Caddy's drops it); every Caddy
+        // server answers ACME's HTTP challenges before its routes, so this one does too.
         ...(tls ? { http_port: portOf(options.listen), https_port: portOf(tls.listen) } : {}),
         servers: {
           [CADDY_SERVER]: {
             listen: [tls ? tls.listen : options.listen],
-            ...(tls ? {} : { automatic_https: { disable: true } }),
+            automatic_https: tls ? { disable_redirects: true } : { disable: true },
             routes: [...appRoutes, notFound],
           },
+          ...(tls ? { [REDIRECT_SERVER]: redirectServer(options.listen, portOf(tls.listen)) } : {}),
           ...(releasing.length ? { [RELEASE_SERVER]: releaseServer } : {}),
         },
       },
       ...(tls ? { tls: tlsApp(tls, routes.flatMap((r) => r.certificates ?? [])) } : {}),
     },
+  };
+}
+
+/** The plain HTTP server with TLS on: every request goes to the same host and path over HTTPS, on the port Skiff serves it on. */
+function redirectServer(listen: string, httpsPort: number): Record<string, unknown> {
+  const port = httpsPort === 443 ? '' : `:${httpsPort}`;
+  return {
+    listen: [listen],
+    automatic_https: { disable: true },
+    routes: [{ handle: [{ handler: 'static_response', status_code: 308, headers: { Location: [`https://{http.request.host}${port}{http.request.uri}`] } }] }],
   };
 }
 

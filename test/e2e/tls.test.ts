@@ -87,13 +87,13 @@ describe('HTTPS with automatic certificates', () => {
     expect(taken.stderr).toContain("git.skiff.test is the server's own");
   });
 
-  it('redirects plain HTTP to HTTPS', async () => {
+  it('redirects plain HTTP to HTTPS, on the port Skiff serves it on', async () => {
     const res = await new Promise<http.IncomingMessage>((resolve, reject) =>
       http.get({ host: '127.0.0.1', port: routerPort, path: '/orders?x=1', headers: { host: host() }, agent: false }, resolve).on('error', reject),
     );
     res.resume();
     expect(res.statusCode).toBe(308);
-    expect(res.headers.location).toBe(`https://${host()}/orders?x=1`);
+    expect(res.headers.location).toBe(`https://${host()}:${tlsPort}/orders?x=1`);
   });
 
   it('gets no certificate for a host not in its table', async () => {

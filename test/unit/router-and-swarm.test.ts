@@ -41,6 +41,20 @@ describe('routing through the swarm gateway', () => {
     expect(blog.handle[0].headers).toBeUndefined();
   });
 
+  it('with HTTPS, redirects plain HTTP itself, naming the HTTPS port unless it is 443; Caddy makes no redirect of its own', () => {
+    const on = (port: number): Json =>
+      (caddyConfig([{ app: 'shop', hosts: ['shop.example'], upstreams: ['127.0.0.1:4000'] }], {
+        admin: 'unix//tmp/a.sock',
+        listen: '0.0.0.0:8080',
+        tls: { listen: `0.0.0.0:${port}`, email: 'ops@example.com', ca: 'https://127.0.0.1:14000/dir' },
+      }) as Json).apps.http;
+    const http = on(8443);
+    expect(http.servers.skiff.automatic_https).toEqual({ disable_redirects: true });
+    expect(http.servers['skiff-redirect'].listen).toEqual(['0.0.0.0:8080']);
+    expect(http.servers['skiff-redirect'].routes[0].handle[0]).toEqual({ handler: 'static_response', status_code: 308, headers: { Location: ['https://{http.request.host}:8443{http.request.uri}'] } });
+    expect(on(443).servers['skiff-redirect'].routes[0].handle[0].headers.Location).toEqual(['https://{http.request.host}{http.request.uri}']);
+  });
+
   it('lets the gateway dial only tasks of Skiff services, and strips the header', () => {
     const route = (gatewayConfig() as Json).apps.http.servers.gateway.routes[0];
     const pattern = new RegExp(route.match[0].header_regexp['X-Skiff-Upstream'].pattern);
