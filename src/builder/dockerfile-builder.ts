@@ -1,13 +1,13 @@
 import { createRequire } from 'node:module';
 import type tarFs from 'tar-fs';
-import type { Docker } from '../docker/client.js';
+import { hasImage, type Docker } from '../docker/client.js';
 import { BuildFailedError, ExternalError } from '../errors.js';
 import { appLabels } from '../domain/names.js';
 import { withBuildBounds } from '../docker/build-limits.js';
 import { BuildOutputParser } from './build-output.js';
 import type { BuildContext, Builder, BuiltImage, Source } from './builder.js';
 import { hasSourceFile, readSourceFile } from './source-files.js';
-import { assertMayBuildOn } from './base-images.js';
+import { assertMayBuildOn, referencedImages } from './base-images.js';
 
 /** Builds the app's own Dockerfile with the engine's layer cache. */
 export class DockerfileBuilder implements Builder {
@@ -35,10 +35,15 @@ export class DockerfileBuilder implements Builder {
  * layer cache, streaming every line and checking each for an error. The
  * Dockerfile's base images are checked once, before anything is sent.
  */
-export async function buildFromContext(docker: Docker, ctx: BuildContext, dockerfile: string): Promise<BuiltImage> {
-  await assertMayBuildOn(docker, readSourceFile(ctx.dir, dockerfile) ?? '', ctx.access);
+export async function buildFromContext(docker: Docker, ctx: BuildContext, dockerfile: string, settingOf: (image: string) => string | undefined = () => undefined): Promise<BuiltImage> {
+  const text = readSourceFile(ctx.dir, dockerfile) ?? '';
+  await assertMayBuildOn(docker, text, ctx.access);
+  const missing: string[] = [];
+  for (const image of referencedImages(text)) if (!(await hasImage(docker, image))) missing.push(image);
   try {
-    return await buildOnce(docker, ctx, dockerfile);
+    return await buildOnce(docker, ctx, dockerfile).catch((err: unknown) => {
+      throw baseImageMissing(err, missing, settingOf) ?? err;
+    });
   } catch (err) {
     // The engine's cache is shared: removing another app's image (a prune, a
     // destroy, a failed release) can take a cached layer this build was about
@@ -47,6 +52,20 @@ export async function buildFromContext(docker: Docker, ctx: BuildContext, docker
     ctx.progress.info('A cached layer was removed while this built (another app was cleaned up); building again');
     return buildOnce(docker, ctx, dockerfile);
   }
+}
+
+/**
+ * A build that failed while a base image was not on this host failed to
+ * pull it (whatever the engine's words: a DNS error, a refused connection,
+ * a denied pull): said in one line, with the setting that names the image
+ * where one does.
+ */
+export function baseImageMissing(err: unknown, missing: readonly string[], settingOf: (image: string) => string | undefined): BuildFailedError | undefined {
+  if (!(err instanceof BuildFailedError) || missing.length === 0 || / returned a non-zero code/.test(err.message)) return undefined;
+  const [image] = missing;
+  const setting = settingOf(image);
+  const hint = setting ? `set ${setting} to an image your Docker engine has` : 'build FROM an image your Docker engine has, or load it there first';
+  return new BuildFailedError(`the base image ${image} is not on this host and could not be pulled; ${hint}`, err);
 }
 
 const LOST_LAYER = /unable to find image "sha256:|No such image: sha256:/;

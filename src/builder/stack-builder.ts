@@ -64,6 +64,11 @@ export class BuiltinStackBuilder implements Builder {
     fs.mkdirSync(dir, { recursive: true });
     fs.writeFileSync(path.join(dir, 'Dockerfile'), generated.text);
     if (this.options.caFile) fs.copyFileSync(this.options.caFile, path.join(dir, 'ca.crt'));
-    return buildFromContext(this.docker, ctx, `${GENERATED_DIR}/Dockerfile`);
+    const settings: Record<string, string> = {
+      [this.options.images.node]: 'SKIFF_STACK_NODE_IMAGE',
+      [this.options.images.python]: 'SKIFF_STACK_PYTHON_IMAGE',
+      [this.options.images.static]: 'SKIFF_STACK_STATIC_IMAGE',
+    };
+    return buildFromContext(this.docker, ctx, `${GENERATED_DIR}/Dockerfile`, (image) => settings[image]);
   }
 }

@@ -109,6 +109,17 @@ describe('git push over SSH', () => {
     expect(output.stdout).toContain('Push rejected: docker build failed');
   });
 
+  it('says in one line which base image could not be had, rather than the engine\'s pull error', async () => {
+    // A registry on a loopback port nothing listens on: the engine's pull is refused at once, and stays on this host.
+    fs.writeFileSync(path.join(repo, 'Dockerfile'), 'FROM 127.0.0.1:9/skiff-none:1\nCOPY index.html /www/index.html\n');
+    await commitAll(repo, 'a base image nobody has');
+    const push = await server.git(admin, repo, ['push', 'paas', 'main']);
+    expect(push.exitCode).not.toBe(0);
+    expect(push.stderr).toMatch(/remote:  ! +Push rejected: the base image 127\.0\.0\.1:9\/skiff-none:1 is not on this host and could not be pulled; build FROM an image your Docker engine has, or load it there first/);
+    expect(await remoteSha(app)).toBe(lastGoodSha);
+    await execa('git', ['reset', '-q', '--hard', 'HEAD~1'], { cwd: repo });
+  });
+
   it('abandons a release that exits before it answers, showing its output', async () => {
     fs.copyFileSync(path.join(FIXTURE_APPS, 'dockerfile-crashes', 'Dockerfile'), path.join(repo, 'Dockerfile'));
     await commitAll(repo, 'crashes at start');

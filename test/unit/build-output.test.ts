@@ -24,3 +24,17 @@ describe('BuildOutputParser', () => {
     expect(new BuildOutputParser().push('plain text\n')).toEqual([{ text: 'plain text\n' }]);
   });
 });
+
+describe('a base image that could not be had', () => {
+  it('is named in one line, with the setting that names it where one does; a failing RUN is left as it is', async () => {
+    const { baseImageMissing } = await import('../../src/builder/dockerfile-builder.js');
+    const { BuildFailedError } = await import('../../src/errors.js');
+    const pull = new BuildFailedError('docker build failed: Get "https://registry-1.docker.io/v2/": dial tcp: lookup registry-1.docker.io: no such host');
+    const setting = (image: string): string | undefined => (image === 'node:20-bookworm-slim' ? 'SKIFF_STACK_NODE_IMAGE' : undefined);
+    expect(baseImageMissing(pull, ['node:20-bookworm-slim'], setting)?.message).toBe(
+      'the base image node:20-bookworm-slim is not on this host and could not be pulled; set SKIFF_STACK_NODE_IMAGE to an image your Docker engine has',
+    );
+    expect(baseImageMissing(pull, [], setting)).toBeUndefined();
+    expect(baseImageMissing(new BuildFailedError("docker build failed: The command '/bin/sh -c false' returned a non-zero code: 1"), ['x:1'], setting)).toBeUndefined();
+  });
+});
