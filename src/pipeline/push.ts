@@ -185,12 +185,15 @@ function readManifests(dir: string, rules: ScheduleRules, progress: Progress): M
 /**
  * app.json's formation is a starting scale, as on Heroku: it sets the
  * quantity of each type the app has no scale recorded for (the first push,
- * a new type); a scale set with ps:scale is kept. Returns what to put back
+ * a new type); a scale set with ps:scale is kept. A quantity of 0 for a
+ * type the Procfile does not run is left out. Returns what to put back
  * if the push fails.
  */
 function applyStartingScale(deps: PipelineDeps, app: string, formation: Record<string, number> | undefined, processes: Processes): Record<string, null> | undefined {
   if (!formation) return undefined;
   const recorded = new Set(deps.store.formation.list(app).filter((f) => f.quantity !== null).map((f) => f.process));
+  // None of a type the Procfile lacks is no contradiction (Dokku's worker-only apps say web: 0); some of one is.
+  formation = Object.fromEntries(Object.entries(formation).filter(([t, n]) => n > 0 || (t in processes && t !== RELEASE_PHASE)));
   const unknown = Object.keys(formation).filter((t) => !(t in processes) || t === RELEASE_PHASE);
   if (unknown.length) throw new InvalidError(`app.json: formation names ${unknown.join(', ')}, which the Procfile does not run (it has ${Object.keys(processes).filter((t) => t !== RELEASE_PHASE).join(', ')})`);
   const fresh = Object.fromEntries(Object.entries(formation).filter(([t]) => !recorded.has(t)));

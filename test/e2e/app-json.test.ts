@@ -85,4 +85,29 @@ describe('an app.json', () => {
     expect(ran.exitCode, ran.stderr).toBe(0);
     expect(ran.stdout).toBe('cron ran');
   });
+
+  it("deploys a worker-only app, as Dokku's nodejs-worker: web: 0 in its formation, no web in its Procfile, no route and no HTTP check", async () => {
+    const worker = uniqueApp('worker');
+    try {
+      const repo2 = await fixtureRepo('dockerfile-env', (d) => {
+        fs.writeFileSync(path.join(d, 'Procfile'), 'worker: while true; do echo "worker working"; sleep 1; done\n');
+        fs.writeFileSync(path.join(d, 'app.json'), JSON.stringify({ formation: { web: { quantity: 0 }, worker: { quantity: 1 } } }));
+      });
+      const pushed = await server.git(key, repo2, ['push', server.remote(worker), 'main']);
+      expect(pushed.exitCode, pushed.stderr).toBe(0);
+      expect(pushed.stderr).not.toContain('answers HTTP');
+      const ps = JSON.parse((await server.ssh(key, ['ps', worker, '--json'])).stdout) as { instances: { name: string; state: string }[] };
+      expect(ps.instances.map((i) => [i.name, i.state])).toEqual([['worker.1', 'running']]);
+      const logs = await server.ssh(key, ['logs', worker, '-n', '5']);
+      expect(logs.stdout).toContain('worker working');
+      // Some of a type the Procfile does not run is still refused.
+      fs.writeFileSync(path.join(repo2, 'app.json'), JSON.stringify({ formation: { web: { quantity: 1 }, worker: { quantity: 1 } } }));
+      await commitAll(repo2, 'web 1');
+      const refused = await server.git(key, repo2, ['push', server.remote(worker), 'main']);
+      expect(refused.exitCode).not.toBe(0);
+      expect(refused.stderr).toContain('app.json: formation names web, which the Procfile does not run (it has worker)');
+    } finally {
+      await removeDockerLeftovers([worker]);
+    }
+  });
 });
