@@ -70,3 +70,19 @@ export function parseCpus(input: string): number {
   if (!/^\d+(\.\d+)?$/.test(input) || n <= 0 || n > 64) throw new InvalidError(`'${input}' is not a CPU count; write it like 0.5 or 2`);
   return n;
 }
+
+/** Words that start a command the shell must run itself: exec would not find them, or would not run the rest. */
+const SHELL_WORDS = new Set(['if', 'then', 'else', 'elif', 'fi', 'while', 'until', 'for', 'do', 'done', 'case', 'esac', '{', '}', '!', 'cd', 'export', 'set', 'unset', 'source', '.', 'exec', 'trap', 'ulimit', 'umask', 'eval', 'wait', 'exit', 'return', 'shift', 'read', 'alias', 'time']);
+
+/**
+ * How a Procfile-style command runs: with sh, and when it is one simple
+ * command (no ; & | < > ( ) or backquotes, no shell keyword or builtin
+ * first, no VAR=value first), exec'd, so that the program itself is the
+ * process the stop signal reaches. Debian's sh does not pass SIGTERM on: it
+ * dies of it, and the program is killed outright without its grace period.
+ */
+export function shellCommand(command: string): string[] {
+  const first = command.trim().split(/\s+/)[0] ?? '';
+  const simple = !/[;&|<>()`\n]/.test(command) && !SHELL_WORDS.has(first) && !/^[A-Za-z_][A-Za-z0-9_]*=/.test(first) && first !== '';
+  return ['sh', '-c', simple ? `exec ${command.trim()}` : command];
+}

@@ -1,4 +1,5 @@
 import { Readable, Writable } from 'node:stream';
+import { shellCommand } from '../domain/procfile.js';
 import type { Cron } from 'croner';
 import { scheduleTimer, type CronJob } from '../domain/cron.js';
 import { ConflictError, NotFoundError } from '../errors.js';
@@ -103,7 +104,7 @@ export async function runCronJob(deps: CronDeps, app: string, job: CronJob, req:
         release: rel.version,
         image: rel.image,
         env: { ...rel.config, PORT: String(config.appPort) },
-        command: ['sh', '-c', job.command],
+        command: shellCommand(job.command),
         ...appIdentity(deps, app),
         ...oneOffLimits(deps, app),
         mounts: appMounts(deps, app),

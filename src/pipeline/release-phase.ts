@@ -1,4 +1,5 @@
 import fs from 'node:fs';
+import { shellCommand } from '../domain/procfile.js';
 import path from 'node:path';
 import { Readable, Writable } from 'node:stream';
 import type { Config } from '../config.js';
@@ -64,7 +65,7 @@ export async function runReleasePhase(
   try {
     for (const { label, command } of commands) {
       const status = await deps.runtime.run(
-        { app: rel.app, release: rel.version, image: rel.image, env: rel.config, command: ['sh', '-c', command], ...appIdentity(deps, rel.app), ...limits, mounts: appMounts(deps, rel.app) },
+        { app: rel.app, release: rel.version, image: rel.image, env: rel.config, command: shellCommand(command), ...appIdentity(deps, rel.app), ...limits, mounts: appMounts(deps, rel.app) },
         { stdin: Readable.from([]), stdout: both, stderr: both, signal: limited.signal },
       );
       if (limited.timedOut()) {
@@ -90,7 +91,7 @@ export async function runAfterDeploy(deps: Pick<PipelineDeps, 'runtime' | 'confi
   });
   const limited = withTimeout(signal, deps.config.releaseTimeoutMs);
   const status = await deps.runtime.run(
-    { app: rel.app, release: rel.version, image: rel.image, env: rel.config, command: ['sh', '-c', command], ...appIdentity(deps, rel.app), ...oneOffLimits(deps, rel.app), mounts: appMounts(deps, rel.app) },
+    { app: rel.app, release: rel.version, image: rel.image, env: rel.config, command: shellCommand(command), ...appIdentity(deps, rel.app), ...oneOffLimits(deps, rel.app), mounts: appMounts(deps, rel.app) },
     { stdin: Readable.from([]), stdout: out, stderr: out, signal: limited.signal },
   );
   return limited.timedOut() ? 'timed-out' : status;

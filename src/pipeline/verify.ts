@@ -1,4 +1,5 @@
 import { Readable } from 'node:stream';
+import { shellCommand } from '../domain/procfile.js';
 import { setTimeout as sleep } from 'node:timers/promises';
 import type { HealthEntry, StackDefinition } from '../domain/stackfile.js';
 import { probeHttp } from '../runtime/http-probe.js';
@@ -23,7 +24,7 @@ export async function verify(
   const sink = progress.outputStream();
   const limited = withTimeout(signal, deps.config.verifyTimeoutMs);
   const status = await deps.runtime.run(
-    { app: req.app, release: 0, image: req.image, env: req.env, command: ['sh', '-c', req.command], ...appIdentity(deps, req.app), ...oneOffLimits(deps, req.app) },
+    { app: req.app, release: 0, image: req.image, env: req.env, command: shellCommand(req.command), ...appIdentity(deps, req.app), ...oneOffLimits(deps, req.app) },
     { stdin: Readable.from([]), stdout: sink, stderr: sink, signal: limited.signal },
   );
   if (limited.timedOut()) throw new VerifyFailedError(`verify command '${req.command}' ran past SKIFF_VERIFY_TIMEOUT (${deps.config.verifyTimeoutMs / 1000} s)`);

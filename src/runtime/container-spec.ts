@@ -1,4 +1,5 @@
 import type { ContainerCreateOptions } from '../docker/client.js';
+import { shellCommand } from '../domain/procfile.js';
 import { APPS_NETWORK, LABEL_INSTANCE, appLabels, LABEL_PROCESS, LABEL_RELEASE, containerName } from '../domain/names.js';
 import type { ProcessSpec, VolumeMount } from './runtime.js';
 
@@ -17,18 +18,27 @@ export function volumeMounts(spec: { mounts?: readonly VolumeMount[] }): { Mount
 }
 
 /**
+ * The environment of a process: the release's config, PORT for web, and
+ * the init's setting that sends a stop signal to the command's whole process
+ * group (a command the shell runs as a child gets it too).
+ */
+export function processEnv(spec: { env: Record<string, string>; port?: number | null }): Record<string, string> {
+  return { ...spec.env, ...(spec.port === null || spec.port === undefined ? {} : { PORT: String(spec.port) }), TINI_KILL_PROCESS_GROUP: '1' };
+}
+
+/**
  * The dockerode create options for one process instance: a pure value,
  * applied by the docker runtime. A web process gets PORT and publishes it on
  * hostPort at bind; the name carries a suffix so that a restart of the same
  * release can run beside the instance it replaces.
  */
 export function containerSpec(spec: ProcessSpec, bind: string, hostPort: number | null, suffix: string): ContainerCreateOptions {
-  const env = spec.port === null ? spec.env : { ...spec.env, PORT: String(spec.port) };
+  const env = processEnv(spec);
   const portKey = spec.port === null ? undefined : `${spec.port}/tcp`;
   return {
     name: `${containerName(spec.app, spec.process, spec.index, spec.release)}-${suffix}`,
     Image: spec.image,
-    ...(spec.command === null ? {} : { Cmd: ['sh', '-c', spec.command] }),
+    ...(spec.command === null ? {} : { Cmd: shellCommand(spec.command) }),
     Env: Object.entries(env).map(([k, v]) => `${k}=${v}`),
     Labels: {
       ...appLabels(spec.app, spec.appId),

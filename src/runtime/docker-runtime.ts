@@ -4,7 +4,7 @@ import { demuxLogs, ensureNetwork, isConflict, isNotFound, isNotModified, unique
 import { DeployFailedError, ExternalError } from '../errors.js';
 import { APPS_NETWORK, LABEL_APP, LABEL_CRON_RUN, LABEL_RUNTIME, LABEL_INSTANCE, LABEL_PROCESS, LABEL_RELEASE, appLabels } from '../domain/names.js';
 import type { Logger } from '../log.js';
-import { containerSpec, limits, volumeMounts } from './container-spec.js';
+import { containerSpec, limits, processEnv, volumeMounts } from './container-spec.js';
 import { findFreePort } from './free-port.js';
 import { probeHttp } from './http-probe.js';
 import type { DeployOptions, FormationSpec, Instance, LogOptions, NodeInfo, OneOffIO, OneOffSpec, ProcessSpec, Rollout, Runtime, StartOptions } from './runtime.js';
@@ -191,7 +191,7 @@ export class DockerRuntime implements Runtime {
       name: `skiff-${spec.app}-run-${uniqueSuffix()}`,
       Image: spec.image,
       Cmd: spec.command,
-      Env: Object.entries(spec.env).map(([k, v]) => `${k}=${v}`),
+      Env: Object.entries(processEnv(spec)).map(([k, v]) => `${k}=${v}`),
       Labels: { ...appLabels(spec.app, spec.appId), [LABEL_RELEASE]: String(spec.release), [LABEL_PROCESS]: ONE_OFF, ...(spec.cronRun === undefined ? {} : { [LABEL_CRON_RUN]: String(spec.cronRun) }) },
       Tty: tty,
       OpenStdin: true,

@@ -1,4 +1,6 @@
 import { LABEL_PROCESS, LABEL_RELEASE, appLabels } from '../domain/names.js';
+import { processEnv } from './container-spec.js';
+import { shellCommand } from '../domain/procfile.js';
 import type { FormationSpec } from './runtime.js';
 
 export function serviceName(app: string, process: string): string {
@@ -49,7 +51,7 @@ export interface ServiceOptions {
  * the overlay network (dnsrr: no virtual IP).
  */
 export function serviceSpec(f: FormationSpec, options: ServiceOptions): Record<string, unknown> {
-  const env = f.port === null ? f.env : { ...f.env, PORT: String(f.port) };
+  const env = processEnv(f);
   const labels = { ...appLabels(f.app, f.appId), [LABEL_PROCESS]: f.process, [LABEL_RELEASE]: String(f.release) };
   const update = { Parallelism: 0, Delay: 0, FailureAction: 'rollback', Monitor: options.monitorSeconds * 1e9, MaxFailureRatio: 0, Order: 'start-first' };
   return {
@@ -58,7 +60,7 @@ export function serviceSpec(f: FormationSpec, options: ServiceOptions): Record<s
     TaskTemplate: {
       ContainerSpec: {
         Image: f.image,
-        ...(f.command === null ? {} : { Command: ['sh', '-c', f.command] }),
+        ...(f.command === null ? {} : { Command: shellCommand(f.command) }),
         Env: Object.entries(env).map(([k, v]) => `${k}=${v}`),
         Labels: labels,
         Init: true,

@@ -1,4 +1,6 @@
 import fs from 'node:fs';
+import { processEnv } from './container-spec.js';
+import { shellCommand } from '../domain/procfile.js';
 import { fileURLToPath } from 'node:url';
 import { APPS_NETWORK, LABEL_INSTANCE, appLabels, LABEL_PROCESS, LABEL_RELEASE, LABEL_RUNTIME } from '../domain/names.js';
 import { InvalidError } from '../errors.js';
@@ -42,14 +44,13 @@ export function dockerRunArgs(spec: ProcessSpec, options: UnitOptions): string[]
   args.push('--pids-limit', String(spec.pids));
   args.push('--log-driver', 'json-file', '--log-opt', 'max-size=10m', '--log-opt', 'max-file=3');
   args.push(spec.image);
-  if (spec.command !== null) args.push('sh', '-c', spec.command);
+  if (spec.command !== null) args.push(...shellCommand(spec.command));
   return args;
 }
 
 /** The env file docker reads: KEY=VALUE lines, PORT added for a web process. Docker's format has no way to write a newline in a value. */
 export function envFileText(spec: ProcessSpec): string {
-  const env = spec.port === null ? spec.env : { ...spec.env, PORT: String(spec.port) };
-  return Object.entries(env)
+  return Object.entries(processEnv(spec))
     .map(([k, v]) => {
       if (/[\r\n]/.test(v)) throw new InvalidError(`config var ${k} has a newline, which the systemd runtime cannot pass (docker's env files are one line per var); use the docker runtime for ${spec.app}`);
       return `${k}=${v}\n`;

@@ -22,18 +22,19 @@ describe('containerSpec', () => {
         RestartPolicy: { Name: 'unless-stopped' },
       },
     });
-    expect(spec.Env).toEqual(['A=b=c', 'PORT=5000']);
+    // The init sends the stop signal to the command's whole process group.
+    expect(spec.Env).toEqual(['A=b=c', 'PORT=5000', 'TINI_KILL_PROCESS_GROUP=1']);
   });
 
-  it('runs a Procfile command with sh -c, publishes nothing without a port, and applies limits', () => {
+  it('runs a Procfile command with sh -c (exec\'d, so the stop signal reaches it), publishes nothing without a port, and applies limits', () => {
     const spec = containerSpec(
       { app: 'shop', release: 4, process: 'worker', index: 1, image: 'i', command: 'node worker.js', env: {}, port: null, memory: 512 * 1024 ** 2, cpus: 0.5, pids: 256 },
       '127.0.0.1',
       null,
       'x',
     );
-    expect(spec.Cmd).toEqual(['sh', '-c', 'node worker.js']);
-    expect(spec.Env).toEqual([]);
+    expect(spec.Cmd).toEqual(['sh', '-c', 'exec node worker.js']);
+    expect(spec.Env).toEqual(['TINI_KILL_PROCESS_GROUP=1']);
     expect(spec.ExposedPorts).toBeUndefined();
     expect(spec.HostConfig).toMatchObject({ Memory: 512 * 1024 ** 2, NanoCpus: 500_000_000, PidsLimit: 256 });
     // On the apps' network, where no container reaches another.

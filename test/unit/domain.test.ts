@@ -91,3 +91,14 @@ describe('ref updates', () => {
     expect(findDeployUpdate([up('refs/heads/main', ZERO_SHA)])).toBeUndefined();
   });
 });
+
+describe('shellCommand', () => {
+  it("execs one simple command, so the stop signal reaches the program, and leaves the shell's own work to the shell", async () => {
+    const { shellCommand } = await import('../../src/domain/procfile.js');
+    expect(shellCommand('node server.js --port $PORT')).toEqual(['sh', '-c', 'exec node server.js --port $PORT']);
+    expect(shellCommand('  bundle exec puma  ')).toEqual(['sh', '-c', 'exec bundle exec puma']);
+    for (const compound of ['npm run migrate && node server.js', 'cd app; node x', 'FOO=1 node x', 'exec node x', 'while true; do sleep 1; done', 'a | b', 'echo $(date)', 'node x > log', 'if true; then x; fi']) {
+      expect(shellCommand(compound), compound).toEqual(['sh', '-c', compound]);
+    }
+  });
+});

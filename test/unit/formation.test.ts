@@ -123,8 +123,9 @@ describe('caddyConfig', () => {
     }) as { apps: { http: Record<string, unknown> & { servers: Record<string, Record<string, unknown>> }; tls: unknown } };
     expect(config.apps.http).toMatchObject({ http_port: 80, https_port: 443 });
     expect(config.apps.http.servers.skiff.listen).toEqual(['0.0.0.0:443']);
-    // Caddy's automatic HTTPS on: it manages the names the routes match, and redirects HTTP.
-    expect(config.apps.http.servers.skiff.automatic_https).toBeUndefined();
+    // Caddy's automatic HTTPS on: it manages the names the routes match; Skiff's own server redirects HTTP (with the port).
+    expect(config.apps.http.servers.skiff.automatic_https).toEqual({ disable_redirects: true });
+    expect(config.apps.http.servers['skiff-redirect'].listen).toEqual(['0.0.0.0:80']);
     expect(config.apps.tls).toEqual({
       automation: { policies: [{ issuers: [{ module: 'acme', ca: 'https://ca.example/dir', email: 'ops@example.com', trusted_roots_pem_files: ['/etc/ca.pem'] }] }] },
     });

@@ -369,7 +369,7 @@ describe('the release phase', () => {
     await scale(op(), APP, { web: 3 });
     events = [];
     await setConfig(op(), APP, { GREETING: 'hi' }, { restart: true });
-    expect(events).toEqual(['run sh -c ./migrate v2', 'start web.1 v2', 'start web.2 v2', 'start web.3 v2', 'route', 'stop web.1 v1', 'stop web.2 v1', 'stop web.3 v1']);
+    expect(events).toEqual(['run sh -c exec ./migrate v2', 'start web.1 v2', 'start web.2 v2', 'start web.3 v2', 'route', 'stop web.1 v1', 'stop web.2 v1', 'stop web.3 v1']);
     expect(host.runs.at(-1)).toMatchObject({ image: `skiff/${APP}:v2`, env: { GREETING: 'hi' }, release: 2 });
     expect(fs.readFileSync(releaseLogPath(services.config, APP, 2), 'utf8')).toBe('ran with GREETING=hi\n');
     // Not a process type: it never runs as an instance, and is not scaled.
@@ -381,13 +381,13 @@ describe('the release phase', () => {
     host.runStatus = 3;
     events = [];
     await expect(setConfig(op(), APP, { GREETING: 'hi' }, { restart: true })).rejects.toThrow('the release command exited with status 3; v2 is not released; v1 keeps serving');
-    expect(events).toEqual(['run sh -c ./migrate v2']);
+    expect(events).toEqual(['run sh -c exec ./migrate v2']);
     expect(host.versions(APP)).toEqual(['web.1 v1']);
     expect(services.store.releases.find(APP, 2)?.status).toBe('failed');
     expect(services.store.config.get(APP)).toEqual({});
     events = [];
     await expect(push('two', WITH_RELEASE)).rejects.toBeInstanceOf(PushRejected);
-    expect(events).toEqual(['build', 'run sh -c ./migrate v3']);
+    expect(events).toEqual(['build', 'run sh -c exec ./migrate v3']);
     expect(services.store.apps.find(APP)?.currentRelease).toBe(1);
   });
 
@@ -397,7 +397,7 @@ describe('the release phase', () => {
     await setConfig(op(), APP, { GREETING: 'hi' }, { restart: true, releasePhase: false });
     expect(events.filter((e) => e.startsWith('run'))).toEqual([]);
     await rollback(op(), APP, undefined);
-    expect(events.filter((e) => e.startsWith('run'))).toEqual(['run sh -c ./migrate v3']);
+    expect(events.filter((e) => e.startsWith('run'))).toEqual(['run sh -c exec ./migrate v3']);
   });
 
   it('takes pending config on ps:restart: a release of the serving image', async () => {
@@ -406,7 +406,7 @@ describe('the release phase', () => {
     expect(pendingKeys(services, APP)).toEqual({ changed: ['GREETING'], removed: [] });
     events = [];
     expect(await restart(op(), APP, undefined)).toEqual({ released: 2 });
-    expect(events[0]).toBe('run sh -c ./migrate v2');
+    expect(events[0]).toBe('run sh -c exec ./migrate v2');
     expect(services.store.releases.find(APP, 2)).toMatchObject({ status: 'deployed', config: { GREETING: 'later' }, description: 'Apply pending config: GREETING' });
     expect(pendingKeys(services, APP)).toEqual({ changed: [], removed: [] });
     // Nothing pending: a restart is a restart.
@@ -443,7 +443,7 @@ describe('a single-writer volume', () => {
     await mountStorage(op(), APP, 'db:/db', { singleWriter: true });
     events = [];
     await push('two', WITH_RELEASE);
-    expect(events).toEqual(['build', 'hold', 'route held', 'stop web.1 v1', 'run sh -c ./migrate v2', 'start web.1 v2', 'route held', 'route released', 'route']);
+    expect(events).toEqual(['build', 'hold', 'route held', 'stop web.1 v1', 'run sh -c exec ./migrate v2', 'start web.1 v2', 'route held', 'route released', 'route']);
     expect(router.upstreams(APP)).toEqual([expect.stringMatching(/^127\.0\.0\.1:\d+$/)]);
     expect(host.specs.at(-1)?.mounts).toEqual([{ volume: `skiff-${APP}_db`, path: '/db' }]);
     // The hold ended, and so did the router's answering on its release socket.
@@ -459,7 +459,7 @@ describe('a single-writer volume', () => {
     host.failing.add(`skiff/${APP}:v2`);
     events = [];
     await expect(push('two', WITH_RELEASE)).rejects.toBeInstanceOf(PushRejected);
-    expect(events).toEqual(['build', 'hold', 'route held', 'stop web.1 v1', 'run sh -c ./migrate v2', 'start web.1 v2', 'start web.1 v1', 'route held', 'route released', 'route']);
+    expect(events).toEqual(['build', 'hold', 'route held', 'stop web.1 v1', 'run sh -c exec ./migrate v2', 'start web.1 v2', 'start web.1 v1', 'route held', 'route released', 'route']);
     expect(host.versions(APP)).toEqual(['web.1 v1']);
     expect(router.upstreams(APP)).toEqual([expect.stringMatching(/^127\.0\.0\.1:\d+$/)]);
     expect(router.holds.size).toBe(0);
@@ -532,7 +532,7 @@ describe('scheduled jobs', () => {
     await setConfig(op(), APP, { GREETING: 'hi' }, { restart: true });
     const ok = await runCronJob(services, APP, job(), manual());
     expect(ok).toMatchObject({ status: 'succeeded', exitCode: 0, release: 2, trigger: 'manual', output: 'ran with GREETING=hi\n' });
-    expect(host.runs.at(-1)).toMatchObject({ image: `skiff/${APP}:v2`, command: ['sh', '-c', './backup'], cronRun: ok.id });
+    expect(host.runs.at(-1)).toMatchObject({ image: `skiff/${APP}:v2`, command: ['sh', '-c', 'exec ./backup'], cronRun: ok.id });
     host.runStatus = 4;
     const failed = await runCronJob(services, APP, job(), manual());
     expect(failed).toMatchObject({ status: 'failed', exitCode: 4 });
@@ -626,9 +626,9 @@ describe('an app.json', () => {
     await deployPush(services, { app: APP, repoDir: work, update, pusher: 'alice', source: 'test' }, new Progress([new Writable({ write: (c: Buffer, _e, done) => { shown.push(c.toString()); done(); } })]), new AbortController().signal);
     git('update-ref', 'refs/heads/main', update.newSha);
     services.store.locks.release(APP, process.ppid);
-    expect(events.filter((e) => e.startsWith('run'))).toEqual(['run sh -c ./predeploy v1', 'run sh -c ./migrate v1', 'run sh -c ./notify v1', 'run sh -c ./seed v1']);
-    expect(events.indexOf('run sh -c ./migrate v1')).toBeLessThan(events.indexOf('start web.1 v1'));
-    expect(events.indexOf('route')).toBeLessThan(events.indexOf('run sh -c ./notify v1'));
+    expect(events.filter((e) => e.startsWith('run'))).toEqual(['run sh -c exec ./predeploy v1', 'run sh -c exec ./migrate v1', 'run sh -c exec ./notify v1', 'run sh -c exec ./seed v1']);
+    expect(events.indexOf('run sh -c exec ./migrate v1')).toBeLessThan(events.indexOf('start web.1 v1'));
+    expect(events.indexOf('route')).toBeLessThan(events.indexOf('run sh -c exec ./notify v1'));
     expect(shown.join('')).toContain('app.json: using scripts.dokku.predeploy, scripts.dokku.postdeploy, scripts.postdeploy, cron, formation, healthchecks; ignoring name, env');
     // formation: the starting scale; healthchecks: web's startup path; cron: named from its schedule and command, Dokku's default concurrency.
     expect(host.versions(APP)).toEqual(['web.1 v1', 'web.2 v1', 'worker.1 v1']);
@@ -639,7 +639,7 @@ describe('an app.json', () => {
     events = [];
     await scale(op(), APP, { web: 1 });
     await push('two', PROCFILE, { 'app.json': APP_JSON });
-    expect(events.filter((e) => e.startsWith('run'))).toEqual(['run sh -c ./predeploy v2', 'run sh -c ./migrate v2', 'run sh -c ./notify v2']);
+    expect(events.filter((e) => e.startsWith('run'))).toEqual(['run sh -c exec ./predeploy v2', 'run sh -c exec ./migrate v2', 'run sh -c exec ./notify v2']);
     // A scale set since is kept: formation only starts an app's scale.
     expect(host.versions(APP)).toEqual(['web.1 v2', 'worker.1 v2']);
   });
@@ -652,7 +652,7 @@ describe('an app.json', () => {
     host.runStatus = 5;
     events = [];
     await expect(push('two', PROCFILE, { 'app.json': APP_JSON })).rejects.toThrow(/app.json's predeploy exited with status 5; v2 is not released; v1 keeps serving/);
-    expect(events.filter((e) => e.startsWith('run'))).toEqual(['run sh -c ./predeploy v2']);
+    expect(events.filter((e) => e.startsWith('run'))).toEqual(['run sh -c exec ./predeploy v2']);
     expect(host.versions(APP)).toEqual(['web.1 v1', 'web.2 v1', 'worker.1 v1']);
   });
 

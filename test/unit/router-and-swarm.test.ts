@@ -73,7 +73,7 @@ describe('a swarm service', () => {
     expect(spec.Name).toBe('skiff-shop-web');
     expect(spec.Mode).toEqual({ Replicated: { Replicas: 3 } });
     expect(spec.TaskTemplate.Resources.Limits).toEqual({ MemoryBytes: 256 * 1024 * 1024, NanoCPUs: 5e8, Pids: 256 });
-    expect(spec.TaskTemplate.ContainerSpec.Env).toEqual(['A=1', 'PORT=5000']);
+    expect(spec.TaskTemplate.ContainerSpec.Env).toEqual(['A=1', 'PORT=5000', 'TINI_KILL_PROCESS_GROUP=1']);
     expect(spec.TaskTemplate.ContainerSpec.Command).toBeUndefined();
     expect(spec.TaskTemplate.ContainerSpec.Labels).toEqual({ 'skiff.app': 'shop', 'skiff.process': 'web', 'skiff.release': '4' });
     expect(spec.TaskTemplate.ForceUpdate).toBe(2);
@@ -85,9 +85,9 @@ describe('a swarm service', () => {
 
   it('gives workers no port and no health check, and runs their Procfile command', () => {
     const spec = serviceSpec({ ...formation, process: 'worker', port: null, command: 'node worker.js', healthcheck: null, memory: null, cpus: null }, { network: 'n', forceUpdate: 0, monitorSeconds: 5, stopGraceSeconds: 10, readyTimeoutSeconds: 60 }) as Json;
-    expect(spec.TaskTemplate.ContainerSpec.Env).toEqual(['A=1']);
+    expect(spec.TaskTemplate.ContainerSpec.Env).toEqual(['A=1', 'TINI_KILL_PROCESS_GROUP=1']);
     expect(spec.TaskTemplate.ContainerSpec.Healthcheck).toBeUndefined();
-    expect(spec.TaskTemplate.ContainerSpec.Command).toEqual(['sh', '-c', 'node worker.js']);
+    expect(spec.TaskTemplate.ContainerSpec.Command).toEqual(['sh', '-c', 'exec node worker.js']);
     expect(spec.TaskTemplate.Resources.Limits).toEqual({ Pids: 256 });
   });
 
