@@ -8,7 +8,7 @@ export const ERROR_CODES = {
   USAGE: 'wrong arguments or unknown command',
   INVALID: 'a value does not have the required form',
   NOT_FOUND: 'the named thing does not exist',
-  CONFLICT: 'the thing exists already or is busy',
+  CONFLICT: 'the thing exists already or is busy, or a limit is reached',
   DENIED: 'the caller may not do this',
   BUILD_FAILED: 'the image could not be built',
   VERIFY_FAILED: 'the build did not pass its verify command',
