@@ -96,6 +96,7 @@ export async function destroyApp(op: Op, name: string): Promise<number> {
   // its volumes go with it, and nothing of them may come back to a later app of the name.
   const stuck = await endShares(op, sharesOf(services, name), `${name} is destroyed`);
   if (stuck.length) throw new ConflictError(`${name}'s storage is still shared with ${stuck.join(', ')}, which did not restart without it; try again`);
+  await stopScheduledRuns(services, name);
   services.store.routes.set(name, []);
   // Requests a pause holds have no app to go to any more.
   const held = services.store.routes.held(name);
@@ -111,6 +112,24 @@ export async function destroyApp(op: Op, name: string): Promise<number> {
   await applyRoutes(services).catch((err: unknown) => services.log.warn({ err, app: name }, 'routes not updated; the server does it when it starts'));
   services.log.info({ app: name, imagesLeft: left.length }, 'app destroyed');
   return left.length;
+}
+
+/**
+ * A destroy first takes the app's scheduled jobs away (no current release:
+ * the scheduler starts no run of it, and a run that was starting finds the
+ * release gone), then stops the runs still going and waits for their
+ * records to end, so no run holds the app's volume while it is removed.
+ */
+async function stopScheduledRuns(services: Services, app: string): Promise<void> {
+  services.store.apps.setCurrentRelease(app, null);
+  for (let waited = 0; waited < 30_000; waited += 200) {
+    services.store.cron.failAbandoned(isProcessAlive);
+    const running = services.store.cron.running(app);
+    if (running.length === 0) return;
+    await services.runtime.stopCronRuns(app).catch((err: unknown) => services.log.warn({ err, app }, 'could not stop scheduled runs'));
+    await new Promise((resolve) => setTimeout(resolve, 200));
+  }
+  services.log.warn({ app }, 'scheduled runs still recorded as running at destroy');
 }
 
 /** apps:destroy, under the app's lock, by its owner or an admin; its review apps go with it. */

@@ -175,4 +175,35 @@ describe('scheduled jobs', () => {
     await sleep(1000);
     expect(await cronContainers()).toHaveLength(1);
   });
+
+  it('are stopped by a destroy before it removes the volume: nothing of the app is left, however often its jobs are due', async () => {
+    const doomed = uniqueApp('crondoom');
+    try {
+      expect((await server.ssh(key, ['apps:create', doomed])).exitCode).toBe(0);
+      expect((await server.ssh(key, ['storage:mount', doomed, 'data:/data'])).exitCode).toBe(0);
+      const repo2 = await fixtureRepo('dockerfile-env', (d) =>
+        fs.writeFileSync(path.join(d, 'skiff.yml'), ['cron:', '  - name: busy', '    schedule: "* * * * * *"', '    command: echo busy >> /data/busy; sleep 20'].join('\n')),
+      );
+      const pushed = await server.git(key, repo2, ['push', server.remote(doomed), 'main']);
+      expect(pushed.exitCode, pushed.stderr).toBe(0);
+      const running = async (): Promise<string[]> => (await execa('docker', ['ps', '-q', '--filter', `label=skiff.app=${doomed}`, '--filter', 'label=skiff.cron-run'])).stdout.split('\n').filter(Boolean);
+      let seen = '';
+      await waitFor(
+        async () => {
+          seen = (await server.ssh(key, ['cron:runs', doomed, '--json'])).stdout;
+          return (await running()).length >= 1;
+        },
+        15_000,
+        () => `a run of the job (runs: ${seen})`,
+      );
+      const destroyed = await server.ssh(key, ['apps:destroy', doomed, '--confirm', doomed]);
+      expect(destroyed.exitCode, destroyed.stderr).toBe(0);
+      await sleep(2500);
+      expect(await running()).toEqual([]);
+      expect((await execa('docker', ['ps', '-aq', '--filter', `label=skiff.app=${doomed}`])).stdout).toBe('');
+      expect((await execa('docker', ['volume', 'ls', '-q', '--filter', `label=skiff.app=${doomed}`])).stdout).toBe('');
+    } finally {
+      await removeDockerLeftovers([doomed]);
+    }
+  });
 });
