@@ -52,8 +52,8 @@ export interface CronRunRequest {
 function begin(deps: CronDeps, app: string, job: CronJob, release: number, req: CronRunRequest): { run: CronRun; replaced: number[] } | string {
   const { store, config } = deps;
   return store.transaction(() => {
-    // The app may have been destroyed, or have a new release, since the caller looked: no run of what is gone.
-    if (store.apps.find(app)?.currentRelease !== release) return `${app} has no release v${release} any more`;
+    // The app may be being destroyed since the caller looked (a destroy takes its release away first): no run then.
+    if ((store.apps.find(app)?.currentRelease ?? null) === null) return `${app} has no release any more`;
     store.cron.failAbandoned(isProcessAlive);
     const running = store.cron.running(app, job.name);
     if (running.length && job.concurrency === 'forbid') return `${job.name} is still running (run ${running[0].id}, since ${running[0].startedAt}) and its concurrency is forbid`;
