@@ -92,7 +92,7 @@ async function buildOnce(docker: Docker, ctx: BuildContext, dockerfile: string):
       throw new ExternalError('the Docker engine refused the build', err);
     }
     return followBuild(docker, ctx, stream);
-  });
+  }, (why) => ctx.progress.info(why));
 }
 
 async function followBuild(docker: Docker, ctx: BuildContext, stream: NodeJS.ReadableStream): Promise<BuiltImage> {

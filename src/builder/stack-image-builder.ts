@@ -57,7 +57,7 @@ export class StackImageBuilder implements Builder {
       },
       ctx.progress,
       ctx.signal,
-    ));
+    ), (why) => ctx.progress.info(why));
     if (ctx.signal.aborted) throw new BuildFailedError('build cancelled');
     if (status !== 0) throw new BuildFailedError(`the ${definition.name} stack's build image exited with status ${status}`);
     let built;

@@ -43,8 +43,7 @@ export class BuildCgroup {
    * for the engine's cgroupfs driver, v1 or v2. Throws when it cannot be
    * made: a build is not started without its bound.
    */
-  static create(limits: BuildLimits, driver: string, root = process.env.SKIFF_CGROUP_FS || '/sys/fs/cgroup'): BuildCgroup {
-    if (driver !== 'cgroupfs') throw new Error(`the Docker engine uses the ${driver} cgroup driver; Skiff bounds the processes of builds with the cgroupfs driver only (dockerd --exec-opt native.cgroupdriver=cgroupfs)`);
+  static create(limits: BuildLimits, root = process.env.SKIFF_CGROUP_FS || '/sys/fs/cgroup'): BuildCgroup {
     const name = `build-${uniqueSuffix()}`;
     const v2 = fs.existsSync(path.join(root, 'cgroup.controllers'));
     const base = v2 ? path.join(root, CGROUP_ROOT) : path.join(root, 'pids', CGROUP_ROOT);
@@ -140,7 +139,12 @@ const drivers = new WeakMap<Docker, Promise<string>>();
  * made for its steps, and fn gets the build options that put each step in
  * it; the cgroup goes when fn is done.
  */
-export async function withBuildBounds<T>(docker: Docker, limits: BuildLimits, fn: (options: Record<string, string | number>) => Promise<T>): Promise<T> {
+export async function withBuildBounds<T>(
+  docker: Docker,
+  limits: BuildLimits,
+  fn: (options: Record<string, string | number>) => Promise<T>,
+  onUnbounded: (why: string) => void = () => undefined,
+): Promise<T> {
   if (!drivers.has(docker)) {
     const asked = docker.info().then((i: { CgroupDriver?: string }) => i.CgroupDriver ?? 'cgroupfs');
     // A failed question is asked again next time.
@@ -149,7 +153,13 @@ export async function withBuildBounds<T>(docker: Docker, limits: BuildLimits, fn
   }
   const driver = await (drivers.get(docker) as Promise<string>);
   await ensureBuildNetwork(docker);
-  const cgroup = BuildCgroup.create(limits, driver);
+  if (driver !== 'cgroupfs') {
+    // With the systemd driver a parent is a slice that systemd makes; Skiff does not make one (yet): memory, CPU and network still hold.
+    onUnbounded(`The processes of this build are not bounded: the Docker engine uses the ${driver} cgroup driver (Skiff bounds them with cgroupfs)`);
+    const { cgroupparent: _none, ...options } = buildStepOptions(limits, '');
+    return fn(options);
+  }
+  const cgroup = BuildCgroup.create(limits);
   try {
     return await fn(buildStepOptions(limits, cgroup.parent));
   } finally {
