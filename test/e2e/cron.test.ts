@@ -182,7 +182,8 @@ describe('scheduled jobs', () => {
       expect((await server.ssh(key, ['apps:create', doomed])).exitCode).toBe(0);
       expect((await server.ssh(key, ['storage:mount', doomed, 'data:/data'])).exitCode).toBe(0);
       const repo2 = await fixtureRepo('dockerfile-env', (d) =>
-        fs.writeFileSync(path.join(d, 'skiff.yml'), ['cron:', '  - name: busy', '    schedule: "* * * * * *"', '    command: echo busy >> /data/busy; sleep 20'].join('\n')),
+        // Due every second, one run at a time (forbid): a run is always going or about to start, without a container a second for the engine.
+        fs.writeFileSync(path.join(d, 'skiff.yml'), ['cron:', '  - name: busy', '    schedule: "* * * * * *"', '    concurrency: forbid', '    command: echo busy >> /data/busy; sleep 20'].join('\n')),
       );
       const pushed = await server.git(key, repo2, ['push', server.remote(doomed), 'main']);
       expect(pushed.exitCode, pushed.stderr).toBe(0);
