@@ -77,8 +77,8 @@ export class BuildCgroup {
     }
   }
 
-  /** Removes the cgroups of builds that are over (at server start): an empty one goes, a busy one stays. */
-  static sweep(root = process.env.SKIFF_CGROUP_FS || '/sys/fs/cgroup'): void {
+  /** Removes the cgroups of builds that are over (at server start): an empty one older than olderThanMs goes, a busy one stays. */
+  static sweep(olderThanMs: number, root = process.env.SKIFF_CGROUP_FS || '/sys/fs/cgroup'): void {
     for (const base of roots(root)) {
       let names: string[] = [];
       try {
@@ -86,7 +86,13 @@ export class BuildCgroup {
       } catch {
         continue;
       }
-      for (const name of names) removeCgroup(path.join(base, name));
+      for (const name of names) {
+        // Only those older than any build may run: another Skiff on the same engine may be building now,
+        // and a cgroup is empty between two steps of its build.
+        const dir = path.join(base, name);
+        const age = Date.now() - (fs.statSync(dir, { throwIfNoEntry: false })?.mtimeMs ?? Date.now());
+        if (age > olderThanMs) removeCgroup(dir);
+      }
     }
   }
 }

@@ -53,8 +53,8 @@ export async function reconcile(deps: PipelineDeps): Promise<void> {
   // Apps this Skiff does not know are another's (one engine may serve several): left alone.
   const leaveAlone = (app: string): boolean => building.has(app) || store.apps.find(app) === undefined;
   for (const name of await deps.stackImages.sweep(leaveAlone)) log.warn({ container: name }, 'removed a stack build or verify container of a dead push');
-  // Cgroups of builds that are over; not while one runs, whose cgroup may be empty between two steps.
-  if (building.size === 0) BuildCgroup.sweep();
+  // Cgroups of builds that are over: older than a build may take (and not while one of ours runs).
+  if (building.size === 0) BuildCgroup.sweep(deps.config.buildTimeoutMs + 60_000);
   await collectLeftovers(deps).catch((err: unknown) => log.warn({ err }, 'could not remove the images destroyed apps left'));
   for (const app of store.apps.list()) {
     const busy = store.locks.tryAcquire({ app: app.name, pid: process.pid, holder: 'skiff', purpose: 'start-up check' }, isProcessAlive);
