@@ -45,7 +45,10 @@ export function runCronNow(op: Op, appName: string, jobName: string, io: { stdou
 
 /**
  * Jobs that have not succeeded for more than two of their periods (since
- * the scheduler first saw them, when they never have): what doctor flags.
+ * the scheduler first saw them, when they never have) and are failing or
+ * not running: their last ended run did not succeed, none has ended, or
+ * none has started for two periods. A job slower than its period (forbid
+ * skips its times while a run goes on) is slow, not failing: not flagged.
  */
 export function overdueJobs(services: Pick<Services, 'store' | 'config'>, now = new Date()): string[] {
   const found: string[] = [];
@@ -55,7 +58,10 @@ export function overdueJobs(services: Pick<Services, 'store' | 'config'>, now = 
       const since = services.store.cron.lastSuccess(app.name, job.name)?.finishedAt ?? services.store.cron.state(app.name, job.name)?.since;
       if (period === null || since === undefined || since === null) continue;
       if (now.getTime() - new Date(since).getTime() > 2 * period) {
-        const last = services.store.cron.runs(app.name, { job: job.name, limit: 20 }).find((r) => r.finishedAt !== null);
+        const recent = services.store.cron.runs(app.name, { job: job.name, limit: 20 });
+        const last = recent.find((r) => r.finishedAt !== null);
+        const started = recent[0] ? now.getTime() - new Date(recent[0].startedAt).getTime() <= 2 * period : false;
+        if (last?.status === 'succeeded' && started) continue;
         const lastly = last ? `; its last run (${last.id}) ${last.status === 'failed' ? `exited with ${last.exitCode}` : last.status}` : '; no run of it has ended';
         found.push(`${app.name}'s ${job.name} (${job.schedule}) has not succeeded since ${since}${lastly}: see cron:runs ${app.name} ${job.name}`);
       }

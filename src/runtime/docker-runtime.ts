@@ -206,6 +206,8 @@ export class DockerRuntime implements Runtime {
     io.signal.addEventListener('abort', onAbort, { once: true });
     let detachStdin = (): void => {};
     try {
+      // Stopped while the engine created it (a replaced or interrupted run): the abort came before the listener.
+      if (io.signal.aborted) return 255;
       const stream = (await container.attach({ stream: true, stdin: true, stdout: true, stderr: true, hijack: true })) as NodeJS.ReadWriteStream & {
         end(): void;
       };

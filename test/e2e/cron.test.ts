@@ -42,8 +42,9 @@ describe('scheduled jobs', () => {
     expect(r.exitCode, r.stderr).toBe(0);
     return JSON.parse(r.stdout) as Run[];
   };
+  /** The running containers of scheduled runs, by run id. */
   const cronContainers = async (): Promise<string[]> =>
-    (await execa('docker', ['ps', '-q', '--filter', `label=skiff.app=${app}`, '--filter', 'label=skiff.cron-run'])).stdout.split('\n').filter(Boolean);
+    (await execa('docker', ['ps', '--format', '{{.Label "skiff.cron-run"}}', '--filter', `label=skiff.app=${app}`, '--filter', 'label=skiff.cron-run'])).stdout.split('\n').filter(Boolean);
 
   beforeAll(async () => {
     hook = http.createServer((req, res) => {
@@ -171,7 +172,8 @@ describe('scheduled jobs', () => {
     expect(after.find((r) => r.id === interrupted.id)?.status).toBe('interrupted');
     expect(after.filter((r) => Date.parse(r.startedAt) > downFrom + 500 && Date.parse(r.startedAt) < downFrom + 10_500)).toEqual([]);
     // Its container went with it; the catch-up run has the only one.
-    await waitFor(async () => (await cronContainers()).length === 1, 10_000, 'the catch-up run’s container');
+    let seen: string[] = [];
+    await waitFor(async () => (seen = await cronContainers()).length === 1, 10_000, () => `the catch-up run’s container alone (runs of the containers: ${seen.join(', ')})`);
     await sleep(1000);
     expect(await cronContainers()).toHaveLength(1);
   });

@@ -126,6 +126,18 @@ describe('DockerfileBuilder and DockerRuntime', () => {
     await runtime.stop([worker]);
   });
 
+  it('leaves no one-off running when it is stopped before the engine has created it', async () => {
+    // A replaced scheduled run: stopped while its container was being created.
+    const stopped = new AbortController();
+    const creating = runtime.run(
+      { app, release: 2, image: 'skiff-test/base:bookworm', env: {}, command: ['sleep', '600'], memory: null, cpus: null, pids: 64, cronRun: 9 },
+      { stdin: new PassThrough(), stdout: new PassThrough(), stderr: new PassThrough(), signal: stopped.signal },
+    );
+    stopped.abort();
+    expect(await creating).toBe(255);
+    expect(await docker.listContainers({ all: true, filters: { label: [`skiff.app=${app}`, 'skiff.cron-run=9'] } })).toEqual([]);
+  });
+
   it('gives up on a release that stays silent past the timeout', async () => {
     const dir = tempDir('silent');
     fs.writeFileSync(path.join(dir, 'Dockerfile'), 'FROM skiff-test/base:bookworm\nCMD ["sleep", "600"]\n');

@@ -6,7 +6,7 @@ import fs from 'node:fs';
 import { Writable } from 'node:stream';
 import os from 'node:os';
 import path from 'node:path';
-import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
 import type { Builder, BuildContext } from '../../src/builder/builder.js';
 import type { ImageStore } from '../../src/builder/images.js';
 import { loadConfig } from '../../src/config.js';
@@ -606,6 +606,15 @@ describe('scheduled jobs', () => {
     // doctor: hourly has not succeeded for more than two hours since it was first seen.
     expect(overdueJobs(services, new Date(Date.now() + 3 * 3600_000))).toEqual([expect.stringMatching(/^shop's hourly \(0 \* \* \* \*\) has not succeeded since .*: see cron:runs shop hourly$/)]);
     expect(overdueJobs(services)).toEqual([]);
+    // A run going for less than two periods, after one that succeeded: slow, not failing.
+    const later = Date.now() + 3 * 3600_000;
+    vi.useFakeTimers({ now: later - 1800_000, toFake: ['Date'] });
+    const going = services.store.cron.start({ app: APP, job: 'hourly', release: 2, trigger: 'schedule', dueAt: null, pid: process.pid });
+    vi.useRealTimers();
+    expect(services.store.cron.runs(APP, { job: 'hourly', limit: 2 }).map((r) => r.status)).toEqual(['running', 'succeeded']);
+    expect(overdueJobs(services, new Date(later))).toEqual([]);
+    services.store.cron.finish(going.id, 'failed', 3, '');
+    expect(overdueJobs(services, new Date(later))).toEqual([expect.stringMatching(/^shop's hourly .*; its last run \(\d+\) exited with 3: see cron:runs shop hourly$/)]);
   });
 });
 
