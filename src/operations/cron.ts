@@ -47,8 +47,9 @@ export function runCronNow(op: Op, appName: string, jobName: string, io: { stdou
  * Jobs that have not succeeded for more than two of their periods (since
  * the scheduler first saw them, when they never have) and are failing or
  * not running: their last ended run did not succeed, none has ended, or
- * none has started for two periods. A job slower than its period (forbid
- * skips its times while a run goes on) is slow, not failing: not flagged.
+ * none is going and none has started for two periods. A job slower than
+ * its period (forbid skips its times while a run goes on; its timeout
+ * bounds the run) is slow, not failing: not flagged.
  */
 export function overdueJobs(services: Pick<Services, 'store' | 'config'>, now = new Date()): string[] {
   const found: string[] = [];
@@ -60,8 +61,9 @@ export function overdueJobs(services: Pick<Services, 'store' | 'config'>, now = 
       if (now.getTime() - new Date(since).getTime() > 2 * period) {
         const recent = services.store.cron.runs(app.name, { job: job.name, limit: 20 });
         const last = recent.find((r) => r.finishedAt !== null);
-        const started = recent[0] ? now.getTime() - new Date(recent[0].startedAt).getTime() <= 2 * period : false;
-        if (last?.status === 'succeeded' && started) continue;
+        // Going now (its timeout bounds it), or begun within two periods.
+        const going = recent[0] ? recent[0].status === 'running' || now.getTime() - new Date(recent[0].startedAt).getTime() <= 2 * period : false;
+        if (last?.status === 'succeeded' && going) continue;
         const lastly = last ? `; its last run (${last.id}) ${last.status === 'failed' ? `exited with ${last.exitCode}` : last.status}` : '; no run of it has ended';
         found.push(`${app.name}'s ${job.name} (${job.schedule}) has not succeeded since ${since}${lastly}: see cron:runs ${app.name} ${job.name}`);
       }

@@ -80,6 +80,9 @@ export async function runCronJob(deps: CronDeps, app: string, job: CronJob, req:
   const begun = begin(deps, app, job, rel.version, req);
   if (typeof begun === 'string') throw new ConflictError(begun);
   const started = begun.run;
+  // Known at once: a newer run may replace this one before its container is even made.
+  const own = new AbortController();
+  inProcess.set(started.id, own);
   // Runs this one replaces: stopped wherever they run (their process keeps their output).
   for (const id of begun.replaced) {
     inProcess.get(id)?.abort();
@@ -94,8 +97,11 @@ export async function runCronJob(deps: CronDeps, app: string, job: CronJob, req:
       },
     });
   const timeoutSeconds = job.timeoutSeconds ?? config.cron.timeoutSeconds;
-  const own = new AbortController();
-  inProcess.set(started.id, own);
+  // A run replaced by another process (cron:run at the host) is told by its record.
+  const watch = setInterval(() => {
+    if (store.cron.find(app, started.id)?.status !== 'running') own.abort();
+  }, 1000);
+  watch.unref();
   const limited = withTimeout(AbortSignal.any([req.signal, own.signal]), timeoutSeconds * 1000);
   let exitCode: number | null = null;
   let status: 'succeeded' | 'failed' | 'timed-out' | 'interrupted' | 'replaced';
@@ -123,6 +129,7 @@ export async function runCronJob(deps: CronDeps, app: string, job: CronJob, req:
     tail.write(`skiff: ${(err as Error).message}\n`);
     status = 'failed';
   } finally {
+    clearInterval(watch);
     inProcess.delete(started.id);
   }
   if (status === 'timed-out') tail.write(`\n[skiff: stopped after ${timeoutSeconds} s, the job's timeout]\n`);

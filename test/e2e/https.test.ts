@@ -92,6 +92,7 @@ describe('git over HTTP with a token', () => {
           {
             host: '127.0.0.1',
             localAddress: '127.0.0.3',
+            agent: false,
             port: server.httpPort,
             path: `/${app}.git/info/refs?service=git-upload-pack`,
             headers: { authorization: `Basic ${Buffer.from(`hana:guess${i}`).toString('base64')}` },

@@ -7,7 +7,7 @@ import { SkiffServer, commitAll, fixtureRepo, makeKey, removeDockerLeftovers, te
 /** A request through the router, with an Accept header; status, Retry-After and body. */
 function get(port: number, host: string, urlPath: string, accept: string): Promise<{ status: number; retryAfter: string | undefined; type: string | undefined; body: string }> {
   return new Promise((resolve, reject) => {
-    const req = http.get({ host: '127.0.0.1', port, path: urlPath, headers: { host, accept }, timeout: 5000 }, (res) => {
+    const req = http.get({ host: '127.0.0.1', port, path: urlPath, headers: { host, accept }, timeout: 5000, agent: false }, (res) => {
       let body = '';
       res.on('data', (d: Buffer) => (body += d.toString()));
       res.on('end', () => resolve({ status: res.statusCode ?? 0, retryAfter: res.headers['retry-after'], type: res.headers['content-type'], body }));

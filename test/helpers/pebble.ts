@@ -54,7 +54,7 @@ export class Pebble {
 
   private manageDns(urlPath: string, body: unknown): Promise<void> {
     return new Promise<void>((resolve, reject) => {
-      const req = http.request({ host: '127.0.0.1', port: this.dnsManagementPort, method: 'POST', path: urlPath }, (res) => {
+      const req = http.request({ host: '127.0.0.1', port: this.dnsManagementPort, method: 'POST', path: urlPath, agent: false }, (res) => {
         res.resume();
         res.on('end', () => (res.statusCode === 200 ? resolve() : reject(new Error(`pebble-challtestsrv answered ${res.statusCode}`))));
       });

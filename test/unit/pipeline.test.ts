@@ -11,7 +11,7 @@ import type { Builder, BuildContext } from '../../src/builder/builder.js';
 import type { ImageStore } from '../../src/builder/images.js';
 import { loadConfig } from '../../src/config.js';
 import { ZERO_SHA } from '../../src/domain/deploy-branch.js';
-import { BuildFailedError, DeployFailedError, ExternalError } from '../../src/errors.js';
+import { BuildFailedError, ConflictError, DeployFailedError, ExternalError } from '../../src/errors.js';
 import { Repos } from '../../src/git/repos.js';
 import { silentLogger } from '../../src/log.js';
 import type { Services } from '../../src/operations/operation.js';
@@ -19,6 +19,7 @@ import { setConfig } from '../../src/operations/config.js';
 import { restart, scale } from '../../src/operations/formation.js';
 import { pauseApp, resumeApp, resumeDuePauses } from '../../src/operations/pause.js';
 import { mountStorage, unmountStorage } from '../../src/operations/storage.js';
+import { holdRequests } from '../../src/pipeline/hold.js';
 import { pendingKeys } from '../../src/operations/config.js';
 import { releaseLogPath } from '../../src/pipeline/release-phase.js';
 import { rollback } from '../../src/operations/releases.js';
@@ -33,7 +34,7 @@ import type { CronJob } from '../../src/domain/cron.js';
 import { Progress } from '../../src/output/progress.js';
 import { PushRejected, deployPush } from '../../src/pipeline/push.js';
 import { appUrl } from '../../src/pipeline/route.js';
-import type { Hold, Route, Router } from '../../src/router/router.js';
+import type { Hold, HoldRequest, Route, Router } from '../../src/router/router.js';
 import { rollInstances, type InstanceHost } from '../../src/runtime/instance-rollout.js';
 import type { DeployOptions, FormationSpec, Instance, OneOffIO, OneOffSpec, ProcessSpec, Rollout, Runtime } from '../../src/runtime/runtime.js';
 import { Runtimes } from '../../src/runtime/runtimes.js';
@@ -133,14 +134,18 @@ class FakeHost implements InstanceHost, Runtime {
     events.push(`run ${spec.command.join(' ')} v${spec.release}`);
     this.runs.push(spec);
     io.stdout.write(`ran with GREETING=${spec.env.GREETING ?? ''}\n`);
+    if (io.signal.aborted) return 255;
     if (this.gate) {
       const aborted = new Promise<'aborted'>((resolve) => io.signal.addEventListener('abort', () => resolve('aborted'), { once: true }));
       if ((await Promise.race([this.gate, aborted])) === 'aborted') return 255;
     }
     return this.runStatus;
   }
+  /** How long stopping runs takes (the engine stops a container). */
+  stopCronMs = 0;
   async stopCronRuns(_app: string, run?: number): Promise<number> {
     events.push(`stop cron run ${run ?? 'all'}`);
+    await new Promise((resolve) => setTimeout(resolve, this.stopCronMs));
     return 0;
   }
   async exec(): Promise<{ exitCode: number; output: string }> {
@@ -167,20 +172,26 @@ class FakeRouter implements Router {
     }
     const route = routes.find((r) => r.app === APP);
     events.push(route?.heldBy ? 'route held' : route?.releasing ? 'route released' : 'route');
+    for (const h of routes.flatMap((r) => r.releasing ?? [])) this.released.add(h.id);
     this.routes = routes;
   }
-  holds = new Set<string>();
-  async startHold(_app: string, _seconds: number): Promise<Hold> {
-    const id = `h${this.holds.size + 1}`;
-    this.holds.add(id);
+  /** Holds the router has answered for: their requests went (at once, here). */
+  released = new Set<string>();
+  /** The router's holds: the slots that exist, and whether the holds' process runs. */
+  slots = Array.from({ length: 10 }, (_, i) => `h${i + 1}`);
+  holdsRunning = true;
+  async startHold(_app: string, request: HoldRequest): Promise<Hold> {
+    const free = this.slots.filter((s) => !request.taken.has(s));
+    if (free.length <= request.keepFree) throw new ConflictError('no hold free');
     events.push('hold');
-    return { id, socket: `/run/${id}.hold`, release: `/run/${id}.release`, pid: 1 };
+    this.released.delete(free[0]);
+    return { id: free[0], socket: `/run/${free[0]}.hold`, release: `/run/${free[0]}.release`, pid: 1 };
   }
-  stopHold(hold: Hold): void {
-    this.holds.delete(hold.id);
+  holdAlive(): boolean {
+    return this.holdsRunning;
   }
-  holdAlive(hold: Hold): boolean {
-    return this.holds.has(hold.id);
+  async holdsDrained(holds: readonly Hold[]): Promise<Hold[]> {
+    return holds.filter((h) => this.released.has(h.id) || !this.holdsRunning);
   }
   managedCertificate(): null {
     return null;
@@ -447,7 +458,6 @@ describe('a single-writer volume', () => {
     expect(router.upstreams(APP)).toEqual([expect.stringMatching(/^127\.0\.0\.1:\d+$/)]);
     expect(host.specs.at(-1)?.mounts).toEqual([{ volume: `skiff-${APP}_db`, path: '/db' }]);
     // The hold ended, and so did the router's answering on its release socket.
-    expect(router.holds.size).toBe(0);
     expect(services.store.routes.all()[0].held).toBeNull();
     expect(router.routes[0].releasing).toBeUndefined();
     await expect(scale(op(), APP, { web: 2 })).rejects.toThrow(/single-writer volume: it runs one instance at most/);
@@ -462,9 +472,36 @@ describe('a single-writer volume', () => {
     expect(events).toEqual(['build', 'hold', 'route held', 'stop web.1 v1', 'run sh -c exec ./migrate v2', 'start web.1 v2', 'start web.1 v1', 'route held', 'route released', 'route']);
     expect(host.versions(APP)).toEqual(['web.1 v1']);
     expect(router.upstreams(APP)).toEqual([expect.stringMatching(/^127\.0\.0\.1:\d+$/)]);
-    expect(router.holds.size).toBe(0);
+    expect(services.store.routes.held(APP)).toBeNull();
     expect(services.store.apps.find(APP)?.currentRelease).toBe(1);
     expect(services.store.releases.find(APP, 2)?.status).toBe('failed');
+  });
+});
+
+describe('the router’s holds', () => {
+  it('are bounded: pauses leave some free, which a deploy’s handover may take', async () => {
+    await push('one');
+    await mountStorage(op(), APP, 'db:/db', { singleWriter: true });
+    router.slots = ['h1', 'h2', 'h3', 'h4', 'h5', 'h6', 'h7', 'h8'];
+    await expect(pauseApp(op(), APP, 60)).rejects.toBeInstanceOf(ConflictError);
+    expect(services.store.routes.held(APP)).toBeNull();
+    expect(router.routes[0].heldBy).toBeUndefined();
+    events = [];
+    await push('two');
+    expect(events).toContain('hold');
+    expect(services.store.apps.find(APP)?.currentRelease).toBe(2);
+  });
+
+  it('end at their bound by the server’s watch: a handover whose push is stuck lets its requests go, with no resume event', async () => {
+    await push('one');
+    expect(await holdRequests(services, APP, 'handover', new Date(Date.now() + 60_000))).toBe(true);
+    expect(router.routes[0].heldBy).toBeDefined();
+    expect(await resumeDuePauses(services)).toEqual([]);
+    expect(router.routes[0].heldBy).toBeDefined();
+    expect(await resumeDuePauses(services, new Date(Date.now() + 61_000))).toEqual([]);
+    expect(router.routes[0].heldBy).toBeUndefined();
+    expect(services.store.routes.held(APP)).toBeNull();
+    expect(services.store.events.list({ app: APP, limit: 5 }).filter((e) => e.action === 'ps:resume')).toEqual([]);
   });
 });
 
@@ -481,7 +518,7 @@ describe('a pause', () => {
     expect(router.upstreams(APP)).toEqual(services.store.routes.get(APP));
     await resumeApp(op(), APP);
     expect(router.routes[0].heldBy).toBeUndefined();
-    expect(router.holds.size).toBe(0);
+    expect(services.store.routes.held(APP)).toBeNull();
     await expect(resumeApp(op(), APP)).rejects.toThrow(`${APP} is not paused`);
   });
 
@@ -499,7 +536,7 @@ describe('a pause', () => {
   it('whose hold died is forgotten, and the app is routed as usual again', async () => {
     await push('one');
     await pauseApp(op(), APP, 60);
-    router.holds.clear();
+    router.holdsRunning = false;
     expect(await resumeDuePauses(services)).toEqual([]);
     expect(router.routes[0].heldBy).toBeUndefined();
     expect(services.store.routes.held(APP)).toBeNull();
@@ -561,6 +598,21 @@ describe('scheduled jobs', () => {
     open();
     expect((await newer).status).toBe('succeeded');
 
+    // A run replaced while it was still stopping the one it replaced never starts its container.
+    host.gate = new Promise((resolve) => (open = resolve));
+    host.stopCronMs = 300;
+    const oldest = runCronJob(services, APP, job(), manual());
+    await new Promise((resolve) => setTimeout(resolve, 10));
+    const middle = runCronJob(services, APP, job(), manual());
+    await new Promise((resolve) => setTimeout(resolve, 50));
+    const last = runCronJob(services, APP, job(), manual());
+    const stuck = new Promise((resolve) => setTimeout(() => resolve('still running'), 2000));
+    expect(await Promise.race([middle.then((r) => r.status), stuck])).toBe('replaced');
+    expect((await oldest).status).toBe('replaced');
+    open();
+    expect((await last).status).toBe('succeeded');
+    host.stopCronMs = 0;
+
     await push('three', undefined, CRON('allow', '    timeout: 1s\n'));
     host.gate = new Promise(() => {});
     const late = await runCronJob(services, APP, job(), manual());
@@ -606,9 +658,9 @@ describe('scheduled jobs', () => {
     // doctor: hourly has not succeeded for more than two hours since it was first seen.
     expect(overdueJobs(services, new Date(Date.now() + 3 * 3600_000))).toEqual([expect.stringMatching(/^shop's hourly \(0 \* \* \* \*\) has not succeeded since .*: see cron:runs shop hourly$/)]);
     expect(overdueJobs(services)).toEqual([]);
-    // A run going for less than two periods, after one that succeeded: slow, not failing.
+    // A run going now, longer than two periods, after one that succeeded: slow (its timeout bounds it), not failing.
     const later = Date.now() + 3 * 3600_000;
-    vi.useFakeTimers({ now: later - 1800_000, toFake: ['Date'] });
+    vi.useFakeTimers({ now: later - 2.5 * 3600_000, toFake: ['Date'] });
     const going = services.store.cron.start({ app: APP, job: 'hourly', release: 2, trigger: 'schedule', dueAt: null, pid: process.pid });
     vi.useRealTimers();
     expect(services.store.cron.runs(APP, { job: 'hourly', limit: 2 }).map((r) => r.status)).toEqual(['running', 'succeeded']);
