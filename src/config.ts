@@ -40,6 +40,7 @@ export const SETTINGS: readonly SettingSpec[] = [
   { env: 'SKIFF_BUILD_CPUS', default: '1', summary: 'CPUs each step of a build may use' },
   { env: 'SKIFF_MAX_APPS_PER_USER', default: '50', summary: 'apps a user who is not an admin may create (review apps count toward their parent, not here); 0: no limit' },
   { env: 'SKIFF_MAX_DOMAINS_PER_APP', default: '20', summary: 'custom domains one app may have; 0: no limit' },
+  { env: 'SKIFF_MAX_HOLDS', default: '32', summary: 'requests of how many apps the router may hold at once (pauses, single-writer handovers), all in one process; pauses may take all but 8 (from 9 to 1024)' },
   { env: 'SKIFF_MAX_HOLDS_PER_USER', default: '3', summary: "paused apps (ps:pause) a user who is not an admin may have at once; 0: no limit" },
   { env: 'SKIFF_MAX_CONNECTIONS_PER_USER', default: '10', summary: 'SSH connections one user may have open at once; 0: no limit' },
   { env: 'SKIFF_MAX_CERTS_PER_HOUR', default: '20', summary: "custom domains one owner's apps may be given in an hour with HTTPS on (each starts a certificate order on the server's one ACME account); 0: no limit" },
@@ -88,6 +89,8 @@ export interface Config {
   verifyTimeoutMs: number;
   releaseTimeoutMs: number;
   holdSeconds: number;
+  /** Holds the router may have at once: the slots of its holds' process. */
+  maxHolds: number;
   cron: { timeoutSeconds: number; maxRunning: number; seconds: boolean };
   reviewAppsTtlDays: number;
   /** Bytes of memory an app container gets when its process type has no limit of its own. */
@@ -198,6 +201,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
     verifyTimeoutMs: intSetting(env, 'SKIFF_VERIFY_TIMEOUT', defaultOf('SKIFF_VERIFY_TIMEOUT'), 1, 86_400) * 1000,
     releaseTimeoutMs: intSetting(env, 'SKIFF_RELEASE_TIMEOUT', defaultOf('SKIFF_RELEASE_TIMEOUT'), 1, 86_400) * 1000,
     holdSeconds: intSetting(env, 'SKIFF_HOLD_SECONDS', defaultOf('SKIFF_HOLD_SECONDS'), 1, 3600),
+    maxHolds: intSetting(env, 'SKIFF_MAX_HOLDS', defaultOf('SKIFF_MAX_HOLDS'), 9, 1024),
     cron: {
       timeoutSeconds: intSetting(env, 'SKIFF_CRON_TIMEOUT', defaultOf('SKIFF_CRON_TIMEOUT'), 1, 86_400),
       maxRunning: intSetting(env, 'SKIFF_CRON_MAX_RUNNING', defaultOf('SKIFF_CRON_MAX_RUNNING'), 1, 100),

@@ -14,6 +14,7 @@ import { assertDockerAnswers, createDocker } from './docker/client.js';
 import { userMessage } from './errors.js';
 import { Repos } from './git/repos.js';
 import { createLogger, type Logger } from './log.js';
+import { longestHoldSeconds } from './pipeline/hold.js';
 import { appUrl, applyRoutes, currentRoutes } from './pipeline/route.js';
 import { caddyConfig, type CaddyOptions } from './router/caddy-config.js';
 import { CaddyRouter } from './router/caddy-router.js';
@@ -66,7 +67,7 @@ function compose(config: Config, log: Logger): Services {
     registry,
     runtime,
     volumes: new Volumes(docker),
-    router: new CaddyRouter(config.caddyAdmin, routerServe(config), config.caddyDir, config.ownCaddy),
+    router: new CaddyRouter(config.caddyAdmin, routerServe(config), config.caddyDir, config.ownCaddy, { slots: config.maxHolds, seconds: longestHoldSeconds(config) }),
     // In the order they are asked: the app's stackfile stack, its own Dockerfile, then the built-in stacks.
     builders: [
       new StackImageBuilder(docker, stackImages),

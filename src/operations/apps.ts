@@ -8,6 +8,7 @@ import { converge } from '../pipeline/converge.js';
 import { assertMayCreate, getUsableStack, getApp, mayUseApp, pipelineOf } from '../pipeline/policy.js';
 import { isProcessAlive } from '../pipeline/lock.js';
 import { recordLeftovers } from '../pipeline/prune.js';
+import { letRequestsGo } from '../pipeline/hold.js';
 import { applyRoutes } from '../pipeline/route.js';
 import { parseRuntimeName } from '../runtime/runtimes.js';
 import { STORAGE_ON_SWARM } from '../runtime/swarm-runtime.js';
@@ -98,9 +99,8 @@ export async function destroyApp(op: Op, name: string): Promise<number> {
   if (stuck.length) throw new ConflictError(`${name}'s storage is still shared with ${stuck.join(', ')}, which did not restart without it; try again`);
   await stopScheduledRuns(services, name);
   services.store.routes.set(name, []);
-  // Requests a pause holds have no app to go to any more.
-  const held = services.store.routes.held(name);
-  if (held) services.router.stopHold(held);
+  // Requests a pause holds have no app to go to any more: they are answered so, and the hold is free.
+  await letRequestsGo(services, name);
   await services.runtime.destroy(name);
   const left = await services.images.removeApp(name);
   recordLeftovers(services.config, left);

@@ -1,13 +1,11 @@
 import { ConflictError, InvalidError } from '../errors.js';
 import { getApp } from '../pipeline/policy.js';
-import { endDueHolds, holdRequests, letRequestsGo } from '../pipeline/hold.js';
+import { PAUSE_MAX_SECONDS, endDueHolds, holdRequests, letRequestsGo } from '../pipeline/hold.js';
 import type { App } from '../store/store.js';
 import { withOpLock, type Op, type Services } from './operation.js';
 
 export const PAUSE_DEFAULT_SECONDS = 30;
-export const PAUSE_MAX_SECONDS = 3600;
-/** The hold outlasts the pause by this much, so that the server's resume at the pause's end still finds its requests waiting. */
-const PAUSE_HOLD_MARGIN_SECONDS = 30;
+export { PAUSE_MAX_SECONDS };
 
 /**
  * ps:pause: from now on the app's requests are held at the router (they
@@ -24,7 +22,7 @@ export async function pauseApp(op: Op, appName: string, maxSeconds: number): Pro
   return withOpLock(op, app.name, 'pause', async () => {
     const paused = pausedUntil(op.services, app.name);
     if (paused !== null) throw new InvalidError(`${app.name} is paused already, until ${paused}; ps:resume ${app.name} lets its requests go`);
-    // Each pause holds a process at the router: the app owner's apps may have so many at once.
+    // Each pause takes one of the router's holds: the app owner's apps may have so many at once.
     const limit = op.services.config.quotas.holdsPerUser;
     if (!op.caller.admin && limit > 0) {
       const owners = op.services.store.apps.list().filter((a) => a.createdBy === app.createdBy);
@@ -33,7 +31,7 @@ export async function pauseApp(op: Op, appName: string, maxSeconds: number): Pro
     }
     const until = new Date(Date.now() + maxSeconds * 1000);
     op.progress.step(`Pausing ${app.name}: its requests wait at the router for at most ${maxSeconds}s`);
-    await holdRequests(op.services, app.name, maxSeconds + PAUSE_HOLD_MARGIN_SECONDS, 'pause', until);
+    await holdRequests(op.services, app.name, 'pause', until);
     return { app, until };
   });
 }
@@ -50,7 +48,7 @@ export async function resumeApp(op: Op, appName: string): Promise<App> {
 
 /** The server's watch: pauses past their end are resumed, with an event each. */
 export async function resumeDuePauses(services: Services, now = new Date()): Promise<string[]> {
-  const resumed = await endDueHolds(services, now, false);
+  const resumed = (await endDueHolds(services, now, false)).filter((h) => h.reason === 'pause').map((h) => h.app);
   for (const app of resumed) {
     services.store.events.record({ app, user: 'skiff', source: 'server', action: 'ps:resume', detail: { reason: 'the pause reached its --max' }, outcome: 'ok' });
   }

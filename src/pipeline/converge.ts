@@ -136,7 +136,7 @@ async function handover(deps: PipelineDeps, rel: Release, formation: FormationSp
   const servingVersion = store.apps.find(app)?.currentRelease ?? null;
   const serving = servingVersion === null ? undefined : store.releases.find(app, servingVersion);
   // The hold lasts a little longer than the bound, so that a restore after it still reaches the held requests.
-  const own = await holdRequests(deps, app, config.holdSeconds * 2, 'handover');
+  const own = await holdRequests(deps, app, 'handover', new Date(Date.now() + config.holdSeconds * 2000));
   options.progress.info(`Holding requests to ${app} (at most ${config.holdSeconds}s) while its single-writer storage changes hands`);
   const started = Date.now();
   // Requests the old instances took before the hold finish first (a short one: their answers are quick, and new ones wait).

@@ -1,48 +1,66 @@
 import { setTimeout as sleep } from 'node:timers/promises';
 import type { Hold } from '../store/store.js';
 import type { PipelineDeps } from './deps.js';
-import { applyRoutes } from './route.js';
+import { withAppLock } from './lock.js';
+import { ROUTER_LOCK, applyRoutes } from './route.js';
 
 /*
  * Holds: the router keeps an app's requests waiting (a single-writer
  * handover, a pause) until they are let go, to wherever the app's traffic
- * goes by then. The router's side is a hold process per hold (see
- * router/caddy-holds.ts); the record is the routes table's held column.
+ * goes by then. The router's side is a slot of one holds process (see
+ * router/caddy-holds.ts); the record is the routes table's held column,
+ * which says which slots are taken. Each hold ends at its `until`, whoever
+ * started it: the server's watch lets its requests go then.
  */
 
 type HoldDeps = Pick<PipelineDeps, 'store' | 'router' | 'config'>;
 
+/** The longest pause. */
+export const PAUSE_MAX_SECONDS = 3600;
+/** Holds pauses leave free, so that deploys' handovers still find one. */
+export const HOLDS_KEPT_FOR_HANDOVERS = 8;
+
+/**
+ * The bound of the router's holds, past which a request waiting in one
+ * fails: the longest hold, and a minute for the server's watch to end it
+ * (a hold outlives its end only while the server is down).
+ */
+export function longestHoldSeconds(config: Pick<HoldDeps['config'], 'holdSeconds'>): number {
+  return Math.max(PAUSE_MAX_SECONDS, 2 * config.holdSeconds) + 60;
+}
+
 /**
  * Holds the app's requests (ps:pause, a single-writer handover): from now on
- * they wait in a hold, for up to `seconds`, while the routes of this and
- * other apps may change, until letRequestsGo lets them go. Returns false
- * when a hold was on already (a pause): that one keeps them, and whoever
- * started it releases them.
+ * they wait in a hold, until `until`, while the routes of this and other
+ * apps may change, until letRequestsGo lets them go. Returns false when a
+ * hold was on already (a pause): that one keeps them, and whoever started
+ * it releases them. Refused (ConflictError) when the router has no hold free.
  */
-export async function holdRequests(deps: HoldDeps, app: string, seconds: number, reason: Hold['reason'], until: Date | null = null): Promise<boolean> {
+export async function holdRequests(deps: HoldDeps, app: string, reason: Hold['reason'], until: Date): Promise<boolean> {
   const before = deps.store.routes.held(app);
   if (before && !before.releasing) return false;
-  const hold = await deps.router.startHold(app, seconds);
-  deps.store.routes.hold(app, { ...hold, reason, until: until?.toISOString() ?? null, releasing: false });
+  // One at a time, so that two never take the same slot.
+  await withAppLock(deps.store, ROUTER_LOCK, { holder: 'skiff', purpose: 'hold', pollMs: 10 }, () => {}, new AbortController().signal, async () => {
+    const taken = new Set(deps.store.routes.all().flatMap((r) => (r.held ? [r.held.id] : [])));
+    const hold = await deps.router.startHold(app, { reason, taken, keepFree: reason === 'pause' ? HOLDS_KEPT_FOR_HANDOVERS : 0 });
+    deps.store.routes.hold(app, { ...hold, reason, until: until.toISOString(), releasing: false });
+  });
   try {
     await applyRoutes(deps);
   } catch (err) {
     deps.store.routes.hold(app, before);
-    deps.router.stopHold(hold);
     throw err;
   }
   return true;
 }
 
-/** How long a released hold keeps running: its health check sees the release socket answer within 50 ms, and its requests go. */
-const RELEASE_SETTLE_MS = 1000;
-/** How long a release waits for the hold to end before the router stops answering on its socket (else a later update does it). */
-const RELEASE_END_MS = 2000;
+/** How long a release waits for the hold's requests to be answered before it returns (the server's watch frees the hold later). */
+const RELEASE_END_MS = 3000;
 
 /**
  * Lets the app's held requests go where its traffic goes now: the router
  * answers on the hold's release socket, the requests reach the app through
- * it, and the hold ends once they have been answered.
+ * it, and the hold is free again once they have been answered.
  */
 export async function letRequestsGo(deps: HoldDeps, app: string): Promise<void> {
   const held = deps.store.routes.held(app);
@@ -54,32 +72,36 @@ export async function letRequestsGo(deps: HoldDeps, app: string): Promise<void> 
     deps.store.routes.hold(app, held);
     throw err;
   }
-  await sleep(RELEASE_SETTLE_MS);
-  deps.router.stopHold(held);
-  for (let waited = 0; waited < RELEASE_END_MS && deps.router.holdAlive(held); waited += 50) await sleep(50);
-  if (!deps.router.holdAlive(held)) await applyRoutes(deps);
+  for (let waited = 0; waited < RELEASE_END_MS; waited += 50) {
+    await sleep(50);
+    if ((await deps.router.holdsDrained([held])).length) return applyRoutes(deps);
+  }
 }
 
 /**
- * Releases the holds whose time has come: pauses past their end, and, at
- * the server's start (`starting`), the handovers of pushes that died with
- * it. A hold whose process is gone is forgotten: its requests went with it.
+ * Releases the holds whose time has come (pauses past their end, handovers
+ * past their bound, and, at the server's start, the handovers of pushes that
+ * died with it) and frees the released ones that have no request left. A
+ * hold whose process is gone is forgotten: its requests went with it.
+ * Returns the holds it released, by app.
  */
-export async function endDueHolds(deps: HoldDeps, now: Date, starting: boolean): Promise<string[]> {
-  const due: string[] = [];
-  let forgot = false;
+export async function endDueHolds(deps: HoldDeps, now: Date, starting: boolean): Promise<{ app: string; reason: Hold['reason'] }[]> {
+  const due: { app: string; reason: Hold['reason'] }[] = [];
+  let changed = false;
+  const releasing: Hold[] = [];
   for (const r of deps.store.routes.all()) {
     const held = r.held;
-    if (!held || held.releasing) continue;
-    if (!deps.router.holdAlive(held)) {
+    if (!held) continue;
+    if (held.releasing) releasing.push(held);
+    else if (!deps.router.holdAlive(held)) {
       deps.store.routes.hold(r.app, null);
-      forgot = true;
-    } else if (held.reason === 'pause' ? held.until !== null && new Date(held.until) <= now : starting) {
-      due.push(r.app);
+      changed = true;
+    } else if ((held.until !== null && new Date(held.until) <= now) || (starting && held.reason === 'handover')) {
+      due.push({ app: r.app, reason: held.reason });
     }
   }
-  if (forgot) await applyRoutes(deps);
-  await Promise.all(due.map((app) => letRequestsGo(deps, app)));
+  if (releasing.length && (await deps.router.holdsDrained(releasing)).length) changed = true;
+  if (changed) await applyRoutes(deps);
+  await Promise.all(due.map((d) => letRequestsGo(deps, d.app)));
   return due;
 }
-

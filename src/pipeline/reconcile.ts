@@ -78,5 +78,5 @@ export async function reconcile(deps: PipelineDeps): Promise<void> {
   }
   await applyRoutes(deps);
   // A push that held an app's requests died: they go to the release the app converged to. A pause lasts.
-  for (const app of await endDueHolds(deps, new Date(), true)) log.warn({ app }, 'released the requests a hold kept');
+  for (const { app, reason } of await endDueHolds(deps, new Date(), true)) log.warn({ app, reason }, 'released the requests a hold kept');
 }

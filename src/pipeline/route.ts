@@ -6,7 +6,8 @@ import type { PipelineDeps } from './deps.js';
 import { withAppLock } from './lock.js';
 
 /** The lock that serializes router updates; not an app name, so it can never clash with one. */
-const ROUTER_LOCK = '~router';
+/** The lock of the router's routing and holds: one change at a time. */
+export const ROUTER_LOCK = '~router';
 
 type RouteDeps = Pick<PipelineDeps, 'store' | 'router' | 'config'>;
 
@@ -43,11 +44,14 @@ export function currentRoutes(deps: RouteDeps): Route[] {
   }));
 }
 
-/** Loads the whole recorded routing into the router, forgetting the released holds whose process has ended. */
+/** Loads the whole recorded routing into the router, freeing the released holds that have no request left. */
 export async function applyRoutes(deps: RouteDeps): Promise<void> {
+  const releasing = deps.store.routes.all().flatMap((r) => (r.held?.releasing ? [r.held] : []));
+  // Not knowing keeps them: a later update frees them.
+  const drained = new Set((releasing.length ? await deps.router.holdsDrained(releasing).catch(() => []) : []).map((h) => h.id));
   await withAppLock(deps.store, ROUTER_LOCK, { holder: 'skiff', purpose: 'route update', pollMs: 10 }, () => {}, new AbortController().signal, () => {
     for (const r of deps.store.routes.all()) {
-      if (r.held?.releasing && !deps.router.holdAlive(r.held)) deps.store.routes.hold(r.app, null);
+      if (r.held?.releasing && drained.has(r.held.id)) deps.store.routes.hold(r.app, null);
     }
     return deps.router.apply(currentRoutes(deps));
   });

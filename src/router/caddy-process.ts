@@ -4,7 +4,7 @@ import { setTimeout as sleep } from 'node:timers/promises';
 import { ExternalError } from '../errors.js';
 import type { Logger } from '../log.js';
 import { withoutKeys } from './caddy-config.js';
-import { caddyAdminRequest } from './caddy-router.js';
+import { caddyAdminRequest } from './caddy-admin.js';
 import { spawnCaddy } from './caddy-spawn.js';
 
 export interface CaddyProcessOptions {

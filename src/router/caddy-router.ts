@@ -1,44 +1,12 @@
 import { X509Certificate } from 'node:crypto';
 import fs from 'node:fs';
-import http from 'node:http';
 import path from 'node:path';
 import { ExternalError } from '../errors.js';
 import { CADDY_SERVER, RELEASE_SERVER, caddyConfig, type CaddyOptions } from './caddy-config.js';
-import { CaddyHolds } from './caddy-holds.js';
-import type { Hold, IssuanceFailure, ManagedCertificate, Route, Router } from './router.js';
+import { caddyAdminRequest, type AdminResponse } from './caddy-admin.js';
+import { CaddyHolds, type HoldPool } from './caddy-holds.js';
+import type { Hold, HoldRequest, IssuanceFailure, ManagedCertificate, Route, Router } from './router.js';
 
-interface AdminResponse {
-  status: number;
-  body: string;
-}
-
-/** Talks to Caddy's admin API, on a TCP address or a unix socket (`unix//path`). */
-export function caddyAdminRequest(admin: string, method: string, path: string, body?: string, timeoutMs = 10_000): Promise<AdminResponse> {
-  // Over a socket Caddy accepts only an empty Host header.
-  const unix = admin.startsWith('unix/');
-  const target = unix
-    ? { socketPath: admin.slice('unix/'.length), setHost: false }
-    : { host: admin.slice(0, admin.lastIndexOf(':')), port: Number(admin.slice(admin.lastIndexOf(':') + 1)) };
-  return new Promise((resolve, reject) => {
-    const req = http.request(
-      {
-        ...target,
-        method,
-        path,
-        timeout: timeoutMs,
-        headers: { ...(unix ? { host: '' } : {}), ...(body === undefined ? {} : { 'content-type': 'application/json' }) },
-      },
-      (res) => {
-        let text = '';
-        res.on('data', (d: Buffer) => (text += d.toString()));
-        res.on('end', () => resolve({ status: res.statusCode ?? 0, body: text }));
-      },
-    );
-    req.on('timeout', () => req.destroy(new Error(`no answer from Caddy's admin API at ${admin}`)));
-    req.on('error', reject);
-    req.end(body);
-  });
-}
 
 /**
  * The router: Caddy, configured through its admin API, in one request per
@@ -57,8 +25,10 @@ export class CaddyRouter implements Router {
     /** Caddy's folder: its log, its data (certificates), and the holds' sockets, on this host, which the router's Caddy must share. */
     private readonly dir: string,
     private readonly owned: boolean = true,
+    /** The holds' pool: how many at once, and the longest one. */
+    pool: HoldPool = { slots: 32, seconds: 7200 },
   ) {
-    this.holds = new CaddyHolds(path.join(dir, 'holds'));
+    this.holds = new CaddyHolds(path.join(dir, 'holds'), pool);
   }
 
   managedCertificate(host: string): ManagedCertificate | null {
@@ -90,16 +60,16 @@ export class CaddyRouter implements Router {
   }
 
 
-  startHold(app: string, seconds: number): Promise<Hold> {
-    return this.holds.start(app, seconds);
-  }
-
-  stopHold(hold: Hold): void {
-    this.holds.stop(hold);
+  startHold(app: string, request: HoldRequest): Promise<Hold> {
+    return this.holds.start(app, request);
   }
 
   holdAlive(hold: Hold): boolean {
     return this.holds.alive(hold);
+  }
+
+  holdsDrained(holds: readonly Hold[]): Promise<Hold[]> {
+    return this.holds.drained(holds);
   }
 
   async apply(routes: readonly Route[]): Promise<void> {

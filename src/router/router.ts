@@ -32,10 +32,9 @@ export interface IssuanceFailure {
 
 /**
  * A place where an app's requests wait, outside the router: requests sent to
- * `socket` wait (retried, whatever their method, for up to the hold's
- * seconds) until something answers on `release`. Its own process, whose
- * config never changes, so the router's reloads for other apps cannot end
- * the wait.
+ * `socket` wait (retried, whatever their method) until something answers on
+ * `release`. A slot of the holds' one process, whose config never changes,
+ * so the router's reloads for other apps cannot end the wait.
  */
 export interface Hold {
   id: string;
@@ -44,17 +43,25 @@ export interface Hold {
   pid: number;
 }
 
+/** What a new hold is for, and the holds taken already (by id), which it may not reuse. */
+export interface HoldRequest {
+  reason: 'pause' | 'handover';
+  taken: ReadonlySet<string>;
+  /** How many holds it must leave free for others (deploys' handovers keep some that pauses cannot take). */
+  keepFree: number;
+}
+
 /** The router seam: apply replaces the whole routing at once, or changes nothing and throws. */
 export interface Router {
   apply(routes: readonly Route[]): Promise<void>;
   /** Whether the router has Skiff's routing loaded (false after it restarted empty). */
   isConfigured(): Promise<boolean>;
-  /** Starts a hold for the app's requests; resolves once it takes them. */
-  startHold(app: string, seconds: number): Promise<Hold>;
-  /** Ends a hold once the requests it took are answered (any still waiting then fail). */
-  stopHold(hold: Hold): void;
-  /** Whether the hold's process still runs. */
+  /** A free hold for the app's requests, ready to take them; a ConflictError when none is free. */
+  startHold(app: string, request: HoldRequest): Promise<Hold>;
+  /** Whether the hold's process still runs (when it does not, the requests it took went with it). */
   holdAlive(hold: Hold): boolean;
+  /** Of these holds, the ones with no request left in them: a released one of those is free again. */
+  holdsDrained(holds: readonly Hold[]): Promise<Hold[]>;
   /** The certificate the router got by itself for a host, if it has one. */
   managedCertificate(host: string): ManagedCertificate | null;
   /** The latest failure to get a certificate for each host that had one, oldest first. */

@@ -234,7 +234,7 @@ export interface Hold {
   reason: 'pause' | 'handover';
   /** A pause's end (ISO time): its requests go then, whoever asked. */
   until: string | null;
-  /** Being released: the router answers on its release socket until its process ends. */
+  /** Being released: the router answers on its release socket until none of its requests is left. */
   releasing: boolean;
 }
 

@@ -177,7 +177,7 @@ export class SkiffServer {
         // gone already
       }
     }
-    // Holds (ps:pause, handovers) are Caddy processes of their own, detached like Skiff's.
+    // The holds' Caddy (ps:pause, handovers) is detached like Skiff's.
     const holds = path.join(this.home, 'caddy', 'holds');
     for (const pid of fs.readdirSync('/proc').filter((p) => /^\d+$/.test(p))) {
       try {

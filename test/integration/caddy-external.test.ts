@@ -4,7 +4,8 @@ import http from 'node:http';
 import type { AddressInfo } from 'node:net';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { CaddyRouter, caddyAdminRequest } from '../../src/router/caddy-router.js';
+import { caddyAdminRequest } from '../../src/router/caddy-admin.js';
+import { CaddyRouter } from '../../src/router/caddy-router.js';
 import { freePort, httpGet, tempDir, waitFor } from '../helpers/skiff.js';
 
 /** A Caddy that is not Skiff's (SKIFF_CADDY_ADMIN), on a TCP admin port: Skiff adds its own server and leaves the rest alone. */

@@ -7,8 +7,8 @@ import { silentLogger } from '../../src/log.js';
 import { caddyConfig } from '../../src/router/caddy-config.js';
 import { CaddyProcess } from '../../src/router/caddy-process.js';
 import { CaddyRouter } from '../../src/router/caddy-router.js';
-import type { Route } from '../../src/router/router.js';
-import { freePort, httpGet, httpRequest, tempDir } from '../helpers/skiff.js';
+import type { Hold, Route } from '../../src/router/router.js';
+import { freePort, httpGet, httpRequest, tempDir, waitFor } from '../helpers/skiff.js';
 
 /** Skiff's Caddy: started on an admin socket, configured in one request per change, switched under load. */
 describe('Caddy router', () => {
@@ -32,12 +32,14 @@ describe('Caddy router', () => {
     const caddy = new CaddyProcess({ dir, admin, log: silentLogger, config: () => caddyConfig([], { admin, listen }) });
     caddy.ensureMigrateReq();
     await caddy.ensure();
-    router = new CaddyRouter(admin, { listen }, dir);
+    router = new CaddyRouter(admin, { listen }, dir, true, { slots: 4, seconds: 30 });
   });
 
   afterAll(() => {
-    const pid = Number(fs.readFileSync(path.join(dir, 'caddy.pid'), 'utf8'));
-    if (pid) process.kill(pid, 'SIGKILL');
+    for (const file of [path.join(dir, 'caddy.pid'), path.join(dir, 'holds', 'pool.pid')]) {
+      const pid = fs.existsSync(file) ? Number(fs.readFileSync(file, 'utf8')) : 0;
+      if (pid) process.kill(pid, 'SIGKILL');
+    }
     for (const s of upstreams) s.close();
   });
 
@@ -87,8 +89,10 @@ describe('Caddy router', () => {
     expect(ok).toBeGreaterThan(100);
   });
 
+  const holdFor = (taken: string[] = [], reason: 'pause' | 'handover' = 'handover') => ({ reason, taken: new Set(taken), keepFree: reason === 'pause' ? 1 : 0 });
+
   it('holds requests through reloads for other apps, and lets every one through when the hold is released', async () => {
-    const hold = await router.startHold('shop', 30);
+    const hold = await router.startHold('shop', holdFor());
     const held = (extra: Partial<Route>): Route[] => [{ ...route([addresses[2]])[0], ...extra }, route([])[1]];
     await router.apply(held({ heldBy: hold }));
     const requests = Array.from({ length: 200 }, (_, i) =>
@@ -99,25 +103,52 @@ describe('Caddy router', () => {
       await new Promise((r) => setTimeout(r, 300));
       await router.apply([...held({ heldBy: hold }).slice(0, 1), { app: 'idle', hosts: ['idle.localhost', `x${i}.localhost`], upstreams: [] }]);
     }
+    expect(await router.holdsDrained([hold])).toEqual([]);
     await router.apply(held({ releasing: [hold] }));
     const answers = await Promise.all(requests);
     // The app learns the client's address and scheme as if there had been no hold, and nothing of the carrying.
     expect(answers.map((a) => `${a.status} ${a.body}`)).toEqual(Array.from({ length: 200 }, () => '200 127.0.0.1 http -'));
-    router.stopHold(hold);
-    for (let i = 0; i < 100 && router.holdAlive(hold); i++) await new Promise((r) => setTimeout(r, 50));
-    expect(router.holdAlive(hold)).toBe(false);
+    await waitFor(async () => (await router.holdsDrained([hold])).length === 1, 5000, 'the hold to have no request left');
     await router.apply(route([addresses[1]]));
     expect(fs.existsSync(hold.release)).toBe(false);
     expect(await httpGet(`http://shop.localhost:${port}/`)).toEqual({ status: 200, body: 'b' });
   });
 
-  it('lets held requests fail only past the hold\'s bound', async () => {
-    const hold = await router.startHold('shop', 1);
-    await router.apply([{ ...route([addresses[0]])[0], heldBy: hold }]);
+  it('are slots of one process: a freed slot holds again, none is handed out twice, and pauses leave some free', async () => {
+    const first = await router.startHold('shop', holdFor());
+    const others: Hold[] = [];
+    for (let i = 0; i < 3; i++) others.push(await router.startHold(`app${i}`, holdFor([first.id, ...others.map((h) => h.id)])));
+    const all = [first, ...others];
+    expect(new Set(all.map((h) => h.id)).size).toBe(4);
+    expect(new Set(all.map((h) => h.pid))).toEqual(new Set([first.pid]));
+    expect(all.every((h) => router.holdAlive(h))).toBe(true);
+    const taken = all.map((h) => h.id);
+    await expect(router.startHold('one-more', holdFor(taken))).rejects.toThrow(/^the router holds the requests of 4 apps already, the most it may for deploys \(SKIFF_MAX_HOLDS 4\); try again when one has resumed$/);
+    // Pauses keep one free (here) for deploys.
+    await expect(router.startHold('paused', holdFor(taken.slice(1), 'pause'))).rejects.toThrow(/the most it may for pauses/);
+
+    // A freed slot holds again: its health check saw the release socket go.
+    const again = await router.startHold('shop', holdFor(taken.slice(1)));
+    expect(again.id).toBe(first.id);
+    await router.apply([{ ...route([addresses[0]])[0], heldBy: again }]);
+    const waiting = httpGet(`http://shop.localhost:${port}/`, 20_000);
+    await new Promise((r) => setTimeout(r, 500));
+    expect(await router.holdsDrained([again])).toEqual([]);
+    await router.apply([{ ...route([addresses[0]])[0], releasing: [again] }]);
+    expect(await waiting).toEqual({ status: 200, body: 'a' });
+    await router.apply(route([addresses[0]]));
+  });
+
+  it('lets held requests fail only past the holds’ bound', async () => {
+    const bounded = new CaddyRouter(admin, { listen: `127.0.0.1:${port}` }, tempDir('caddy-bounded'), true, { slots: 1, seconds: 1 });
+    const hold = await bounded.startHold('shop', holdFor());
+    await bounded.apply([{ ...route([addresses[0]])[0], heldBy: hold }]);
     const started = Date.now();
     expect((await httpGet(`http://shop.localhost:${port}/`, 10_000)).status).toBe(503);
     expect(Date.now() - started).toBeGreaterThanOrEqual(1000);
-    router.stopHold(hold);
-    await router.apply(route([addresses[0]]));
+    await bounded.apply(route([addresses[0]]));
+    process.kill(hold.pid, 'SIGKILL');
+    expect(bounded.holdAlive(hold)).toBe(false);
+    expect(await bounded.holdsDrained([hold])).toEqual([hold]);
   });
 });

@@ -19,7 +19,7 @@ describe('ownership follows identity and access is asked live', () => {
   let t: Tenants;
 
   beforeAll(async () => {
-    t = await Tenants.start({ SKIFF_MAX_APPS_PER_USER: '6', SKIFF_MAX_DOMAINS_PER_APP: '2', SKIFF_MAX_HOLDS_PER_USER: '1', SKIFF_MAX_CONNECTIONS_PER_USER: '2' });
+    t = await Tenants.start({ SKIFF_MAX_APPS_PER_USER: '6', SKIFF_MAX_DOMAINS_PER_APP: '2', SKIFF_MAX_HOLDS_PER_USER: '1', SKIFF_MAX_HOLDS: '10', SKIFF_MAX_CONNECTIONS_PER_USER: '2' });
   });
   afterAll(async () => {
     await t?.cleanup();
@@ -163,7 +163,24 @@ describe('ownership follows identity and access is asked live', () => {
     const second = await t.ssh('mallory', ['ps:pause', other, '--max', '60']);
     expect(second.exitCode).toBe(1);
     expect(second.stderr).toContain('the most SKIFF_MAX_HOLDS_PER_USER allows');
+    // Every hold is a slot of one process, and all tenants' pauses together leave the deploys' share (8 here) free.
+    expect((await t.ssh('admin', ['ps:pause', other, '--max', '60'])).exitCode).toBe(0);
+    const holdsDir = path.join(t.server.home, 'caddy', 'holds');
+    const holders = fs.readdirSync('/proc').filter((p) => /^\d+$/.test(p) && (() => {
+      try {
+        return fs.readFileSync(`/proc/${p}/cmdline`, 'utf8').includes(holdsDir);
+      } catch {
+        return false;
+      }
+    })());
+    expect(holders).toHaveLength(1);
+    const heldApp = t.app('held');
+    expect((await t.push('admin', await fixtureRepo('dockerfile-hello'), heldApp)).exitCode).toBe(0);
+    const full = await t.ssh('admin', ['ps:pause', heldApp, '--max', '60']);
+    expect(full.exitCode).toBe(1);
+    expect(full.stderr).toBe(' !     the router holds the requests of 2 apps already, the most it may for pauses (SKIFF_MAX_HOLDS 10); try again when one has resumed');
     expect((await t.ssh('mallory', ['ps:resume', paused])).exitCode).toBe(0);
+    expect((await t.ssh('admin', ['ps:resume', other])).exitCode).toBe(0);
 
     // Apps: mallory has made six by now (devil, mine, quota, paused, paused2, and the destroyed name she took).
     const count = JSON.parse((await t.ssh('mallory', ['apps', '--json'])).stdout).filter((a: { owner?: string; createdBy?: string }) => (a.owner ?? a.createdBy) === 'mallory').length;

@@ -3,7 +3,7 @@ import { planFormation } from '../../src/domain/formation.js';
 import { parseCpus, parseMemory, parseProcfile, parseScale } from '../../src/domain/procfile.js';
 import { parseHostName } from '../../src/domain/host-name.js';
 import { HOLD_CHECK_PATH, caddyConfig } from '../../src/router/caddy-config.js';
-import { RELEASE_CONCURRENCY, holdConfig } from '../../src/router/caddy-holds.js';
+import { RELEASE_CONCURRENCY, holdPoolConfig } from '../../src/router/caddy-holds.js';
 import type { Route } from '../../src/router/router.js';
 
 describe('Procfile', () => {
@@ -133,12 +133,17 @@ describe('caddyConfig', () => {
     expect(plain.apps.tls).toBeUndefined();
   });
 
-  it('holds in a Caddy of its own that waits, with any method, until its release socket answers the check', () => {
-    const config = holdConfig({ socket: '/run/h1.hold', release: '/run/h1.release' }, 60) as { apps: { http: { servers: { hold: { listen: string[]; routes: { handle: Record<string, unknown>[] }[] } } } } };
-    const server = config.apps.http.servers.hold;
-    expect(server.listen).toEqual(['unix//run/h1.hold']);
-    expect(server.routes[0].handle[0]).toMatchObject({
-      upstreams: [{ dial: 'unix//run/h1.release', max_requests: RELEASE_CONCURRENCY }],
+  it('holds in slots of one Caddy that wait, with any method, until their release socket answers the check', () => {
+    type Server = { listen: string[]; metrics: object; routes: { handle: Record<string, unknown>[] }[] };
+    const config = holdPoolConfig('/run/holds', { slots: 3, seconds: 60 }) as { admin: { listen: string }; apps: { http: { servers: Record<string, Server> } } };
+    const servers = config.apps.http.servers;
+    expect(Object.keys(servers)).toEqual(['slot-000', 'slot-001', 'slot-002']);
+    expect(servers['slot-002'].listen).toEqual(['unix//run/holds/slot-002.hold']);
+    // The admin socket, in the holds' folder, gives each slot's requests in flight.
+    expect(servers['slot-002'].metrics).toEqual({});
+    expect(config.admin.listen).toBe('unix//run/holds/admin.sock');
+    expect(servers['slot-002'].routes[0].handle[0]).toMatchObject({
+      upstreams: [{ dial: 'unix//run/holds/slot-002.release', max_requests: RELEASE_CONCURRENCY }],
       health_checks: { active: { uri: HOLD_CHECK_PATH, interval: '50ms' } },
       load_balancing: { try_duration: '60s', try_interval: '50ms', retry_match: [{ method: expect.arrayContaining(['GET', 'POST', 'PUT', 'DELETE']) }] },
     });
