@@ -148,7 +148,7 @@ describe('Caddy router', () => {
     expect(Date.now() - started).toBeGreaterThanOrEqual(1000);
     await bounded.apply(route([addresses[0]]));
     process.kill(hold.pid, 'SIGKILL');
-    expect(bounded.holdAlive(hold)).toBe(false);
+    await waitFor(() => !bounded.holdAlive(hold), 5000, 'the holds’ process to be gone');
     expect(await bounded.holdsDrained([hold])).toEqual([hold]);
   });
 });
