@@ -99,7 +99,7 @@ export class CaddyHolds {
     if (free.length <= request.keepFree) {
       throw new ConflictError(`the router holds the requests of ${slots.length - free.length} apps already, the most it may for ${request.reason === 'pause' ? 'pauses' : 'deploys'} (SKIFF_MAX_HOLDS ${slots.length}); try again when one has resumed`);
     }
-    // A slot whose release socket is gone, and not the one freed last: its health check has seen the socket down.
+    // Preferably a slot whose release socket is gone (its health check has seen it down); else one waits two checks.
     const ready = free.filter((s) => !fs.existsSync(slotSockets(this.dir, s).release));
     const choices = ready.length ? ready : free;
     const slot = choices[Math.floor(Math.random() * choices.length)];
