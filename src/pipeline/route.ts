@@ -5,8 +5,7 @@ import type { Route } from '../router/router.js';
 import type { PipelineDeps } from './deps.js';
 import { withAppLock } from './lock.js';
 
-/** The lock that serializes router updates; not an app name, so it can never clash with one. */
-/** The lock of the router's routing and holds: one change at a time. */
+/** The lock of the router's routing and holds, one change at a time; not an app name, so it can never clash with one. */
 export const ROUTER_LOCK = '~router';
 
 type RouteDeps = Pick<PipelineDeps, 'store' | 'router' | 'config'>;

@@ -114,15 +114,15 @@ export class CaddyHolds {
 
   /** Of these holds, the ones with no request left in them (all of them when their process is gone). */
   async drained(holds: readonly Hold[]): Promise<Hold[]> {
-    const live = holds.filter((h) => this.alive(h));
-    if (!live.length) return [...holds];
+    const live = new Set(holds.filter((h) => this.alive(h)));
+    if (!live.size) return [...holds];
     const res = await caddyAdminRequest(`unix/${path.join(this.dir, 'admin.sock')}`, 'GET', '/metrics', undefined, 5000);
     if (res.status !== 200) throw new ExternalError(`the holds' Caddy did not give its metrics (${res.status})`);
     const inFlight = new Map<string, number>();
     for (const m of res.body.matchAll(/^caddy_http_requests_in_flight\{[^}]*server="([^"]+)"[^}]*\} (\S+)$/gm)) {
       inFlight.set(m[1], (inFlight.get(m[1]) ?? 0) + Number(m[2]));
     }
-    return holds.filter((h) => !this.alive(h) || (inFlight.get(h.id) ?? 0) === 0);
+    return holds.filter((h) => !live.has(h) || (inFlight.get(h.id) ?? 0) === 0);
   }
 
   /** The pool's process and slots: the running one, or one started now. */
@@ -130,7 +130,9 @@ export class CaddyHolds {
     const running = this.running();
     if (running) return running;
     fs.mkdirSync(this.dir, { recursive: true, mode: 0o700 });
-    if (slotSockets(this.dir, slotName(this.pool.slots)).release.length > SOCKET_PATH_MAX) {
+    // The last slot has the longest socket paths; it listens once the process is up.
+    const last = slotSockets(this.dir, slotName(this.pool.slots - 1));
+    if (last.release.length > SOCKET_PATH_MAX) {
       throw new ExternalError(`cannot hold requests: the socket paths under ${this.dir} are longer than ${SOCKET_PATH_MAX} bytes; use a shorter SKIFF_HOME`);
     }
     fs.writeFileSync(this.configFile, JSON.stringify(holdPoolConfig(this.dir, this.pool)), { mode: 0o600 });
@@ -139,9 +141,8 @@ export class CaddyHolds {
       throw new ExternalError(`cannot hold ${app}'s requests: caddy does not start on this host (${error?.message ?? 'no pid'})`, error);
     }
     fs.writeFileSync(this.pidFile, String(child.pid));
-    const last = slotSockets(this.dir, slotName(this.pool.slots - 1)).socket;
     for (let i = 0; i < 250 && child.exitCode === null; i++) {
-      if (await connects(last)) {
+      if (await connects(last.socket)) {
         // The first health checks, made as it starts, have found the release sockets down by now.
         await sleep(100);
         return { pid: child.pid, slots: this.slotsOf(this.configFile) };
