@@ -100,7 +100,8 @@ export async function endDueHolds(deps: HoldDeps, now: Date, starting: boolean):
       due.push({ app: r.app, reason: held.reason });
     }
   }
-  if (releasing.length && (await deps.router.holdsDrained(releasing)).length) changed = true;
+  // Not knowing (no metrics) frees none now: a later round does, as applyRoutes would.
+  if (releasing.length && (await deps.router.holdsDrained(releasing).catch(() => [])).length) changed = true;
   if (changed) await applyRoutes(deps);
   await Promise.all(due.map((d) => letRequestsGo(deps, d.app)));
   return due;
