@@ -4,7 +4,7 @@ import { InvalidError, NotFoundError } from '../errors.js';
 import { getApp } from '../pipeline/policy.js';
 import { applyRoutes, hostsByApp } from '../pipeline/route.js';
 import { notifyWebhooks } from '../pipeline/notify.js';
-import type { IssuanceFailure } from '../router/router.js';
+import type { ChallengeFailure, IssuanceFailure } from '../router/router.js';
 import type { CustomCertificate } from '../store/store.js';
 import type { Op, Services } from './operation.js';
 
@@ -17,7 +17,7 @@ export interface HostCertificate {
   issuer: string | null;
   notAfter: string | null;
   /** The latest failure to get an automatic certificate, when there is no newer certificate. */
-  failure: { at: string; error: string } | null;
+  failure: { at: string; error: string; challenges: ChallengeFailure[] } | null;
 }
 
 /** Days before its end that a certificate counts as expiring (doctor fails). */
@@ -89,7 +89,7 @@ function statesOf(services: Services, app: string, hosts: readonly string[], fai
       source: managed ? 'automatic' : 'none',
       issuer: managed?.issuer ?? null,
       notAfter: managed?.notAfter ?? null,
-      failure: failed ? { at: failed.at, error: failed.error } : null,
+      failure: failed ? { at: failed.at, error: failed.error, challenges: failed.challenges ?? [] } : null,
     };
   });
 }
@@ -131,8 +131,8 @@ export class IssuanceWatch {
       this.seen.set(f.host, f.at);
       const app = hosts.find(([, names]) => names.includes(f.host))?.[0];
       if (!app) continue;
-      services.store.events.record({ app, user: 'skiff', source: 'router', action: 'certs:obtain', detail: { host: f.host }, outcome: `failed: ${f.error}` });
-      await notifyWebhooks(services, app, { event: 'certificate.failed', app, host: f.host, error: f.error, time: f.at });
+      services.store.events.record({ app, user: 'skiff', source: 'router', action: 'certs:obtain', detail: { host: f.host, ...(f.challenges ? { challenges: f.challenges } : {}) }, outcome: `failed: ${f.error}` });
+      await notifyWebhooks(services, app, { event: 'certificate.failed', app, host: f.host, error: f.error, challenges: f.challenges ?? [], time: f.at });
     }
     return fresh;
   }

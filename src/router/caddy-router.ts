@@ -5,7 +5,7 @@ import { ExternalError } from '../errors.js';
 import { CADDY_SERVER, RELEASE_SERVER, caddyConfig, type CaddyOptions } from './caddy-config.js';
 import { caddyAdminRequest, type AdminResponse } from './caddy-admin.js';
 import { CaddyHolds, type HoldPool } from './caddy-holds.js';
-import type { Hold, HoldRequest, IssuanceFailure, ManagedCertificate, Route, Router } from './router.js';
+import type { ChallengeFailure, Hold, HoldRequest, IssuanceFailure, ManagedCertificate, Route, Router } from './router.js';
 
 
 /**
@@ -48,15 +48,7 @@ export class CaddyRouter implements Router {
   }
 
   issuanceFailures(): IssuanceFailure[] {
-    const latest = new Map<string, IssuanceFailure>();
-    for (const line of tail(path.join(this.dir, 'caddy.log'), 512 * 1024).split('\n')) {
-      const entry = obtainEntry(line);
-      if (!entry) continue;
-      // A certificate obtained since clears the host's failure; a newer failure replaces it.
-      latest.delete(entry.host);
-      if (entry.failure) latest.set(entry.host, entry.failure);
-    }
-    return [...latest.values()];
+    return issuanceFailuresIn(tail(path.join(this.dir, 'caddy.log'), 512 * 1024));
   }
 
 
@@ -146,15 +138,60 @@ function tail(file: string, bytes: number): string {
   }
 }
 
-/** Caddy's log line about getting a host's certificate: a failure (with its reason), or a success (no failure). */
-function obtainEntry(line: string): { host: string; failure?: IssuanceFailure } | null {
-  if (!line.includes('"logger":"tls.obtain"')) return null;
+/**
+ * Each host's latest failure to get a certificate, from Caddy's log: the
+ * challenges the CA refused during that attempt, in the CA's words (problem
+ * type and detail), or else Caddy's own summary of the failure. A certificate
+ * obtained since clears the host's failure.
+ */
+export function issuanceFailuresIn(log: string): IssuanceFailure[] {
+  const latest = new Map<string, IssuanceFailure>();
+  // The challenges refused since each host's attempt began; Caddy's summary of the attempt names none of them.
+  const refused = new Map<string, ChallengeFailure[]>();
+  for (const line of log.split('\n')) {
+    const entry = certificateEntry(line);
+    if (!entry) continue;
+    const { host } = entry;
+    if (entry.kind === 'attempt') refused.set(host, []);
+    else if (entry.kind === 'challenge') refused.set(host, [...(refused.get(host) ?? []), entry.challenge]);
+    else if (entry.kind === 'failed') {
+      const challenges = refused.get(host) ?? [];
+      latest.delete(host);
+      latest.set(host, {
+        host,
+        at: entry.at,
+        error: challenges.length ? `the CA could not validate it: ${challenges.map((c) => `${c.type}: ${c.problem}: ${c.detail}`).join('; ')}` : entry.error,
+        ...(challenges.length ? { challenges } : {}),
+      });
+    } else {
+      latest.delete(host);
+      refused.delete(host);
+    }
+  }
+  return [...latest.values()];
+}
+
+type CertificateEntry =
+  | { kind: 'attempt' | 'obtained'; host: string }
+  | { kind: 'challenge'; host: string; challenge: ChallengeFailure }
+  | { kind: 'failed'; host: string; at: string; error: string };
+
+/** Caddy's log line about getting a host's certificate: an attempt begun, a challenge the CA refused, a failure, or a success. */
+function certificateEntry(line: string): CertificateEntry | null {
+  if (!line.includes('"logger":"tls.obtain"') && !line.includes('acme_client"')) return null;
   try {
-    const entry = JSON.parse(line) as { level?: string; ts?: number; msg?: string; identifier?: string; error?: string };
-    if (!entry.identifier) return null;
-    if (entry.msg === 'certificate obtained successfully') return { host: entry.identifier };
-    if (entry.level !== 'error' || !entry.error) return null;
-    return { host: entry.identifier, failure: { host: entry.identifier, at: new Date((entry.ts ?? 0) * 1000).toISOString(), error: entry.error } };
+    const e = JSON.parse(line) as { level?: string; ts?: number; logger?: string; msg?: string; identifier?: string; error?: string; challenge_type?: string; problem_type?: string };
+    const host = e.identifier;
+    if (!host) return null;
+    if (e.logger?.endsWith('acme_client')) {
+      if (e.msg !== 'challenge failed') return null;
+      return { kind: 'challenge', host, challenge: { type: e.challenge_type ?? 'unknown', problem: e.problem_type ?? 'no problem type', detail: e.error ?? '' } };
+    }
+    if (e.logger !== 'tls.obtain') return null;
+    if (e.msg === 'obtaining certificate') return { kind: 'attempt', host };
+    if (e.msg === 'certificate obtained successfully') return { kind: 'obtained', host };
+    if (e.level !== 'error' || !e.error) return null;
+    return { kind: 'failed', host, at: new Date((e.ts ?? 0) * 1000).toISOString(), error: e.error };
   } catch {
     return null;
   }

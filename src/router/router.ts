@@ -28,6 +28,15 @@ export interface IssuanceFailure {
   host: string;
   at: string;
   error: string;
+  /** The challenges the CA refused in that attempt, when it refused any. */
+  challenges?: ChallengeFailure[];
+}
+
+/** A challenge the CA refused: its type (http-01, …), and the CA's problem type and detail. */
+export interface ChallengeFailure {
+  type: string;
+  problem: string;
+  detail: string;
 }
 
 /**

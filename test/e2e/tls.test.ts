@@ -169,16 +169,29 @@ describe('HTTPS with automatic certificates', () => {
       90_000,
       () => `a failure for ${failing}: ${JSON.stringify(states)}`,
     );
-    expect(states.find((s) => s.host === failing)).toMatchObject({ source: 'none', failure: { error: expect.stringMatching(new RegExp(`^\\[${failing}\\] `)) } });
+    // The CA's problem and detail for the challenge it tried, not Caddy's summary of what is left to try.
+    expect(states.find((s) => s.host === failing)).toMatchObject({
+      source: 'none',
+      failure: {
+        // Caddy tries its challenges in a random order.
+        error: expect.stringMatching(/^the CA could not validate it: (.*; )?http-01: urn:ietf:params:acme:error:connection: [^;]*connection refused/),
+        challenges: expect.arrayContaining([expect.objectContaining({ type: 'http-01', problem: 'urn:ietf:params:acme:error:connection' })]),
+      },
+    });
+    expect(JSON.stringify(states)).not.toContain('no solvers available');
+    const human = await server.ssh(key, ['certs', app]);
+    expect(human.stdout).toMatch(new RegExp(`${failing.replace(/\./g, '\\.')}.*no certificate yet: the CA could not validate it: .*http-01: urn:ietf:params:acme:error:connection`));
     const doctor = await server.ssh(key, ['doctor']);
     expect(doctor.exitCode).toBe(1);
-    expect(doctor.stdout + doctor.stderr).toContain(`${failing} (${app}): no certificate yet`);
+    expect(doctor.stdout + doctor.stderr).toContain(`${failing} (${app}): no certificate yet: the CA could not validate it: `);
+    expect(doctor.stdout + doctor.stderr).toContain('http-01: urn:ietf:params:acme:error:connection');
     await waitFor(
       async () => (await server.ssh(key, ['events', app])).stdout.includes(`certs:obtain`),
       15_000,
       'an event of the failed certificate',
     );
     await waitFor(() => notices.some((n) => n.event === 'certificate.failed' && n.host === failing), 15_000, () => `a webhook notice: ${JSON.stringify(notices)}`);
+    expect(notices.find((n) => n.event === 'certificate.failed' && n.host === failing)).toMatchObject({ error: expect.stringContaining('urn:ietf:params:acme:error:connection'), challenges: expect.arrayContaining([expect.objectContaining({ type: 'http-01' })]) });
     hook.close();
   });
 });

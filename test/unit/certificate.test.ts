@@ -3,7 +3,7 @@ import path from 'node:path';
 import { describe, expect, it } from 'vitest';
 import os from 'node:os';
 import { certificateMisfit, nameCovers, parseCertificateBundle } from '../../src/domain/certificate.js';
-import { CaddyRouter } from '../../src/router/caddy-router.js';
+import { CaddyRouter, issuanceFailuresIn } from '../../src/router/caddy-router.js';
 
 const dir = path.join(__dirname, '..', 'fixtures', 'certs');
 const pem = (name: string): string => fs.readFileSync(path.join(dir, name), 'utf8');
@@ -66,5 +66,38 @@ describe('what the router tells of its certificates', () => {
     expect(router.managedCertificate('shop.example.com')).toEqual({ issuer: 'Test Root', notAfter: expect.stringMatching(/^2126-/) });
     expect(router.managedCertificate('other.example.com')).toBeNull();
     expect(router.issuanceFailures()).toEqual([{ host: 'a.example.com', at: new Date(1795880003 * 1000).toISOString(), error: '[a.example.com] second' }]);
+  });
+
+  it("says which challenges the CA refused in the attempt that failed, in the CA's words, not Caddy's summary", () => {
+    const host = 'down.example.test';
+    const acme = (ts: number, type: string, status: number, problem: string, error: string): string =>
+      line({ level: 'error', ts, logger: 'http.acme_client', msg: 'challenge failed', identifier: host, challenge_type: type, status_code: status, problem_type: problem, error });
+    const summary = `[${host}] solving challenges: ${host}: no solvers available for remaining challenges (configured=[http-01 tls-alpn-01] offered=[http-01 dns-01 tls-alpn-01] remaining=[dns-01])`;
+    const log = [
+      // An earlier attempt's refusal is not this attempt's.
+      acme(1, 'http-01', 400, 'urn:ietf:params:acme:error:dns', 'old'),
+      line({ level: 'info', ts: 2, logger: 'tls.obtain', msg: 'obtaining certificate', identifier: host }),
+      acme(3, 'http-01', 400, 'urn:ietf:params:acme:error:connection', 'Get "http://down.example.test/.well-known/acme-challenge/x": dial tcp 127.0.0.2:80: connect: connection refused'),
+      line({ level: 'error', ts: 3, logger: 'http.acme_client', msg: 'validating authorization', identifier: host, error: 'authorization failed: HTTP 400 …' }),
+      line({ level: 'info', ts: 3, logger: 'http.acme_client', msg: 'challenge failed', identifier: 'other.example.test', challenge_type: 'http-01', problem_type: 'x', error: 'not this host' }),
+      acme(4, 'tls-alpn-01', 403, 'urn:ietf:params:acme:error:unauthorized', 'Failed to connect to 127.0.0.2:443 for the tls-alpn-01 challenge'),
+      line({ level: 'error', ts: 5, logger: 'tls.obtain', msg: 'could not get certificate from issuer', identifier: host, error: summary }),
+      line({ level: 'error', ts: 5, logger: 'tls.obtain', msg: 'will retry', error: summary }),
+    ];
+    const [failure] = issuanceFailuresIn(log.join('\n'));
+    expect(failure).toEqual({
+      host,
+      at: new Date(5000).toISOString(),
+      error:
+        'the CA could not validate it: http-01: urn:ietf:params:acme:error:connection: Get "http://down.example.test/.well-known/acme-challenge/x": dial tcp 127.0.0.2:80: connect: connection refused; ' +
+        'tls-alpn-01: urn:ietf:params:acme:error:unauthorized: Failed to connect to 127.0.0.2:443 for the tls-alpn-01 challenge',
+      challenges: [
+        { type: 'http-01', problem: 'urn:ietf:params:acme:error:connection', detail: expect.stringContaining('connection refused') },
+        { type: 'tls-alpn-01', problem: 'urn:ietf:params:acme:error:unauthorized', detail: expect.stringContaining('Failed to connect') },
+      ],
+    });
+    // A failure with no challenge refused (the order itself failed) keeps Caddy's words; the next attempt's own refusals replace the last ones.
+    const next = [...log, line({ level: 'info', ts: 6, logger: 'tls.obtain', msg: 'obtaining certificate', identifier: host }), line({ level: 'error', ts: 7, logger: 'tls.obtain', msg: 'could not get certificate from issuer', identifier: host, error: `[${host}] HTTP 429 urn:ietf:params:acme:error:rateLimited - too many` })];
+    expect(issuanceFailuresIn(next.join('\n'))).toEqual([{ host, at: new Date(7000).toISOString(), error: `[${host}] HTTP 429 urn:ietf:params:acme:error:rateLimited - too many` }]);
   });
 });
