@@ -18,6 +18,7 @@ import { longestHoldSeconds } from './pipeline/hold.js';
 import { appUrl, applyRoutes, currentRoutes } from './pipeline/route.js';
 import { caddyConfig, type CaddyOptions } from './router/caddy-config.js';
 import { CaddyRouter } from './router/caddy-router.js';
+import { certificateAskUrl, serveCertificateAsk } from './router/certificate-ask.js';
 import { DockerRuntime } from './runtime/docker-runtime.js';
 import { Runtimes, parseRuntimeName } from './runtime/runtimes.js';
 import { SwarmRuntime } from './runtime/swarm-runtime.js';
@@ -85,7 +86,7 @@ function routerServe(config: Config): Omit<CaddyOptions, 'admin'> {
   const git = config.gitHost ? { git: { host: config.gitHost, upstream: door } } : {};
   if (!config.tls) return { listen, ...git };
   const { port, ...acme } = config.tls;
-  return { listen, ...git, tls: { listen: `${config.bind}:${port}`, email: acme.email, ca: acme.ca, ...(acme.caRoot ? { caRoot: acme.caRoot } : {}) } };
+  return { listen, ...git, tls: { listen: `${config.bind}:${port}`, email: acme.email, ca: acme.ca, ...(acme.caRoot ? { caRoot: acme.caRoot } : {}), ask: certificateAskUrl(config.caddyDir) } };
 }
 
 /** Hooks and host commands log to a file: their stderr belongs to the user. */
@@ -106,13 +107,14 @@ async function runServer(config: Config): Promise<void> {
   const services = compose(config, log);
   await assertDockerAnswers(createDocker());
   services.repos.sweep();
+  // The router's config names the URL that answers its certificate asks: answered before the router is up.
+  if (config.tls) await watchCertificates(services);
   await superviseRouter(services);
   await reconcile(services);
   const scheduler = new CronScheduler(services);
   await scheduler.start();
   expireReviewAppsNowAndThen(services);
   resumePausesWhenDue(services);
-  if (config.tls) await watchIssuance(services);
   const server = createSshServer({ services, hostKey: ensureHostKey(config.hostKeyPath) });
   await new Promise<void>((resolve, reject) => {
     server.once('error', reject);
@@ -168,11 +170,19 @@ function everyNow(services: Services, ms: number, failed: string, chore: () => P
   setInterval(() => void round(), ms).unref();
 }
 
-/** Failures to get a certificate reach the app's events and webhooks, checked every few seconds. */
-async function watchIssuance(services: Services): Promise<void> {
-  const { IssuanceWatch } = await import('./operations/certs.js');
+/**
+ * Automatic certificates: the server answers the router's asks and begins
+ * the attempts due, and failures to get one reach the app's events and
+ * webhooks, checked every few seconds.
+ */
+async function watchCertificates(services: Services): Promise<void> {
+  const { IssuanceWatch, CertificateDemand } = await import('./operations/certs.js');
   const watch = new IssuanceWatch(services);
   everyNow(services, 3000, 'could not check the router for failed certificates', async () => void (await watch.check()));
+  if (!services.config.tls || !services.config.ownCaddy) return;
+  const demand = new CertificateDemand(services);
+  await serveCertificateAsk(services.config.caddyDir, (host) => demand.ask(host));
+  everyNow(services, 3000, 'could not begin the certificates due', async () => demand.request(), { now: true });
 }
 
 /** A pause ends at its --max, whoever is there to resume it. */

@@ -137,3 +137,78 @@ export class IssuanceWatch {
     return fresh;
   }
 }
+
+/**
+ * How long to wait before another attempt at a host's certificate, by the
+ * attempts begun in the last ATTEMPT_MEMORY_MS: the first at once, then 3
+ * minutes (Caddy gives one attempt up to 3), 10, 30, and an hour. A host that
+ * keeps failing so costs the CA's limits, which every tenant shares, a few
+ * attempts an hour at most, however many handshakes ask for it.
+ */
+export const ATTEMPT_SPACING_MS = [0, 3, 10, 30, 60].map((minutes) => minutes * 60_000);
+const ATTEMPT_MEMORY_MS = 2 * 3_600_000;
+/** A certificate is renewed within its last RENEW_WITHIN_DAYS (Let's Encrypt's last third). */
+const RENEW_WITHIN_DAYS = 30;
+/** Handshakes the watch keeps going at once. */
+const CONCURRENT_REQUESTS = 4;
+
+/**
+ * The server's side of automatic certificates: it answers the router's ask
+ * (may it begin getting a host's certificate now?) and makes the router
+ * begin for each host that has none, or one near its end. Only the hosts of
+ * apps and the git host qualify, and not those a custom certificate covers.
+ */
+export class CertificateDemand {
+  private readonly attempts = new Map<string, number[]>();
+  private readonly requesting = new Set<string>();
+
+  constructor(
+    private readonly services: Services,
+    private readonly now: () => number = Date.now,
+  ) {}
+
+  /** The router's ask: yes when the host qualifies and is due; a yes counts as an attempt. */
+  ask(host: string): boolean {
+    if (!this.qualifying().has(host) || !this.due(host)) return false;
+    this.attempts.set(host, [...this.recent(host), this.now()]);
+    return true;
+  }
+
+  /** Begins the attempts due: a handshake for each qualifying host without a certificate or near its end, a few at a time. */
+  request(): void {
+    const { router, log } = this.services;
+    for (const host of this.qualifying()) {
+      if (this.requesting.size >= CONCURRENT_REQUESTS) return;
+      if (this.requesting.has(host) || !this.due(host)) continue;
+      const cert = router.managedCertificate(host);
+      if (cert && Date.parse(cert.notAfter) - this.now() > RENEW_WITHIN_DAYS * 86_400_000) continue;
+      this.requesting.add(host);
+      router
+        .requestCertificate(host)
+        .catch((err: unknown) => log.error({ err, host }, 'could not ask the router for a certificate'))
+        .finally(() => this.requesting.delete(host));
+    }
+  }
+
+  private due(host: string): boolean {
+    const recent = this.recent(host);
+    if (recent.length === 0) return true;
+    return this.now() - recent[recent.length - 1] >= ATTEMPT_SPACING_MS[Math.min(recent.length, ATTEMPT_SPACING_MS.length - 1)];
+  }
+
+  private recent(host: string): number[] {
+    const since = this.now() - ATTEMPT_MEMORY_MS;
+    return (this.attempts.get(host) ?? []).filter((t) => t > since);
+  }
+
+  private qualifying(): Set<string> {
+    const { services } = this;
+    if (!services.config.tls || !services.config.ownCaddy) return new Set();
+    const hosts = new Set(services.config.gitHost ? [services.config.gitHost] : []);
+    for (const [app, names] of hostsByApp(services)) {
+      const custom = services.store.certificates.list(app);
+      for (const host of names) if (!custom.some((c) => c.names.some((n) => nameCovers(n, host)))) hosts.add(host);
+    }
+    return hosts;
+  }
+}

@@ -30,6 +30,8 @@ export interface RouterTls {
   ca: string;
   /** A PEM file of the root the CA's own HTTPS is signed by (a private CA). */
   caRoot?: string;
+  /** The URL Caddy asks whether it may get a certificate for a host now (200: yes); Skiff's server answers it. */
+  ask: string;
 }
 
 function portOf(address: string): number {
@@ -82,7 +84,7 @@ export function caddyConfig(routes: readonly Route[], options: CaddyOptions): Re
           ...(releasing.length ? { [RELEASE_SERVER]: releaseServer } : {}),
         },
       },
-      ...(tls ? { tls: tlsApp(tls, routes.flatMap((r) => r.certificates ?? [])) } : {}),
+      ...(tls ? { tls: tlsApp(tls, [...(options.git ? [options.git.host] : []), ...routes.flatMap((r) => r.hosts)], routes.flatMap((r) => r.certificates ?? [])) } : {}),
     },
   };
 }
@@ -101,12 +103,25 @@ function redirectServer(listen: string, httpsPort: number): Record<string, unkno
  * Caddy's tls app: one ACME issuer for every name, so no name falls back to
  * another CA; custom certificates loaded as they are, whose names Caddy then
  * leaves to them.
+ *
+ * The hosts' certificates are got on demand, at a TLS handshake for the host
+ * (the server's watch makes one for each host that has none), and only when
+ * Skiff's server answers the ask URL with yes. Caddy cancels the certificate
+ * work it manages itself at every reload, and every route change reloads, so
+ * managed orders were begun again and again; work begun at a handshake
+ * outlives reloads. The ask lets Skiff space out the attempts for a host that
+ * keeps failing, whoever makes handshakes for it: the CA's limits are shared
+ * by every tenant. Only the listed hosts are on demand (an empty list would
+ * mean every name).
  */
-function tlsApp(tls: RouterTls, certificates: readonly { chain: string; key: string }[]): Record<string, unknown> {
+function tlsApp(tls: RouterTls, hosts: readonly string[], certificates: readonly { chain: string; key: string }[]): Record<string, unknown> {
   const issuer = { module: 'acme', ca: tls.ca, email: tls.email, ...(tls.caRoot ? { trusted_roots_pem_files: [tls.caRoot] } : {}) };
   return {
     ...(certificates.length ? { certificates: { load_pem: certificates.map((c) => ({ certificate: c.chain, key: c.key })) } } : {}),
-    automation: { policies: [{ issuers: [issuer] }] },
+    automation: {
+      on_demand: { ask: tls.ask },
+      policies: [...(hosts.length ? [{ subjects: [...new Set(hosts)], issuers: [issuer], on_demand: true }] : []), { issuers: [issuer] }],
+    },
   };
 }
 

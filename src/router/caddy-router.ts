@@ -1,12 +1,17 @@
 import { X509Certificate } from 'node:crypto';
 import fs from 'node:fs';
 import path from 'node:path';
+import { connect as tlsConnect } from 'node:tls';
 import { ExternalError } from '../errors.js';
 import { CADDY_SERVER, RELEASE_SERVER, caddyConfig, type CaddyOptions } from './caddy-config.js';
 import { caddyAdminRequest, type AdminResponse } from './caddy-admin.js';
 import { CaddyHolds, type HoldPool } from './caddy-holds.js';
+import { certificateAskUrl } from './certificate-ask.js';
 import type { ChallengeFailure, Hold, HoldRequest, IssuanceFailure, ManagedCertificate, Route, Router } from './router.js';
 
+
+/** Longer than Caddy's own bound on one attempt at a certificate begun at a handshake (180 s). */
+const CERTIFICATE_WAIT_MS = 200_000;
 
 /**
  * The router: Caddy, configured through its admin API, in one request per
@@ -52,6 +57,22 @@ export class CaddyRouter implements Router {
   }
 
 
+  requestCertificate(name: string): Promise<void> {
+    const { tls } = this.serve;
+    if (!tls) return Promise.resolve();
+    // A handshake for the host begins Caddy's work on its certificate; it ends once Caddy has one, or gives up on this attempt.
+    const address = tls.listen.slice(0, tls.listen.lastIndexOf(':')).replace(/^\[|\]$/g, '');
+    const host = address === '0.0.0.0' || address === '' ? '127.0.0.1' : address === '::' ? '::1' : address;
+    return new Promise((resolve) => {
+      const socket = tlsConnect({ host, port: Number(tls.listen.slice(tls.listen.lastIndexOf(':') + 1)), servername: name, rejectUnauthorized: false, timeout: CERTIFICATE_WAIT_MS });
+      const done = (): void => {
+        socket.destroy();
+        resolve();
+      };
+      socket.once('secureConnect', done).once('error', done).once('timeout', done).once('close', done);
+    });
+  }
+
   startHold(app: string, request: HoldRequest): Promise<Hold> {
     return this.holds.start(app, request);
   }
@@ -65,7 +86,9 @@ export class CaddyRouter implements Router {
   }
 
   async apply(routes: readonly Route[]): Promise<void> {
-    const config = caddyConfig(routes, { admin: this.admin, ...this.serve });
+    // The server that answers Caddy's certificate asks may have started since this router was made.
+    const serve = this.serve.tls ? { ...this.serve, tls: { ...this.serve.tls, ask: certificateAskUrl(this.dir) } } : this.serve;
+    const config = caddyConfig(routes, { admin: this.admin, ...serve });
     const res = this.owned ? await this.request('POST', '/load', config) : await this.setServer(config);
     if (res.status !== 200) throw new ExternalError(`the router (Caddy) refused the new routes: ${res.body.trim().slice(0, 300)}`);
   }

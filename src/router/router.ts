@@ -71,6 +71,8 @@ export interface Router {
   holdAlive(hold: Hold): boolean;
   /** Of these holds, the ones with no request left in them: a released one of those is free again. */
   holdsDrained(holds: readonly Hold[]): Promise<Hold[]>;
+  /** Makes the router begin getting (or renewing) a host's certificate; resolves when that attempt ends, however it ends. */
+  requestCertificate(host: string): Promise<void>;
   /** The certificate the router got by itself for a host, if it has one. */
   managedCertificate(host: string): ManagedCertificate | null;
   /** The latest failure to get a certificate for each host that had one, oldest first. */

@@ -144,6 +144,23 @@ describe('HTTPS with automatic certificates', () => {
     await waitFor(async () => (await httpsGet(tlsPort, custom(), root).catch(() => ({ issuer: '' }))).issuer.toLowerCase().includes('pebble'), 60_000, 'the automatic certificate again');
   });
 
+  it('validates each of ten domains added one after another once: route changes leave certificate work in progress alone', async () => {
+    const hosts = Array.from({ length: 10 }, (_, i) => `d${i}.${app}.test`);
+    for (const h of hosts) expect((await server.ssh(key, ['domains:add', app, h])).exitCode).toBe(0);
+    let states: { host: string; source: string }[] = [];
+    await waitFor(
+      async () => {
+        states = JSON.parse((await server.ssh(key, ['certs', app, '--json'])).stdout);
+        return hosts.every((h) => states.find((s) => s.host === h)?.source === 'automatic');
+      },
+      120_000,
+      () => `certificates for the ten: ${JSON.stringify(states)}`,
+    );
+    // The CA's count: one validation task per host, although each domains:add reloaded the router while the earlier ones were under way.
+    const tasks = (h: string): number => pebble.output().split('\n').filter((l) => l.includes('Pulled a task') && l.includes(`Value:"${h}"`)).length;
+    expect(Object.fromEntries(hosts.map((h) => [h, tasks(h)]))).toEqual(Object.fromEntries(hosts.map((h) => [h, 1])));
+  });
+
   it('says why a host has no certificate yet, in certs, doctor and the events', async () => {
     // The CA's DNS sends it elsewhere on loopback, where nothing answers: validation fails, in the CA's words.
     const failing = `down.${app}.test`;

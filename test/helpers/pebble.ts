@@ -122,7 +122,8 @@ export class Pebble {
     const pebble = collect(
       spawn('pebble', ['-config', config, '-dnsserver', `127.0.0.1:${dns}`], {
         // No random sleeps before validation, no random nonce refusals: the flow stays real, and quick.
-        env: { ...process.env, PEBBLE_VA_NOSLEEP: '1', PEBBLE_WFE_NONCEREJECT: '0' },
+        // No reuse of an earlier valid authorization: each order the router makes is validated, and counted.
+        env: { ...process.env, PEBBLE_VA_NOSLEEP: '1', PEBBLE_WFE_NONCEREJECT: '0', PEBBLE_AUTHZREUSE: '0' },
       }),
     );
     const server = new Pebble([dnsServer, pebble], `https://127.0.0.1:${listen}/dir`, ca.cert, management, dnsManagement, () => output, `127.0.0.1:${dns}`);

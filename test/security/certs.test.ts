@@ -1,4 +1,5 @@
 import fs from 'node:fs';
+import http from 'node:http';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { Pebble, httpsGet, makeCertificate } from '../helpers/pebble.js';
@@ -84,5 +85,33 @@ describe('certificates keep to their app', () => {
     const onDisk = fs.readFileSync(path.join(t.server.home, 'caddy', 'caddy.json'), 'utf8');
     expect(onDisk).not.toContain('PRIVATE KEY');
     expect(onDisk).toContain(`www.${zone()}`);
+  });
+
+  it("cannot spend the CA's limits, which every tenant shares: handshakes for my failing host begin no new attempt, and only the router may ask for one", async () => {
+    const failing = `down.${mine}.test`;
+    await pebble.resolve(failing, '127.0.0.2');
+    expect((await t.ssh('mallory', ['domains:add', mine, failing])).exitCode).toBe(0);
+    const tasks = (): number => pebble.output().split('\n').filter((l) => l.includes('Pulled a task') && l.includes(`Value:"${failing}"`)).length;
+    await waitFor(async () => JSON.parse((await t.ssh('mallory', ['certs', mine, '--json'])).stdout).some((c: { host: string; failure: unknown }) => c.host === failing && c.failure), 60_000, 'the first attempt to fail');
+    const before = tasks();
+    // A flood of handshakes for the host, as any client on the internet could make.
+    const root = await pebble.issuingRoot();
+    await Promise.all(Array.from({ length: 20 }, () => httpsGet(tlsPort, failing, root).catch(() => null)));
+    await new Promise((r) => setTimeout(r, 3000));
+    expect(tasks()).toBe(before);
+    // The URL Caddy asks is the server's alone: on loopback, under a path kept in a file only root reads; without that path, no.
+    const file = path.join(t.server.home, 'caddy', 'ask.url');
+    expect(fs.statSync(file).mode & 0o077).toBe(0);
+    const url = new URL(read(file).trim());
+    expect(url.hostname).toBe('127.0.0.1');
+    for (const guess of [`/?domain=${failing}`, `/certificate-ask?domain=${failing}`, `${url.pathname}x?domain=${failing}`]) {
+      const status = await new Promise<number>((resolve, reject) =>
+        http.get({ host: '127.0.0.1', port: url.port, path: guess, agent: false }, (res) => {
+          res.resume();
+          resolve(res.statusCode ?? 0);
+        }).on('error', reject),
+      );
+      expect(status, guess).toBe(403);
+    }
   });
 });

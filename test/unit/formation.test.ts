@@ -119,15 +119,16 @@ describe('caddyConfig', () => {
     const config = caddyConfig([{ app: 'shop', hosts: ['shop.example.com'], upstreams: ['127.0.0.1:4001'] }], {
       admin: 'localhost:2019',
       listen: '0.0.0.0:80',
-      tls: { listen: '0.0.0.0:443', email: 'ops@example.com', ca: 'https://ca.example/dir', caRoot: '/etc/ca.pem' },
+      tls: { listen: '0.0.0.0:443', email: 'ops@example.com', ca: 'https://ca.example/dir', caRoot: '/etc/ca.pem', ask: 'http://127.0.0.1:9/ask' },
     }) as { apps: { http: Record<string, unknown> & { servers: Record<string, Record<string, unknown>> }; tls: unknown } };
     expect(config.apps.http).toMatchObject({ http_port: 80, https_port: 443 });
     expect(config.apps.http.servers.skiff.listen).toEqual(['0.0.0.0:443']);
-    // Caddy's automatic HTTPS on: it manages the names the routes match; Skiff's own server redirects HTTP (with the port).
+    // Caddy's automatic HTTPS on, for the names the routes match (on demand: see the router's tests); Skiff's own server redirects HTTP (with the port).
     expect(config.apps.http.servers.skiff.automatic_https).toEqual({ disable_redirects: true });
     expect(config.apps.http.servers['skiff-redirect'].listen).toEqual(['0.0.0.0:80']);
+    const issuer = { module: 'acme', ca: 'https://ca.example/dir', email: 'ops@example.com', trusted_roots_pem_files: ['/etc/ca.pem'] };
     expect(config.apps.tls).toEqual({
-      automation: { policies: [{ issuers: [{ module: 'acme', ca: 'https://ca.example/dir', email: 'ops@example.com', trusted_roots_pem_files: ['/etc/ca.pem'] }] }] },
+      automation: { on_demand: { ask: 'http://127.0.0.1:9/ask' }, policies: [{ subjects: ['shop.example.com'], issuers: [issuer], on_demand: true }, { issuers: [issuer] }] },
     });
     const plain = caddyConfig([], { admin: 'localhost:2019', listen: '0.0.0.0:80' }) as { apps: Record<string, unknown> };
     expect(plain.apps.tls).toBeUndefined();

@@ -196,6 +196,7 @@ class FakeRouter implements Router {
   managedCertificate(): null {
     return null;
   }
+  async requestCertificate(): Promise<void> {}
   issuanceFailures(): [] {
     return [];
   }

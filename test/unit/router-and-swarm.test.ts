@@ -3,6 +3,7 @@ import { caddyConfig, parseUpstream } from '../../src/router/caddy-config.js';
 import { gatewayConfig } from '../../src/runtime/swarm-runtime.js';
 import { serviceSpec, webHealthcheck } from '../../src/runtime/swarm-spec.js';
 import type { FormationSpec } from '../../src/runtime/runtime.js';
+import type { Route } from '../../src/router/router.js';
 
 type Json = Record<string, any>;
 
@@ -46,13 +47,26 @@ describe('routing through the swarm gateway', () => {
       (caddyConfig([{ app: 'shop', hosts: ['shop.example'], upstreams: ['127.0.0.1:4000'] }], {
         admin: 'unix//tmp/a.sock',
         listen: '0.0.0.0:8080',
-        tls: { listen: `0.0.0.0:${port}`, email: 'ops@example.com', ca: 'https://127.0.0.1:14000/dir' },
+        tls: { listen: `0.0.0.0:${port}`, email: 'ops@example.com', ca: 'https://127.0.0.1:14000/dir', ask: 'http://127.0.0.1:9/ask' },
       }) as Json).apps.http;
     const http = on(8443);
     expect(http.servers.skiff.automatic_https).toEqual({ disable_redirects: true });
     expect(http.servers['skiff-redirect'].listen).toEqual(['0.0.0.0:8080']);
     expect(http.servers['skiff-redirect'].routes[0].handle[0]).toEqual({ handler: 'static_response', status_code: 308, headers: { Location: ['https://{http.request.host}:8443{http.request.uri}'] } });
     expect(on(443).servers['skiff-redirect'].routes[0].handle[0].headers.Location).toEqual(['https://{http.request.host}{http.request.uri}']);
+  });
+
+  it("gets the hosts' certificates on demand, only for the hosts it serves and only when Skiff's ask says yes", () => {
+    const tls = { listen: '0.0.0.0:8443', email: 'ops@example.com', ca: 'https://127.0.0.1:14000/dir', ask: 'http://127.0.0.1:9/ask' };
+    const tlsOf = (routes: Route[], git?: { host: string; upstream: string }): Json => (caddyConfig(routes, { admin: 'unix//tmp/a.sock', listen: '0.0.0.0:8080', tls, ...(git ? { git } : {}) }) as Json).apps.tls;
+    const issuer = { module: 'acme', ca: tls.ca, email: tls.email };
+    const served = tlsOf([{ app: 'shop', hosts: ['shop.example', 'www.shop.test'], upstreams: [] }, { app: 'blog', hosts: ['blog.example'], upstreams: [] }], { host: 'git.example', upstream: '127.0.0.1:8022' });
+    expect(served.automation).toEqual({
+      on_demand: { ask: tls.ask },
+      policies: [{ subjects: ['git.example', 'shop.example', 'www.shop.test', 'blog.example'], issuers: [issuer], on_demand: true }, { issuers: [issuer] }],
+    });
+    // No host: no on-demand policy at all, since one without subjects would cover every name.
+    expect(tlsOf([{ app: 'idle', hosts: [], upstreams: [] }]).automation.policies).toEqual([{ issuers: [issuer] }]);
   });
 
   it('lets the gateway dial only tasks of Skiff services, and strips the header', () => {
