@@ -140,15 +140,19 @@ export class IssuanceWatch {
 
 /**
  * How long to wait before another attempt at a host's certificate, by the
- * attempts begun in the last ATTEMPT_MEMORY_MS: the first at once, then 3
- * minutes (Caddy gives one attempt up to 3), 10, 30, and an hour. A host that
- * keeps failing so costs the CA's limits, which every tenant shares, a few
- * attempts an hour at most, however many handshakes ask for it.
+ * attempts begun in the last ATTEMPT_MEMORY_MS: the first at once; the
+ * second after 15 s, since a reload can end an attempt that had barely begun
+ * (one the old config took); then 3 minutes (Caddy gives one attempt up to
+ * 3), 10, 30, and an hour. A host that keeps failing so costs the CA's
+ * limits, which every tenant shares, a few attempts an hour at most, however
+ * many handshakes ask for it.
  */
-export const ATTEMPT_SPACING_MS = [0, 3, 10, 30, 60].map((minutes) => minutes * 60_000);
+export const ATTEMPT_SPACING_MS = [0, 0.25, 3, 10, 30, 60].map((minutes) => minutes * 60_000);
 const ATTEMPT_MEMORY_MS = 2 * 3_600_000;
 /** A certificate is renewed within its last RENEW_WITHIN_DAYS (Let's Encrypt's last third). */
 const RENEW_WITHIN_DAYS = 30;
+/** Yeses per host, in ATTEMPT_MEMORY_MS, that may be forgotten for having begun no attempt. */
+const UNBEGUN_FORGIVEN = 3;
 /** Handshakes the watch keeps going at once. */
 const CONCURRENT_REQUESTS = 4;
 
@@ -161,6 +165,7 @@ const CONCURRENT_REQUESTS = 4;
 export class CertificateDemand {
   private readonly attempts = new Map<string, number[]>();
   private readonly requesting = new Set<string>();
+  private readonly forgiven = new Map<string, number[]>();
 
   constructor(
     private readonly services: Services,
@@ -183,11 +188,33 @@ export class CertificateDemand {
       const cert = router.managedCertificate(host);
       if (cert && Date.parse(cert.notAfter) - this.now() > RENEW_WITHIN_DAYS * 86_400_000) continue;
       this.requesting.add(host);
+      const begun = this.now();
       router
         .requestCertificate(host)
+        .then((answered) => answered && this.forgetUnbegun(host, begun))
         .catch((err: unknown) => log.error({ err, host }, 'could not ask the router for a certificate'))
         .finally(() => this.requesting.delete(host));
     }
+  }
+
+  /**
+   * A yes that began no attempt does not count: the router answered the
+   * handshake without a certificate and without a failure, as when a reload
+   * ended the config that took the handshake before its attempt began. At
+   * most UNBEGUN_FORGIVEN of those per host, so that a router which never
+   * says why cannot make the spacing moot.
+   */
+  private forgetUnbegun(host: string, since: number): void {
+    const { router } = this.services;
+    const recent = this.recent(host);
+    const yes = recent[recent.length - 1];
+    if (yes === undefined || yes < since || router.managedCertificate(host)) return;
+    // Caddy's log times are to the millisecond, taken a moment after the yes.
+    if (router.issuanceFailures().some((f) => f.host === host && Date.parse(f.at) >= yes - 1_000)) return;
+    const forgiven = (this.forgiven.get(host) ?? []).filter((t) => t > this.now() - ATTEMPT_MEMORY_MS);
+    if (forgiven.length >= UNBEGUN_FORGIVEN) return;
+    this.forgiven.set(host, [...forgiven, this.now()]);
+    this.attempts.set(host, recent.slice(0, -1));
   }
 
   private due(host: string): boolean {

@@ -10,8 +10,12 @@ import { certificateAskUrl } from './certificate-ask.js';
 import type { ChallengeFailure, Hold, HoldRequest, IssuanceFailure, ManagedCertificate, Route, Router } from './router.js';
 
 
-/** Longer than Caddy's own bound on one attempt at a certificate begun at a handshake (180 s). */
-const CERTIFICATE_WAIT_MS = 200_000;
+/**
+ * How long a handshake that asks for a certificate waits. The attempt goes on
+ * in Caddy without it (up to 180 s); a handshake a reload dropped before Caddy
+ * asked must not keep the host waiting for its next one.
+ */
+const CERTIFICATE_WAIT_MS = 10_000;
 
 /**
  * The router: Caddy, configured through its admin API, in one request per
@@ -57,19 +61,19 @@ export class CaddyRouter implements Router {
   }
 
 
-  requestCertificate(name: string): Promise<void> {
+  requestCertificate(name: string): Promise<boolean> {
     const { tls } = this.serve;
-    if (!tls) return Promise.resolve();
-    // A handshake for the host begins Caddy's work on its certificate; it ends once Caddy has one, or gives up on this attempt.
+    if (!tls) return Promise.resolve(true);
+    // A handshake for the host begins Caddy's work on its certificate.
     const address = tls.listen.slice(0, tls.listen.lastIndexOf(':')).replace(/^\[|\]$/g, '');
     const host = address === '0.0.0.0' || address === '' ? '127.0.0.1' : address === '::' ? '::1' : address;
     return new Promise((resolve) => {
       const socket = tlsConnect({ host, port: Number(tls.listen.slice(tls.listen.lastIndexOf(':') + 1)), servername: name, rejectUnauthorized: false, timeout: CERTIFICATE_WAIT_MS });
-      const done = (): void => {
+      const done = (answered: boolean) => (): void => {
         socket.destroy();
-        resolve();
+        resolve(answered);
       };
-      socket.once('secureConnect', done).once('error', done).once('timeout', done).once('close', done);
+      socket.once('secureConnect', done(true)).once('error', done(true)).once('timeout', done(false)).once('close', done(true));
     });
   }
 

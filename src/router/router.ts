@@ -71,8 +71,12 @@ export interface Router {
   holdAlive(hold: Hold): boolean;
   /** Of these holds, the ones with no request left in them: a released one of those is free again. */
   holdsDrained(holds: readonly Hold[]): Promise<Hold[]>;
-  /** Makes the router begin getting (or renewing) a host's certificate; resolves when that attempt ends, however it ends. */
-  requestCertificate(host: string): Promise<void>;
+  /**
+   * Makes the router begin getting (or renewing) a host's certificate, if it
+   * may. Resolves within seconds: true when the router answered the handshake
+   * by then (the attempt is over), false when it was still at work.
+   */
+  requestCertificate(host: string): Promise<boolean>;
   /** The certificate the router got by itself for a host, if it has one. */
   managedCertificate(host: string): ManagedCertificate | null;
   /** The latest failure to get a certificate for each host that had one, oldest first. */

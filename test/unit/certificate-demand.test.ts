@@ -6,24 +6,29 @@ import { loadConfig } from '../../src/config.js';
 import { silentLogger } from '../../src/log.js';
 import { ATTEMPT_SPACING_MS, CertificateDemand } from '../../src/operations/certs.js';
 import type { Services } from '../../src/operations/operation.js';
-import type { ManagedCertificate } from '../../src/router/router.js';
+import type { IssuanceFailure, ManagedCertificate } from '../../src/router/router.js';
 import { openStore } from '../../src/store/sqlite-store.js';
 import { SecretBox } from '../../src/store/secret-box.js';
 
 /** The router as the demand sees it: certificates it has, and the handshakes asked of it, which end when the test says. */
 class Router {
   certificates = new Map<string, ManagedCertificate>();
+  failures: IssuanceFailure[] = [];
   requested: string[] = [];
-  private ends: (() => void)[] = [];
+  private ends: ((answered: boolean) => void)[] = [];
   managedCertificate(host: string): ManagedCertificate | null {
     return this.certificates.get(host) ?? null;
   }
-  requestCertificate(host: string): Promise<void> {
+  issuanceFailures(): IssuanceFailure[] {
+    return this.failures;
+  }
+  requestCertificate(host: string): Promise<boolean> {
     this.requested.push(host);
     return new Promise((resolve) => this.ends.push(resolve));
   }
-  async endAll(): Promise<void> {
-    for (const end of this.ends.splice(0)) end();
+  /** Ends the handshakes: answered, or given up on while the router was still at work. */
+  async endAll(answered = true): Promise<void> {
+    for (const end of this.ends.splice(0)) end(answered);
     await new Promise((r) => setImmediate(r));
   }
 }
@@ -57,7 +62,7 @@ describe('the demand for automatic certificates', () => {
     let yes = 1;
     const end = now + 2 * 3_600_000;
     for (; now < end; now += 15_000) if (demand.ask('shop.skiff.test')) yes++;
-    // 0, 3, 13, 43, 103 minutes: then the hour-long step.
+    // 0 and 15 s, then 3, 10, 30 minutes on: then the hour-long step.
     expect(yes).toBe(ATTEMPT_SPACING_MS.length);
     // Other hosts are not held back by it.
     expect(demand.ask('www.shop.test')).toBe(true);
@@ -80,6 +85,7 @@ describe('the demand for automatic certificates', () => {
     expect(router.requested).toHaveLength(2);
     // The router asked (a yes counts), and the attempt failed: not again before the next step.
     expect(demand.ask('www.shop.test')).toBe(true);
+    router.failures.push({ host: 'www.shop.test', at: new Date(now).toISOString(), error: 'the CA could not validate it' });
     await router.endAll();
     demand.request();
     expect(router.requested.filter((h) => h === 'www.shop.test')).toHaveLength(1);
@@ -92,5 +98,27 @@ describe('the demand for automatic certificates', () => {
     router.requested = [];
     demand.request();
     expect(router.requested).toHaveLength(4);
+  });
+
+  it('does not count a yes that began no attempt: the router answered at once, with neither a certificate nor a failure', async () => {
+    demand.request();
+    expect(demand.ask('www.shop.test')).toBe(true);
+    // A reload ended the config that took the handshake: answered, nothing begun.
+    await router.endAll();
+    demand.request();
+    expect(router.requested.filter((h) => h === 'www.shop.test')).toHaveLength(2);
+    // Still at work when the handshake was given up on: the attempt goes on, and counts.
+    expect(demand.ask('www.shop.test')).toBe(true);
+    await router.endAll(false);
+    demand.request();
+    expect(router.requested.filter((h) => h === 'www.shop.test')).toHaveLength(2);
+    // A router that never says why is forgiven a few times only, so the spacing still holds.
+    now += ATTEMPT_SPACING_MS[1];
+    for (let i = 0; i < 10; i++) {
+      demand.request();
+      demand.ask('www.shop.test');
+      await router.endAll();
+    }
+    expect(router.requested.filter((h) => h === 'www.shop.test')).toHaveLength(2 + 3);
   });
 });

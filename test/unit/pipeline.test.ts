@@ -196,7 +196,9 @@ class FakeRouter implements Router {
   managedCertificate(): null {
     return null;
   }
-  async requestCertificate(): Promise<void> {}
+  async requestCertificate(): Promise<boolean> {
+    return true;
+  }
   issuanceFailures(): [] {
     return [];
   }
