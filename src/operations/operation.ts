@@ -9,7 +9,7 @@ import type { Instance } from '../runtime/runtime.js';
 
 export type { Caller };
 
-/** What operations may use; main.ts builds the concrete ones. */
+/** What operations may use; server/compose.ts builds the concrete ones. */
 export interface Services extends PipelineDeps {
   repos: Repos;
   version: string;

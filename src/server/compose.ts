@@ -1,0 +1,89 @@
+import fs from 'node:fs';
+import path from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { pino } from 'pino';
+import { DockerfileBuilder } from '../builder/dockerfile-builder.js';
+import { Images } from '../builder/images.js';
+import { BuiltinStackBuilder } from '../builder/stack-builder.js';
+import { StackImageBuilder } from '../builder/stack-image-builder.js';
+import { StackImages } from '../builder/stack-image.js';
+import type { Config } from '../config.js';
+import { createDocker } from '../docker/client.js';
+import { Repos } from '../git/repos.js';
+import { createLogger, type Logger } from '../log.js';
+import type { Services } from '../operations/operation.js';
+import { longestHoldSeconds } from '../pipeline/hold.js';
+import { Registry } from '../registry/registry.js';
+import type { CaddyOptions } from '../router/caddy-config.js';
+import { CaddyRouter } from '../router/caddy-router.js';
+import { certificateAskUrl } from '../router/certificate-ask.js';
+import { DockerRuntime } from '../runtime/docker-runtime.js';
+import { Runtimes, parseRuntimeName } from '../runtime/runtimes.js';
+import { SwarmRuntime } from '../runtime/swarm-runtime.js';
+import { SystemdRuntime, systemdIsInit } from '../runtime/systemd-runtime.js';
+import { Volumes } from '../runtime/volumes.js';
+import { openStore } from '../store/sqlite-store.js';
+import { SecretBox } from '../store/secret-box.js';
+
+export const VERSION: string = JSON.parse(
+  fs.readFileSync(fileURLToPath(new URL('../../package.json', import.meta.url)), 'utf8'),
+).version;
+
+/** The composition root: the only place that knows the concrete classes. */
+export function compose(config: Config, log: Logger): Services {
+  const docker = createDocker();
+  const stackImages = new StackImages(docker, log);
+  const store = openStore(config.dbPath, SecretBox.load(config.secretKeyPath));
+  const registry = config.registry && new Registry(docker, config.registry);
+  const containers = new DockerRuntime(docker, { stopTimeoutSeconds: config.stopTimeoutSeconds }, log);
+  const swarm = new SwarmRuntime(
+    docker,
+    {
+      ...config.swarm,
+      dir: path.join(config.home, 'swarm'),
+      readyTimeoutMs: config.readyTimeoutMs,
+      stopTimeoutSeconds: config.stopTimeoutSeconds,
+      monitorSeconds: 5,
+      registryAuth: registry?.authconfig(),
+    },
+    log,
+  );
+  const systemd = systemdIsInit() ? new SystemdRuntime(docker, { unitDir: config.systemdDir, envDir: path.join(config.home, 'units'), stopTimeoutSeconds: config.stopTimeoutSeconds }, log) : undefined;
+  const runtime = new Runtimes({ docker: containers, swarm, systemd }, (app) => parseRuntimeName(store.apps.find(app)?.runtime ?? config.runtime));
+  return {
+    config,
+    log,
+    version: VERSION,
+    store,
+    repos: new Repos(config.reposDir, config.home),
+    images: new Images(docker),
+    stackImages,
+    registry,
+    runtime,
+    volumes: new Volumes(docker),
+    router: new CaddyRouter(config.caddyAdmin, routerServe(config), config.caddyDir, config.ownCaddy, { slots: config.maxHolds, seconds: longestHoldSeconds(config) }),
+    // In the order they are asked: the app's stackfile stack, its own Dockerfile, then the built-in stacks.
+    builders: [
+      new StackImageBuilder(docker, stackImages),
+      new DockerfileBuilder(docker),
+      new BuiltinStackBuilder(docker, { images: config.stackImages, caFile: config.buildCaFile }),
+    ],
+  };
+}
+
+/** Where the router serves apps: plain HTTP on SKIFF_ROUTER_PORT, and HTTPS on SKIFF_ROUTER_TLS_PORT when SKIFF_ACME_EMAIL is set. */
+export function routerServe(config: Config): Omit<CaddyOptions, 'admin'> {
+  const listen = `${config.bind}:${config.routerPort}`;
+  // The git door listens on SKIFF_BIND; Caddy reaches it on loopback when that is every address.
+  const door = `${config.bind === '0.0.0.0' ? '127.0.0.1' : config.bind === '::' ? '[::1]' : config.bind}:${config.httpPort}`;
+  const git = config.gitHost ? { git: { host: config.gitHost, upstream: door } } : {};
+  if (!config.tls) return { listen, ...git };
+  const { port, ...acme } = config.tls;
+  return { listen, ...git, tls: { listen: `${config.bind}:${port}`, email: acme.email, ca: acme.ca, ...(acme.caRoot ? { caRoot: acme.caRoot } : {}), ask: certificateAskUrl(config.caddyDir) } };
+}
+
+/** Hooks and host commands log to a file: their stderr belongs to the user. */
+export function fileLogger(config: Config): Logger {
+  const dest = pino.destination({ dest: path.join(config.home, 'logs', 'skiff.log'), mkdir: true, append: true, sync: true });
+  return createLogger(config.logLevel, dest);
+}
