@@ -3,7 +3,7 @@ import { InvalidError, NotFoundError } from '../errors.js';
 import { configOf, configOrigins } from '../pipeline/app-config.js';
 import { getApp } from '../pipeline/policy.js';
 import { releaseOf } from '../pipeline/release.js';
-import { rollout } from '../pipeline/rollout.js';
+import { rollout } from '../pipeline/deploy.js';
 import { withOpLock, type Op } from './operation.js';
 
 /** When a config change takes effect. */

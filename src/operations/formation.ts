@@ -1,7 +1,7 @@
 import { configOf } from '../pipeline/app-config.js';
 import os from 'node:os';
 import { RELEASE_PHASE, type FormationEntry } from '../domain/formation.js';
-import { rollout } from '../pipeline/rollout.js';
+import { rollout } from '../pipeline/deploy.js';
 import { releaseOf } from '../pipeline/release.js';
 import { pendingKeys } from './config.js';
 import { InvalidError } from '../errors.js';

@@ -3,7 +3,7 @@ import { nextStage, parseStage, type Stage } from '../domain/pipeline.js';
 import { ConflictError, DeniedError, InvalidError, NotFoundError, userMessage } from '../errors.js';
 import { getApp, mayUseApp, pipelineOf } from '../pipeline/policy.js';
 import { releaseOf } from '../pipeline/release.js';
-import { rollout } from '../pipeline/rollout.js';
+import { rollout } from '../pipeline/deploy.js';
 import { configOf } from '../pipeline/app-config.js';
 import type { Pipeline } from '../store/store.js';
 import { syncAllRefs } from './apps.js';

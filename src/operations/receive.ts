@@ -9,7 +9,7 @@ import type { Progress } from '../output/progress.js';
 import { withAppLock } from '../pipeline/lock.js';
 import { deployPush, PushRejected, type PushRequest } from '../pipeline/push.js';
 import { releaseOf } from '../pipeline/release.js';
-import { rollout } from '../pipeline/rollout.js';
+import { rollout } from '../pipeline/deploy.js';
 import { configOf } from '../pipeline/app-config.js';
 import { runGit } from '../git/run-git.js';
 import type { App, Release } from '../store/store.js';

@@ -1,7 +1,7 @@
 import { ConflictError, InvalidError, NotFoundError } from '../errors.js';
 import { appliedGroups, getApp } from '../pipeline/policy.js';
 import { releaseOf } from '../pipeline/release.js';
-import { rollout, type Released } from '../pipeline/rollout.js';
+import { rollout, type Released } from '../pipeline/deploy.js';
 import type { App, Release } from '../store/store.js';
 import { withOpLock, type Op, type Services } from './operation.js';
 

@@ -20,7 +20,7 @@ import { checkout } from './checkout.js';
 import { withAppLock } from './lock.js';
 import { stage, type Progress } from '../output/progress.js';
 import { capped, MAX_LOG_BYTES } from '../output/capped.js';
-import { rollout } from './rollout.js';
+import { rollout } from './deploy.js';
 import { configOf } from './app-config.js';
 import { assertMayPush, mayUseImageOf, resolveAppStack } from './policy.js';
 
