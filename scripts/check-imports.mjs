@@ -13,6 +13,7 @@ const FLOORS = [
   ['output', 'config.ts', 'errors.ts', 'log.ts', 'files.ts'],
   ['docker', 'domain'],
   ['builder', 'runtime', 'router', 'registry', 'store', 'git'],
+  ['access'],
   ['pipeline'],
   ['operations'],
   ['commands'],

@@ -1,5 +1,5 @@
 import { grantAccess, revokeAccess } from '../operations/access.js';
-import { getApp } from '../pipeline/policy.js';
+import { getApp } from '../access/policy.js';
 import { writeJson } from './args.js';
 import { operation } from './operation-io.js';
 import type { CommandSpec } from './command.js';

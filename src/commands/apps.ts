@@ -1,7 +1,7 @@
 import { UsageError } from '../errors.js';
 import { createAppOnStack, destroyOwnApp, setAppRuntime, setAppStack, setReviewApps } from '../operations/apps.js';
 import { pausedUntil } from '../operations/pause.js';
-import { getApp, mayUseApp } from '../pipeline/policy.js';
+import { getApp, mayUseApp } from '../access/policy.js';
 import { appUrl } from '../pipeline/route.js';
 import { table, writeJson } from './args.js';
 import { onApp } from './audit.js';

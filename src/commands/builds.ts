@@ -1,7 +1,7 @@
 import fs from 'node:fs';
 import { InvalidError, NotFoundError } from '../errors.js';
 import { table, writeJson } from './args.js';
-import { getApp } from '../pipeline/policy.js';
+import { getApp } from '../access/policy.js';
 import type { CommandSpec } from './command.js';
 import { HEADING } from '../output/progress.js';
 

@@ -3,7 +3,7 @@ import { ConflictError, NotFoundError, UsageError } from '../errors.js';
 import { addAppToGroup, changeGroupConfig, createGroup, destroyGroup, listGroups, removeAppFromGroup, showGroup, type GroupChange } from '../operations/config-groups.js';
 import { configOf, configOrigins } from '../pipeline/app-config.js';
 import { pendingKeys, setConfig, unsetConfig } from '../operations/config.js';
-import { getApp } from '../pipeline/policy.js';
+import { getApp } from '../access/policy.js';
 import { table, writeJson } from './args.js';
 import type { CommandContext, CommandSpec } from './command.js';
 import { operation } from './operation-io.js';

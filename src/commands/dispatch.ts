@@ -14,7 +14,7 @@ import type { CommandContext, CommandSpec } from './command.js';
 import { keysCommands } from './keys.js';
 import { refusalNote, unparsedNote, type AuditNote } from './audit.js';
 import { outcomeOf, recordEvent } from '../operations/audit.js';
-import { assertAdmin } from '../pipeline/policy.js';
+import { assertAdmin } from '../access/policy.js';
 import { parseCommandArgs } from './args.js';
 import { escapingStream, oneLine } from './safe-output.js';
 import { eventsCommands } from './events.js';

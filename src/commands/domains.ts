@@ -1,5 +1,5 @@
 import { addDomain, removeDomain } from '../operations/domains.js';
-import { getApp } from '../pipeline/policy.js';
+import { getApp } from '../access/policy.js';
 import { appHosts } from '../router/caddy-config.js';
 import { table, writeJson } from './args.js';
 import { certificateSummary } from './certs.js';

@@ -2,7 +2,7 @@ import { parseAppName } from '../domain/app-name.js';
 import { InvalidError, DeniedError } from '../errors.js';
 import type { AuditEvent } from '../store/store.js';
 import { writeJson } from './args.js';
-import { getApp } from '../pipeline/policy.js';
+import { getApp } from '../access/policy.js';
 import type { CommandSpec } from './command.js';
 import { oneLine } from './safe-output.js';
 import { HEADING } from '../output/progress.js';

@@ -3,7 +3,7 @@ import type { BlockList } from 'node:net';
 import { allowList, assertReachableLiteral, forbiddenResolution, literalAddress } from '../domain/address-policy.js';
 import { InvalidError, NotFoundError } from '../errors.js';
 import { table, writeJson } from './args.js';
-import { getApp } from '../pipeline/policy.js';
+import { getApp } from '../access/policy.js';
 import type { CommandSpec } from './command.js';
 import { STEP, HEADING } from '../output/progress.js';
 

@@ -1,6 +1,6 @@
 import { InvalidError } from '../errors.js';
 import { formatLogLine } from '../runtime/log-lines.js';
-import { getApp } from '../pipeline/policy.js';
+import { getApp } from '../access/policy.js';
 import type { CommandSpec } from './command.js';
 
 const MAX_LINES = 10_000;

@@ -3,7 +3,7 @@ import { planFormation } from '../domain/formation.js';
 import { UsageError } from '../errors.js';
 import { restart, scale, setResources, setStopped } from '../operations/formation.js';
 import { PAUSE_DEFAULT_SECONDS, PAUSE_MAX_SECONDS, pauseApp, pausedUntil, resumeApp } from '../operations/pause.js';
-import { getApp } from '../pipeline/policy.js';
+import { getApp } from '../access/policy.js';
 import type { Instance } from '../runtime/runtime.js';
 import { table, writeJson } from './args.js';
 import { onApp, releasePhaseNote } from './audit.js';

@@ -3,7 +3,7 @@ import { pipeline } from 'node:stream/promises';
 import { NotFoundError } from '../errors.js';
 import { getRelease, rollback } from '../operations/releases.js';
 import { releaseLogPath, releasePhaseCommands } from '../pipeline/release-phase.js';
-import { getApp } from '../pipeline/policy.js';
+import { getApp } from '../access/policy.js';
 import { table, writeJson } from './args.js';
 import { releasePhaseNote } from './audit.js';
 import type { CommandSpec } from './command.js';

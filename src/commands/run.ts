@@ -1,5 +1,5 @@
 import { ConflictError, UsageError } from '../errors.js';
-import { getApp } from '../pipeline/policy.js';
+import { getApp } from '../access/policy.js';
 import { appIdentity, appMounts, oneOffLimits } from '../pipeline/converge.js';
 import type { CommandSpec } from './command.js';
 

@@ -2,7 +2,7 @@ import { BUILTIN_STACKS } from '../builder/stacks.js';
 import { parseStackName } from '../domain/stackfile.js';
 import { InvalidError } from '../errors.js';
 import { createStack, dockerfileOf, publishStack, removeStack, updateStack } from '../operations/stacks.js';
-import { getStack, mayUseApp, maySeeStack } from '../pipeline/policy.js';
+import { getStack, mayUseApp, maySeeStack } from '../access/policy.js';
 import type { Stack } from '../store/store.js';
 import { table, writeJson } from './args.js';
 import { offApp } from './audit.js';

@@ -1,6 +1,6 @@
 import { parseUserName } from '../domain/user-name.js';
 import { ConflictError, InvalidError, NotFoundError } from '../errors.js';
-import { getApp, mayUseApp } from '../pipeline/policy.js';
+import { getApp, mayUseApp } from '../access/policy.js';
 import { syncAllRefs } from './apps.js';
 import { serverOp, withOpLock, type Op } from './operation.js';
 import { releaseConfig } from './config.js';

@@ -5,7 +5,7 @@ import { defaultHost } from '../domain/host-name.js';
 import type { StackDefinition } from '../domain/stackfile.js';
 import { ConflictError, InvalidError } from '../errors.js';
 import { converge } from '../pipeline/converge.js';
-import { assertMayCreate, getUsableStack, getApp, mayUseApp, pipelineOf } from '../pipeline/policy.js';
+import { assertMayCreate, getUsableStack, getApp, mayUseApp, pipelineOf } from '../access/policy.js';
 import { isProcessAlive } from '../pipeline/lock.js';
 import { recordLeftovers } from '../pipeline/prune.js';
 import { letRequestsGo } from '../pipeline/hold.js';

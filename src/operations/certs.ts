@@ -1,7 +1,7 @@
 import { certificateMisfit, nameCovers, parseCertificateBundle } from '../domain/certificate.js';
 import { parseHostName } from '../domain/host-name.js';
 import { InvalidError, NotFoundError } from '../errors.js';
-import { getApp } from '../pipeline/policy.js';
+import { getApp } from '../access/policy.js';
 import { applyRoutes, hostsByApp } from '../pipeline/route.js';
 import { notifyWebhooks } from '../pipeline/notify.js';
 import type { ChallengeFailure, IssuanceFailure } from '../router/router.js';

@@ -2,7 +2,7 @@ import { parseNameLikeApp } from '../domain/app-name.js';
 import { assertConfigSize, describeConfigChange } from '../domain/config-vars.js';
 import { DeniedError, InvalidError, NotFoundError, userMessage } from '../errors.js';
 import { configOf } from '../pipeline/app-config.js';
-import { getApp, mayUseApp } from '../pipeline/policy.js';
+import { getApp, mayUseApp } from '../access/policy.js';
 import type { ConfigGroup } from '../store/store.js';
 import { releaseConfig, type ConfigOptions, type ConfigOutcome } from './config.js';
 import { withOpLock, type Op } from './operation.js';

@@ -1,7 +1,7 @@
 import { assertConfigSize, describeConfigChange } from '../domain/config-vars.js';
 import { InvalidError, NotFoundError } from '../errors.js';
 import { configOf, configOrigins } from '../pipeline/app-config.js';
-import { getApp } from '../pipeline/policy.js';
+import { getApp } from '../access/policy.js';
 import { releaseOf } from '../pipeline/release.js';
 import { rollout } from '../pipeline/deploy.js';
 import { withOpLock, type Op } from './operation.js';

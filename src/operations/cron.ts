@@ -1,7 +1,7 @@
 import { nextRun, periodMs, type CronJob } from '../domain/cron.js';
 import { InvalidError } from '../errors.js';
 import { currentJobs, getJob, runCronJob } from '../pipeline/cron.js';
-import { getApp } from '../pipeline/policy.js';
+import { getApp } from '../access/policy.js';
 import type { CronRun, CronRunStatus } from '../store/store.js';
 import type { Op, Services } from './operation.js';
 

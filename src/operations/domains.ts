@@ -3,7 +3,7 @@ import crypto from 'node:crypto';
 import dns from 'node:dns/promises';
 import { ConflictError, InvalidError, NotFoundError } from '../errors.js';
 import type { App } from '../store/store.js';
-import { getApp } from '../pipeline/policy.js';
+import { getApp } from '../access/policy.js';
 import { applyRoutes } from '../pipeline/route.js';
 import type { Op } from './operation.js';
 

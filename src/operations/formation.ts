@@ -5,7 +5,7 @@ import { rollout } from '../pipeline/deploy.js';
 import { releaseOf } from '../pipeline/release.js';
 import { pendingKeys } from './config.js';
 import { InvalidError } from '../errors.js';
-import { getApp } from '../pipeline/policy.js';
+import { getApp } from '../access/policy.js';
 import type { App, Store } from '../store/store.js';
 import type { Instance } from '../runtime/runtime.js';
 import { applyToRelease, withOpLock, type Op } from './operation.js';

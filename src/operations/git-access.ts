@@ -1,6 +1,6 @@
 import type { GitRequest } from '../domain/git-request.js';
 import { ConflictError } from '../errors.js';
-import { assertMayPush, getApp } from '../pipeline/policy.js';
+import { assertMayPush, getApp } from '../access/policy.js';
 import { createApp } from './apps.js';
 import { outcomeOf, recordEvent, sourceOf } from './audit.js';
 import type { Caller, Services } from './operation.js';

@@ -1,6 +1,6 @@
 import { MAX_ALLOW_PATHS, parseAllowPath, parseMaintenanceMessage, type Maintenance } from '../domain/maintenance.js';
 import { InvalidError } from '../errors.js';
-import { getApp } from '../pipeline/policy.js';
+import { getApp } from '../access/policy.js';
 import { applyRoutes } from '../pipeline/route.js';
 import type { App } from '../store/store.js';
 import type { Op } from './operation.js';

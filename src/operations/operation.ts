@@ -4,7 +4,7 @@ import { Progress } from '../output/progress.js';
 import type { PipelineDeps } from '../pipeline/deps.js';
 import { converge } from '../pipeline/converge.js';
 import { withAppLock } from '../pipeline/lock.js';
-import { getApp } from '../pipeline/policy.js';
+import { getApp } from '../access/policy.js';
 import type { Instance } from '../runtime/runtime.js';
 
 export type { Caller };

@@ -1,5 +1,5 @@
 import { ConflictError, InvalidError } from '../errors.js';
-import { getApp } from '../pipeline/policy.js';
+import { getApp } from '../access/policy.js';
 import { PAUSE_MAX_SECONDS, endDueHolds, holdRequests, letRequestsGo } from '../pipeline/hold.js';
 import type { App } from '../store/store.js';
 import { withOpLock, type Op, type Services } from './operation.js';

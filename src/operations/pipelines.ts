@@ -1,7 +1,7 @@
 import { parseAppName, parseNameLikeApp } from '../domain/app-name.js';
 import { nextStage, parseStage, type Stage } from '../domain/pipeline.js';
 import { ConflictError, DeniedError, InvalidError, NotFoundError, userMessage } from '../errors.js';
-import { getApp, mayUseApp, pipelineOf } from '../pipeline/policy.js';
+import { getApp, mayUseApp, pipelineOf } from '../access/policy.js';
 import { releaseOf } from '../pipeline/release.js';
 import { rollout } from '../pipeline/deploy.js';
 import { configOf } from '../pipeline/app-config.js';

@@ -1,5 +1,5 @@
 import path from 'node:path';
-import { pipelineOf } from '../pipeline/policy.js';
+import { pipelineOf } from '../access/policy.js';
 import { parseAppName } from '../domain/app-name.js';
 import { parseRefUpdates, planRefs, type RefAction } from '../domain/deploy-branch.js';
 import { reviewAppName } from '../domain/pipeline.js';

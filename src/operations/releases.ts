@@ -1,5 +1,5 @@
 import { ConflictError, InvalidError, NotFoundError } from '../errors.js';
-import { appliedGroups, getApp } from '../pipeline/policy.js';
+import { appliedGroups, getApp } from '../access/policy.js';
 import { releaseOf } from '../pipeline/release.js';
 import { rollout, type Released } from '../pipeline/deploy.js';
 import type { App, Release } from '../store/store.js';

@@ -7,7 +7,7 @@ import { ConflictError, NotFoundError } from '../errors.js';
 import { runGit } from '../git/run-git.js';
 import { chooseBuilder } from '../pipeline/build.js';
 import { checkout } from '../pipeline/checkout.js';
-import { getOwnStack, getApp, resolveAppStack } from '../pipeline/policy.js';
+import { getOwnStack, getApp, resolveAppStack } from '../access/policy.js';
 import type { Stack } from '../store/store.js';
 import type { Op } from './operation.js';
 

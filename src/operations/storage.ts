@@ -1,7 +1,7 @@
 import { parseMountSpec, VOLUME_NAME_PATTERN } from '../domain/storage.js';
 import { ConflictError, InvalidError, NotFoundError, UsageError } from '../errors.js';
 import { printable } from '../domain/app-name.js';
-import { getApp, mayUseApp } from '../pipeline/policy.js';
+import { getApp, mayUseApp } from '../access/policy.js';
 import { STORAGE_ON_SWARM } from '../runtime/swarm-runtime.js';
 import type { Mount } from '../store/store.js';
 import { applyToRelease, serverOp, type Op } from './operation.js';

@@ -1,5 +1,5 @@
 import type { Store } from '../store/store.js';
-import { appliedGroups } from './policy.js';
+import { appliedGroups } from '../access/policy.js';
 
 /**
  * An app's config as its releases get it: the values of its config groups

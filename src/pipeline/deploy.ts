@@ -10,7 +10,7 @@ import { notifyWebhooks, releaseNotice } from './notify.js';
 import { abandonRelease, release, type ReleaseRequest } from './release.js';
 import { appUrl } from './route.js';
 import { converge, needsHandover, type ConvergeOptions, type Convergence } from './converge.js';
-import { resolveAppStack } from './policy.js';
+import { resolveAppStack } from '../access/policy.js';
 import { verifyInstances, type StackChecks } from './verify.js';
 import { releasePhaseCommands, runAfterDeploy, runReleasePhase } from './release-phase.js';
 import { applyOverlay } from './overlay.js';

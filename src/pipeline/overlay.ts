@@ -1,5 +1,5 @@
 import { RELEASE_PHASE } from '../domain/formation.js';
-import { pipelineOf } from './policy.js';
+import { pipelineOf } from '../access/policy.js';
 import type { Overlay, Stage } from '../domain/pipeline.js';
 import { InvalidError } from '../errors.js';
 import type { Progress } from '../output/progress.js';

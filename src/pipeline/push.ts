@@ -22,7 +22,7 @@ import { stage, type Progress } from '../output/progress.js';
 import { capped, MAX_LOG_BYTES } from '../output/capped.js';
 import { rollout } from './deploy.js';
 import { configOf } from './app-config.js';
-import { assertMayPush, mayUseImageOf, resolveAppStack } from './policy.js';
+import { assertMayPush, mayUseImageOf, resolveAppStack } from '../access/policy.js';
 
 
 export interface PushRequest {

@@ -1,5 +1,5 @@
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
-import { mayUseApp, mayUseImageOf } from '../../src/pipeline/policy.js';
+import { mayUseApp, mayUseImageOf } from '../../src/access/policy.js';
 import { checkBuildQuery } from '../../src/docker/build-proxy.js';
 import { openStore } from '../../src/store/sqlite-store.js';
 import { SecretBox } from '../../src/store/secret-box.js';
