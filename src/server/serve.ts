@@ -8,8 +8,8 @@ import { VERSION, compose } from './compose.js';
 /** `skiff server`: the router, start-up reconcile, the cron scheduler and the chores, then the SSH and HTTP doors. */
 export async function runServer(config: Config): Promise<void> {
   const [{ reconcile }, { CronScheduler }, { createSshServer }, { ensureHostKey }, { createGitHttpServer }] = await Promise.all([
-    import('../pipeline/reconcile.js'),
-    import('../pipeline/cron.js'),
+    import('./reconcile.js'),
+    import('./scheduler.js'),
     import('../ssh/server.js'),
     import('../ssh/host-key.js'),
     import('../http/git-http.js'),

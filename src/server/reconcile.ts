@@ -1,11 +1,11 @@
 import { BuildCgroup } from '../docker/build-limits.js';
-import type { PipelineDeps } from './deps.js';
-import { converge, stopAll } from './converge.js';
-import { collectLeftovers } from './prune.js';
-import { isProcessAlive } from './lock.js';
+import type { PipelineDeps } from '../pipeline/deps.js';
+import { converge, stopAll } from '../pipeline/converge.js';
+import { collectLeftovers } from '../pipeline/prune.js';
+import { isProcessAlive } from '../pipeline/lock.js';
 import { Progress } from '../output/progress.js';
-import { applyRoutes } from './route.js';
-import { endDueHolds } from './hold.js';
+import { applyRoutes } from '../pipeline/route.js';
+import { endDueHolds } from '../pipeline/hold.js';
 import fs from 'node:fs';
 import { setTimeout as sleep } from 'node:timers/promises';
 
