@@ -86,7 +86,7 @@ export const appsCommands: CommandSpec[] = [
     summary: 'Show an app: release, URL, processes, git remote',
     async run({ values, positionals, io, services, caller }) {
       const app = getApp(services, caller, positionals[0]);
-      const current = app.currentRelease === null ? undefined : services.store.releases.find(app.name, app.currentRelease);
+      const current = services.store.releases.current(app.name);
       const instances = await services.runtime.status(app.name);
       const serving = instances.some((i) => i.release === app.currentRelease && i.process === 'web' && i.state === 'running');
       const url = serving ? appUrl(services, app.name) : null;

@@ -40,7 +40,7 @@ export const psCommands: CommandSpec[] = [
     summary: "Show an app's processes: each instance, its state, release and uptime, and the scale of each type",
     async run({ values, positionals, io, services, caller }) {
       const app = getApp(services, caller, positionals[0]);
-      const rel = app.currentRelease === null ? undefined : services.store.releases.find(app.name, app.currentRelease);
+      const rel = services.store.releases.current(app.name);
       const plan = rel ? planFormation(rel.processes, services.store.formation.list(app.name)) : [];
       const instances = await services.runtime.status(app.name);
       const report = {

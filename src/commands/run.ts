@@ -21,7 +21,7 @@ export const runCommands: CommandSpec[] = [
       if (name === undefined || command.length === 0) throw new UsageError(`usage: run ${USAGE}`);
       const app = getApp(services, caller, name);
       if (app.currentRelease === null) throw new ConflictError(`${app.name} has no release yet; push to deploy first`);
-      const rel = services.store.releases.find(app.name, app.currentRelease);
+      const rel = services.store.releases.current(app.name);
       if (!rel) throw new ConflictError(`${app.name} has no release v${app.currentRelease}`);
       services.log.info({ app: app.name, release: rel.version, command: command[0] }, 'one-off run');
       const stdin = io.stdin as NodeJS.ReadStream;

@@ -186,7 +186,7 @@ export async function expireReviewApps(services: Services, now = new Date()): Pr
   const expired: string[] = [];
   for (const app of services.store.apps.list()) {
     if (!app.reviewOf) continue;
-    const last = app.currentRelease === null ? undefined : services.store.releases.find(app.name, app.currentRelease)?.createdAt;
+    const last = services.store.releases.current(app.name)?.createdAt;
     const latestBuild = services.store.builds.latest(app.name)?.startedAt;
     const active = [app.createdAt, last, latestBuild].filter((t): t is string => t !== undefined).map((t) => Date.parse(t));
     if (now.getTime() - Math.max(...active) < ttlMs) continue;
@@ -228,7 +228,7 @@ export async function setAppRuntime(op: Op, appName: string, value: string): Pro
   return withOpLock(op, app.name, 'runtime change', async () => {
     // As it is now that the lock is ours: a deploy may have finished meanwhile.
     const locked = getApp(services, caller, app.name, { owner: true });
-    const current = locked.currentRelease === null ? undefined : services.store.releases.find(app.name, locked.currentRelease);
+    const current = services.store.releases.current(app.name);
     const previous = locked.runtime;
     services.store.apps.setRuntime(app.name, target);
     if (!current || locked.stopped) return { app, runtime: effective, when: 'next-deploy' as const };

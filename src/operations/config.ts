@@ -17,8 +17,7 @@ export type ConfigOutcome = 'first-deploy' | 'next-release' | 'released';
  */
 export async function releaseConfig(op: Op, app: string, description: string, options: ConfigOptions, undo: () => void): Promise<ConfigOutcome> {
   const { services, caller } = op;
-  const current = services.store.apps.find(app)?.currentRelease ?? null;
-  const running = current === null ? undefined : services.store.releases.find(app, current);
+  const running = services.store.releases.current(app);
   if (!running) {
     op.progress.step(`${description} (takes effect with the first deploy)`);
     return 'first-deploy';
@@ -86,8 +85,7 @@ export async function unsetConfig(op: Op, appName: string, keys: readonly string
 
 /** The keys whose stored value the serving release does not have yet (set or unset with --no-restart). */
 export function pendingKeys(services: Op['services'], app: string): { changed: string[]; removed: string[] } {
-  const current = services.store.apps.find(app)?.currentRelease ?? null;
-  const serving = current === null ? undefined : services.store.releases.find(app, current);
+  const serving = services.store.releases.current(app);
   if (!serving) return { changed: [], removed: [] };
   const stored = configOf(services.store, app);
   return {

@@ -42,7 +42,7 @@ export async function scale(op: Op, appName: string, counts: Record<string, numb
   if (RELEASE_PHASE in counts) throw new InvalidError(`${RELEASE_PHASE} is the release phase: it runs once per release, before the new instances start, and is not scaled`);
   const single = op.services.store.mounts.list(app.name).find((m) => m.singleWriter);
   if (single && (counts.web ?? 0) > 1) throw new InvalidError(`web mounts ${single.name}, a single-writer volume: it runs one instance at most`);
-  const rel = app.currentRelease === null ? undefined : op.services.store.releases.find(app.name, app.currentRelease);
+  const rel = op.services.store.releases.current(app.name);
   const unknown = rel ? Object.keys(counts).filter((t) => !(t in rel.processes)) : [];
   if (rel && unknown.length) {
     throw new InvalidError(`${app.name} has no process type ${unknown.join(', ')}; it has ${Object.keys(rel.processes).join(', ')} (from its Procfile)`);
@@ -65,13 +65,13 @@ export async function restart(
 ): Promise<{ stopped: Instance[] | undefined } | { released: number }> {
   const app = getApp(op.services, op.caller, appName);
   const pending = pendingKeys(op.services, app.name);
-  const serving = app.currentRelease === null ? undefined : op.services.store.releases.find(app.name, app.currentRelease);
+  const serving = op.services.store.releases.current(app.name);
   if (serving && pending.changed.length + pending.removed.length > 0) {
     const keys = [...pending.changed, ...pending.removed];
     op.progress.step(`Restarting ${app.name} with its pending config (${keys.join(', ')})`);
     return withOpLock(op, app.name, 'restart', async () => {
-      const fresh = getApp(op.services, op.caller, app.name);
-      const rel = fresh.currentRelease === null ? serving : (op.services.store.releases.find(app.name, fresh.currentRelease) ?? serving);
+      getApp(op.services, op.caller, app.name);
+      const rel = op.services.store.releases.current(app.name) ?? serving;
       const result = await rollout(
         op.services,
         { ...releaseOf(rel), pusher: op.caller.user, description: `Apply pending config: ${keys.join(', ')}`, config: configOf(op.services.store, app.name) },

@@ -57,8 +57,8 @@ export function applyToRelease(
   const { services, caller } = op;
   return withOpLock(op, app, purpose, async () => {
     change();
-    const fresh = getApp(services, caller, app);
-    const rel = fresh.currentRelease === null ? undefined : services.store.releases.find(app, fresh.currentRelease);
+    getApp(services, caller, app);
+    const rel = services.store.releases.current(app);
     if (!rel) return undefined;
     try {
       return (await converge(services, rel, { replace, progress: op.progress, signal: op.signal })).stopped;

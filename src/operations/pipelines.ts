@@ -88,8 +88,7 @@ export async function showPipeline(ask: Ask, input: string): Promise<{ pipeline:
   if (!pipeline || !maySee(ask, pipeline)) throw new NotFoundError(`no pipeline ${name}; create it with pipelines:create ${name}`);
   const apps = await Promise.all(
     pipeline.apps.map(async ({ app, stage }) => {
-      const record = services.store.apps.find(app);
-      const rel = record?.currentRelease && mayUseApp(services.store, app, caller) ? services.store.releases.find(app, record.currentRelease) : undefined;
+      const rel = mayUseApp(services.store, app, caller) ? services.store.releases.current(app) : undefined;
       return { app, stage, release: rel?.version ?? null, image: rel ? ((await services.images.id(rel.image)) ?? null) : null, commit: rel?.commit ?? null };
     }),
   );
@@ -117,7 +116,7 @@ export async function promote(op: Op, appName: string, to: string | undefined): 
   if (!membership) throw new InvalidError(`${source.name} is in no pipeline; add it with pipelines:add PIPELINE ${source.name} --stage staging`);
   const pipeline = services.store.pipelines.find(membership.pipeline) as Pipeline;
   if (source.currentRelease === null) throw new ConflictError(`${source.name} has no release to promote; push to it first`);
-  const rel = services.store.releases.find(source.name, source.currentRelease);
+  const rel = services.store.releases.current(source.name);
   if (!rel) throw new ConflictError(`${source.name} has no release v${source.currentRelease}`);
   let targets: string[];
   if (to !== undefined) {

@@ -17,8 +17,7 @@ export type CronDeps = Pick<PipelineDeps, 'store' | 'runtime' | 'config' | 'log'
 
 /** The jobs of the app's current release. */
 export function currentJobs(deps: Pick<PipelineDeps, 'store'>, app: string): CronJob[] {
-  const current = deps.store.apps.find(app)?.currentRelease;
-  return current ? (deps.store.releases.find(app, current)?.cron ?? []) : [];
+  return deps.store.releases.current(app)?.cron ?? [];
 }
 
 export function getJob(deps: Pick<PipelineDeps, 'store'>, app: string, name: string): CronJob {
@@ -73,8 +72,7 @@ function begin(deps: CronDeps, app: string, job: CronJob, release: number, req: 
  */
 export async function runCronJob(deps: CronDeps, app: string, job: CronJob, req: CronRunRequest): Promise<CronRun> {
   const { store, runtime, config, log } = deps;
-  const current = store.apps.find(app)?.currentRelease;
-  const rel = current ? store.releases.find(app, current) : undefined;
+  const rel = store.releases.current(app);
   if (!rel) throw new ConflictError(`${app} has no release yet; push to deploy first`);
   const begun = begin(deps, app, job, rel.version, req);
   if (typeof begun === 'string') throw new ConflictError(begun);

@@ -61,7 +61,7 @@ export async function reconcile(deps: PipelineDeps): Promise<void> {
     if (busy) continue;
     try {
       store.releases.failAbandoned(app.name);
-      const current = app.currentRelease === null ? undefined : store.releases.find(app.name, app.currentRelease);
+      const current = store.releases.current(app.name);
       if (current) {
         const result = await converge(deps, current, { replace: [], progress: new Progress([]), signal: new AbortController().signal });
         if (result.started.length || result.stopped.length) {

@@ -419,6 +419,11 @@ class SqliteReleases implements ReleaseStore {
     return r && toRelease(r, this.box);
   }
 
+  current(app: string): Release | undefined {
+    const r = this.db.prepare('SELECT r.* FROM releases r JOIN apps a ON a.name = r.app AND a.current_release = r.version WHERE a.name = ?').get(app) as Row | undefined;
+    return r && toRelease(r, this.box);
+  }
+
   list(app: string): Release[] {
     return (this.db.prepare('SELECT * FROM releases WHERE app = ? ORDER BY version DESC').all(app) as Row[]).map((r) =>
       toRelease(r, this.box),

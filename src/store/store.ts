@@ -149,6 +149,8 @@ export interface ReleaseStore {
   create(release: Omit<Release, 'version' | 'status' | 'createdAt' | 'image'>, imageFor: (version: number) => string): Release;
   setStatus(app: string, version: number, status: ReleaseStatus): void;
   find(app: string, version: number): Release | undefined;
+  /** The release the app serves (its current one), if it has one. */
+  current(app: string): Release | undefined;
   list(app: string): Release[];
   failAbandoned(app: string): void;
 }

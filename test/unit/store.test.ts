@@ -38,6 +38,12 @@ describe('SQLite store', () => {
       [2, 'deployed'],
       [1, 'failed'],
     ]);
+    // The serving release is the app's current one, of that app only.
+    store.apps.create('a', 'alice');
+    expect(store.releases.current('a')).toBeUndefined();
+    store.apps.setCurrentRelease('a', 2);
+    expect(store.releases.current('a')).toMatchObject({ app: 'a', version: 2, config: { A: '1' } });
+    expect(store.releases.current('b')).toBeUndefined();
   });
 
   it('keeps keys by fingerprint, several per user', () => {
