@@ -1,31 +1,14 @@
-import type { ReleaseScripts } from '../domain/app-json.js';
-import type { CronJob } from '../domain/cron.js';
-import type { Overlays } from '../domain/pipeline.js';
 import { releaseImageTag } from '../domain/names.js';
 import type { Release } from '../store/store.js';
-import type { Processes } from '../domain/procfile.js';
 import type { PipelineDeps } from './deps.js';
 import type { Progress } from '../output/progress.js';
 
-export interface ReleaseRequest {
-  app: string;
-  /** The image to release: a fresh build, or an earlier release's image (config change, rollback). */
-  image: string;
-  commit: string;
-  buildId: number | null;
-  pusher: string;
-  description: string;
-  config: Record<string, string>;
-  processes: Processes;
-  healthcheck: string | null;
-  /** Scheduled jobs the release declares. */
-  cron: CronJob[];
-  /** app.json's commands around a deploy. */
-  scripts: ReleaseScripts;
-  /** skiff.yml's environments. */
-  environments: Overlays;
-  /** The port web instances listen on; null: SKIFF_APP_PORT. */
-  port: number | null;
+/**
+ * What a new release is made of: a release's own fields but those the store
+ * gives it (version, status, time). Its image is the one to release: a fresh
+ * build, or an earlier release's (config change, rollback).
+ */
+export interface ReleaseRequest extends Omit<Release, 'version' | 'status' | 'createdAt'> {
   /** Drop the source tag once the release has its own (true for build tags). */
   dropSourceTag: boolean;
 }
