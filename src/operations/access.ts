@@ -2,11 +2,10 @@ import { parseUserName } from '../domain/user-name.js';
 import { ConflictError, InvalidError, NotFoundError } from '../errors.js';
 import { getApp, mayUseApp } from '../access/policy.js';
 import { syncAllRefs } from './apps.js';
-import { serverOp, withOpLock, type Op } from './operation.js';
+import { serverOp, withOpLock, type Op, type Ask } from './operation.js';
 import { releaseConfig } from './config.js';
 import { endShares } from './storage.js';
 
-type Ask = Pick<Op, 'services' | 'caller'>;
 
 /** access:add: the owner (or an admin) shares the app with a user who has a key. */
 export function grantAccess({ services, caller }: Ask, appName: string, userName: string): { app: string; user: string } {

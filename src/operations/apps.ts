@@ -13,7 +13,7 @@ import { applyRoutes } from '../pipeline/route.js';
 import { parseRuntimeName } from '../runtime/runtimes.js';
 import { STORAGE_ON_SWARM } from '../runtime/swarm-runtime.js';
 import type { App, Stack } from '../store/store.js';
-import { serverOp, withOpLock, type Caller, type Op, type Services } from './operation.js';
+import { serverOp, withOpLock, type Ask, type Caller, type Op, type Services } from './operation.js';
 import { endShares, sharesOf } from './storage.js';
 
 /** Creates repo and record; the repo is made first and idempotently, so a crash leaves nothing that blocks a retry. */
@@ -53,7 +53,7 @@ function assertNotReviewName(services: Services, name: string, caller: Caller): 
 }
 
 /** apps:create: an app, optionally on a stack the caller may use, which sets how its web process runs. */
-export async function createAppOnStack(op: Pick<Op, 'services' | 'caller'>, name: string, stackName: string | null): Promise<{ app: App; stack: Stack | 'builtin' | undefined }> {
+export async function createAppOnStack(op: Ask, name: string, stackName: string | null): Promise<{ app: App; stack: Stack | 'builtin' | undefined }> {
   const stack = stackName === null ? undefined : getUsableStack(op.services.store, stackName, op.caller);
   const app = await createApp(op.services, name, op.caller, stackName);
   if (stack && stack !== 'builtin') applyStackFormation(op.services, app.name, stack.definition);
@@ -70,7 +70,7 @@ function applyStackFormation(services: Services, app: string, stack: StackDefini
 }
 
 /** apps:stack-update: the stack the app builds with from its next push; null for none. */
-export function setAppStack(op: Pick<Op, 'services' | 'caller'>, appName: string, stackName: string | null): App {
+export function setAppStack(op: Ask, appName: string, stackName: string | null): App {
   const { services, caller } = op;
   const app = getApp(services, caller, appName, { owner: true });
   if (stackName === null) {
@@ -149,7 +149,7 @@ export const DEFAULT_REVIEW_APPS = 5;
  * push of any branch but main and master deploys that branch's review app.
  * Off keeps the review apps there are; deleting their branches removes them.
  */
-export function setReviewApps(op: Pick<Op, 'services' | 'caller'>, appName: string, value: string | undefined, max: string | undefined): { app: App; max: number | null } {
+export function setReviewApps(op: Ask, appName: string, value: string | undefined, max: string | undefined): { app: App; max: number | null } {
   const { services, caller } = op;
   const app = getApp(services, caller, appName, { owner: true });
   if (app.reviewOf) throw new InvalidError(`${app.name} is a review app itself (of ${app.reviewOf.parent})`);

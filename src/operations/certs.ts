@@ -6,9 +6,8 @@ import { applyRoutes, hostsByApp } from '../pipeline/route.js';
 import { notifyWebhooks } from '../pipeline/notify.js';
 import type { ChallengeFailure, IssuanceFailure } from '../router/router.js';
 import type { CustomCertificate } from '../store/store.js';
-import type { Op, Services } from './operation.js';
+import type { Ask, Services } from './operation.js';
 
-type Ask = Pick<Op, 'services' | 'caller'>;
 
 /** One host of an app and the certificate it is served with: custom, automatic (ACME), or none yet, with the last failure to get one. */
 export interface HostCertificate {

@@ -5,9 +5,8 @@ import { configOf } from '../pipeline/app-config.js';
 import { getApp, mayUseApp } from '../access/policy.js';
 import type { ConfigGroup } from '../store/store.js';
 import { releaseConfig, type ConfigOptions, type ConfigOutcome } from './config.js';
-import { withOpLock, type Op } from './operation.js';
+import { withOpLock, type Op, type Ask } from './operation.js';
 
-type Ask = Pick<Op, 'services' | 'caller'>;
 
 function parseGroupName(input: string | undefined): string {
   return parseNameLikeApp(input, 'config group');

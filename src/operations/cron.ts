@@ -3,9 +3,8 @@ import { InvalidError } from '../errors.js';
 import { currentJobs, getJob, runCronJob } from '../pipeline/cron.js';
 import { getApp } from '../access/policy.js';
 import type { CronRun, CronRunStatus } from '../store/store.js';
-import type { Op, Services } from './operation.js';
+import type { Op, Services, Ask } from './operation.js';
 
-type Ask = Pick<Op, 'services' | 'caller'>;
 
 /** A job of the current release, when it runs next and how it last ended. */
 export interface CronJobInfo extends CronJob {

@@ -5,9 +5,8 @@ import { ConflictError, InvalidError, NotFoundError } from '../errors.js';
 import type { App } from '../store/store.js';
 import { getApp } from '../access/policy.js';
 import { applyRoutes } from '../pipeline/route.js';
-import type { Op } from './operation.js';
+import type { Op, Ask } from './operation.js';
 
-type Ask = Pick<Op, 'services' | 'caller'>;
 
 /** A recorded change of the routing, applied; if the router refuses it, the record is undone. */
 async function routed(services: Op['services'], change: () => void, undo: () => void): Promise<void> {

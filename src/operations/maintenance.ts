@@ -3,9 +3,8 @@ import { InvalidError } from '../errors.js';
 import { getApp } from '../access/policy.js';
 import { applyRoutes } from '../pipeline/route.js';
 import type { App } from '../store/store.js';
-import type { Op } from './operation.js';
+import type { Ask } from './operation.js';
 
-type Ask = Pick<Op, 'services' | 'caller'>;
 
 /**
  * maintenance:on: from the router's next load on (at once), every request to

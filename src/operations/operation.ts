@@ -28,6 +28,9 @@ export interface Op {
   onWait(message: string): void;
 }
 
+/** What an operation needs when it tells no steps and takes no app lock: who asks, and the services. */
+export type Ask = Pick<Op, 'services' | 'caller'>;
+
 /** The server acting for itself (a review app's expiry, a share that ends): an admin's rights, no terminal. */
 export function serverOp(services: Services, progress: Progress = new Progress([]), signal: AbortSignal = new AbortController().signal): Op {
   return { services, caller: { user: 'skiff', admin: true, via: 'host' }, progress, signal, onWait: (m) => progress.info(m) };

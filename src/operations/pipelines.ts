@@ -7,9 +7,8 @@ import { rollout } from '../pipeline/deploy.js';
 import { configOf } from '../pipeline/app-config.js';
 import type { Pipeline } from '../store/store.js';
 import { syncAllRefs } from './apps.js';
-import { withOpLock, type Op } from './operation.js';
+import { withOpLock, type Op, type Ask } from './operation.js';
 
-type Ask = Pick<Op, 'services' | 'caller'>;
 
 /** A pipeline's name follows the rules of an app's. */
 function parsePipelineName(input: string | undefined): string {

@@ -9,9 +9,8 @@ import { chooseBuilder } from '../pipeline/build.js';
 import { checkout } from '../pipeline/checkout.js';
 import { getOwnStack, getApp, resolveAppStack } from '../access/policy.js';
 import type { Stack } from '../store/store.js';
-import type { Op } from './operation.js';
+import type { Op, Ask } from './operation.js';
 
-type Ask = Pick<Op, 'services' | 'caller'>;
 
 /** stacks:create (admins): a stack from a stackfile's text; it starts unpublished. */
 export function createStack({ services, caller }: Ask, source: string): Stack {

@@ -4,9 +4,8 @@ import { printable } from '../domain/app-name.js';
 import { getApp, mayUseApp } from '../access/policy.js';
 import { STORAGE_ON_SWARM } from '../runtime/swarm-runtime.js';
 import type { Mount } from '../store/store.js';
-import { applyToRelease, serverOp, type Op } from './operation.js';
+import { applyToRelease, serverOp, type Op, type Ask } from './operation.js';
 
-type Ask = Pick<Op, 'services' | 'caller'>;
 
 /**
  * One of the app's volumes: where it is mounted (null: kept, not mounted),

@@ -3,9 +3,8 @@ import type { Caller } from '../domain/caller.js';
 import { parseUserName } from '../domain/user-name.js';
 import { DeniedError, InvalidError, NotFoundError, UsageError } from '../errors.js';
 import type { Token } from '../store/store.js';
-import type { Op, Services } from './operation.js';
+import type { Ask, Services } from './operation.js';
 
-type Ask = Pick<Op, 'services' | 'caller'>;
 
 /** Tokens are kept as their SHA-256 only; the token itself is shown once. */
 export function hashToken(token: string): string {
