@@ -1,6 +1,6 @@
 import { ConflictError, UsageError } from '../errors.js';
 import { getApp } from '../access/policy.js';
-import { appIdentity, appMounts, oneOffLimits } from '../pipeline/converge.js';
+import { oneOffSpec } from '../pipeline/one-off.js';
 import type { CommandSpec } from './command.js';
 
 const USAGE = 'APP [--] COMMAND [ARGS...]';
@@ -30,7 +30,7 @@ export const runCommands: CommandSpec[] = [
       if (hostTty) stdin.setRawMode(true);
       try {
         return await services.runtime.run(
-          { app: app.name, release: rel.version, image: rel.image, env: { ...rel.config, PORT: String(services.config.appPort) }, command, ...appIdentity(services, app.name), ...oneOffLimits(services, app.name), mounts: appMounts(services, app.name) },
+          oneOffSpec(services, rel, command),
           {
             stdin: io.stdin,
             stdout: io.tty ? (io.rawStdout ?? io.stdout) : io.stdout,

@@ -4,7 +4,7 @@ import type { CronJob } from '../domain/cron.js';
 import { ConflictError, NotFoundError } from '../errors.js';
 import { Tail } from '../output/capped.js';
 import type { CronRun, CronTrigger } from '../store/store.js';
-import { appIdentity, appMounts, oneOffLimits } from './converge.js';
+import { oneOffSpec } from './one-off.js';
 import type { PipelineDeps } from './deps.js';
 import { isProcessAlive } from './lock.js';
 import { notifyWebhooks } from './notify.js';
@@ -104,17 +104,7 @@ export async function runCronJob(deps: CronDeps, app: string, job: CronJob, req:
   let status: 'succeeded' | 'failed' | 'timed-out' | 'interrupted' | 'replaced';
   try {
     exitCode = await runtime.run(
-      {
-        app,
-        release: rel.version,
-        image: rel.image,
-        env: { ...rel.config, PORT: String(config.appPort) },
-        command: shellCommand(job.command),
-        ...appIdentity(deps, app),
-        ...oneOffLimits(deps, app),
-        mounts: appMounts(deps, app),
-        cronRun: started.id,
-      },
+      oneOffSpec(deps, rel, shellCommand(job.command), { cronRun: started.id }),
       { stdin: Readable.from([]), stdout: sink(req.stdout), stderr: sink(req.stderr ?? req.stdout), signal: limited.signal },
     );
     if (own.signal.aborted) status = 'replaced';

@@ -8,7 +8,7 @@ import { DeployFailedError } from '../errors.js';
 import { capped, MAX_LOG_BYTES } from '../output/capped.js';
 import type { Progress } from '../output/progress.js';
 import type { Release } from '../store/store.js';
-import { appIdentity, appMounts, oneOffLimits } from './converge.js';
+import { oneOffSpec } from './one-off.js';
 import type { PipelineDeps } from './deps.js';
 import { withTimeout } from './timeout.js';
 
@@ -58,14 +58,14 @@ export async function runReleasePhase(
       kept.write(chunk, done);
     },
   });
-  const limits = deps.store.formation.list(rel.app).some((f) => f.process === RELEASE_PHASE) ? oneOffLimits(deps, rel.app, RELEASE_PHASE) : oneOffLimits(deps, rel.app);
+  const process = deps.store.formation.list(rel.app).some((f) => f.process === RELEASE_PHASE) ? RELEASE_PHASE : 'web';
   const limited = withTimeout(signal, deps.config.releaseTimeoutMs);
   const serving = deps.store.apps.find(rel.app)?.currentRelease;
   const keeps = serving ? `; v${serving} keeps serving` : '';
   try {
     for (const { label, command } of commands) {
       const status = await deps.runtime.run(
-        { app: rel.app, release: rel.version, image: rel.image, env: rel.config, command: shellCommand(command), ...appIdentity(deps, rel.app), ...limits, mounts: appMounts(deps, rel.app) },
+        oneOffSpec(deps, rel, shellCommand(command), { process }),
         { stdin: Readable.from([]), stdout: both, stderr: both, signal: limited.signal },
       );
       if (limited.timedOut()) {
@@ -91,7 +91,7 @@ export async function runAfterDeploy(deps: Pick<PipelineDeps, 'runtime' | 'confi
   });
   const limited = withTimeout(signal, deps.config.releaseTimeoutMs);
   const status = await deps.runtime.run(
-    { app: rel.app, release: rel.version, image: rel.image, env: rel.config, command: shellCommand(command), ...appIdentity(deps, rel.app), ...oneOffLimits(deps, rel.app), mounts: appMounts(deps, rel.app) },
+    oneOffSpec(deps, rel, shellCommand(command)),
     { stdin: Readable.from([]), stdout: out, stderr: out, signal: limited.signal },
   );
   return limited.timedOut() ? 'timed-out' : status;

@@ -7,7 +7,7 @@ import type { Instance } from '../runtime/runtime.js';
 import { VerifyFailedError } from '../errors.js';
 import type { PipelineDeps } from './deps.js';
 import type { Progress } from '../output/progress.js';
-import { appIdentity, oneOffLimits } from './converge.js';
+import { oneOffSpec } from './one-off.js';
 import { withTimeout } from './timeout.js';
 
 /**
@@ -24,7 +24,7 @@ export async function verify(
   const sink = progress.outputStream();
   const limited = withTimeout(signal, deps.config.verifyTimeoutMs);
   const status = await deps.runtime.run(
-    { app: req.app, release: 0, image: req.image, env: req.env, command: shellCommand(req.command), ...appIdentity(deps, req.app), ...oneOffLimits(deps, req.app) },
+    oneOffSpec(deps, { app: req.app, version: 0, image: req.image, config: req.env, port: null }, shellCommand(req.command), { mounts: false }),
     { stdin: Readable.from([]), stdout: sink, stderr: sink, signal: limited.signal },
   );
   if (limited.timedOut()) throw new VerifyFailedError(`verify command '${req.command}' ran past SKIFF_VERIFY_TIMEOUT (${deps.config.verifyTimeoutMs / 1000} s)`);
