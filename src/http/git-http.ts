@@ -1,12 +1,11 @@
-import { spawn } from 'node:child_process';
 import http from 'node:http';
 import { setTimeout as sleep } from 'node:timers/promises';
+import { Writable } from 'node:stream';
 import zlib from 'node:zlib';
-import { gitArgs, gitEnv, killGitGroup, openRepo } from '../operations/git-access.js';
+import { openRepo, runGit } from '../operations/git-access.js';
 import type { Caller, Services } from '../operations/operation.js';
 import { callerForToken } from '../operations/tokens.js';
-import { DEPLOY_BRANCHES } from '../domain/deploy-branch.js';
-import { parseGitRequest, type GitService } from '../domain/git-request.js';
+import { parseGitRequest, type GitRequest, type GitService } from '../domain/git-request.js';
 import { isSkiffError, userMessage } from '../errors.js';
 
 const PATH = /^\/([^/]+?)(?:\.git)?\/(info\/refs|git-upload-pack|git-receive-pack)$/;
@@ -88,12 +87,13 @@ export function createGitHttpServer(services: Services): http.Server {
       res.writeHead(401, { 'www-authenticate': 'Basic realm="Skiff"', 'content-type': 'text/plain' }).end('authentication required\n');
       return;
     }
-    let repoDir: string;
-    let created: boolean;
+    let gitRequest: GitRequest;
+    let repo: { repoDir: string; created: boolean };
     try {
-      const gitRequest = parseGitRequest([service, m[1]]);
-      if (!gitRequest) throw new Error('unreachable');
-      ({ repoDir, created } = await openRepo(services, gitRequest, caller));
+      const parsed = parseGitRequest([service, m[1]]);
+      if (!parsed) throw new Error('unreachable');
+      gitRequest = parsed;
+      repo = await openRepo(services, gitRequest, caller);
     } catch (err) {
       if (!isSkiffError(err)) throw err;
       const status = err.code === 'DENIED' ? 403 : err.code === 'NOT_FOUND' ? 404 : 400;
@@ -106,24 +106,23 @@ export function createGitHttpServer(services: Services): http.Server {
     } else {
       res.writeHead(200, { 'content-type': `application/x-${service}-result`, 'cache-control': 'no-cache' });
     }
-    const child = spawn('git', gitArgs(services, service, ['--stateless-rpc', ...(refs ? ['--advertise-refs'] : []), repoDir]), {
-      stdio: ['pipe', 'pipe', 'pipe'],
-      detached: true,
-      env: gitEnv(caller, created),
+    const messages = new Writable({
+      write(chunk: Buffer, _encoding, done) {
+        services.log.debug({ stderr: chunk.toString() }, 'git stderr');
+        done();
+      },
     });
-    let exited = false;
-    // The pusher went away: the deploy under git stops, as over SSH.
-    res.on('close', () => {
-      if (!exited) killGitGroup(child.pid);
-    });
-    child.stderr.on('data', (d: Buffer) => services.log.debug({ stderr: d.toString() }, 'git stderr'));
-    child.stdin.on('error', () => {});
-    if (refs) child.stdin.end();
-    else (req.headers['content-encoding'] === 'gzip' ? req.pipe(zlib.createGunzip()) : req).pipe(child.stdin);
-    child.stdout.pipe(res);
-    const status = await new Promise<number>((resolve) => child.on('close', (code) => resolve(code ?? 1)));
-    exited = true;
-    if (service === 'git-receive-pack' && !refs && status === 0) await services.repos.fixHead(m[1].replace(/\.git$/, ''), DEPLOY_BRANCHES);
+    await runGit(services, gitRequest, caller, repo, {
+      input: refs ? null : req.headers['content-encoding'] === 'gzip' ? req.pipe(zlib.createGunzip()) : req,
+      output: res,
+      endOutput: true,
+      messages,
+      // The pusher went away: the deploy under git stops, as over SSH.
+      onGone: (listener) => {
+        res.on('close', listener);
+        return () => res.off('close', listener);
+      },
+    }, { advertiseRefs: refs });
   }
 }
 
