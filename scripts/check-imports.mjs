@@ -48,7 +48,8 @@ for (const file of sources(SRC)) {
     // The doors reach commands through the dispatcher alone; everything else they need is an operation.
     const door = floorOf(file) === FLOORS.length - 1;
     const command = path.relative(SRC, target).split(path.sep)[0] === 'commands';
-    if (door && command && path.relative(SRC, target) !== path.join('commands', 'dispatch.ts')) problems.push(`${rel} imports ${path.relative(SRC, target)}: a door calls operations, and commands only through commands/dispatch.ts`);
+    if (door && command && path.relative(SRC, target) !== path.join('commands', 'dispatch.ts'))
+      problems.push(`${rel} imports ${path.relative(SRC, target)}: a door calls operations, and commands only through commands/dispatch.ts`);
   }
 }
 if (problems.length) {

@@ -14,14 +14,30 @@ export const SETTINGS: readonly SettingSpec[] = [
   { env: 'SKIFF_SSH_PORT', default: '2222', summary: 'port of the SSH server (git push and commands)' },
   { env: 'SKIFF_BIND', default: '0.0.0.0', summary: 'address the SSH server, git over HTTP and the router listen on' },
   { env: 'SKIFF_DOMAIN', default: 'localhost', summary: 'apps answer at APP.SKIFF_DOMAIN; also the host in git remotes' },
-  { env: 'SKIFF_HTTP_PORT', default: '8022', summary: "port for git over HTTP(S) with a token (put TLS in front); 0 turns it off" },
+  { env: 'SKIFF_HTTP_PORT', default: '8022', summary: 'port for git over HTTP(S) with a token (put TLS in front); 0 turns it off' },
   { env: 'SKIFF_ROUTER_PORT', default: '80', summary: 'port the router (Caddy) serves apps on, at http://APP.SKIFF_DOMAIN' },
-  { env: 'SKIFF_ACME_EMAIL', default: '', summary: "your email for the ACME account; set, every app host is served over HTTPS with automatic certificates, and HTTP redirects to it" },
-  { env: 'SKIFF_ACME_CA', default: 'https://acme-v02.api.letsencrypt.org/directory', summary: "the ACME CA's directory URL (Let's Encrypt's production one by default)" },
+  {
+    env: 'SKIFF_ACME_EMAIL',
+    default: '',
+    summary: 'your email for the ACME account; set, every app host is served over HTTPS with automatic certificates, and HTTP redirects to it',
+  },
+  {
+    env: 'SKIFF_ACME_CA',
+    default: 'https://acme-v02.api.letsencrypt.org/directory',
+    summary: "the ACME CA's directory URL (Let's Encrypt's production one by default)",
+  },
   { env: 'SKIFF_ACME_CA_ROOT', default: '', summary: "a PEM file of the root the ACME CA's own HTTPS is signed by, when it is a private CA" },
   { env: 'SKIFF_ROUTER_TLS_PORT', default: '443', summary: 'port the router serves apps over HTTPS on, with SKIFF_ACME_EMAIL set' },
-  { env: 'SKIFF_GIT_HOST', default: '', summary: 'a host name the router serves git over HTTP on too (https://HOST/APP.git with HTTPS on), in front of SKIFF_HTTP_PORT' },
-  { env: 'SKIFF_CADDY_ADMIN', default: '', summary: "admin API of an existing Caddy (host:port or unix//path), where Skiff sets only its own server; empty: Skiff runs its own" },
+  {
+    env: 'SKIFF_GIT_HOST',
+    default: '',
+    summary: 'a host name the router serves git over HTTP on too (https://HOST/APP.git with HTTPS on), in front of SKIFF_HTTP_PORT',
+  },
+  {
+    env: 'SKIFF_CADDY_ADMIN',
+    default: '',
+    summary: 'admin API of an existing Caddy (host:port or unix//path), where Skiff sets only its own server; empty: Skiff runs its own',
+  },
   { env: 'SKIFF_DRAIN_SECONDS', default: '10', summary: 'seconds old web instances keep finishing requests after a switch' },
   { env: 'SKIFF_APP_PORT', default: '5000', summary: 'PORT given to web processes' },
   { env: 'SKIFF_READY_TIMEOUT', default: '60', summary: 'seconds each new web instance has to answer HTTP' },
@@ -29,22 +45,44 @@ export const SETTINGS: readonly SettingSpec[] = [
   { env: 'SKIFF_BUILD_TIMEOUT', default: '1200', summary: 'seconds a build may take (its image build, or a stack build image) before the push is refused' },
   { env: 'SKIFF_VERIFY_TIMEOUT', default: '600', summary: "seconds skiff.yml's verify command, or a stack's verify image, may take" },
   { env: 'SKIFF_RELEASE_TIMEOUT', default: '1800', summary: "seconds the Procfile's release command may take before it is killed and the release refused" },
-  { env: 'SKIFF_HOLD_SECONDS', default: '30', summary: 'seconds a single-writer handover may hold requests while the old instance stops and the new one starts; past it the old one starts again' },
+  {
+    env: 'SKIFF_HOLD_SECONDS',
+    default: '30',
+    summary: 'seconds a single-writer handover may hold requests while the old instance stops and the new one starts; past it the old one starts again',
+  },
   { env: 'SKIFF_CRON_TIMEOUT', default: '3600', summary: "seconds a scheduled job's run may take when its cron entry sets no timeout" },
-  { env: 'SKIFF_CRON_MAX_RUNNING', default: '3', summary: "runs of scheduled jobs one app may have at once (concurrency: allow stops there)" },
+  { env: 'SKIFF_CRON_MAX_RUNNING', default: '3', summary: 'runs of scheduled jobs one app may have at once (concurrency: allow stops there)' },
   { env: 'SKIFF_CRON_SECONDS', default: '0', summary: 'whether cron schedules may have a seconds field (six fields) — for tests; 1 or 0' },
   { env: 'SKIFF_REVIEW_APPS_TTL_DAYS', default: '7', summary: 'days a review app may go without a push before the server destroys it (fractions allowed)' },
   { env: 'SKIFF_DEFAULT_MEMORY', default: '1024', summary: 'MiB of memory each app container gets unless resources:set says otherwise' },
   { env: 'SKIFF_PIDS_LIMIT', default: '1024', summary: 'processes each app container may have at once' },
   { env: 'SKIFF_BUILD_MEMORY', default: '2048', summary: 'MiB of memory each step of a build (a RUN, a stack build) may use' },
   { env: 'SKIFF_BUILD_CPUS', default: '1', summary: 'CPUs each step of a build may use' },
-  { env: 'SKIFF_MAX_APPS_PER_USER', default: '50', summary: 'apps a user who is not an admin may create (review apps count toward their parent, not here); 0: no limit' },
+  {
+    env: 'SKIFF_MAX_APPS_PER_USER',
+    default: '50',
+    summary: 'apps a user who is not an admin may create (review apps count toward their parent, not here); 0: no limit',
+  },
   { env: 'SKIFF_MAX_DOMAINS_PER_APP', default: '20', summary: 'custom domains one app may have; 0: no limit' },
-  { env: 'SKIFF_MAX_HOLDS', default: '32', summary: 'requests of how many apps the router may hold at once (pauses, single-writer handovers), all in one process; pauses may take all but 8 (from 9 to 1024)' },
-  { env: 'SKIFF_MAX_HOLDS_PER_USER', default: '3', summary: "paused apps (ps:pause) a user who is not an admin may have at once; 0: no limit" },
+  {
+    env: 'SKIFF_MAX_HOLDS',
+    default: '32',
+    summary:
+      'requests of how many apps the router may hold at once (pauses, single-writer handovers), all in one process; pauses may take all but 8 (from 9 to 1024)',
+  },
+  { env: 'SKIFF_MAX_HOLDS_PER_USER', default: '3', summary: 'paused apps (ps:pause) a user who is not an admin may have at once; 0: no limit' },
   { env: 'SKIFF_MAX_CONNECTIONS_PER_USER', default: '10', summary: 'SSH connections one user may have open at once; 0: no limit' },
-  { env: 'SKIFF_MAX_CERTS_PER_HOUR', default: '20', summary: "custom domains one owner's apps may be given in an hour with HTTPS on (each starts a certificate order on the server's one ACME account); 0: no limit" },
-  { env: 'SKIFF_DOMAIN_VERIFY', default: '0', summary: "whether a custom domain must prove it is the app's: a DNS TXT record _skiff-challenge.HOST that domains:add names (1 or 0)" },
+  {
+    env: 'SKIFF_MAX_CERTS_PER_HOUR',
+    default: '20',
+    summary:
+      "custom domains one owner's apps may be given in an hour with HTTPS on (each starts a certificate order on the server's one ACME account); 0: no limit",
+  },
+  {
+    env: 'SKIFF_DOMAIN_VERIFY',
+    default: '0',
+    summary: "whether a custom domain must prove it is the app's: a DNS TXT record _skiff-challenge.HOST that domains:add names (1 or 0)",
+  },
   { env: 'SKIFF_DNS_SERVER', default: '', summary: 'host:port of the DNS server domain verification asks; empty: the system resolvers' },
   { env: 'SKIFF_MAX_PUSH_SIZE', default: '1024', summary: 'MiB a single push may send' },
   { env: 'SKIFF_KEEP_RELEASES', default: '10', summary: 'release images kept for rollback (older ones are pruned)' },
@@ -53,15 +91,27 @@ export const SETTINGS: readonly SettingSpec[] = [
   { env: 'SKIFF_STACK_PYTHON_IMAGE', default: 'python:3.12-slim-bookworm', summary: 'base image of the built-in python stack' },
   { env: 'SKIFF_STACK_STATIC_IMAGE', default: 'busybox:1.36', summary: 'base image of the built-in static stack' },
   { env: 'SKIFF_BUILD_CA_FILE', default: '', summary: 'a CA bundle that builds trust for package installs (behind an intercepting proxy)' },
-  { env: 'SKIFF_REGISTRY', default: '', summary: 'registry and path release images are pushed to and pulled from, e.g. registry.internal:5000/team; empty: images stay on this host' },
+  {
+    env: 'SKIFF_REGISTRY',
+    default: '',
+    summary: 'registry and path release images are pushed to and pulled from, e.g. registry.internal:5000/team; empty: images stay on this host',
+  },
   { env: 'SKIFF_REGISTRY_USER', default: '', summary: "user for the registry's basic auth" },
   { env: 'SKIFF_REGISTRY_PASSWORD', default: '', summary: 'password for the registry' },
-  { env: 'SKIFF_RUNTIME', default: 'docker', summary: 'how apps run: docker (containers), systemd (a unit per instance) or swarm (a service per process type); apps:set APP runtime NAME overrides it' },
+  {
+    env: 'SKIFF_RUNTIME',
+    default: 'docker',
+    summary: 'how apps run: docker (containers), systemd (a unit per instance) or swarm (a service per process type); apps:set APP runtime NAME overrides it',
+  },
   { env: 'SKIFF_SYSTEMD_DIR', default: '/etc/systemd/system', summary: 'where the systemd runtime writes its units' },
   { env: 'SKIFF_SWARM_NETWORK', default: 'skiff', summary: "the swarm gateway's attachable overlay network; each app's services get SKIFF_SWARM_NETWORK-APP" },
   { env: 'SKIFF_SWARM_GATEWAY_PORT', default: '8091', summary: "loopback port of the swarm runtime's gateway, through which the router reaches tasks" },
   { env: 'SKIFF_SWARM_GATEWAY_IMAGE', default: 'debian:bookworm-slim', summary: "image the swarm gateway runs this host's caddy in (any glibc image)" },
-  { env: 'SKIFF_HOOKS_ALLOW', default: '', summary: 'CIDR ranges webhooks may reach although they are loopback, private or link-local (comma-separated, e.g. 10.1.0.0/16)' },
+  {
+    env: 'SKIFF_HOOKS_ALLOW',
+    default: '',
+    summary: 'CIDR ranges webhooks may reach although they are loopback, private or link-local (comma-separated, e.g. 10.1.0.0/16)',
+  },
   { env: 'SKIFF_LOG_LEVEL', default: 'info', summary: 'server log level (pino: debug, info, warn, error)' },
 ];
 
@@ -99,7 +149,7 @@ export interface Config {
   /** Bounds of every step of a build (memory in bytes); processes: pidsLimit. */
   build: { memoryBytes: number; cpus: number };
   /** Per-tenant quotas; 0 is no limit. */
-  quotas: { appsPerUser: number; domainsPerApp: number; holdsPerUser: number; connectionsPerUser: number; certsPerHour: number }
+  quotas: { appsPerUser: number; domainsPerApp: number; holdsPerUser: number; connectionsPerUser: number; certsPerHour: number };
   /** Custom domains need a TXT record that proves them (SKIFF_DOMAIN_VERIFY); asked of dnsServer, else the system's resolvers. */
   domainVerify: { required: boolean; dnsServer: string | undefined };
   /** Bytes one push may send (git's receive.maxInputSize). */
@@ -151,7 +201,8 @@ function oneOf(env: NodeJS.ProcessEnv, name: string, choices: readonly string[])
 function gitHostSetting(env: NodeJS.ProcessEnv): string | undefined {
   const host = (env.SKIFF_GIT_HOST ?? '').toLowerCase();
   if (!host) return undefined;
-  if (!/^(?=.{1,253}$)([a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?\.)+[a-z]([a-z0-9-]{0,61}[a-z0-9])?$/.test(host)) throw new Error(`SKIFF_GIT_HOST must be a host name, not '${host}'`);
+  if (!/^(?=.{1,253}$)([a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?\.)+[a-z]([a-z0-9-]{0,61}[a-z0-9])?$/.test(host))
+    throw new Error(`SKIFF_GIT_HOST must be a host name, not '${host}'`);
   if ((env.SKIFF_HTTP_PORT ?? defaultOf('SKIFF_HTTP_PORT')) === '0') throw new Error('SKIFF_GIT_HOST needs the git door: SKIFF_HTTP_PORT may not be 0');
   return host;
 }
@@ -161,7 +212,8 @@ function tlsSetting(env: NodeJS.ProcessEnv): Config['tls'] {
   const email = env.SKIFF_ACME_EMAIL ?? '';
   if (!email) return undefined;
   if (!/^[^\s@'"{}]+@[^\s@'"{}]+\.[^\s@'"{}]+$/.test(email)) throw new Error(`SKIFF_ACME_EMAIL must be an email address, not '${email}'`);
-  if (env.SKIFF_CADDY_ADMIN) throw new Error("SKIFF_ACME_EMAIL needs Skiff's own Caddy: with SKIFF_CADDY_ADMIN, your Caddy's own automatic HTTPS serves Skiff's hosts");
+  if (env.SKIFF_CADDY_ADMIN)
+    throw new Error("SKIFF_ACME_EMAIL needs Skiff's own Caddy: with SKIFF_CADDY_ADMIN, your Caddy's own automatic HTTPS serves Skiff's hosts");
   const ca = env.SKIFF_ACME_CA || defaultOf('SKIFF_ACME_CA');
   if (!/^https:\/\/[^\s{}]+$/.test(ca)) throw new Error(`SKIFF_ACME_CA must be an https:// URL, not '${ca}'`);
   const port = intSetting(env, 'SKIFF_ROUTER_TLS_PORT', defaultOf('SKIFF_ROUTER_TLS_PORT'), 1, 65535);

@@ -56,7 +56,8 @@ export function getApp(deps: { store: Store }, caller: Pick<Caller, 'user' | 'ad
   const app = deps.store.apps.find(parseAppName(name));
   if (!caller.admin) {
     if (!app || !mayUseApp(deps.store, app.name, caller)) throw new DeniedError();
-    if (options.owner && app.createdBy !== caller.user) throw new DeniedError(`access denied: only the owner of ${app.name} (${app.createdBy}) or an admin may do that`);
+    if (options.owner && app.createdBy !== caller.user)
+      throw new DeniedError(`access denied: only the owner of ${app.name} (${app.createdBy}) or an admin may do that`);
   }
   if (!app) throw new NotFoundError(`app '${name}' not found; create it with apps:create ${name}, or push to it`);
   return app;
@@ -117,7 +118,8 @@ export function getStack(store: Store, caller: Pick<Caller, 'user' | 'admin'>, n
 /** Changing a stack is for its creator and admins. */
 export function getOwnStack(store: Store, caller: Pick<Caller, 'user' | 'admin'>, name: string): Stack {
   const stack = getStack(store, caller, name);
-  if (!caller.admin && stack.creator !== caller.user) throw new DeniedError(`access denied: only the creator of the ${stack.name} stack (${stack.creator}) or an admin may change it`);
+  if (!caller.admin && stack.creator !== caller.user)
+    throw new DeniedError(`access denied: only the creator of the ${stack.name} stack (${stack.creator}) or an admin may change it`);
   return stack;
 }
 

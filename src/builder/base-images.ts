@@ -40,12 +40,15 @@ export function referencedImages(dockerfile: string, buildArgs: Record<string, s
 }
 
 function expand(text: string, args: ReadonlyMap<string, string>): string {
-  return text.replace(/\$(?:\{([A-Za-z_][A-Za-z0-9_]*)(?::([-+])([^}]*))?\}|([A-Za-z_][A-Za-z0-9_]*))/g, (_m, braced, op, word, bare) => {
-    const value = args.get(braced ?? bare) ?? '';
-    if (op === '-') return value || word;
-    if (op === '+') return value ? word : '';
-    return value;
-  });
+  return text.replace(
+    /\$(?:\{([A-Za-z_][A-Za-z0-9_]*)(?::([-+])([^}]*))?\}|([A-Za-z_][A-Za-z0-9_]*))/g,
+    (_m: string, braced: string | undefined, op: string | undefined, word: string | undefined, bare: string | undefined) => {
+      const value = args.get(braced ?? bare ?? '') ?? '';
+      if (op === '-') return value || (word ?? '');
+      if (op === '+') return value ? (word ?? '') : '';
+      return value;
+    },
+  );
 }
 
 /** The app a release image name belongs to, by name alone: skiff/APP or REGISTRY/APP (for an image the host does not have). */
@@ -74,7 +77,9 @@ export async function assertMayBuildOn(docker: Docker, dockerfile: string, acces
     const app = labels ? labels[LABEL_APP] : appOfName(image, access.registryPrefix);
     // The image's identity decides, not its name: an app of the same name made later is not its owner.
     if (app !== undefined && !access.mayUse({ app, appId: labels?.[LABEL_APP_ID], created: found?.created })) {
-      throw new DeniedError(`access denied: the Dockerfile builds on ${image}, an image of an app you may not use; build on a public base image or on your own app's`);
+      throw new DeniedError(
+        `access denied: the Dockerfile builds on ${image}, an image of an app you may not use; build on a public base image or on your own app's`,
+      );
     }
   }
 }

@@ -35,7 +35,12 @@ export class DockerfileBuilder implements Builder {
  * layer cache, streaming every line and checking each for an error. The
  * Dockerfile's base images are checked once, before anything is sent.
  */
-export async function buildFromContext(docker: Docker, ctx: BuildContext, dockerfile: string, settingOf: (image: string) => string | undefined = () => undefined): Promise<BuiltImage> {
+export async function buildFromContext(
+  docker: Docker,
+  ctx: BuildContext,
+  dockerfile: string,
+  settingOf: (image: string) => string | undefined = () => undefined,
+): Promise<BuiltImage> {
   const text = readSourceFile(ctx.dir, dockerfile) ?? '';
   await assertMayBuildOn(docker, text, ctx.access);
   const missing: string[] = [];
@@ -74,29 +79,33 @@ async function buildOnce(docker: Docker, ctx: BuildContext, dockerfile: string):
   // tar-fs packs with streamx, which pipes like a node stream but is not typed as one.
   const tar = createRequire(import.meta.url)('tar-fs') as typeof tarFs;
   const context = tar.pack(ctx.dir) as unknown as NodeJS.ReadableStream;
-  return withBuildBounds(docker, ctx.limits, async (bounds) => {
-    let stream: NodeJS.ReadableStream;
-    try {
-      stream = await docker.buildImage(context, {
-        t: ctx.tag,
-        dockerfile,
-        // Only the app's labels: a per-build label would add a layer to every build and defeat the cache.
-        labels: appLabels(ctx.app, ctx.appId),
-        rm: true,
-        forcerm: true,
-        ...bounds,
-        abortSignal: ctx.signal,
-      } as Parameters<Docker['buildImage']>[1]);
-    } catch (err) {
-      if (ctx.signal.aborted) throw new BuildFailedError('build cancelled', err);
-      throw new ExternalError('the Docker engine refused the build', err);
-    }
-    return followBuild(docker, ctx, stream);
-  }, (why) => ctx.progress.info(why));
+  return withBuildBounds(
+    docker,
+    ctx.limits,
+    async (bounds) => {
+      let stream: NodeJS.ReadableStream;
+      try {
+        stream = await docker.buildImage(context, {
+          t: ctx.tag,
+          dockerfile,
+          // Only the app's labels: a per-build label would add a layer to every build and defeat the cache.
+          labels: appLabels(ctx.app, ctx.appId),
+          rm: true,
+          forcerm: true,
+          ...bounds,
+          abortSignal: ctx.signal,
+        } as Parameters<Docker['buildImage']>[1]);
+      } catch (err) {
+        if (ctx.signal.aborted) throw new BuildFailedError('build cancelled', err);
+        throw new ExternalError('the Docker engine refused the build', err);
+      }
+      return followBuild(docker, ctx, stream);
+    },
+    (why) => ctx.progress.info(why),
+  );
 }
 
 async function followBuild(docker: Docker, ctx: BuildContext, stream: NodeJS.ReadableStream): Promise<BuiltImage> {
-
   const parser = new BuildOutputParser();
   let failure: string | undefined;
   let imageId: string | undefined;

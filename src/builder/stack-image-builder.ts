@@ -40,24 +40,30 @@ export class StackImageBuilder implements Builder {
     const { definition } = ctx.stack;
     const image = definition.service.build.image;
     ctx.progress.info(`Running the build image ${image}`);
-    const status = await withBuildBounds(this.docker, ctx.limits, (forced) => this.stackImages.run(
-      {
-        app: ctx.app,
-        purpose: 'build',
-        image: definition.service.build,
-        env: { CODEBASE: ctx.dir, IMAGE: ctx.tag, APP: ctx.app },
-        limits: ctx.limits,
-        mounts: [{ path: ctx.dir, readOnly: false }],
-        buildApi: {
-          image: ctx.tag,
-          checkDockerfile: (text, buildArgs) => assertMayBuildOn(this.docker, text, ctx.access, buildArgs),
-          maxContextBytes: MAX_CONTEXT_BYTES,
-          forced,
-        },
-      },
-      ctx.progress,
-      ctx.signal,
-    ), (why) => ctx.progress.info(why));
+    const status = await withBuildBounds(
+      this.docker,
+      ctx.limits,
+      (forced) =>
+        this.stackImages.run(
+          {
+            app: ctx.app,
+            purpose: 'build',
+            image: definition.service.build,
+            env: { CODEBASE: ctx.dir, IMAGE: ctx.tag, APP: ctx.app },
+            limits: ctx.limits,
+            mounts: [{ path: ctx.dir, readOnly: false }],
+            buildApi: {
+              image: ctx.tag,
+              checkDockerfile: (text, buildArgs) => assertMayBuildOn(this.docker, text, ctx.access, buildArgs),
+              maxContextBytes: MAX_CONTEXT_BYTES,
+              forced,
+            },
+          },
+          ctx.progress,
+          ctx.signal,
+        ),
+      (why) => ctx.progress.info(why),
+    );
     if (ctx.signal.aborted) throw new BuildFailedError('build cancelled');
     if (status !== 0) throw new BuildFailedError(`the ${definition.name} stack's build image exited with status ${status}`);
     let built;

@@ -62,7 +62,8 @@ export class StackImages implements StackImageRunner {
   private async isolatedNetwork(app: string, reach: { container: string; alias: string }[]): Promise<{ name: string; remove(): Promise<void> }> {
     const name = `skiff-${app}-verify-${uniqueSuffix()}`;
     const network = await this.docker.createNetwork({ Name: name, Internal: true, Labels: { [LABEL_STACK_RUN]: app } });
-    const remove = (): Promise<void> => removeNetwork(this.docker, name).catch((err: unknown) => this.log.warn({ err, app, network: name }, 'could not remove a verify network'));
+    const remove = (): Promise<void> =>
+      removeNetwork(this.docker, name).catch((err: unknown) => this.log.warn({ err, app, network: name }, 'could not remove a verify network'));
     try {
       for (const r of reach) await network.connect({ Container: r.container, EndpointConfig: { Aliases: [r.alias] } });
     } catch (err) {
@@ -72,7 +73,13 @@ export class StackImages implements StackImageRunner {
     return { name, remove };
   }
 
-  private async runContainer(req: StackImageRun, api: BuildProxy | undefined, network: string | undefined, progress: Progress, signal: AbortSignal): Promise<number> {
+  private async runContainer(
+    req: StackImageRun,
+    api: BuildProxy | undefined,
+    network: string | undefined,
+    progress: Progress,
+    signal: AbortSignal,
+  ): Promise<number> {
     const binds = req.mounts.map((m) => `${m.path}:${m.path}${m.readOnly ? ':ro' : ''}`);
     if (api) binds.push(`${api.socket}:/var/run/docker.sock`);
     const env = { ...req.env, ...(api ? { DOCKER_BUILDKIT: '0' } : {}) };
@@ -124,7 +131,14 @@ export class StackImages implements StackImageRunner {
   async sweep(isBuilding: (app: string) => boolean): Promise<string[]> {
     const left = await this.docker.listContainers({ all: true, filters: { label: [LABEL_STACK_RUN] } });
     const stale = left.filter((c) => !isBuilding(c.Labels[LABEL_STACK_RUN] ?? ''));
-    await Promise.all(stale.map((c) => this.docker.getContainer(c.Id).remove({ force: true }).catch(() => undefined)));
+    await Promise.all(
+      stale.map((c) =>
+        this.docker
+          .getContainer(c.Id)
+          .remove({ force: true })
+          .catch(() => undefined),
+      ),
+    );
     // And the verify images' networks (an instance still on one is disconnected by the force).
     const networks = await this.docker.listNetworks({ filters: { label: [LABEL_STACK_RUN] } });
     for (const n of networks.filter((n) => !isBuilding(n.Labels?.[LABEL_STACK_RUN] ?? ''))) await removeNetwork(this.docker, n.Id).catch(() => undefined);

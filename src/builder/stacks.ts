@@ -52,7 +52,7 @@ function enginesCheck(range: string): string {
     `const want = ${JSON.stringify(range)};`,
     "const have = Number(process.versions.node.split('.')[0]);",
     "const ok = want.split('||').some((alt) => alt.trim().split(/\\s+/).filter(Boolean).every((c) => {",
-    "  const m = /^(>=|<=|>|<|\\^|~|=)?v?(\\d+)/.exec(c); if (!m) return true; const n = Number(m[2]);",
+    '  const m = /^(>=|<=|>|<|\\^|~|=)?v?(\\d+)/.exec(c); if (!m) return true; const n = Number(m[2]);',
     "  return { '>=': have >= n, '<=': have <= n, '>': have > n, '<': have < n }[m[1]] ?? have === n;",
     '}));',
     "if (!ok) console.log('WARNING: package.json asks for node ' + want + '; this image has ' + process.version + '. Building anyway.');",
@@ -97,8 +97,7 @@ export const PYTHON_STACK: BuiltinStack = {
   name: 'python',
   needs: 'add a requirements.txt or pyproject.toml',
   description: 'Python: pip install of requirements.txt or pyproject.toml, the Procfile web line',
-  detect: (dir) =>
-    exists(dir, 'requirements.txt') ? 'requirements.txt found' : exists(dir, 'pyproject.toml') ? 'pyproject.toml found' : undefined,
+  detect: (dir) => (exists(dir, 'requirements.txt') ? 'requirements.txt found' : exists(dir, 'pyproject.toml') ? 'pyproject.toml found' : undefined),
   dockerfile(dir, settings) {
     const web = procfileWeb(dir);
     if (!web) throw new BuildFailedError('the python stack needs a Procfile with a web line, e.g. web: python app.py (it gets $PORT)');
@@ -109,7 +108,12 @@ export const PYTHON_STACK: BuiltinStack = {
       'ENV PYTHONUNBUFFERED=1 PIP_NO_CACHE_DIR=1 PIP_DISABLE_PIP_VERSION_CHECK=1',
       ...caLines(settings, ['PIP_CERT', 'REQUESTS_CA_BUNDLE']),
       ...(requirements
-        ? ['# Dependencies: this layer is reused while requirements.txt stays the same.', 'COPY requirements.txt ./', 'RUN pip install -r requirements.txt', 'COPY . .']
+        ? [
+            '# Dependencies: this layer is reused while requirements.txt stays the same.',
+            'COPY requirements.txt ./',
+            'RUN pip install -r requirements.txt',
+            'COPY . .',
+          ]
         : ['COPY . .', 'RUN pip install .']),
       `CMD ["sh", "-c", ${JSON.stringify(web)}]`,
       '',

@@ -37,7 +37,9 @@ export const accessCommands: CommandSpec[] = [
     async run(ctx) {
       const { positionals, io } = ctx;
       const { app, user, sharesEnded, groups, pipeline } = await revokeAccess(operation(ctx), positionals[0], positionals[1]);
-      io.stdout.write(`${STEP}${user} may no longer use ${app}${sharesEnded ? `; ${sharesEnded} share${sharesEnded === 1 ? '' : 's'} of storage they made ended` : ''}\n`);
+      io.stdout.write(
+        `${STEP}${user} may no longer use ${app}${sharesEnded ? `; ${sharesEnded} share${sharesEnded === 1 ? '' : 's'} of storage they made ended` : ''}\n`,
+      );
       for (const group of groups) io.stdout.write(`${STEP}${user}'s config group ${group} no longer applies to ${app}\n`);
       if (pipeline) io.stdout.write(`${STEP}${app} left ${user}'s pipeline ${pipeline}\n`);
     },

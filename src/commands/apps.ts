@@ -13,7 +13,6 @@ export function gitRemote(services: Services, app: string): string {
   return `ssh://git@${services.config.domain}:${services.config.sshPort}/${app}.git`;
 }
 
-
 export const appsCommands: CommandSpec[] = [
   {
     name: 'apps:list',
@@ -36,7 +35,9 @@ export const appsCommands: CommandSpec[] = [
       const { positionals, values } = ctx;
       const stackName = values.stack as string | undefined;
       const { app, stack } = await createAppOnStack(ctx, positionals[0], stackName ?? null);
-      ctx.io.stdout.write(`${STEP}Created ${app.name}${stackName ? ` with the ${stackName} stack` : ''}\n       git remote add paas ${gitRemote(ctx.services, app.name)}\n`);
+      ctx.io.stdout.write(
+        `${STEP}Created ${app.name}${stackName ? ` with the ${stackName} stack` : ''}\n       git remote add paas ${gitRemote(ctx.services, app.name)}\n`,
+      );
       if (stack && stack !== 'builtin' && stack.definition.template) {
         ctx.io.stdout.write(`       Start from the stack's template: git clone ${stack.definition.template.uri}\n`);
       }
@@ -45,8 +46,12 @@ export const appsCommands: CommandSpec[] = [
   {
     name: 'apps:set',
     usage: 'APP SETTING VALUE [--max N]',
-    summary: "runtime NAME: run the app on another runtime (docker, systemd, swarm; 'default': SKIFF_RUNTIME), moving it without downtime; review-apps on|off [--max N]: a push of another branch deploys its review app",
-    audit: ({ positionals, values }) => ({ app: positionals[0], detail: { setting: positionals[1] ?? null, value: positionals[2] ?? null, ...(values.max === undefined ? {} : { max: values.max }) } }),
+    summary:
+      "runtime NAME: run the app on another runtime (docker, systemd, swarm; 'default': SKIFF_RUNTIME), moving it without downtime; review-apps on|off [--max N]: a push of another branch deploys its review app",
+    audit: ({ positionals, values }) => ({
+      app: positionals[0],
+      detail: { setting: positionals[1] ?? null, value: positionals[2] ?? null, ...(values.max === undefined ? {} : { max: values.max }) },
+    }),
     async run(ctx) {
       const [appName, key, value] = ctx.positionals;
       if (key === 'review-apps') {
@@ -58,11 +63,16 @@ export const appsCommands: CommandSpec[] = [
         );
         return;
       }
-      if (key !== 'runtime') throw new UsageError(`unknown setting '${key}'; apps:set APP runtime NAME and apps:set APP review-apps on|off are the ones there are`);
+      if (key !== 'runtime')
+        throw new UsageError(`unknown setting '${key}'; apps:set APP runtime NAME and apps:set APP review-apps on|off are the ones there are`);
       if (ctx.values.max !== undefined) throw new UsageError('--max goes with review-apps on');
       const moved = await setAppRuntime(operation(ctx), appName, value);
       const said = { already: 'already', 'next-deploy': 'from its next deploy', now: `now (v${moved.version})` }[moved.when];
-      ctx.io.stdout.write(moved.when === 'already' ? `${STEP}${moved.app.name} runs on ${moved.runtime} already\n` : `${STEP}${moved.app.name} runs on ${moved.runtime} ${said}\n`);
+      ctx.io.stdout.write(
+        moved.when === 'already'
+          ? `${STEP}${moved.app.name} runs on ${moved.runtime} already\n`
+          : `${STEP}${moved.app.name} runs on ${moved.runtime} ${said}\n`,
+      );
     },
   },
   {
@@ -97,7 +107,10 @@ export const appsCommands: CommandSpec[] = [
         createdBy: app.createdBy,
         stack: app.stack,
         runtime: services.runtime.for(app.name).name,
-        reviewApps: app.reviewApps === null ? null : { max: app.reviewApps, apps: services.store.apps.reviewAppsOf(app.name).map((r) => ({ name: r.name, branch: r.reviewOf?.branch })) },
+        reviewApps:
+          app.reviewApps === null
+            ? null
+            : { max: app.reviewApps, apps: services.store.apps.reviewAppsOf(app.name).map((r) => ({ name: r.name, branch: r.reviewOf?.branch })) },
         reviewOf: app.reviewOf,
         pipeline: services.store.pipelines.ofApp(app.name) ?? null,
         maintenance: app.maintenance,
@@ -115,9 +128,18 @@ export const appsCommands: CommandSpec[] = [
         ['Runtime:', services.runtime.for(app.name).name],
         ...(info.pipeline ? [['Pipeline:', `${info.pipeline.pipeline} (${info.pipeline.stage})`]] : []),
         ...(info.paused ? [['Paused:', `until ${info.paused} (ps:resume ${app.name} to end it)`]] : []),
-        ...(app.maintenance ? [['Maintenance:', `on since ${app.maintenance.since}${app.maintenance.allowPaths.length ? `; ${app.maintenance.allowPaths.join(', ')} still served` : ''}`]] : []),
+        ...(app.maintenance
+          ? [
+              [
+                'Maintenance:',
+                `on since ${app.maintenance.since}${app.maintenance.allowPaths.length ? `; ${app.maintenance.allowPaths.join(', ')} still served` : ''}`,
+              ],
+            ]
+          : []),
         ...(app.reviewOf ? [['Review app of:', `${app.reviewOf.parent}, branch ${app.reviewOf.branch}`]] : []),
-        ...(info.reviewApps ? [['Review apps:', `on, at most ${info.reviewApps.max}: ${info.reviewApps.apps.map((r) => r.name).join(', ') || 'none yet'}`]] : []),
+        ...(info.reviewApps
+          ? [['Review apps:', `on, at most ${info.reviewApps.max}: ${info.reviewApps.apps.map((r) => r.name).join(', ') || 'none yet'}`]]
+          : []),
         ['Release:', current ? `v${current.version} (${current.commit.slice(0, 7)}, ${current.createdAt} by ${current.pusher})` : 'none yet: push to deploy'],
         ['URL:', url ?? '-'],
         ['Processes:', instances.length ? instances.map((i) => `${i.process}.${i.index} ${i.state}`).join(', ') : '-'],
@@ -138,7 +160,8 @@ export const appsCommands: CommandSpec[] = [
       }
       const { imagesLeft, reviewApps } = await destroyOwnApp(operation(ctx), app.name);
       ctx.io.stdout.write(`${STEP}Destroyed ${app.name}${reviewApps.length ? ` and its review apps ${reviewApps.join(', ')}` : ''}\n`);
-      if (imagesLeft > 0) ctx.io.stdout.write(`       ${imagesLeft} of its images stay while other images build on them; the server removes them when it next starts\n`);
+      if (imagesLeft > 0)
+        ctx.io.stdout.write(`       ${imagesLeft} of its images stay while other images build on them; the server removes them when it next starts\n`);
     },
   },
 ];

@@ -36,7 +36,11 @@ export function grammarOf(usage: string): ArgsGrammar {
     const flag = /^(--?)([a-z][a-z0-9-]*)$/.exec(word);
     if (flag) {
       const name = flag[2];
-      options[name] = { type: value === undefined ? 'boolean' : 'string', ...(flag[1] === '-' ? { short: name } : {}), ...(value?.endsWith('...') ? { multiple: true } : {}) };
+      options[name] = {
+        type: value === undefined ? 'boolean' : 'string',
+        ...(flag[1] === '-' ? { short: name } : {}),
+        ...(value?.endsWith('...') ? { multiple: true } : {}),
+      };
       continue;
     }
     if (word.endsWith('...')) max = Infinity;
@@ -54,7 +58,13 @@ export function grammarOf(usage: string): ArgsGrammar {
 export function parseCommandArgs(command: string, usage: string, args: string[]): ParsedArgs {
   const { options, min, max } = grammarOf(usage);
   // A negative number after an option that takes a value is that value (--max -3): the command then says what is wrong with it.
-  const joined = args.flatMap((arg, i) => (isValueOption(options, args[i - 1]) && /^-\d/.test(arg) ? [] : isValueOption(options, arg) && /^-\d/.test(args[i + 1] ?? '') ? [`${arg}=${args[i + 1]}`] : [arg]));
+  const joined = args.flatMap((arg, i) =>
+    isValueOption(options, args[i - 1]) && /^-\d/.test(arg)
+      ? []
+      : isValueOption(options, arg) && /^-\d/.test(args[i + 1] ?? '')
+        ? [`${arg}=${args[i + 1]}`]
+        : [arg],
+  );
   let parsed;
   try {
     parsed = parseArgs({ args: joined, options, allowPositionals: true, strict: true });
@@ -93,5 +103,14 @@ export function table(cells: string[][]): string {
   if (cells.length === 0) return '';
   const rows = cells.map((r) => r.map(oneLine));
   const widths = rows[0].map((_, i) => Math.max(...rows.map((r) => (r[i] ?? '').length)));
-  return rows.map((r) => r.map((c, i) => (i === r.length - 1 ? c : c.padEnd(widths[i]))).join('  ').trimEnd()).join('\n') + '\n';
+  return (
+    rows
+      .map((r) =>
+        r
+          .map((c, i) => (i === r.length - 1 ? c : c.padEnd(widths[i])))
+          .join('  ')
+          .trimEnd(),
+      )
+      .join('\n') + '\n'
+  );
 }

@@ -19,11 +19,13 @@ export const buildsCommands: CommandSpec[] = [
     async run({ values, positionals, io, services, caller }) {
       const app = getApp(services, caller, positionals[0]);
       const builds = services.store.builds.list(app.name);
-      if (values.json) return writeJson(io.stdout, builds.map(({ logPath: _logPath, pid: _pid, ...rest }) => rest));
+      if (values.json)
+        return writeJson(
+          io.stdout,
+          builds.map(({ logPath: _logPath, pid: _pid, ...rest }) => rest),
+        );
       io.stdout.write(`${HEADING}${app.name} builds\n`);
-      io.stdout.write(
-        table(builds.map((b) => [String(b.id), b.status, b.commit.slice(0, 7), b.pusher, b.startedAt, duration(b.startedAt, b.finishedAt)])),
-      );
+      io.stdout.write(table(builds.map((b) => [String(b.id), b.status, b.commit.slice(0, 7), b.pusher, b.startedAt, duration(b.startedAt, b.finishedAt)])));
     },
   },
   {

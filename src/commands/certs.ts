@@ -17,7 +17,7 @@ export const certsCommands: CommandSpec[] = [
     name: 'certs',
     aliases: ['certs:report'],
     usage: 'APP [--json]',
-    summary: "Show each host of the app and its certificate: automatic or custom, issuer, end of validity, or why there is none yet",
+    summary: 'Show each host of the app and its certificate: automatic or custom, issuer, end of validity, or why there is none yet',
     async run({ positionals, values, io, services, caller }) {
       const states = certificateStates({ services, caller }, positionals[0]);
       if (values.json) return writeJson(io.stdout, states);
@@ -28,10 +28,11 @@ export const certsCommands: CommandSpec[] = [
   {
     name: 'certs:add',
     usage: 'APP',
-    summary: 'Serve the app\'s hosts that a certificate names with it: one PEM on stdin, chain (leaf first) and unencrypted key',
+    summary: "Serve the app's hosts that a certificate names with it: one PEM on stdin, chain (leaf first) and unencrypted key",
     audit: ({ positionals }) => ({ app: positionals[0] ?? null, detail: {} }),
     async run({ positionals, io, services, caller }) {
-      if ((io.stdin as NodeJS.ReadStream).isTTY) throw new InvalidError(`pipe the PEM on stdin, e.g. cat cert.pem key.pem | certs:add ${positionals[0] ?? 'APP'}`);
+      if ((io.stdin as NodeJS.ReadStream).isTTY)
+        throw new InvalidError(`pipe the PEM on stdin, e.g. cat cert.pem key.pem | certs:add ${positionals[0] ?? 'APP'}`);
       const pem = await readAll(io.stdin, MAX_BUNDLE_BYTES + 1, io.signal);
       const { cert, replaced } = await addCertificate({ services, caller }, positionals[0], pem);
       io.stdout.write(`${STEP}${positionals[0]} serves ${cert.names.join(', ')} with the certificate by ${cert.issuer}, until ${cert.notAfter}\n`);

@@ -19,7 +19,6 @@ export interface CommandIO {
   rawStdout?: Writable;
 }
 
-
 export interface CommandContext extends ParsedArgs {
   /** The arguments as given; positionals and values are them parsed by the usage line. */
   args: string[];

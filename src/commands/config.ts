@@ -1,6 +1,15 @@
 import { parseAssignments, parseConfigKey } from '../domain/config-vars.js';
 import { ConflictError, NotFoundError, UsageError } from '../errors.js';
-import { addAppToGroup, changeGroupConfig, createGroup, destroyGroup, listGroups, removeAppFromGroup, showGroup, type GroupChange } from '../operations/config-groups.js';
+import {
+  addAppToGroup,
+  changeGroupConfig,
+  createGroup,
+  destroyGroup,
+  listGroups,
+  removeAppFromGroup,
+  showGroup,
+  type GroupChange,
+} from '../operations/config-groups.js';
 import { configOf, configOrigins } from '../pipeline/app-config.js';
 import { pendingKeys, setConfig, unsetConfig } from '../operations/config.js';
 import { getApp } from '../access/policy.js';
@@ -20,13 +29,20 @@ export const configCommands: CommandSpec[] = [
       const app = getApp(services, caller, positionals[0]);
       const vars = Object.fromEntries(Object.entries(configOf(services.store, app.name)).sort(([a], [b]) => a.localeCompare(b)));
       const origins = configOrigins(services.store, app.name);
-      if (values.json) return writeJson(io.stdout, values['show-origin'] ? Object.fromEntries(Object.entries(vars).map(([k, v]) => [k, { value: v, origin: origins[k] }])) : vars);
+      if (values.json)
+        return writeJson(
+          io.stdout,
+          values['show-origin'] ? Object.fromEntries(Object.entries(vars).map(([k, v]) => [k, { value: v, origin: origins[k] }])) : vars,
+        );
       io.stdout.write(`${HEADING}${app.name} config vars\n`);
       const width = Math.max(0, ...Object.keys(vars).map((k) => k.length + 1));
-      for (const [key, value] of Object.entries(vars)) io.stdout.write(`${`${key}:`.padEnd(width)}  ${value}${values['show-origin'] ? `  (${origins[key]})` : ''}\n`);
+      for (const [key, value] of Object.entries(vars))
+        io.stdout.write(`${`${key}:`.padEnd(width)}  ${value}${values['show-origin'] ? `  (${origins[key]})` : ''}\n`);
       const pending = pendingKeys(services, app.name);
       if (pending.changed.length || pending.removed.length) {
-        const what = [pending.changed.length ? `set ${pending.changed.join(', ')}` : '', pending.removed.length ? `unset ${pending.removed.join(', ')}` : ''].filter(Boolean).join('; ');
+        const what = [pending.changed.length ? `set ${pending.changed.join(', ')}` : '', pending.removed.length ? `unset ${pending.removed.join(', ')}` : '']
+          .filter(Boolean)
+          .join('; ');
         io.stdout.write(`Pending (${what}): the serving release does not have this yet; ps:restart ${app.name} or the next push releases it\n`);
       }
     },
@@ -47,15 +63,23 @@ export const configCommands: CommandSpec[] = [
   {
     name: 'config:set',
     usage: '[APP] KEY=VALUE... [--group NAME] [--no-restart] [--no-release-phase]',
-    summary: "Set config vars of an app, or of a config group (--group: each of its apps gets a release, in turn); restarts without downtime",
+    summary: 'Set config vars of an app, or of a config group (--group: each of its apps gets a release, in turn); restarts without downtime',
     audit: ({ positionals, values }) =>
       values.group !== undefined
         ? { app: null, detail: { group: values.group, keys: positionals.map((w) => w.split('=')[0]), restart: values['no-restart'] !== true } }
-        : { app: positionals[0], detail: { keys: positionals.slice(1).map((w) => w.split('=')[0]), restart: values['no-restart'] !== true, ...releasePhaseNote(values) } },
+        : {
+            app: positionals[0],
+            detail: { keys: positionals.slice(1).map((w) => w.split('=')[0]), restart: values['no-restart'] !== true, ...releasePhaseNote(values) },
+          },
     async run(ctx) {
       const { positionals, values } = ctx;
       const options = { restart: values['no-restart'] !== true, releasePhase: values['no-release-phase'] !== true };
-      if (values.group !== undefined) return reportGroup(ctx, String(values.group), await changeGroupConfig(operation(ctx), String(values.group), parseAssignments(positionals), [], options));
+      if (values.group !== undefined)
+        return reportGroup(
+          ctx,
+          String(values.group),
+          await changeGroupConfig(operation(ctx), String(values.group), parseAssignments(positionals), [], options),
+        );
       if (positionals.length < 2) throw new UsageError('usage: config:set APP KEY=VALUE... (or config:set --group NAME KEY=VALUE...)');
       await setConfig(operation(ctx), positionals[0], parseAssignments(positionals.slice(1)), options);
     },
@@ -71,7 +95,12 @@ export const configCommands: CommandSpec[] = [
     async run(ctx) {
       const { positionals, values } = ctx;
       const options = { restart: values['no-restart'] !== true, releasePhase: values['no-release-phase'] !== true };
-      if (values.group !== undefined) return reportGroup(ctx, String(values.group), await changeGroupConfig(operation(ctx), String(values.group), {}, positionals.map(parseConfigKey), options));
+      if (values.group !== undefined)
+        return reportGroup(
+          ctx,
+          String(values.group),
+          await changeGroupConfig(operation(ctx), String(values.group), {}, positionals.map(parseConfigKey), options),
+        );
       if (positionals.length < 2) throw new UsageError('usage: config:unset APP KEY... (or config:unset --group NAME KEY...)');
       await unsetConfig(operation(ctx), positionals[0], positionals.slice(1).map(parseConfigKey), options);
     },
@@ -144,6 +173,8 @@ function reportGroup(ctx: CommandContext, group: string, change: GroupChange): v
   if (released.length) ctx.io.stdout.write(`${STEP}Released to ${released.join(', ')}\n`);
   if (change.failed) {
     const pending = change.pending.length ? `; not released yet (pending; ps:restart releases it): ${change.pending.join(', ')}` : '';
-    throw new ConflictError(`the change reached ${released.join(', ') || 'no app'}; ${change.failed.app} failed and keeps its release (${change.failed.error})${pending}`);
+    throw new ConflictError(
+      `the change reached ${released.join(', ') || 'no app'}; ${change.failed.app} failed and keeps its release (${change.failed.error})${pending}`,
+    );
   }
 }

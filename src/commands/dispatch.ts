@@ -180,7 +180,8 @@ export async function dispatch(words: string[], given: Omit<CommandContext, 'arg
     } catch (err) {
       // Changes are recorded whatever their outcome; reads when they are refused (who probed what).
       const refusedRead = !note && isSkiffError(err) && err.code === 'DENIED';
-      if (note || refusedRead) recordEvent(services, caller, spec.name, note ?? refusalNote(args, (name) => services.store.apps.find(name) !== undefined), outcomeOf(err));
+      if (note || refusedRead)
+        recordEvent(services, caller, spec.name, note ?? refusalNote(args, (name) => services.store.apps.find(name) !== undefined), outcomeOf(err));
       throw err;
     }
   } catch (err) {

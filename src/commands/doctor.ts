@@ -53,7 +53,8 @@ export const CHECKS: readonly Check[] = [
   {
     name: 'router (Caddy)',
     async run(services) {
-      if (!(await services.router.isConfigured().catch(() => false))) throw new Error("Caddy does not answer or has no routes; start the server, which starts and loads it");
+      if (!(await services.router.isConfigured().catch(() => false)))
+        throw new Error('Caddy does not answer or has no routes; start the server, which starts and loads it');
       return `answers at ${services.config.caddyAdmin}`;
     },
   },
@@ -61,14 +62,21 @@ export const CHECKS: readonly Check[] = [
     name: 'route switches',
     async run() {
       const value = fs.readFileSync('/proc/sys/net/ipv4/tcp_migrate_req', 'utf8').trim();
-      if (value !== '1') throw new Error('net.ipv4.tcp_migrate_req is 0, so a switch under load can reset a connection; run: sysctl -w net.ipv4.tcp_migrate_req=1');
+      if (value !== '1')
+        throw new Error('net.ipv4.tcp_migrate_req is 0, so a switch under load can reset a connection; run: sysctl -w net.ipv4.tcp_migrate_req=1');
       return 'net.ipv4.tcp_migrate_req = 1';
     },
   },
   {
     name: 'runtimes',
     async run(services) {
-      const names = new Set([services.config.runtime, ...services.store.apps.list().map((a) => a.runtime).filter((r): r is string => r !== null)]);
+      const names = new Set([
+        services.config.runtime,
+        ...services.store.apps
+          .list()
+          .map((a) => a.runtime)
+          .filter((r): r is string => r !== null),
+      ]);
       const facts: string[] = [];
       for (const name of names) {
         let problem: string | undefined;
@@ -93,7 +101,9 @@ export const CHECKS: readonly Check[] = [
       try {
         await services.images.checkAuth(auth);
       } catch (err) {
-        throw new Error(`${registry.prefix} refused SKIFF_REGISTRY_USER: ${((err as { json?: { message?: string } }).json?.message ?? (err as Error).message).split('\n')[0]}`);
+        throw new Error(
+          `${registry.prefix} refused SKIFF_REGISTRY_USER: ${((err as { json?: { message?: string } }).json?.message ?? (err as Error).message).split('\n')[0]}`,
+        );
       }
       return `${registry.prefix} accepts SKIFF_REGISTRY_USER`;
     },
@@ -133,7 +143,10 @@ export const CHECKS: readonly Check[] = [
     name: 'users',
     async run(services) {
       const admins = services.store.keys.list().filter((k) => k.admin);
-      if (admins.length === 0) throw new Error('no admin has a key yet, so nobody can push or run commands over SSH; on this host run: skiff keys:add NAME --admin < ~/.ssh/id_ed25519.pub');
+      if (admins.length === 0)
+        throw new Error(
+          'no admin has a key yet, so nobody can push or run commands over SSH; on this host run: skiff keys:add NAME --admin < ~/.ssh/id_ed25519.pub',
+        );
       return `${new Set(services.store.keys.list().map((k) => k.user)).size} with keys, ${new Set(admins.map((k) => k.user)).size} admin`;
     },
   },

@@ -24,7 +24,11 @@ function parseHookUrl(input: string, allowed: BlockList): string {
 async function assertResolvesOutside(url: URL, allowed: BlockList): Promise<void> {
   if (literalAddress(url) !== undefined) return;
   const addresses = await dns.promises.lookup(url.hostname, { all: true }).catch(() => []);
-  const why = forbiddenResolution(url.hostname, addresses.map((a) => a.address), allowed);
+  const why = forbiddenResolution(
+    url.hostname,
+    addresses.map((a) => a.address),
+    allowed,
+  );
   if (why) throw new InvalidError(`${why}; a webhook must go to a public host`);
 }
 

@@ -29,7 +29,7 @@ export const keysCommands: CommandSpec[] = [
   {
     name: 'keys:add',
     usage: 'NAME [--admin] < KEY.pub',
-    summary: "Add an SSH public key (read from stdin) for user NAME",
+    summary: 'Add an SSH public key (read from stdin) for user NAME',
     adminOnly: true,
     audit: offApp(({ positionals, values }) => ({ user: positionals[0], admin: values.admin === true })),
     async run({ values, positionals, io, services }) {

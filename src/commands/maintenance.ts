@@ -7,7 +7,10 @@ export const maintenanceCommands: CommandSpec[] = [
     name: 'maintenance:on',
     usage: 'APP [--message TEXT] [--allow-path PREFIX...]',
     summary: 'Answer every request with 503 and Retry-After (a page, JSON or text) but those under --allow-path; kept across deploys and restarts',
-    audit: ({ positionals, values }) => ({ app: positionals[0] ?? null, detail: { allowPaths: values['allow-path'] ?? [], message: values.message !== undefined } }),
+    audit: ({ positionals, values }) => ({
+      app: positionals[0] ?? null,
+      detail: { allowPaths: values['allow-path'] ?? [], message: values.message !== undefined },
+    }),
     async run({ positionals, values, io, services, caller }) {
       const allow = values['allow-path'];
       const { app, maintenance } = await maintenanceOn({ services, caller }, positionals[0], {

@@ -10,13 +10,15 @@ export const pipelinesCommands: CommandSpec[] = [
     name: 'pipelines',
     aliases: ['pipelines:info'],
     usage: '[NAME] [--json]',
-    summary: "List your pipelines; with NAME, each app: stage, current release, image id, commit",
+    summary: 'List your pipelines; with NAME, each app: stage, current release, image id, commit',
     async run({ positionals, values, io, services, caller }) {
       if (positionals[0] === undefined) {
         const all = listPipelines({ services, caller });
         if (values.json) return writeJson(io.stdout, all);
         if (all.length === 0) return void io.stdout.write('(no pipelines: pipelines:create NAME)\n');
-        io.stdout.write(table([['PIPELINE', 'OWNER', 'APPS'], ...all.map((p) => [p.name, p.owner, p.apps.map((a) => `${a.app} (${a.stage})`).join(', ') || '-'])]));
+        io.stdout.write(
+          table([['PIPELINE', 'OWNER', 'APPS'], ...all.map((p) => [p.name, p.owner, p.apps.map((a) => `${a.app} (${a.stage})`).join(', ') || '-'])]),
+        );
         return;
       }
       const { pipeline, apps } = await showPipeline({ services, caller }, positionals[0]);
@@ -26,7 +28,13 @@ export const pipelinesCommands: CommandSpec[] = [
       io.stdout.write(
         table([
           ['STAGE', 'APP', 'RELEASE', 'IMAGE', 'COMMIT'],
-          ...apps.map((a) => [a.stage, a.app, a.release === null ? '-' : `v${a.release}`, a.image?.replace(/^(sha256:[0-9a-f]{12}).*$/, '$1') ?? '-', a.commit?.slice(0, 7) ?? '-']),
+          ...apps.map((a) => [
+            a.stage,
+            a.app,
+            a.release === null ? '-' : `v${a.release}`,
+            a.image?.replace(/^(sha256:[0-9a-f]{12}).*$/, '$1') ?? '-',
+            a.commit?.slice(0, 7) ?? '-',
+          ]),
         ]),
       );
     },
@@ -47,7 +55,12 @@ export const pipelinesCommands: CommandSpec[] = [
     summary: 'Put an app in a pipeline at a stage: review, staging or production (the pipeline’s owner, who may use the app)',
     audit: ({ positionals, values }) => ({ app: positionals[1] ?? null, detail: { pipeline: positionals[0] ?? null, stage: values.stage ?? null } }),
     async run({ positionals, values, io, services, caller }) {
-      const { pipeline, stage } = addToPipeline({ services, caller }, positionals[0], positionals[1], values.stage === undefined ? undefined : String(values.stage));
+      const { pipeline, stage } = addToPipeline(
+        { services, caller },
+        positionals[0],
+        positionals[1],
+        values.stage === undefined ? undefined : String(values.stage),
+      );
       io.stdout.write(`${STEP}${positionals[1]} is at ${stage} in pipeline ${pipeline.name}\n`);
     },
   },

@@ -17,7 +17,6 @@ function report(ctx: CommandContext, stopped: Instance[] | undefined): void {
   else if (stopped.length) ctx.io.stdout.write(`       stopped ${stopped.map((i) => `${i.process}.${i.index}`).join(', ')}\n`);
 }
 
-
 function uptime(since: string | undefined): string {
   if (!since) return '-';
   const s = Math.max(0, Math.round((Date.now() - Date.parse(since)) / 1000));
@@ -93,7 +92,10 @@ export const psCommands: CommandSpec[] = [
     name: 'ps:pause',
     usage: 'APP [--max SECONDS]',
     summary: `Hold the app's new requests at the router (they wait, they do not fail) until ps:resume or --max seconds (default ${PAUSE_DEFAULT_SECONDS}, at most ${PAUSE_MAX_SECONDS})`,
-    audit: ({ positionals, values }) => ({ app: positionals[0] ?? null, detail: { max: values.max === undefined ? PAUSE_DEFAULT_SECONDS : Number(values.max) } }),
+    audit: ({ positionals, values }) => ({
+      app: positionals[0] ?? null,
+      detail: { max: values.max === undefined ? PAUSE_DEFAULT_SECONDS : Number(values.max) },
+    }),
     async run(ctx) {
       const max = ctx.values.max === undefined ? PAUSE_DEFAULT_SECONDS : Number(ctx.values.max);
       const { app, until } = await pauseApp(operation(ctx), ctx.positionals[0], max);

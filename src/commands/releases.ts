@@ -19,18 +19,14 @@ export const releasesCommands: CommandSpec[] = [
     async run({ values, positionals, io, services, caller }) {
       const app = getApp(services, caller, positionals[0]);
       const releases = services.store.releases.list(app.name);
-      if (values.json) return writeJson(io.stdout, releases.map((r) => ({ ...r, current: r.version === app.currentRelease })));
+      if (values.json)
+        return writeJson(
+          io.stdout,
+          releases.map((r) => ({ ...r, current: r.version === app.currentRelease })),
+        );
       io.stdout.write(`${HEADING}${app.name} releases\n`);
       io.stdout.write(
-        table(
-          releases.map((r) => [
-            `${r.version === app.currentRelease ? '*' : ' '} v${r.version}`,
-            r.status,
-            r.description,
-            r.pusher,
-            r.createdAt,
-          ]),
-        ),
+        table(releases.map((r) => [`${r.version === app.currentRelease ? '*' : ' '} v${r.version}`, r.status, r.description, r.pusher, r.createdAt])),
       );
     },
   },
@@ -68,7 +64,11 @@ export const releasesCommands: CommandSpec[] = [
       const rel = getRelease(services, app, positionals[1]);
       const file = releaseLogPath(services.config, app.name, rel.version);
       if (!fs.existsSync(file)) {
-        throw new NotFoundError(releasePhaseCommands(rel).length === 0 ? `v${rel.version} has no release phase (no release: line in its Procfile, no predeploy in its app.json)` : `v${rel.version}'s release phase did not run (skipped, or the release failed before it)`);
+        throw new NotFoundError(
+          releasePhaseCommands(rel).length === 0
+            ? `v${rel.version} has no release phase (no release: line in its Procfile, no predeploy in its app.json)`
+            : `v${rel.version}'s release phase did not run (skipped, or the release failed before it)`,
+        );
       }
       await pipeline(fs.createReadStream(file), io.stdout, { end: false });
     },

@@ -12,7 +12,10 @@ export const runCommands: CommandSpec[] = [
     usage: USAGE,
     summary: "Run a one-off command in a throwaway container of the app's current release (ssh -t for a terminal)",
     // Only the program: its arguments may carry secrets typed by hand.
-    audit: ({ positionals: args }) => ({ app: args.find((a) => !a.startsWith('-')) ?? null, detail: { command: (args[1] === '--' ? args[2] : args[1]) ?? null } }),
+    audit: ({ positionals: args }) => ({
+      app: args.find((a) => !a.startsWith('-')) ?? null,
+      detail: { command: (args[1] === '--' ? args[2] : args[1]) ?? null },
+    }),
     raw: true,
     async run({ args, io, services, caller }) {
       // Everything after the app (and an optional --) is the command, flags included: no option parsing here.
@@ -29,17 +32,14 @@ export const runCommands: CommandSpec[] = [
       const hostTty = stdin.isTTY === true && typeof stdin.setRawMode === 'function';
       if (hostTty) stdin.setRawMode(true);
       try {
-        return await services.runtime.run(
-          oneOffSpec(services, rel, command),
-          {
-            stdin: io.stdin,
-            stdout: io.tty ? (io.rawStdout ?? io.stdout) : io.stdout,
-            stderr: io.stderr,
-            tty: io.tty,
-            onResize: io.onResize,
-            signal: io.signal,
-          },
-        );
+        return await services.runtime.run(oneOffSpec(services, rel, command), {
+          stdin: io.stdin,
+          stdout: io.tty ? (io.rawStdout ?? io.stdout) : io.stdout,
+          stderr: io.stderr,
+          tty: io.tty,
+          onResize: io.onResize,
+          signal: io.signal,
+        });
       } finally {
         if (hostTty) stdin.setRawMode(false);
       }

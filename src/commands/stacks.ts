@@ -40,11 +40,25 @@ export const stacksCommands: CommandSpec[] = [
     summary: 'List the stacks apps can build with: built-in ones and those defined by a stackfile',
     async run({ values, io, services, caller }) {
       const images = services.config.stackImages;
-      const builtin = BUILTIN_STACKS.map((s) => ({ name: s.name, builtin: true, published: true, creator: null, image: images[s.name as keyof typeof images], description: s.description }));
+      const builtin = BUILTIN_STACKS.map((s) => ({
+        name: s.name,
+        builtin: true,
+        published: true,
+        creator: null,
+        image: images[s.name as keyof typeof images],
+        description: s.description,
+      }));
       const defined = services.store.stacks
         .list()
         .filter((s) => maySeeStack(s, caller))
-        .map((s) => ({ name: s.name, builtin: false, published: s.published, creator: s.creator, image: s.definition.service.build.image, description: s.definition.description }));
+        .map((s) => ({
+          name: s.name,
+          builtin: false,
+          published: s.published,
+          creator: s.creator,
+          image: s.definition.service.build.image,
+          description: s.definition.description,
+        }));
       const stacks = [...builtin, ...defined];
       if (values.json) return writeJson(io.stdout, stacks);
       const rows = stacks.map((s) => [s.name, s.builtin ? 'built-in' : s.published ? 'published' : 'unpublished', s.creator ?? '-', s.image, s.description]);
@@ -72,7 +86,9 @@ export const stacksCommands: CommandSpec[] = [
     audit: offApp(),
     async run(ctx) {
       const { stack, apps } = updateStack(ctx, await readStackfile(ctx, 'stacks:update'));
-      ctx.io.stdout.write(`${STEP}Updated the ${stack.name} stack${apps.length ? `; ${apps.length} app${apps.length === 1 ? '' : 's'} use${apps.length === 1 ? 's' : ''} it from the next push` : ''}\n`);
+      ctx.io.stdout.write(
+        `${STEP}Updated the ${stack.name} stack${apps.length ? `; ${apps.length} app${apps.length === 1 ? '' : 's'} use${apps.length === 1 ? 's' : ''} it from the next push` : ''}\n`,
+      );
     },
   },
   {
@@ -86,7 +102,13 @@ export const stacksCommands: CommandSpec[] = [
         const image = services.config.stackImages[builtin.name as keyof typeof services.config.stackImages];
         const info = { name, builtin: true, published: true, description: builtin.description, image, needs: builtin.needs };
         if (values.json) return writeJson(io.stdout, info);
-        io.stdout.write(`${HEADING}${name} (built-in)\n${table([['Description:', builtin.description], ['Base image:', image], ['Detects:', builtin.needs.replace(/^add /, '')]]).replace(/^(?=.)/gm, '       ')}`);
+        io.stdout.write(
+          `${HEADING}${name} (built-in)\n${table([
+            ['Description:', builtin.description],
+            ['Base image:', image],
+            ['Detects:', builtin.needs.replace(/^add /, '')],
+          ]).replace(/^(?=.)/gm, '       ')}`,
+        );
         return;
       }
       const stack = getStack(services.store, caller, name);
@@ -97,7 +119,8 @@ export const stacksCommands: CommandSpec[] = [
       if (values.json) return writeJson(io.stdout, { ...stackSummary(stack), apps });
       const d = stack.definition;
       const s = d.service;
-      const limits = (mem: number | null, cpus: number | null): string => [mem !== null ? `${mem}M` : '', cpus !== null ? `${cpus} CPU` : ''].filter(Boolean).join(', ') || 'no limits';
+      const limits = (mem: number | null, cpus: number | null): string =>
+        [mem !== null ? `${mem}M` : '', cpus !== null ? `${cpus} CPU` : ''].filter(Boolean).join(', ') || 'no limits';
       const rows = [
         ['Description:', d.description || '-'],
         ['State:', `${stack.published ? 'published' : 'unpublished'}, created by ${stack.creator}`],

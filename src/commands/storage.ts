@@ -27,7 +27,9 @@ export const storageCommands: CommandSpec[] = [
       if (values.json) return writeJson(io.stdout, entries);
       io.stdout.write(`${HEADING}${positionals[0]} storage\n`);
       const sharing = (e: (typeof entries)[number]): string => (e.from ? `${e.from}'s` : e.sharedWith.length ? `shared with ${e.sharedWith.join(', ')}` : '');
-      io.stdout.write(entries.length ? table(entries.map((e) => [e.from ? `${e.from}/${e.name}` : e.name, e.path ?? '-', size(e.bytes), e.mode, sharing(e)])) : '(none)\n');
+      io.stdout.write(
+        entries.length ? table(entries.map((e) => [e.from ? `${e.from}/${e.name}` : e.name, e.path ?? '-', size(e.bytes), e.mode, sharing(e)])) : '(none)\n',
+      );
     },
   },
   {
@@ -35,7 +37,10 @@ export const storageCommands: CommandSpec[] = [
     usage: 'APP [OTHER/]NAME:/path [--single-writer]',
     summary:
       "Mount a persistent volume (made if new) in every container of the app; restarts it without downtime (--single-writer: web only, never two at once; OTHER/NAME: another app's volume, shared)",
-    audit: ({ positionals, values }) => ({ app: positionals[0], detail: { storage: positionals[1] ?? null, ...(values['single-writer'] ? { singleWriter: true } : {}) } }),
+    audit: ({ positionals, values }) => ({
+      app: positionals[0],
+      detail: { storage: positionals[1] ?? null, ...(values['single-writer'] ? { singleWriter: true } : {}) },
+    }),
     async run(ctx) {
       const mount = await mountStorage(operation(ctx), ctx.positionals[0], ctx.positionals[1], { singleWriter: ctx.values['single-writer'] === true });
       ctx.io.stdout.write(`${STEP}${ctx.positionals[0]} has ${mount.from ? `${mount.from}/` : ''}${mount.name} at ${mount.path}\n`);

@@ -82,7 +82,10 @@ export class BuildCgroup {
     for (const base of roots(root)) {
       let names: string[] = [];
       try {
-        names = fs.readdirSync(base, { withFileTypes: true }).filter((d) => d.isDirectory() && d.name.startsWith('build-')).map((d) => d.name);
+        names = fs
+          .readdirSync(base, { withFileTypes: true })
+          .filter((d) => d.isDirectory() && d.name.startsWith('build-'))
+          .map((d) => d.name);
       } catch {
         continue;
       }
@@ -101,7 +104,10 @@ export class BuildCgroup {
 function roots(root: string): string[] {
   let hierarchies: string[] = [];
   try {
-    hierarchies = fs.readdirSync(root, { withFileTypes: true }).filter((d) => d.isDirectory()).map((d) => path.join(root, d.name, CGROUP_ROOT));
+    hierarchies = fs
+      .readdirSync(root, { withFileTypes: true })
+      .filter((d) => d.isDirectory())
+      .map((d) => path.join(root, d.name, CGROUP_ROOT));
   } catch {
     // No cgroup file system to clean.
   }
@@ -112,7 +118,10 @@ function roots(root: string): string[] {
 function removeCgroup(dir: string): boolean {
   let children: string[] = [];
   try {
-    children = fs.readdirSync(dir, { withFileTypes: true }).filter((d) => d.isDirectory()).map((d) => d.name);
+    children = fs
+      .readdirSync(dir, { withFileTypes: true })
+      .filter((d) => d.isDirectory())
+      .map((d) => d.name);
   } catch {
     return true;
   }

@@ -102,7 +102,8 @@ interface CheckedBuild {
 /** Build options that would reach past the build: the host's network, other containers, URLs, the host's files. */
 export function checkBuildQuery(query: URLSearchParams, image: string, forced: Record<string, string | number>): CheckedBuild {
   const values = singleValues(query, [...KEPT, ...DROPPED, ...Object.keys(EMPTY_REFUSALS)]);
-  if (values.get('t') === undefined || normalImage(values.get('t') as string) !== image) throw new Refused(`a build must be tagged $IMAGE (${image}) and nothing else`);
+  if (values.get('t') === undefined || normalImage(values.get('t') as string) !== image)
+    throw new Refused(`a build must be tagged $IMAGE (${image}) and nothing else`);
   const network = values.get('networkmode') ?? '';
   if (!['', 'default', 'bridge'].includes(network)) throw new Refused(`a build may not use the network '${network}'`);
   for (const [key, what] of Object.entries(EMPTY_REFUSALS)) {
@@ -142,8 +143,12 @@ function gzipped(file: string): boolean {
 
 /** An entry's name as the engine applies it: relative, normalized, without a trailing slash. */
 function entryName(raw: string): string {
-  const name = path.posix.normalize(raw).replace(/^(\.\/)+/, '').replace(/\/+$/, '');
-  if (name === '' || name === '.' || name === '..' || name.startsWith('../') || path.posix.isAbsolute(raw)) throw new Refused(`the build context has an entry outside it: ${JSON.stringify(raw)}`);
+  const name = path.posix
+    .normalize(raw)
+    .replace(/^(\.\/)+/, '')
+    .replace(/\/+$/, '');
+  if (name === '' || name === '.' || name === '..' || name.startsWith('../') || path.posix.isAbsolute(raw))
+    throw new Refused(`the build context has an entry outside it: ${JSON.stringify(raw)}`);
   return name;
 }
 
@@ -194,13 +199,16 @@ async function repackContext(from: string, to: string, dockerfile: string): Prom
       const target = header.linkname ?? '';
       const resolved = path.posix.normalize(path.posix.join(path.posix.dirname(name), target));
       if (name === dockerfile) return fail(new Refused(`${dockerfile} must be a regular file, not a link`));
-      if (path.posix.isAbsolute(target) || resolved === '..' || resolved.startsWith('../')) return fail(new Refused(`the build context's link ${JSON.stringify(name)} leads out of it`));
+      if (path.posix.isAbsolute(target) || resolved === '..' || resolved.startsWith('../'))
+        return fail(new Refused(`the build context's link ${JSON.stringify(name)} leads out of it`));
       stream.resume();
       pack.entry({ ...base, type: 'symlink', linkname: target });
       return stream.on('end', () => next());
     }
     if (header.type !== 'file' && header.type !== 'contiguous-file') {
-      return fail(new Refused(`the build context's ${JSON.stringify(name)} is a ${header.type ?? 'special file'}: only files, directories and links inside it are built`));
+      return fail(
+        new Refused(`the build context's ${JSON.stringify(name)} is a ${header.type ?? 'special file'}: only files, directories and links inside it are built`),
+      );
     }
     if (name === dockerfile) {
       if ((header.size ?? 0) > 1024 * 1024) return fail(new Refused(`${dockerfile} is larger than 1 MiB`));
@@ -256,7 +264,8 @@ async function spool(req: http.IncomingMessage, file: string, limit: number): Pr
 /** A request that carries a body where the API reads none is refused: the engine might read it. */
 function assertNoBody(req: http.IncomingMessage): void {
   const length = req.headers['content-length'];
-  if (req.headers['transfer-encoding'] !== undefined || (length !== undefined && length !== '0')) throw new Refused(`${req.method} ${new URL(req.url ?? '/', 'http://docker').pathname} takes no body`);
+  if (req.headers['transfer-encoding'] !== undefined || (length !== undefined && length !== '0'))
+    throw new Refused(`${req.method} ${new URL(req.url ?? '/', 'http://docker').pathname} takes no body`);
 }
 
 function refuse(res: http.ServerResponse, status: number, message: string): void {

@@ -53,10 +53,17 @@ function cronEntries(value: unknown, rules: ScheduleRules): CronJob[] {
     if (!isObject(entry)) throw new InvalidError(`${WHERE}: cron[${i}] must be an object with command and schedule`);
     const { command: cmd, schedule, concurrency_policy: concurrency, maintenance } = entry;
     if (maintenance !== undefined && typeof maintenance !== 'boolean') throw new InvalidError(`${WHERE}: cron[${i}].maintenance must be true or false`);
-    const name = `cron-${createHash('sha256').update(`${String(schedule)}\n${String(cmd)}`).digest('hex').slice(0, 8)}`;
+    const name = `cron-${createHash('sha256')
+      .update(`${String(schedule)}\n${String(cmd)}`)
+      .digest('hex')
+      .slice(0, 8)}`;
     return { maintenance: maintenance === true, job: { name, schedule, command: cmd, concurrency: concurrency ?? 'allow' } };
   });
-  return parseCronJobs(entries.filter((e) => !e.maintenance).map((e) => e.job), WHERE, rules);
+  return parseCronJobs(
+    entries.filter((e) => !e.maintenance).map((e) => e.job),
+    WHERE,
+    rules,
+  );
 }
 
 function formationOf(value: unknown): Record<string, number> {
@@ -83,7 +90,8 @@ function healthcheckOf(value: unknown): string | undefined {
     if (!isObject(check)) throw new InvalidError(`${WHERE}: healthchecks.web[${i}] must be an object`);
     const type = check.type ?? 'startup';
     if ((type !== 'startup' && type !== 'readiness') || check.path === undefined) continue;
-    if (typeof check.path !== 'string' || !/^\/[\x21-\x7e]{0,1023}$/.test(check.path)) throw new InvalidError(`${WHERE}: healthchecks.web[${i}].path must be a path starting with /`);
+    if (typeof check.path !== 'string' || !/^\/[\x21-\x7e]{0,1023}$/.test(check.path))
+      throw new InvalidError(`${WHERE}: healthchecks.web[${i}].path must be a path starting with /`);
     return check.path;
   }
   return undefined;

@@ -8,9 +8,7 @@ export function parseAppName(input: string | undefined): string {
     throw new InvalidError('an app name is required');
   }
   if (!APP_NAME_PATTERN.test(input)) {
-    throw new InvalidError(
-      `invalid app name '${printable(input)}': use 1 to 30 lower-case letters, digits and dashes, starting with a letter`,
-    );
+    throw new InvalidError(`invalid app name '${printable(input)}': use 1 to 30 lower-case letters, digits and dashes, starting with a letter`);
   }
   return input;
 }

@@ -26,7 +26,8 @@ const BLOCK = /-----BEGIN ([A-Z0-9 ]+)-----\r?\n[A-Za-z0-9+/=\r\n]+?-----END \1-
 export function parseCertificateBundle(input: string, now = new Date()): CertificateBundle {
   if (Buffer.byteLength(input) > MAX_BUNDLE_BYTES) throw new InvalidError(`the bundle is larger than ${MAX_BUNDLE_BYTES / 1024} KiB`);
   const blocks = [...input.matchAll(BLOCK)].map((m) => ({ type: m[1], pem: `${m[0].replace(/\r\n/g, '\n')}\n` }));
-  if (blocks.some((b) => b.type === 'ENCRYPTED PRIVATE KEY')) throw new InvalidError('the private key is encrypted: give it unencrypted (openssl pkey -in key.pem)');
+  if (blocks.some((b) => b.type === 'ENCRYPTED PRIVATE KEY'))
+    throw new InvalidError('the private key is encrypted: give it unencrypted (openssl pkey -in key.pem)');
   const keys = blocks.filter((b) => /^(RSA |EC )?PRIVATE KEY$/.test(b.type));
   const certs = blocks.filter((b) => b.type === 'CERTIFICATE');
   if (certs.length === 0 || keys.length !== 1) {

@@ -76,7 +76,7 @@ export function parseDuration(value: unknown): number | null {
   if (typeof value !== 'string') return null;
   const m = /^(\d{1,6})\s*(s|m|h)?$/.exec(value.trim());
   if (!m) return null;
-  return Number(m[1]) * { s: 1, m: 60, h: 3600 }[m[2] as 's' | 'm' | 'h' ?? 's'];
+  return Number(m[1]) * { s: 1, m: 60, h: 3600 }[(m[2] as 's' | 'm' | 'h') ?? 's'];
 }
 
 /**
@@ -94,7 +94,8 @@ export function parseCronJobs(value: unknown, where: string, rules: ScheduleRule
     const unknown = Object.keys(fields).filter((k) => !['name', 'schedule', 'command', 'concurrency', 'timeout'].includes(k));
     if (unknown.length) throw new InvalidError(`${at}: unknown field ${unknown.join(', ')} (known: name, schedule, command, concurrency, timeout)`);
     const { name, schedule, command } = fields;
-    if (typeof name !== 'string' || !PROCESS_TYPE_PATTERN.test(name)) throw new InvalidError(`${at}: name must be lower-case letters, digits, '-' and '_', e.g. nightly`);
+    if (typeof name !== 'string' || !PROCESS_TYPE_PATTERN.test(name))
+      throw new InvalidError(`${at}: name must be lower-case letters, digits, '-' and '_', e.g. nightly`);
     const job = `${where}: cron job ${name}`;
     if (seen.has(name)) throw new InvalidError(`${job} is defined twice`);
     seen.add(name);
@@ -104,7 +105,8 @@ export function parseCronJobs(value: unknown, where: string, rules: ScheduleRule
     } catch (err) {
       throw new InvalidError(`${job}: schedule "${schedule.slice(0, 100)}" is not valid: ${(err as Error).message}`);
     }
-    if (typeof command !== 'string' || command.trim() === '') throw new InvalidError(`${job}: command must be a command, e.g. command: ./manage.py clearsessions`);
+    if (typeof command !== 'string' || command.trim() === '')
+      throw new InvalidError(`${job}: command must be a command, e.g. command: ./manage.py clearsessions`);
     if (/[\u0000-\u0008\u000a-\u001f\u007f]/.test(command)) throw new InvalidError(`${job}: command has a control character`);
     if (command.length > MAX_COMMAND_LENGTH) throw new InvalidError(`${job}: command is longer than ${MAX_COMMAND_LENGTH} characters`);
     const concurrency = fields.concurrency ?? 'forbid';

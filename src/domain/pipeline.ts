@@ -1,6 +1,7 @@
 import { createHash } from 'node:crypto';
 import { InvalidError } from '../errors.js';
 import { parseCpus, parseMemory, PROCESS_TYPE_PATTERN } from './procfile.js';
+import { scalarText } from './yaml.js';
 
 /** A pipeline's stages, in the order an image goes through them. */
 export const STAGES = ['review', 'staging', 'production'] as const;
@@ -24,7 +25,10 @@ export function nextStage(stage: Stage): Stage | undefined {
  * Always a valid app name (at most 30 characters, not ending in a dash).
  */
 export function reviewAppName(parent: string, branch: string): string {
-  const slug = branch.toLowerCase().replace(/[^a-z0-9]+/g, '-').replace(/^-+|-+$/g, '');
+  const slug = branch
+    .toLowerCase()
+    .replace(/[^a-z0-9]+/g, '-')
+    .replace(/^-+|-+$/g, '');
   const plain = `${parent}-${slug}`;
   if (slug !== '' && slug === branch && plain.length <= 30) return plain;
   const hash = createHash('sha256').update(branch).digest('hex').slice(0, 5);
@@ -62,7 +66,8 @@ export function parseOverlays(value: unknown): Overlays {
       overlay.scale = {};
       for (const [type, n] of Object.entries(mapping(fields.scale, `${at}.scale`))) {
         if (!PROCESS_TYPE_PATTERN.test(type)) throw new InvalidError(`${at}.scale: '${type.slice(0, 40)}' is not a process type`);
-        if (!Number.isInteger(n) || (n as number) < 0 || (n as number) > 100) throw new InvalidError(`${at}.scale.${type} must be a whole number from 0 to 100`);
+        if (!Number.isInteger(n) || (n as number) < 0 || (n as number) > 100)
+          throw new InvalidError(`${at}.scale.${type} must be a whole number from 0 to 100`);
         overlay.scale[type] = n as number;
       }
     }
@@ -75,8 +80,24 @@ export function parseOverlays(value: unknown): Overlays {
         if (extra.length) throw new InvalidError(`${at}.resources.${type}: unknown field ${extra.join(', ')} (known: memory, cpus)`);
         try {
           overlay.resources[type] = {
-            ...(l.memory === undefined ? {} : { memory: parseMemory(String(l.memory)) }),
-            ...(l.cpus === undefined ? {} : { cpus: parseCpus(String(l.cpus)) }),
+            ...(l.memory === undefined
+              ? {}
+              : {
+                  memory: parseMemory(
+                    scalarText(l.memory, () => {
+                      throw new InvalidError('memory must be a size such as 512m');
+                    }),
+                  ),
+                }),
+            ...(l.cpus === undefined
+              ? {}
+              : {
+                  cpus: parseCpus(
+                    scalarText(l.cpus, () => {
+                      throw new InvalidError('cpus must be a number such as 0.5');
+                    }),
+                  ),
+                }),
           };
         } catch (err) {
           throw new InvalidError(`${at}.resources.${type}: ${(err as Error).message}`);
@@ -84,7 +105,8 @@ export function parseOverlays(value: unknown): Overlays {
       }
     }
     if (fields.healthcheck !== undefined) {
-      if (typeof fields.healthcheck !== 'string' || !/^\/[\x21-\x7e]{0,1023}$/.test(fields.healthcheck)) throw new InvalidError(`${at}.healthcheck must be a path starting with /`);
+      if (typeof fields.healthcheck !== 'string' || !/^\/[\x21-\x7e]{0,1023}$/.test(fields.healthcheck))
+        throw new InvalidError(`${at}.healthcheck must be a path starting with /`);
       overlay.healthcheck = fields.healthcheck;
     }
     overlays[stage as Stage] = overlay;

@@ -28,7 +28,8 @@ export function parseProcfile(text: string | undefined): Processes {
     if (command === '') throw new InvalidError(`Procfile line ${i + 1}: ${type} has no command`);
     // A command ends up in a container's argv and in a systemd unit's ExecStart: no control characters.
     if (/[\u0000-\u0008\u000a-\u001f\u007f]/.test(command)) throw new InvalidError(`Procfile line ${i + 1}: ${type}'s command has a control character`);
-    if (command.length > MAX_COMMAND_LENGTH) throw new InvalidError(`Procfile line ${i + 1}: ${type}'s command is longer than ${MAX_COMMAND_LENGTH} characters`);
+    if (command.length > MAX_COMMAND_LENGTH)
+      throw new InvalidError(`Procfile line ${i + 1}: ${type}'s command is longer than ${MAX_COMMAND_LENGTH} characters`);
     if (type in processes) throw new InvalidError(`Procfile line ${i + 1}: ${type} is defined twice`);
     processes[type] = command;
     if (Object.keys(processes).length > MAX_PROCESS_TYPES) throw new InvalidError(`the Procfile defines more than ${MAX_PROCESS_TYPES} process types`);
@@ -72,7 +73,41 @@ export function parseCpus(input: string): number {
 }
 
 /** Words that start a command the shell must run itself: exec would not find them, or would not run the rest. */
-const SHELL_WORDS = new Set(['if', 'then', 'else', 'elif', 'fi', 'while', 'until', 'for', 'do', 'done', 'case', 'esac', '{', '}', '!', 'cd', 'export', 'set', 'unset', 'source', '.', 'exec', 'trap', 'ulimit', 'umask', 'eval', 'wait', 'exit', 'return', 'shift', 'read', 'alias', 'time']);
+const SHELL_WORDS = new Set([
+  'if',
+  'then',
+  'else',
+  'elif',
+  'fi',
+  'while',
+  'until',
+  'for',
+  'do',
+  'done',
+  'case',
+  'esac',
+  '{',
+  '}',
+  '!',
+  'cd',
+  'export',
+  'set',
+  'unset',
+  'source',
+  '.',
+  'exec',
+  'trap',
+  'ulimit',
+  'umask',
+  'eval',
+  'wait',
+  'exit',
+  'return',
+  'shift',
+  'read',
+  'alias',
+  'time',
+]);
 
 /**
  * How a Procfile-style command runs: with sh, and when it is one simple

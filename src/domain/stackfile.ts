@@ -1,6 +1,6 @@
 import { InvalidError } from '../errors.js';
 import { printable } from './app-name.js';
-import { parseYaml } from './yaml.js';
+import { parseYaml, scalarText } from './yaml.js';
 
 /** Names the built-in stacks have; a stackfile may not take them. 'none' clears an app's stack. */
 export const RESERVED_STACK_NAMES = new Set(['node', 'python', 'static', 'none', 'dockerfile']);
@@ -83,9 +83,10 @@ function text(value: unknown, field: string, options: { required?: boolean; max?
 
 function number(value: unknown, field: string, options: { min: number; max: number; integer?: boolean }): number | null {
   if (value === undefined || value === null) return null;
-  const ok = typeof value === 'number' && Number.isFinite(value) && value >= options.min && value <= options.max && (!options.integer || Number.isInteger(value));
+  const ok =
+    typeof value === 'number' && Number.isFinite(value) && value >= options.min && value <= options.max && (!options.integer || Number.isInteger(value));
   if (!ok) refuse(field, `must be ${options.integer ? 'a whole number' : 'a number'} from ${options.min} to ${options.max}`);
-  return value as number;
+  return value;
 }
 
 /** Image references as Docker takes them: [registry[:port]/]path[:tag][@digest], lower-case path. */
@@ -115,7 +116,14 @@ function named(value: unknown, field: string): { name: string; version: string |
     onlyKnown(fields, `${field}[${i}]`, ['name', 'version']);
     return {
       name: text(fields.name, `${field}[${i}].name`, { required: true, max: 64 }) as string,
-      version: fields.version === undefined || fields.version === null ? null : text(String(fields.version), `${field}[${i}].version`, { max: 64 }),
+      version:
+        fields.version === undefined || fields.version === null
+          ? null
+          : text(
+              scalarText(fields.version, () => refuse(`${field}[${i}].version`, 'must be text')),
+              `${field}[${i}].version`,
+              { max: 64 },
+            ),
     };
   });
 }
@@ -130,12 +138,12 @@ function health(value: unknown, field: string): HealthEntry[] {
     const at = `${field}[${i}]`;
     const fields = mapping(entry, at);
     onlyKnown(fields, at, ['protocol', 'command', 'path', 'interval', 'timeout', 'retries']);
-    const protocol = String(fields.protocol ?? '').toUpperCase();
+    const protocol = scalarText(fields.protocol ?? '', () => refuse(`${at}.protocol`, 'must be COMMAND or HTTP')).toUpperCase();
     if (protocol !== 'COMMAND' && protocol !== 'HTTP') refuse(`${at}.protocol`, 'must be COMMAND or HTTP');
     const command = protocol === 'COMMAND' ? text(fields.command, `${at}.command`, { required: true }) : null;
     let path: string | null = null;
     if (protocol === 'HTTP') {
-      path = text(fields.path ?? '/', `${at}.path`) as string;
+      path = text(fields.path ?? '/', `${at}.path`) ?? '/';
       if (!/^\/[\x21-\x7e]{0,1023}$/.test(path)) refuse(`${at}.path`, 'must be a path starting with /');
     }
     if (protocol === 'COMMAND' && fields.path !== undefined) refuse(`${at}.path`, 'belongs to HTTP checks');

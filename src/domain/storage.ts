@@ -19,11 +19,13 @@ export function parseMountSpec(input: string): { name: string; path: string; fro
   const from = slash < 0 ? null : parseAppName(qualified.slice(0, slash));
   const name = qualified.slice(slash + 1);
   const path = colon < 0 ? '' : input.slice(colon + 1);
-  if (!VOLUME_NAME_PATTERN.test(name)) throw new InvalidError(`invalid storage name '${printable(name)}': 1 to 30 lower-case letters, digits and dashes, starting with a letter (NAME:/path)`);
+  if (!VOLUME_NAME_PATTERN.test(name))
+    throw new InvalidError(`invalid storage name '${printable(name)}': 1 to 30 lower-case letters, digits and dashes, starting with a letter (NAME:/path)`);
   if (!/^(\/[A-Za-z0-9._-]+)+$/.test(path) || path.length > 200 || path.split('/').some((part) => part === '.' || part === '..')) {
     throw new InvalidError(`invalid mount path '${printable(path)}': an absolute path of letters, digits, '.', '_' and '-', e.g. ${name}:/data`);
   }
-  if (SYSTEM_PATHS.some((p) => path === p || path.startsWith(`${p}/`))) throw new InvalidError(`cannot mount storage at ${path}: the container's ${path.split('/')[1]} is the kernel's`);
+  if (SYSTEM_PATHS.some((p) => path === p || path.startsWith(`${p}/`)))
+    throw new InvalidError(`cannot mount storage at ${path}: the container's ${path.split('/')[1]} is the kernel's`);
   return { name, path, from };
 }
 

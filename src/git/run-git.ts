@@ -14,6 +14,8 @@ export interface GitResult {
 export function runGit(args: readonly string[], cwd: string): Promise<GitResult> {
   return new Promise((resolve, reject) => {
     execFile('git', [...args], { cwd, maxBuffer: 16 * 1024 * 1024 }, (err, stdout, stderr) => {
+      // execFile's error is an Error (spawn failed: no git, no cwd), though its type does not say so.
+      // eslint-disable-next-line @typescript-eslint/prefer-promise-reject-errors
       if (err && typeof err.code !== 'number') return reject(err);
       resolve({ exitCode: err ? Number(err.code) : 0, stdout, stderr });
     });

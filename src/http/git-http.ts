@@ -112,17 +112,24 @@ export function createGitHttpServer(services: Services): http.Server {
         done();
       },
     });
-    await runGit(services, gitRequest, caller, repo, {
-      input: refs ? null : req.headers['content-encoding'] === 'gzip' ? req.pipe(zlib.createGunzip()) : req,
-      output: res,
-      endOutput: true,
-      messages,
-      // The pusher went away: the deploy under git stops, as over SSH.
-      onGone: (listener) => {
-        res.on('close', listener);
-        return () => res.off('close', listener);
+    await runGit(
+      services,
+      gitRequest,
+      caller,
+      repo,
+      {
+        input: refs ? null : req.headers['content-encoding'] === 'gzip' ? req.pipe(zlib.createGunzip()) : req,
+        output: res,
+        endOutput: true,
+        messages,
+        // The pusher went away: the deploy under git stops, as over SSH.
+        onGone: (listener) => {
+          res.on('close', listener);
+          return () => res.off('close', listener);
+        },
       },
-    }, { advertiseRefs: refs });
+      { advertiseRefs: refs },
+    );
   }
 }
 

@@ -6,11 +6,11 @@ import { serverOp, withOpLock, type Op, type Ask } from './operation.js';
 import { releaseConfig } from './config.js';
 import { endShares } from './storage.js';
 
-
 /** access:add: the owner (or an admin) shares the app with a user who has a key. */
 export function grantAccess({ services, caller }: Ask, appName: string, userName: string): { app: string; user: string } {
   const app = getApp(services, caller, appName, { owner: true });
-  if (app.reviewOf) throw new InvalidError(`${app.name} is a review app: its users are ${app.reviewOf.parent}'s; access:add ${app.reviewOf.parent} ${userName}`);
+  if (app.reviewOf)
+    throw new InvalidError(`${app.name} is a review app: its users are ${app.reviewOf.parent}'s; access:add ${app.reviewOf.parent} ${userName}`);
   const user = parseUserName(userName);
   if (!services.store.keys.hasUser(user)) throw new NotFoundError(`no user '${user}'; an admin adds one with keys:add ${user}`);
   if (user === app.createdBy) throw new ConflictError(`${user} owns ${app.name} already`);
@@ -49,7 +49,11 @@ function dropMemberships(services: Op['services'], app: string, user: string): {
  * app that mounts them), and their config groups and pipeline stop naming
  * it. Their review-app rights go at once, being the parent's asked live.
  */
-export async function revokeAccess(op: Op, appName: string, userName: string): Promise<{ app: string; user: string; sharesEnded: number; groups: string[]; pipeline: string | null }> {
+export async function revokeAccess(
+  op: Op,
+  appName: string,
+  userName: string,
+): Promise<{ app: string; user: string; sharesEnded: number; groups: string[]; pipeline: string | null }> {
   const { services, caller } = op;
   const app = getApp(services, caller, appName, { owner: true });
   const user = parseUserName(userName);
@@ -62,8 +66,10 @@ export async function revokeAccess(op: Op, appName: string, userName: string): P
     // The serving release still has the group's values (an address of hers, maybe): release without them now.
     const server = serverOp(services, op.progress, op.signal);
     const description = `Leave ${user}'s config group${dropped.groups.length === 1 ? '' : 's'} ${dropped.groups.join(', ')}`;
-    await withOpLock(server, app.name, 'config change', () => releaseConfig(server, app.name, description, { restart: true, releasePhase: false }, () => undefined)).catch((err: unknown) =>
-      services.log.warn({ err, app: app.name, user }, 'the release without a former user\'s config groups failed; the next one leaves them out'),
+    await withOpLock(server, app.name, 'config change', () =>
+      releaseConfig(server, app.name, description, { restart: true, releasePhase: false }, () => undefined),
+    ).catch((err: unknown) =>
+      services.log.warn({ err, app: app.name, user }, "the release without a former user's config groups failed; the next one leaves them out"),
     );
   }
   return { app: app.name, user, sharesEnded: shares.length - left.length, ...dropped };

@@ -31,7 +31,8 @@ export async function createApp(services: Services, name: string, caller: Caller
   const app = services.store.transaction(() => {
     if (!caller.admin && limit > 0) {
       const count = services.store.apps.list().filter((a) => a.createdBy === caller.user && !a.reviewOf).length;
-      if (count >= limit) throw new ConflictError(`you have ${count} apps, the most SKIFF_MAX_APPS_PER_USER allows here; destroy one first, or ask an admin to raise the limit`);
+      if (count >= limit)
+        throw new ConflictError(`you have ${count} apps, the most SKIFF_MAX_APPS_PER_USER allows here; destroy one first, or ask an admin to raise the limit`);
     }
     return services.store.apps.create(name, caller.user, stack);
   });
@@ -48,7 +49,8 @@ function assertNotReviewName(services: Services, name: string, caller: Caller): 
   for (const parent of services.store.apps.list()) {
     if (!name.startsWith(`${parent.name}-`) || parent.reviewOf) continue;
     if (parent.reviewApps === null && services.store.apps.reviewAppsOf(parent.name).length === 0) continue;
-    if (!mayUseApp(services.store, parent.name, caller)) throw new ConflictError(`names starting ${parent.name}- are kept for the review apps of ${parent.name}; choose another name`);
+    if (!mayUseApp(services.store, parent.name, caller))
+      throw new ConflictError(`names starting ${parent.name}- are kept for the review apps of ${parent.name}; choose another name`);
   }
 }
 
@@ -198,7 +200,14 @@ export async function expireReviewApps(services: Services, now = new Date()): Pr
     } finally {
       services.store.locks.release(app.name, process.pid);
     }
-    services.store.events.record({ app: app.name, user: 'skiff', source: 'server', action: 'apps:destroy', detail: { review: true, branch: app.reviewOf.branch, idleDays: services.config.reviewAppsTtlDays }, outcome: 'ok' });
+    services.store.events.record({
+      app: app.name,
+      user: 'skiff',
+      source: 'server',
+      action: 'apps:destroy',
+      detail: { review: true, branch: app.reviewOf.branch, idleDays: services.config.reviewAppsTtlDays },
+      outcome: 'ok',
+    });
     syncAllRefs(services, app.reviewOf.parent);
     services.log.info({ app: app.name, parent: app.reviewOf.parent }, 'review app expired');
     expired.push(app.name);
@@ -211,7 +220,11 @@ export async function expireReviewApps(services: Services, now = new Date()): Pr
  * without downtime: the new runtime's instances start and take the traffic,
  * then the old runtime's go. Says when the move happens.
  */
-export async function setAppRuntime(op: Op, appName: string, value: string): Promise<{ app: App; runtime: string; when: 'already' | 'next-deploy' | 'now'; version?: number }> {
+export async function setAppRuntime(
+  op: Op,
+  appName: string,
+  value: string,
+): Promise<{ app: App; runtime: string; when: 'already' | 'next-deploy' | 'now'; version?: number }> {
   const { services, caller } = op;
   const app = getApp(services, caller, appName, { owner: true });
   const target = value === 'default' ? null : parseRuntimeName(value);

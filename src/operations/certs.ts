@@ -8,7 +8,6 @@ import type { ChallengeFailure, IssuanceFailure } from '../router/router.js';
 import type { CustomCertificate } from '../store/store.js';
 import type { Ask, Services } from './operation.js';
 
-
 /** One host of an app and the certificate it is served with: custom, automatic (ACME), or none yet, with the last failure to get one. */
 export interface HostCertificate {
   host: string;
@@ -38,7 +37,11 @@ function requireTls(services: Services): void {
  * is sealed like config values. It replaces the app's certificates for the
  * same hosts. If the router refuses it, nothing changed.
  */
-export async function addCertificate({ services, caller }: Ask, appName: string, pem: string): Promise<{ cert: CustomCertificate; replaced: CustomCertificate[] }> {
+export async function addCertificate(
+  { services, caller }: Ask,
+  appName: string,
+  pem: string,
+): Promise<{ cert: CustomCertificate; replaced: CustomCertificate[] }> {
   const app = getApp(services, caller, appName);
   requireTls(services);
   const bundle = parseCertificateBundle(pem);
@@ -52,7 +55,11 @@ export async function addCertificate({ services, caller }: Ask, appName: string,
   } catch (err) {
     services.store.certificates.remove(app.name, cert.fingerprint);
     // The replaced certificates' keys are sealed away with them; saying so beats a silent loss.
-    if (replaced.length) services.log.error({ app: app.name, replaced: replaced.map((c) => c.fingerprint) }, 'the router refused a certificate; those it replaced are gone: certs:add them again');
+    if (replaced.length)
+      services.log.error(
+        { app: app.name, replaced: replaced.map((c) => c.fingerprint) },
+        'the router refused a certificate; those it replaced are gone: certs:add them again',
+      );
     throw err;
   }
   return { cert: services.store.certificates.list(app.name).find((c) => c.fingerprint === cert.fingerprint) as CustomCertificate, replaced };
@@ -102,7 +109,8 @@ export function certificateProblems(services: Services, now = new Date()): strin
   for (const app of services.store.apps.list()) {
     for (const s of statesOf(services, app.name, hosts.get(app.name) ?? [], failures)) {
       const days = s.notAfter === null ? null : (Date.parse(s.notAfter) - now.getTime()) / 86_400_000;
-      if (days !== null && days < EXPIRY_WARNING_DAYS) problems.push(`${s.host} (${app.name}): its ${s.source} certificate ${days < 0 ? 'expired' : 'expires'} on ${s.notAfter}`);
+      if (days !== null && days < EXPIRY_WARNING_DAYS)
+        problems.push(`${s.host} (${app.name}): its ${s.source} certificate ${days < 0 ? 'expired' : 'expires'} on ${s.notAfter}`);
       if (s.failure) problems.push(`${s.host} (${app.name}): no certificate yet: ${s.failure.error}`);
     }
   }
@@ -130,7 +138,14 @@ export class IssuanceWatch {
       this.seen.set(f.host, f.at);
       const app = hosts.find(([, names]) => names.includes(f.host))?.[0];
       if (!app) continue;
-      services.store.events.record({ app, user: 'skiff', source: 'router', action: 'certs:obtain', detail: { host: f.host, ...(f.challenges ? { challenges: f.challenges } : {}) }, outcome: `failed: ${f.error}` });
+      services.store.events.record({
+        app,
+        user: 'skiff',
+        source: 'router',
+        action: 'certs:obtain',
+        detail: { host: f.host, ...(f.challenges ? { challenges: f.challenges } : {}) },
+        outcome: `failed: ${f.error}`,
+      });
       await notifyWebhooks(services, app, { event: 'certificate.failed', app, host: f.host, error: f.error, challenges: f.challenges ?? [], time: f.at });
     }
     return fresh;

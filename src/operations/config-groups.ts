@@ -7,7 +7,6 @@ import type { ConfigGroup } from '../store/store.js';
 import { releaseConfig, type ConfigOptions, type ConfigOutcome } from './config.js';
 import { withOpLock, type Op, type Ask } from './operation.js';
 
-
 function parseGroupName(input: string | undefined): string {
   return parseNameLikeApp(input, 'config group');
 }
@@ -27,7 +26,8 @@ function getGroup(ask: Ask, input: string | undefined): ConfigGroup {
 /** Who changes a group: its owner and admins. */
 function ownGroup(ask: Ask, input: string | undefined): ConfigGroup {
   const group = getGroup(ask, input);
-  if (!ask.caller.admin && group.owner !== ask.caller.user) throw new DeniedError(`access denied: only the owner of config group ${group.name} (${group.owner}) or an admin may do that`);
+  if (!ask.caller.admin && group.owner !== ask.caller.user)
+    throw new DeniedError(`access denied: only the owner of config group ${group.name} (${group.owner}) or an admin may do that`);
   return group;
 }
 
@@ -97,7 +97,13 @@ export interface GroupChange {
  * one keeps its release, and the ones after it have the change pending
  * (config shows it; ps:restart releases it).
  */
-export async function changeGroupConfig(op: Op, name: string, set: Record<string, string>, unset: readonly string[], options: ConfigOptions): Promise<GroupChange> {
+export async function changeGroupConfig(
+  op: Op,
+  name: string,
+  set: Record<string, string>,
+  unset: readonly string[],
+  options: ConfigOptions,
+): Promise<GroupChange> {
   const group = ownGroup(op, name);
   const { store } = op.services;
   const denied = group.apps.filter((a) => !mayUseApp(store, a, op.caller));

@@ -28,7 +28,9 @@ export async function releaseConfig(op: Op, app: string, description: string, op
   }
   op.progress.step(`${description} and restarting ${app}`);
   try {
-    await rollout(services, { ...releaseOf(running), pusher: caller.user, description, config: configOf(services.store, app) }, op.progress, op.signal, { releasePhase: options.releasePhase });
+    await rollout(services, { ...releaseOf(running), pusher: caller.user, description, config: configOf(services.store, app) }, op.progress, op.signal, {
+      releasePhase: options.releasePhase,
+    });
   } catch (err) {
     // The running release still has the old config: so must the record.
     undo();
@@ -55,7 +57,13 @@ async function changeConfig(op: Op, appName: string, set: Record<string, string>
     services.store.config.update(app, set, unset);
     services.log.info({ app, keys, user: caller.user }, `config ${verb.toLowerCase()}`);
     const restore = Object.fromEntries(Object.entries(before).filter(([k]) => keys.includes(k)));
-    return releaseConfig(op, app, describeConfigChange(verb, keys), options, () => services.store.config.update(app, restore, keys.filter((k) => !(k in before))));
+    return releaseConfig(op, app, describeConfigChange(verb, keys), options, () =>
+      services.store.config.update(
+        app,
+        restore,
+        keys.filter((k) => !(k in before)),
+      ),
+    );
   });
 }
 
@@ -78,7 +86,10 @@ export async function unsetConfig(op: Op, appName: string, keys: readonly string
   const missing = unique.filter((k) => !(k in vars));
   const origins = configOrigins(op.services.store, app.name);
   const grouped = missing.filter((k) => origins[k]?.startsWith('group '));
-  if (grouped.length) throw new InvalidError(`${grouped.join(', ')} comes from ${origins[grouped[0]]}, not from ${app.name}: config:unset --group ${origins[grouped[0]].slice(6)} ${grouped[0]}, or config:groups:remove`);
+  if (grouped.length)
+    throw new InvalidError(
+      `${grouped.join(', ')} comes from ${origins[grouped[0]]}, not from ${app.name}: config:unset --group ${origins[grouped[0]].slice(6)} ${grouped[0]}, or config:groups:remove`,
+    );
   if (missing.length) throw new NotFoundError(`${app.name} has no config var ${missing.join(', ')}`);
   return changeConfig(op, app.name, {}, unique, options);
 }
@@ -89,7 +100,11 @@ export function pendingKeys(services: Op['services'], app: string): { changed: s
   if (!serving) return { changed: [], removed: [] };
   const stored = configOf(services.store, app);
   return {
-    changed: Object.keys(stored).filter((k) => serving.config[k] !== stored[k]).sort(),
-    removed: Object.keys(serving.config).filter((k) => !(k in stored)).sort(),
+    changed: Object.keys(stored)
+      .filter((k) => serving.config[k] !== stored[k])
+      .sort(),
+    removed: Object.keys(serving.config)
+      .filter((k) => !(k in stored))
+      .sort(),
   };
 }

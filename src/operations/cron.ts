@@ -5,7 +5,6 @@ import { getApp } from '../access/policy.js';
 import type { CronRun, CronRunStatus } from '../store/store.js';
 import type { Op, Services, Ask } from './operation.js';
 
-
 /** A job of the current release, when it runs next and how it last ended. */
 export interface CronJobInfo extends CronJob {
   next: string | null;
@@ -31,7 +30,8 @@ export function listCron({ services, caller }: Ask, appName: string): CronJobInf
 /** cron:runs APP [JOB] -n N: the latest runs, newest first. */
 export function cronRuns({ services, caller }: Ask, appName: string, job: string | undefined, limit: number): CronRun[] {
   const app = getApp(services, caller, appName);
-  if (!Number.isInteger(limit) || limit < 1 || limit > 100) throw new InvalidError('-n takes a whole number from 1 to 100 (the history keeps 100 runs of each job)');
+  if (!Number.isInteger(limit) || limit < 1 || limit > 100)
+    throw new InvalidError('-n takes a whole number from 1 to 100 (the history keeps 100 runs of each job)');
   return services.store.cron.runs(app.name, { job, limit });
 }
 
@@ -39,7 +39,14 @@ export function cronRuns({ services, caller }: Ask, appName: string, job: string
 export function runCronNow(op: Op, appName: string, jobName: string, io: { stdout: NodeJS.WritableStream; stderr: NodeJS.WritableStream }): Promise<CronRun> {
   const app = getApp(op.services, op.caller, appName);
   const job = getJob(op.services, app.name, jobName);
-  return runCronJob(op.services, app.name, job, { trigger: 'manual', dueAt: null, user: op.caller.user, stdout: io.stdout, stderr: io.stderr, signal: op.signal });
+  return runCronJob(op.services, app.name, job, {
+    trigger: 'manual',
+    dueAt: null,
+    user: op.caller.user,
+    stdout: io.stdout,
+    stderr: io.stderr,
+    signal: op.signal,
+  });
 }
 
 /**
@@ -63,7 +70,9 @@ export function overdueJobs(services: Pick<Services, 'store' | 'config'>, now = 
         // Going now (its timeout bounds it), or begun within two periods.
         const going = recent[0] ? recent[0].status === 'running' || now.getTime() - new Date(recent[0].startedAt).getTime() <= 2 * period : false;
         if (last?.status === 'succeeded' && going) continue;
-        const lastly = last ? `; its last run (${last.id}) ${last.status === 'failed' ? `exited with ${last.exitCode}` : last.status}` : '; no run of it has ended';
+        const lastly = last
+          ? `; its last run (${last.id}) ${last.status === 'failed' ? `exited with ${last.exitCode}` : last.status}`
+          : '; no run of it has ended';
         found.push(`${app.name}'s ${job.name} (${job.schedule}) has not succeeded since ${since}${lastly}: see cron:runs ${app.name} ${job.name}`);
       }
     }

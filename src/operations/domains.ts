@@ -7,7 +7,6 @@ import { getApp } from '../access/policy.js';
 import { applyRoutes } from '../pipeline/route.js';
 import type { Op, Ask } from './operation.js';
 
-
 /** A recorded change of the routing, applied; if the router refuses it, the record is undone. */
 async function routed(services: Op['services'], change: () => void, undo: () => void): Promise<void> {
   change();
@@ -37,7 +36,9 @@ async function assertVerified(services: Op['services'], app: App, host: string):
     if (code !== 'ENOTFOUND' && code !== 'ENODATA') services.log.warn({ err, app: app.name, host }, 'domain verification lookup failed');
   }
   if (!records.some((chunks) => chunks.join('') === value)) {
-    throw new InvalidError(`${host} is not verified for ${app.name}: add a DNS TXT record ${name} with the value ${value}, then run domains:add ${app.name} ${host} again`);
+    throw new InvalidError(
+      `${host} is not verified for ${app.name}: add a DNS TXT record ${name} with the value ${value}, then run domains:add ${app.name} ${host} again`,
+    );
   }
 }
 
@@ -50,12 +51,19 @@ export async function addDomain({ services, caller }: Ask, appName: string, inpu
   const add = (): void =>
     services.store.transaction(() => {
       const count = services.store.domains.list(app.name).length;
-      if (!caller.admin && domainsPerApp > 0 && count >= domainsPerApp) throw new ConflictError(`${app.name} has ${count} domains, the most SKIFF_MAX_DOMAINS_PER_APP allows; remove one first`);
+      if (!caller.admin && domainsPerApp > 0 && count >= domainsPerApp)
+        throw new ConflictError(`${app.name} has ${count} domains, the most SKIFF_MAX_DOMAINS_PER_APP allows; remove one first`);
       // Each new host is a certificate order on the server's one ACME account, whose rate limits every tenant shares.
       if (services.config.tls && !caller.admin && certsPerHour > 0) {
-        const owned = services.store.apps.list().filter((a) => a.createdBy === app.createdBy).map((a) => a.name);
+        const owned = services.store.apps
+          .list()
+          .filter((a) => a.createdBy === app.createdBy)
+          .map((a) => a.name);
         const recent = services.store.domains.addedSince(owned, new Date(Date.now() - 3_600_000).toISOString());
-        if (recent >= certsPerHour) throw new ConflictError(`${app.createdBy}'s apps were given ${recent} domains in the last hour, the most SKIFF_MAX_CERTS_PER_HOUR allows with HTTPS on; try again later`);
+        if (recent >= certsPerHour)
+          throw new ConflictError(
+            `${app.createdBy}'s apps were given ${recent} domains in the last hour, the most SKIFF_MAX_CERTS_PER_HOUR allows with HTTPS on; try again later`,
+          );
       }
       services.store.domains.add(app.name, host);
     });
@@ -68,6 +76,10 @@ export async function removeDomain({ services, caller }: Ask, appName: string, i
   const app = getApp(services, caller, appName);
   const host = parseHostName(input);
   if (!services.store.domains.list(app.name).includes(host)) throw new NotFoundError(`${host} is not a domain of ${app.name}; domains ${app.name} lists them`);
-  await routed(services, () => services.store.domains.remove(app.name, host), () => services.store.domains.add(app.name, host));
+  await routed(
+    services,
+    () => services.store.domains.remove(app.name, host),
+    () => services.store.domains.add(app.name, host),
+  );
   return { app: app.name, host };
 }

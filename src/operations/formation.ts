@@ -39,7 +39,8 @@ function restoreFormation(store: Store, app: string, before: readonly FormationE
 /** ps:scale: counts per process type the current release has. */
 export async function scale(op: Op, appName: string, counts: Record<string, number>): Promise<Instance[] | undefined> {
   const app = getApp(op.services, op.caller, appName);
-  if (RELEASE_PHASE in counts) throw new InvalidError(`${RELEASE_PHASE} is the release phase: it runs once per release, before the new instances start, and is not scaled`);
+  if (RELEASE_PHASE in counts)
+    throw new InvalidError(`${RELEASE_PHASE} is the release phase: it runs once per release, before the new instances start, and is not scaled`);
   const single = op.services.store.mounts.list(app.name).find((m) => m.singleWriter);
   if (single && (counts.web ?? 0) > 1) throw new InvalidError(`web mounts ${single.name}, a single-writer volume: it runs one instance at most`);
   const rel = op.services.store.releases.current(app.name);
@@ -47,7 +48,11 @@ export async function scale(op: Op, appName: string, counts: Record<string, numb
   if (rel && unknown.length) {
     throw new InvalidError(`${app.name} has no process type ${unknown.join(', ')}; it has ${Object.keys(rel.processes).join(', ')} (from its Procfile)`);
   }
-  op.progress.step(`Scaling ${app.name}: ${Object.entries(counts).map(([t, n]) => `${t}=${n}`).join(' ')}`);
+  op.progress.step(
+    `Scaling ${app.name}: ${Object.entries(counts)
+      .map(([t, n]) => `${t}=${n}`)
+      .join(' ')}`,
+  );
   return applyFormation(op, app, 'scale', [], () => op.services.store.formation.setQuantities(app.name, counts));
 }
 
@@ -94,7 +99,12 @@ export async function setStopped(op: Op, appName: string, stopped: boolean): Pro
 }
 
 /** resources:set: a process type's limits (undefined: unchanged, null: none); restarts that type. */
-export async function setResources(op: Op, appName: string, type: string, limits: { memory?: number | null; cpus?: number | null }): Promise<Instance[] | undefined> {
+export async function setResources(
+  op: Op,
+  appName: string,
+  type: string,
+  limits: { memory?: number | null; cpus?: number | null },
+): Promise<Instance[] | undefined> {
   const app = getApp(op.services, op.caller, appName);
   assertHostHas(limits.memory, limits.cpus);
   op.progress.step(`Setting limits of ${type} for ${app.name}`);

@@ -5,14 +5,17 @@ import { applyRoutes } from '../pipeline/route.js';
 import type { App } from '../store/store.js';
 import type { Ask } from './operation.js';
 
-
 /**
  * maintenance:on: from the router's next load on (at once), every request to
  * the app gets 503 with Retry-After but those under an allowed path. It is
  * recorded with the app, so deploys and restarts of the server keep it.
  * If the router refuses the change, the record goes back.
  */
-export async function maintenanceOn(ask: Ask, appName: string, options: { message?: string; allowPaths?: readonly string[] }): Promise<{ app: App; maintenance: Maintenance }> {
+export async function maintenanceOn(
+  ask: Ask,
+  appName: string,
+  options: { message?: string; allowPaths?: readonly string[] },
+): Promise<{ app: App; maintenance: Maintenance }> {
   const app = getApp(ask.services, ask.caller, appName);
   const paths = [...new Set((options.allowPaths ?? []).map(parseAllowPath))];
   if (paths.length > MAX_ALLOW_PATHS) throw new InvalidError(`at most ${MAX_ALLOW_PATHS} --allow-path prefixes`);

@@ -38,7 +38,7 @@ export function serverOp(services: Services, progress: Progress = new Progress([
 
 /** Runs fn under the app's lock, telling the caller while another change of the app finishes first. */
 export function withOpLock<T>(op: Op, app: string, purpose: string, fn: () => Promise<T>): Promise<T> {
-  return withAppLock(op.services.store, app, { holder: op.caller.user, purpose }, op.onWait, op.signal, fn);
+  return withAppLock(op.services.store, app, { holder: op.caller.user, purpose }, (message) => op.onWait(message), op.signal, fn);
 }
 
 /**

@@ -50,7 +50,14 @@ export async function resumeApp(op: Op, appName: string): Promise<App> {
 export async function resumeDuePauses(services: Services, now = new Date()): Promise<string[]> {
   const resumed = (await endDueHolds(services, now, false)).filter((h) => h.reason === 'pause').map((h) => h.app);
   for (const app of resumed) {
-    services.store.events.record({ app, user: 'skiff', source: 'server', action: 'ps:resume', detail: { reason: 'the pause reached its --max' }, outcome: 'ok' });
+    services.store.events.record({
+      app,
+      user: 'skiff',
+      source: 'server',
+      action: 'ps:resume',
+      detail: { reason: 'the pause reached its --max' },
+      outcome: 'ok',
+    });
   }
   return resumed;
 }

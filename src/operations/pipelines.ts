@@ -9,7 +9,6 @@ import type { Pipeline } from '../store/store.js';
 import { syncAllRefs } from './apps.js';
 import { withOpLock, type Op, type Ask } from './operation.js';
 
-
 /** A pipeline's name follows the rules of an app's. */
 function parsePipelineName(input: string | undefined): string {
   return parseNameLikeApp(input, 'pipeline');
@@ -21,7 +20,8 @@ function ownPipeline({ services, caller }: Ask, input: string | undefined): Pipe
   const pipeline = services.store.pipelines.find(name);
   const mayRead = pipeline && (caller.admin || pipeline.owner === caller.user);
   if (!pipeline || !mayRead) {
-    if (pipeline && maySee({ services, caller }, pipeline)) throw new DeniedError(`access denied: only the owner of pipeline ${name} (${pipeline.owner}) or an admin may do that`);
+    if (pipeline && maySee({ services, caller }, pipeline))
+      throw new DeniedError(`access denied: only the owner of pipeline ${name} (${pipeline.owner}) or an admin may do that`);
     throw new NotFoundError(`no pipeline ${name}; create it with pipelines:create ${name}`);
   }
   return pipeline;
@@ -54,7 +54,8 @@ export function removeFromPipeline(ask: Ask, name: string, appName: string): voi
   const member = pipeline?.apps.some((a) => a.app === app);
   const ownsApp = services.store.apps.find(app)?.createdBy === caller.user;
   if (!pipeline || !member || !(caller.admin || pipeline.owner === caller.user || ownsApp)) {
-    if (pipeline && maySee(ask, pipeline) && member) throw new DeniedError(`access denied: only the owner of pipeline ${pipeline.name} or of ${app}, or an admin, may do that`);
+    if (pipeline && maySee(ask, pipeline) && member)
+      throw new DeniedError(`access denied: only the owner of pipeline ${pipeline.name} or of ${app}, or an admin, may do that`);
     throw new NotFoundError(`${app} is not in a pipeline ${parsePipelineName(name)}`);
   }
   services.store.pipelines.removeApp(app);
@@ -120,19 +121,22 @@ export async function promote(op: Op, appName: string, to: string | undefined): 
   let targets: string[];
   if (to !== undefined) {
     const target = parseAppName(to);
-    if (!pipeline.apps.some((a) => a.app === target)) throw new InvalidError(`${target} is not in pipeline ${pipeline.name}; add it with pipelines:add ${pipeline.name} ${target} --stage production`);
+    if (!pipeline.apps.some((a) => a.app === target))
+      throw new InvalidError(`${target} is not in pipeline ${pipeline.name}; add it with pipelines:add ${pipeline.name} ${target} --stage production`);
     if (target === source.name) throw new InvalidError(`${target} is the app promoted from; name another with --to`);
     targets = [target];
   } else {
     const stage = nextStage(membership.stage);
     if (!stage) throw new InvalidError(`${source.name} is at the last stage (production) of pipeline ${pipeline.name}; promote to an app with --to`);
     targets = pipeline.apps.filter((a) => a.stage === stage).map((a) => a.app);
-    if (targets.length === 0) throw new InvalidError(`pipeline ${pipeline.name} has no ${stage} app; add one with pipelines:add ${pipeline.name} APP --stage ${stage}`);
+    if (targets.length === 0)
+      throw new InvalidError(`pipeline ${pipeline.name} has no ${stage} app; add one with pipelines:add ${pipeline.name} APP --stage ${stage}`);
   }
   // Every target is checked before any is touched.
   for (const t of targets) getApp(services, caller, t, { owner: true });
   const digest = (await services.images.id(rel.image)) ?? 'unknown';
-  if (!services.registry && digest === 'unknown') throw new ConflictError(`the image of ${source.name} v${rel.version} is not on this host; push ${source.name} again`);
+  if (!services.registry && digest === 'unknown')
+    throw new ConflictError(`the image of ${source.name} v${rel.version} is not on this host; push ${source.name} again`);
   const description = `Promote ${source.name} v${rel.version} (${digest.replace(/^(sha256:[0-9a-f]{12}).*$/, '$1')}, commit ${rel.commit.slice(0, 7)})`;
   const results: PromotionResult[] = [];
   for (const target of targets) {

@@ -44,7 +44,8 @@ export async function receivePush(services: Services, req: ReceiveRequest, progr
     throw new ConflictError(`this push would deploy ${deploying.map(describe).join(' and ')}; push them one at a time`);
   }
   for (const a of actions) {
-    if (a.kind === 'store') progress.info(`Storing ${a.name} (${record?.reviewApps ? 'main or master deploys; other branches, their review apps' : 'only main or master deploys'})`);
+    if (a.kind === 'store')
+      progress.info(`Storing ${a.name} (${record?.reviewApps ? 'main or master deploys; other branches, their review apps' : 'only main or master deploys'})`);
     if (a.kind === 'delete') progress.info(`Deleting ${a.name}`);
   }
   const [action] = deploying;
@@ -69,7 +70,14 @@ function describe(a: RefAction): string {
  * the parent's, asked live, never a copy), then
  * deployed like any push. The parent's --max bounds how many it has.
  */
-async function deployReviewApp(services: Services, parent: App, branch: string, push: Parameters<typeof deployPush>[1], progress: Progress, signal: AbortSignal): Promise<void> {
+async function deployReviewApp(
+  services: Services,
+  parent: App,
+  branch: string,
+  push: Parameters<typeof deployPush>[1],
+  progress: Progress,
+  signal: AbortSignal,
+): Promise<void> {
   const { store } = services;
   const name = reviewAppName(parent.name, branch);
   const existing = store.apps.find(name);
@@ -77,13 +85,16 @@ async function deployReviewApp(services: Services, parent: App, branch: string, 
     throw new ConflictError(`${branch}'s review app would be ${name}, which is another app; rename the branch`);
   }
   if (!existing) {
-    if (store.domains.owner(defaultHost(name, services.config.domain))) throw new ConflictError(`the host of ${name} is a domain of another app; rename the branch`);
+    if (store.domains.owner(defaultHost(name, services.config.domain)))
+      throw new ConflictError(`the host of ${name} is a domain of another app; rename the branch`);
     // Counted and made in one transaction: two branches pushed at once cannot both take the last place.
     store.transaction(() => {
       const max = parent.reviewApps ?? 0;
       const count = store.apps.reviewAppsOf(parent.name).length;
       if (count >= max) {
-        throw new ConflictError(`${parent.name} has ${count} review app${count === 1 ? '' : 's'}, its most (apps:set ${parent.name} review-apps on --max N); delete a branch first (git push REMOTE :BRANCH)`);
+        throw new ConflictError(
+          `${parent.name} has ${count} review app${count === 1 ? '' : 's'}, its most (apps:set ${parent.name} review-apps on --max N); delete a branch first (git push REMOTE :BRANCH)`,
+        );
       }
       store.apps.createReview(name, parent.name, branch, parent.createdBy);
       store.config.update(name, store.config.get(parent.name), []);
@@ -104,7 +115,14 @@ async function destroyReviewApp(services: Services, parent: App, branch: string,
     return;
   }
   const owner = { holder: req.pusher, purpose: 'destroy', pid: process.ppid };
-  await withAppLock(services.store, name, owner, (m) => progress.step(m), signal, () => destroyApp(serverOp(services, progress, signal), name));
+  await withAppLock(
+    services.store,
+    name,
+    owner,
+    (m) => progress.step(m),
+    signal,
+    () => destroyApp(serverOp(services, progress, signal), name),
+  );
   syncAllRefs(services, parent.name);
   services.store.events.record({ app: name, user: req.pusher, source: req.source, action: 'apps:destroy', detail: { review: true, branch }, outcome: 'ok' });
   progress.step(`Destroyed review app ${name} (${branch} was deleted)`);
@@ -140,19 +158,47 @@ async function deployTag(deps: Services, req: PushRequest, tag: string, progress
   const from = built.release;
   progress.step(`Deploying tag ${tag} (${commit.slice(0, 7)}) with the image ${built.stage} built: ${built.app} v${from.version}, not rebuilt`);
   const owner = { holder: req.pusher, purpose: 'deploy', pid: process.ppid, keepAfterSuccess: true };
-  await withAppLock(store, req.app, owner, (m) => progress.step(m), signal, async () => {
-    try {
-      await rollout(
-        deps,
-        { ...releaseOf(from), app: req.app, buildId: null, pusher: req.pusher, description: `Deploy tag ${tag} (${commit.slice(0, 7)}), image of ${built.app} v${from.version}`, config: configOf(store, req.app) },
-        progress,
-        signal,
-      );
-      store.events.record({ app: req.app, user: req.pusher, source: req.source, action: 'push', detail: { commit, ref: req.update.ref, image: `${built.app} v${from.version}` }, outcome: 'ok' });
-    } catch (err) {
-      progress.warn(`Push rejected: ${userMessage(err)}`);
-      store.events.record({ app: req.app, user: req.pusher, source: req.source, action: 'push', detail: { commit, ref: req.update.ref }, outcome: `failed: ${userMessage(err)}` });
-      throw new PushRejected(err);
-    }
-  });
+  await withAppLock(
+    store,
+    req.app,
+    owner,
+    (m) => progress.step(m),
+    signal,
+    async () => {
+      try {
+        await rollout(
+          deps,
+          {
+            ...releaseOf(from),
+            app: req.app,
+            buildId: null,
+            pusher: req.pusher,
+            description: `Deploy tag ${tag} (${commit.slice(0, 7)}), image of ${built.app} v${from.version}`,
+            config: configOf(store, req.app),
+          },
+          progress,
+          signal,
+        );
+        store.events.record({
+          app: req.app,
+          user: req.pusher,
+          source: req.source,
+          action: 'push',
+          detail: { commit, ref: req.update.ref, image: `${built.app} v${from.version}` },
+          outcome: 'ok',
+        });
+      } catch (err) {
+        progress.warn(`Push rejected: ${userMessage(err)}`);
+        store.events.record({
+          app: req.app,
+          user: req.pusher,
+          source: req.source,
+          action: 'push',
+          detail: { commit, ref: req.update.ref },
+          outcome: `failed: ${userMessage(err)}`,
+        });
+        throw new PushRejected(err);
+      }
+    },
+  );
 }

@@ -60,7 +60,11 @@ export async function rollback(op: Op, appName: string, version: string | undefi
     const grouped: Record<string, string> = {};
     for (const group of appliedGroups(services.store, app.name)) Object.assign(grouped, services.store.configGroups.vars(group));
     const wanted = Object.fromEntries(Object.entries(target.config).filter(([k, v]) => grouped[k] !== v));
-    services.store.config.update(app.name, wanted, Object.keys(own).filter((k) => !(k in wanted)));
+    services.store.config.update(
+      app.name,
+      wanted,
+      Object.keys(own).filter((k) => !(k in wanted)),
+    );
     return result;
   });
 }

@@ -11,7 +11,6 @@ import { getOwnStack, getApp, resolveAppStack } from '../access/policy.js';
 import type { Stack } from '../store/store.js';
 import type { Op, Ask } from './operation.js';
 
-
 /** stacks:create (admins): a stack from a stackfile's text; it starts unpublished. */
 export function createStack({ services, caller }: Ask, source: string): Stack {
   return services.store.stacks.create(parseStackfile(source), source, caller.user);
@@ -44,7 +43,10 @@ export function removeStack({ services, caller }: Ask, name: string): Stack {
 }
 
 /** stacks:dockerfile: what the app's last pushed commit builds with, chosen as a push chooses it. */
-export async function dockerfileOf(op: Pick<Op, 'services' | 'caller' | 'signal'>, appName: string): Promise<{ app: string; commit: string; why: string; dockerfile: string }> {
+export async function dockerfileOf(
+  op: Pick<Op, 'services' | 'caller' | 'signal'>,
+  appName: string,
+): Promise<{ app: string; commit: string; why: string; dockerfile: string }> {
   const { services, caller } = op;
   const app = getApp(services, caller, appName);
   const repoDir = services.repos.pathOf(app.name);

@@ -6,7 +6,6 @@ import { STORAGE_ON_SWARM } from '../runtime/swarm-runtime.js';
 import type { Mount } from '../store/store.js';
 import { applyToRelease, serverOp, type Op, type Ask } from './operation.js';
 
-
 /**
  * One of the app's volumes: where it is mounted (null: kept, not mounted),
  * its size on disk (null: unknown), the app it belongs to when shared from
@@ -39,19 +38,27 @@ export async function mountStorage(op: Op, appName: string, spec: string, option
     if (services.store.mounts.list(source.name).some((m) => m.name === name && m.singleWriter)) {
       throw new ConflictError(`${source.name} mounts ${name} as single-writer: it has one writer, so it is not shared`);
     }
-    if (services.store.mounts.list(source.name).some((m) => m.name === name && m.from !== null)) throw new InvalidError(`${source.name}'s ${name} is shared from another app: mount it from there`);
-    if (!(await services.volumes.names(source)).includes(name)) throw new NotFoundError(`${source.name} has no storage named ${name}; storage ${source.name} lists it`);
+    if (services.store.mounts.list(source.name).some((m) => m.name === name && m.from !== null))
+      throw new InvalidError(`${source.name}'s ${name} is shared from another app: mount it from there`);
+    if (!(await services.volumes.names(source)).includes(name))
+      throw new NotFoundError(`${source.name} has no storage named ${name}; storage ${source.name} lists it`);
   } else if (singleWriter && services.store.mounts.sharers(app.name, name).length) {
     throw new ConflictError(`${name} is shared with ${services.store.mounts.sharers(app.name, name).join(', ')}: a single-writer volume has one app`);
   }
   const webScale = services.store.formation.list(app.name).find((f) => f.process === 'web')?.quantity ?? 1;
-  if (singleWriter && webScale > 1) throw new ConflictError(`${app.name} runs ${webScale} web instances; a single-writer volume allows one: ps:scale ${app.name} web=1 first`);
+  if (singleWriter && webScale > 1)
+    throw new ConflictError(`${app.name} runs ${webScale} web instances; a single-writer volume allows one: ps:scale ${app.name} web=1 first`);
   if (services.runtime.for(app.name).name === 'swarm') throw new InvalidError(STORAGE_ON_SWARM(app.name));
   const taken = services.store.mounts.list(app.name).find((m) => m.name === name || m.path === path);
-  if (taken) throw new ConflictError(taken.name === name ? `${app.name} mounts ${name} already, at ${taken.path}` : `${app.name} mounts ${taken.name} at ${path} already`);
+  if (taken)
+    throw new ConflictError(
+      taken.name === name ? `${app.name} mounts ${name} already, at ${taken.path}` : `${app.name} mounts ${taken.name} at ${path} already`,
+    );
   if (from === null) await services.volumes.ensure(app, name);
   const shared = from === null ? '' : ` (${from}'s, shared)`;
-  op.progress.step(`Mounting ${name}${shared} at ${path} in ${app.name}${singleWriter ? ' (single writer: web only, one instance, handed over on each deploy)' : ''}`);
+  op.progress.step(
+    `Mounting ${name}${shared} at ${path} in ${app.name}${singleWriter ? ' (single writer: web only, one instance, handed over on each deploy)' : ''}`,
+  );
   let mount: Mount | undefined;
   await applyToRelease(
     op,
@@ -126,11 +133,14 @@ export async function listStorage({ services, caller }: Ask, appName: string): P
 export async function destroyStorage({ services, caller }: Ask, appName: string, name: string, confirm: string | undefined): Promise<void> {
   const app = getApp(services, caller, appName, { owner: true });
   if (!VOLUME_NAME_PATTERN.test(name)) throw new InvalidError(`invalid storage name '${printable(name)}'`);
-  if (services.store.mounts.list(app.name).some((m) => m.name === name && m.from === null)) throw new ConflictError(`${name} is mounted in ${app.name}; storage:unmount ${app.name} ${name} first`);
+  if (services.store.mounts.list(app.name).some((m) => m.name === name && m.from === null))
+    throw new ConflictError(`${name} is mounted in ${app.name}; storage:unmount ${app.name} ${name} first`);
   const sharers = services.store.mounts.sharers(app.name, name);
-  if (sharers.length) throw new ConflictError(`${sharers.join(', ')} mount${sharers.length === 1 ? 's' : ''} ${name}; storage:unmount ${sharers[0]} ${app.name}/${name} first`);
+  if (sharers.length)
+    throw new ConflictError(`${sharers.join(', ')} mount${sharers.length === 1 ? 's' : ''} ${name}; storage:unmount ${sharers[0]} ${app.name}/${name} first`);
   if (!(await services.volumes.names(app)).includes(name)) throw new NotFoundError(`${app.name} has no storage named ${name}; storage ${app.name} lists it`);
-  if (confirm !== name) throw new UsageError(`this deletes ${name} of ${app.name} and all its data; to go on, run: storage:destroy ${app.name} ${name} --confirm ${name}`);
+  if (confirm !== name)
+    throw new UsageError(`this deletes ${name} of ${app.name} and all its data; to go on, run: storage:destroy ${app.name} ${name} --confirm ${name}`);
   await services.volumes.remove(app, name);
 }
 
@@ -155,7 +165,14 @@ export async function endShares(op: Op, shares: readonly { app: string; name: st
         () => op.services.store.mounts.remove(share.app, mount.name),
         () => op.services.store.mounts.add(share.app, mount.name, mount.path, mount),
       );
-      op.services.store.events.record({ app: share.app, user: op.caller.user, source: 'server', action: 'storage:unmount', detail: { storage: `${share.from}/${share.name}`, why }, outcome: 'ok' });
+      op.services.store.events.record({
+        app: share.app,
+        user: op.caller.user,
+        source: 'server',
+        action: 'storage:unmount',
+        detail: { storage: `${share.from}/${share.name}`, why },
+        outcome: 'ok',
+      });
     } catch (err) {
       op.services.log.warn({ err, app: share.app, from: share.from, storage: share.name }, 'could not end a share');
       left.push(`${share.app} (${share.from}/${share.name})`);
@@ -167,6 +184,9 @@ export async function endShares(op: Op, shares: readonly { app: string; name: st
 /** Every share of this app's volumes with other apps. */
 export function sharesOf(services: Op['services'], app: string): { app: string; name: string; from: string }[] {
   return services.store.mounts.sharers(app).flatMap((consumer) =>
-    services.store.mounts.list(consumer).filter((m) => m.from === app).map((m) => ({ app: consumer, name: m.name, from: app })),
+    services.store.mounts
+      .list(consumer)
+      .filter((m) => m.from === app)
+      .map((m) => ({ app: consumer, name: m.name, from: app })),
   );
 }

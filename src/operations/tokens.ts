@@ -5,7 +5,6 @@ import { DeniedError, InvalidError, NotFoundError, UsageError } from '../errors.
 import type { Token } from '../store/store.js';
 import type { Ask, Services } from './operation.js';
 
-
 /** Tokens are kept as their SHA-256 only; the token itself is shown once. */
 export function hashToken(token: string): string {
   return crypto.createHash('sha256').update(token).digest('hex');

@@ -39,6 +39,9 @@ export class Tail extends Writable {
   text(): string {
     const all = Buffer.concat(this.chunks);
     if (all.length <= this.limit) return all.toString();
-    return `[skiff: earlier output left out]\n${all.subarray(all.length - this.limit).toString().replace(/^\uFFFD+/, '')}`;
+    return `[skiff: earlier output left out]\n${all
+      .subarray(all.length - this.limit)
+      .toString()
+      .replace(/^\uFFFD+/, '')}`;
   }
 }

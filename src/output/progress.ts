@@ -86,12 +86,7 @@ export class Progress {
 }
 
 /** Runs one pipeline stage: announces it, times it, and ends with its one-line result. */
-export async function stage<T>(
-  progress: Progress,
-  title: string,
-  run: () => Promise<T>,
-  summary: (result: T) => string,
-): Promise<T> {
+export async function stage<T>(progress: Progress, title: string, run: () => Promise<T>, summary: (result: T) => string): Promise<T> {
   progress.step(title);
   const started = performance.now();
   const result = await run();

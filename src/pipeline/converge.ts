@@ -114,7 +114,10 @@ export function appMounts(deps: Pick<PipelineDeps, 'store'>, app: string, proces
 /** Whether replacing these types of the release takes a handover: web runs, is replaced, and has a single-writer volume. */
 export function needsHandover(deps: Pick<PipelineDeps, 'store'>, rel: Release, replace: readonly string[] | 'all'): boolean {
   if (!(replace === 'all' || replace.includes('web')) || !deps.store.mounts.list(rel.app).some((m) => m.singleWriter)) return false;
-  return !deps.store.apps.find(rel.app)?.stopped && planFormation(rel.processes, deps.store.formation.list(rel.app)).some((p) => p.process === 'web' && p.quantity > 0);
+  return (
+    !deps.store.apps.find(rel.app)?.stopped &&
+    planFormation(rel.processes, deps.store.formation.list(rel.app)).some((p) => p.process === 'web' && p.quantity > 0)
+  );
 }
 
 const HANDOVER_DRAIN_MS = 500;
@@ -144,7 +147,13 @@ async function handover(deps: PipelineDeps, rel: Release, formation: FormationSp
   const bounded = withTimeout(options.signal, config.holdSeconds * 1000);
   let rollout: Rollout | undefined;
   try {
-    rollout = await runtime.deploy(app, formation, { ...common, replace: 'all', signal: bounded.signal, check: options.verify, handover: { port, beforeStart: options.beforeStart } });
+    rollout = await runtime.deploy(app, formation, {
+      ...common,
+      replace: 'all',
+      signal: bounded.signal,
+      check: options.verify,
+      handover: { port, beforeStart: options.beforeStart },
+    });
     options.beforeSwitch?.();
     await switchTraffic(deps, app, rollout.upstreams);
   } catch (err) {
@@ -167,7 +176,10 @@ async function handover(deps: PipelineDeps, rel: Release, formation: FormationSp
     }
     if (own) await letRequestsGo(deps, app).catch((releaseErr: unknown) => deps.log.error({ err: releaseErr, app }, 'could not release the held requests'));
     if (bounded.timedOut()) {
-      throw new DeployFailedError(`the handover took longer than SKIFF_HOLD_SECONDS (${config.holdSeconds} s)${serving ? `; v${serving.version} is serving again` : ''}`, err);
+      throw new DeployFailedError(
+        `the handover took longer than SKIFF_HOLD_SECONDS (${config.holdSeconds} s)${serving ? `; v${serving.version} is serving again` : ''}`,
+        err,
+      );
     }
     throw err;
   }
@@ -182,7 +194,10 @@ async function handover(deps: PipelineDeps, rel: Release, formation: FormationSp
  * every container gets (a memory ceiling, a pids limit). A one-off gets the
  * limits of the type it stands in for (web, unless it says otherwise).
  */
-export function processLimits(deps: Pick<PipelineDeps, 'config'>, entry: { memory: number | null; cpus: number | null } | undefined): {
+export function processLimits(
+  deps: Pick<PipelineDeps, 'config'>,
+  entry: { memory: number | null; cpus: number | null } | undefined,
+): {
   memory: number;
   cpus: number | null;
   pids: number;
@@ -198,12 +213,17 @@ export function appIdentity(deps: Pick<PipelineDeps, 'store'>, app: string): { a
 }
 
 export function oneOffLimits(deps: Pick<PipelineDeps, 'config' | 'store'>, app: string, process = 'web'): ReturnType<typeof processLimits> {
-  return processLimits(deps, deps.store.formation.list(app).find((f) => f.process === process));
+  return processLimits(
+    deps,
+    deps.store.formation.list(app).find((f) => f.process === process),
+  );
 }
 
 /** Stops whatever of the app runs (an app with no release that still has instances, after a crash). */
 export async function stopAll(deps: PipelineDeps, app: string, progress: Progress): Promise<Instance[]> {
-  const rollout = await deps.runtime.for(app).deploy(app, [], { ...deployBase(deps, progress), replace: 'all', drainSeconds: 0, signal: new AbortController().signal });
+  const rollout = await deps.runtime
+    .for(app)
+    .deploy(app, [], { ...deployBase(deps, progress), replace: 'all', drainSeconds: 0, signal: new AbortController().signal });
   await rollout.retire();
   return rollout.retiring;
 }

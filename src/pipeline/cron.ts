@@ -23,7 +23,10 @@ export function currentJobs(deps: Pick<PipelineDeps, 'store'>, app: string): Cro
 export function getJob(deps: Pick<PipelineDeps, 'store'>, app: string, name: string): CronJob {
   const jobs = currentJobs(deps, app);
   const job = jobs.find((j) => j.name === name);
-  if (!job) throw new NotFoundError(`${app} has no scheduled job ${name}${jobs.length ? ` (it has ${jobs.map((j) => j.name).join(', ')})` : ' (declare it under cron: in skiff.yml)'}`);
+  if (!job)
+    throw new NotFoundError(
+      `${app} has no scheduled job ${name}${jobs.length ? ` (it has ${jobs.map((j) => j.name).join(', ')})` : ' (declare it under cron: in skiff.yml)'}`,
+    );
   return job;
 }
 
@@ -54,12 +57,16 @@ function begin(deps: CronDeps, app: string, job: CronJob, release: number, req: 
     if ((store.apps.find(app)?.currentRelease ?? null) === null) return `${app} has no release any more`;
     store.cron.failAbandoned(isProcessAlive);
     const running = store.cron.running(app, job.name);
-    if (running.length && job.concurrency === 'forbid') return `${job.name} is still running (run ${running[0].id}, since ${running[0].startedAt}) and its concurrency is forbid`;
+    if (running.length && job.concurrency === 'forbid')
+      return `${job.name} is still running (run ${running[0].id}, since ${running[0].startedAt}) and its concurrency is forbid`;
     const others = store.cron.running(app).filter((r) => job.concurrency !== 'replace' || r.job !== job.name);
     if (others.length >= config.cron.maxRunning) return `${app} already has ${others.length} scheduled runs going (SKIFF_CRON_MAX_RUNNING)`;
     const replaced = job.concurrency === 'replace' ? running.map((r) => r.id) : [];
     for (const id of replaced) store.cron.finish(id, 'replaced', null, '');
-    return { run: store.cron.start({ app, job: job.name, release, trigger: req.trigger, dueAt: req.dueAt?.toISOString() ?? null, pid: process.pid }), replaced };
+    return {
+      run: store.cron.start({ app, job: job.name, release, trigger: req.trigger, dueAt: req.dueAt?.toISOString() ?? null, pid: process.pid }),
+      replaced,
+    };
   });
 }
 
@@ -103,10 +110,12 @@ export async function runCronJob(deps: CronDeps, app: string, job: CronJob, req:
   let exitCode: number | null = null;
   let status: 'succeeded' | 'failed' | 'timed-out' | 'interrupted' | 'replaced';
   try {
-    exitCode = await runtime.run(
-      oneOffSpec(deps, rel, shellCommand(job.command), { cronRun: started.id }),
-      { stdin: Readable.from([]), stdout: sink(req.stdout), stderr: sink(req.stderr ?? req.stdout), signal: limited.signal },
-    );
+    exitCode = await runtime.run(oneOffSpec(deps, rel, shellCommand(job.command), { cronRun: started.id }), {
+      stdin: Readable.from([]),
+      stdout: sink(req.stdout),
+      stderr: sink(req.stderr ?? req.stdout),
+      signal: limited.signal,
+    });
     if (own.signal.aborted) status = 'replaced';
     else if (limited.timedOut()) status = 'timed-out';
     else if (req.signal.aborted) status = 'interrupted';
@@ -130,7 +139,14 @@ export async function runCronJob(deps: CronDeps, app: string, job: CronJob, req:
 async function reportFailure(deps: CronDeps, run: CronRun, user: string): Promise<void> {
   const why = run.status === 'timed-out' ? 'timed out' : `exited with status ${run.exitCode ?? 'unknown'}`;
   try {
-    deps.store.events.record({ app: run.app, user, source: 'cron', action: 'cron:run', detail: { job: run.job, run: run.id, trigger: run.trigger, release: run.release }, outcome: `failed: ${run.job} ${why}` });
+    deps.store.events.record({
+      app: run.app,
+      user,
+      source: 'cron',
+      action: 'cron:run',
+      detail: { job: run.job, run: run.id, trigger: run.trigger, release: run.release },
+      outcome: `failed: ${run.job} ${why}`,
+    });
   } catch (err) {
     deps.log.error({ err, app: run.app }, 'could not record event');
   }

@@ -53,15 +53,29 @@ export async function rollout(
   let undoOverlay: (() => void) | undefined;
   try {
     const checks = stackChecks(deps, req.app, options.codebase ?? null);
-    const rel = await stage(progress, 'Releasing', () => release(deps, req, progress, signal), (r) => `Release v${r.version}: ${r.description}`);
+    const rel = await stage(
+      progress,
+      'Releasing',
+      () => release(deps, req, progress, signal),
+      (r) => `Release v${r.version}: ${r.description}`,
+    );
     version = rel.version;
     undoOverlay = applyOverlay(deps, rel, progress);
     const firstDeploy = deps.store.apps.find(rel.app)?.currentRelease === null;
-    const command = releasePhaseCommands(rel).map((c) => c.command).join('; then ') || undefined;
+    const command =
+      releasePhaseCommands(rel)
+        .map((c) => c.command)
+        .join('; then ') || undefined;
     if (command !== undefined && options.releasePhase === false) progress.info(`Release phase skipped (${command}): asked for with --no-release-phase`);
     const phase =
       command !== undefined && options.releasePhase !== false
-        ? (within: AbortSignal) => stage(progress, `Running the release phase: ${command}`, () => runReleasePhase(deps, rel, progress, within), () => 'Done')
+        ? (within: AbortSignal) =>
+            stage(
+              progress,
+              `Running the release phase: ${command}`,
+              () => runReleasePhase(deps, rel, progress, within),
+              () => 'Done',
+            )
         : undefined;
     // With a single-writer volume the release phase may use it only once the old instances have let go of it.
     const handingOver = needsHandover(deps, rel, 'all');
@@ -69,14 +83,23 @@ export async function rollout(
     const result = await stage(
       progress,
       `Starting v${rel.version}`,
-      () => deploy(deps, rel, progress, signal, checks && ((started) => verifyInstances(deps, rel.app, checks, started, progress, signal)), handingOver ? phase : undefined),
+      () =>
+        deploy(
+          deps,
+          rel,
+          progress,
+          signal,
+          checks && ((started) => verifyInstances(deps, rel.app, checks, started, progress, signal)),
+          handingOver ? phase : undefined,
+        ),
       (c) => summarize(c),
     );
     await pruneReleaseImages(deps, rel.app).catch((err: unknown) => deps.log.warn({ err, app: rel.app }, 'prune failed'));
     const url = result.web.length ? appUrl(deps, rel.app) : `(no web process running; ps:scale ${rel.app} web=1 to serve)`;
     progress.step(`Released v${rel.version}: ${url}`);
     if (rel.scripts.postdeploy !== null) await afterDeploy(deps, rel, "app.json's dokku postdeploy", rel.scripts.postdeploy, progress, signal);
-    if (rel.scripts.firstDeploy !== null && firstDeploy) await afterDeploy(deps, rel, "app.json's postdeploy (the app's first deploy)", rel.scripts.firstDeploy, progress, signal);
+    if (rel.scripts.firstDeploy !== null && firstDeploy)
+      await afterDeploy(deps, rel, "app.json's postdeploy (the app's first deploy)", rel.scripts.firstDeploy, progress, signal);
     await notifyWebhooks(deps, rel.app, releaseNotice(deps, rel, req.pusher));
     deps.log.info({ app: rel.app, release: rel.version }, 'released');
     return { release: rel, url };
@@ -99,7 +122,8 @@ async function afterDeploy(deps: PipelineDeps, rel: Release, label: string, comm
   try {
     const status = await runAfterDeploy(deps, rel, command, progress, signal);
     if (status === 0) progress.info('Done');
-    else if (status === 'timed-out') progress.warn(`${label} ran past SKIFF_RELEASE_TIMEOUT (${deps.config.releaseTimeoutMs / 1000} s) and was stopped; v${rel.version} is serving`);
+    else if (status === 'timed-out')
+      progress.warn(`${label} ran past SKIFF_RELEASE_TIMEOUT (${deps.config.releaseTimeoutMs / 1000} s) and was stopped; v${rel.version} is serving`);
     else progress.warn(`${label} exited with status ${status}; v${rel.version} is serving`);
   } catch (err) {
     deps.log.error({ err, app: rel.app, release: rel.version }, 'after-deploy command failed');

@@ -40,11 +40,18 @@ export async function holdRequests(deps: HoldDeps, app: string, reason: Hold['re
   const before = deps.store.routes.held(app);
   if (before && !before.releasing) return false;
   // One at a time, so that two never take the same slot.
-  await withAppLock(deps.store, ROUTER_LOCK, { holder: 'skiff', purpose: 'hold', pollMs: 10 }, () => {}, new AbortController().signal, async () => {
-    const taken = new Set(deps.store.routes.all().flatMap((r) => (r.held ? [r.held.id] : [])));
-    const hold = await deps.router.startHold(app, { reason, taken, keepFree: reason === 'pause' ? HOLDS_KEPT_FOR_HANDOVERS : 0 });
-    deps.store.routes.hold(app, { ...hold, reason, until: until.toISOString(), releasing: false });
-  });
+  await withAppLock(
+    deps.store,
+    ROUTER_LOCK,
+    { holder: 'skiff', purpose: 'hold', pollMs: 10 },
+    () => {},
+    new AbortController().signal,
+    async () => {
+      const taken = new Set(deps.store.routes.all().flatMap((r) => (r.held ? [r.held.id] : [])));
+      const hold = await deps.router.startHold(app, { reason, taken, keepFree: reason === 'pause' ? HOLDS_KEPT_FOR_HANDOVERS : 0 });
+      deps.store.routes.hold(app, { ...hold, reason, until: until.toISOString(), releasing: false });
+    },
+  );
   try {
     await applyRoutes(deps);
   } catch (err) {

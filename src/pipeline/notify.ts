@@ -33,7 +33,14 @@ export function guardedLookup(allowed: BlockList): LookupFunction {
   return (hostname, options, callback) => {
     dns.lookup(hostname, { all: true, family: options.family, hints: options.hints }, (err, addresses) => {
       if (err) return callback(err, '', 0);
-      const why = addresses.length === 0 ? `${hostname} has no address` : forbiddenResolution(hostname, addresses.map((a) => a.address), allowed);
+      const why =
+        addresses.length === 0
+          ? `${hostname} has no address`
+          : forbiddenResolution(
+              hostname,
+              addresses.map((a) => a.address),
+              allowed,
+            );
       if (why) return callback(Object.assign(new Error(`refused: ${why}`), { code: 'EFORBIDDEN' }), '', 0);
       if (options.all) return callback(null, addresses);
       callback(null, addresses[0].address, addresses[0].family);

@@ -31,20 +31,27 @@ export function applyOverlay(deps: Pick<PipelineDeps, 'store'>, rel: Release, pr
   const types = Object.keys(rel.processes).filter((t) => t !== RELEASE_PHASE);
   const named = [...Object.keys(overlay.scale ?? {}), ...Object.keys(overlay.resources ?? {})];
   const unknown = [...new Set(named.filter((t) => !types.includes(t)))];
-  if (unknown.length) throw new InvalidError(`skiff.yml: environments.${stage} names ${unknown.join(', ')}, which the Procfile does not run (it has ${types.join(', ')})`);
+  if (unknown.length)
+    throw new InvalidError(`skiff.yml: environments.${stage} names ${unknown.join(', ')}, which the Procfile does not run (it has ${types.join(', ')})`);
   const single = deps.store.mounts.list(rel.app).find((m) => m.singleWriter);
-  if (single && (overlay.scale?.web ?? 0) > 1) throw new InvalidError(`skiff.yml: environments.${stage}.scale.web is ${overlay.scale?.web}, but web mounts ${single.name}, a single-writer volume: one instance at most`);
+  if (single && (overlay.scale?.web ?? 0) > 1)
+    throw new InvalidError(
+      `skiff.yml: environments.${stage}.scale.web is ${overlay.scale?.web}, but web mounts ${single.name}, a single-writer volume: one instance at most`,
+    );
   const before = deps.store.formation.list(rel.app);
   const was = (type: string): (typeof before)[number] | undefined => before.find((f) => f.process === type);
   if (overlay.scale) deps.store.formation.setQuantities(rel.app, overlay.scale);
   for (const [type, limits] of Object.entries(overlay.resources ?? {})) deps.store.formation.setResources(rel.app, type, limits);
   const said = [
     ...Object.entries(overlay.scale ?? {}).map(([t, n]) => `${t}=${n}`),
-    ...Object.entries(overlay.resources ?? {}).map(([t, l]) => `${t} ${[l.memory ? `memory ${l.memory / 1024 / 1024}m` : '', l.cpus ? `cpus ${l.cpus}` : ''].filter(Boolean).join(', ')}`),
+    ...Object.entries(overlay.resources ?? {}).map(
+      ([t, l]) => `${t} ${[l.memory ? `memory ${l.memory / 1024 / 1024}m` : '', l.cpus ? `cpus ${l.cpus}` : ''].filter(Boolean).join(', ')}`,
+    ),
   ];
   progress.info(`${stage} environment (skiff.yml): ${said.join('; ')}`);
   return () => {
     if (overlay.scale) deps.store.formation.setQuantities(rel.app, Object.fromEntries(Object.keys(overlay.scale).map((t) => [t, was(t)?.quantity ?? null])));
-    for (const type of Object.keys(overlay.resources ?? {})) deps.store.formation.setResources(rel.app, type, { memory: was(type)?.memory ?? null, cpus: was(type)?.cpus ?? null });
+    for (const type of Object.keys(overlay.resources ?? {}))
+      deps.store.formation.setResources(rel.app, type, { memory: was(type)?.memory ?? null, cpus: was(type)?.cpus ?? null });
   };
 }

@@ -24,7 +24,6 @@ import { rollout } from './deploy.js';
 import { configOf } from './app-config.js';
 import { assertMayPush, mayUseImageOf, resolveAppStack } from '../access/policy.js';
 
-
 export interface PushRequest {
   app: string;
   repoDir: string;
@@ -59,103 +58,130 @@ export async function deployPush(deps: PipelineDeps, req: PushRequest, progress:
   // git's receive-pack (the hook's parent), so the next push cannot start before
   // the branch has moved and sees that it moved.
   const owner = { holder: req.pusher, purpose: 'deploy', pid: process.ppid, keepAfterSuccess: true };
-  return withAppLock(store, app, owner, (m) => progress.step(m), signal, async () => {
-    await assertRefUnmoved(req.repoDir, update);
-    fs.mkdirSync(path.join(config.buildsDir, app), { recursive: true, mode: 0o700 });
-    const record = store.builds.start(
-      { app, commit: update.newSha, ref: update.ref, pusher: req.pusher, pid: process.pid },
-      (id) => buildLogPath(config, app, id),
-    );
-    const logFile = fs.createWriteStream(record.logPath, { flags: 'a', mode: 0o600 });
-    const logSink = capped(logFile, MAX_LOG_BYTES);
-    progress.addSink(logSink);
-    const log = deps.log.child({ app, build: record.id });
-    const audit = (outcome: string): void => {
+  return withAppLock(
+    store,
+    app,
+    owner,
+    (m) => progress.step(m),
+    signal,
+    async () => {
+      await assertRefUnmoved(req.repoDir, update);
+      fs.mkdirSync(path.join(config.buildsDir, app), { recursive: true, mode: 0o700 });
+      const record = store.builds.start({ app, commit: update.newSha, ref: update.ref, pusher: req.pusher, pid: process.pid }, (id) =>
+        buildLogPath(config, app, id),
+      );
+      const logFile = fs.createWriteStream(record.logPath, { flags: 'a', mode: 0o600 });
+      const logSink = capped(logFile, MAX_LOG_BYTES);
+      progress.addSink(logSink);
+      const log = deps.log.child({ app, build: record.id });
+      const audit = (outcome: string): void => {
+        try {
+          store.events.record({
+            app,
+            user: req.pusher,
+            source: req.source,
+            action: 'push',
+            detail: { commit: update.newSha, ref: update.ref, build: record.id },
+            outcome,
+          });
+        } catch (err) {
+          log.error({ err }, 'could not record event');
+        }
+      };
+      const workDir = path.join(config.buildsDir, app, `${record.id}.src`);
+      let startingScale: Record<string, null> | undefined;
       try {
-        store.events.record({ app, user: req.pusher, source: req.source, action: 'push', detail: { commit: update.newSha, ref: update.ref, build: record.id }, outcome });
-      } catch (err) {
-        log.error({ err }, 'could not record event');
-      }
-    };
-    const workDir = path.join(config.buildsDir, app, `${record.id}.src`);
-    let startingScale: Record<string, null> | undefined;
-    try {
-      progress.step(`Deploying ${app} (${update.ref.replace('refs/heads/', '')} ${short}, build ${record.id})`);
-      await stage(
-        progress,
-        'Checking out',
-        () => checkout(req.repoDir, update.newSha, workDir, signal),
-        (files) => `${files} files at ${short}`,
-      );
-      const processes = readProcfile(workDir);
-      const manifest = readManifests(workDir, { seconds: config.cron.seconds }, progress);
-      const appRecord = store.apps.find(app);
-      const stack = appRecord ? resolveAppStack(store, appRecord) : null;
-      // The door checked this too; the stack may have been unpublished since.
-      const pusher = { user: req.pusher, admin: store.keys.isAdmin(req.pusher) };
-      if (appRecord) assertMayPush(store, appRecord, pusher);
-      const access = { mayUse: (owner: ImageOwner) => mayUseImageOf(store, owner, pusher), registryPrefix: config.registry?.prefix };
-      if (!appRecord) throw new NotFoundError(`app '${app}' was destroyed during the push`);
-      // A build that never ends (RUN sleep) would hold the app's lock forever.
-      const limited = withTimeout(signal, config.buildTimeoutMs);
-      const image = await stage(
-        progress,
-        'Building image',
-        () =>
-          build(deps.builders, { app, appId: appRecord.id, limits: { ...config.build, pids: config.pidsLimit }, access, buildId: record.id, dir: workDir, stack, tag: buildImageTag(app, record.id), progress, signal: limited.signal }).catch((err: unknown) => {
-            if (!limited.timedOut()) throw err;
-            throw new BuildFailedError(`the build ran past SKIFF_BUILD_TIMEOUT (${config.buildTimeoutMs / 1000} s); make it faster, or ask an admin to raise the limit`, err);
-          }),
-        (img) => `Built ${img.id.replace('sha256:', '').slice(0, 12)}`,
-      );
-      if (manifest.verify) {
-        const command = manifest.verify;
+        progress.step(`Deploying ${app} (${update.ref.replace('refs/heads/', '')} ${short}, build ${record.id})`);
         await stage(
           progress,
-          `Verifying (${command})`,
-          () => verify(deps, { app, image: image.tag, command, env: configOf(store, app) }, progress, signal),
-          () => 'Passed',
+          'Checking out',
+          () => checkout(req.repoDir, update.newSha, workDir, signal),
+          (files) => `${files} files at ${short}`,
         );
+        const processes = readProcfile(workDir);
+        const manifest = readManifests(workDir, { seconds: config.cron.seconds }, progress);
+        const appRecord = store.apps.find(app);
+        const stack = appRecord ? resolveAppStack(store, appRecord) : null;
+        // The door checked this too; the stack may have been unpublished since.
+        const pusher = { user: req.pusher, admin: store.keys.isAdmin(req.pusher) };
+        if (appRecord) assertMayPush(store, appRecord, pusher);
+        const access = { mayUse: (owner: ImageOwner) => mayUseImageOf(store, owner, pusher), registryPrefix: config.registry?.prefix };
+        if (!appRecord) throw new NotFoundError(`app '${app}' was destroyed during the push`);
+        // A build that never ends (RUN sleep) would hold the app's lock forever.
+        const limited = withTimeout(signal, config.buildTimeoutMs);
+        const image = await stage(
+          progress,
+          'Building image',
+          () =>
+            build(deps.builders, {
+              app,
+              appId: appRecord.id,
+              limits: { ...config.build, pids: config.pidsLimit },
+              access,
+              buildId: record.id,
+              dir: workDir,
+              stack,
+              tag: buildImageTag(app, record.id),
+              progress,
+              signal: limited.signal,
+            }).catch((err: unknown) => {
+              if (!limited.timedOut()) throw err;
+              throw new BuildFailedError(
+                `the build ran past SKIFF_BUILD_TIMEOUT (${config.buildTimeoutMs / 1000} s); make it faster, or ask an admin to raise the limit`,
+                err,
+              );
+            }),
+          (img) => `Built ${img.id.replace('sha256:', '').slice(0, 12)}`,
+        );
+        if (manifest.verify) {
+          const command = manifest.verify;
+          await stage(
+            progress,
+            `Verifying (${command})`,
+            () => verify(deps, { app, image: image.tag, command, env: configOf(store, app) }, progress, signal),
+            () => 'Passed',
+          );
+        }
+        startingScale = applyStartingScale(deps, app, manifest.formation, processes);
+        const { url } = await rollout(
+          deps,
+          {
+            app,
+            image: image.tag,
+            commit: update.newSha,
+            buildId: record.id,
+            pusher: req.pusher,
+            description: `Deploy ${short}`,
+            config: configOf(store, app),
+            processes,
+            healthcheck: manifest.healthcheck ?? null,
+            cron: manifest.cron ?? [],
+            scripts: manifest.scripts,
+            environments: manifest.environments ?? {},
+            port: stack?.kind === 'stackfile' ? stack.definition.service.expose : null,
+            dropSourceTag: true,
+          },
+          progress,
+          signal,
+          { codebase: workDir },
+        );
+        store.builds.finish(record.id, 'succeeded');
+        audit('ok');
+        return url;
+      } catch (err) {
+        if (startingScale) store.formation.setQuantities(app, startingScale);
+        progress.warn(`Push rejected: ${userMessage(err)}`);
+        audit(`failed: ${userMessage(err)}`);
+        store.builds.finish(record.id, 'failed', userMessage(err));
+        log[isUserFacing(err) ? 'info' : 'error']({ err }, 'push failed');
+        throw new PushRejected(err);
+      } finally {
+        fs.rmSync(workDir, { recursive: true, force: true });
+        progress.removeSink(logSink);
+        await new Promise((resolve) => logFile.end(resolve));
       }
-      startingScale = applyStartingScale(deps, app, manifest.formation, processes);
-      const { url } = await rollout(
-        deps,
-        {
-          app,
-          image: image.tag,
-          commit: update.newSha,
-          buildId: record.id,
-          pusher: req.pusher,
-          description: `Deploy ${short}`,
-          config: configOf(store, app),
-          processes,
-          healthcheck: manifest.healthcheck ?? null,
-          cron: manifest.cron ?? [],
-          scripts: manifest.scripts,
-          environments: manifest.environments ?? {},
-          port: stack?.kind === 'stackfile' ? stack.definition.service.expose : null,
-          dropSourceTag: true,
-        },
-        progress,
-        signal,
-        { codebase: workDir },
-      );
-      store.builds.finish(record.id, 'succeeded');
-      audit('ok');
-      return url;
-    } catch (err) {
-      if (startingScale) store.formation.setQuantities(app, startingScale);
-      progress.warn(`Push rejected: ${userMessage(err)}`);
-      audit(`failed: ${userMessage(err)}`);
-      store.builds.finish(record.id, 'failed', userMessage(err));
-      log[isUserFacing(err) ? 'info' : 'error']({ err }, 'push failed');
-      throw new PushRejected(err);
-    } finally {
-      fs.rmSync(workDir, { recursive: true, force: true });
-      progress.removeSink(logSink);
-      await new Promise((resolve) => logFile.end(resolve));
-    }
-  });
+    },
+  );
 }
 
 interface Manifests extends AppManifest {
@@ -189,17 +215,33 @@ function readManifests(dir: string, rules: ScheduleRules, progress: Progress): M
  * type the Procfile does not run is left out. Returns what to put back
  * if the push fails.
  */
-function applyStartingScale(deps: PipelineDeps, app: string, formation: Record<string, number> | undefined, processes: Processes): Record<string, null> | undefined {
+function applyStartingScale(
+  deps: PipelineDeps,
+  app: string,
+  formation: Record<string, number> | undefined,
+  processes: Processes,
+): Record<string, null> | undefined {
   if (!formation) return undefined;
-  const recorded = new Set(deps.store.formation.list(app).filter((f) => f.quantity !== null).map((f) => f.process));
+  const recorded = new Set(
+    deps.store.formation
+      .list(app)
+      .filter((f) => f.quantity !== null)
+      .map((f) => f.process),
+  );
   // None of a type the Procfile lacks is no contradiction (Dokku's worker-only apps say web: 0); some of one is.
   formation = Object.fromEntries(Object.entries(formation).filter(([t, n]) => n > 0 || (t in processes && t !== RELEASE_PHASE)));
   const unknown = Object.keys(formation).filter((t) => !(t in processes) || t === RELEASE_PHASE);
-  if (unknown.length) throw new InvalidError(`app.json: formation names ${unknown.join(', ')}, which the Procfile does not run (it has ${Object.keys(processes).filter((t) => t !== RELEASE_PHASE).join(', ')})`);
+  if (unknown.length)
+    throw new InvalidError(
+      `app.json: formation names ${unknown.join(', ')}, which the Procfile does not run (it has ${Object.keys(processes)
+        .filter((t) => t !== RELEASE_PHASE)
+        .join(', ')})`,
+    );
   const fresh = Object.fromEntries(Object.entries(formation).filter(([t]) => !recorded.has(t)));
   if (Object.keys(fresh).length === 0) return undefined;
   const single = deps.store.mounts.list(app).find((m) => m.singleWriter);
-  if (single && (fresh.web ?? 0) > 1) throw new InvalidError(`app.json: formation.web.quantity is ${fresh.web}, but web mounts ${single.name}, a single-writer volume: one instance at most`);
+  if (single && (fresh.web ?? 0) > 1)
+    throw new InvalidError(`app.json: formation.web.quantity is ${fresh.web}, but web mounts ${single.name}, a single-writer volume: one instance at most`);
   deps.store.formation.setQuantities(app, fresh);
   return Object.fromEntries(Object.keys(fresh).map((t) => [t, null]));
 }

@@ -64,12 +64,16 @@ export async function runReleasePhase(
   const keeps = serving ? `; v${serving} keeps serving` : '';
   try {
     for (const { label, command } of commands) {
-      const status = await deps.runtime.run(
-        oneOffSpec(deps, rel, shellCommand(command), { process }),
-        { stdin: Readable.from([]), stdout: both, stderr: both, signal: limited.signal },
-      );
+      const status = await deps.runtime.run(oneOffSpec(deps, rel, shellCommand(command), { process }), {
+        stdin: Readable.from([]),
+        stdout: both,
+        stderr: both,
+        signal: limited.signal,
+      });
       if (limited.timedOut()) {
-        throw new DeployFailedError(`${label} ran past SKIFF_RELEASE_TIMEOUT (${deps.config.releaseTimeoutMs / 1000} s) and was stopped; v${rel.version} is not released${keeps}`);
+        throw new DeployFailedError(
+          `${label} ran past SKIFF_RELEASE_TIMEOUT (${deps.config.releaseTimeoutMs / 1000} s) and was stopped; v${rel.version} is not released${keeps}`,
+        );
       }
       if (signal.aborted) throw new DeployFailedError(`${label} was stopped: the deploy was cancelled; v${rel.version} is not released${keeps}`);
       if (status !== 0) throw new DeployFailedError(`${label} exited with status ${status}; v${rel.version} is not released${keeps}`);
@@ -82,7 +86,13 @@ export async function runReleasePhase(
 }
 
 /** A command run in a one-off of a release that serves already (app.json's postdeploy), within SKIFF_RELEASE_TIMEOUT; its output goes to the caller. Returns its exit status. */
-export async function runAfterDeploy(deps: Pick<PipelineDeps, 'runtime' | 'config' | 'store'>, rel: Release, command: string, progress: Progress, signal: AbortSignal): Promise<number | 'timed-out'> {
+export async function runAfterDeploy(
+  deps: Pick<PipelineDeps, 'runtime' | 'config' | 'store'>,
+  rel: Release,
+  command: string,
+  progress: Progress,
+  signal: AbortSignal,
+): Promise<number | 'timed-out'> {
   const out = new Writable({
     write(chunk: Buffer, _encoding, done) {
       progress.output(chunk.toString());
@@ -90,9 +100,11 @@ export async function runAfterDeploy(deps: Pick<PipelineDeps, 'runtime' | 'confi
     },
   });
   const limited = withTimeout(signal, deps.config.releaseTimeoutMs);
-  const status = await deps.runtime.run(
-    oneOffSpec(deps, rel, shellCommand(command)),
-    { stdin: Readable.from([]), stdout: out, stderr: out, signal: limited.signal },
-  );
+  const status = await deps.runtime.run(oneOffSpec(deps, rel, shellCommand(command)), {
+    stdin: Readable.from([]),
+    stdout: out,
+    stderr: out,
+    signal: limited.signal,
+  });
   return limited.timedOut() ? 'timed-out' : status;
 }

@@ -37,7 +37,12 @@ export function releaseOf(rel: Release): Omit<ReleaseRequest, 'pusher' | 'descri
  * both are pushed before anything runs: a registry that refuses fails the
  * release while the previous one keeps serving.
  */
-export async function release(deps: Pick<PipelineDeps, 'store' | 'images' | 'registry'>, req: ReleaseRequest, progress: Progress, signal: AbortSignal): Promise<Release> {
+export async function release(
+  deps: Pick<PipelineDeps, 'store' | 'images' | 'registry'>,
+  req: ReleaseRequest,
+  progress: Progress,
+  signal: AbortSignal,
+): Promise<Release> {
   const { registry } = deps;
   // A rollback or config change on another host may need the earlier image first.
   if (registry) await registry.ensure(req.image, progress);

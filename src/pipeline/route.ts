@@ -16,7 +16,16 @@ type RouteDeps = Pick<PipelineDeps, 'store' | 'router' | 'config'>;
  */
 export function hostsByApp(deps: Pick<RouteDeps, 'store' | 'config'>, all = deps.store.routes.all()): Map<string, string[]> {
   const defaults = new Set(all.map((r) => defaultHost(r.app, deps.config.domain)));
-  return new Map(all.map((r) => [r.app, appHosts(r.app, deps.config.domain, r.hosts.filter((h) => !defaults.has(h)))]));
+  return new Map(
+    all.map((r) => [
+      r.app,
+      appHosts(
+        r.app,
+        deps.config.domain,
+        r.hosts.filter((h) => !defaults.has(h)),
+      ),
+    ]),
+  );
 }
 
 /**
@@ -30,7 +39,13 @@ export function currentRoutes(deps: RouteDeps): Route[] {
   const hostsOf = hostsByApp(deps, all);
   // A certificate is loaded only while its names are its app's (a domain may have gone since certs:add).
   const certificates = (deps.config.tls ? deps.store.certificates.all() : []).filter(
-    (c) => certificateMisfit(c.names, c.app, hostsOf.get(c.app) ?? [], [...hostsOf].flatMap(([app, hosts]) => (app === c.app ? [] : hosts))) === null,
+    (c) =>
+      certificateMisfit(
+        c.names,
+        c.app,
+        hostsOf.get(c.app) ?? [],
+        [...hostsOf].flatMap(([app, hosts]) => (app === c.app ? [] : hosts)),
+      ) === null,
   );
   return all.map((r) => ({
     app: r.app,
@@ -38,8 +53,17 @@ export function currentRoutes(deps: RouteDeps): Route[] {
     upstreams: r.upstreams,
     ...(r.held && !r.held.releasing ? { heldBy: r.held } : {}),
     ...(r.held?.releasing ? { releasing: [r.held] } : {}),
-    ...(certificates.some((c) => c.app === r.app) ? { certificates: certificates.filter((c) => c.app === r.app).map(({ chain, key }) => ({ chain, key })) } : {}),
-    ...(r.maintenance ? { maintenance: { message: r.maintenance.message ?? `${r.app} is down for maintenance; please try again shortly.`, allowPaths: r.maintenance.allowPaths } } : {}),
+    ...(certificates.some((c) => c.app === r.app)
+      ? { certificates: certificates.filter((c) => c.app === r.app).map(({ chain, key }) => ({ chain, key })) }
+      : {}),
+    ...(r.maintenance
+      ? {
+          maintenance: {
+            message: r.maintenance.message ?? `${r.app} is down for maintenance; please try again shortly.`,
+            allowPaths: r.maintenance.allowPaths,
+          },
+        }
+      : {}),
   }));
 }
 
@@ -48,12 +72,19 @@ export async function applyRoutes(deps: RouteDeps): Promise<void> {
   const releasing = deps.store.routes.all().flatMap((r) => (r.held?.releasing ? [r.held] : []));
   // Not knowing keeps them: a later update frees them.
   const drained = new Set((releasing.length ? await deps.router.holdsDrained(releasing).catch(() => []) : []).map((h) => h.id));
-  await withAppLock(deps.store, ROUTER_LOCK, { holder: 'skiff', purpose: 'route update', pollMs: 10 }, () => {}, new AbortController().signal, () => {
-    for (const r of deps.store.routes.all()) {
-      if (r.held?.releasing && drained.has(r.held.id)) deps.store.routes.hold(r.app, null);
-    }
-    return deps.router.apply(currentRoutes(deps));
-  });
+  await withAppLock(
+    deps.store,
+    ROUTER_LOCK,
+    { holder: 'skiff', purpose: 'route update', pollMs: 10 },
+    () => {},
+    new AbortController().signal,
+    () => {
+      for (const r of deps.store.routes.all()) {
+        if (r.held?.releasing && drained.has(r.held.id)) deps.store.routes.hold(r.app, null);
+      }
+      return deps.router.apply(currentRoutes(deps));
+    },
+  );
 }
 
 /**

@@ -27,7 +27,8 @@ export async function verify(
     oneOffSpec(deps, { app: req.app, version: 0, image: req.image, config: req.env, port: null }, shellCommand(req.command), { mounts: false }),
     { stdin: Readable.from([]), stdout: sink, stderr: sink, signal: limited.signal },
   );
-  if (limited.timedOut()) throw new VerifyFailedError(`verify command '${req.command}' ran past SKIFF_VERIFY_TIMEOUT (${deps.config.verifyTimeoutMs / 1000} s)`);
+  if (limited.timedOut())
+    throw new VerifyFailedError(`verify command '${req.command}' ran past SKIFF_VERIFY_TIMEOUT (${deps.config.verifyTimeoutMs / 1000} s)`);
   if (status !== 0) throw new VerifyFailedError(`verify command '${req.command}' exited with status ${status}`);
 }
 
@@ -76,7 +77,8 @@ export async function verifyInstances(
         progress,
         limited.signal,
       );
-      if (limited.timedOut()) throw new VerifyFailedError(`the ${stack.name} stack's verify image ran past SKIFF_VERIFY_TIMEOUT (${deps.config.verifyTimeoutMs / 1000} s)`);
+      if (limited.timedOut())
+        throw new VerifyFailedError(`the ${stack.name} stack's verify image ran past SKIFF_VERIFY_TIMEOUT (${deps.config.verifyTimeoutMs / 1000} s)`);
       if (signal.aborted) throw new VerifyFailedError('verify cancelled');
       if (status !== 0) throw new VerifyFailedError(`the ${stack.name} stack's verify image exited with status ${status}`);
     }
@@ -86,7 +88,13 @@ export async function verifyInstances(
   }
 }
 
-async function checkHealth(deps: Pick<PipelineDeps, 'runtime'>, entry: HealthEntry, instance: Instance, progress: Progress, signal: AbortSignal): Promise<void> {
+async function checkHealth(
+  deps: Pick<PipelineDeps, 'runtime'>,
+  entry: HealthEntry,
+  instance: Instance,
+  progress: Progress,
+  signal: AbortSignal,
+): Promise<void> {
   const what = entry.protocol === 'COMMAND' ? `'${entry.command}'` : `GET ${entry.path}`;
   let last = '';
   for (let attempt = 1; attempt <= entry.retries; attempt++) {

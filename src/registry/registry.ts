@@ -57,7 +57,11 @@ export class Registry implements ReleaseRegistry {
       let stream: NodeJS.ReadableStream;
       try {
         const image = this.docker.getImage(ref.slice(0, colon));
-        stream = await (image.push({ tag: ref.slice(colon + 1), authconfig: this.authconfig(), abortSignal: signal } as object) as Promise<NodeJS.ReadableStream>);
+        stream = await image.push({
+          tag: ref.slice(colon + 1),
+          authconfig: this.authconfig(),
+          abortSignal: signal,
+        } as object);
       } catch (err) {
         throw new ExternalError(`the registry refused ${ref}: ${message(err)}`, err);
       }

@@ -54,7 +54,9 @@ export function caddyConfig(routes: readonly Route[], options: CaddyOptions): Re
         terminal: true,
       }));
   // The git door's host comes first: no app can take it.
-  const gitRoute = options.git ? [{ match: [{ host: [options.git.host] }], handle: [{ handler: 'reverse_proxy', upstreams: [{ dial: options.git.upstream }] }], terminal: true }] : [];
+  const gitRoute = options.git
+    ? [{ match: [{ host: [options.git.host] }], handle: [{ handler: 'reverse_proxy', upstreams: [{ dial: options.git.upstream }] }], terminal: true }]
+    : [];
   const appRoutes = [...gitRoute, ...routesOf('public')];
   const notFound = { handle: [{ handler: 'static_response', status_code: 404, body: 'No app answers at this address.\n' }] };
   // Each hold being released sends the requests it kept here, to be routed like any other.
@@ -62,7 +64,11 @@ export function caddyConfig(routes: readonly Route[], options: CaddyOptions): Re
   const releaseServer = {
     listen: releasing,
     automatic_https: { disable: true },
-    routes: [{ match: [{ path: [HOLD_CHECK_PATH] }], handle: [{ handler: 'static_response', status_code: 200 }], terminal: true }, ...routesOf('release'), notFound],
+    routes: [
+      { match: [{ path: [HOLD_CHECK_PATH] }], handle: [{ handler: 'static_response', status_code: 200 }], terminal: true },
+      ...routesOf('release'),
+      notFound,
+    ],
   };
   const { tls } = options;
   return {
@@ -84,7 +90,15 @@ export function caddyConfig(routes: readonly Route[], options: CaddyOptions): Re
           ...(releasing.length ? { [RELEASE_SERVER]: releaseServer } : {}),
         },
       },
-      ...(tls ? { tls: tlsApp(tls, [...(options.git ? [options.git.host] : []), ...routes.flatMap((r) => r.hosts)], routes.flatMap((r) => r.certificates ?? [])) } : {}),
+      ...(tls
+        ? {
+            tls: tlsApp(
+              tls,
+              [...(options.git ? [options.git.host] : []), ...routes.flatMap((r) => r.hosts)],
+              routes.flatMap((r) => r.certificates ?? []),
+            ),
+          }
+        : {}),
     },
   };
 }
@@ -144,7 +158,11 @@ type Side = 'public' | 'release';
  * holds reach, gives them back to the app.
  */
 const CARRIED = { 'X-Skiff-Client': ['{http.request.remote.host}'], 'X-Skiff-Proto': ['{http.request.scheme}'], 'X-Skiff-Host': ['{http.request.host}'] };
-const RESTORED = { 'X-Forwarded-For': ['{http.request.header.X-Skiff-Client}'], 'X-Forwarded-Proto': ['{http.request.header.X-Skiff-Proto}'], 'X-Forwarded-Host': ['{http.request.header.X-Skiff-Host}'] };
+const RESTORED = {
+  'X-Forwarded-For': ['{http.request.header.X-Skiff-Client}'],
+  'X-Forwarded-Proto': ['{http.request.header.X-Skiff-Proto}'],
+  'X-Forwarded-Host': ['{http.request.header.X-Skiff-Host}'],
+};
 
 /** Where an app's requests go: its web instances, or the hold that keeps them, or a 503 when none run. */
 function serveHandler(r: Route, side: Side): Record<string, unknown> {

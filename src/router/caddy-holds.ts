@@ -97,7 +97,9 @@ export class CaddyHolds {
     const { pid, slots } = await this.ensure(app);
     const free = slots.filter((s) => !request.taken.has(s));
     if (free.length <= request.keepFree) {
-      throw new ConflictError(`the router holds the requests of ${slots.length - free.length} apps already, the most it may for ${request.reason === 'pause' ? 'pauses' : 'deploys'} (SKIFF_MAX_HOLDS ${slots.length}); try again when one has resumed`);
+      throw new ConflictError(
+        `the router holds the requests of ${slots.length - free.length} apps already, the most it may for ${request.reason === 'pause' ? 'pauses' : 'deploys'} (SKIFF_MAX_HOLDS ${slots.length}); try again when one has resumed`,
+      );
     }
     // Preferably a slot whose release socket is gone (its health check has seen it down); else one waits two checks.
     const ready = free.filter((s) => !fs.existsSync(slotSockets(this.dir, s).release));

@@ -84,4 +84,3 @@ export class CaddyProcess {
     throw new ExternalError(`Caddy did not start; see ${path.join(dir, 'caddy.log')}`);
   }
 }
-

@@ -9,7 +9,6 @@ import { CaddyHolds, type HoldPool } from './caddy-holds.js';
 import { certificateAskUrl } from './certificate-ask.js';
 import type { ChallengeFailure, Hold, HoldRequest, IssuanceFailure, ManagedCertificate, Route, Router } from './router.js';
 
-
 /**
  * How long a handshake that asks for a certificate waits. The attempt goes on
  * in Caddy without it (up to 180 s); a handshake a reload dropped before Caddy
@@ -60,7 +59,6 @@ export class CaddyRouter implements Router {
     return issuanceFailuresIn(tail(path.join(this.dir, 'caddy.log'), 512 * 1024));
   }
 
-
   requestCertificate(name: string): Promise<boolean> {
     const { tls } = this.serve;
     if (!tls) return Promise.resolve(true);
@@ -68,7 +66,13 @@ export class CaddyRouter implements Router {
     const address = tls.listen.slice(0, tls.listen.lastIndexOf(':')).replace(/^\[|\]$/g, '');
     const host = address === '0.0.0.0' || address === '' ? '127.0.0.1' : address === '::' ? '::1' : address;
     return new Promise((resolve) => {
-      const socket = tlsConnect({ host, port: Number(tls.listen.slice(tls.listen.lastIndexOf(':') + 1)), servername: name, rejectUnauthorized: false, timeout: CERTIFICATE_WAIT_MS });
+      const socket = tlsConnect({
+        host,
+        port: Number(tls.listen.slice(tls.listen.lastIndexOf(':') + 1)),
+        servername: name,
+        rejectUnauthorized: false,
+        timeout: CERTIFICATE_WAIT_MS,
+      });
       const done = (answered: boolean) => (): void => {
         socket.destroy();
         resolve(answered);
@@ -107,7 +111,12 @@ export class CaddyRouter implements Router {
     let value: unknown = servers[CADDY_SERVER];
     let path = `/config/apps/http/servers/${CADDY_SERVER}`;
     // Up from the server's parent to the first level that exists, wrapping the value as it goes.
-    for (const [parent, key] of [['/config/apps/http/servers', CADDY_SERVER], ['/config/apps/http', 'servers'], ['/config/apps', 'http'], ['/config/', 'apps']] as const) {
+    for (const [parent, key] of [
+      ['/config/apps/http/servers', CADDY_SERVER],
+      ['/config/apps/http', 'servers'],
+      ['/config/apps', 'http'],
+      ['/config/', 'apps'],
+    ] as const) {
       const res = await this.request('GET', parent);
       // A path below a missing one answers an error rather than null.
       if (res.status === 200 && res.body.trim() !== 'null') break;
@@ -207,12 +216,25 @@ type CertificateEntry =
 function certificateEntry(line: string): CertificateEntry | null {
   if (!line.includes('"logger":"tls.obtain"') && !line.includes('acme_client"')) return null;
   try {
-    const e = JSON.parse(line) as { level?: string; ts?: number; logger?: string; msg?: string; identifier?: string; error?: string; challenge_type?: string; problem_type?: string };
+    const e = JSON.parse(line) as {
+      level?: string;
+      ts?: number;
+      logger?: string;
+      msg?: string;
+      identifier?: string;
+      error?: string;
+      challenge_type?: string;
+      problem_type?: string;
+    };
     const host = e.identifier;
     if (!host) return null;
     if (e.logger?.endsWith('acme_client')) {
       if (e.msg !== 'challenge failed') return null;
-      return { kind: 'challenge', host, challenge: { type: e.challenge_type ?? 'unknown', problem: e.problem_type ?? 'no problem type', detail: e.error ?? '' } };
+      return {
+        kind: 'challenge',
+        host,
+        challenge: { type: e.challenge_type ?? 'unknown', problem: e.problem_type ?? 'no problem type', detail: e.error ?? '' },
+      };
     }
     if (e.logger !== 'tls.obtain') return null;
     if (e.msg === 'obtaining certificate') return { kind: 'attempt', host };

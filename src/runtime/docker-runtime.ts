@@ -7,7 +7,19 @@ import type { Logger } from '../log.js';
 import { containerSpec, limits, processEnv, volumeMounts } from './container-spec.js';
 import { findFreePort } from './free-port.js';
 import { probeHttp } from './http-probe.js';
-import type { DeployOptions, FormationSpec, Instance, LogOptions, NodeInfo, OneOffIO, OneOffSpec, ProcessSpec, Rollout, Runtime, StartOptions } from './runtime.js';
+import type {
+  DeployOptions,
+  FormationSpec,
+  Instance,
+  LogOptions,
+  NodeInfo,
+  OneOffIO,
+  OneOffSpec,
+  ProcessSpec,
+  Rollout,
+  Runtime,
+  StartOptions,
+} from './runtime.js';
 import type { LogLine } from './log-lines.js';
 import { followLogs, type LogSource } from './log-follower.js';
 import { rollInstances } from './instance-rollout.js';
@@ -90,14 +102,7 @@ export class DockerRuntime implements Runtime {
     }
   }
 
-  private async waitUntilAnswering(
-    id: string,
-    host: string,
-    port: number,
-    healthcheck: string | null,
-    timeoutMs: number,
-    signal: AbortSignal,
-  ): Promise<void> {
+  private async waitUntilAnswering(id: string, host: string, port: number, healthcheck: string | null, timeoutMs: number, signal: AbortSignal): Promise<void> {
     const deadline = Date.now() + timeoutMs;
     let lastStatus: number | undefined;
     for (;;) {
@@ -106,9 +111,7 @@ export class DockerRuntime implements Runtime {
       if (lastStatus !== undefined && (!healthcheck || (lastStatus >= 200 && lastStatus < 300))) return;
       const { State } = await this.docker.getContainer(id).inspect();
       if (!State.Running || State.Restarting) {
-        throw new DeployFailedError(
-          `the new release exited with status ${State.ExitCode} before it answered HTTP; the previous release keeps serving`,
-        );
+        throw new DeployFailedError(`the new release exited with status ${State.ExitCode} before it answered HTTP; the previous release keeps serving`);
       }
       if (Date.now() > deadline) {
         throw new DeployFailedError(
@@ -132,7 +135,8 @@ export class DockerRuntime implements Runtime {
     return containers
       .filter((c) => this.owns(c))
       .map(toInstance)
-      .filter((i) => i.process !== ONE_OFF).sort((a, b) => a.release - b.release || a.name.localeCompare(b.name));
+      .filter((i) => i.process !== ONE_OFF)
+      .sort((a, b) => a.release - b.release || a.name.localeCompare(b.name));
   }
 
   /**
@@ -147,7 +151,14 @@ export class DockerRuntime implements Runtime {
   async destroy(app: string): Promise<void> {
     await this.stop(await this.status(app));
     const oneOffs = await this.docker.listContainers({ all: true, filters: { label: [`${LABEL_APP}=${app}`, `${LABEL_PROCESS}=${ONE_OFF}`] } });
-    await Promise.all(oneOffs.map((c) => this.docker.getContainer(c.Id).remove({ force: true }).catch(() => undefined)));
+    await Promise.all(
+      oneOffs.map((c) =>
+        this.docker
+          .getContainer(c.Id)
+          .remove({ force: true })
+          .catch(() => undefined),
+      ),
+    );
   }
 
   /** The apps' network, made before the first container: a bridge on which no container reaches another. */
@@ -168,9 +179,7 @@ export class DockerRuntime implements Runtime {
   /** Recent lines of the listed containers merged by time, then, with follow, new lines of them and of new running ones. */
   containerLogs(list: () => Promise<Instance[]>, options: LogOptions, onLine: (line: LogLine) => void): Promise<void> {
     const sources = async (later: boolean): Promise<LogSource[]> =>
-      (await list())
-        .filter((i) => (!options.process || i.process === options.process) && (!later || i.state === 'running'))
-        .map((i) => this.logSource(i));
+      (await list()).filter((i) => (!options.process || i.process === options.process) && (!later || i.state === 'running')).map((i) => this.logSource(i));
     return followLogs(this.docker, sources, options, onLine);
   }
 
@@ -179,8 +188,8 @@ export class DockerRuntime implements Runtime {
     return {
       id: i.id,
       name: (line) => ({ ...line, source: `${i.process}.${i.index}` }),
-      recent: async (tail) => (await container.logs({ stdout: true, stderr: true, timestamps: true, tail, follow: false })) as unknown as Buffer,
-      follow: async (since) => (await container.logs({ stdout: true, stderr: true, timestamps: true, follow: true, since })) as NodeJS.ReadableStream,
+      recent: async (tail) => await container.logs({ stdout: true, stderr: true, timestamps: true, tail, follow: false }),
+      follow: async (since) => await container.logs({ stdout: true, stderr: true, timestamps: true, follow: true, since }),
     };
   }
 
@@ -192,7 +201,12 @@ export class DockerRuntime implements Runtime {
       Image: spec.image,
       Cmd: spec.command,
       Env: Object.entries(processEnv(spec)).map(([k, v]) => `${k}=${v}`),
-      Labels: { ...appLabels(spec.app, spec.appId), [LABEL_RELEASE]: String(spec.release), [LABEL_PROCESS]: ONE_OFF, ...(spec.cronRun === undefined ? {} : { [LABEL_CRON_RUN]: String(spec.cronRun) }) },
+      Labels: {
+        ...appLabels(spec.app, spec.appId),
+        [LABEL_RELEASE]: String(spec.release),
+        [LABEL_PROCESS]: ONE_OFF,
+        ...(spec.cronRun === undefined ? {} : { [LABEL_CRON_RUN]: String(spec.cronRun) }),
+      },
       Tty: tty,
       OpenStdin: true,
       StdinOnce: true,
@@ -211,7 +225,7 @@ export class DockerRuntime implements Runtime {
       const stream = (await container.attach({ stream: true, stdin: true, stdout: true, stderr: true, hijack: true })) as NodeJS.ReadWriteStream & {
         end(): void;
       };
-      if (tty) stream.pipe(io.stdout as NodeJS.WritableStream, { end: false });
+      if (tty) stream.pipe(io.stdout, { end: false });
       else this.docker.modem.demuxStream(stream, io.stdout, io.stderr);
       // next-exit: the container is only created yet, and 'not-running' would answer at once.
       const exited = container.wait({ condition: 'next-exit' });
@@ -259,7 +273,11 @@ export class DockerRuntime implements Runtime {
     return runs.length;
   }
 
-  async exec(instance: Instance, command: string[], { timeoutMs, signal }: { timeoutMs: number; signal: AbortSignal }): Promise<{ exitCode: number; output: string }> {
+  async exec(
+    instance: Instance,
+    command: string[],
+    { timeoutMs, signal }: { timeoutMs: number; signal: AbortSignal },
+  ): Promise<{ exitCode: number; output: string }> {
     const exec = await this.docker.getContainer(instance.id).exec({ Cmd: command, AttachStdout: true, AttachStderr: true });
     const stream = await exec.start({ hijack: true, stdin: false });
     const chunks: Buffer[] = [];
@@ -298,7 +316,7 @@ export class DockerRuntime implements Runtime {
 
   private async tailLogs(id: string, lines: number): Promise<string> {
     try {
-      const buf = (await this.docker.getContainer(id).logs({ stdout: true, stderr: true, tail: lines })) as unknown as Buffer;
+      const buf = await this.docker.getContainer(id).logs({ stdout: true, stderr: true, tail: lines });
       return demuxLogs(buf);
     } catch {
       return '';

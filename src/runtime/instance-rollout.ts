@@ -17,7 +17,13 @@ export interface InstanceHost {
  * instances they replace stop at retire, after a drain. Instances of the same
  * release that are not being replaced are kept as they run.
  */
-export async function rollInstances(host: InstanceHost, app: string, formation: readonly FormationSpec[], options: DeployOptions, log: Logger): Promise<Rollout> {
+export async function rollInstances(
+  host: InstanceHost,
+  app: string,
+  formation: readonly FormationSpec[],
+  options: DeployOptions,
+  log: Logger,
+): Promise<Rollout> {
   const current = await host.status(app);
   const replacing = (process: string): boolean => options.replace === 'all' || options.replace.includes(process);
   const keep: Instance[] = [];

@@ -158,7 +158,10 @@ export class SwarmRuntime extends DockerRuntime {
     // Process types the release no longer has.
     for (const s of existing.filter((s) => !formation.some((f) => serviceName(app, f.process) === s.Spec.Name))) {
       options.progress.info(`Removing service ${s.Spec.Name}`);
-      await this.docker.getService(s.ID).remove().catch((err: unknown) => this.log.warn({ err, service: s.Spec.Name }, 'could not remove service'));
+      await this.docker
+        .getService(s.ID)
+        .remove()
+        .catch((err: unknown) => this.log.warn({ err, service: s.Spec.Name }, 'could not remove service'));
     }
     const served = formation.find((f) => f.process === 'web' && f.quantity > 0 && f.port !== null);
     const instances = await this.status(app);
@@ -194,7 +197,9 @@ export class SwarmRuntime extends DockerRuntime {
         }
         const service = (await this.docker.getService(id).inspect()) as SwarmService;
         options.progress.warn(`Rolling ${service.Spec.Name} back to its previous release`);
-        await this.docker.getService(id).update({ _query: { version: service.Version.Index, rollback: 'previous' }, _body: service.Spec, authconfig: this.swarm.registryAuth });
+        await this.docker
+          .getService(id)
+          .update({ _query: { version: service.Version.Index, rollback: 'previous' }, _body: service.Spec, authconfig: this.swarm.registryAuth });
       } catch (err) {
         this.log.error({ err, service: id }, 'could not undo a service change');
       }
@@ -230,7 +235,10 @@ export class SwarmRuntime extends DockerRuntime {
           done.push({ id, created: true });
         } catch (err) {
           // A new service that never ran leaves nothing behind.
-          await this.docker.getService(id).remove().catch(() => undefined);
+          await this.docker
+            .getService(id)
+            .remove()
+            .catch(() => undefined);
           throw err;
         }
       } else {
@@ -255,7 +263,9 @@ export class SwarmRuntime extends DockerRuntime {
       if (failed) throw new DeployFailedError(`${name} did not start: ${taskError(failed)}; the previous release keeps serving`);
       await sleep(500);
     }
-    throw new DeployFailedError(`${name} did not get ${replicas} running task${replicas === 1 ? '' : 's'} within ${Math.round(options.readyTimeoutMs / 1000)}s; the previous release keeps serving`);
+    throw new DeployFailedError(
+      `${name} did not get ${replicas} running task${replicas === 1 ? '' : 's'} within ${Math.round(options.readyTimeoutMs / 1000)}s; the previous release keeps serving`,
+    );
   }
 
   /**
@@ -322,7 +332,11 @@ export class SwarmRuntime extends DockerRuntime {
   }
 
   override async destroy(app: string): Promise<void> {
-    for (const s of await this.services(app)) await this.docker.getService(s.ID).remove().catch(() => undefined);
+    for (const s of await this.services(app))
+      await this.docker
+        .getService(s.ID)
+        .remove()
+        .catch(() => undefined);
     // The tasks' containers stop in the background; images can go only after them.
     const deadline = Date.now() + (this.swarm.stopTimeoutSeconds + 20) * 1000;
     while (Date.now() < deadline && (await this.containers(app)).some((i) => i.state === 'running')) await sleep(250);
@@ -357,9 +371,11 @@ export class SwarmRuntime extends DockerRuntime {
       await this.docker.getNetwork(name).inspect();
     } catch (err) {
       if (!isNotFound(err)) throw err;
-      await this.docker.createNetwork({ Name: name, Driver: 'overlay', Attachable: true, Labels: { 'skiff.network': this.swarm.network, ...appLabels(app, appId) } }).catch((e: unknown) => {
-        if (!isConflict(e)) throw e;
-      });
+      await this.docker
+        .createNetwork({ Name: name, Driver: 'overlay', Attachable: true, Labels: { 'skiff.network': this.swarm.network, ...appLabels(app, appId) } })
+        .catch((e: unknown) => {
+          if (!isConflict(e)) throw e;
+        });
     }
     await this.connectGateway(name);
   }
@@ -432,7 +448,13 @@ export class SwarmRuntime extends DockerRuntime {
         .filter((t) => t.NodeID === n.ID)
         .map((t) => {
           const labels = t.Spec.ContainerSpec?.Labels ?? {};
-          return { app: labels[LABEL_APP] ?? '?', process: labels[LABEL_PROCESS] ?? '?', index: t.Slot ?? 0, release: Number(labels[LABEL_RELEASE] ?? 0), state: t.Status.State };
+          return {
+            app: labels[LABEL_APP] ?? '?',
+            process: labels[LABEL_PROCESS] ?? '?',
+            index: t.Slot ?? 0,
+            release: Number(labels[LABEL_RELEASE] ?? 0),
+            state: t.Status.State,
+          };
         })
         .sort((a, b) => a.app.localeCompare(b.app) || a.process.localeCompare(b.process) || a.index - b.index),
     }));
@@ -451,10 +473,12 @@ export class SwarmRuntime extends DockerRuntime {
       await this.docker.getNetwork(this.swarm.network).inspect();
     } catch (err) {
       if (!isNotFound(err)) throw err;
-      await this.docker.createNetwork({ Name: this.swarm.network, Driver: 'overlay', Attachable: true, Labels: { 'skiff.network': '1' } }).catch((e: unknown) => {
-        // Two deploys at once: the other one made it.
-        if (!isConflict(e)) throw e;
-      });
+      await this.docker
+        .createNetwork({ Name: this.swarm.network, Driver: 'overlay', Attachable: true, Labels: { 'skiff.network': '1' } })
+        .catch((e: unknown) => {
+          // Two deploys at once: the other one made it.
+          if (!isConflict(e)) throw e;
+        });
     }
   }
 

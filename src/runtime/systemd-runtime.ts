@@ -84,7 +84,18 @@ export class SystemdRuntime extends DockerRuntime {
       throw err;
     }
     const instance = (await this.status(spec.app)).find((i) => i.name === name);
-    return instance ?? { id: name, name, app: spec.app, release: spec.release, process: spec.process, index: spec.index, state: 'running', hostPort: hostPort ?? undefined };
+    return (
+      instance ?? {
+        id: name,
+        name,
+        app: spec.app,
+        release: spec.release,
+        process: spec.process,
+        index: spec.index,
+        state: 'running',
+        hostPort: hostPort ?? undefined,
+      }
+    );
   }
 
   private async waitReady(name: string, hostPort: number | null, spec: ProcessSpec, timeoutMs: number, signal: AbortSignal): Promise<void> {
@@ -94,7 +105,10 @@ export class SystemdRuntime extends DockerRuntime {
       if (signal.aborted) throw new DeployFailedError('deploy cancelled');
       if (hostPort === null) {
         await sleep(1000);
-        const active = await run('systemctl', ['is-active', `${name}.service`]).then(() => true, () => false);
+        const active = await run('systemctl', ['is-active', `${name}.service`]).then(
+          () => true,
+          () => false,
+        );
         if (active) return;
         throw new DeployFailedError(`${spec.process}.${spec.index} exited right after it started; the previous release keeps running`);
       }

@@ -52,7 +52,10 @@ export function dockerRunArgs(spec: ProcessSpec, options: UnitOptions): string[]
 export function envFileText(spec: ProcessSpec): string {
   return Object.entries(processEnv(spec))
     .map(([k, v]) => {
-      if (/[\r\n]/.test(v)) throw new InvalidError(`config var ${k} has a newline, which the systemd runtime cannot pass (docker's env files are one line per var); use the docker runtime for ${spec.app}`);
+      if (/[\r\n]/.test(v))
+        throw new InvalidError(
+          `config var ${k} has a newline, which the systemd runtime cannot pass (docker's env files are one line per var); use the docker runtime for ${spec.app}`,
+        );
       return `${k}=${v}\n`;
     })
     .join('');

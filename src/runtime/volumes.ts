@@ -64,7 +64,10 @@ export class Volumes implements VolumeStore {
   async names(app: VolumeOwner): Promise<string[]> {
     const { Volumes } = (await this.docker.listVolumes({ filters: { label: [`${LABEL_APP}=${app.name}`, LABEL_VOLUME] } })) as { Volumes: VolumeInfo[] | null };
     // Labels alone could be copied onto any volume: the name must be the one Skiff gives it too, and the identity the app's.
-    return (Volumes ?? []).filter((v) => isOwnedBy(v, app)).map((v) => (v.Labels ?? {})[LABEL_VOLUME] as string).sort();
+    return (Volumes ?? [])
+      .filter((v) => isOwnedBy(v, app))
+      .map((v) => (v.Labels ?? {})[LABEL_VOLUME])
+      .sort();
   }
 
   async list(app: VolumeOwner): Promise<{ name: string; bytes: number | null }[]> {
@@ -81,7 +84,7 @@ export class Volumes implements VolumeStore {
   async remove(app: VolumeOwner, name: string): Promise<void> {
     const volume = volumeName(app.name, name);
     try {
-      if (!isOwnedBy((await this.docker.getVolume(volume).inspect()) as VolumeInfo, app)) return;
+      if (!isOwnedBy(await this.docker.getVolume(volume).inspect(), app)) return;
       await this.docker.getVolume(volume).remove();
     } catch (err) {
       if (isNotFound(err)) return;

@@ -25,9 +25,7 @@ import { Volumes } from '../runtime/volumes.js';
 import { openStore } from '../store/sqlite-store.js';
 import { SecretBox } from '../store/secret-box.js';
 
-export const VERSION: string = JSON.parse(
-  fs.readFileSync(fileURLToPath(new URL('../../package.json', import.meta.url)), 'utf8'),
-).version;
+export const VERSION = (JSON.parse(fs.readFileSync(fileURLToPath(new URL('../../package.json', import.meta.url)), 'utf8')) as { version: string }).version;
 
 /** The composition root: the only place that knows the concrete classes. */
 export function compose(config: Config, log: Logger): Services {
@@ -48,7 +46,9 @@ export function compose(config: Config, log: Logger): Services {
     },
     log,
   );
-  const systemd = systemdIsInit() ? new SystemdRuntime(docker, { unitDir: config.systemdDir, envDir: path.join(config.home, 'units'), stopTimeoutSeconds: config.stopTimeoutSeconds }, log) : undefined;
+  const systemd = systemdIsInit()
+    ? new SystemdRuntime(docker, { unitDir: config.systemdDir, envDir: path.join(config.home, 'units'), stopTimeoutSeconds: config.stopTimeoutSeconds }, log)
+    : undefined;
   const runtime = new Runtimes({ docker: containers, swarm, systemd }, (app) => parseRuntimeName(store.apps.find(app)?.runtime ?? config.runtime));
   return {
     config,
@@ -61,7 +61,10 @@ export function compose(config: Config, log: Logger): Services {
     registry,
     runtime,
     volumes: new Volumes(docker),
-    router: new CaddyRouter(config.caddyAdmin, routerServe(config), config.caddyDir, config.ownCaddy, { slots: config.maxHolds, seconds: longestHoldSeconds(config) }),
+    router: new CaddyRouter(config.caddyAdmin, routerServe(config), config.caddyDir, config.ownCaddy, {
+      slots: config.maxHolds,
+      seconds: longestHoldSeconds(config),
+    }),
     // In the order they are asked: the app's stackfile stack, its own Dockerfile, then the built-in stacks.
     builders: [
       new StackImageBuilder(docker, stackImages),
@@ -79,7 +82,17 @@ export function routerServe(config: Config): Omit<CaddyOptions, 'admin'> {
   const git = config.gitHost ? { git: { host: config.gitHost, upstream: door } } : {};
   if (!config.tls) return { listen, ...git };
   const { port, ...acme } = config.tls;
-  return { listen, ...git, tls: { listen: `${config.bind}:${port}`, email: acme.email, ca: acme.ca, ...(acme.caRoot ? { caRoot: acme.caRoot } : {}), ask: certificateAskUrl(config.caddyDir) } };
+  return {
+    listen,
+    ...git,
+    tls: {
+      listen: `${config.bind}:${port}`,
+      email: acme.email,
+      ca: acme.ca,
+      ...(acme.caRoot ? { caRoot: acme.caRoot } : {}),
+      ask: certificateAskUrl(config.caddyDir),
+    },
+  };
 }
 
 /** Hooks and host commands log to a file: their stderr belongs to the user. */

@@ -44,7 +44,9 @@ export async function runServer(config: Config): Promise<void> {
   }
   const http = config.httpPort !== 0 ? `, git over HTTP on ${config.httpPort}` : '';
   if (!services.store.keys.list().some((k) => k.admin)) {
-    process.stdout.write(`-----> No admin yet: add the first admin's SSH key on this host with\n       skiff keys:add NAME --admin < ~/.ssh/id_ed25519.pub   (from the checkout: node bin/skiff.js keys:add …)\n`);
+    process.stdout.write(
+      `-----> No admin yet: add the first admin's SSH key on this host with\n       skiff keys:add NAME --admin < ~/.ssh/id_ed25519.pub   (from the checkout: node bin/skiff.js keys:add …)\n`,
+    );
   }
   process.stdout.write(
     `-----> Skiff ${VERSION} listening for SSH on ${config.bind}:${port}${http}, apps at ${appUrl(services, 'APP')} (home ${config.home})\n`,

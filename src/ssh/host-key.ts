@@ -21,7 +21,10 @@ export function ensureHostKey(file: string): Buffer {
  * (mscdex/ssh2#1390): a server given one could never start. Such a pair is
  * thrown away and another made.
  */
-export function usableKeyPair(generate: () => { private: string; public: string } = () => ssh2.utils.generateKeyPairSync('ed25519')): { private: string; public: string } {
+export function usableKeyPair(generate: () => { private: string; public: string } = () => ssh2.utils.generateKeyPairSync('ed25519')): {
+  private: string;
+  public: string;
+} {
   for (let i = 0; i < 64; i++) {
     const pair = generate();
     if (!(ssh2.utils.parseKey(pair.private) instanceof Error) && !(ssh2.utils.parseKey(pair.public) instanceof Error)) return pair;

@@ -107,7 +107,9 @@ export function createSshServer({ services, hostKey }: SshServerDeps): net.Serve
         session.on('exec', (accept, _reject, { command }) => {
           const channel = accept();
           if (overQuota) {
-            channel.stderr.write(` !     you have ${services.config.quotas.connectionsPerUser} SSH connections to Skiff open, the most SKIFF_MAX_CONNECTIONS_PER_USER allows; close one and try again\n`);
+            channel.stderr.write(
+              ` !     you have ${services.config.quotas.connectionsPerUser} SSH connections to Skiff open, the most SKIFF_MAX_CONNECTIONS_PER_USER allows; close one and try again\n`,
+            );
             finish(channel, 1);
             return;
           }

@@ -55,7 +55,8 @@ import type { Maintenance } from '../domain/maintenance.js';
 import { STAGES, type Overlays, type Stage } from '../domain/pipeline.js';
 import { NO_SCRIPTS, type ReleaseScripts } from '../domain/app-json.js';
 
-type Row = Record<string, unknown>;
+/** A row as better-sqlite3 gives it: each column a SQLite value. */
+type Row = Record<string, string | number | bigint | Buffer | null>;
 type Db = Database.Database;
 
 const now = (): string => new Date().toISOString();
@@ -75,9 +76,7 @@ export function openStore(file: string, box: SecretBox): Store {
 
 function migrate(db: Db): void {
   db.exec('CREATE TABLE IF NOT EXISTS schema_migrations (version INTEGER PRIMARY KEY, applied_at TEXT NOT NULL)');
-  const applied = new Set(
-    (db.prepare('SELECT version FROM schema_migrations').all() as { version: number }[]).map((r) => r.version),
-  );
+  const applied = new Set((db.prepare('SELECT version FROM schema_migrations').all() as { version: number }[]).map((r) => r.version));
   for (const m of MIGRATIONS) {
     if (applied.has(m.version)) continue;
     db.transaction(() => {
@@ -215,7 +214,9 @@ class SqliteApps implements AppStore {
 
   createReview(name: string, parent: string, branch: string, owner: string): App {
     try {
-      this.db.prepare('INSERT INTO apps (id, name, created_at, created_by, review_parent, review_branch) VALUES (?, ?, ?, ?, ?, ?)').run(newAppId(), name, now(), owner, parent, branch);
+      this.db
+        .prepare('INSERT INTO apps (id, name, created_at, created_by, review_parent, review_branch) VALUES (?, ?, ?, ?, ?, ?)')
+        .run(newAppId(), name, now(), owner, parent, branch);
     } catch (err) {
       if (isUniqueViolation(err)) throw new ConflictError(`app '${name}' already exists`);
       throw err;
@@ -232,12 +233,30 @@ class SqliteApps implements AppStore {
   }
 
   remove(name: string): void {
-    this.db.transaction(() => {
-      for (const table of ['releases', 'builds', 'locks', 'config_vars', 'formation', 'mounts', 'domains', 'routes', 'access', 'webhooks', 'cron_runs', 'cron_jobs', 'pipeline_apps', 'config_group_apps', 'certificates']) {
-        this.db.prepare(`DELETE FROM ${table} WHERE app = ?`).run(name);
-      }
-      this.db.prepare('DELETE FROM apps WHERE name = ?').run(name);
-    }).immediate();
+    this.db
+      .transaction(() => {
+        for (const table of [
+          'releases',
+          'builds',
+          'locks',
+          'config_vars',
+          'formation',
+          'mounts',
+          'domains',
+          'routes',
+          'access',
+          'webhooks',
+          'cron_runs',
+          'cron_jobs',
+          'pipeline_apps',
+          'config_group_apps',
+          'certificates',
+        ]) {
+          this.db.prepare(`DELETE FROM ${table} WHERE app = ?`).run(name);
+        }
+        this.db.prepare('DELETE FROM apps WHERE name = ?').run(name);
+      })
+      .immediate();
   }
 }
 
@@ -281,11 +300,13 @@ class SqliteKeys implements KeyStore {
 
   removeUser(user: string): number {
     // A user without keys is no user: their tokens go with the last key.
-    return this.db.transaction(() => {
-      const removed = this.db.prepare('DELETE FROM keys WHERE user = ?').run(user).changes;
-      this.db.prepare('UPDATE tokens SET revoked_at = ? WHERE user = ? AND revoked_at IS NULL').run(now(), user);
-      return removed;
-    }).immediate();
+    return this.db
+      .transaction(() => {
+        const removed = this.db.prepare('DELETE FROM keys WHERE user = ?').run(user).changes;
+        this.db.prepare('UPDATE tokens SET revoked_at = ? WHERE user = ? AND revoked_at IS NULL').run(now(), user);
+        return removed;
+      })
+      .immediate();
   }
 
   isAdmin(user: string): boolean {
@@ -317,23 +338,23 @@ class SqliteBuilds implements BuildStore {
   constructor(private readonly db: Db) {}
 
   start(b: Pick<Build, 'app' | 'commit' | 'ref' | 'pusher' | 'pid'>, logPathFor: (id: number) => string): Build {
-    return this.db.transaction(() => {
-      const info = this.db
-        .prepare(
-          `INSERT INTO builds (app, commit_sha, ref, status, pusher, pid, started_at, log_path)
+    return this.db
+      .transaction(() => {
+        const info = this.db
+          .prepare(
+            `INSERT INTO builds (app, commit_sha, ref, status, pusher, pid, started_at, log_path)
            VALUES (?, ?, ?, 'running', ?, ?, ?, '')`,
-        )
-        .run(b.app, b.commit, b.ref, b.pusher, b.pid, now());
-      const id = Number(info.lastInsertRowid);
-      this.db.prepare('UPDATE builds SET log_path = ? WHERE id = ?').run(logPathFor(id), id);
-      return toBuild(this.db.prepare('SELECT * FROM builds WHERE id = ?').get(id) as Row);
-    }).immediate();
+          )
+          .run(b.app, b.commit, b.ref, b.pusher, b.pid, now());
+        const id = Number(info.lastInsertRowid);
+        this.db.prepare('UPDATE builds SET log_path = ? WHERE id = ?').run(logPathFor(id), id);
+        return toBuild(this.db.prepare('SELECT * FROM builds WHERE id = ?').get(id) as Row);
+      })
+      .immediate();
   }
 
   finish(id: number, status: Exclude<BuildStatus, 'running'>, error?: string): void {
-    this.db
-      .prepare('UPDATE builds SET status = ?, finished_at = ?, error = ? WHERE id = ?')
-      .run(status, now(), error ?? null, id);
+    this.db.prepare('UPDATE builds SET status = ?, finished_at = ?, error = ? WHERE id = ?').run(status, now(), error ?? null, id);
   }
 
   find(app: string, id: number): Build | undefined {
@@ -355,14 +376,16 @@ class SqliteBuilds implements BuildStore {
   }
 
   failAbandoned(isAlive: (pid: number) => boolean): Build[] {
-    return this.db.transaction(() => {
-      const running = (this.db.prepare("SELECT * FROM builds WHERE status = 'running'").all() as Row[]).map(toBuild);
-      const abandoned = running.filter((b) => !isAlive(b.pid));
-      for (const b of abandoned) {
-        this.finish(b.id, 'failed', 'interrupted: the build process ended before the build did');
-      }
-      return abandoned;
-    }).immediate();
+    return this.db
+      .transaction(() => {
+        const running = (this.db.prepare("SELECT * FROM builds WHERE status = 'running'").all() as Row[]).map(toBuild);
+        const abandoned = running.filter((b) => !isAlive(b.pid));
+        for (const b of abandoned) {
+          this.finish(b.id, 'failed', 'interrupted: the build process ended before the build did');
+        }
+        return abandoned;
+      })
+      .immediate();
   }
 }
 
@@ -383,7 +406,8 @@ function toRelease(r: Row, box: SecretBox): Release {
     port: r.port === null || r.port === undefined ? null : Number(r.port),
     cron: r.cron === null || r.cron === undefined ? [] : (JSON.parse(String(r.cron)) as CronJob[]),
     environments: r.environments === null || r.environments === undefined ? {} : (JSON.parse(String(r.environments)) as Overlays),
-    scripts: r.scripts === null || r.scripts === undefined ? { ...NO_SCRIPTS } : { ...NO_SCRIPTS, ...(JSON.parse(String(r.scripts)) as Partial<ReleaseScripts>) },
+    scripts:
+      r.scripts === null || r.scripts === undefined ? { ...NO_SCRIPTS } : { ...NO_SCRIPTS, ...(JSON.parse(String(r.scripts)) as Partial<ReleaseScripts>) },
   };
 }
 
@@ -394,18 +418,34 @@ class SqliteReleases implements ReleaseStore {
   ) {}
 
   create(r: Omit<Release, 'version' | 'status' | 'createdAt' | 'image'>, imageFor: (version: number) => string): Release {
-    return this.db.transaction(() => {
-      const { next } = this.db
-        .prepare('SELECT COALESCE(MAX(version), 0) + 1 AS next FROM releases WHERE app = ?')
-        .get(r.app) as { next: number };
-      this.db
-        .prepare(
-          `INSERT INTO releases (app, version, image, commit_sha, build_id, pusher, description, status, created_at, config, processes, healthcheck, port, cron, scripts, environments)
+    return this.db
+      .transaction(() => {
+        const { next } = this.db.prepare('SELECT COALESCE(MAX(version), 0) + 1 AS next FROM releases WHERE app = ?').get(r.app) as { next: number };
+        this.db
+          .prepare(
+            `INSERT INTO releases (app, version, image, commit_sha, build_id, pusher, description, status, created_at, config, processes, healthcheck, port, cron, scripts, environments)
            VALUES (?, ?, ?, ?, ?, ?, ?, 'pending', ?, ?, ?, ?, ?, ?, ?, ?)`,
-        )
-        .run(r.app, next, imageFor(next), r.commit, r.buildId, r.pusher, r.description, now(), this.box.seal(JSON.stringify(r.config)), JSON.stringify(r.processes), r.healthcheck, r.port, r.cron.length ? JSON.stringify(r.cron) : null, Object.values(r.scripts).some((v) => v !== null) ? JSON.stringify(r.scripts) : null, Object.keys(r.environments).length ? JSON.stringify(r.environments) : null);
-      return this.find(r.app, next) as Release;
-    }).immediate();
+          )
+          .run(
+            r.app,
+            next,
+            imageFor(next),
+            r.commit,
+            r.buildId,
+            r.pusher,
+            r.description,
+            now(),
+            this.box.seal(JSON.stringify(r.config)),
+            JSON.stringify(r.processes),
+            r.healthcheck,
+            r.port,
+            r.cron.length ? JSON.stringify(r.cron) : null,
+            Object.values(r.scripts).some((v) => v !== null) ? JSON.stringify(r.scripts) : null,
+            Object.keys(r.environments).length ? JSON.stringify(r.environments) : null,
+          );
+        return this.find(r.app, next) as Release;
+      })
+      .immediate();
   }
 
   setStatus(app: string, version: number, status: ReleaseStatus): void {
@@ -413,21 +453,18 @@ class SqliteReleases implements ReleaseStore {
   }
 
   find(app: string, version: number): Release | undefined {
-    const r = this.db.prepare('SELECT * FROM releases WHERE app = ? AND version = ?').get(app, version) as
-      | Row
-      | undefined;
+    const r = this.db.prepare('SELECT * FROM releases WHERE app = ? AND version = ?').get(app, version) as Row | undefined;
     return r && toRelease(r, this.box);
   }
 
   current(app: string): Release | undefined {
-    const r = this.db.prepare('SELECT r.* FROM releases r JOIN apps a ON a.name = r.app AND a.current_release = r.version WHERE a.name = ?').get(app) as Row | undefined;
+    const r = this.db.prepare('SELECT r.* FROM releases r JOIN apps a ON a.name = r.app AND a.current_release = r.version WHERE a.name = ?').get(app) as
+      Row | undefined;
     return r && toRelease(r, this.box);
   }
 
   list(app: string): Release[] {
-    return (this.db.prepare('SELECT * FROM releases WHERE app = ? ORDER BY version DESC').all(app) as Row[]).map((r) =>
-      toRelease(r, this.box),
-    );
+    return (this.db.prepare('SELECT * FROM releases WHERE app = ? ORDER BY version DESC').all(app) as Row[]).map((r) => toRelease(r, this.box));
   }
 
   failAbandoned(app: string): void {
@@ -472,11 +509,13 @@ class SqliteConfigGroups implements ConfigGroupStore {
   }
 
   remove(name: string): void {
-    this.db.transaction(() => {
-      for (const table of ['config_group_apps', 'config_group_vars', 'config_groups']) {
-        this.db.prepare(`DELETE FROM ${table} WHERE ${table === 'config_groups' ? 'name' : 'grp'} = ?`).run(name);
-      }
-    }).immediate();
+    this.db
+      .transaction(() => {
+        for (const table of ['config_group_apps', 'config_group_vars', 'config_groups']) {
+          this.db.prepare(`DELETE FROM ${table} WHERE ${table === 'config_groups' ? 'name' : 'grp'} = ?`).run(name);
+        }
+      })
+      .immediate();
   }
 
   vars(name: string): Record<string, string> {
@@ -526,15 +565,18 @@ class SqlitePipelines implements PipelineStore {
   }
 
   remove(name: string): void {
-    this.db.transaction(() => {
-      this.db.prepare('DELETE FROM pipeline_apps WHERE pipeline = ?').run(name);
-      this.db.prepare('DELETE FROM pipelines WHERE name = ?').run(name);
-    }).immediate();
+    this.db
+      .transaction(() => {
+        this.db.prepare('DELETE FROM pipeline_apps WHERE pipeline = ?').run(name);
+        this.db.prepare('DELETE FROM pipelines WHERE name = ?').run(name);
+      })
+      .immediate();
   }
 
   addApp(pipeline: string, app: string, stage: Stage): void {
     const other = this.ofApp(app);
-    if (other && other.pipeline !== pipeline) throw new ConflictError(`${app} is in pipeline ${other.pipeline} already; pipelines:remove ${other.pipeline} ${app} first`);
+    if (other && other.pipeline !== pipeline)
+      throw new ConflictError(`${app} is in pipeline ${other.pipeline} already; pipelines:remove ${other.pipeline} ${app} first`);
     this.db
       .prepare('INSERT INTO pipeline_apps (app, pipeline, stage, added_at) VALUES (?, ?, ?, ?) ON CONFLICT (app) DO UPDATE SET stage = excluded.stage')
       .run(app, pipeline, stage, now());
@@ -574,15 +616,19 @@ class SqliteCron implements CronStore {
   constructor(private readonly db: Db) {}
 
   start(run: Pick<CronRun, 'app' | 'job' | 'release' | 'trigger' | 'dueAt' | 'pid'>): CronRun {
-    return this.db.transaction(() => {
-      const info = this.db
-        .prepare(`INSERT INTO cron_runs (app, job, release, trigger, due_at, started_at, status, pid) VALUES (?, ?, ?, ?, ?, ?, 'running', ?)`)
-        .run(run.app, run.job, run.release, run.trigger, run.dueAt, now(), run.pid);
-      this.db
-        .prepare(`DELETE FROM cron_runs WHERE app = ? AND job = ? AND status != 'running' AND id NOT IN (SELECT id FROM cron_runs WHERE app = ? AND job = ? ORDER BY id DESC LIMIT ?)`)
-        .run(run.app, run.job, run.app, run.job, KEEP_CRON_RUNS);
-      return toCronRun(this.db.prepare('SELECT * FROM cron_runs WHERE id = ?').get(info.lastInsertRowid) as Row);
-    }).immediate();
+    return this.db
+      .transaction(() => {
+        const info = this.db
+          .prepare(`INSERT INTO cron_runs (app, job, release, trigger, due_at, started_at, status, pid) VALUES (?, ?, ?, ?, ?, ?, 'running', ?)`)
+          .run(run.app, run.job, run.release, run.trigger, run.dueAt, now(), run.pid);
+        this.db
+          .prepare(
+            `DELETE FROM cron_runs WHERE app = ? AND job = ? AND status != 'running' AND id NOT IN (SELECT id FROM cron_runs WHERE app = ? AND job = ? ORDER BY id DESC LIMIT ?)`,
+          )
+          .run(run.app, run.job, run.app, run.job, KEEP_CRON_RUNS);
+        return toCronRun(this.db.prepare('SELECT * FROM cron_runs WHERE id = ?').get(info.lastInsertRowid) as Row);
+      })
+      .immediate();
   }
 
   finish(id: number, status: Exclude<CronRunStatus, 'running'>, exitCode: number | null, output: string): void {
@@ -599,31 +645,36 @@ class SqliteCron implements CronStore {
   }
 
   runs(app: string, filter: { job?: string; limit: number }): CronRun[] {
-    const rows = filter.job === undefined
-      ? this.db.prepare('SELECT * FROM cron_runs WHERE app = ? ORDER BY id DESC LIMIT ?').all(app, filter.limit)
-      : this.db.prepare('SELECT * FROM cron_runs WHERE app = ? AND job = ? ORDER BY id DESC LIMIT ?').all(app, filter.job, filter.limit);
+    const rows =
+      filter.job === undefined
+        ? this.db.prepare('SELECT * FROM cron_runs WHERE app = ? ORDER BY id DESC LIMIT ?').all(app, filter.limit)
+        : this.db.prepare('SELECT * FROM cron_runs WHERE app = ? AND job = ? ORDER BY id DESC LIMIT ?').all(app, filter.job, filter.limit);
     return (rows as Row[]).map(toCronRun);
   }
 
   running(app: string, job?: string): CronRun[] {
-    const rows = job === undefined
-      ? this.db.prepare(`SELECT * FROM cron_runs WHERE app = ? AND status = 'running' ORDER BY id`).all(app)
-      : this.db.prepare(`SELECT * FROM cron_runs WHERE app = ? AND job = ? AND status = 'running' ORDER BY id`).all(app, job);
+    const rows =
+      job === undefined
+        ? this.db.prepare(`SELECT * FROM cron_runs WHERE app = ? AND status = 'running' ORDER BY id`).all(app)
+        : this.db.prepare(`SELECT * FROM cron_runs WHERE app = ? AND job = ? AND status = 'running' ORDER BY id`).all(app, job);
     return (rows as Row[]).map(toCronRun);
   }
 
   lastSuccess(app: string, job: string): CronRun | undefined {
-    const r = this.db.prepare(`SELECT * FROM cron_runs WHERE app = ? AND job = ? AND status = 'succeeded' ORDER BY id DESC LIMIT 1`).get(app, job) as Row | undefined;
+    const r = this.db.prepare(`SELECT * FROM cron_runs WHERE app = ? AND job = ? AND status = 'succeeded' ORDER BY id DESC LIMIT 1`).get(app, job) as
+      Row | undefined;
     return r && toCronRun(r);
   }
 
   failAbandoned(isAlive: (pid: number) => boolean): CronRun[] {
-    return this.db.transaction(() => {
-      const running = (this.db.prepare(`SELECT * FROM cron_runs WHERE status = 'running'`).all() as Row[]).map(toCronRun);
-      const abandoned = running.filter((r) => !isAlive(r.pid));
-      for (const r of abandoned) this.db.prepare(`UPDATE cron_runs SET status = 'interrupted', finished_at = ? WHERE id = ?`).run(now(), r.id);
-      return abandoned;
-    }).immediate();
+    return this.db
+      .transaction(() => {
+        const running = (this.db.prepare(`SELECT * FROM cron_runs WHERE status = 'running'`).all() as Row[]).map(toCronRun);
+        const abandoned = running.filter((r) => !isAlive(r.pid));
+        for (const r of abandoned) this.db.prepare(`UPDATE cron_runs SET status = 'interrupted', finished_at = ? WHERE id = ?`).run(now(), r.id);
+        return abandoned;
+      })
+      .immediate();
   }
 
   state(app: string, job: string): CronJobState | undefined {
@@ -653,12 +704,16 @@ class SealedVars {
   }
 
   update(owner: string, set: Record<string, string>, unset: readonly string[]): void {
-    this.db.transaction(() => {
-      const put = this.db.prepare(`INSERT INTO ${this.table} (${this.owner}, key, value) VALUES (?, ?, ?) ON CONFLICT (${this.owner}, key) DO UPDATE SET value = excluded.value`);
-      for (const [key, value] of Object.entries(set)) put.run(owner, key, this.box.seal(value));
-      const del = this.db.prepare(`DELETE FROM ${this.table} WHERE ${this.owner} = ? AND key = ?`);
-      for (const key of unset) del.run(owner, key);
-    }).immediate();
+    this.db
+      .transaction(() => {
+        const put = this.db.prepare(
+          `INSERT INTO ${this.table} (${this.owner}, key, value) VALUES (?, ?, ?) ON CONFLICT (${this.owner}, key) DO UPDATE SET value = excluded.value`,
+        );
+        for (const [key, value] of Object.entries(set)) put.run(owner, key, this.box.seal(value));
+        const del = this.db.prepare(`DELETE FROM ${this.table} WHERE ${this.owner} = ? AND key = ?`);
+        for (const key of unset) del.run(owner, key);
+      })
+      .immediate();
   }
 }
 
@@ -692,20 +747,24 @@ class SqliteFormation implements FormationStore {
   }
 
   setQuantities(app: string, counts: Record<string, number | null>): void {
-    this.db.transaction(() => {
-      const put = this.db.prepare(
-        'INSERT INTO formation (app, process, quantity) VALUES (?, ?, ?) ON CONFLICT (app, process) DO UPDATE SET quantity = excluded.quantity',
-      );
-      for (const [process, n] of Object.entries(counts)) put.run(app, process, n);
-    }).immediate();
+    this.db
+      .transaction(() => {
+        const put = this.db.prepare(
+          'INSERT INTO formation (app, process, quantity) VALUES (?, ?, ?) ON CONFLICT (app, process) DO UPDATE SET quantity = excluded.quantity',
+        );
+        for (const [process, n] of Object.entries(counts)) put.run(app, process, n);
+      })
+      .immediate();
   }
 
   setResources(app: string, process: string, limits: { memory?: number | null; cpus?: number | null }): void {
-    this.db.transaction(() => {
-      this.db.prepare('INSERT INTO formation (app, process) VALUES (?, ?) ON CONFLICT (app, process) DO NOTHING').run(app, process);
-      if (limits.memory !== undefined) this.db.prepare('UPDATE formation SET memory = ? WHERE app = ? AND process = ?').run(limits.memory, app, process);
-      if (limits.cpus !== undefined) this.db.prepare('UPDATE formation SET cpus = ? WHERE app = ? AND process = ?').run(limits.cpus, app, process);
-    }).immediate();
+    this.db
+      .transaction(() => {
+        this.db.prepare('INSERT INTO formation (app, process) VALUES (?, ?) ON CONFLICT (app, process) DO NOTHING').run(app, process);
+        if (limits.memory !== undefined) this.db.prepare('UPDATE formation SET memory = ? WHERE app = ? AND process = ?').run(limits.memory, app, process);
+        if (limits.cpus !== undefined) this.db.prepare('UPDATE formation SET cpus = ? WHERE app = ? AND process = ?').run(limits.cpus, app, process);
+      })
+      .immediate();
   }
 }
 
@@ -719,22 +778,31 @@ class SqliteMounts implements MountStore {
 
   sharesBy(user: string, app: string): (Mount & { app: string })[] {
     const rows = this.db
-      .prepare('SELECT app, name, path, single_writer, from_app, shared_by, created_at FROM mounts WHERE shared_by = ? AND (app = ? OR from_app = ?) ORDER BY app, name')
+      .prepare(
+        'SELECT app, name, path, single_writer, from_app, shared_by, created_at FROM mounts WHERE shared_by = ? AND (app = ? OR from_app = ?) ORDER BY app, name',
+      )
       .all(user, app, app) as Row[];
     return rows.map((r) => ({ ...toMount(r), app: String(r.app) }));
   }
 
   add(app: string, name: string, path: string, options: { singleWriter?: boolean; from?: string | null; sharedBy?: string | null } = {}): Mount {
-    return this.db.transaction(() => {
-      const same = this.db.prepare('SELECT name, path FROM mounts WHERE app = ? AND (name = ? OR path = ?)').get(app, name, path) as Row | undefined;
-      if (same) throw new ConflictError(same.name === name ? `${app} mounts ${name} already, at ${String(same.path)}` : `${app} mounts ${String(same.name)} at ${path} already`);
-      const createdAt = new Date().toISOString();
-      const singleWriter = options.singleWriter === true;
-      const from = options.from ?? null;
-      const sharedBy = from === null ? null : (options.sharedBy ?? null);
-      this.db.prepare('INSERT INTO mounts (app, name, path, single_writer, from_app, shared_by, created_at) VALUES (?, ?, ?, ?, ?, ?, ?)').run(app, name, path, singleWriter ? 1 : 0, from, sharedBy, createdAt);
-      return { name, path, singleWriter, from, sharedBy, createdAt };
-    }).immediate();
+    return this.db
+      .transaction(() => {
+        const same = this.db.prepare('SELECT name, path FROM mounts WHERE app = ? AND (name = ? OR path = ?)').get(app, name, path) as Row | undefined;
+        if (same)
+          throw new ConflictError(
+            same.name === name ? `${app} mounts ${name} already, at ${String(same.path)}` : `${app} mounts ${String(same.name)} at ${path} already`,
+          );
+        const createdAt = new Date().toISOString();
+        const singleWriter = options.singleWriter === true;
+        const from = options.from ?? null;
+        const sharedBy = from === null ? null : (options.sharedBy ?? null);
+        this.db
+          .prepare('INSERT INTO mounts (app, name, path, single_writer, from_app, shared_by, created_at) VALUES (?, ?, ?, ?, ?, ?, ?)')
+          .run(app, name, path, singleWriter ? 1 : 0, from, sharedBy, createdAt);
+        return { name, path, singleWriter, from, sharedBy, createdAt };
+      })
+      .immediate();
   }
 
   remove(app: string, name: string): boolean {
@@ -778,14 +846,16 @@ class SqliteCertificates implements CertificateStore {
   ) {}
 
   add(app: string, cert: Omit<CustomCertificate, 'addedAt'> & { chain: string; key: string }): CustomCertificate[] {
-    return this.db.transaction(() => {
-      const replaced = this.list(app).filter((c) => c.fingerprint === cert.fingerprint || c.names.some((n) => cert.names.includes(n)));
-      for (const c of replaced) this.remove(app, c.fingerprint);
-      this.db
-        .prepare('INSERT INTO certificates (app, fingerprint, names, chain, key, issuer, not_after, added_at, added_by) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)')
-        .run(app, cert.fingerprint, JSON.stringify(cert.names), cert.chain, this.box.seal(cert.key), cert.issuer, cert.notAfter, now(), cert.addedBy);
-      return replaced;
-    }).immediate();
+    return this.db
+      .transaction(() => {
+        const replaced = this.list(app).filter((c) => c.fingerprint === cert.fingerprint || c.names.some((n) => cert.names.includes(n)));
+        for (const c of replaced) this.remove(app, c.fingerprint);
+        this.db
+          .prepare('INSERT INTO certificates (app, fingerprint, names, chain, key, issuer, not_after, added_at, added_by) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)')
+          .run(app, cert.fingerprint, JSON.stringify(cert.names), cert.chain, this.box.seal(cert.key), cert.issuer, cert.notAfter, now(), cert.addedBy);
+        return replaced;
+      })
+      .immediate();
   }
 
   list(app: string): CustomCertificate[] {
@@ -815,24 +885,29 @@ class SqliteDomains implements DomainStore {
    * app's subtree).
    */
   add(app: string, host: string): void {
-    this.db.transaction(() => {
-      const owner = this.db.prepare('SELECT app FROM domains WHERE host = ?').get(host) as { app: string } | undefined;
-      if (owner) throw new ConflictError(owner.app === app ? `${host} is already a domain of ${app}` : `${host} belongs to another app`);
-      const labels = host.split('.');
-      const above = labels.slice(1, -1).map((_, i) => labels.slice(i + 1).join('.'));
-      for (const parent of above) {
-        const holder = this.db.prepare('SELECT app FROM domains WHERE host = ? AND app <> ?').get(parent, app) as { app: string } | undefined;
-        if (holder) throw new ConflictError(`${host} is under ${parent}, a domain of another app; each domain's names belong to its app`);
-      }
-      const below = this.db.prepare("SELECT host FROM domains WHERE app <> ? AND substr(host, -length(?) - 1) = '.' || ?").get(app, host, host) as { host: string } | undefined;
-      if (below) throw new ConflictError(`${below.host}, under ${host}, is a domain of another app; each domain's names belong to its app`);
-      this.db.prepare('INSERT INTO domains (host, app, added_at) VALUES (?, ?, ?)').run(host, app, now());
-    }).immediate();
+    this.db
+      .transaction(() => {
+        const owner = this.db.prepare('SELECT app FROM domains WHERE host = ?').get(host) as { app: string } | undefined;
+        if (owner) throw new ConflictError(owner.app === app ? `${host} is already a domain of ${app}` : `${host} belongs to another app`);
+        const labels = host.split('.');
+        const above = labels.slice(1, -1).map((_, i) => labels.slice(i + 1).join('.'));
+        for (const parent of above) {
+          const holder = this.db.prepare('SELECT app FROM domains WHERE host = ? AND app <> ?').get(parent, app) as { app: string } | undefined;
+          if (holder) throw new ConflictError(`${host} is under ${parent}, a domain of another app; each domain's names belong to its app`);
+        }
+        const below = this.db.prepare("SELECT host FROM domains WHERE app <> ? AND substr(host, -length(?) - 1) = '.' || ?").get(app, host, host) as
+          { host: string } | undefined;
+        if (below) throw new ConflictError(`${below.host}, under ${host}, is a domain of another app; each domain's names belong to its app`);
+        this.db.prepare('INSERT INTO domains (host, app, added_at) VALUES (?, ?, ?)').run(host, app, now());
+      })
+      .immediate();
   }
 
   addedSince(apps: readonly string[], since: string): number {
     if (apps.length === 0) return 0;
-    const row = this.db.prepare(`SELECT count(*) AS n FROM domains WHERE added_at >= ? AND app IN (${apps.map(() => '?').join(', ')})`).get(since, ...apps) as { n: number };
+    const row = this.db.prepare(`SELECT count(*) AS n FROM domains WHERE added_at >= ? AND app IN (${apps.map(() => '?').join(', ')})`).get(since, ...apps) as {
+      n: number;
+    };
     return Number(row.n);
   }
 
@@ -875,7 +950,9 @@ class SqliteRoutes implements RouteStore {
   }
 
   all(): { app: string; upstreams: string[]; hosts: string[]; held: Hold | null; maintenance: Maintenance | null }[] {
-    const rows = this.db.prepare('SELECT a.name AS app, a.maintenance, r.upstreams, r.held FROM apps a LEFT JOIN routes r ON r.app = a.name ORDER BY a.name').all() as {
+    const rows = this.db
+      .prepare('SELECT a.name AS app, a.maintenance, r.upstreams, r.held FROM apps a LEFT JOIN routes r ON r.app = a.name ORDER BY a.name')
+      .all() as {
       app: string;
       maintenance: string | null;
       upstreams: string | null;
@@ -918,7 +995,9 @@ class SqliteEvents implements EventStore {
   record(e: Omit<AuditEvent, 'id' | 'time'>): void {
     this.db
       // The app's identity as it is when the event happens: a later app of the same name does not read it.
-      .prepare('INSERT INTO events (time, app, app_id, user, source, action, detail, outcome) VALUES (?, ?, (SELECT id FROM apps WHERE name = ?), ?, ?, ?, ?, ?)')
+      .prepare(
+        'INSERT INTO events (time, app, app_id, user, source, action, detail, outcome) VALUES (?, ?, (SELECT id FROM apps WHERE name = ?), ?, ?, ?, ?, ?)',
+      )
       .run(now(), e.app, e.app, e.user, e.source, e.action, JSON.stringify(e.detail), e.outcome);
   }
 
@@ -1005,9 +1084,11 @@ class SqliteTokens implements TokenStore {
   }
 
   list(user?: string): Token[] {
-    const rows = (user === undefined
-      ? this.db.prepare('SELECT * FROM tokens ORDER BY id').all()
-      : this.db.prepare('SELECT * FROM tokens WHERE user = ? ORDER BY id').all(user)) as Row[];
+    const rows = (
+      user === undefined
+        ? this.db.prepare('SELECT * FROM tokens ORDER BY id').all()
+        : this.db.prepare('SELECT * FROM tokens WHERE user = ? ORDER BY id').all(user)
+    ) as Row[];
     return rows.map(toToken);
   }
 
@@ -1035,18 +1116,18 @@ class SqliteLocks implements LockStore {
   constructor(private readonly db: Db) {}
 
   tryAcquire(h: Omit<LockHolder, 'since'>, isAlive: (pid: number) => boolean): LockHolder | undefined {
-    return this.db.transaction(() => {
-      const r = this.db.prepare('SELECT * FROM locks WHERE app = ?').get(h.app) as Row | undefined;
-      if (r) {
-        const current = toHolder(r);
-        if (current.pid !== h.pid && isAlive(current.pid)) return current;
-        this.db.prepare('DELETE FROM locks WHERE app = ?').run(h.app);
-      }
-      this.db
-        .prepare('INSERT INTO locks (app, pid, holder, purpose, since) VALUES (?, ?, ?, ?, ?)')
-        .run(h.app, h.pid, h.holder, h.purpose, now());
-      return undefined;
-    }).immediate();
+    return this.db
+      .transaction(() => {
+        const r = this.db.prepare('SELECT * FROM locks WHERE app = ?').get(h.app) as Row | undefined;
+        if (r) {
+          const current = toHolder(r);
+          if (current.pid !== h.pid && isAlive(current.pid)) return current;
+          this.db.prepare('DELETE FROM locks WHERE app = ?').run(h.app);
+        }
+        this.db.prepare('INSERT INTO locks (app, pid, holder, purpose, since) VALUES (?, ?, ?, ?, ?)').run(h.app, h.pid, h.holder, h.purpose, now());
+        return undefined;
+      })
+      .immediate();
   }
 
   release(app: string, pid: number): void {
@@ -1087,7 +1168,9 @@ class SqliteStacks implements StackStore {
   }
 
   update(definition: StackDefinition, source: string): void {
-    this.db.prepare('UPDATE stacks SET definition = ?, source = ?, updated_at = ? WHERE name = ?').run(JSON.stringify(definition), source, now(), definition.name);
+    this.db
+      .prepare('UPDATE stacks SET definition = ?, source = ?, updated_at = ? WHERE name = ?')
+      .run(JSON.stringify(definition), source, now(), definition.name);
   }
 
   find(name: string): Stack | undefined {

@@ -17,7 +17,12 @@ describe('who may do what', () => {
   beforeAll(async () => {
     server = await SkiffServer.start();
     const dir = tempDir('keys');
-    for (const [user, admin] of [['root', true], ['owen', false], ['colin', false], ['sam', false]] as const) {
+    for (const [user, admin] of [
+      ['root', true],
+      ['owen', false],
+      ['colin', false],
+      ['sam', false],
+    ] as const) {
       keys[user] = await makeKey(dir, user);
       const added = await server.cli(['keys:add', user, ...(admin ? ['--admin'] : [])], fs.readFileSync(`${keys[user]}.pub`, 'utf8'));
       expect(added.exitCode, added.stderr).toBe(0);
@@ -67,7 +72,10 @@ describe('who may do what', () => {
     ];
     for (const words of commands) {
       for (const target of [app, ghost]) {
-        const r = await server.ssh(keys.sam, words.map((w) => (w === app ? target : w)));
+        const r = await server.ssh(
+          keys.sam,
+          words.map((w) => (w === app ? target : w)),
+        );
         expect(r.exitCode, words.join(' ')).toBe(1);
         expect(r.stderr, words.join(' ')).toBe(' !     access denied');
       }
@@ -97,7 +105,9 @@ describe('who may do what', () => {
     expect(push.exitCode, push.stderr).toBe(0);
     expect((await httpGet(url)).body).toBe('defaced\n');
     // Sharing is the owner's: a collaborator may not share further, nor destroy.
-    expect((await server.ssh(keys.colin, ['access:add', app, 'sam'])).stderr).toBe(` !     access denied: only the owner of ${app} (owen) or an admin may do that`);
+    expect((await server.ssh(keys.colin, ['access:add', app, 'sam'])).stderr).toBe(
+      ` !     access denied: only the owner of ${app} (owen) or an admin may do that`,
+    );
     expect((await server.ssh(keys.colin, ['apps:destroy', app, '--confirm', app])).stderr).toMatch(/only the owner/);
     expect((await server.ssh(keys.owen, ['access:add', app, 'nobody'])).stderr).toBe(" !     no user 'nobody'; an admin adds one with keys:add nobody");
 
@@ -193,9 +203,7 @@ describe('the audit trail and webhooks', () => {
     expect(server.output).not.toContain('hunter2');
     expect(fs.readFileSync(path.join(server.home, 'logs', 'skiff.log'), 'utf8')).not.toContain('hunter2');
 
-    expect(received.map((r) => [r.app, r.release, r.user, r.event])).toEqual([
-      [app, 1, 'ann', 'release'],
-    ]);
+    expect(received.map((r) => [r.app, r.release, r.user, r.event])).toEqual([[app, 1, 'ann', 'release']]);
     expect(received[0]).toMatchObject({ url: `http://${app}.localhost:${server.routerPort}/`, description: expect.stringMatching(/^Deploy [0-9a-f]{7}$/) });
     expect(JSON.stringify(received)).not.toContain('hunter2');
   });

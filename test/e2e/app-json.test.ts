@@ -53,7 +53,9 @@ describe('an app.json', () => {
   it('is honoured: its health check path gates the deploy', async () => {
     const failed = await push('/missing');
     expect(failed.exitCode).not.toBe(0);
-    expect(failed.stderr).toContain('app.json: using scripts.dokku.predeploy, scripts.dokku.postdeploy, scripts.postdeploy, cron, formation, healthchecks; ignoring name, env');
+    expect(failed.stderr).toContain(
+      'app.json: using scripts.dokku.predeploy, scripts.dokku.postdeploy, scripts.postdeploy, cron, formation, healthchecks; ignoring name, env',
+    );
     expect(failed.stderr).toContain('the new release answered /missing with 404, not 2xx');
     // Nothing of it stays: no scale recorded, no release, and the first-deploy script has not run.
     const ps = JSON.parse((await server.ssh(key, ['ps', app, '--json'])).stdout) as { formation: { process: string; quantity: number }[] };

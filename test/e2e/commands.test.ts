@@ -39,9 +39,7 @@ describe('commands over SSH and on the host', () => {
     expect(add.stdout).toMatch(/Added ssh-ed25519 key SHA256:\S+ for bob/);
     const fingerprint = (await execa('ssh-keygen', ['-lf', `${user}.pub`])).stdout.split(' ')[1];
     const list = await server.ssh(admin, ['keys', '--json']);
-    expect(JSON.parse(list.stdout)).toEqual(
-      expect.arrayContaining([expect.objectContaining({ user: 'bob', fingerprint, role: 'user' })]),
-    );
+    expect(JSON.parse(list.stdout)).toEqual(expect.arrayContaining([expect.objectContaining({ user: 'bob', fingerprint, role: 'user' })]));
     const again = await server.ssh(admin, ['keys:add', 'carol'], { input: fs.readFileSync(`${user}.pub`, 'utf8') });
     expect(again.exitCode).toBe(1);
     expect(again.stderr).toBe(' !     that key is already registered (to bob)');

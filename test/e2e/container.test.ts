@@ -25,7 +25,20 @@ describe('the container image', () => {
     lastLogs = `${r.stdout}\n${r.stderr}`;
     return lastLogs;
   };
-  const sshArgs = (): string[] => ['-i', key, '-o', 'IdentitiesOnly=yes', '-o', 'StrictHostKeyChecking=no', '-o', 'UserKnownHostsFile=/dev/null', '-o', 'LogLevel=ERROR', '-o', 'BatchMode=yes'];
+  const sshArgs = (): string[] => [
+    '-i',
+    key,
+    '-o',
+    'IdentitiesOnly=yes',
+    '-o',
+    'StrictHostKeyChecking=no',
+    '-o',
+    'UserKnownHostsFile=/dev/null',
+    '-o',
+    'LogLevel=ERROR',
+    '-o',
+    'BatchMode=yes',
+  ];
 
   beforeAll(async () => {
     // The image's own Dockerfile, as documented, with BASE pointing at the local Node 20 image.
@@ -34,13 +47,39 @@ describe('the container image', () => {
     sshPort = await freePort();
     routerPort = await freePort();
     await execa('docker', [
-      'run', '-d', '--name', name, '--network', 'host',
-      '-v', '/var/run/docker.sock:/var/run/docker.sock', '-v', `${home}:${home}`, '-v', '/sys/fs/cgroup:/sys/fs/cgroup',
-      '-e', `SKIFF_HOME=${home}`, '-e', `SKIFF_SSH_PORT=${sshPort}`, '-e', `SKIFF_ROUTER_PORT=${routerPort}`,
-      '-e', 'SKIFF_BIND=127.0.0.1', '-e', 'SKIFF_HTTP_PORT=0', '-e', 'SKIFF_DOMAIN=localhost', '-e', 'SKIFF_DRAIN_SECONDS=0',
+      'run',
+      '-d',
+      '--name',
+      name,
+      '--network',
+      'host',
+      '-v',
+      '/var/run/docker.sock:/var/run/docker.sock',
+      '-v',
+      `${home}:${home}`,
+      '-v',
+      '/sys/fs/cgroup:/sys/fs/cgroup',
+      '-e',
+      `SKIFF_HOME=${home}`,
+      '-e',
+      `SKIFF_SSH_PORT=${sshPort}`,
+      '-e',
+      `SKIFF_ROUTER_PORT=${routerPort}`,
+      '-e',
+      'SKIFF_BIND=127.0.0.1',
+      '-e',
+      'SKIFF_HTTP_PORT=0',
+      '-e',
+      'SKIFF_DOMAIN=localhost',
+      '-e',
+      'SKIFF_DRAIN_SECONDS=0',
       IMAGE,
     ]);
-    await waitFor(async () => (await logs()).includes('listening for SSH'), 60_000, () => `the server to start:\n${lastLogs}`);
+    await waitFor(
+      async () => (await logs()).includes('listening for SSH'),
+      60_000,
+      () => `the server to start:\n${lastLogs}`,
+    );
     key = await makeKey(tempDir('keys'), 'admin');
   }, 900_000);
 
@@ -53,7 +92,10 @@ describe('the container image', () => {
   it('says how to add the first admin, takes a key, deploys a push and serves it through its own router', async () => {
     expect(await logs()).toContain("No admin yet: add the first admin's SSH key");
     expect(await logs()).toMatch(/caddy started/);
-    const added = await execa('docker', ['exec', '-i', name, 'skiff', 'keys:add', 'alice', '--admin'], { input: fs.readFileSync(`${key}.pub`, 'utf8'), reject: false });
+    const added = await execa('docker', ['exec', '-i', name, 'skiff', 'keys:add', 'alice', '--admin'], {
+      input: fs.readFileSync(`${key}.pub`, 'utf8'),
+      reject: false,
+    });
     expect(added.exitCode, added.stderr).toBe(0);
     const repo = await fixtureRepo('dockerfile-hello');
     const env = { GIT_SSH_COMMAND: ['ssh', ...sshArgs()].join(' '), GIT_TERMINAL_PROMPT: '0' };
@@ -70,7 +112,15 @@ describe('the container image', () => {
 
   it('serves the app again after the container restarts', async () => {
     await execa('docker', ['restart', '-t', '5', name]);
-    await waitFor(async () => (await logs()).split('listening for SSH').length > 2, 60_000, () => `the server to start again:\n${lastLogs}`);
-    await waitFor(async () => (await httpGet(`http://${app}.localhost:${routerPort}/`).catch(() => ({ status: 0 }))).status === 200, 30_000, 'the app to answer');
+    await waitFor(
+      async () => (await logs()).split('listening for SSH').length > 2,
+      60_000,
+      () => `the server to start again:\n${lastLogs}`,
+    );
+    await waitFor(
+      async () => (await httpGet(`http://${app}.localhost:${routerPort}/`).catch(() => ({ status: 0 }))).status === 200,
+      30_000,
+      'the app to answer',
+    );
   });
 });

@@ -3,8 +3,19 @@ import path from 'node:path';
 import Database from 'better-sqlite3';
 import { execa } from 'execa';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { FIXTURE_APPS, SkiffServer, commitAll, fixtureRepo, httpGet, makeKey, releasedUrl, removeDockerLeftovers, tempDir, uniqueApp, waitFor } from '../helpers/skiff.js';
-
+import {
+  FIXTURE_APPS,
+  SkiffServer,
+  commitAll,
+  fixtureRepo,
+  httpGet,
+  makeKey,
+  releasedUrl,
+  removeDockerLeftovers,
+  tempDir,
+  uniqueApp,
+  waitFor,
+} from '../helpers/skiff.js';
 
 /** SIGKILL the server in the middle of a push; after a restart the platform is consistent. */
 describe('a server killed mid-push', () => {

@@ -44,7 +44,9 @@ describe('scheduled jobs', () => {
   };
   /** The running containers of scheduled runs, by run id. */
   const cronContainers = async (): Promise<string[]> =>
-    (await execa('docker', ['ps', '--format', '{{.Label "skiff.cron-run"}}', '--filter', `label=skiff.app=${app}`, '--filter', 'label=skiff.cron-run'])).stdout.split('\n').filter(Boolean);
+    (await execa('docker', ['ps', '--format', '{{.Label "skiff.cron-run"}}', '--filter', `label=skiff.app=${app}`, '--filter', 'label=skiff.cron-run'])).stdout
+      .split('\n')
+      .filter(Boolean);
 
   beforeAll(async () => {
     hook = http.createServer((req, res) => {
@@ -105,8 +107,15 @@ describe('scheduled jobs', () => {
     // A failed run: in the history with its output, in the events, at the webhook.
     const failed = (await runs('failing')).find((r) => r.status === 'failed') as Run;
     expect(failed).toMatchObject({ exitCode: 7, output: 'about to fail\n' });
-    const events = JSON.parse((await server.ssh(key, ['events', app, '--json'])).stdout) as { action: string; outcome: string; detail: Record<string, unknown> }[];
-    expect(events.find((e) => e.action === 'cron:run')).toMatchObject({ outcome: 'failed: failing exited with status 7', detail: { job: 'failing', trigger: 'schedule' } });
+    const events = JSON.parse((await server.ssh(key, ['events', app, '--json'])).stdout) as {
+      action: string;
+      outcome: string;
+      detail: Record<string, unknown>;
+    }[];
+    expect(events.find((e) => e.action === 'cron:run')).toMatchObject({
+      outcome: 'failed: failing exited with status 7',
+      detail: { job: 'failing', trigger: 'schedule' },
+    });
     await waitFor(() => notices.some((n) => n.event === 'cron.failed'), 10_000, 'the webhook');
     expect(notices.find((n) => n.event === 'cron.failed')).toMatchObject({ app, job: 'failing', status: 'failed', exitCode: 7 });
 
@@ -173,7 +182,11 @@ describe('scheduled jobs', () => {
     expect(after.filter((r) => Date.parse(r.startedAt) > downFrom + 500 && Date.parse(r.startedAt) < downFrom + 10_500)).toEqual([]);
     // Its container went with it; the catch-up run has the only one.
     let seen: string[] = [];
-    await waitFor(async () => (seen = await cronContainers()).length === 1, 10_000, () => `the catch-up run’s container alone (runs of the containers: ${seen.join(', ')})`);
+    await waitFor(
+      async () => (seen = await cronContainers()).length === 1,
+      10_000,
+      () => `the catch-up run’s container alone (runs of the containers: ${seen.join(', ')})`,
+    );
     await sleep(1000);
     expect(await cronContainers()).toHaveLength(1);
   });
@@ -185,11 +198,15 @@ describe('scheduled jobs', () => {
       expect((await server.ssh(key, ['storage:mount', doomed, 'data:/data'])).exitCode).toBe(0);
       const repo2 = await fixtureRepo('dockerfile-env', (d) =>
         // Due every second, one run at a time (forbid): a run is always going or about to start, without a container a second for the engine.
-        fs.writeFileSync(path.join(d, 'skiff.yml'), ['cron:', '  - name: busy', '    schedule: "* * * * * *"', '    concurrency: forbid', '    command: echo busy >> /data/busy; sleep 20'].join('\n')),
+        fs.writeFileSync(
+          path.join(d, 'skiff.yml'),
+          ['cron:', '  - name: busy', '    schedule: "* * * * * *"', '    concurrency: forbid', '    command: echo busy >> /data/busy; sleep 20'].join('\n'),
+        ),
       );
       const pushed = await server.git(key, repo2, ['push', server.remote(doomed), 'main']);
       expect(pushed.exitCode, pushed.stderr).toBe(0);
-      const running = async (): Promise<string[]> => (await execa('docker', ['ps', '-q', '--filter', `label=skiff.app=${doomed}`, '--filter', 'label=skiff.cron-run'])).stdout.split('\n').filter(Boolean);
+      const running = async (): Promise<string[]> =>
+        (await execa('docker', ['ps', '-q', '--filter', `label=skiff.app=${doomed}`, '--filter', 'label=skiff.cron-run'])).stdout.split('\n').filter(Boolean);
       let seen = '';
       await waitFor(
         async () => {

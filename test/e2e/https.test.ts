@@ -3,7 +3,18 @@ import http from 'node:http';
 import path from 'node:path';
 import { execa } from 'execa';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { SkiffServer, commitAll, fixtureRepo, FIXTURE_APPS, httpGet, makeKey, releasedUrl, removeDockerLeftovers, tempDir, uniqueApp } from '../helpers/skiff.js';
+import {
+  SkiffServer,
+  commitAll,
+  fixtureRepo,
+  FIXTURE_APPS,
+  httpGet,
+  makeKey,
+  releasedUrl,
+  removeDockerLeftovers,
+  tempDir,
+  uniqueApp,
+} from '../helpers/skiff.js';
 
 /** git over HTTP with a token, through the real git client; TLS would sit in front. */
 describe('git over HTTP with a token', () => {

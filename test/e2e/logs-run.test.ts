@@ -6,7 +6,6 @@ import { SkiffServer, fixtureRepo, makeKey, removeDockerLeftovers, tempDir, uniq
 const oneOffs = async (app: string): Promise<string[]> =>
   (await execa('docker', ['ps', '-aq', '--filter', `label=skiff.app=${app}`, '--filter', 'label=skiff.process=run'])).stdout.split('\n').filter(Boolean);
 
-
 /** logs and run, over the real ssh, against a deployed app that talks. */
 describe('logs and one-off runs', () => {
   let server: SkiffServer;
@@ -59,7 +58,7 @@ describe('logs and one-off runs', () => {
   });
 
   it('runs a one-off command with the app config and returns its exit status', async () => {
-    const exit = await server.ssh(key, ["run", app, "--", "sh", "-c", "'echo $GREETING on $PORT; echo oops >&2; exit 3'"]);
+    const exit = await server.ssh(key, ['run', app, '--', 'sh', '-c', "'echo $GREETING on $PORT; echo oops >&2; exit 3'"]);
     expect(exit.exitCode).toBe(3);
     expect(exit.stdout).toBe('hi on 5000');
     expect(exit.stderr).toBe('oops');

@@ -5,7 +5,12 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { SkiffServer, commitAll, fixtureRepo, makeKey, removeDockerLeftovers, tempDir, uniqueApp } from '../helpers/skiff.js';
 
 /** A request through the router, with an Accept header; status, Retry-After and body. */
-function get(port: number, host: string, urlPath: string, accept: string): Promise<{ status: number; retryAfter: string | undefined; type: string | undefined; body: string }> {
+function get(
+  port: number,
+  host: string,
+  urlPath: string,
+  accept: string,
+): Promise<{ status: number; retryAfter: string | undefined; type: string | undefined; body: string }> {
   return new Promise((resolve, reject) => {
     const req = http.get({ host: '127.0.0.1', port, path: urlPath, headers: { host, accept }, timeout: 5000, agent: false }, (res) => {
       let body = '';
@@ -33,7 +38,10 @@ describe('maintenance mode', () => {
       fs.mkdirSync(path.join(d, 'webhooks'), { recursive: true });
       fs.writeFileSync(path.join(d, 'webhooks', 'index.html'), 'hook ok\n');
       const dockerfile = path.join(d, 'Dockerfile');
-      fs.writeFileSync(dockerfile, fs.readFileSync(dockerfile, 'utf8').replace('COPY index.html /www/index.html', 'COPY index.html /www/index.html\nCOPY webhooks /www/webhooks'));
+      fs.writeFileSync(
+        dockerfile,
+        fs.readFileSync(dockerfile, 'utf8').replace('COPY index.html /www/index.html', 'COPY index.html /www/index.html\nCOPY webhooks /www/webhooks'),
+      );
     });
     expect((await server.git(key, repo, ['push', server.remote(app), 'main'])).exitCode).toBe(0);
   });

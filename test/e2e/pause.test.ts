@@ -69,7 +69,8 @@ describe('ps:pause and ps:resume', () => {
     expect(await paused()).toBeNull();
     // The event comes once the hold has ended, a moment after the requests went.
     await waitFor(
-      async () => (JSON.parse(await ssh(['events', app, '--json'])) as { action: string; user: string }[]).some((e) => e.action === 'ps:resume' && e.user === 'skiff'),
+      async () =>
+        (JSON.parse(await ssh(['events', app, '--json'])) as { action: string; user: string }[]).some((e) => e.action === 'ps:resume' && e.user === 'skiff'),
       10_000,
       'an event of the server resuming the pause',
     );

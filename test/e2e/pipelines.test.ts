@@ -18,7 +18,9 @@ describe('pipelines', () => {
   const ssh = (args: string[]): ReturnType<SkiffServer['ssh']> => server.ssh(key, args);
   const serving = async (app: string): Promise<string> => (await httpGet(`${JSON.parse((await ssh(['apps:info', app, '--json'])).stdout).url}greeting`)).body;
   const runningImage = async (app: string): Promise<string> => {
-    const ids = (await execa('docker', ['ps', '-q', '--filter', `label=skiff.app=${app}`, '--filter', 'label=skiff.process=web'])).stdout.split('\n').filter(Boolean);
+    const ids = (await execa('docker', ['ps', '-q', '--filter', `label=skiff.app=${app}`, '--filter', 'label=skiff.process=web'])).stdout
+      .split('\n')
+      .filter(Boolean);
     const images = (await execa('docker', ['inspect', '--format', '{{.Image}}', ...ids])).stdout.split('\n');
     expect(new Set(images).size).toBe(1);
     return images[0];
@@ -28,7 +30,10 @@ describe('pipelines', () => {
     server = await SkiffServer.start({ SKIFF_READY_TIMEOUT: '5', SKIFF_DRAIN_SECONDS: '0' });
     key = await makeKey(tempDir('keys'), 'admin');
     await server.cli(['keys:add', 'alice', '--admin'], fs.readFileSync(`${key}.pub`, 'utf8'));
-    for (const [app, greeting] of [[staging, 'staging'], [production, 'production']]) {
+    for (const [app, greeting] of [
+      [staging, 'staging'],
+      [production, 'production'],
+    ]) {
       expect((await ssh(['apps:create', app])).exitCode).toBe(0);
       expect((await ssh(['config:set', app, `GREETING=${greeting}`, 'HEALTHY=1'])).exitCode).toBe(0);
     }
@@ -61,7 +66,10 @@ describe('pipelines', () => {
     const [rel] = JSON.parse((await ssh(['releases', production, '--json'])).stdout) as { description: string; buildId: number | null }[];
     expect(rel.description).toMatch(new RegExp(`^Promote ${staging} v1 \\(sha256:[0-9a-f]{12}, commit [0-9a-f]{7}\\)$`));
     const shown = JSON.parse((await ssh(['pipelines', line, '--json'])).stdout) as { apps: { app: string; stage: string; image: string; release: number }[] };
-    expect(shown.apps.map((a) => [a.stage, a.app, a.release])).toEqual([['staging', staging, 1], ['production', production, 1]]);
+    expect(shown.apps.map((a) => [a.stage, a.app, a.release])).toEqual([
+      ['staging', staging, 1],
+      ['production', production, 1],
+    ]);
     expect(shown.apps[0].image).toBe(shown.apps[1].image);
     expect(shown.apps[0].image).toBe(await runningImage(production));
   });
@@ -112,17 +120,24 @@ describe('pipelines', () => {
   it('gives each stage its scale and limits from skiff.yml, and a config group’s change reaches each app as a release', async () => {
     const repo = await fixtureRepo('dockerfile-env', (d) => {
       fs.writeFileSync(path.join(d, 'Procfile'), `${WEB}\n`);
-      fs.writeFileSync(path.join(d, 'skiff.yml'), 'healthcheck: /health\nenvironments:\n  production:\n    scale: {web: 2}\n    resources: {web: {memory: 300m}}\n');
+      fs.writeFileSync(
+        path.join(d, 'skiff.yml'),
+        'healthcheck: /health\nenvironments:\n  production:\n    scale: {web: 2}\n    resources: {web: {memory: 300m}}\n',
+      );
     });
     expect((await server.git(key, repo, ['push', '-f', server.remote(staging), 'main'])).exitCode).toBe(0);
     const promoted = await ssh(['pipelines:promote', staging]);
     expect(promoted.exitCode, promoted.stderr).toBe(0);
     expect(promoted.stdout).toContain('production environment (skiff.yml): web=2; web memory 300m');
-    const webs = async (app: string): Promise<string[]> => (await execa('docker', ['ps', '-q', '--filter', `label=skiff.app=${app}`, '--filter', 'label=skiff.process=web'])).stdout.split('\n').filter(Boolean);
+    const webs = async (app: string): Promise<string[]> =>
+      (await execa('docker', ['ps', '-q', '--filter', `label=skiff.app=${app}`, '--filter', 'label=skiff.process=web'])).stdout.split('\n').filter(Boolean);
     expect(await webs(staging)).toHaveLength(1);
     const prod = await webs(production);
     expect(prod).toHaveLength(2);
-    expect((await execa('docker', ['inspect', '--format', '{{.HostConfig.Memory}}', ...prod])).stdout.split('\n')).toEqual([String(300 * 1024 * 1024), String(300 * 1024 * 1024)]);
+    expect((await execa('docker', ['inspect', '--format', '{{.HostConfig.Memory}}', ...prod])).stdout.split('\n')).toEqual([
+      String(300 * 1024 * 1024),
+      String(300 * 1024 * 1024),
+    ]);
 
     const group = uniqueApp('grp');
     expect((await ssh(['config:groups:create', group])).exitCode).toBe(0);

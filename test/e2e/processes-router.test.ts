@@ -4,7 +4,6 @@ import { execa } from 'execa';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { SkiffServer, commitAll, fixtureRepo, httpGet, makeKey, removeDockerLeftovers, tempDir, uniqueApp, waitFor } from '../helpers/skiff.js';
 
-
 interface Load {
   stop(): Promise<{ ok: number; failures: string[] }>;
 }
@@ -50,7 +49,9 @@ describe('processes and the router', () => {
       instances: { name: string; state: string; release: number }[];
     };
   const containers = async (process: string): Promise<string[]> =>
-    (await execa('docker', ['ps', '-q', '--filter', `label=skiff.app=${app}`, '--filter', `label=skiff.process=${process}`])).stdout.split('\n').filter(Boolean);
+    (await execa('docker', ['ps', '-q', '--filter', `label=skiff.app=${app}`, '--filter', `label=skiff.process=${process}`])).stdout
+      .split('\n')
+      .filter(Boolean);
 
   beforeAll(async () => {
     server = await SkiffServer.start();
@@ -89,7 +90,11 @@ describe('processes and the router', () => {
     const ids = new Set<string>();
     for (let i = 0; i < 12; i++) ids.add((await httpGet(`${url}id`)).body.trim());
     expect(ids.size).toBe(3);
-    await waitFor(async () => (await server.ssh(key, ['logs', app, '-p', 'worker', '-n', '1'])).stdout.includes('app[worker.1]: worker working'), 10_000, 'worker output');
+    await waitFor(
+      async () => (await server.ssh(key, ['logs', app, '-p', 'worker', '-n', '1'])).stdout.includes('app[worker.1]: worker working'),
+      10_000,
+      'worker output',
+    );
     const bad = await server.ssh(key, ['ps:scale', app, 'clock=1']);
     expect(bad.exitCode).toBe(1);
     expect(bad.stderr).toBe(` !     ${app} has no process type clock; it has web, worker (from its Procfile)`);
@@ -99,7 +104,11 @@ describe('processes and the router', () => {
     const [id] = await containers('worker');
     const pid = Number((await execa('docker', ['inspect', '-f', '{{.State.Pid}}', id])).stdout);
     process.kill(pid, 'SIGKILL');
-    await waitFor(async () => (await execa('docker', ['inspect', '-f', '{{.RestartCount}} {{.State.Running}}', id])).stdout === '1 true', 15_000, 'the restart');
+    await waitFor(
+      async () => (await execa('docker', ['inspect', '-f', '{{.RestartCount}} {{.State.Running}}', id])).stdout === '1 true',
+      15_000,
+      'the restart',
+    );
   });
 
   it('routes custom domains, and forgets them', async () => {
@@ -107,7 +116,9 @@ describe('processes and the router', () => {
     expect(add.exitCode, add.stderr).toBe(0);
     expect((await httpGet(`http://www.example.test:${server.routerPort}/`)).body).toBe('release one\n');
     expect(JSON.parse((await server.ssh(key, ['domains', app, '--json'])).stdout)).toEqual([`${app}.localhost`, 'www.example.test']);
-    expect((await server.ssh(key, ['domains:add', app, 'bad_host.test'])).stderr).toBe(" !     'bad_host.test' is not a host name; give one like www.example.com");
+    expect((await server.ssh(key, ['domains:add', app, 'bad_host.test'])).stderr).toBe(
+      " !     'bad_host.test' is not a host name; give one like www.example.com",
+    );
     expect((await server.ssh(key, ['domains:remove', app, 'www.example.test'])).exitCode).toBe(0);
     expect((await httpGet(`http://www.example.test:${server.routerPort}/`)).status).toBe(404);
   });

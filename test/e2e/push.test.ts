@@ -102,20 +102,22 @@ describe('git push over SSH', () => {
     expect(await httpGet(lastGoodUrl)).toEqual({ status: 200, body: 'hello from v2\n' });
 
     const builds = await server.ssh(admin, ['builds', app]);
-    expect(builds.stdout.split("\n")[1]).toMatch(/^\d+ +failed +[0-9a-f]{7} +alice/);
+    expect(builds.stdout.split('\n')[1]).toMatch(/^\d+ +failed +[0-9a-f]{7} +alice/);
     const output = await server.ssh(admin, ['builds:output', app]);
     expect(output.exitCode).toBe(0);
     expect(output.stdout).toContain('about to fail');
     expect(output.stdout).toContain('Push rejected: docker build failed');
   });
 
-  it('says in one line which base image could not be had, rather than the engine\'s pull error', async () => {
+  it("says in one line which base image could not be had, rather than the engine's pull error", async () => {
     // A registry on a loopback port nothing listens on: the engine's pull is refused at once, and stays on this host.
     fs.writeFileSync(path.join(repo, 'Dockerfile'), 'FROM 127.0.0.1:9/skiff-none:1\nCOPY index.html /www/index.html\n');
     await commitAll(repo, 'a base image nobody has');
     const push = await server.git(admin, repo, ['push', 'paas', 'main']);
     expect(push.exitCode).not.toBe(0);
-    expect(push.stderr).toMatch(/remote:  ! +Push rejected: the base image 127\.0\.0\.1:9\/skiff-none:1 is not on this host and could not be pulled; build FROM an image your Docker engine has, or load it there first/);
+    expect(push.stderr).toMatch(
+      /remote:  ! +Push rejected: the base image 127\.0\.0\.1:9\/skiff-none:1 is not on this host and could not be pulled; build FROM an image your Docker engine has, or load it there first/,
+    );
     expect(await remoteSha(app)).toBe(lastGoodSha);
     await execa('git', ['reset', '-q', '--hard', 'HEAD~1'], { cwd: repo });
   });
@@ -203,8 +205,14 @@ describe('git push over SSH', () => {
   it('deploys two apps at once, neither waiting for the other', async () => {
     const [one, two] = [uniqueApp('pair'), uniqueApp('pair')];
     apps.push(one, two);
-    const repos = await Promise.all([fixtureRepo('dockerfile-hello', (d) => fs.writeFileSync(path.join(d, 'index.html'), 'one\n')), fixtureRepo('dockerfile-hello', (d) => fs.writeFileSync(path.join(d, 'index.html'), 'two\n'))]);
-    const pushes = await Promise.all([server.git(admin, repos[0], ['push', server.remote(one), 'main']), server.git(admin, repos[1], ['push', server.remote(two), 'main'])]);
+    const repos = await Promise.all([
+      fixtureRepo('dockerfile-hello', (d) => fs.writeFileSync(path.join(d, 'index.html'), 'one\n')),
+      fixtureRepo('dockerfile-hello', (d) => fs.writeFileSync(path.join(d, 'index.html'), 'two\n')),
+    ]);
+    const pushes = await Promise.all([
+      server.git(admin, repos[0], ['push', server.remote(one), 'main']),
+      server.git(admin, repos[1], ['push', server.remote(two), 'main']),
+    ]);
     for (const p of pushes) {
       expect(p.exitCode, p.stderr).toBe(0);
       expect(p.stderr).not.toContain('Waiting');
@@ -221,7 +229,11 @@ describe('git push over SSH', () => {
     const child = execa('git', ['push', server.remote(slowApp), 'main'], { cwd: slow, env: server.gitEnv(admin), reject: false, all: true, detached: true });
     let seen = '';
     child.all?.on('data', (d: Buffer) => (seen += d.toString()));
-    await waitFor(() => seen.includes('slow build started'), 60_000, () => seen);
+    await waitFor(
+      () => seen.includes('slow build started'),
+      60_000,
+      () => seen,
+    );
     process.kill(-child.pid!, 'SIGKILL');
     await child;
     // The build is marked failed, the lock is free, and no container of the app exists.
@@ -233,4 +245,3 @@ describe('git push over SSH', () => {
     expect(destroy.exitCode, destroy.stderr).toBe(0);
   });
 });
-

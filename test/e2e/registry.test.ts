@@ -74,7 +74,9 @@ describe('a registry for release images', () => {
       await wrong.cli(['keys:add', 'alice', '--admin'], fs.readFileSync(`${key}.pub`, 'utf8'));
       const first = await wrong.git(key, repo, ['push', wrong.remote(app), 'main']);
       expect(first.exitCode).not.toBe(0);
-      expect(first.stderr).toMatch(/Push rejected: the registry (refused|failed for) [^\n]*:v1: [^\n]*(unauthorized|authentication required|no basic auth credentials)/i);
+      expect(first.stderr).toMatch(
+        /Push rejected: the registry (refused|failed for) [^\n]*:v1: [^\n]*(unauthorized|authentication required|no basic auth credentials)/i,
+      );
       expect(JSON.parse((await wrong.ssh(key, ['releases', app, '--json'])).stdout)).toMatchObject([{ version: 1, status: 'failed' }]);
       // doctor says so before anyone pushes.
       expect((await wrong.cli(['doctor'])).stdout).toContain(`FAIL  registry: ${registry.address}/team refused SKIFF_REGISTRY_USER`);

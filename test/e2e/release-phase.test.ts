@@ -21,7 +21,8 @@ describe('the release phase', () => {
   };
   const push = (): ReturnType<SkiffServer['git']> => server.git(key, repo, ['push', server.remote(app), 'main']);
   const serving = async (): Promise<string> => (await httpGet(`${JSON.parse((await server.ssh(key, ['apps:info', app, '--json'])).stdout).url}greeting`)).body;
-  const oneOffs = async (): Promise<string> => (await execa('docker', ['ps', '-aq', '--filter', `label=skiff.app=${app}`, '--filter', 'label=skiff.process=run'])).stdout;
+  const oneOffs = async (): Promise<string> =>
+    (await execa('docker', ['ps', '-aq', '--filter', `label=skiff.app=${app}`, '--filter', 'label=skiff.process=run'])).stdout;
 
   beforeAll(async () => {
     server = await SkiffServer.start({ SKIFF_RELEASE_TIMEOUT: '5', SKIFF_DRAIN_SECONDS: '0' });

@@ -107,7 +107,11 @@ describe('review apps', () => {
     await server.launch();
     await waitFor(async () => (await ssh(['apps:info', `${app}-feat-y`])).exitCode === 1, 30_000, 'the review app to expire');
     expect(await containers(`${app}-feat-y`)).toBe('');
-    const events = JSON.parse((await ssh(['events', `${app}-feat-y`, '-n', '1', '--json'])).stdout) as { action: string; user: string; detail: Record<string, unknown> }[];
+    const events = JSON.parse((await ssh(['events', `${app}-feat-y`, '-n', '1', '--json'])).stdout) as {
+      action: string;
+      user: string;
+      detail: Record<string, unknown>;
+    }[];
     expect(events).toHaveLength(1);
     expect(events[0]).toMatchObject({ action: 'apps:destroy', user: 'skiff', detail: { review: true, branch: 'feat-y' } });
     // The parent stays.

@@ -35,7 +35,11 @@ describe.each(RUNTIMES)('an app on the %s runtime', (runtime) => {
     await server?.cleanup();
     if (runtime === 'swarm') {
       await execa('docker', ['rm', '-f', `skiff-gateway-${server?.env.SKIFF_SWARM_GATEWAY_PORT}`], { reject: false });
-      await waitFor(async () => (await execa('docker', ['network', 'rm', server.env.SKIFF_SWARM_NETWORK], { reject: false })).exitCode === 0, 20_000, 'network removed').catch(() => undefined);
+      await waitFor(
+        async () => (await execa('docker', ['network', 'rm', server.env.SKIFF_SWARM_NETWORK], { reject: false })).exitCode === 0,
+        20_000,
+        'network removed',
+      ).catch(() => undefined);
     }
     await removeDockerLeftovers([app]);
   });
@@ -53,7 +57,11 @@ describe.each(RUNTIMES)('an app on the %s runtime', (runtime) => {
   it('changes config, scales, runs a one-off and rolls back', async () => {
     expect((await server.ssh(key, ['config:set', app, 'GREETING=two'])).exitCode).toBe(0);
     expect((await httpGet(`${url}greeting`)).body).toBe('two');
-    await waitFor(async () => (await server.ssh(key, ['logs', app, '-n', '50'])).stdout.includes('app[web.1]: started with GREETING=two'), 15_000, 'the new instance in the logs');
+    await waitFor(
+      async () => (await server.ssh(key, ['logs', app, '-n', '50'])).stdout.includes('app[web.1]: started with GREETING=two'),
+      15_000,
+      'the new instance in the logs',
+    );
 
     const scale = await server.ssh(key, ['ps:scale', app, 'web=2']);
     expect(scale.exitCode, scale.stderr).toBe(0);

@@ -22,7 +22,8 @@ describe('single-writer storage', () => {
   let url: string;
 
   const ssh = (args: string[]): Promise<string> => server.sshOk(key, args);
-  const inVolume = async (file: string): Promise<string> => (await server.ssh(key, ['run', app, 'sh', '-c', `'cat /db/${file} 2>/dev/null || echo none'`])).stdout.trim();
+  const inVolume = async (file: string): Promise<string> =>
+    (await server.ssh(key, ['run', app, 'sh', '-c', `'cat /db/${file} 2>/dev/null || echo none'`])).stdout.trim();
 
   beforeAll(async () => {
     server = await SkiffServer.start({ SKIFF_DRAIN_SECONDS: '0', SKIFF_HOLD_SECONDS: '30' });
@@ -103,7 +104,9 @@ describe('single-writer storage', () => {
     const scale = await server.ssh(key, ['ps:scale', app, 'web=2']);
     expect(scale.exitCode).toBe(1);
     expect(scale.stderr).toContain('single-writer volume: it runs one instance at most');
-    expect(JSON.parse(await ssh(['storage', app, '--json']))).toEqual([{ name: 'db', path: '/db', mode: 'single-writer', bytes: expect.anything(), from: null, sharedWith: [] }]);
+    expect(JSON.parse(await ssh(['storage', app, '--json']))).toEqual([
+      { name: 'db', path: '/db', mode: 'single-writer', bytes: expect.anything(), from: null, sharedWith: [] },
+    ]);
   });
 
   it('starts the serving release again when the new one fails during the hold, and the push is rejected', async () => {

@@ -3,7 +3,20 @@ import path from 'node:path';
 import { execa } from 'execa';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { BASE_IMAGE } from '../helpers/base-image.js';
-import { ROOT, SkiffServer, commitAll, fixtureRepo, freePort, httpGet, makeKey, releasedUrl, removeDockerLeftovers, tempDir, uniqueApp, waitFor } from '../helpers/skiff.js';
+import {
+  ROOT,
+  SkiffServer,
+  commitAll,
+  fixtureRepo,
+  freePort,
+  httpGet,
+  makeKey,
+  releasedUrl,
+  removeDockerLeftovers,
+  tempDir,
+  uniqueApp,
+  waitFor,
+} from '../helpers/skiff.js';
 
 const BUILD_IMAGE = 'skiff-test/shell-build:1';
 const VERIFY_IMAGE = 'skiff-test/shell-verify:1';
@@ -73,7 +86,11 @@ describe('stacks from a stackfile', () => {
     await execa('docker', ['service', 'rm', `skiff-${app}-web`], { reject: false });
     await execa('docker', ['rm', '-f', `skiff-gateway-${server?.env.SKIFF_SWARM_GATEWAY_PORT}`], { reject: false });
     await removeDockerLeftovers([app, bobApp]);
-    await waitFor(async () => (await execa('docker', ['network', 'rm', server.env.SKIFF_SWARM_NETWORK], { reject: false })).exitCode === 0, 20_000, 'network removed').catch(() => undefined);
+    await waitFor(
+      async () => (await execa('docker', ['network', 'rm', server.env.SKIFF_SWARM_NETWORK], { reject: false })).exitCode === 0,
+      20_000,
+      'network removed',
+    ).catch(() => undefined);
   });
 
   it('refuses an invalid stackfile with the field and the reason, and creates a valid one unpublished', async () => {

@@ -72,7 +72,9 @@ describe('built-in stacks', () => {
 
   it("runs skiff.yml's verify command in the new image before release, and rejects the push when it fails", async () => {
     const name = uniqueApp('verify');
-    const repo = await fixtureRepo('dockerfile-hello', (d) => fs.writeFileSync(path.join(d, 'skiff.yml'), 'verify: test -f /www/index.html && echo "verified $GREETING"\n'));
+    const repo = await fixtureRepo('dockerfile-hello', (d) =>
+      fs.writeFileSync(path.join(d, 'skiff.yml'), 'verify: test -f /www/index.html && echo "verified $GREETING"\n'),
+    );
     await server.ssh(key, ['apps:create', name]);
     await server.ssh(key, ['config:set', name, 'GREETING=ok']);
     const push = await server.git(key, repo, ['push', server.remote(name), 'main']);
@@ -86,7 +88,7 @@ describe('built-in stacks', () => {
     const failing = await server.git(key, repo, ['push', server.remote(name), 'main']);
     expect(failing.exitCode).not.toBe(0);
     expect(failing.stderr).toContain('2 tests failed');
-    expect(failing.stderr).toContain("Push rejected: verify command 'echo \"2 tests failed\"; exit 2' exited with status 2");
+    expect(failing.stderr).toContain('Push rejected: verify command \'echo "2 tests failed"; exit 2\' exited with status 2');
     expect((await httpGet(url)).body).toBe('hello from v1\n');
     expect(JSON.parse((await server.ssh(key, ['releases', name, '--json'])).stdout)).toHaveLength(1);
 

@@ -17,9 +17,11 @@ describe('storage', () => {
   const app = uniqueApp('store');
   const gone = uniqueApp('gone');
 
-  const count = async (): Promise<string> => (await httpGet(`${JSON.parse((await server.ssh(key, ['apps:info', app, '--json'])).stdout).url}count`)).body.trim();
+  const count = async (): Promise<string> =>
+    (await httpGet(`${JSON.parse((await server.ssh(key, ['apps:info', app, '--json'])).stdout).url}count`)).body.trim();
   const ssh = (args: string[]): Promise<string> => server.sshOk(key, args);
-  const volumes = async (): Promise<string[]> => (await execa('docker', ['volume', 'ls', '-q', '--filter', 'label=skiff.volume'])).stdout.split('\n').filter(Boolean);
+  const volumes = async (): Promise<string[]> =>
+    (await execa('docker', ['volume', 'ls', '-q', '--filter', 'label=skiff.volume'])).stdout.split('\n').filter(Boolean);
 
   beforeAll(async () => {
     server = await SkiffServer.start();
@@ -63,7 +65,9 @@ describe('storage', () => {
   it('keeps the data of an unmounted volume until storage:destroy, which asks for confirmation', async () => {
     expect(await ssh(['storage:unmount', app, 'data'])).toContain('its data is kept');
     expect((await server.ssh(key, ['run', app, 'sh', '-c', "'cat /data/count || echo none'"])).stdout).toContain('none');
-    expect(JSON.parse(await ssh(['storage', app, '--json']))).toEqual([{ name: 'data', path: null, mode: 'unmounted', bytes: expect.anything(), from: null, sharedWith: [] }]);
+    expect(JSON.parse(await ssh(['storage', app, '--json']))).toEqual([
+      { name: 'data', path: null, mode: 'unmounted', bytes: expect.anything(), from: null, sharedWith: [] },
+    ]);
     await ssh(['storage:mount', app, 'data:/data']);
     expect((await server.ssh(key, ['run', app, 'cat', '/data/count'])).stdout).toBe('3');
 

@@ -4,7 +4,19 @@ import { execa } from 'execa';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { BASE_IMAGE } from '../helpers/base-image.js';
 import { inspectService } from '../helpers/swarm.js';
-import { SkiffServer, commitAll, fixtureRepo, freePort, httpGet, makeKey, releasedUrl, removeDockerLeftovers, tempDir, uniqueApp, waitFor } from '../helpers/skiff.js';
+import {
+  SkiffServer,
+  commitAll,
+  fixtureRepo,
+  freePort,
+  httpGet,
+  makeKey,
+  releasedUrl,
+  removeDockerLeftovers,
+  tempDir,
+  uniqueApp,
+  waitFor,
+} from '../helpers/skiff.js';
 
 /** Requests through the router, bounded in count and time, while fn runs: how many failed, of how many. */
 async function underLoad(url: string, fn: () => Promise<void>): Promise<{ sent: number; failed: string[] }> {
@@ -64,7 +76,9 @@ describe('the swarm runtime', () => {
     for (const other of others) await execa('docker', ['service', 'rm', `skiff-${other}-web`], { reject: false });
     await removeDockerLeftovers([app, ...others]);
     for (const n of [`${network}-${app}`, ...others.map((o) => `${network}-${o}`), network]) {
-      await waitFor(async () => (await execa('docker', ['network', 'rm', n], { reject: false })).exitCode === 0, 20_000, `network ${n} removed`).catch(() => undefined);
+      await waitFor(async () => (await execa('docker', ['network', 'rm', n], { reject: false })).exitCode === 0, 20_000, `network ${n} removed`).catch(
+        () => undefined,
+      );
     }
   });
 
@@ -115,7 +129,9 @@ describe('the swarm runtime', () => {
     expect((await httpGet(url)).body).toBe('env app v2\n');
     expect((await httpGet(`${url}greeting`)).body).toBe('bonjour');
     // Every task runs the new release.
-    const tasks = (await execa('docker', ['service', 'ps', `skiff-${app}-web`, '--filter', 'desired-state=running', '--format', '{{.Image}}'])).stdout.split('\n');
+    const tasks = (await execa('docker', ['service', 'ps', `skiff-${app}-web`, '--filter', 'desired-state=running', '--format', '{{.Image}}'])).stdout.split(
+      '\n',
+    );
     expect(tasks).toHaveLength(3);
   });
 
@@ -181,7 +197,9 @@ describe('the swarm runtime', () => {
       expect(toDocker.stdout).toContain(`${app} runs on docker now (v4)`);
       expect((await execa('docker', ['service', 'ls', '-q', '--filter', `name=skiff-${app}-web`])).stdout).toBe('');
       // Plain containers now (swarm's tasks, stopping, carry a service label).
-      const services = (await execa('docker', ['ps', '--filter', `label=skiff.app=${app}`, '--format', '{{.Label "com.docker.swarm.service.id"}}'])).stdout.split('\n');
+      const services = (
+        await execa('docker', ['ps', '--filter', `label=skiff.app=${app}`, '--format', '{{.Label "com.docker.swarm.service.id"}}'])
+      ).stdout.split('\n');
       expect(services.filter((s) => s === '')).toHaveLength(3);
 
       const back = await server.ssh(key, ['apps:set', app, 'runtime', 'default']);
@@ -205,7 +223,10 @@ describe('the swarm runtime', () => {
       expect((await server.ssh(key, ['ps:scale', multi, 'worker=1'])).exitCode).toBe(0);
 
       fs.writeFileSync(path.join(work, 'index.html'), 'never served\n');
-      fs.writeFileSync(path.join(work, 'Procfile'), fs.readFileSync(path.join(work, 'Procfile'), 'utf8').replace(/^worker: .*$/m, 'worker: echo "worker gives up"; exit 3'));
+      fs.writeFileSync(
+        path.join(work, 'Procfile'),
+        fs.readFileSync(path.join(work, 'Procfile'), 'utf8').replace(/^worker: .*$/m, 'worker: echo "worker gives up"; exit 3'),
+      );
       await commitAll(work, 'a worker that dies');
       const push = await server.git(key, work, ['push', server.remote(multi), 'main']);
       expect(push.exitCode).not.toBe(0);

@@ -66,7 +66,11 @@ describe('HTTPS with automatic certificates', () => {
   });
 
   it('serves git over HTTPS at SKIFF_GIT_HOST, with a certificate of its own, to the real git client', async () => {
-    await waitFor(async () => (await httpsGet(tlsPort, 'git.skiff.test', root, '/x.git/info/refs?service=git-upload-pack').catch(() => ({ status: 0 }))).status === 401, 60_000, 'the git door at git.skiff.test');
+    await waitFor(
+      async () => (await httpsGet(tlsPort, 'git.skiff.test', root, '/x.git/info/refs?service=git-upload-pack').catch(() => ({ status: 0 }))).status === 401,
+      60_000,
+      'the git door at git.skiff.test',
+    );
     const made = await server.ssh(key, ['tokens:create', '--name', 'laptop']);
     expect(made.exitCode, made.stderr).toBe(0);
     const token = /^(skf_\S+)$/m.exec(made.stdout)![1];
@@ -76,7 +80,16 @@ describe('HTTPS with automatic certificates', () => {
     const repo = await fixtureRepo('dockerfile-hello', (d) => fs.writeFileSync(path.join(d, 'index.html'), 'over https\n'));
     const push = await execa(
       'git',
-      ['-c', `http.curloptResolve=git.skiff.test:${tlsPort}:127.0.0.1`, '-c', 'credential.helper=', 'push', `https://alice:${token}@git.skiff.test:${tlsPort}/${app}.git`, 'main', '--force'],
+      [
+        '-c',
+        `http.curloptResolve=git.skiff.test:${tlsPort}:127.0.0.1`,
+        '-c',
+        'credential.helper=',
+        'push',
+        `https://alice:${token}@git.skiff.test:${tlsPort}/${app}.git`,
+        'main',
+        '--force',
+      ],
       { cwd: repo, reject: false, env: { GIT_TERMINAL_PROMPT: '0', GIT_SSL_CAINFO: rootFile } },
     );
     expect(push.exitCode, push.stderr).toBe(0);
@@ -113,7 +126,11 @@ describe('HTTPS with automatic certificates', () => {
     const added = await add(read(good.cert) + read(ca.cert) + read(good.key));
     expect(added.exitCode, added.stderr).toBe(0);
     expect(added.stdout).toContain(`${app} serves ${custom()} with the certificate by Custom Root`);
-    await waitFor(async () => (await httpsGet(tlsPort, custom(), caPem).catch(() => ({ issuer: '' }))).issuer === 'Custom Root', 10_000, 'the custom certificate');
+    await waitFor(
+      async () => (await httpsGet(tlsPort, custom(), caPem).catch(() => ({ issuer: '' }))).issuer === 'Custom Root',
+      10_000,
+      'the custom certificate',
+    );
     // The app's own host keeps its automatic certificate.
     expect((await httpsGet(tlsPort, host(), root)).issuer).toMatch(/Pebble/i);
     const states = JSON.parse((await server.ssh(key, ['certs', app, '--json'])).stdout) as { host: string; source: string; issuer: string }[];
@@ -141,7 +158,11 @@ describe('HTTPS with automatic certificates', () => {
 
     const removed = await server.ssh(key, ['certs:remove', app, custom()]);
     expect(removed.exitCode, removed.stderr).toBe(0);
-    await waitFor(async () => (await httpsGet(tlsPort, custom(), root).catch(() => ({ issuer: '' }))).issuer.toLowerCase().includes('pebble'), 60_000, 'the automatic certificate again');
+    await waitFor(
+      async () => (await httpsGet(tlsPort, custom(), root).catch(() => ({ issuer: '' }))).issuer.toLowerCase().includes('pebble'),
+      60_000,
+      'the automatic certificate again',
+    );
   });
 
   it('validates each of ten domains added one after another once: route changes leave certificate work in progress alone', async () => {
@@ -157,7 +178,11 @@ describe('HTTPS with automatic certificates', () => {
       () => `certificates for the ten: ${JSON.stringify(states)}`,
     );
     // The CA's count: one validation task per host, although each domains:add reloaded the router while the earlier ones were under way.
-    const tasks = (h: string): number => pebble.output().split('\n').filter((l) => l.includes('Pulled a task') && l.includes(`Value:"${h}"`)).length;
+    const tasks = (h: string): number =>
+      pebble
+        .output()
+        .split('\n')
+        .filter((l) => l.includes('Pulled a task') && l.includes(`Value:"${h}"`)).length;
     expect(Object.fromEntries(hosts.map((h) => [h, tasks(h)]))).toEqual(Object.fromEntries(hosts.map((h) => [h, 1])));
   });
 
@@ -197,18 +222,23 @@ describe('HTTPS with automatic certificates', () => {
     });
     expect(JSON.stringify(states)).not.toContain('no solvers available');
     const human = await server.ssh(key, ['certs', app]);
-    expect(human.stdout).toMatch(new RegExp(`${failing.replace(/\./g, '\\.')}.*no certificate yet: the CA could not validate it: .*http-01: urn:ietf:params:acme:error:connection`));
+    expect(human.stdout).toMatch(
+      new RegExp(`${failing.replace(/\./g, '\\.')}.*no certificate yet: the CA could not validate it: .*http-01: urn:ietf:params:acme:error:connection`),
+    );
     const doctor = await server.ssh(key, ['doctor']);
     expect(doctor.exitCode).toBe(1);
     expect(doctor.stdout + doctor.stderr).toContain(`${failing} (${app}): no certificate yet: the CA could not validate it: `);
     expect(doctor.stdout + doctor.stderr).toContain('http-01: urn:ietf:params:acme:error:connection');
+    await waitFor(async () => (await server.ssh(key, ['events', app])).stdout.includes(`certs:obtain`), 15_000, 'an event of the failed certificate');
     await waitFor(
-      async () => (await server.ssh(key, ['events', app])).stdout.includes(`certs:obtain`),
+      () => notices.some((n) => n.event === 'certificate.failed' && n.host === failing),
       15_000,
-      'an event of the failed certificate',
+      () => `a webhook notice: ${JSON.stringify(notices)}`,
     );
-    await waitFor(() => notices.some((n) => n.event === 'certificate.failed' && n.host === failing), 15_000, () => `a webhook notice: ${JSON.stringify(notices)}`);
-    expect(notices.find((n) => n.event === 'certificate.failed' && n.host === failing)).toMatchObject({ error: expect.stringContaining('urn:ietf:params:acme:error:connection'), challenges: expect.arrayContaining([expect.objectContaining({ type: 'http-01' })]) });
+    expect(notices.find((n) => n.event === 'certificate.failed' && n.host === failing)).toMatchObject({
+      error: expect.stringContaining('urn:ietf:params:acme:error:connection'),
+      challenges: expect.arrayContaining([expect.objectContaining({ type: 'http-01' })]),
+    });
     hook.close();
   });
 });

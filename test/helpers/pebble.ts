@@ -18,14 +18,44 @@ export async function makeCertificate(
   const days = options.days ?? 30;
   await execa('openssl', ['genrsa', '-out', key, '2048']);
   if (!options.ca) {
-    await execa('openssl', ['req', '-x509', '-new', '-key', key, '-out', cert, '-days', String(days), '-subj', `/CN=${name}`, '-addext', 'basicConstraints=critical,CA:TRUE']);
+    await execa('openssl', [
+      'req',
+      '-x509',
+      '-new',
+      '-key',
+      key,
+      '-out',
+      cert,
+      '-days',
+      String(days),
+      '-subj',
+      `/CN=${name}`,
+      '-addext',
+      'basicConstraints=critical,CA:TRUE',
+    ]);
     return { cert, key };
   }
   const csr = path.join(dir, `${name}.csr`);
   await execa('openssl', ['req', '-new', '-key', key, '-out', csr, '-subj', `/CN=${options.names[0]}`]);
   const ext = path.join(dir, `${name}.ext`);
   fs.writeFileSync(ext, `subjectAltName=${san}\nbasicConstraints=CA:FALSE\n`);
-  await execa('openssl', ['x509', '-req', '-in', csr, '-CA', options.ca.cert, '-CAkey', options.ca.key, '-CAcreateserial', '-out', cert, '-extfile', ext, '-days', String(days)]);
+  await execa('openssl', [
+    'x509',
+    '-req',
+    '-in',
+    csr,
+    '-CA',
+    options.ca.cert,
+    '-CAkey',
+    options.ca.key,
+    '-CAcreateserial',
+    '-out',
+    cert,
+    '-extfile',
+    ext,
+    '-days',
+    String(days),
+  ]);
   return { cert, key };
 }
 
@@ -117,7 +147,22 @@ export class Pebble {
     };
     const dnsManagement = await freePort();
     const dnsServer = collect(
-      spawn('pebble-challtestsrv', ['-defaultIPv4', '127.0.0.1', '-defaultIPv6', '', '-dns01', `127.0.0.1:${dns}`, '-http01', '', '-https01', '', '-tlsalpn01', '', '-management', `127.0.0.1:${dnsManagement}`]),
+      spawn('pebble-challtestsrv', [
+        '-defaultIPv4',
+        '127.0.0.1',
+        '-defaultIPv6',
+        '',
+        '-dns01',
+        `127.0.0.1:${dns}`,
+        '-http01',
+        '',
+        '-https01',
+        '',
+        '-tlsalpn01',
+        '',
+        '-management',
+        `127.0.0.1:${dnsManagement}`,
+      ]),
     );
     const pebble = collect(
       spawn('pebble', ['-config', config, '-dnsserver', `127.0.0.1:${dns}`], {
@@ -127,7 +172,11 @@ export class Pebble {
       }),
     );
     const server = new Pebble([dnsServer, pebble], `https://127.0.0.1:${listen}/dir`, ca.cert, management, dnsManagement, () => output, `127.0.0.1:${dns}`);
-    await waitFor(async () => (await server.get(`https://127.0.0.1:${listen}/dir`)).includes('newOrder'), 20_000, () => `pebble to answer:\n${output}`);
+    await waitFor(
+      async () => (await server.get(`https://127.0.0.1:${listen}/dir`)).includes('newOrder'),
+      20_000,
+      () => `pebble to answer:\n${output}`,
+    );
     return server;
   }
 

@@ -53,7 +53,11 @@ export async function startRegistry(auth?: { username: string; password: string 
         })
         .on('error', reject);
     });
-  await waitFor(async () => (await api('/v2/')).status === 200, 10_000, () => `docker-registry on ${address}: ${log}`);
+  await waitFor(
+    async () => (await api('/v2/')).status === 200,
+    10_000,
+    () => `docker-registry on ${address}: ${log}`,
+  );
   return {
     address,
     auth,

@@ -122,7 +122,21 @@ export class SkiffServer {
   }
 
   sshCommand(key: string): string[] {
-    return ['ssh', '-i', key, '-o', 'IdentitiesOnly=yes', '-o', 'StrictHostKeyChecking=no', '-o', 'UserKnownHostsFile=/dev/null', '-o', 'LogLevel=ERROR', '-o', 'BatchMode=yes'];
+    return [
+      'ssh',
+      '-i',
+      key,
+      '-o',
+      'IdentitiesOnly=yes',
+      '-o',
+      'StrictHostKeyChecking=no',
+      '-o',
+      'UserKnownHostsFile=/dev/null',
+      '-o',
+      'LogLevel=ERROR',
+      '-o',
+      'BatchMode=yes',
+    ];
   }
 
   /** ssh -p PORT git@127.0.0.1 ARGS… (ssh joins the words with spaces, as it always does). */
@@ -195,8 +209,7 @@ export async function fixtureRepo(name: string, edit?: (dir: string) => void): P
   const dir = tempDir(name);
   fs.cpSync(path.join(FIXTURE_APPS, name), dir, { recursive: true });
   edit?.(dir);
-  const git = (args: string[]): Promise<unknown> =>
-    execa('git', ['-c', 'user.name=Test', '-c', 'user.email=test@example.com', ...args], { cwd: dir });
+  const git = (args: string[]): Promise<unknown> => execa('git', ['-c', 'user.name=Test', '-c', 'user.email=test@example.com', ...args], { cwd: dir });
   await git(['init', '-q', '-b', 'main']);
   await git(['add', '-A']);
   await git(['commit', '-q', '-m', `${name} fixture`]);
@@ -269,7 +282,9 @@ export async function waitFor(check: () => boolean | Promise<boolean>, timeoutMs
     }
     if (Date.now() > deadline) {
       const name = typeof what === 'string' ? what : what();
-      throw new Error(`timed out waiting for ${name}${lastError ? ` (last error: ${String(lastError)})` : ''}`);
+      throw new Error(
+        `timed out waiting for ${name}${lastError ? ` (last error: ${lastError instanceof Error ? lastError.message : JSON.stringify(lastError)})` : ''}`,
+      );
     }
     await new Promise((r) => setTimeout(r, 100));
   }

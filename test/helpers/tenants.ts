@@ -18,7 +18,10 @@ export class Tenants {
     const dir = tempDir('tenant-keys');
     for (const user of ['admin', 'victim', 'mallory'] as const) {
       tenants.keys[user] = await makeKey(dir, user);
-      const added = await tenants.server.cli(['keys:add', user, ...(user === 'admin' ? ['--admin'] : [])], fs.readFileSync(`${tenants.keys[user]}.pub`, 'utf8'));
+      const added = await tenants.server.cli(
+        ['keys:add', user, ...(user === 'admin' ? ['--admin'] : [])],
+        fs.readFileSync(`${tenants.keys[user]}.pub`, 'utf8'),
+      );
       expect(added.exitCode, added.stderr).toBe(0);
     }
     return tenants;

@@ -45,7 +45,9 @@ describe('an existing Caddy as the router', () => {
   it("adds Skiff's server beside the sites it already serves, and changes only that one", async () => {
     const otherPort = await freePort();
     const admin = await startCaddy({
-      apps: { http: { servers: { other: { listen: [`127.0.0.1:${otherPort}`], routes: [{ handle: [{ handler: 'static_response', body: 'other site' }] }] } } } },
+      apps: {
+        http: { servers: { other: { listen: [`127.0.0.1:${otherPort}`], routes: [{ handle: [{ handler: 'static_response', body: 'other site' }] }] } } },
+      },
     });
     const listenPort = await freePort();
     const router = new CaddyRouter(admin, { listen: `127.0.0.1:${listenPort}` }, tempDir('caddy'), false);

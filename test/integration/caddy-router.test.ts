@@ -23,7 +23,13 @@ describe('Caddy router', () => {
     port = await freePort();
     for (const name of ['a', 'b', 'echo']) {
       // echo answers with what it was told about the client.
-      const s = http.createServer((req, res) => res.end(name === 'echo' ? `${req.headers['x-forwarded-for']} ${req.headers['x-forwarded-proto']} ${req.headers['x-skiff-client'] ?? '-'}` : name));
+      const s = http.createServer((req, res) =>
+        res.end(
+          name === 'echo'
+            ? `${String(req.headers['x-forwarded-for'])} ${String(req.headers['x-forwarded-proto'])} ${String(req.headers['x-skiff-client'] ?? '-')}`
+            : name,
+        ),
+      );
       await new Promise<void>((r) => s.listen(0, '127.0.0.1', r));
       upstreams.push(s);
       addresses.push(`127.0.0.1:${(s.address() as AddressInfo).port}`);
@@ -89,7 +95,11 @@ describe('Caddy router', () => {
     expect(ok).toBeGreaterThan(100);
   });
 
-  const holdFor = (taken: string[] = [], reason: 'pause' | 'handover' = 'handover') => ({ reason, taken: new Set(taken), keepFree: reason === 'pause' ? 1 : 0 });
+  const holdFor = (taken: string[] = [], reason: 'pause' | 'handover' = 'handover') => ({
+    reason,
+    taken: new Set(taken),
+    keepFree: reason === 'pause' ? 1 : 0,
+  });
 
   it('holds requests through reloads for other apps, and lets every one through when the hold is released', async () => {
     const hold = await router.startHold('shop', holdFor());
@@ -123,7 +133,9 @@ describe('Caddy router', () => {
     expect(new Set(all.map((h) => h.pid))).toEqual(new Set([first.pid]));
     expect(all.every((h) => router.holdAlive(h))).toBe(true);
     const taken = all.map((h) => h.id);
-    await expect(router.startHold('one-more', holdFor(taken))).rejects.toThrow(/^the router holds the requests of 4 apps already, the most it may for deploys \(SKIFF_MAX_HOLDS 4\); try again when one has resumed$/);
+    await expect(router.startHold('one-more', holdFor(taken))).rejects.toThrow(
+      /^the router holds the requests of 4 apps already, the most it may for deploys \(SKIFF_MAX_HOLDS 4\); try again when one has resumed$/,
+    );
     // Pauses keep one free (here) for deploys.
     await expect(router.startHold('paused', holdFor(taken.slice(1), 'pause'))).rejects.toThrow(/the most it may for pauses/);
 

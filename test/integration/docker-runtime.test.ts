@@ -62,7 +62,17 @@ describe('DockerfileBuilder and DockerRuntime', () => {
   });
 
   it('starts a release, waits until it answers, then retires the old one', async () => {
-    const v1 = await builder.build({ app, ...bounds, access, buildId: 4, dir: appDir('dockerfile-hello', 'v1\n'), stack: null, tag: `skiff/${app}:v1`, progress: progress().progress, signal });
+    const v1 = await builder.build({
+      app,
+      ...bounds,
+      access,
+      buildId: 4,
+      dir: appDir('dockerfile-hello', 'v1\n'),
+      stack: null,
+      tag: `skiff/${app}:v1`,
+      progress: progress().progress,
+      signal,
+    });
     const one = await runtime.start(
       { ...web(1, v1.tag, { GREETING: 'hi there' }), memory: 64 * 1024 ** 2, cpus: 0.5 },
       { readyTimeoutMs: 20_000, progress: progress().progress, signal },
@@ -73,11 +83,18 @@ describe('DockerfileBuilder and DockerRuntime', () => {
     expect(inspected.HostConfig).toMatchObject({ Memory: 64 * 1024 ** 2, NanoCpus: 5e8 });
     expect(inspected.HostConfig.PortBindings['5000/tcp'][0].HostIp).toBe('127.0.0.1');
 
-    const v2 = await builder.build({ app, ...bounds, access, buildId: 5, dir: appDir('dockerfile-hello', 'v2\n'), stack: null, tag: `skiff/${app}:v2`, progress: progress().progress, signal });
-    const two = await runtime.start(
-      web(2, v2.tag),
-      { readyTimeoutMs: 20_000, progress: progress().progress, signal },
-    );
+    const v2 = await builder.build({
+      app,
+      ...bounds,
+      access,
+      buildId: 5,
+      dir: appDir('dockerfile-hello', 'v2\n'),
+      stack: null,
+      tag: `skiff/${app}:v2`,
+      progress: progress().progress,
+      signal,
+    });
+    const two = await runtime.start(web(2, v2.tag), { readyTimeoutMs: 20_000, progress: progress().progress, signal });
     // Both serve until the switch.
     expect((await httpGet(`http://127.0.0.1:${one.hostPort}/`)).body).toBe('v1\n');
     expect((await httpGet(`http://127.0.0.1:${two.hostPort}/`)).body).toBe('v2\n');
@@ -95,25 +112,50 @@ describe('DockerfileBuilder and DockerRuntime', () => {
     expect(state).toBe('running');
     let body = '';
     for (let i = 0; i < 50 && body !== 'v2\n'; i++) {
-      body = await httpGet(`http://127.0.0.1:${two.hostPort}/`).then((r) => r.body, () => '');
+      body = await httpGet(`http://127.0.0.1:${two.hostPort}/`).then(
+        (r) => r.body,
+        () => '',
+      );
       if (body !== 'v2\n') await new Promise((r) => setTimeout(r, 200));
     }
     expect(body).toBe('v2\n');
   });
 
   it('removes a release that never answers and says why, leaving the serving one alone', async () => {
-    const image = await builder.build({ app, ...bounds, access, buildId: 6, dir: appDir('dockerfile-crashes'), stack: null, tag: `skiff/${app}:v3`, progress: progress().progress, signal });
+    const image = await builder.build({
+      app,
+      ...bounds,
+      access,
+      buildId: 6,
+      dir: appDir('dockerfile-crashes'),
+      stack: null,
+      tag: `skiff/${app}:v3`,
+      progress: progress().progress,
+      signal,
+    });
     const { progress: p, text } = progress();
-    await expect(
-      runtime.start(web(3, image.tag), { readyTimeoutMs: 20_000, progress: p, signal }),
-    ).rejects.toThrow(/exited with status 4 before it answered HTTP/);
+    await expect(runtime.start(web(3, image.tag), { readyTimeoutMs: 20_000, progress: p, signal })).rejects.toThrow(
+      /exited with status 4 before it answered HTTP/,
+    );
     expect(text()).toContain('crashing on purpose');
     expect((await runtime.status(app)).map((i) => i.release)).toEqual([2]);
   });
 
   it('runs a process without a port with its Procfile command, and numbers instances', async () => {
     const worker = await runtime.start(
-      { app, release: 2, process: 'worker', index: 2, image: `skiff/${app}:v2`, command: 'echo working on $GREETING; sleep 600', env: { GREETING: 'jobs' }, port: null, memory: null, cpus: null, pids: 256 },
+      {
+        app,
+        release: 2,
+        process: 'worker',
+        index: 2,
+        image: `skiff/${app}:v2`,
+        command: 'echo working on $GREETING; sleep 600',
+        env: { GREETING: 'jobs' },
+        port: null,
+        memory: null,
+        cpus: null,
+        pids: 256,
+      },
       { readyTimeoutMs: 5000, progress: progress().progress, signal },
     );
     expect(worker).toMatchObject({ process: 'worker', index: 2, hostPort: undefined });
@@ -142,9 +184,9 @@ describe('DockerfileBuilder and DockerRuntime', () => {
     const dir = tempDir('silent');
     fs.writeFileSync(path.join(dir, 'Dockerfile'), 'FROM skiff-test/base:bookworm\nCMD ["sleep", "600"]\n');
     const image = await builder.build({ app, ...bounds, access, buildId: 7, dir, stack: null, tag: `skiff/${app}:v4`, progress: progress().progress, signal });
-    await expect(
-      runtime.start(web(4, image.tag), { readyTimeoutMs: 1500, progress: progress().progress, signal }),
-    ).rejects.toThrow(/did not answer HTTP on its PORT within 2s/);
+    await expect(runtime.start(web(4, image.tag), { readyTimeoutMs: 1500, progress: progress().progress, signal })).rejects.toThrow(
+      /did not answer HTTP on its PORT within 2s/,
+    );
     expect((await runtime.status(app)).map((i) => i.release)).toEqual([2]);
   });
 });

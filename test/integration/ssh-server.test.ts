@@ -44,10 +44,12 @@ describe('SSH server', () => {
   function connect(auth: { privateKey?: string; password?: string; localAddress?: string }): Promise<ssh2.Client> {
     return new Promise((resolve, reject) => {
       const client = new ssh2.Client();
-      client.on('ready', () => {
-        client.setNoDelay(true);
-        resolve(client);
-      }).on('error', reject);
+      client
+        .on('ready', () => {
+          client.setNoDelay(true);
+          resolve(client);
+        })
+        .on('error', reject);
       client.connect({ host: '127.0.0.1', port, username: 'git', ...auth, tryKeyboard: false });
     });
   }
@@ -169,7 +171,37 @@ describe('SSH server', () => {
 
   it('answers thousands of hostile exec strings with a clean error, touching nothing outside SKIFF_HOME', async () => {
     const client = await connect({ privateKey: userKey.private });
-    const pieces = ['apps:create', 'apps:info', 'apps:destroy', 'keys:add', 'builds:output', 'git-receive-pack', 'git-upload-pack', '../', '/etc/passwd', "'", '"', '\\', ';', '$(touch /tmp/skiff-pwned)', '`id`', '|', '&&', '--confirm', '--json', '-x', 'A', 'shop', '%s', '\u0000', '\n', ' ', '*', '~', 'x'.repeat(40)];
+    const pieces = [
+      'apps:create',
+      'apps:info',
+      'apps:destroy',
+      'keys:add',
+      'builds:output',
+      'git-receive-pack',
+      'git-upload-pack',
+      '../',
+      '/etc/passwd',
+      "'",
+      '"',
+      '\\',
+      ';',
+      '$(touch /tmp/skiff-pwned)',
+      '`id`',
+      '|',
+      '&&',
+      '--confirm',
+      '--json',
+      '-x',
+      'A',
+      'shop',
+      '%s',
+      '\u0000',
+      '\n',
+      ' ',
+      '*',
+      '~',
+      'x'.repeat(40),
+    ];
     let seed = 42;
     const rand = (n: number): number => {
       seed = (seed * 1103515245 + 12345) % 2 ** 31;

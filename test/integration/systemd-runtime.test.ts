@@ -41,16 +41,35 @@ describe('the systemd runtime with systemd as PID 1', () => {
   beforeAll(async () => {
     const node = fs.realpathSync(process.execPath);
     await execa('docker', [
-      'run', '-d', '--name', name, '--network', 'host', '--tmpfs', '/run', '--tmpfs', '/run/lock',
-      '-v', '/sys/fs/cgroup:/sys/fs/cgroup:ro',
-      '-v', '/var/run/docker.sock:/var/run/docker.sock',
-      '-v', '/usr/bin/docker:/usr/bin/docker:ro',
-      '-v', `${node}:/usr/local/bin/node:ro`,
-      '-v', `${ROOT}:${ROOT}:ro`,
-      '-v', `${home}:${home}`,
+      'run',
+      '-d',
+      '--name',
+      name,
+      '--network',
+      'host',
+      '--tmpfs',
+      '/run',
+      '--tmpfs',
+      '/run/lock',
+      '-v',
+      '/sys/fs/cgroup:/sys/fs/cgroup:ro',
+      '-v',
+      '/var/run/docker.sock:/var/run/docker.sock',
+      '-v',
+      '/usr/bin/docker:/usr/bin/docker:ro',
+      '-v',
+      `${node}:/usr/local/bin/node:ro`,
+      '-v',
+      `${ROOT}:${ROOT}:ro`,
+      '-v',
+      `${home}:${home}`,
       SYSTEMD_IMAGE,
     ]);
-    await waitFor(async () => ['running', 'degraded'].includes((await inside(['systemctl', 'is-system-running'])).stdout.trim()), 30_000, 'systemd in the container');
+    await waitFor(
+      async () => ['running', 'degraded'].includes((await inside(['systemctl', 'is-system-running'])).stdout.trim()),
+      30_000,
+      'systemd in the container',
+    );
   });
 
   afterAll(async () => {
@@ -77,7 +96,11 @@ describe('the systemd runtime with systemd as PID 1', () => {
 
   it('is restarted by systemd when its container dies', async () => {
     await execa('docker', ['kill', instance.name]);
-    await waitFor(async () => (await httpGet(`http://127.0.0.1:${instance.hostPort}/`, 1000).catch(() => ({ body: '' }))).body === 'hello from systemd\n', 30_000, 'the unit to bring the container back');
+    await waitFor(
+      async () => (await httpGet(`http://127.0.0.1:${instance.hostPort}/`, 1000).catch(() => ({ body: '' }))).body === 'hello from systemd\n',
+      30_000,
+      'the unit to bring the container back',
+    );
     const restarts = (await inside(['systemctl', 'show', '-p', 'NRestarts', '--value', `${instance.name}.service`])).stdout.trim();
     expect(Number(restarts)).toBeGreaterThanOrEqual(1);
   });

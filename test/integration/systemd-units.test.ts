@@ -55,7 +55,11 @@ describe('systemd units', () => {
   });
 
   it('writes units that systemd-analyze verify accepts, for web and worker instances', async () => {
-    for (const s of [spec(app), spec(app, { process: 'worker', index: 1, port: null, memory: null, cpus: null, command: 'sleep infinity' }), spec(app, { command: null })]) {
+    for (const s of [
+      spec(app),
+      spec(app, { process: 'worker', index: 1, port: null, memory: null, cpus: null, command: 'sleep infinity' }),
+      spec(app, { command: null }),
+    ]) {
       const name = `skiff-${s.app}-${s.process}.${s.index}-v${s.release}-abcd`;
       const envFile = path.join(dir, `${name}.env`);
       fs.writeFileSync(envFile, envFileText(s), { mode: 0o600 });

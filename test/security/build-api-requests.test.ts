@@ -26,27 +26,37 @@ function tarOf(entries: Entry[]): Promise<Buffer> {
   });
 }
 
-function ask(socket: string, method: string, url: string, body?: Buffer | string, headers: Record<string, string> = {}): Promise<{ status: number; body: string }> {
+function ask(
+  socket: string,
+  method: string,
+  url: string,
+  body?: Buffer | string,
+  headers: Record<string, string> = {},
+): Promise<{ status: number; body: string }> {
   return new Promise((resolve, reject) => {
-    const req = http.request({ socketPath: socket, method, path: url, headers: { ...headers, ...(body === undefined ? {} : { 'content-length': String(Buffer.byteLength(body)) }) } }, (res) => {
-      let text = '';
-      res.on('data', (d: Buffer) => (text += d.toString()));
-      res.on('end', () => {
-        let message = text;
-        try {
-          message = String((JSON.parse(text) as { message?: string }).message ?? text);
-        } catch {
-          // A build's stream of JSON lines: the text as it is.
-        }
-        resolve({ status: res.statusCode ?? 0, body: message });
-      });
-    });
+    const req = http.request(
+      { socketPath: socket, method, path: url, headers: { ...headers, ...(body === undefined ? {} : { 'content-length': String(Buffer.byteLength(body)) }) } },
+      (res) => {
+        let text = '';
+        res.on('data', (d: Buffer) => (text += d.toString()));
+        res.on('end', () => {
+          let message = text;
+          try {
+            message = String((JSON.parse(text) as { message?: string }).message ?? text);
+          } catch {
+            // A build's stream of JSON lines: the text as it is.
+          }
+          resolve({ status: res.statusCode ?? 0, body: message });
+        });
+      },
+    );
     req.on('error', reject);
     req.end(body);
   });
 }
 
-const imageId = async (ref: string): Promise<string> => (await execa('docker', ['image', 'inspect', '--format', '{{.Id}}', ref], { reject: false })).stdout.trim();
+const imageId = async (ref: string): Promise<string> =>
+  (await execa('docker', ['image', 'inspect', '--format', '{{.Id}}', ref], { reject: false })).stdout.trim();
 
 /**
  * Attack: a stack build image's code speaks to its Docker API with requests
@@ -90,7 +100,12 @@ describe('the build API forwards only requests it wrote from what it checked', (
     ask(proxy.socket, 'POST', `/v1.41/build?${query}`, context, { 'content-type': 'application/x-tar' });
 
   it('builds exactly the Dockerfile it checked, with the bounds Skiff sets', async () => {
-    const context = await tarOf([{ name: 'Dockerfile', body: 'FROM skiff-test/base:bookworm\nRUN cat /sys/fs/cgroup/memory.max 2>/dev/null || cat /sys/fs/cgroup/memory/memory.limit_in_bytes\nCOPY Dockerfile /checked\n' }]);
+    const context = await tarOf([
+      {
+        name: 'Dockerfile',
+        body: 'FROM skiff-test/base:bookworm\nRUN cat /sys/fs/cgroup/memory.max 2>/dev/null || cat /sys/fs/cgroup/memory/memory.limit_in_bytes\nCOPY Dockerfile /checked\n',
+      },
+    ]);
     const r = await build(context, `t=${encodeURIComponent(image)}&memory=0&nocache=1`);
     expect(r.status, r.body).toBe(200);
     expect(r.body).toContain(String(256 * 1024 * 1024));
@@ -130,25 +145,55 @@ describe('the build API forwards only requests it wrote from what it checked', (
     expect(r.body).toContain('"Dockerfile" twice');
     expect(r.body).not.toContain('victim-secret');
     // Spelled another way, the same name: still twice.
-    const dotted = await build(await tarOf([{ name: 'Dockerfile', body: 'FROM skiff-test/base:bookworm\n' }, { name: './Dockerfile', body: `FROM ${victimImage}\n` }]));
+    const dotted = await build(
+      await tarOf([
+        { name: 'Dockerfile', body: 'FROM skiff-test/base:bookworm\n' },
+        { name: './Dockerfile', body: `FROM ${victimImage}\n` },
+      ]),
+    );
     expect(dotted.body).toContain('"Dockerfile" twice');
   });
 
   it('refuses a Dockerfile that is a link, hard links, and links that lead out of the context', async () => {
-    const linked = await build(await tarOf([{ name: 'Stolen', body: `FROM ${victimImage}\n` }, { name: 'Dockerfile', type: 'symlink', linkname: 'Stolen' }]));
+    const linked = await build(
+      await tarOf([
+        { name: 'Stolen', body: `FROM ${victimImage}\n` },
+        { name: 'Dockerfile', type: 'symlink', linkname: 'Stolen' },
+      ]),
+    );
     expect(linked.body).toContain('Dockerfile must be a regular file, not a link');
-    const hard = await build(await tarOf([{ name: 'Dockerfile', body: 'FROM skiff-test/base:bookworm\n' }, { name: 'copy', type: 'link', linkname: 'Dockerfile' }]));
+    const hard = await build(
+      await tarOf([
+        { name: 'Dockerfile', body: 'FROM skiff-test/base:bookworm\n' },
+        { name: 'copy', type: 'link', linkname: 'Dockerfile' },
+      ]),
+    );
     expect(hard.body).toContain('"copy" is a link');
-    const out = await build(await tarOf([{ name: 'Dockerfile', body: 'FROM skiff-test/base:bookworm\nCOPY passwd /\n' }, { name: 'passwd', type: 'symlink', linkname: '../../../etc/passwd' }]));
+    const out = await build(
+      await tarOf([
+        { name: 'Dockerfile', body: 'FROM skiff-test/base:bookworm\nCOPY passwd /\n' },
+        { name: 'passwd', type: 'symlink', linkname: '../../../etc/passwd' },
+      ]),
+    );
     expect(out.body).toContain('link "passwd" leads out of it');
-    const absolute = await build(await tarOf([{ name: 'Dockerfile', body: 'FROM skiff-test/base:bookworm\n' }, { name: 'abs', type: 'symlink', linkname: '/etc/passwd' }]));
+    const absolute = await build(
+      await tarOf([
+        { name: 'Dockerfile', body: 'FROM skiff-test/base:bookworm\n' },
+        { name: 'abs', type: 'symlink', linkname: '/etc/passwd' },
+      ]),
+    );
     expect(absolute.body).toContain('link "abs" leads out of it');
-    const escape = await build(await tarOf([{ name: 'Dockerfile', body: 'FROM skiff-test/base:bookworm\n' }, { name: '../outside', body: 'x' }]));
+    const escape = await build(
+      await tarOf([
+        { name: 'Dockerfile', body: 'FROM skiff-test/base:bookworm\n' },
+        { name: '../outside', body: 'x' },
+      ]),
+    );
     expect(escape.body).toContain('an entry outside it');
     expect(refused.length).toBeGreaterThanOrEqual(5);
   });
 
-  it('still refuses building on another tenant\'s image through the checked Dockerfile', async () => {
+  it("still refuses building on another tenant's image through the checked Dockerfile", async () => {
     const r = await build(await tarOf([{ name: 'Dockerfile', body: `FROM ${victimImage}\nRUN cat /secret\n` }]));
     expect(r.status).toBe(403);
     expect(r.body).toMatch(/access denied: the Dockerfile builds on/);

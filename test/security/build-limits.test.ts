@@ -22,12 +22,17 @@ describe('every step of a build is bounded', () => {
   });
   afterAll(async () => t?.cleanup());
 
-  it("bounds every step of a build: memory, processes, and a network where builds reach no other container", async () => {
+  it('bounds every step of a build: memory, processes, and a network where builds reach no other container', async () => {
     const report = [
       'FROM skiff-test/base:bookworm',
       `RUN echo ${crypto.randomUUID()} >/dev/null; echo "MEMORY=$(cat /sys/fs/cgroup/memory.max 2>/dev/null || cat /sys/fs/cgroup/memory/memory.limit_in_bytes)"; echo "CGROUP=$(grep -E \'pids|^0::\' /proc/self/cgroup | head -n 1)"; for i in $(seq 1 400); do sleep 2 & done; echo "survived-$((40 + 2))"`,
     ].join('\n');
-    const bomb = await t.push('mallory', await fixtureRepo('dockerfile-hello', (d) => fs.writeFileSync(path.join(d, 'Dockerfile'), `${report}\n`)), app, '+main');
+    const bomb = await t.push(
+      'mallory',
+      await fixtureRepo('dockerfile-hello', (d) => fs.writeFileSync(path.join(d, 'Dockerfile'), `${report}\n`)),
+      app,
+      '+main',
+    );
     expect(bomb.exitCode).not.toBe(0);
     expect(bomb.stderr).toContain(`MEMORY=${300 * 1024 * 1024}`);
     const cgroup = /CGROUP=\S*\/skiff-builds\/(build-[a-z0-9]+)\//.exec(bomb.stderr)?.[1];

@@ -52,7 +52,11 @@ describe('certificates keep to their app', () => {
       expect(r.exitCode).toBe(1);
       expect(r.stderr).toContain(says);
     }
-    for (const args of [['certs', theirs], ['certs:add', theirs], ['certs:remove', theirs, `www.${zone()}`]]) {
+    for (const args of [
+      ['certs', theirs],
+      ['certs:add', theirs],
+      ['certs:remove', theirs, `www.${zone()}`],
+    ]) {
       const r = await t.ssh('mallory', args, read(named.cert) + read(named.key));
       expect(r.exitCode, args.join(' ')).toBe(1);
       expect(r.stderr).toBe(' !     access denied');
@@ -65,11 +69,19 @@ describe('certificates keep to their app', () => {
     const left = await makeCertificate(dir, 'left', { names: [shared], ca });
     expect((await t.ssh('mallory', ['certs:add', mine], read(left.cert) + read(left.key))).exitCode).toBe(0);
     const caPem = read(ca.cert);
-    await waitFor(async () => (await httpsGet(tlsPort, shared, caPem).catch(() => ({ issuer: '' }))).issuer === 'Mallory Root', 10_000, 'mallory’s certificate served for his domain');
+    await waitFor(
+      async () => (await httpsGet(tlsPort, shared, caPem).catch(() => ({ issuer: '' }))).issuer === 'Mallory Root',
+      10_000,
+      'mallory’s certificate served for his domain',
+    );
     expect((await t.ssh('mallory', ['domains:remove', mine, shared])).exitCode).toBe(0);
     expect((await t.ssh('victim', ['domains:add', theirs, shared])).exitCode).toBe(0);
     const root = await pebble.issuingRoot();
-    await waitFor(async () => (await httpsGet(tlsPort, shared, root).catch(() => ({ issuer: '' }))).issuer.toLowerCase().includes('pebble'), 60_000, 'an automatic certificate for the domain they took');
+    await waitFor(
+      async () => (await httpsGet(tlsPort, shared, root).catch(() => ({ issuer: '' }))).issuer.toLowerCase().includes('pebble'),
+      60_000,
+      'an automatic certificate for the domain they took',
+    );
   });
 
   it('keeps private keys off the disk: sealed in the database, and out of the config file Caddy starts from', async () => {
@@ -81,7 +93,12 @@ describe('certificates keep to their app', () => {
     const pid = t.server.caddyPid();
     expect(pid).toBeDefined();
     process.kill(pid as number, 'SIGKILL');
-    await waitFor(async () => t.server.caddyPid() !== pid && (await httpsGet(tlsPort, `www.${zone()}`, read(ca.cert)).catch(() => ({ issuer: '' }))).issuer === 'Mallory Root', 30_000, 'the custom certificate after Caddy restarted');
+    await waitFor(
+      async () =>
+        t.server.caddyPid() !== pid && (await httpsGet(tlsPort, `www.${zone()}`, read(ca.cert)).catch(() => ({ issuer: '' }))).issuer === 'Mallory Root',
+      30_000,
+      'the custom certificate after Caddy restarted',
+    );
     const onDisk = fs.readFileSync(path.join(t.server.home, 'caddy', 'caddy.json'), 'utf8');
     expect(onDisk).not.toContain('PRIVATE KEY');
     expect(onDisk).toContain(`www.${zone()}`);
@@ -91,8 +108,17 @@ describe('certificates keep to their app', () => {
     const failing = `down.${mine}.test`;
     await pebble.resolve(failing, '127.0.0.2');
     expect((await t.ssh('mallory', ['domains:add', mine, failing])).exitCode).toBe(0);
-    const tasks = (): number => pebble.output().split('\n').filter((l) => l.includes('Pulled a task') && l.includes(`Value:"${failing}"`)).length;
-    await waitFor(async () => JSON.parse((await t.ssh('mallory', ['certs', mine, '--json'])).stdout).some((c: { host: string; failure: unknown }) => c.host === failing && c.failure), 60_000, 'the first attempt to fail');
+    const tasks = (): number =>
+      pebble
+        .output()
+        .split('\n')
+        .filter((l) => l.includes('Pulled a task') && l.includes(`Value:"${failing}"`)).length;
+    await waitFor(
+      async () =>
+        JSON.parse((await t.ssh('mallory', ['certs', mine, '--json'])).stdout).some((c: { host: string; failure: unknown }) => c.host === failing && c.failure),
+      60_000,
+      'the first attempt to fail',
+    );
     const before = tasks();
     // A flood of handshakes for the host, as any client on the internet could make.
     const root = await pebble.issuingRoot();
@@ -106,10 +132,12 @@ describe('certificates keep to their app', () => {
     expect(url.hostname).toBe('127.0.0.1');
     for (const guess of [`/?domain=${failing}`, `/certificate-ask?domain=${failing}`, `${url.pathname}x?domain=${failing}`]) {
       const status = await new Promise<number>((resolve, reject) =>
-        http.get({ host: '127.0.0.1', port: url.port, path: guess, agent: false }, (res) => {
-          res.resume();
-          resolve(res.statusCode ?? 0);
-        }).on('error', reject),
+        http
+          .get({ host: '127.0.0.1', port: url.port, path: guess, agent: false }, (res) => {
+            res.resume();
+            resolve(res.statusCode ?? 0);
+          })
+          .on('error', reject),
       );
       expect(status, guess).toBe(403);
     }

@@ -16,8 +16,7 @@ describe('scheduled jobs keep to the app’s share', () => {
   let mine: string;
   let theirs: string;
 
-  const repoWith = (jobs: string): Promise<string> =>
-    fixtureRepo('dockerfile-hello', (d) => fs.writeFileSync(path.join(d, 'skiff.yml'), `cron:\n${jobs}`));
+  const repoWith = (jobs: string): Promise<string> => fixtureRepo('dockerfile-hello', (d) => fs.writeFileSync(path.join(d, 'skiff.yml'), `cron:\n${jobs}`));
   const cronContainers = async (app: string): Promise<string[]> =>
     (await execa('docker', ['ps', '-aq', '--filter', `label=skiff.app=${app}`, '--filter', 'label=skiff.cron-run'])).stdout.split('\n').filter(Boolean);
 
@@ -36,7 +35,7 @@ describe('scheduled jobs keep to the app’s share', () => {
       `  - {name: probe, schedule: "@yearly", command: "${probe}"}`,
       '  - {name: forever, schedule: "@yearly", command: "trap \\"\\" TERM; while true; do sleep 1; done", timeout: 3s}',
       '  - {name: pile, schedule: "@yearly", command: "sleep 8", concurrency: allow}',
-      "  - {name: flood, schedule: \"@yearly\", command: \"head -c 3000000 /dev/zero | tr '\\\\\\\\0' x; echo; echo THE-END\"}",
+      '  - {name: flood, schedule: "@yearly", command: "head -c 3000000 /dev/zero | tr \'\\\\\\\\0\' x; echo; echo THE-END"}',
       '',
     ].join('\n');
     const pushed = await t.push('mallory', await repoWith(jobs), mine);
@@ -45,7 +44,11 @@ describe('scheduled jobs keep to the app’s share', () => {
   afterAll(async () => t?.cleanup());
 
   it('another tenant’s jobs cannot be listed, read or run', async () => {
-    for (const args of [['cron', theirs], ['cron:runs', theirs], ['cron:run', theirs, 'payout']]) {
+    for (const args of [
+      ['cron', theirs],
+      ['cron:runs', theirs],
+      ['cron:run', theirs, 'payout'],
+    ]) {
       const r = await t.ssh('mallory', args);
       expect(r.exitCode, args.join(' ')).toBe(1);
       expect(r.stderr).toContain('access denied');
@@ -57,7 +60,12 @@ describe('scheduled jobs keep to the app’s share', () => {
     const push = await t.push('mallory', await repoWith('  - {name: hammer, schedule: "* * * * * *", command: "true"}\n'), mine, '+main');
     expect(push.exitCode).not.toBe(0);
     expect(push.stderr).toContain('skiff.yml: cron job hammer: schedule "* * * * * *" is not valid: six fields (seconds) are not allowed on this server');
-    expect(JSON.parse((await t.ssh('mallory', ['cron', mine, '--json'])).stdout).map((j: { name: string }) => j.name)).toEqual(['probe', 'forever', 'pile', 'flood']);
+    expect(JSON.parse((await t.ssh('mallory', ['cron', mine, '--json'])).stdout).map((j: { name: string }) => j.name)).toEqual([
+      'probe',
+      'forever',
+      'pile',
+      'flood',
+    ]);
   });
 
   it('runs with no engine socket and the app’s limits', async () => {

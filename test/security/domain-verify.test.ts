@@ -31,7 +31,10 @@ describe('a custom domain proves it is the app’s, and certificate orders are b
   it('refuses a domain until its DNS has the TXT record made for that app, and names the record', async () => {
     const first = await t.ssh('victim', ['domains:add', shop, 'www.verified.example']);
     expect(first.exitCode).toBe(1);
-    const record = / !     www\.verified\.example is not verified for \S+: add a DNS TXT record (_skiff-challenge\.www\.verified\.example) with the value (skiff-verify=[0-9a-f]{32}), then run domains:add/.exec(first.stderr);
+    const record =
+      / !     www\.verified\.example is not verified for \S+: add a DNS TXT record (_skiff-challenge\.www\.verified\.example) with the value (skiff-verify=[0-9a-f]{32}), then run domains:add/.exec(
+        first.stderr,
+      );
     expect(record, first.stderr).not.toBeNull();
     expect((await t.ssh('victim', ['domains', shop, '--json'])).stdout).not.toContain('www.verified.example');
     await pebble.setTxt(record![1], record![2]);
@@ -61,7 +64,9 @@ describe('a custom domain proves it is the app’s, and certificate orders are b
     }
     expect(said[0]).toBe('');
     expect(said[1]).toBe('');
-    expect(said[2]).toBe(" !     mallory's apps were given 2 domains in the last hour, the most SKIFF_MAX_CERTS_PER_HOUR allows with HTTPS on; try again later");
+    expect(said[2]).toBe(
+      " !     mallory's apps were given 2 domains in the last hour, the most SKIFF_MAX_CERTS_PER_HOUR allows with HTTPS on; try again later",
+    );
     expect(JSON.parse((await t.ssh('mallory', ['domains', evil, '--json'])).stdout)).not.toContain('c.orders.example');
     // Another owner is not held back by mallory's orders.
     const other = await t.ssh('victim', ['domains:add', shop, 'c.orders.example']);

@@ -34,7 +34,10 @@ describe('stored values print as text', () => {
   afterAll(async () => t?.cleanup());
 
   it('shows the trail one event a line, with no control character, to the admin and to the user', async () => {
-    for (const reader of [['admin', ['events']], ['mallory', ['events', app]]] as const) {
+    for (const reader of [
+      ['admin', ['events']],
+      ['mallory', ['events', app]],
+    ] as const) {
       const r = await t.ssh(reader[0], [...reader[1]]);
       expect(r.exitCode).toBe(0);
       const lines = r.stdout.trimEnd().split('\n');

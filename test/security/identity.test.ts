@@ -5,7 +5,8 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { commitAll, fixtureRepo } from '../helpers/skiff.js';
 import { Tenants } from '../helpers/tenants.js';
 
-const imageId = async (ref: string): Promise<string> => (await execa('docker', ['image', 'inspect', '--format', '{{.Id}}', ref], { reject: false })).stdout.trim();
+const imageId = async (ref: string): Promise<string> =>
+  (await execa('docker', ['image', 'inspect', '--format', '{{.Id}}', ref], { reject: false })).stdout.trim();
 
 /**
  * Attack: come back to what another tenant had by a name or a right that
@@ -19,15 +20,23 @@ describe('ownership follows identity and access is asked live', () => {
   let t: Tenants;
 
   beforeAll(async () => {
-    t = await Tenants.start({ SKIFF_MAX_APPS_PER_USER: '6', SKIFF_MAX_DOMAINS_PER_APP: '2', SKIFF_MAX_HOLDS_PER_USER: '1', SKIFF_MAX_HOLDS: '10', SKIFF_MAX_CONNECTIONS_PER_USER: '2' });
+    t = await Tenants.start({
+      SKIFF_MAX_APPS_PER_USER: '6',
+      SKIFF_MAX_DOMAINS_PER_APP: '2',
+      SKIFF_MAX_HOLDS_PER_USER: '1',
+      SKIFF_MAX_HOLDS: '10',
+      SKIFF_MAX_CONNECTIONS_PER_USER: '2',
+    });
   });
   afterAll(async () => {
     await t?.cleanup();
-    const names = (await execa('docker', ['volume', 'ls', '-q', '--filter', 'label=skiff.volume'])).stdout.split('\n').filter((n) => t.apps.some((a) => n.startsWith(`skiff-${a}`)));
+    const names = (await execa('docker', ['volume', 'ls', '-q', '--filter', 'label=skiff.volume'])).stdout
+      .split('\n')
+      .filter((n) => t.apps.some((a) => n.startsWith(`skiff-${a}`)));
     if (names.length) await execa('docker', ['volume', 'rm', '-f', ...names], { reject: false });
   });
 
-  it("gives nothing of a destroyed app to whoever takes its name next: images, events, volumes", async () => {
+  it('gives nothing of a destroyed app to whoever takes its name next: images, events, volumes', async () => {
     const secretApp = t.app('secret');
     const repo = await fixtureRepo('dockerfile-hello', (d) => fs.writeFileSync(path.join(d, 'index.html'), 'baked-victim-secret\n'));
     expect((await t.push('victim', repo, secretApp)).exitCode).toBe(0);
@@ -46,7 +55,9 @@ describe('ownership follows identity and access is asked live', () => {
     expect((await execa('docker', ['volume', 'inspect', '--format', '{{index .Labels "skiff.app-id"}}', `skiff-${secretApp}_data`])).stdout).toBe(id);
     // Another app of the victim builds on it, so its image cannot be removed at destroy.
     const child = t.app('child');
-    const childRepo = await fixtureRepo('dockerfile-hello', (d) => fs.writeFileSync(path.join(d, 'Dockerfile'), `FROM skiff/${secretApp}:v2\nCMD ["sh", "-c", "exec busybox httpd -f -p \\"$PORT\\" -h /www"]\n`));
+    const childRepo = await fixtureRepo('dockerfile-hello', (d) =>
+      fs.writeFileSync(path.join(d, 'Dockerfile'), `FROM skiff/${secretApp}:v2\nCMD ["sh", "-c", "exec busybox httpd -f -p \\"$PORT\\" -h /www"]\n`),
+    );
     expect((await t.push('victim', childRepo, child)).exitCode).toBe(0);
     const destroyed = await t.ssh('victim', ['apps:destroy', secretApp, '--confirm', secretApp]);
     expect(destroyed.exitCode, destroyed.stderr).toBe(0);
@@ -72,7 +83,7 @@ describe('ownership follows identity and access is asked live', () => {
     expect(read.stdout).not.toContain('victim-volume');
   });
 
-  it("takes a removed collaborator off the review apps at once, and ends the shares they made", async () => {
+  it('takes a removed collaborator off the review apps at once, and ends the shares they made', async () => {
     const shop = t.app('shop');
     expect((await t.push('victim', await fixtureRepo('dockerfile-hello'), shop)).exitCode).toBe(0);
     expect((await t.ssh('victim', ['config:set', shop, 'DB_PASSWORD=owner-secret'])).exitCode).toBe(0);
@@ -96,7 +107,13 @@ describe('ownership follows identity and access is asked live', () => {
 
     // Her config group (an address of hers for the app's data) and her pipeline name the app.
     const group = `g${shop.replace(/-/g, '')}`.slice(0, 30);
-    for (const args of [['config:groups:create', group], ['config:set', '--group', group, 'LEAK_TO=mallory-host'], ['config:groups:add', group, shop], ['pipelines:create', group], ['pipelines:add', group, shop, '--stage', 'production']]) {
+    for (const args of [
+      ['config:groups:create', group],
+      ['config:set', '--group', group, 'LEAK_TO=mallory-host'],
+      ['config:groups:add', group, shop],
+      ['pipelines:create', group],
+      ['pipelines:add', group, shop, '--stage', 'production'],
+    ]) {
       const r = await t.ssh('mallory', args);
       expect(r.exitCode, `${args.join(' ')}: ${r.stderr}`).toBe(0);
     }
@@ -110,13 +127,19 @@ describe('ownership follows identity and access is asked live', () => {
     expect((await t.ssh('victim', ['config:get', shop, 'LEAK_TO'])).exitCode).toBe(1);
     const env = await t.ssh('victim', ['run', shop, 'sh', '-c', "'echo LEAK=${LEAK_TO:-none}'"]);
     expect(env.stdout).toBe('LEAK=none');
-    for (const args of [['config:get', review, 'DB_PASSWORD'], ['ps:restart', review], ['config', review]]) {
+    for (const args of [
+      ['config:get', review, 'DB_PASSWORD'],
+      ['ps:restart', review],
+      ['config', review],
+    ]) {
       const r = await t.ssh('mallory', args);
       expect(r.exitCode, args.join(' ')).toBe(1);
       expect(r.stderr).toBe(' !     access denied');
     }
     // Access to a review app is given on its parent only.
-    expect((await t.ssh('victim', ['access:add', review, 'mallory'])).stderr).toBe(` !     ${review} is a review app: its users are ${shop}'s; access:add ${shop} mallory`);
+    expect((await t.ssh('victim', ['access:add', review, 'mallory'])).stderr).toBe(
+      ` !     ${review} is a review app: its users are ${shop}'s; access:add ${shop} mallory`,
+    );
     fs.writeFileSync(path.join(repo, 'index.html'), 'again\n');
     await commitAll(repo, 'again');
     expect((await t.push('mallory', repo, shop, 'feat')).exitCode).not.toBe(0);
@@ -166,24 +189,32 @@ describe('ownership follows identity and access is asked live', () => {
     // Every hold is a slot of one process, and all tenants' pauses together leave the deploys' share (8 here) free.
     expect((await t.ssh('admin', ['ps:pause', other, '--max', '60'])).exitCode).toBe(0);
     const holdsDir = path.join(t.server.home, 'caddy', 'holds');
-    const holders = fs.readdirSync('/proc').filter((p) => /^\d+$/.test(p) && (() => {
-      try {
-        return fs.readFileSync(`/proc/${p}/cmdline`, 'utf8').includes(holdsDir);
-      } catch {
-        return false;
-      }
-    })());
+    const holders = fs.readdirSync('/proc').filter(
+      (p) =>
+        /^\d+$/.test(p) &&
+        (() => {
+          try {
+            return fs.readFileSync(`/proc/${p}/cmdline`, 'utf8').includes(holdsDir);
+          } catch {
+            return false;
+          }
+        })(),
+    );
     expect(holders).toHaveLength(1);
     const heldApp = t.app('held');
     expect((await t.push('admin', await fixtureRepo('dockerfile-hello'), heldApp)).exitCode).toBe(0);
     const full = await t.ssh('admin', ['ps:pause', heldApp, '--max', '60']);
     expect(full.exitCode).toBe(1);
-    expect(full.stderr).toBe(' !     the router holds the requests of 2 apps already, the most it may for pauses (SKIFF_MAX_HOLDS 10); try again when one has resumed');
+    expect(full.stderr).toBe(
+      ' !     the router holds the requests of 2 apps already, the most it may for pauses (SKIFF_MAX_HOLDS 10); try again when one has resumed',
+    );
     expect((await t.ssh('mallory', ['ps:resume', paused])).exitCode).toBe(0);
     expect((await t.ssh('admin', ['ps:resume', other])).exitCode).toBe(0);
 
     // Apps: mallory has made six by now (devil, mine, quota, paused, paused2, and the destroyed name she took).
-    const count = JSON.parse((await t.ssh('mallory', ['apps', '--json'])).stdout).filter((a: { owner?: string; createdBy?: string }) => (a.owner ?? a.createdBy) === 'mallory').length;
+    const count = JSON.parse((await t.ssh('mallory', ['apps', '--json'])).stdout).filter(
+      (a: { owner?: string; createdBy?: string }) => (a.owner ?? a.createdBy) === 'mallory',
+    ).length;
     expect(count).toBe(6);
     const over = await t.ssh('mallory', ['apps:create', t.app('onemore')]);
     expect(over.exitCode).toBe(1);

@@ -21,7 +21,9 @@ describe('what a destroy leaves', () => {
     const child = t.app('child');
     expect((await t.push('victim', await fixtureRepo('dockerfile-hello'), base)).exitCode).toBe(0);
     const baseId = (await execa('docker', ['image', 'inspect', '--format', '{{.Id}}', `skiff/${base}:v1`])).stdout.trim();
-    const repo = await fixtureRepo('dockerfile-hello', (d) => fs.writeFileSync(path.join(d, 'Dockerfile'), `FROM skiff/${base}:v1\nRUN echo child > /www/child.html\n`));
+    const repo = await fixtureRepo('dockerfile-hello', (d) =>
+      fs.writeFileSync(path.join(d, 'Dockerfile'), `FROM skiff/${base}:v1\nRUN echo child > /www/child.html\n`),
+    );
     expect((await t.push('victim', repo, child)).exitCode).toBe(0);
 
     const destroyed = await t.ssh('victim', ['apps:destroy', base, '--confirm', base]);

@@ -45,7 +45,8 @@ describe("each tenant's share of the host is bounded", () => {
     expect(web.HostConfig).toMatchObject({ PidsLimit: 200, Memory: 256 * 1024 * 1024, NetworkMode: 'skiff-apps' });
     expect(Object.keys(web.NetworkSettings.Networks)).toEqual(['skiff-apps']);
     // cgroup v2, or v1.
-    const limits = "'cat /sys/fs/cgroup/pids.max 2>/dev/null || cat /sys/fs/cgroup/pids/pids.max; cat /sys/fs/cgroup/memory.max 2>/dev/null || cat /sys/fs/cgroup/memory/memory.limit_in_bytes'";
+    const limits =
+      "'cat /sys/fs/cgroup/pids.max 2>/dev/null || cat /sys/fs/cgroup/pids/pids.max; cat /sys/fs/cgroup/memory.max 2>/dev/null || cat /sys/fs/cgroup/memory/memory.limit_in_bytes'";
     const run = await t.ssh('mallory', ['run', app, 'sh', '-c', limits]);
     expect(run.exitCode, run.stderr).toBe(0);
     expect(run.stdout.split('\n').slice(0, 2)).toEqual(['200', String(256 * 1024 * 1024)]);
@@ -105,7 +106,9 @@ describe("each tenant's share of the host is bounded", () => {
     const hungry = t.app('hungry');
     // web takes some 40 MB as it starts: under 8m it is killed before it answers.
     const procfile = 'web: x=$(head -c 40000000 /dev/zero | tr "\\000" a); exec busybox httpd -f -p $PORT -h /www\n';
-    expect((await t.push('mallory', await fixtureRepo('dockerfile-hello', (d) => fs.writeFileSync(path.join(d, 'Procfile'), procfile)), hungry)).exitCode).toBe(0);
+    expect((await t.push('mallory', await fixtureRepo('dockerfile-hello', (d) => fs.writeFileSync(path.join(d, 'Procfile'), procfile)), hungry)).exitCode).toBe(
+      0,
+    );
     const before = JSON.parse((await t.ssh('mallory', ['ps', hungry, '--json'])).stdout) as { formation: unknown };
     const starved = await t.ssh('mallory', ['resources:set', hungry, 'web', '--memory', '8m']);
     expect(starved.exitCode).not.toBe(0);

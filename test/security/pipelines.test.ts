@@ -20,11 +20,19 @@ describe('pipelines keep to their tenants', () => {
     victimProduction = t.app('vprd');
     mine = t.app('evil');
     const repo = await fixtureRepo('dockerfile-hello');
-    for (const [user, app] of [['victim', victimStaging], ['victim', victimProduction], ['mallory', mine]] as const) {
+    for (const [user, app] of [
+      ['victim', victimStaging],
+      ['victim', victimProduction],
+      ['mallory', mine],
+    ] as const) {
       const pushed = await t.push(user, repo, app);
       expect(pushed.exitCode, pushed.stderr).toBe(0);
     }
-    for (const args of [['pipelines:create', 'vline'], ['pipelines:add', 'vline', victimStaging, '--stage', 'staging'], ['pipelines:add', 'vline', victimProduction, '--stage', 'production']]) {
+    for (const args of [
+      ['pipelines:create', 'vline'],
+      ['pipelines:add', 'vline', victimStaging, '--stage', 'staging'],
+      ['pipelines:add', 'vline', victimProduction, '--stage', 'production'],
+    ]) {
       expect((await t.ssh('victim', args)).exitCode, args.join(' ')).toBe(0);
     }
     expect((await t.ssh('mallory', ['pipelines:create', 'mline'])).exitCode).toBe(0);
@@ -72,7 +80,9 @@ describe('pipelines keep to their tenants', () => {
     const repo = await fixtureRepo('dockerfile-hello');
     expect((await t.push('victim', repo, target)).exitCode).toBe(0);
     expect((await t.ssh('mallory', ['apps:set', mine, 'review-apps', 'on'])).exitCode).toBe(0);
-    expect((await t.ssh('victim', ['apps:create', `${mine}-later`])).stderr).toBe(` !     names starting ${mine}- are kept for the review apps of ${mine}; choose another name`);
+    expect((await t.ssh('victim', ['apps:create', `${mine}-later`])).stderr).toBe(
+      ` !     names starting ${mine}- are kept for the review apps of ${mine}; choose another name`,
+    );
     await execa('git', ['branch', 'admin'], { cwd: repo });
     const takeover = await t.push('mallory', repo, mine, 'admin');
     expect(takeover.exitCode).not.toBe(0);

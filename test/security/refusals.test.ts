@@ -42,7 +42,11 @@ describe('the audit trail keeps every refusal, and each app its own', () => {
     }
     const trail = JSON.parse((await t.ssh('victim', ['events', app, '--json'])).stdout) as Event[];
     const refused = trail.filter((e) => e.user === 'mallory');
-    expect(refused.map((e) => e.action).sort()).toEqual(reads(app).map((w) => w[0]).sort());
+    expect(refused.map((e) => e.action).sort()).toEqual(
+      reads(app)
+        .map((w) => w[0])
+        .sort(),
+    );
     expect(refused.every((e) => e.outcome === 'denied' && e.app === app)).toBe(true);
     // An admin's command refused: kept under no app, with what it named.
     expect((await t.ssh('mallory', ['keys:list'])).exitCode).toBe(1);

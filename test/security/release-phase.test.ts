@@ -22,7 +22,14 @@ describe('the release phase keeps to the app’s share', () => {
   afterAll(async () => t?.cleanup());
 
   const pushWith = async (release: string): Promise<Awaited<ReturnType<Tenants['push']>>> =>
-    t.push('mallory', await fixtureRepo('dockerfile-hello', (d) => fs.writeFileSync(path.join(d, 'Procfile'), `web: exec busybox httpd -f -p "$PORT" -h /www\nrelease: ${release}\n`)), app, '+main');
+    t.push(
+      'mallory',
+      await fixtureRepo('dockerfile-hello', (d) =>
+        fs.writeFileSync(path.join(d, 'Procfile'), `web: exec busybox httpd -f -p "$PORT" -h /www\nrelease: ${release}\n`),
+      ),
+      app,
+      '+main',
+    );
 
   it('runs with no engine socket, the app’s limits, and nothing of it left once it exits', async () => {
     const probe = [

@@ -26,12 +26,19 @@ describe('storage belongs to its app', () => {
   });
   afterAll(async () => {
     await t?.cleanup();
-    const names = (await execa('docker', ['volume', 'ls', '-q', '--filter', 'label=skiff.volume'])).stdout.split('\n').filter((n) => t.apps.some((a) => n.startsWith(`skiff-${a}`)));
+    const names = (await execa('docker', ['volume', 'ls', '-q', '--filter', 'label=skiff.volume'])).stdout
+      .split('\n')
+      .filter((n) => t.apps.some((a) => n.startsWith(`skiff-${a}`)));
     if (names.length) await execa('docker', ['volume', 'rm', '-f', ...names], { reject: false });
   });
 
   it("refuses another tenant's storage commands with access denied", async () => {
-    for (const args of [['storage', shop], ['storage:mount', shop, 'x:/x'], ['storage:unmount', shop, 'data-db'], ['storage:destroy', shop, 'data-db', '--confirm', 'data-db']]) {
+    for (const args of [
+      ['storage', shop],
+      ['storage:mount', shop, 'x:/x'],
+      ['storage:unmount', shop, 'data-db'],
+      ['storage:destroy', shop, 'data-db', '--confirm', 'data-db'],
+    ]) {
       const r = await t.ssh('mallory', args);
       expect(r.exitCode, args.join(' ')).toBe(1);
       expect(r.stderr).toBe(' !     access denied');
@@ -51,7 +58,10 @@ describe('storage belongs to its app', () => {
     expect((await t.push('victim', await fixtureRepo('dockerfile-hello'), second)).exitCode).toBe(0);
     expect((await t.ssh('victim', ['storage:mount', second, `${shop}/data-db:/shared`])).exitCode).toBe(0);
     expect((await t.ssh('victim', ['run', second, 'cat', '/shared/secret'])).stdout).toBe('victim-secret');
-    for (const args of [['storage:mount', mine, `${second}/data-db:/x`], ['storage:unmount', second, `${shop}/data-db`]]) {
+    for (const args of [
+      ['storage:mount', mine, `${second}/data-db:/x`],
+      ['storage:unmount', second, `${shop}/data-db`],
+    ]) {
       const denied = await t.ssh('mallory', args);
       expect(denied.exitCode, args.join(' ')).toBe(1);
       expect(denied.stderr).toBe(' !     access denied');
@@ -70,8 +80,16 @@ describe('storage belongs to its app', () => {
 
   it('refuses mount paths that would add options to the engine mount, and system paths', async () => {
     const own = t.app('mine');
-    expect((await t.push('mallory', await fixtureRepo('dockerfile-hello', (d) => fs.writeFileSync(path.join(d, 'Procfile'), 'web: exec busybox httpd -f -p "$PORT" -h /www\n')), own)).exitCode).toBe(0);
-    for (const spec of ['x:/data,source=/var/run/docker.sock,type=bind', 'x:/data=/etc', 'x:/', 'x:/data/../etc', 'x:/sys/fs', 'x:/dev', "x:/da ta"]) {
+    expect(
+      (
+        await t.push(
+          'mallory',
+          await fixtureRepo('dockerfile-hello', (d) => fs.writeFileSync(path.join(d, 'Procfile'), 'web: exec busybox httpd -f -p "$PORT" -h /www\n')),
+          own,
+        )
+      ).exitCode,
+    ).toBe(0);
+    for (const spec of ['x:/data,source=/var/run/docker.sock,type=bind', 'x:/data=/etc', 'x:/', 'x:/data/../etc', 'x:/sys/fs', 'x:/dev', 'x:/da ta']) {
       const r = await t.ssh('mallory', ['storage:mount', own, `'${spec}'`]);
       expect(r.exitCode, spec).toBe(1);
       expect(r.stderr).toMatch(/invalid mount path|is the kernel's/);

@@ -37,7 +37,15 @@ describe('webhooks reach no internal address', () => {
     const app = t.app('ssrf');
     expect((await t.ssh('mallory', ['apps:create', app])).exitCode).toBe(0);
     const p = inside.port;
-    for (const url of [`http://127.0.0.1:${p}/`, `http://0x7f000001:${p}/`, `http://2130706433:${p}/`, `http://127.1:${p}/`, `http://[::ffff:127.0.0.1]:${p}/`, `http://[::1]:${p}/`, `http://localhost:${p}/`]) {
+    for (const url of [
+      `http://127.0.0.1:${p}/`,
+      `http://0x7f000001:${p}/`,
+      `http://2130706433:${p}/`,
+      `http://127.1:${p}/`,
+      `http://[::ffff:127.0.0.1]:${p}/`,
+      `http://[::1]:${p}/`,
+      `http://localhost:${p}/`,
+    ]) {
       const r = await t.ssh('mallory', ['hooks:add', app, url]);
       expect(r.exitCode, url).toBe(1);
       expect(r.stderr, url).toMatch(/^ ! {5}.*(loopback|IPv4-mapped) address; a webhook must go to a public host\n?$/);

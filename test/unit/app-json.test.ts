@@ -11,8 +11,17 @@ describe('app.json', () => {
         name: 'x',
         addons: ['heroku-postgresql'],
         scripts: { dokku: { predeploy: './p' }, test: 'npm test' },
-        healthchecks: { web: [{ type: 'liveness', path: '/live' }, { type: 'readiness', path: '/ready' }], worker: [{ path: '/w' }] },
-        cron: [{ command: './a', schedule: '@daily', concurrency_policy: 'forbid' }, { command: './b', schedule: '@daily', maintenance: true }],
+        healthchecks: {
+          web: [
+            { type: 'liveness', path: '/live' },
+            { type: 'readiness', path: '/ready' },
+          ],
+          worker: [{ path: '/w' }],
+        },
+        cron: [
+          { command: './a', schedule: '@daily', concurrency_policy: 'forbid' },
+          { command: './b', schedule: '@daily', maintenance: true },
+        ],
         formation: { web: { quantity: 3, max_parallel: 1 }, worker: {} },
       }),
       rules,
@@ -26,14 +35,25 @@ describe('app.json', () => {
       ignored: ['name', 'addons', 'scripts.test'],
     });
     // The same entry keeps its name; another gets another.
-    const again = parseAppJson(JSON.stringify({ cron: [{ command: './a', schedule: '@daily' }, { command: './c', schedule: '@daily' }] }), rules);
+    const again = parseAppJson(
+      JSON.stringify({
+        cron: [
+          { command: './a', schedule: '@daily' },
+          { command: './c', schedule: '@daily' },
+        ],
+      }),
+      rules,
+    );
     expect(again?.cron?.[0].name).toBe(json?.cron?.[0].name);
     expect(again?.cron?.[1].name).not.toBe(json?.cron?.[0].name);
     expect(parseAppJson(undefined, rules)).toBeUndefined();
   });
 
   it('refuses what it would use but cannot, naming the field', () => {
-    const bad = (doc: unknown): (() => unknown) => () => parseAppJson(JSON.stringify(doc), rules);
+    const bad =
+      (doc: unknown): (() => unknown) =>
+      () =>
+        parseAppJson(JSON.stringify(doc), rules);
     expect(bad([1])).toThrow('app.json must be a JSON object');
     expect(bad({ scripts: { dokku: { predeploy: 3 } } })).toThrow('app.json: scripts.dokku.predeploy must be a command');
     expect(bad({ scripts: { postdeploy: 'a\nb' } })).toThrow('app.json: scripts.postdeploy has a control character');

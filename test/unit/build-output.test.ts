@@ -35,6 +35,8 @@ describe('a base image that could not be had', () => {
       'the base image node:20-bookworm-slim is not on this host and could not be pulled; set SKIFF_STACK_NODE_IMAGE to an image your Docker engine has',
     );
     expect(baseImageMissing(pull, [], setting)).toBeUndefined();
-    expect(baseImageMissing(new BuildFailedError("docker build failed: The command '/bin/sh -c false' returned a non-zero code: 1"), ['x:1'], setting)).toBeUndefined();
+    expect(
+      baseImageMissing(new BuildFailedError("docker build failed: The command '/bin/sh -c false' returned a non-zero code: 1"), ['x:1'], setting),
+    ).toBeUndefined();
   });
 });

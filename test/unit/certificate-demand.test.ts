@@ -70,7 +70,15 @@ describe('the demand for automatic certificates', () => {
   });
 
   it('leaves alone a host that a custom certificate covers', () => {
-    services.store.certificates.add('shop', { fingerprint: 'f', names: ['www.shop.test'], issuer: 'Custom', notAfter: '2031-01-01T00:00:00Z', addedBy: 'alice', chain: 'c', key: 'k' });
+    services.store.certificates.add('shop', {
+      fingerprint: 'f',
+      names: ['www.shop.test'],
+      issuer: 'Custom',
+      notAfter: '2031-01-01T00:00:00Z',
+      addedBy: 'alice',
+      chain: 'c',
+      key: 'k',
+    });
     expect(demand.ask('www.shop.test')).toBe(false);
     expect(demand.ask('shop.skiff.test')).toBe(true);
   });

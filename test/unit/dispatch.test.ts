@@ -5,8 +5,37 @@ import { SETTINGS } from '../../src/config.js';
 
 /** Commands that only read; every other command changes something and must leave an event. */
 const READ_ONLY = new Set([
-  'apps:list', 'apps:info', 'builds', 'builds:output', 'releases', 'releases:info', 'releases:output', 'config', 'config:get', 'ps', 'domains',
-  'logs', 'storage', 'access', 'whoami', 'events', 'hooks', 'keys:list', 'help', 'version', 'doctor', 'tokens', 'stacks', 'stacks:dockerfile', 'stacks:info', 'nodes', 'cron', 'cron:runs', 'pipelines', 'config:groups', 'certs',
+  'apps:list',
+  'apps:info',
+  'builds',
+  'builds:output',
+  'releases',
+  'releases:info',
+  'releases:output',
+  'config',
+  'config:get',
+  'ps',
+  'domains',
+  'logs',
+  'storage',
+  'access',
+  'whoami',
+  'events',
+  'hooks',
+  'keys:list',
+  'help',
+  'version',
+  'doctor',
+  'tokens',
+  'stacks',
+  'stacks:dockerfile',
+  'stacks:info',
+  'nodes',
+  'cron',
+  'cron:runs',
+  'pipelines',
+  'config:groups',
+  'certs',
 ]);
 
 describe('the command dispatcher', () => {
@@ -33,7 +62,7 @@ describe('the command dispatcher', () => {
     expect(JSON.stringify(note('run', ['shop', '--', 'psql', 'postgres://u:pw@db']))).not.toContain('pw@db');
   });
 
-  it('reads each command\'s arguments from its usage line, the one place they are declared', () => {
+  it("reads each command's arguments from its usage line, the one place they are declared", () => {
     expect(grammarOf('APP KEY=VALUE... [--no-restart]')).toEqual({ options: { 'no-restart': { type: 'boolean' } }, min: 2, max: Infinity });
     expect(grammarOf('NAME --confirm NAME')).toEqual({ options: { confirm: { type: 'string' } }, min: 1, max: 1 });
     expect(grammarOf('APP [-n LINES] [-p TYPE] [-t]')).toEqual({
@@ -49,7 +78,9 @@ describe('the command dispatcher', () => {
     // Node's parser's words never reach a user: a negative value goes to the command to judge, a missing one is named.
     expect(parseCommandArgs('ps:pause', 'APP [--max SECONDS]', ['web', '--max', '-3'])).toEqual({ positionals: ['web'], values: { max: '-3' } });
     expect(() => parseCommandArgs('pipelines:add', 'NAME APP [--stage STAGE]', ['p', 'a', '--stage'])).toThrow(/^--stage takes a value; usage: pipelines:add/);
-    expect(() => parseCommandArgs('pipelines:add', 'NAME APP [--stage STAGE]', ['p', 'a', '--stage', '--x'])).toThrow("--stage takes a value; one that starts with '-' goes as --stage=VALUE");
+    expect(() => parseCommandArgs('pipelines:add', 'NAME APP [--stage STAGE]', ['p', 'a', '--stage', '--x'])).toThrow(
+      "--stage takes a value; one that starts with '-' goes as --stage=VALUE",
+    );
     // Every command's usage line parses (a typo there would break the command).
     for (const c of COMMANDS.filter((c) => !c.raw)) expect(() => grammarOf(c.usage)).not.toThrow();
   });

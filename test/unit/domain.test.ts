@@ -97,7 +97,17 @@ describe('shellCommand', () => {
     const { shellCommand } = await import('../../src/domain/procfile.js');
     expect(shellCommand('node server.js --port $PORT')).toEqual(['sh', '-c', 'exec node server.js --port $PORT']);
     expect(shellCommand('  bundle exec puma  ')).toEqual(['sh', '-c', 'exec bundle exec puma']);
-    for (const compound of ['npm run migrate && node server.js', 'cd app; node x', 'FOO=1 node x', 'exec node x', 'while true; do sleep 1; done', 'a | b', 'echo $(date)', 'node x > log', 'if true; then x; fi']) {
+    for (const compound of [
+      'npm run migrate && node server.js',
+      'cd app; node x',
+      'FOO=1 node x',
+      'exec node x',
+      'while true; do sleep 1; done',
+      'a | b',
+      'echo $(date)',
+      'node x > log',
+      'if true; then x; fi',
+    ]) {
       expect(shellCommand(compound), compound).toEqual(['sh', '-c', compound]);
     }
   });

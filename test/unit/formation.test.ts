@@ -101,7 +101,11 @@ describe('caddyConfig', () => {
     expect(held.skiff.routes[0].handle[0]).toEqual({
       handler: 'reverse_proxy',
       upstreams: [{ dial: 'unix//run/h1.hold' }],
-      headers: { request: { set: { 'X-Skiff-Client': ['{http.request.remote.host}'], 'X-Skiff-Proto': ['{http.request.scheme}'], 'X-Skiff-Host': ['{http.request.host}'] } } },
+      headers: {
+        request: {
+          set: { 'X-Skiff-Client': ['{http.request.remote.host}'], 'X-Skiff-Proto': ['{http.request.scheme}'], 'X-Skiff-Host': ['{http.request.host}'] },
+        },
+      },
     });
     expect(held['skiff-release']).toBeUndefined();
     const releasing = config({ releasing: [hold] }).apps.http.servers;
@@ -111,7 +115,14 @@ describe('caddyConfig', () => {
     expect(releasing['skiff-release'].routes[0]).toMatchObject({ match: [{ path: [HOLD_CHECK_PATH] }], handle: [{ status_code: 200 }] });
     expect(releasing['skiff-release'].routes[1]).toMatchObject({
       match: releasing.skiff.routes[0].match,
-      handle: [{ upstreams: [{ dial: '127.0.0.1:4009' }], headers: { request: { set: { 'X-Forwarded-For': ['{http.request.header.X-Skiff-Client}'] }, delete: ['X-Skiff-Client', 'X-Skiff-Proto', 'X-Skiff-Host'] } } }],
+      handle: [
+        {
+          upstreams: [{ dial: '127.0.0.1:4009' }],
+          headers: {
+            request: { set: { 'X-Forwarded-For': ['{http.request.header.X-Skiff-Client}'] }, delete: ['X-Skiff-Client', 'X-Skiff-Proto', 'X-Skiff-Host'] },
+          },
+        },
+      ],
     });
   });
 
@@ -128,7 +139,10 @@ describe('caddyConfig', () => {
     expect(config.apps.http.servers['skiff-redirect'].listen).toEqual(['0.0.0.0:80']);
     const issuer = { module: 'acme', ca: 'https://ca.example/dir', email: 'ops@example.com', trusted_roots_pem_files: ['/etc/ca.pem'] };
     expect(config.apps.tls).toEqual({
-      automation: { on_demand: { ask: 'http://127.0.0.1:9/ask' }, policies: [{ subjects: ['shop.example.com'], issuers: [issuer], on_demand: true }, { issuers: [issuer] }] },
+      automation: {
+        on_demand: { ask: 'http://127.0.0.1:9/ask' },
+        policies: [{ subjects: ['shop.example.com'], issuers: [issuer], on_demand: true }, { issuers: [issuer] }],
+      },
     });
     const plain = caddyConfig([], { admin: 'localhost:2019', listen: '0.0.0.0:80' }) as { apps: Record<string, unknown> };
     expect(plain.apps.tls).toBeUndefined();
@@ -136,7 +150,10 @@ describe('caddyConfig', () => {
 
   it('holds in slots of one Caddy that wait, with any method, until their release socket answers the check', () => {
     type Server = { listen: string[]; metrics: object; routes: { handle: Record<string, unknown>[] }[] };
-    const config = holdPoolConfig('/run/holds', { slots: 3, seconds: 60 }) as { admin: { listen: string }; apps: { http: { servers: Record<string, Server> } } };
+    const config = holdPoolConfig('/run/holds', { slots: 3, seconds: 60 }) as {
+      admin: { listen: string };
+      apps: { http: { servers: Record<string, Server> } };
+    };
     const servers = config.apps.http.servers;
     expect(Object.keys(servers)).toEqual(['slot-000', 'slot-001', 'slot-002']);
     expect(servers['slot-002'].listen).toEqual(['unix//run/holds/slot-002.hold']);

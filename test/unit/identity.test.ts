@@ -35,7 +35,7 @@ describe('identity, not names', () => {
     expect(store.events.list({ app: 'shop', limit: 10 })).toHaveLength(2);
   });
 
-  it("lets a release image be built on only by users of that very app: not of a later app of the name, nor of a destroyed one", () => {
+  it('lets a release image be built on only by users of that very app: not of a later app of the name, nor of a destroyed one', () => {
     const first = store.apps.create('shop', 'alice');
     expect(mayUseImageOf(store, { app: 'shop', appId: first.id }, alice)).toBe(true);
     expect(mayUseImageOf(store, { app: 'shop', appId: first.id }, bob)).toBe(false);
@@ -75,10 +75,32 @@ describe('identity, not names', () => {
 describe('the build API writes its own build request', () => {
   const image = 'skiff/shop:build-1';
   it('keeps what it checked, drops what Skiff sets, and refuses the rest', () => {
-    const checked = checkBuildQuery(new URLSearchParams({ t: `docker.io/${image}`, memory: '99999999999', nocache: '1', buildargs: '{"A":"b"}' }), image, { memory: 1024, networkmode: 'skiff-builds' });
-    expect(Object.fromEntries(checked.query)).toEqual({ t: image, version: '1', rm: '1', forcerm: '1', nocache: '1', buildargs: '{"A":"b"}', memory: '1024', networkmode: 'skiff-builds' });
+    const checked = checkBuildQuery(new URLSearchParams({ t: `docker.io/${image}`, memory: '99999999999', nocache: '1', buildargs: '{"A":"b"}' }), image, {
+      memory: 1024,
+      networkmode: 'skiff-builds',
+    });
+    expect(Object.fromEntries(checked.query)).toEqual({
+      t: image,
+      version: '1',
+      rm: '1',
+      forcerm: '1',
+      nocache: '1',
+      buildargs: '{"A":"b"}',
+      memory: '1024',
+      networkmode: 'skiff-builds',
+    });
     expect(checked.buildArgs).toEqual({ A: 'b' });
-    expect(() => checkBuildQuery(new URLSearchParams([['t', image], ['dockerfile', 'a'], ['dockerfile', 'b']]), image, {})).toThrow("'dockerfile' is given twice");
+    expect(() =>
+      checkBuildQuery(
+        new URLSearchParams([
+          ['t', image],
+          ['dockerfile', 'a'],
+          ['dockerfile', 'b'],
+        ]),
+        image,
+        {},
+      ),
+    ).toThrow("'dockerfile' is given twice");
     expect(() => checkBuildQuery(new URLSearchParams({ t: image, networkmode: 'host' }), image, {})).toThrow("may not use the network 'host'");
     expect(() => checkBuildQuery(new URLSearchParams({ t: image, labels: '{"skiff.app-id":"x"}' }), image, {})).toThrow("Skiff's own labels");
     expect(() => checkBuildQuery(new URLSearchParams({ t: image, buildargs: '{"A":1}' }), image, {})).toThrow('is no string');

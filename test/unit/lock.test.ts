@@ -11,16 +11,30 @@ describe('withAppLock', () => {
     const messages: string[] = [];
     setTimeout(() => store.locks.release('a', process.ppid), 600);
     const order: string[] = [];
-    await withAppLock(store, 'a', { holder: 'bob', purpose: 'deploy' }, (m) => messages.push(m), new AbortController().signal, async () => {
-      order.push('ran');
-    });
+    await withAppLock(
+      store,
+      'a',
+      { holder: 'bob', purpose: 'deploy' },
+      (m) => messages.push(m),
+      new AbortController().signal,
+      async () => {
+        order.push('ran');
+      },
+    );
     expect(order).toEqual(['ran']);
     expect(messages).toHaveLength(1);
     expect(messages[0]).toMatch(/^Waiting for the deploy of a by alice \(since .*\) to finish$/);
     await expect(
-      withAppLock(store, 'a', { holder: 'bob', purpose: 'deploy' }, () => {}, new AbortController().signal, async () => {
-        throw new Error('boom');
-      }),
+      withAppLock(
+        store,
+        'a',
+        { holder: 'bob', purpose: 'deploy' },
+        () => {},
+        new AbortController().signal,
+        async () => {
+          throw new Error('boom');
+        },
+      ),
     ).rejects.toThrow('boom');
     // Released after the failure: a third holder gets it at once.
     expect(store.locks.tryAcquire({ app: 'a', pid: process.ppid, holder: 'carol', purpose: 'deploy' }, () => true)).toBeUndefined();
@@ -31,8 +45,15 @@ describe('withAppLock', () => {
     store.locks.tryAcquire({ app: 'a', pid: process.ppid, holder: 'alice', purpose: 'deploy' }, () => true);
     const controller = new AbortController();
     setTimeout(() => controller.abort(), 300);
-    await expect(withAppLock(store, 'a', { holder: 'bob', purpose: 'deploy' }, () => {}, controller.signal, async () => 1)).rejects.toThrow(
-      /gave up waiting for the deploy of a/,
-    );
+    await expect(
+      withAppLock(
+        store,
+        'a',
+        { holder: 'bob', purpose: 'deploy' },
+        () => {},
+        controller.signal,
+        async () => 1,
+      ),
+    ).rejects.toThrow(/gave up waiting for the deploy of a/);
   });
 });

@@ -107,9 +107,19 @@ class FakeHost implements InstanceHost, Runtime {
   async start(spec: ProcessSpec): Promise<Instance> {
     events.push(`start ${spec.process}.${spec.index} v${spec.release}`);
     this.specs.push(spec);
-    if (this.failing.has(spec.image)) throw new DeployFailedError('the new release did not answer HTTP on its PORT within 1s; the previous release keeps serving');
+    if (this.failing.has(spec.image))
+      throw new DeployFailedError('the new release did not answer HTTP on its PORT within 1s; the previous release keeps serving');
     const id = `${spec.app}-${spec.process}-${spec.index}-v${spec.release}-${this.port}`;
-    const instance: Instance = { id, name: id, app: spec.app, release: spec.release, process: spec.process, index: spec.index, state: 'running', hostPort: spec.port === null ? undefined : (spec.hostPort ?? this.port++) };
+    const instance: Instance = {
+      id,
+      name: id,
+      app: spec.app,
+      release: spec.release,
+      process: spec.process,
+      index: spec.index,
+      state: 'running',
+      hostPort: spec.port === null ? undefined : (spec.hostPort ?? this.port++),
+    };
     this.running.set(id, instance);
     return instance;
   }
@@ -159,7 +169,10 @@ class FakeHost implements InstanceHost, Runtime {
     return [];
   }
   versions(app: string): string[] {
-    return [...this.running.values()].filter((i) => i.app === app).map((i) => `${i.process}.${i.index} v${i.release}`).sort();
+    return [...this.running.values()]
+      .filter((i) => i.app === app)
+      .map((i) => `${i.process}.${i.index} v${i.release}`)
+      .sort();
   }
 }
 
@@ -223,7 +236,11 @@ const caller = { user: 'alice', admin: true, via: 'host' as const };
 const op = (): Parameters<typeof setConfig>[0] => ({ services, caller, progress: new Progress([]), signal: new AbortController().signal, onWait: () => {} });
 
 function git(...args: string[]): string {
-  return execFileSync('git', args, { cwd: work, encoding: 'utf8', env: { ...process.env, GIT_AUTHOR_NAME: 't', GIT_AUTHOR_EMAIL: 't@t', GIT_COMMITTER_NAME: 't', GIT_COMMITTER_EMAIL: 't@t' } }).trim();
+  return execFileSync('git', args, {
+    cwd: work,
+    encoding: 'utf8',
+    env: { ...process.env, GIT_AUTHOR_NAME: 't', GIT_AUTHOR_EMAIL: 't@t', GIT_COMMITTER_NAME: 't', GIT_COMMITTER_EMAIL: 't@t' },
+  }).trim();
 }
 
 /** A commit of the work repo, pushed as the hook sees it: the branch has not moved yet. */
@@ -269,7 +286,13 @@ beforeEach(() => {
     registry: undefined,
     runtime: new Runtimes({ docker: host }, () => 'docker'),
     router,
-    volumes: { ensure: async (app, name) => `skiff-${app}_${name}`, names: async () => [], list: async () => [], remove: async () => {}, removeApp: async () => [] },
+    volumes: {
+      ensure: async (app, name) => `skiff-${app.name}_${name}`,
+      names: async () => [],
+      list: async () => [],
+      remove: async () => {},
+      removeApp: async () => [],
+    },
     builders: [builder],
   };
   services.store.apps.create(APP, 'alice');
@@ -384,7 +407,16 @@ describe('the release phase', () => {
     await scale(op(), APP, { web: 3 });
     events = [];
     await setConfig(op(), APP, { GREETING: 'hi' }, { restart: true });
-    expect(events).toEqual(['run sh -c exec ./migrate v2', 'start web.1 v2', 'start web.2 v2', 'start web.3 v2', 'route', 'stop web.1 v1', 'stop web.2 v1', 'stop web.3 v1']);
+    expect(events).toEqual([
+      'run sh -c exec ./migrate v2',
+      'start web.1 v2',
+      'start web.2 v2',
+      'start web.3 v2',
+      'route',
+      'stop web.1 v1',
+      'stop web.2 v1',
+      'stop web.3 v1',
+    ]);
     expect(host.runs.at(-1)).toMatchObject({ image: `skiff/${APP}:v2`, env: { GREETING: 'hi' }, release: 2 });
     expect(fs.readFileSync(releaseLogPath(services.config, APP, 2), 'utf8')).toBe('ran with GREETING=hi\n');
     // Not a process type: it never runs as an instance, and is not scaled.
@@ -395,7 +427,9 @@ describe('the release phase', () => {
     await push('one', WITH_RELEASE);
     host.runStatus = 3;
     events = [];
-    await expect(setConfig(op(), APP, { GREETING: 'hi' }, { restart: true })).rejects.toThrow('the release command exited with status 3; v2 is not released; v1 keeps serving');
+    await expect(setConfig(op(), APP, { GREETING: 'hi' }, { restart: true })).rejects.toThrow(
+      'the release command exited with status 3; v2 is not released; v1 keeps serving',
+    );
     expect(events).toEqual(['run sh -c exec ./migrate v2']);
     expect(host.versions(APP)).toEqual(['web.1 v1']);
     expect(services.store.releases.find(APP, 2)?.status).toBe('failed');
@@ -422,7 +456,11 @@ describe('the release phase', () => {
     events = [];
     expect(await restart(op(), APP, undefined)).toEqual({ released: 2 });
     expect(events[0]).toBe('run sh -c exec ./migrate v2');
-    expect(services.store.releases.find(APP, 2)).toMatchObject({ status: 'deployed', config: { GREETING: 'later' }, description: 'Apply pending config: GREETING' });
+    expect(services.store.releases.find(APP, 2)).toMatchObject({
+      status: 'deployed',
+      config: { GREETING: 'later' },
+      description: 'Apply pending config: GREETING',
+    });
     expect(pendingKeys(services, APP)).toEqual({ changed: [], removed: [] });
     // Nothing pending: a restart is a restart.
     expect(await restart(op(), APP, undefined)).toMatchObject({ stopped: [expect.objectContaining({ release: 2 })] });
@@ -458,7 +496,17 @@ describe('a single-writer volume', () => {
     await mountStorage(op(), APP, 'db:/db', { singleWriter: true });
     events = [];
     await push('two', WITH_RELEASE);
-    expect(events).toEqual(['build', 'hold', 'route held', 'stop web.1 v1', 'run sh -c exec ./migrate v2', 'start web.1 v2', 'route held', 'route released', 'route']);
+    expect(events).toEqual([
+      'build',
+      'hold',
+      'route held',
+      'stop web.1 v1',
+      'run sh -c exec ./migrate v2',
+      'start web.1 v2',
+      'route held',
+      'route released',
+      'route',
+    ]);
     expect(router.upstreams(APP)).toEqual([expect.stringMatching(/^127\.0\.0\.1:\d+$/)]);
     expect(host.specs.at(-1)?.mounts).toEqual([{ volume: `skiff-${APP}_db`, path: '/db' }]);
     // The hold ended, and so did the router's answering on its release socket.
@@ -473,7 +521,18 @@ describe('a single-writer volume', () => {
     host.failing.add(`skiff/${APP}:v2`);
     events = [];
     await expect(push('two', WITH_RELEASE)).rejects.toBeInstanceOf(PushRejected);
-    expect(events).toEqual(['build', 'hold', 'route held', 'stop web.1 v1', 'run sh -c exec ./migrate v2', 'start web.1 v2', 'start web.1 v1', 'route held', 'route released', 'route']);
+    expect(events).toEqual([
+      'build',
+      'hold',
+      'route held',
+      'stop web.1 v1',
+      'run sh -c exec ./migrate v2',
+      'start web.1 v2',
+      'start web.1 v1',
+      'route held',
+      'route released',
+      'route',
+    ]);
     expect(host.versions(APP)).toEqual(['web.1 v1']);
     expect(router.upstreams(APP)).toEqual([expect.stringMatching(/^127\.0\.0\.1:\d+$/)]);
     expect(services.store.routes.held(APP)).toBeNull();
@@ -534,7 +593,9 @@ describe('a pause', () => {
     expect(router.routes[0].heldBy).toBeDefined();
     expect(await resumeDuePauses(services, until)).toEqual([APP]);
     expect(router.routes[0].heldBy).toBeUndefined();
-    expect(services.store.events.list({ app: APP, limit: 5 })).toContainEqual(expect.objectContaining({ action: 'ps:resume', user: 'skiff', source: 'server' }));
+    expect(services.store.events.list({ app: APP, limit: 5 })).toContainEqual(
+      expect.objectContaining({ action: 'ps:resume', user: 'skiff', source: 'server' }),
+    );
   });
 
   it('whose hold died is forgotten, and the app is routed as usual again', async () => {
@@ -556,12 +617,16 @@ describe('scheduled jobs', () => {
 
   it('are versioned with the release, and a bad schedule rejects the push naming the job and the reason', async () => {
     await push('one', undefined, CRON());
-    expect(services.store.releases.find(APP, 1)?.cron).toEqual([{ name: 'nightly', schedule: '0 3 * * *', command: './backup', concurrency: 'forbid', timeoutSeconds: null }]);
+    expect(services.store.releases.find(APP, 1)?.cron).toEqual([
+      { name: 'nightly', schedule: '0 3 * * *', command: './backup', concurrency: 'forbid', timeoutSeconds: null },
+    ]);
     await expect(push('two', undefined, { 'skiff.yml': 'cron:\n  - {name: nightly, schedule: "61 * * * *", command: x}\n' })).rejects.toThrow(
       'skiff.yml: cron job nightly: schedule "61 * * * *" is not valid: Invalid value for minute: 61',
     );
     // Seconds are for servers that allow them (SKIFF_CRON_SECONDS).
-    await expect(push('three', undefined, { 'skiff.yml': 'cron:\n  - {name: fast, schedule: "* * * * * *", command: x}\n' })).rejects.toThrow(/six fields \(seconds\) are not allowed/);
+    await expect(push('three', undefined, { 'skiff.yml': 'cron:\n  - {name: fast, schedule: "* * * * * *", command: x}\n' })).rejects.toThrow(
+      /six fields \(seconds\) are not allowed/,
+    );
     expect(services.store.apps.find(APP)?.currentRelease).toBe(1);
     // A config change keeps them: the same jobs, a new release.
     await setConfig(op(), APP, { A: '1' }, { restart: true });
@@ -577,7 +642,11 @@ describe('scheduled jobs', () => {
     host.runStatus = 4;
     const failed = await runCronJob(services, APP, job(), manual());
     expect(failed).toMatchObject({ status: 'failed', exitCode: 4 });
-    expect(services.store.events.list({ app: APP, limit: 1 })[0]).toMatchObject({ action: 'cron:run', source: 'cron', outcome: 'failed: nightly exited with status 4' });
+    expect(services.store.events.list({ app: APP, limit: 1 })[0]).toMatchObject({
+      action: 'cron:run',
+      source: 'cron',
+      outcome: 'failed: nightly exited with status 4',
+    });
     expect(cronRuns({ services, caller }, APP, 'nightly', 5).map((r) => r.status)).toEqual(['failed', 'succeeded']);
   });
 
@@ -638,7 +707,9 @@ describe('scheduled jobs', () => {
 
   it('run at their times, and a time missed while the server was down runs once at start', async () => {
     services.config.cron.seconds = true;
-    await push('one', undefined, { 'skiff.yml': 'cron:\n  - {name: tick, schedule: "* * * * * *", command: ./tick}\n  - {name: hourly, schedule: "0 * * * *", command: ./hourly}\n' });
+    await push('one', undefined, {
+      'skiff.yml': 'cron:\n  - {name: tick, schedule: "* * * * * *", command: ./tick}\n  - {name: hourly, schedule: "0 * * * *", command: ./hourly}\n',
+    });
     // The server was last up over an hour ago: hourly missed a time, and runs once now.
     services.store.cron.setState(APP, 'hourly', new Date(Date.now() - 2 * 3600_000).toISOString());
     const scheduler = new CronScheduler(services, { pollMs: 50 });
@@ -660,7 +731,9 @@ describe('scheduled jobs', () => {
       scheduler.stop();
     }
     // doctor: hourly has not succeeded for more than two hours since it was first seen.
-    expect(overdueJobs(services, new Date(Date.now() + 3 * 3600_000))).toEqual([expect.stringMatching(/^shop's hourly \(0 \* \* \* \*\) has not succeeded since .*: see cron:runs shop hourly$/)]);
+    expect(overdueJobs(services, new Date(Date.now() + 3 * 3600_000))).toEqual([
+      expect.stringMatching(/^shop's hourly \(0 \* \* \* \*\) has not succeeded since .*: see cron:runs shop hourly$/),
+    ]);
     expect(overdueJobs(services)).toEqual([]);
     // A run going now, longer than two periods, after one that succeeded: slow (its timeout bounds it), not failing.
     const later = Date.now() + 3 * 3600_000;
@@ -670,7 +743,9 @@ describe('scheduled jobs', () => {
     expect(services.store.cron.runs(APP, { job: 'hourly', limit: 2 }).map((r) => r.status)).toEqual(['running', 'succeeded']);
     expect(overdueJobs(services, new Date(later))).toEqual([]);
     services.store.cron.finish(going.id, 'failed', 3, '');
-    expect(overdueJobs(services, new Date(later))).toEqual([expect.stringMatching(/^shop's hourly .*; its last run \(\d+\) exited with 3: see cron:runs shop hourly$/)]);
+    expect(overdueJobs(services, new Date(later))).toEqual([
+      expect.stringMatching(/^shop's hourly .*; its last run \(\d+\) exited with 3: see cron:runs shop hourly$/),
+    ]);
   });
 });
 
@@ -680,26 +755,55 @@ describe('an app.json', () => {
     env: { SECRET: { generator: 'secret' } },
     scripts: { dokku: { predeploy: './predeploy', postdeploy: './notify' }, postdeploy: './seed' },
     formation: { web: { quantity: 2 }, worker: { quantity: 1 } },
-    healthchecks: { web: [{ type: 'liveness', path: '/alive' }, { type: 'startup', path: '/ready', attempts: 3 }] },
-    cron: [{ command: './nightly', schedule: '0 3 * * *' }, { command: './paused', schedule: '@hourly', maintenance: true }],
+    healthchecks: {
+      web: [
+        { type: 'liveness', path: '/alive' },
+        { type: 'startup', path: '/ready', attempts: 3 },
+      ],
+    },
+    cron: [
+      { command: './nightly', schedule: '0 3 * * *' },
+      { command: './paused', schedule: '@hourly', maintenance: true },
+    ],
   });
   const PROCFILE = 'web: serve\nworker: work\nrelease: ./migrate\n';
 
   it('runs predeploy before the release command, dokku postdeploy after each deploy, postdeploy after the first only', async () => {
     const shown: string[] = [];
     const update = commit('one', PROCFILE, { 'app.json': APP_JSON });
-    await deployPush(services, { app: APP, repoDir: work, update, pusher: 'alice', source: 'test' }, new Progress([new Writable({ write: (c: Buffer, _e, done) => { shown.push(c.toString()); done(); } })]), new AbortController().signal);
+    await deployPush(
+      services,
+      { app: APP, repoDir: work, update, pusher: 'alice', source: 'test' },
+      new Progress([
+        new Writable({
+          write: (c: Buffer, _e, done) => {
+            shown.push(c.toString());
+            done();
+          },
+        }),
+      ]),
+      new AbortController().signal,
+    );
     git('update-ref', 'refs/heads/main', update.newSha);
     services.store.locks.release(APP, process.ppid);
-    expect(events.filter((e) => e.startsWith('run'))).toEqual(['run sh -c exec ./predeploy v1', 'run sh -c exec ./migrate v1', 'run sh -c exec ./notify v1', 'run sh -c exec ./seed v1']);
+    expect(events.filter((e) => e.startsWith('run'))).toEqual([
+      'run sh -c exec ./predeploy v1',
+      'run sh -c exec ./migrate v1',
+      'run sh -c exec ./notify v1',
+      'run sh -c exec ./seed v1',
+    ]);
     expect(events.indexOf('run sh -c exec ./migrate v1')).toBeLessThan(events.indexOf('start web.1 v1'));
     expect(events.indexOf('route')).toBeLessThan(events.indexOf('run sh -c exec ./notify v1'));
-    expect(shown.join('')).toContain('app.json: using scripts.dokku.predeploy, scripts.dokku.postdeploy, scripts.postdeploy, cron, formation, healthchecks; ignoring name, env');
+    expect(shown.join('')).toContain(
+      'app.json: using scripts.dokku.predeploy, scripts.dokku.postdeploy, scripts.postdeploy, cron, formation, healthchecks; ignoring name, env',
+    );
     // formation: the starting scale; healthchecks: web's startup path; cron: named from its schedule and command, Dokku's default concurrency.
     expect(host.versions(APP)).toEqual(['web.1 v1', 'web.2 v1', 'worker.1 v1']);
     const rel = services.store.releases.find(APP, 1);
     expect(rel?.healthcheck).toBe('/ready');
-    expect(rel?.cron).toEqual([{ name: expect.stringMatching(/^cron-[0-9a-f]{8}$/), schedule: '0 3 * * *', command: './nightly', concurrency: 'allow', timeoutSeconds: null }]);
+    expect(rel?.cron).toEqual([
+      { name: expect.stringMatching(/^cron-[0-9a-f]{8}$/), schedule: '0 3 * * *', command: './nightly', concurrency: 'allow', timeoutSeconds: null },
+    ]);
 
     events = [];
     await scale(op(), APP, { web: 1 });
@@ -716,16 +820,24 @@ describe('an app.json', () => {
     expect(rel?.cron.map((j) => j.name)).toEqual(['own']);
     host.runStatus = 5;
     events = [];
-    await expect(push('two', PROCFILE, { 'app.json': APP_JSON })).rejects.toThrow(/app.json's predeploy exited with status 5; v2 is not released; v1 keeps serving/);
+    await expect(push('two', PROCFILE, { 'app.json': APP_JSON })).rejects.toThrow(
+      /app.json's predeploy exited with status 5; v2 is not released; v1 keeps serving/,
+    );
     expect(events.filter((e) => e.startsWith('run'))).toEqual(['run sh -c exec ./predeploy v2']);
     expect(host.versions(APP)).toEqual(['web.1 v1', 'web.2 v1', 'worker.1 v1']);
   });
 
   it('refuses a formation the Procfile does not run, and a bad value with its field, before anything changes', async () => {
-    await expect(push('one', 'web: serve\n', { 'app.json': JSON.stringify({ formation: { worker: { quantity: 1 } } }) })).rejects.toThrow('app.json: formation names worker, which the Procfile does not run (it has web)');
-    await expect(push('two', 'web: serve\n', { 'app.json': JSON.stringify({ formation: { web: { quantity: 1000 } } }) })).rejects.toThrow('app.json: formation.web.quantity must be a whole number from 0 to 100');
+    await expect(push('one', 'web: serve\n', { 'app.json': JSON.stringify({ formation: { worker: { quantity: 1 } } }) })).rejects.toThrow(
+      'app.json: formation names worker, which the Procfile does not run (it has web)',
+    );
+    await expect(push('two', 'web: serve\n', { 'app.json': JSON.stringify({ formation: { web: { quantity: 1000 } } }) })).rejects.toThrow(
+      'app.json: formation.web.quantity must be a whole number from 0 to 100',
+    );
     await expect(push('three', 'web: serve\n', { 'app.json': '{"scripts": ' })).rejects.toThrow(/app.json is not valid JSON/);
-    await expect(push('four', 'web: serve\n', { 'app.json': JSON.stringify({ cron: [{ command: 'x', schedule: 'often' }] }) })).rejects.toThrow(/app.json: cron job cron-[0-9a-f]{8}: schedule "often" is not valid/);
+    await expect(push('four', 'web: serve\n', { 'app.json': JSON.stringify({ cron: [{ command: 'x', schedule: 'often' }] }) })).rejects.toThrow(
+      /app.json: cron job cron-[0-9a-f]{8}: schedule "often" is not valid/,
+    );
     expect(services.store.formation.list(APP).filter((f) => f.quantity !== null)).toEqual([]);
     expect(services.store.apps.find(APP)?.currentRelease).toBeNull();
   });
@@ -757,7 +869,10 @@ describe('a pipeline', () => {
     expect(events).not.toContain('build');
     expect(services.store.builds.list(APP).length + services.store.builds.list(PROD).length).toBe(builds);
     const shown = await showPipeline(ask(), 'shop-line');
-    expect(shown.apps.map((a) => [a.stage, a.app, a.release])).toEqual([['staging', APP, 1], ['production', PROD, 1]]);
+    expect(shown.apps.map((a) => [a.stage, a.app, a.release])).toEqual([
+      ['staging', APP, 1],
+      ['production', PROD, 1],
+    ]);
   });
 
   it('leaves a target whose release does not start on its release, and says which', async () => {
@@ -796,12 +911,17 @@ describe('review apps', () => {
     expect(await expireReviewApps(services, new Date(now + 8 * 86_400_000))).toEqual([`${APP}-feat`]);
     expect(services.store.apps.find(`${APP}-feat`)).toBeUndefined();
     expect(services.store.apps.find(APP)).toBeDefined();
-    expect(services.store.events.list({ app: `${APP}-feat`, limit: 1 })[0]).toMatchObject({ action: 'apps:destroy', user: 'skiff', detail: { review: true, branch: 'feat' } });
+    expect(services.store.events.list({ app: `${APP}-feat`, limit: 1 })[0]).toMatchObject({
+      action: 'apps:destroy',
+      user: 'skiff',
+      detail: { review: true, branch: 'feat' },
+    });
   });
 });
 
 describe('environments in skiff.yml', () => {
-  const YML = 'healthcheck: /own\nenvironments:\n  production:\n    scale: {web: 2, worker: 1}\n    resources: {web: {memory: 256m, cpus: 0.5}}\n    healthcheck: /prod\n';
+  const YML =
+    'healthcheck: /own\nenvironments:\n  production:\n    scale: {web: 2, worker: 1}\n    resources: {web: {memory: 256m, cpus: 0.5}}\n    healthcheck: /prod\n';
   const PROCFILE = 'web: serve\nworker: work\n';
 
   it('apply the stage’s scale, limits and health check on each release; other stages keep theirs', async () => {
@@ -829,8 +949,12 @@ describe('environments in skiff.yml', () => {
       'skiff.yml: environments.production names ghost, which the Procfile does not run (it has web)',
     );
     expect(services.store.formation.list(APP).filter((f) => f.quantity !== null)).toEqual([]);
-    await expect(push('two', 'web: serve\n', { 'skiff.yml': 'environments:\n  qa: {}\n' })).rejects.toThrow("skiff.yml: environments: 'qa' is no stage (review, staging, production)");
-    await expect(push('three', 'web: serve\n', { 'skiff.yml': 'environments:\n  production:\n    resources: {web: {memory: lots}}\n' })).rejects.toThrow(/environments.production.resources.web: 'lots' is not a memory size/);
+    await expect(push('two', 'web: serve\n', { 'skiff.yml': 'environments:\n  qa: {}\n' })).rejects.toThrow(
+      "skiff.yml: environments: 'qa' is no stage (review, staging, production)",
+    );
+    await expect(push('three', 'web: serve\n', { 'skiff.yml': 'environments:\n  production:\n    resources: {web: {memory: lots}}\n' })).rejects.toThrow(
+      /environments.production.resources.web: 'lots' is not a memory size/,
+    );
   });
 });
 
@@ -852,7 +976,10 @@ describe('config groups', () => {
     expect(configOrigins(services.store, 'shop-two')).toEqual({ ENDPOINT: 'group shared', GREETING: 'app' });
 
     const change = await changeGroupConfig(op(), 'shared', { ENDPOINT: 'https://two.example' }, [], { restart: true });
-    expect(change.done.map((d) => [d.app, d.outcome])).toEqual([[APP, 'released'], ['shop-two', 'released']]);
+    expect(change.done.map((d) => [d.app, d.outcome])).toEqual([
+      [APP, 'released'],
+      ['shop-two', 'released'],
+    ]);
     for (const app of [APP, 'shop-two']) {
       const current = services.store.apps.find(app)?.currentRelease as number;
       expect(services.store.releases.find(app, current)?.config.ENDPOINT).toBe('https://two.example');

@@ -41,7 +41,12 @@ describe('Progress', () => {
 
   it('times a stage and ends it with its summary', async () => {
     const { sink, text } = capture();
-    const result = await stage(new Progress([sink]), 'Releasing', async () => 7, (n) => `Release v${n} recorded`);
+    const result = await stage(
+      new Progress([sink]),
+      'Releasing',
+      async () => 7,
+      (n) => `Release v${n} recorded`,
+    );
     expect(result).toBe(7);
     expect(text()).toMatch(/^-----> Releasing\n {7}Release v7 recorded \(\d+\.\ds\)\n$/);
   });

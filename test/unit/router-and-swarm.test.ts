@@ -44,23 +44,36 @@ describe('routing through the swarm gateway', () => {
 
   it('with HTTPS, redirects plain HTTP itself, naming the HTTPS port unless it is 443; Caddy makes no redirect of its own', () => {
     const on = (port: number): Json =>
-      (caddyConfig([{ app: 'shop', hosts: ['shop.example'], upstreams: ['127.0.0.1:4000'] }], {
-        admin: 'unix//tmp/a.sock',
-        listen: '0.0.0.0:8080',
-        tls: { listen: `0.0.0.0:${port}`, email: 'ops@example.com', ca: 'https://127.0.0.1:14000/dir', ask: 'http://127.0.0.1:9/ask' },
-      }) as Json).apps.http;
+      (
+        caddyConfig([{ app: 'shop', hosts: ['shop.example'], upstreams: ['127.0.0.1:4000'] }], {
+          admin: 'unix//tmp/a.sock',
+          listen: '0.0.0.0:8080',
+          tls: { listen: `0.0.0.0:${port}`, email: 'ops@example.com', ca: 'https://127.0.0.1:14000/dir', ask: 'http://127.0.0.1:9/ask' },
+        }) as Json
+      ).apps.http;
     const http = on(8443);
     expect(http.servers.skiff.automatic_https).toEqual({ disable_redirects: true });
     expect(http.servers['skiff-redirect'].listen).toEqual(['0.0.0.0:8080']);
-    expect(http.servers['skiff-redirect'].routes[0].handle[0]).toEqual({ handler: 'static_response', status_code: 308, headers: { Location: ['https://{http.request.host}:8443{http.request.uri}'] } });
+    expect(http.servers['skiff-redirect'].routes[0].handle[0]).toEqual({
+      handler: 'static_response',
+      status_code: 308,
+      headers: { Location: ['https://{http.request.host}:8443{http.request.uri}'] },
+    });
     expect(on(443).servers['skiff-redirect'].routes[0].handle[0].headers.Location).toEqual(['https://{http.request.host}{http.request.uri}']);
   });
 
   it("gets the hosts' certificates on demand, only for the hosts it serves and only when Skiff's ask says yes", () => {
     const tls = { listen: '0.0.0.0:8443', email: 'ops@example.com', ca: 'https://127.0.0.1:14000/dir', ask: 'http://127.0.0.1:9/ask' };
-    const tlsOf = (routes: Route[], git?: { host: string; upstream: string }): Json => (caddyConfig(routes, { admin: 'unix//tmp/a.sock', listen: '0.0.0.0:8080', tls, ...(git ? { git } : {}) }) as Json).apps.tls;
+    const tlsOf = (routes: Route[], git?: { host: string; upstream: string }): Json =>
+      (caddyConfig(routes, { admin: 'unix//tmp/a.sock', listen: '0.0.0.0:8080', tls, ...(git ? { git } : {}) }) as Json).apps.tls;
     const issuer = { module: 'acme', ca: tls.ca, email: tls.email };
-    const served = tlsOf([{ app: 'shop', hosts: ['shop.example', 'www.shop.test'], upstreams: [] }, { app: 'blog', hosts: ['blog.example'], upstreams: [] }], { host: 'git.example', upstream: '127.0.0.1:8022' });
+    const served = tlsOf(
+      [
+        { app: 'shop', hosts: ['shop.example', 'www.shop.test'], upstreams: [] },
+        { app: 'blog', hosts: ['blog.example'], upstreams: [] },
+      ],
+      { host: 'git.example', upstream: '127.0.0.1:8022' },
+    );
     expect(served.automation).toEqual({
       on_demand: { ask: tls.ask },
       policies: [{ subjects: ['git.example', 'shop.example', 'www.shop.test', 'blog.example'], issuers: [issuer], on_demand: true }, { issuers: [issuer] }],
@@ -98,7 +111,10 @@ describe('a swarm service', () => {
   });
 
   it('gives workers no port and no health check, and runs their Procfile command', () => {
-    const spec = serviceSpec({ ...formation, process: 'worker', port: null, command: 'node worker.js', healthcheck: null, memory: null, cpus: null }, { network: 'n', forceUpdate: 0, monitorSeconds: 5, stopGraceSeconds: 10, readyTimeoutSeconds: 60 }) as Json;
+    const spec = serviceSpec(
+      { ...formation, process: 'worker', port: null, command: 'node worker.js', healthcheck: null, memory: null, cpus: null },
+      { network: 'n', forceUpdate: 0, monitorSeconds: 5, stopGraceSeconds: 10, readyTimeoutSeconds: 60 },
+    ) as Json;
     expect(spec.TaskTemplate.ContainerSpec.Env).toEqual(['A=1', 'TINI_KILL_PROCESS_GROUP=1']);
     expect(spec.TaskTemplate.ContainerSpec.Healthcheck).toBeUndefined();
     expect(spec.TaskTemplate.ContainerSpec.Command).toEqual(['sh', '-c', 'exec node worker.js']);

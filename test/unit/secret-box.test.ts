@@ -34,7 +34,23 @@ describe('SecretBox', () => {
     const store = openStore(file, SecretBox.load(path.join(dir, 'secret.key')));
     store.apps.create('shop', 'alice');
     store.config.update('shop', { TOKEN: 'hunter2 sesame' }, []);
-    store.releases.create({ app: 'shop', commit: 'c', buildId: null, pusher: 'a', description: 'd', config: { TOKEN: 'hunter2 sesame' }, processes: { web: null }, healthcheck: null, port: null, cron: [], scripts: NO_SCRIPTS, environments: {} }, () => 'img');
+    store.releases.create(
+      {
+        app: 'shop',
+        commit: 'c',
+        buildId: null,
+        pusher: 'a',
+        description: 'd',
+        config: { TOKEN: 'hunter2 sesame' },
+        processes: { web: null },
+        healthcheck: null,
+        port: null,
+        cron: [],
+        scripts: NO_SCRIPTS,
+        environments: {},
+      },
+      () => 'img',
+    );
     expect(store.config.get('shop')).toEqual({ TOKEN: 'hunter2 sesame' });
     expect(store.releases.find('shop', 1)?.config).toEqual({ TOKEN: 'hunter2 sesame' });
     store.close();

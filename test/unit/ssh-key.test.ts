@@ -6,7 +6,7 @@ import { parsePublicKey } from '../../src/domain/ssh-key.js';
 import { makeKey, tempDir } from '../helpers/skiff.js';
 
 describe('parsePublicKey', () => {
-  it("gives the same fingerprint as ssh-keygen, for ed25519 and RSA keys", async () => {
+  it('gives the same fingerprint as ssh-keygen, for ed25519 and RSA keys', async () => {
     const dir = tempDir('keys');
     for (const type of ['ed25519', 'rsa']) {
       const file = path.join(dir, type);

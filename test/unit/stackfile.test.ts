@@ -67,8 +67,14 @@ describe('stackfile.yml', () => {
     ['name: x\nservices:\n  main: { build: { image: b }, health: [{ protocol: TCP }] }\n', /services\.main\.health\[0\]\.protocol: must be COMMAND or HTTP/],
     ['name: x\nservices:\n  main: { build: { image: b }, health: [{ protocol: COMMAND }] }\n', /services\.main\.health\[0\]\.command: is required/],
     ['name: x\nservices:\n  main: { build: { image: b }, health: [{ protocol: HTTP, path: nope }] }\n', /health\[0\]\.path: must be a path starting with \//],
-    ['name: x\nservices:\n  main: { build: { image: b }, health: [{ protocol: HTTP, interval: 3600 }] }\n', /health\[0\]\.interval: must be a number from 0 to 60/],
-    ['name: x\nservices:\n  main: { build: { image: b }, health: [{ protocol: HTTP, interval: 60, timeout: 60, retries: 100 }] }\n', /health\[0\]: may take at most 600 seconds in all/],
+    [
+      'name: x\nservices:\n  main: { build: { image: b }, health: [{ protocol: HTTP, interval: 3600 }] }\n',
+      /health\[0\]\.interval: must be a number from 0 to 60/,
+    ],
+    [
+      'name: x\nservices:\n  main: { build: { image: b }, health: [{ protocol: HTTP, interval: 60, timeout: 60, retries: 100 }] }\n',
+      /health\[0\]: may take at most 600 seconds in all/,
+    ],
     ['name: x\nservices:\n  main: { build: { image: b }, colour: red }\n', /services\.main\.colour: unknown field/],
     ['name: x\nservices:\n  a: { build: { image: b } }\n  b: { build: { image: b } }\n', /services: only one service is supported/],
     ['name: x\ntemplate: { type: svn, uri: u }\nservices:\n  a: { build: { image: b } }\n', /template\.type: must be git/],
@@ -78,7 +84,9 @@ describe('stackfile.yml', () => {
   });
 
   it('reads HTTP health checks with a default path', () => {
-    const stack = parseStackfile('name: x\nservices:\n  main:\n    build: { image: b }\n    health: [{ protocol: http }, { protocol: HTTP, path: /up, retries: 5 }]\n');
+    const stack = parseStackfile(
+      'name: x\nservices:\n  main:\n    build: { image: b }\n    health: [{ protocol: http }, { protocol: HTTP, path: /up, retries: 5 }]\n',
+    );
     expect(stack.service.health.map((h) => [h.protocol, h.path, h.retries])).toEqual([
       ['HTTP', '/', 3],
       ['HTTP', '/up', 5],

@@ -26,7 +26,20 @@ describe('SQLite store', () => {
   it('numbers releases per app and names their image from the version', () => {
     const mk = (app: string) =>
       store.releases.create(
-        { app, commit: 'c'.repeat(40), buildId: 1, pusher: 'alice', description: 'Deploy ccccccc', config: { A: '1' }, processes: { web: null, worker: 'w' }, healthcheck: null, port: null, cron: [], scripts: NO_SCRIPTS, environments: {} },
+        {
+          app,
+          commit: 'c'.repeat(40),
+          buildId: 1,
+          pusher: 'alice',
+          description: 'Deploy ccccccc',
+          config: { A: '1' },
+          processes: { web: null, worker: 'w' },
+          healthcheck: null,
+          port: null,
+          cron: [],
+          scripts: NO_SCRIPTS,
+          environments: {},
+        },
         (v) => `skiff/${app}:v${v}`,
       );
     expect(mk('a').version).toBe(1);
