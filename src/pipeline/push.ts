@@ -11,7 +11,8 @@ import { verify } from './verify.js';
 import { ZERO_SHA, type RefUpdate } from '../domain/deploy-branch.js';
 import { runGit } from '../git/run-git.js';
 import { BuildFailedError, ConflictError, InvalidError, NotFoundError, userMessage } from '../errors.js';
-import type { ImageOwner } from '../builder/builder.js';
+import type { AppStack, BuildContext, BuiltImage, ImageOwner } from '../builder/builder.js';
+import type { App } from '../store/store.js';
 import { withTimeout } from './timeout.js';
 import type { PipelineDeps } from './deps.js';
 import { build } from './build.js';
@@ -70,24 +71,8 @@ export async function deployPush(deps: PipelineDeps, req: PushRequest, progress:
       const record = store.builds.start({ app, commit: update.newSha, ref: update.ref, pusher: req.pusher, pid: process.pid }, (id) =>
         buildLogPath(config, app, id),
       );
-      const logFile = fs.createWriteStream(record.logPath, { flags: 'a', mode: 0o600 });
-      const logSink = capped(logFile, MAX_LOG_BYTES);
-      progress.addSink(logSink);
+      const closeBuildLog = openBuildLog(record.logPath, progress);
       const log = deps.log.child({ app, build: record.id });
-      const audit = (outcome: string): void => {
-        try {
-          store.events.record({
-            app,
-            user: req.pusher,
-            source: req.source,
-            action: 'push',
-            detail: { commit: update.newSha, ref: update.ref, build: record.id },
-            outcome,
-          });
-        } catch (err) {
-          log.error({ err }, 'could not record event');
-        }
-      };
       const workDir = path.join(config.buildsDir, app, `${record.id}.src`);
       let startingScale: Record<string, null> | undefined;
       try {
@@ -100,20 +85,12 @@ export async function deployPush(deps: PipelineDeps, req: PushRequest, progress:
         );
         const processes = readProcfile(workDir);
         const manifest = readManifests(workDir, { seconds: config.cron.seconds }, progress);
-        const appRecord = store.apps.find(app);
-        const stack = appRecord ? resolveAppStack(store, appRecord) : null;
-        // The door checked this too; the stack may have been unpublished since.
-        const pusher = { user: req.pusher, admin: store.keys.isAdmin(req.pusher) };
-        if (appRecord) assertMayPush(store, appRecord, pusher);
-        const access = { mayUse: (owner: ImageOwner) => mayUseImageOf(store, owner, pusher), registryPrefix: config.registry?.prefix };
-        if (!appRecord) throw new NotFoundError(`app '${app}' was destroyed during the push`);
-        // A build that never ends (RUN sleep) would hold the app's lock forever.
-        const limited = withTimeout(signal, config.buildTimeoutMs);
+        const { appRecord, stack, access } = pushAccess(deps, req);
         const image = await stage(
           progress,
           'Building image',
           () =>
-            build(deps.builders, {
+            buildWithinTimeout(deps, signal, {
               app,
               appId: appRecord.id,
               limits: { ...config.build, pids: config.pidsLimit },
@@ -123,13 +100,6 @@ export async function deployPush(deps: PipelineDeps, req: PushRequest, progress:
               stack,
               tag: buildImageTag(app, record.id),
               progress,
-              signal: limited.signal,
-            }).catch((err: unknown) => {
-              if (!limited.timedOut()) throw err;
-              throw new BuildFailedError(
-                `the build ran past SKIFF_BUILD_TIMEOUT (${config.buildTimeoutMs / 1000} s); make it faster, or ask an admin to raise the limit`,
-                err,
-              );
             }),
           (img) => `Built ${img.id.replace('sha256:', '').slice(0, 12)}`,
         );
@@ -166,22 +136,77 @@ export async function deployPush(deps: PipelineDeps, req: PushRequest, progress:
           { codebase: workDir },
         );
         store.builds.finish(record.id, 'succeeded');
-        audit('ok');
+        recordPush(deps, req, record.id, 'ok', log);
         return url;
       } catch (err) {
         if (startingScale) store.formation.setQuantities(app, startingScale);
         progress.warn(`Push rejected: ${userMessage(err)}`);
-        audit(`failed: ${userMessage(err)}`);
+        recordPush(deps, req, record.id, `failed: ${userMessage(err)}`, log);
         store.builds.finish(record.id, 'failed', userMessage(err));
         log[isUserFacing(err) ? 'info' : 'error']({ err }, 'push failed');
         throw new PushRejected(err);
       } finally {
         fs.rmSync(workDir, { recursive: true, force: true });
-        progress.removeSink(logSink);
-        await new Promise((resolve) => logFile.end(resolve));
+        await closeBuildLog();
       }
     },
   );
+}
+
+/** The build log gets every line the pusher sees, up to MAX_LOG_BYTES; returns how to close it. */
+function openBuildLog(logPath: string, progress: Progress): () => Promise<void> {
+  const file = fs.createWriteStream(logPath, { flags: 'a', mode: 0o600 });
+  const sink = capped(file, MAX_LOG_BYTES);
+  progress.addSink(sink);
+  return async () => {
+    progress.removeSink(sink);
+    await new Promise((resolve) => file.end(resolve));
+  };
+}
+
+/** The push in the audit trail, with its outcome; the trail failing does not fail the push. */
+function recordPush(deps: PipelineDeps, req: PushRequest, build: number, outcome: string, log: PipelineDeps['log']): void {
+  try {
+    deps.store.events.record({
+      app: req.app,
+      user: req.pusher,
+      source: req.source,
+      action: 'push',
+      detail: { commit: req.update.newSha, ref: req.update.ref, build },
+      outcome,
+    });
+  } catch (err) {
+    log.error({ err }, 'could not record event');
+  }
+}
+
+/**
+ * The app as the push finds it, and what its build may use: the door checked
+ * the pusher's access too, but the app may have been destroyed, or its stack
+ * unpublished, since.
+ */
+function pushAccess(deps: PipelineDeps, req: PushRequest): { appRecord: App; stack: AppStack | null; access: BuildContext['access'] } {
+  const { store, config } = deps;
+  const appRecord = store.apps.find(req.app);
+  if (!appRecord) throw new NotFoundError(`app '${req.app}' was destroyed during the push`);
+  const pusher = { user: req.pusher, admin: store.keys.isAdmin(req.pusher) };
+  assertMayPush(store, appRecord, pusher);
+  const stack = resolveAppStack(store, appRecord);
+  return { appRecord, stack, access: { mayUse: (owner: ImageOwner) => mayUseImageOf(store, owner, pusher), registryPrefix: config.registry?.prefix } };
+}
+
+/** The build, ended at SKIFF_BUILD_TIMEOUT: a build that never ends (RUN sleep) would hold the app's lock forever. */
+async function buildWithinTimeout(deps: PipelineDeps, signal: AbortSignal, ctx: Omit<BuildContext, 'signal'>): Promise<BuiltImage> {
+  const limited = withTimeout(signal, deps.config.buildTimeoutMs);
+  try {
+    return await build(deps.builders, { ...ctx, signal: limited.signal });
+  } catch (err) {
+    if (!limited.timedOut()) throw err;
+    throw new BuildFailedError(
+      `the build ran past SKIFF_BUILD_TIMEOUT (${deps.config.buildTimeoutMs / 1000} s); make it faster, or ask an admin to raise the limit`,
+      err,
+    );
+  }
 }
 
 interface Manifests extends AppManifest {
