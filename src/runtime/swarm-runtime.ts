@@ -1,16 +1,15 @@
-import fs from 'node:fs';
-import path from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import type { Docker } from '../docker/client.js';
 import { isConflict, isNotFound } from '../docker/client.js';
 import { LABEL_APP, LABEL_PROCESS, LABEL_RELEASE, appLabels } from '../domain/names.js';
-import { DeployFailedError, ExternalError } from '../errors.js';
+import { DeployFailedError } from '../errors.js';
 import type { Logger } from '../log.js';
 import { DockerRuntime } from './docker-runtime.js';
 import { followLogs, type LogSource } from './log-follower.js';
 import type { LogLine } from './log-lines.js';
 import type { DeployOptions, FormationSpec, Instance, LogOptions, NodeInfo, Rollout } from './runtime.js';
 import { serviceName, serviceSpec } from './swarm-spec.js';
+import { SwarmGateway } from './swarm-gateway.js';
 
 export interface SwarmOptions {
   /** The attachable overlay network the services and the gateway share. */
@@ -48,46 +47,6 @@ interface SwarmTask {
   Status: { State: string; Err?: string; Message?: string; Timestamp?: string; ContainerStatus?: { ContainerID?: string; ExitCode?: number } };
 }
 
-const GATEWAY_HEADER = 'X-Skiff-Upstream';
-
-/**
- * The gateway's Caddy: it dials whatever tasks.skiff-APP-PROCESS:PORT the
- * router names in a header, so it never needs reloading; swarm's DNS answers
- * with every running task, and the dial tries the next one when one refuses.
- */
-export function gatewayConfig(): Record<string, unknown> {
-  return {
-    admin: { disabled: true },
-    apps: {
-      http: {
-        servers: {
-          gateway: {
-            listen: [':80'],
-            automatic_https: { disable: true },
-            routes: [
-              {
-                match: [{ header_regexp: { [GATEWAY_HEADER]: { name: 'up', pattern: '^(tasks\\.skiff-[a-z][a-z0-9-]*):([0-9]{1,5})$' } } }],
-                handle: [
-                  {
-                    handler: 'reverse_proxy',
-                    headers: { request: { delete: [GATEWAY_HEADER] } },
-                    // Every task the name resolves to is an upstream, looked up again each second: requests
-                    // are spread over all replicas, even on one kept-alive connection from the router, and a
-                    // task that goes is left out (dialing the name itself reached one replica only).
-                    dynamic_upstreams: { source: 'a', name: '{http.regexp.up.1}', port: '{http.regexp.up.2}', refresh: '1s' },
-                    load_balancing: { selection_policy: { policy: 'round_robin' }, try_duration: '10s', try_interval: '250ms' },
-                  },
-                ],
-              },
-              { handle: [{ handler: 'static_response', status_code: 502, body: 'The swarm gateway got no upstream.\n' }] },
-            ],
-          },
-        },
-      },
-    },
-  };
-}
-
 /** Why an app with storage cannot run on the swarm runtime. */
 export const STORAGE_ON_SWARM = (app: string): string =>
   `${app} has storage, and a volume lives on one host while swarm moves tasks between nodes: run it on the docker or systemd runtime (storage:unmount first to use swarm)`;
@@ -108,7 +67,10 @@ export class SwarmRuntime extends DockerRuntime {
   ) {
     // One-offs, exec and the checks' canary are plain containers on this host, as with the docker runtime.
     super(docker, { stopTimeoutSeconds: swarm.stopTimeoutSeconds }, log);
+    this.gateway = new SwarmGateway(docker, swarm);
   }
+
+  private readonly gateway: SwarmGateway;
 
   /** Whether this engine is a swarm manager: only managers create services. */
   static async available(docker: Docker): Promise<boolean> {
@@ -118,10 +80,6 @@ export class SwarmRuntime extends DockerRuntime {
     } catch {
       return false;
     }
-  }
-
-  get gatewayName(): string {
-    return `skiff-gateway-${this.swarm.gatewayPort}`;
   }
 
   /** The router's upstream for a web service: the gateway, and the tasks it dials. */
@@ -143,7 +101,7 @@ export class SwarmRuntime extends DockerRuntime {
     const web = formation.find((f) => f.process === 'web' && f.quantity > 0);
     if (options.check && web) await this.checkCanary(web, options);
     await this.ensureOverlay();
-    await this.ensureGateway();
+    await this.gateway.ensure();
     await this.ensureAppNetwork(app, formation[0]?.appId);
     const existing = await this.services(app);
     const restarting = (process: string): boolean => options.replace === 'all' || options.replace.includes(process);
@@ -341,7 +299,7 @@ export class SwarmRuntime extends DockerRuntime {
     const deadline = Date.now() + (this.swarm.stopTimeoutSeconds + 20) * 1000;
     while (Date.now() < deadline && (await this.containers(app)).some((i) => i.state === 'running')) await sleep(250);
     const network = this.docker.getNetwork(this.appNetwork(app));
-    await network.disconnect({ Container: this.gatewayName, Force: true }).catch(() => undefined);
+    await this.gateway.leave(this.appNetwork(app));
     // Swarm takes a moment to let go of a removed service's endpoints.
     for (let i = 0; i < 40; i++) {
       try {
@@ -377,14 +335,7 @@ export class SwarmRuntime extends DockerRuntime {
           if (!isConflict(e)) throw e;
         });
     }
-    await this.connectGateway(name);
-  }
-
-  /** Puts the gateway on a network, unless it is there already. */
-  private async connectGateway(network: string): Promise<void> {
-    const info = await this.docker.getContainer(this.gatewayName).inspect();
-    if (info.NetworkSettings.Networks[network]) return;
-    await this.docker.getNetwork(network).connect({ Container: this.gatewayName });
+    await this.gateway.join(name);
   }
 
   /**
@@ -481,57 +432,6 @@ export class SwarmRuntime extends DockerRuntime {
         });
     }
   }
-
-  /** The gateway container: this host's caddy on the overlay network, published on loopback. */
-  async ensureGateway(): Promise<void> {
-    fs.mkdirSync(this.swarm.dir, { recursive: true });
-    const configFile = path.join(this.swarm.dir, 'gateway.json');
-    const config = JSON.stringify(gatewayConfig(), null, 2);
-    // A gateway made by an older Skiff gets this one's config (its caddy reads it as it starts).
-    const changed = !fs.existsSync(configFile) || fs.readFileSync(configFile, 'utf8') !== config;
-    if (changed) fs.writeFileSync(configFile, config);
-    const container = this.docker.getContainer(this.gatewayName);
-    try {
-      const info = await container.inspect();
-      if (!info.State.Running) await container.start();
-      else if (changed) await container.restart({ t: 1 });
-      return;
-    } catch (err) {
-      if (!isNotFound(err)) throw err;
-    }
-    try {
-      const created = await this.docker.createContainer({
-        name: this.gatewayName,
-        Image: this.swarm.gatewayImage,
-        Cmd: ['/usr/local/bin/caddy', 'run', '--config', '/etc/skiff-gateway.json'],
-        Env: ['XDG_DATA_HOME=/tmp', 'XDG_CONFIG_HOME=/tmp'],
-        Labels: { 'skiff.gateway': String(this.swarm.gatewayPort) },
-        ExposedPorts: { '80/tcp': {} },
-        HostConfig: {
-          Binds: [`${findOnPath('caddy') ?? '/usr/bin/caddy'}:/usr/local/bin/caddy:ro`, `${configFile}:/etc/skiff-gateway.json:ro`],
-          PortBindings: { '80/tcp': [{ HostIp: '127.0.0.1', HostPort: String(this.swarm.gatewayPort) }] },
-          NetworkMode: this.swarm.network,
-          RestartPolicy: { Name: 'unless-stopped' },
-        },
-      });
-      await created.start();
-      // A new gateway joins every app's network there is, not only the next one deployed.
-      const apps = await this.docker.listNetworks({ filters: { label: [`skiff.network=${this.swarm.network}`] } });
-      for (const n of apps) await this.connectGateway(n.Name);
-    } catch (err) {
-      if (isConflict(err)) return;
-      throw new ExternalError(`could not start the swarm gateway (${this.swarm.gatewayImage}): ${(err as Error).message}`, err);
-    }
-  }
-}
-
-/** The real path of a command on PATH: the gateway mounts this host's caddy (looked up only when it is made). */
-function findOnPath(command: string): string | undefined {
-  for (const dir of (process.env.PATH ?? '').split(path.delimiter)) {
-    const candidate = path.join(dir, command);
-    if (dir && fs.existsSync(candidate)) return fs.realpathSync(candidate);
-  }
-  return undefined;
 }
 
 function taskError(t: SwarmTask): string {

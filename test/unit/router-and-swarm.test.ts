@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { caddyConfig, parseUpstream } from '../../src/router/caddy-config.js';
-import { gatewayConfig } from '../../src/runtime/swarm-runtime.js';
+import { gatewayConfig, gatewayContainerSpec } from '../../src/runtime/swarm-gateway-spec.js';
 import { serviceSpec, webHealthcheck } from '../../src/runtime/swarm-spec.js';
 import type { FormationSpec } from '../../src/runtime/runtime.js';
 import type { Route } from '../../src/router/router.js';
@@ -91,6 +91,21 @@ describe('routing through the swarm gateway', () => {
     // Each task the name resolves to, round robin: not the name dialed as one upstream.
     expect(route.handle[0].dynamic_upstreams).toMatchObject({ source: 'a', name: '{http.regexp.up.1}', port: '{http.regexp.up.2}' });
     expect(pattern.exec('tasks.skiff-shop-web:5000')?.slice(1)).toEqual(['tasks.skiff-shop-web', '5000']);
+  });
+
+  it("makes the gateway's container answer on loopback only, with the router's caddy and its config read-only, and nothing else of the host", () => {
+    const spec = gatewayContainerSpec({
+      port: 8089,
+      image: 'base',
+      network: 'skiff-swarm',
+      caddyPath: '/usr/bin/caddy',
+      configFile: '/srv/skiff/swarm/gateway.json',
+    });
+    expect(spec.name).toBe('skiff-gateway-8089');
+    expect(spec.HostConfig?.PortBindings).toEqual({ '80/tcp': [{ HostIp: '127.0.0.1', HostPort: '8089' }] });
+    expect(spec.HostConfig?.Binds).toEqual(['/usr/bin/caddy:/usr/local/bin/caddy:ro', '/srv/skiff/swarm/gateway.json:/etc/skiff-gateway.json:ro']);
+    expect(spec.HostConfig?.NetworkMode).toBe('skiff-swarm');
+    expect(spec.HostConfig?.Privileged).toBeUndefined();
   });
 });
 
