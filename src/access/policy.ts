@@ -4,7 +4,8 @@ import type { Config } from '../config.js';
 import { parseAppName } from '../domain/app-name.js';
 import type { Caller } from '../domain/caller.js';
 import { BuildFailedError, DeniedError, InvalidError, NotFoundError } from '../errors.js';
-import type { App, Stack, Store } from '../store/store.js';
+import type { Store } from '../store/store.js';
+import type { App, Stack } from '../domain/entities.js';
 import type { Stage } from '../domain/pipeline.js';
 
 /*

@@ -1,6 +1,6 @@
 import { cronRuns, listCron, runCronNow } from '../operations/cron.js';
 import { HEADING, STEP } from '../output/progress.js';
-import type { CronRun } from '../store/store.js';
+import type { CronRun } from '../domain/entities.js';
 import { table, writeJson } from './args.js';
 import type { CommandSpec } from './command.js';
 import { operation } from './operation-io.js';

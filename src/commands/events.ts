@@ -1,6 +1,6 @@
 import { parseAppName } from '../domain/app-name.js';
 import { InvalidError, DeniedError } from '../errors.js';
-import type { AuditEvent } from '../store/store.js';
+import type { AuditEvent } from '../domain/entities.js';
 import { writeJson } from './args.js';
 import { getApp } from '../access/policy.js';
 import type { CommandSpec } from './command.js';

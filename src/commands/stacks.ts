@@ -3,7 +3,7 @@ import { parseStackName } from '../domain/stackfile.js';
 import { InvalidError } from '../errors.js';
 import { createStack, dockerfileOf, publishStack, removeStack, updateStack } from '../operations/stacks.js';
 import { getStack, mayUseApp, maySeeStack } from '../access/policy.js';
-import type { Stack } from '../store/store.js';
+import type { Stack } from '../domain/entities.js';
 import { table, writeJson } from './args.js';
 import { offApp } from './audit.js';
 import type { CommandContext, CommandSpec } from './command.js';

@@ -12,7 +12,7 @@ import { letRequestsGo } from '../pipeline/hold.js';
 import { applyRoutes } from '../pipeline/route.js';
 import { parseRuntimeName } from '../runtime/runtimes.js';
 import { STORAGE_ON_SWARM } from '../runtime/swarm-runtime.js';
-import type { App, Stack } from '../store/store.js';
+import type { App, Stack } from '../domain/entities.js';
 import { serverOp, withOpLock, type Ask, type Caller, type Op, type Services } from './operation.js';
 import { endShares, sharesOf } from './storage.js';
 

@@ -5,7 +5,7 @@ import { getApp } from '../access/policy.js';
 import { applyRoutes, hostsByApp } from '../pipeline/route.js';
 import { notifyWebhooks } from '../pipeline/notify.js';
 import type { ChallengeFailure, IssuanceFailure } from '../router/router.js';
-import type { CustomCertificate } from '../store/store.js';
+import type { CustomCertificate } from '../domain/entities.js';
 import type { Ask, Services } from './operation.js';
 
 /** One host of an app and the certificate it is served with: custom, automatic (ACME), or none yet, with the last failure to get one. */

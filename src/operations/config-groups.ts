@@ -3,7 +3,7 @@ import { assertConfigSize, describeConfigChange } from '../domain/config-vars.js
 import { DeniedError, InvalidError, NotFoundError, userMessage } from '../errors.js';
 import { configOf } from '../pipeline/app-config.js';
 import { getApp, mayUseApp } from '../access/policy.js';
-import type { ConfigGroup } from '../store/store.js';
+import type { ConfigGroup } from '../domain/entities.js';
 import { releaseConfig, type ConfigOptions, type ConfigOutcome } from './config.js';
 import { withOpLock, type Op, type Ask } from './operation.js';
 

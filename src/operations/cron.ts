@@ -2,7 +2,7 @@ import { nextRun, periodMs, type CronJob } from '../domain/cron.js';
 import { InvalidError } from '../errors.js';
 import { currentJobs, getJob, runCronJob } from '../pipeline/cron.js';
 import { getApp } from '../access/policy.js';
-import type { CronRun, CronRunStatus } from '../store/store.js';
+import type { CronRun, CronRunStatus } from '../domain/entities.js';
 import type { Op, Services, Ask } from './operation.js';
 
 /** A job of the current release, when it runs next and how it last ended. */

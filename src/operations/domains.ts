@@ -2,7 +2,7 @@ import { parseCustomDomain, parseHostName } from '../domain/host-name.js';
 import crypto from 'node:crypto';
 import dns from 'node:dns/promises';
 import { ConflictError, InvalidError, NotFoundError } from '../errors.js';
-import type { App } from '../store/store.js';
+import type { App } from '../domain/entities.js';
 import { getApp } from '../access/policy.js';
 import { applyRoutes } from '../pipeline/route.js';
 import type { Op, Ask } from './operation.js';

@@ -6,7 +6,8 @@ import { releaseOf } from '../pipeline/release.js';
 import { pendingKeys } from './config.js';
 import { InvalidError } from '../errors.js';
 import { getApp } from '../access/policy.js';
-import type { App, Store } from '../store/store.js';
+import type { Store } from '../store/store.js';
+import type { App } from '../domain/entities.js';
 import type { Instance } from '../runtime/runtime.js';
 import { applyToRelease, withOpLock, type Op } from './operation.js';
 

@@ -2,7 +2,7 @@ import { MAX_ALLOW_PATHS, parseAllowPath, parseMaintenanceMessage, type Maintena
 import { InvalidError } from '../errors.js';
 import { getApp } from '../access/policy.js';
 import { applyRoutes } from '../pipeline/route.js';
-import type { App } from '../store/store.js';
+import type { App } from '../domain/entities.js';
 import type { Ask } from './operation.js';
 
 /**

@@ -1,7 +1,7 @@
 import { ConflictError, InvalidError } from '../errors.js';
 import { getApp } from '../access/policy.js';
 import { PAUSE_MAX_SECONDS, endDueHolds, holdRequests, letRequestsGo } from '../pipeline/hold.js';
-import type { App } from '../store/store.js';
+import type { App } from '../domain/entities.js';
 import { withOpLock, type Op, type Services } from './operation.js';
 
 export const PAUSE_DEFAULT_SECONDS = 30;

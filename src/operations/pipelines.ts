@@ -5,7 +5,7 @@ import { getApp, mayUseApp, pipelineOf } from '../access/policy.js';
 import { releaseOf } from '../pipeline/release.js';
 import { rollout } from '../pipeline/deploy.js';
 import { configOf } from '../pipeline/app-config.js';
-import type { Pipeline } from '../store/store.js';
+import type { Pipeline } from '../domain/entities.js';
 import { syncAllRefs } from './apps.js';
 import { withOpLock, type Op, type Ask } from './operation.js';
 

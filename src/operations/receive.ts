@@ -12,7 +12,7 @@ import { releaseOf } from '../pipeline/release.js';
 import { rollout } from '../pipeline/deploy.js';
 import { configOf } from '../pipeline/app-config.js';
 import { runGit } from '../git/run-git.js';
-import type { App, Release } from '../store/store.js';
+import type { App, Release } from '../domain/entities.js';
 import { destroyApp, syncAllRefs } from './apps.js';
 import { serverOp, type Services } from './operation.js';
 

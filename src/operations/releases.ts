@@ -2,7 +2,7 @@ import { ConflictError, InvalidError, NotFoundError } from '../errors.js';
 import { appliedGroups, getApp } from '../access/policy.js';
 import { releaseOf } from '../pipeline/release.js';
 import { rollout, type Released } from '../pipeline/deploy.js';
-import type { App, Release } from '../store/store.js';
+import type { App, Release } from '../domain/entities.js';
 import { withOpLock, type Op, type Services } from './operation.js';
 
 function parseVersion(input: string): number {

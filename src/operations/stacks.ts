@@ -8,7 +8,7 @@ import { runGit } from '../git/run-git.js';
 import { chooseBuilder } from '../pipeline/build.js';
 import { checkout } from '../pipeline/checkout.js';
 import { getOwnStack, getApp, resolveAppStack } from '../access/policy.js';
-import type { Stack } from '../store/store.js';
+import type { Stack } from '../domain/entities.js';
 import type { Op, Ask } from './operation.js';
 
 /** stacks:create (admins): a stack from a stackfile's text; it starts unpublished. */

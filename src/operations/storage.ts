@@ -3,7 +3,7 @@ import { ConflictError, InvalidError, NotFoundError, UsageError } from '../error
 import { printable } from '../domain/app-name.js';
 import { getApp, mayUseApp } from '../access/policy.js';
 import { STORAGE_ON_SWARM } from '../runtime/swarm-runtime.js';
-import type { Mount } from '../store/store.js';
+import type { Mount } from '../domain/entities.js';
 import { applyToRelease, serverOp, type Op, type Ask } from './operation.js';
 
 /**

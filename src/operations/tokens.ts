@@ -2,7 +2,7 @@ import crypto from 'node:crypto';
 import type { Caller } from '../domain/caller.js';
 import { parseUserName } from '../domain/user-name.js';
 import { DeniedError, InvalidError, NotFoundError, UsageError } from '../errors.js';
-import type { Token } from '../store/store.js';
+import type { Token } from '../domain/entities.js';
 import type { Ask, Services } from './operation.js';
 
 /** Tokens are kept as their SHA-256 only; the token itself is shown once. */

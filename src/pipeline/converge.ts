@@ -2,7 +2,7 @@ import { healthcheckOf } from './overlay.js';
 import { planFormation, type ProcessPlan } from '../domain/formation.js';
 import type { DeployOptions, FormationSpec, Instance, ProcessSpec, Rollout, VolumeMount } from '../runtime/runtime.js';
 import { volumeName } from '../domain/storage.js';
-import type { Release } from '../store/store.js';
+import type { Release } from '../domain/entities.js';
 import type { PipelineDeps } from './deps.js';
 import type { Progress } from '../output/progress.js';
 import { setTimeout as sleep } from 'node:timers/promises';

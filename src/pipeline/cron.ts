@@ -3,7 +3,7 @@ import { shellCommand } from '../domain/procfile.js';
 import type { CronJob } from '../domain/cron.js';
 import { ConflictError, NotFoundError } from '../errors.js';
 import { Tail } from '../output/capped.js';
-import type { CronRun, CronTrigger } from '../store/store.js';
+import type { CronRun, CronTrigger } from '../domain/entities.js';
 import { oneOffSpec } from './one-off.js';
 import type { PipelineDeps } from './deps.js';
 import { isProcessAlive } from './lock.js';

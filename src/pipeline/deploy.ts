@@ -2,7 +2,7 @@
  * The deploy stage: release → release phase → deploy → route, what a push,
  * a config change and a rollback have in common.
  */
-import type { Release } from '../store/store.js';
+import type { Release } from '../domain/entities.js';
 import type { PipelineDeps } from './deps.js';
 import { stage, type Progress } from '../output/progress.js';
 import { pruneReleaseImages } from './prune.js';

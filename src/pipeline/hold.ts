@@ -1,5 +1,5 @@
 import { setTimeout as sleep } from 'node:timers/promises';
-import type { Hold } from '../store/store.js';
+import type { Hold } from '../domain/entities.js';
 import type { PipelineDeps } from './deps.js';
 import { withAppLock } from './lock.js';
 import { ROUTER_LOCK, applyRoutes } from './route.js';

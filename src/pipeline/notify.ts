@@ -3,7 +3,7 @@ import http from 'node:http';
 import https from 'node:https';
 import type { BlockList, LookupFunction } from 'node:net';
 import { allowList, assertReachableLiteral, forbiddenResolution } from '../domain/address-policy.js';
-import type { Release } from '../store/store.js';
+import type { Release } from '../domain/entities.js';
 import type { PipelineDeps } from './deps.js';
 import { appUrl } from './route.js';
 

@@ -3,7 +3,7 @@ import { pipelineOf } from '../access/policy.js';
 import type { Overlay, Stage } from '../domain/pipeline.js';
 import { InvalidError } from '../errors.js';
 import type { Progress } from '../output/progress.js';
-import type { Release } from '../store/store.js';
+import type { Release } from '../domain/entities.js';
 import type { PipelineDeps } from './deps.js';
 
 /** The part of skiff.yml's environments: for the stage the app is at in its pipeline, if any. */

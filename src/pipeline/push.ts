@@ -12,7 +12,7 @@ import { ZERO_SHA, type RefUpdate } from '../domain/deploy-branch.js';
 import { runGit } from '../git/run-git.js';
 import { BuildFailedError, ConflictError, InvalidError, NotFoundError, userMessage } from '../errors.js';
 import type { AppStack, BuildContext, BuiltImage, ImageOwner } from '../builder/builder.js';
-import type { App } from '../store/store.js';
+import type { App } from '../domain/entities.js';
 import { withTimeout } from './timeout.js';
 import type { PipelineDeps } from './deps.js';
 import { build } from './build.js';

@@ -7,7 +7,7 @@ import { RELEASE_PHASE } from '../domain/formation.js';
 import { DeployFailedError } from '../errors.js';
 import { capped, MAX_LOG_BYTES } from '../output/capped.js';
 import type { Progress } from '../output/progress.js';
-import type { Release } from '../store/store.js';
+import type { Release } from '../domain/entities.js';
 import { oneOffSpec } from './one-off.js';
 import type { PipelineDeps } from './deps.js';
 import { withTimeout } from './timeout.js';

@@ -1,5 +1,5 @@
 import { releaseImageTag } from '../domain/names.js';
-import type { Release } from '../store/store.js';
+import type { Release } from '../domain/entities.js';
 import type { PipelineDeps } from './deps.js';
 import type { Progress } from '../output/progress.js';
 

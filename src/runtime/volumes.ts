@@ -1,7 +1,7 @@
 import type { Docker } from '../docker/client.js';
 import { isConflict, isNotFound } from '../docker/client.js';
 import { LABEL_APP, LABEL_APP_ID } from '../domain/names.js';
-import type { App } from '../store/store.js';
+import type { App } from '../domain/entities.js';
 import { volumeName } from '../domain/storage.js';
 import { ConflictError, ExternalError } from '../errors.js';
 

@@ -1,7 +1,7 @@
 import type { Cron } from 'croner';
 import { scheduleTimer, type CronJob } from '../domain/cron.js';
 import { ConflictError } from '../errors.js';
-import type { CronTrigger } from '../store/store.js';
+import type { CronTrigger } from '../domain/entities.js';
 import { runCronJob, type CronDeps } from '../pipeline/cron.js';
 import { isProcessAlive } from '../pipeline/lock.js';
 

@@ -1,34 +1,28 @@
-import type { ReleaseScripts } from '../domain/app-json.js';
-import type { CronJob } from '../domain/cron.js';
 import type { Maintenance } from '../domain/maintenance.js';
-import type { Overlays, Stage } from '../domain/pipeline.js';
+import type { Stage } from '../domain/pipeline.js';
 import type { FormationEntry } from '../domain/formation.js';
-import type { Processes } from '../domain/procfile.js';
 import type { StackDefinition } from '../domain/stackfile.js';
-
-/** What Skiff records, one small interface per aggregate. SQLite implements them all (sqlite-store.ts). */
-
-export interface App {
-  /** The app's identity: fixed at creation, never given to another app (a name is, once destroyed). */
-  id: string;
-  name: string;
-  createdAt: string;
-  createdBy: string;
-  /** Version of the release that serves now, if any. */
-  currentRelease: number | null;
-  /** ps:stop: nothing runs until ps:start. */
-  stopped: boolean;
-  /** The stack the app builds with (a built-in or a stackfile stack), or null: Dockerfile, else detection. */
-  stack: string | null;
-  /** apps:set APP runtime NAME; null: the server's SKIFF_RUNTIME. */
-  runtime: string | null;
-  /** apps:set APP review-apps on: how many review apps its branches may have; null: off. */
-  reviewApps: number | null;
-  /** For a review app: the app and branch it was made for. */
-  reviewOf: { parent: string; branch: string } | null;
-  /** maintenance:on: every request answered 503 but those under allowed paths; null: off. */
-  maintenance: Maintenance | null;
-}
+import type {
+  App,
+  AuditEvent,
+  Build,
+  BuildStatus,
+  ConfigGroup,
+  CronJobState,
+  CronRun,
+  CronRunStatus,
+  CustomCertificate,
+  Hold,
+  Key,
+  LockHolder,
+  Mount,
+  Pipeline,
+  Release,
+  ReleaseStatus,
+  Stack,
+  Token,
+  Webhook,
+} from '../domain/entities.js';
 
 export interface AppStore {
   create(name: string, createdBy: string, stack?: string | null): App;
@@ -48,18 +42,6 @@ export interface AppStore {
   remove(name: string): void;
 }
 
-/** A stack defined by a stackfile.yml: usable by its creator until published. */
-export interface Stack {
-  name: string;
-  creator: string;
-  published: boolean;
-  definition: StackDefinition;
-  /** The stackfile as it was sent, for stacks:info. */
-  source: string;
-  createdAt: string;
-  updatedAt: string;
-}
-
 export interface StackStore {
   /** Refuses a name that is taken. */
   create(definition: StackDefinition, source: string, creator: string): Stack;
@@ -68,15 +50,6 @@ export interface StackStore {
   list(): Stack[];
   setPublished(name: string, published: boolean): void;
   remove(name: string): void;
-}
-
-export interface Key {
-  id: number;
-  user: string;
-  fingerprint: string;
-  publicKey: string;
-  admin: boolean;
-  createdAt: string;
 }
 
 export interface KeyStore {
@@ -89,22 +62,6 @@ export interface KeyStore {
   isAdmin(user: string): boolean;
 }
 
-export type BuildStatus = 'running' | 'succeeded' | 'failed';
-
-export interface Build {
-  id: number;
-  app: string;
-  commit: string;
-  ref: string;
-  status: BuildStatus;
-  pusher: string;
-  pid: number;
-  startedAt: string;
-  finishedAt: string | null;
-  logPath: string;
-  error: string | null;
-}
-
 export interface BuildStore {
   start(build: Pick<Build, 'app' | 'commit' | 'ref' | 'pusher' | 'pid'>, logPathFor: (id: number) => string): Build;
   finish(id: number, status: Exclude<BuildStatus, 'running'>, error?: string): void;
@@ -114,34 +71,6 @@ export interface BuildStore {
   running(): Build[];
   /** Builds still marked running whose process is gone: mark them failed. Returns them. */
   failAbandoned(isAlive: (pid: number) => boolean): Build[];
-}
-
-export type ReleaseStatus = 'pending' | 'deployed' | 'failed';
-
-export interface Release {
-  app: string;
-  version: number;
-  image: string;
-  commit: string;
-  buildId: number | null;
-  pusher: string;
-  description: string;
-  status: ReleaseStatus;
-  createdAt: string;
-  /** The config vars the release runs with: a snapshot, so a rollback restores them too. */
-  config: Record<string, string>;
-  /** Process types from the Procfile (null: the image's CMD). */
-  processes: Processes;
-  /** skiff.yml's healthcheck path: web instances must answer it with 2xx (otherwise any HTTP answer will do). */
-  healthcheck: string | null;
-  /** The scheduled jobs this release declares. */
-  cron: CronJob[];
-  /** app.json's commands around a deploy. */
-  scripts: ReleaseScripts;
-  /** skiff.yml's environments: what each pipeline stage changes. */
-  environments: Overlays;
-  /** The port web instances listen on (their PORT), from the stack's expose; null: SKIFF_APP_PORT. */
-  port: number | null;
 }
 
 export interface ReleaseStore {
@@ -160,15 +89,6 @@ export interface ConfigStore {
   get(app: string): Record<string, string>;
   /** Sets and unsets in one transaction. */
   update(app: string, set: Record<string, string>, unset: readonly string[]): void;
-}
-
-/** Config values several apps share; an app's own value of a key wins over a group's. */
-export interface ConfigGroup {
-  name: string;
-  owner: string;
-  createdAt: string;
-  /** Its apps, in the order they joined. */
-  apps: string[];
 }
 
 export interface ConfigGroupStore {
@@ -190,19 +110,6 @@ export interface FormationStore {
   /** null puts a type back to its default quantity. */
   setQuantities(app: string, counts: Record<string, number | null>): void;
   setResources(app: string, process: string, limits: { memory?: number | null; cpus?: number | null }): void;
-}
-
-/** A named volume of the app, and where its containers see it. */
-export interface Mount {
-  name: string;
-  path: string;
-  /** Never two containers with it at once: only web mounts it, at scale 1, and a deploy hands it over (stop, then start). */
-  singleWriter: boolean;
-  /** The app whose volume it is, when another app shares it (storage:mount APP OTHER/NAME:/path); null: the app's own. */
-  from: string | null;
-  /** For a shared volume: the user who shared it; the share ends when they lose access to either app. */
-  sharedBy: string | null;
-  createdAt: string;
 }
 
 export interface MountStore {
@@ -227,19 +134,6 @@ export interface DomainStore {
   addedSince(apps: readonly string[], since: string): number;
 }
 
-/** A hold of an app's requests (the router's hold, and why and until when it holds). */
-export interface Hold {
-  id: string;
-  socket: string;
-  release: string;
-  pid: number;
-  reason: 'pause' | 'handover';
-  /** A pause's end (ISO time): its requests go then, whoever asked. */
-  until: string | null;
-  /** Being released: the router answers on its release socket until none of its requests is left. */
-  releasing: boolean;
-}
-
 /** Where each app's web traffic goes: the desired routing, recorded first, then applied to the router. */
 export interface RouteStore {
   set(app: string, upstreams: readonly string[]): void;
@@ -259,20 +153,6 @@ export interface AccessStore {
   has(app: string, user: string): boolean;
 }
 
-/** One line of the audit trail. detail never holds a config value. */
-export interface AuditEvent {
-  id: number;
-  time: string;
-  app: string | null;
-  user: string;
-  /** 'host', or 'ssh KEY-FINGERPRINT from ADDRESS'. */
-  source: string;
-  action: string;
-  detail: Record<string, unknown>;
-  /** 'ok', 'denied', or 'failed: reason'. */
-  outcome: string;
-}
-
 export interface EventStore {
   record(event: Omit<AuditEvent, 'id' | 'time'>): void;
   /** Newest first; since (a time) keeps only what happened from then on, e.g. in this life of an app name. */
@@ -280,28 +160,10 @@ export interface EventStore {
   list(filter: { app?: string; appId?: string; limit: number; since?: string }): AuditEvent[];
 }
 
-export interface Webhook {
-  id: number;
-  app: string;
-  url: string;
-  createdBy: string;
-}
-
 export interface WebhookStore {
   add(app: string, url: string, by: string): Webhook;
   remove(app: string, id: number): boolean;
   list(app: string): Webhook[];
-}
-
-/** A token for git over HTTPS; only its hash is kept. */
-export interface Token {
-  id: number;
-  user: string;
-  name: string;
-  createdAt: string;
-  expiresAt: string | null;
-  revokedAt: string | null;
-  lastUsedAt: string | null;
 }
 
 export interface TokenStore {
@@ -313,47 +175,10 @@ export interface TokenStore {
   find(id: number): Token | undefined;
 }
 
-export interface LockHolder {
-  app: string;
-  pid: number;
-  holder: string;
-  purpose: string;
-  since: string;
-}
-
 export interface LockStore {
   /** Takes the app's lock if free (or held by a dead process); returns the current holder when not taken. */
   tryAcquire(holder: Omit<LockHolder, 'since'>, isAlive: (pid: number) => boolean): LockHolder | undefined;
   release(app: string, pid: number): void;
-}
-
-export type CronTrigger = 'schedule' | 'catch-up' | 'manual';
-/** running; succeeded; failed (non-zero exit); timed-out; replaced (a newer run stopped it); interrupted (its server or command ended first). */
-export type CronRunStatus = 'running' | 'succeeded' | 'failed' | 'timed-out' | 'replaced' | 'interrupted';
-
-/** One run of a scheduled job. */
-export interface CronRun {
-  id: number;
-  app: string;
-  job: string;
-  release: number;
-  trigger: CronTrigger;
-  /** The scheduled time it stands for; null for a run started by hand. */
-  dueAt: string | null;
-  startedAt: string;
-  finishedAt: string | null;
-  status: CronRunStatus;
-  exitCode: number | null;
-  /** The last 64 KiB of its output. */
-  output: string;
-  /** The process that runs it: a run whose process died was interrupted. */
-  pid: number;
-}
-
-/** Where the scheduler is with a job: ticks up to lastDue are handled (run or skipped); since is when it first saw the job. */
-export interface CronJobState {
-  since: string;
-  lastDue: string;
 }
 
 export interface CronStore {
@@ -371,14 +196,6 @@ export interface CronStore {
   setState(app: string, job: string, lastDue: string): void;
 }
 
-/** A pipeline: apps at stages an image is promoted through. */
-export interface Pipeline {
-  name: string;
-  owner: string;
-  createdAt: string;
-  apps: { app: string; stage: Stage }[];
-}
-
 export interface PipelineStore {
   create(name: string, owner: string): Pipeline;
   find(name: string): Pipeline | undefined;
@@ -389,16 +206,6 @@ export interface PipelineStore {
   addApp(pipeline: string, app: string, stage: Stage): void;
   removeApp(app: string): boolean;
   ofApp(app: string): { pipeline: string; stage: Stage } | undefined;
-}
-
-/** A custom certificate of an app (certs:add), as listed: never its key. */
-export interface CustomCertificate {
-  fingerprint: string;
-  names: string[];
-  issuer: string;
-  notAfter: string;
-  addedAt: string;
-  addedBy: string;
 }
 
 /** Custom certificates; keys are sealed like config values. */

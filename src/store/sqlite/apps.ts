@@ -1,6 +1,7 @@
 import crypto from 'node:crypto';
 import { ConflictError } from '../../errors.js';
-import type { App, AppStore } from '../store.js';
+import type { AppStore } from '../store.js';
+import type { App } from '../../domain/entities.js';
 import type { Maintenance } from '../../domain/maintenance.js';
 import { type Row, type Db, now, isUniqueViolation } from './db.js';
 

@@ -1,4 +1,5 @@
-import type { Build, BuildStatus, BuildStore } from '../store.js';
+import type { BuildStore } from '../store.js';
+import type { Build, BuildStatus } from '../../domain/entities.js';
 import { type Row, type Db, now } from './db.js';
 
 function toBuild(r: Row): Build {

@@ -1,5 +1,6 @@
 import type { SecretBox } from '../secret-box.js';
-import type { CertificateStore, CustomCertificate } from '../store.js';
+import type { CertificateStore } from '../store.js';
+import type { CustomCertificate } from '../../domain/entities.js';
 import { type Row, type Db, now } from './db.js';
 
 function toCertificate(r: Row): CustomCertificate {

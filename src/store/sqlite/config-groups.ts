@@ -1,5 +1,6 @@
 import type { SecretBox } from '../secret-box.js';
-import type { ConfigGroup, ConfigGroupStore } from '../store.js';
+import type { ConfigGroupStore } from '../store.js';
+import type { ConfigGroup } from '../../domain/entities.js';
 import { type Row, type Db, now, insertOwned, SealedVars } from './db.js';
 
 export class SqliteConfigGroups implements ConfigGroupStore {

@@ -1,4 +1,5 @@
-import type { CronJobState, CronRun, CronRunStatus, CronStore, CronTrigger } from '../store.js';
+import type { CronStore } from '../store.js';
+import type { CronJobState, CronRun, CronRunStatus, CronTrigger } from '../../domain/entities.js';
 import { type Row, type Db, now } from './db.js';
 
 /** Runs of one job kept in the history; older ones go as new ones start. */

@@ -1,4 +1,5 @@
-import type { AuditEvent, EventStore } from '../store.js';
+import type { EventStore } from '../store.js';
+import type { AuditEvent } from '../../domain/entities.js';
 import { type Row, type Db, now } from './db.js';
 
 export class SqliteEvents implements EventStore {

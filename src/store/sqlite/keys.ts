@@ -1,5 +1,6 @@
 import { ConflictError } from '../../errors.js';
-import type { Key, KeyStore } from '../store.js';
+import type { KeyStore } from '../store.js';
+import type { Key } from '../../domain/entities.js';
 import { type Row, type Db, now, isUniqueViolation } from './db.js';
 
 function toKey(r: Row): Key {

@@ -1,4 +1,5 @@
-import type { LockHolder, LockStore } from '../store.js';
+import type { LockStore } from '../store.js';
+import type { LockHolder } from '../../domain/entities.js';
 import { type Row, type Db, now } from './db.js';
 
 function toHolder(r: Row): LockHolder {

@@ -1,5 +1,6 @@
 import { ConflictError } from '../../errors.js';
-import type { Mount, MountStore } from '../store.js';
+import type { MountStore } from '../store.js';
+import type { Mount } from '../../domain/entities.js';
 import type { Row, Db } from './db.js';
 
 export class SqliteMounts implements MountStore {

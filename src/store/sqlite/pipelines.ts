@@ -1,5 +1,6 @@
 import { ConflictError } from '../../errors.js';
-import type { Pipeline, PipelineStore } from '../store.js';
+import type { PipelineStore } from '../store.js';
+import type { Pipeline } from '../../domain/entities.js';
 import { STAGES, type Stage } from '../../domain/pipeline.js';
 import { type Row, type Db, now, insertOwned } from './db.js';
 

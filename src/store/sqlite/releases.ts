@@ -1,5 +1,6 @@
 import type { SecretBox } from '../secret-box.js';
-import type { Release, ReleaseStatus, ReleaseStore } from '../store.js';
+import type { ReleaseStore } from '../store.js';
+import type { Release, ReleaseStatus } from '../../domain/entities.js';
 import type { Processes } from '../../domain/procfile.js';
 import type { CronJob } from '../../domain/cron.js';
 import type { Overlays } from '../../domain/pipeline.js';

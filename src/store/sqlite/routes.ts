@@ -1,4 +1,5 @@
-import type { Hold, RouteStore } from '../store.js';
+import type { RouteStore } from '../store.js';
+import type { Hold } from '../../domain/entities.js';
 import type { Maintenance } from '../../domain/maintenance.js';
 import type { Db } from './db.js';
 

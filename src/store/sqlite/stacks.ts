@@ -1,5 +1,6 @@
 import { ConflictError } from '../../errors.js';
-import type { Stack, StackStore } from '../store.js';
+import type { StackStore } from '../store.js';
+import type { Stack } from '../../domain/entities.js';
 import type { StackDefinition } from '../../domain/stackfile.js';
 import { type Row, type Db, now, isUniqueViolation } from './db.js';
 

@@ -1,4 +1,5 @@
-import type { Token, TokenStore } from '../store.js';
+import type { TokenStore } from '../store.js';
+import type { Token } from '../../domain/entities.js';
 import { type Row, type Db, now } from './db.js';
 
 function toToken(r: Row): Token {

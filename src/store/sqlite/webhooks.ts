@@ -1,5 +1,6 @@
 import { ConflictError } from '../../errors.js';
-import type { Webhook, WebhookStore } from '../store.js';
+import type { WebhookStore } from '../store.js';
+import type { Webhook } from '../../domain/entities.js';
 import { type Row, type Db, isUniqueViolation } from './db.js';
 
 export class SqliteWebhooks implements WebhookStore {
