@@ -225,7 +225,7 @@ export class CertificateDemand {
     if (yes === undefined || yes < since || router.managedCertificate(host)) return;
     // Caddy's log times are to the millisecond, taken a moment after the yes.
     if (router.issuanceFailures().some((f) => f.host === host && Date.parse(f.at) >= yes - 1_000)) return;
-    const forgiven = (this.forgiven.get(host) ?? []).filter((t) => t > this.now() - ATTEMPT_MEMORY_MS);
+    const forgiven = this.remembered(this.forgiven, host);
     if (forgiven.length >= UNBEGUN_FORGIVEN) return;
     this.forgiven.set(host, [...forgiven, this.now()]);
     this.attempts.set(host, recent.slice(0, -1));
@@ -238,8 +238,13 @@ export class CertificateDemand {
   }
 
   private recent(host: string): number[] {
+    return this.remembered(this.attempts, host);
+  }
+
+  /** A host's times in `times` that are still within the attempt memory. */
+  private remembered(times: Map<string, number[]>, host: string): number[] {
     const since = this.now() - ATTEMPT_MEMORY_MS;
-    return (this.attempts.get(host) ?? []).filter((t) => t > since);
+    return (times.get(host) ?? []).filter((t) => t > since);
   }
 
   private qualifying(): Set<string> {

@@ -1,7 +1,19 @@
 import fs from 'node:fs';
 import { execa } from 'execa';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { ROOT, fixtureRepo, freePort, httpGet, makeKey, releasedUrl, removeDockerLeftovers, tempDir, uniqueApp, waitFor } from '../helpers/skiff.js';
+import {
+  ROOT,
+  fixtureRepo,
+  freePort,
+  httpGet,
+  makeKey,
+  releasedUrl,
+  removeDockerLeftovers,
+  sshOptions,
+  tempDir,
+  uniqueApp,
+  waitFor,
+} from '../helpers/skiff.js';
 
 const IMAGE = 'skiff-test/skiff:latest';
 
@@ -25,20 +37,6 @@ describe('the container image', () => {
     lastLogs = `${r.stdout}\n${r.stderr}`;
     return lastLogs;
   };
-  const sshArgs = (): string[] => [
-    '-i',
-    key,
-    '-o',
-    'IdentitiesOnly=yes',
-    '-o',
-    'StrictHostKeyChecking=no',
-    '-o',
-    'UserKnownHostsFile=/dev/null',
-    '-o',
-    'LogLevel=ERROR',
-    '-o',
-    'BatchMode=yes',
-  ];
 
   beforeAll(async () => {
     // The image's own Dockerfile, as documented, with BASE pointing at the local Node 20 image.
@@ -98,13 +96,13 @@ describe('the container image', () => {
     });
     expect(added.exitCode, added.stderr).toBe(0);
     const repo = await fixtureRepo('dockerfile-hello');
-    const env = { GIT_SSH_COMMAND: ['ssh', ...sshArgs()].join(' '), GIT_TERMINAL_PROMPT: '0' };
+    const env = { GIT_SSH_COMMAND: ['ssh', ...sshOptions(key)].join(' '), GIT_TERMINAL_PROMPT: '0' };
     const pushed = await execa('git', ['push', `ssh://git@127.0.0.1:${sshPort}/${app}.git`, 'main'], { cwd: repo, env, reject: false });
     expect(pushed.exitCode, pushed.stderr).toBe(0);
     const url = releasedUrl(pushed.stderr) as string;
     expect(url).toBe(`http://${app}.localhost:${routerPort}/`);
     expect((await httpGet(url)).status).toBe(200);
-    const doctor = await execa('ssh', [...sshArgs(), '-p', String(sshPort), 'git@127.0.0.1', 'doctor'], { reject: false });
+    const doctor = await execa('ssh', [...sshOptions(key), '-p', String(sshPort), 'git@127.0.0.1', 'doctor'], { reject: false });
     expect(doctor.stdout).toMatch(/ok {4}Docker engine: answers/);
     expect(doctor.stdout).toMatch(/ok {4}caddy: \d/);
     expect(doctor.stdout).toMatch(/ok {4}git: git version/);

@@ -1,7 +1,19 @@
 import fs from 'node:fs';
 import { execa } from 'execa';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { ROOT, fixtureRepo, freePort, httpGet, makeKey, releasedUrl, removeDockerLeftovers, tempDir, uniqueApp, waitFor } from '../helpers/skiff.js';
+import {
+  ROOT,
+  fixtureRepo,
+  freePort,
+  httpGet,
+  makeKey,
+  releasedUrl,
+  removeDockerLeftovers,
+  sshOptions,
+  tempDir,
+  uniqueApp,
+  waitFor,
+} from '../helpers/skiff.js';
 
 const SYSTEMD_IMAGE = 'skiff-test/systemd:bookworm';
 
@@ -96,21 +108,7 @@ describe('the systemd service', () => {
     );
     expect(added.exitCode, added.stderr).toBe(0);
     const repo = await fixtureRepo('dockerfile-hello');
-    const ssh = [
-      'ssh',
-      '-i',
-      key,
-      '-o',
-      'IdentitiesOnly=yes',
-      '-o',
-      'StrictHostKeyChecking=no',
-      '-o',
-      'UserKnownHostsFile=/dev/null',
-      '-o',
-      'LogLevel=ERROR',
-      '-o',
-      'BatchMode=yes',
-    ];
+    const ssh = ['ssh', ...sshOptions(key)];
     const pushed = await execa('git', ['push', `ssh://git@127.0.0.1:${sshPort}/${app}.git`, 'main'], {
       cwd: repo,
       env: { GIT_SSH_COMMAND: ssh.join(' '), GIT_TERMINAL_PROMPT: '0' },
@@ -122,23 +120,7 @@ describe('the systemd service', () => {
   });
 
   it('moves the app to the systemd runtime: the hardened unit may write the units it runs', async () => {
-    const ssh = [
-      '-i',
-      key,
-      '-o',
-      'IdentitiesOnly=yes',
-      '-o',
-      'StrictHostKeyChecking=no',
-      '-o',
-      'UserKnownHostsFile=/dev/null',
-      '-o',
-      'LogLevel=ERROR',
-      '-o',
-      'BatchMode=yes',
-      '-p',
-      String(sshPort),
-      'git@127.0.0.1',
-    ];
+    const ssh = [...sshOptions(key), '-p', String(sshPort), 'git@127.0.0.1'];
     const moved = await execa('ssh', [...ssh, 'apps:set', app, 'runtime', 'systemd'], { reject: false });
     expect(moved.exitCode, moved.stderr).toBe(0);
     const units = await inside(['systemctl', 'list-units', '--no-legend', '--plain', `skiff-${app}-*`]);

@@ -49,6 +49,24 @@ function toRun(r: Result): RunResult {
 }
 
 /** `skiff server` on a loopback port with its own SKIFF_HOME, driven with the real ssh and git. */
+/** The options every test's ssh runs with: this key only, no host-key prompt or record, no password prompt, errors only. */
+export function sshOptions(key: string): string[] {
+  return [
+    '-i',
+    key,
+    '-o',
+    'IdentitiesOnly=yes',
+    '-o',
+    'StrictHostKeyChecking=no',
+    '-o',
+    'UserKnownHostsFile=/dev/null',
+    '-o',
+    'LogLevel=ERROR',
+    '-o',
+    'BatchMode=yes',
+  ];
+}
+
 export class SkiffServer {
   private proc?: ChildProcess;
   output = '';
@@ -122,21 +140,7 @@ export class SkiffServer {
   }
 
   sshCommand(key: string): string[] {
-    return [
-      'ssh',
-      '-i',
-      key,
-      '-o',
-      'IdentitiesOnly=yes',
-      '-o',
-      'StrictHostKeyChecking=no',
-      '-o',
-      'UserKnownHostsFile=/dev/null',
-      '-o',
-      'LogLevel=ERROR',
-      '-o',
-      'BatchMode=yes',
-    ];
+    return ['ssh', ...sshOptions(key)];
   }
 
   /** ssh -p PORT git@127.0.0.1 ARGS… (ssh joins the words with spaces, as it always does). */
