@@ -1,5 +1,5 @@
 import type { Docker } from '../docker/client.js';
-import { hasImage, isConflict, isNotFound } from '../docker/client.js';
+import { hasImage, imageRepoTag, isConflict, isNotFound } from '../docker/client.js';
 import { LABEL_APP } from '../domain/names.js';
 
 /** The image seam: what the pipeline does with release images. */
@@ -19,8 +19,8 @@ export class Images implements ImageStore {
   constructor(private readonly docker: Docker) {}
 
   async tag(source: string, target: string): Promise<void> {
-    const colon = target.lastIndexOf(':');
-    await this.docker.getImage(source).tag({ repo: target.slice(0, colon), tag: target.slice(colon + 1) });
+    const [repo, tag] = imageRepoTag(target);
+    await this.docker.getImage(source).tag({ repo, tag });
   }
 
   exists(tag: string): Promise<boolean> {

@@ -7,6 +7,7 @@ import { Transform } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
 import zlib from 'node:zlib';
 import tarStream from 'tar-stream';
+import { imageRepoTag } from './client.js';
 
 /** What a stack's build image may do through its Docker API: build one tag, and look at it. */
 export interface BuildPolicy {
@@ -18,12 +19,6 @@ export interface BuildPolicy {
   maxContextBytes: number;
   /** Build options Skiff sets whatever the build image asks (bounds, network, cgroup): see buildStepOptions. */
   forced: Record<string, string | number>;
-}
-
-/** repo and tag of an image name that has a tag (as $IMAGE has). */
-function splitImage(image: string): [string, string] {
-  const colon = image.lastIndexOf(':');
-  return [image.slice(0, colon), image.slice(colon + 1)];
 }
 
 const uniqueName = (): string => crypto.randomBytes(6).toString('hex');
@@ -334,7 +329,7 @@ export class BuildProxy {
       const route = url.pathname.slice(version.length);
       const method = req.method ?? 'GET';
       const imagePath = /^\/images\/(.+)\/(json|tag)$/.exec(route);
-      const [repo, tag] = splitImage(policy.image);
+      const [repo, tag] = imageRepoTag(policy.image);
       if ((method === 'GET' || method === 'HEAD') && (route === '/_ping' || route === '/version')) {
         assertNoBody(req);
         singleValues(url.searchParams, []);

@@ -69,6 +69,12 @@ export function uniqueSuffix(): string {
   return `${Date.now().toString(36)}${Math.random().toString(36).slice(2, 6)}`;
 }
 
+/** NAME[:TAG] → [repository, tag], as the engine's tag and push calls take them; a colon before the last slash is a registry's port. */
+export function imageRepoTag(image: string): [string, string] {
+  const colon = image.lastIndexOf(':');
+  return colon > image.lastIndexOf('/') ? [image.slice(0, colon), image.slice(colon + 1)] : [image, 'latest'];
+}
+
 export function isNotModified(err: unknown): boolean {
   return typeof err === 'object' && err !== null && (err as { statusCode?: number }).statusCode === 304;
 }

@@ -10,6 +10,8 @@ export const LABEL_INSTANCE = 'skiff.instance';
 export const LABEL_RUNTIME = 'skiff.runtime';
 /** On a one-off container running a scheduled job: the run's id. */
 export const LABEL_CRON_RUN = 'skiff.cron-run';
+/** On an image a one-off's changes were kept in (app.json's predeploy): the id of the image it ran on, so that the next one starts there again. */
+export const LABEL_KEPT_FROM = 'skiff.kept-from';
 
 /** Whose a container, image, volume or network is: the app's name, and its identity where known. */
 export function appLabels(app: string, appId: string | undefined): Record<string, string> {

@@ -22,12 +22,17 @@ export function releaseCommand(rel: Pick<Release, 'processes'>): string | undefi
   return rel.processes[RELEASE_PHASE] ?? undefined;
 }
 
-/** What the release phase runs, in order: app.json's predeploy, then the Procfile's release command. */
-export function releasePhaseCommands(rel: Pick<Release, 'processes' | 'scripts'>): { label: string; command: string }[] {
+/**
+ * What the release phase runs, in order: app.json's predeploy, whose
+ * changes to the files are kept in the release's image (as Dokku keeps
+ * them), then the Procfile's release command, whose changes are not (as on
+ * Heroku).
+ */
+export function releasePhaseCommands(rel: Pick<Release, 'processes' | 'scripts'>): { label: string; command: string; keep: boolean }[] {
   const release = releaseCommand(rel);
   return [
-    ...(rel.scripts.predeploy === null ? [] : [{ label: "app.json's predeploy", command: rel.scripts.predeploy }]),
-    ...(release === undefined ? [] : [{ label: 'the release command', command: release }]),
+    ...(rel.scripts.predeploy === null ? [] : [{ label: "app.json's predeploy", command: rel.scripts.predeploy, keep: true }]),
+    ...(release === undefined ? [] : [{ label: 'the release command', command: release, keep: false }]),
   ];
 }
 
@@ -36,12 +41,14 @@ export function releasePhaseCommands(rel: Pick<Release, 'processes' | 'scripts'>
  * command, run once each in a one-off container of the new release (its
  * image, its config, the limits of its release type or else of web), after
  * the release is recorded and before any instance of it starts, while the
- * previous release keeps serving. Their output goes to the caller and to the
- * release's log. A non-zero exit, or running past SKIFF_RELEASE_TIMEOUT
- * (all of the phase together; then it is killed), refuses the release.
+ * previous release keeps serving. What predeploy changes becomes the
+ * release's image (pushed again when there is a registry). Their output
+ * goes to the caller and to the release's log. A non-zero exit, or running
+ * past SKIFF_RELEASE_TIMEOUT (all of the phase together; then it is
+ * killed), refuses the release.
  */
 export async function runReleasePhase(
-  deps: Pick<PipelineDeps, 'runtime' | 'config' | 'store'>,
+  deps: Pick<PipelineDeps, 'runtime' | 'config' | 'store' | 'registry'>,
   rel: Release,
   progress: Progress,
   signal: AbortSignal,
@@ -63,8 +70,9 @@ export async function runReleasePhase(
   const serving = deps.store.apps.find(rel.app)?.currentRelease;
   const keeps = serving ? `; v${serving} keeps serving` : '';
   try {
-    for (const { label, command } of commands) {
-      const status = await deps.runtime.run(oneOffSpec(deps, rel, shellCommand(command), { process }), {
+    for (const { label, command, keep } of commands) {
+      const spec = oneOffSpec(deps, rel, shellCommand(command), { process });
+      const status = await deps.runtime.run(keep ? { ...spec, keepAs: rel.image } : spec, {
         stdin: Readable.from([]),
         stdout: both,
         stderr: both,
@@ -78,6 +86,7 @@ export async function runReleasePhase(
       if (signal.aborted) throw new DeployFailedError(`${label} was stopped: the deploy was cancelled; v${rel.version} is not released${keeps}`);
       if (status !== 0) throw new DeployFailedError(`${label} exited with status ${status}; v${rel.version} is not released${keeps}`);
     }
+    if (deps.registry && commands.some((c) => c.keep)) await deps.registry.push([rel.image], progress, signal);
   } finally {
     // Output still on its way through both is written before the log closes.
     await new Promise((resolve) => both.end(resolve));

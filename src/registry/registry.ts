@@ -1,5 +1,5 @@
 import type { Docker } from '../docker/client.js';
-import { followProgress, hasImage, type ProgressEvent } from '../docker/client.js';
+import { followProgress, hasImage, imageRepoTag, type ProgressEvent } from '../docker/client.js';
 import { ExternalError } from '../errors.js';
 import type { Progress } from '../output/progress.js';
 
@@ -52,13 +52,13 @@ export class Registry implements ReleaseRegistry {
   /** Pushes each tag (all of one local image), streaming one line per layer; the registry's own message on failure. */
   async push(tags: readonly string[], progress: Progress, signal: AbortSignal): Promise<void> {
     for (const ref of tags) {
-      const colon = ref.lastIndexOf(':');
+      const [repo, tag] = imageRepoTag(ref);
       progress.info(`Pushing ${ref}`);
       let stream: NodeJS.ReadableStream;
       try {
-        const image = this.docker.getImage(ref.slice(0, colon));
+        const image = this.docker.getImage(repo);
         stream = await image.push({
-          tag: ref.slice(colon + 1),
+          tag,
           authconfig: this.authconfig(),
           abortSignal: signal,
         } as object);

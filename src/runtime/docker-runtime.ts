@@ -1,8 +1,19 @@
 import { setTimeout as sleep } from 'node:timers/promises';
 import type { ContainerInfo, Docker } from '../docker/client.js';
-import { demuxLogs, ensureNetwork, isConflict, isNotFound, isNotModified, uniqueSuffix } from '../docker/client.js';
+import { demuxLogs, ensureNetwork, imageRepoTag, isConflict, isNotFound, isNotModified, uniqueSuffix } from '../docker/client.js';
 import { DeployFailedError, ExternalError } from '../errors.js';
-import { APPS_NETWORK, LABEL_APP, LABEL_CRON_RUN, LABEL_RUNTIME, LABEL_INSTANCE, LABEL_PROCESS, LABEL_RELEASE, appLabels } from '../domain/names.js';
+import {
+  APPS_NETWORK,
+  LABEL_APP,
+  LABEL_APP_ID,
+  LABEL_CRON_RUN,
+  LABEL_KEPT_FROM,
+  LABEL_RUNTIME,
+  LABEL_INSTANCE,
+  LABEL_PROCESS,
+  LABEL_RELEASE,
+  appLabels,
+} from '../domain/names.js';
 import type { Logger } from '../log.js';
 import { containerSpec, limits, processEnv, volumeMounts } from './container-spec.js';
 import { findFreePort } from './free-port.js';
@@ -25,6 +36,27 @@ import { followLogs, type LogSource } from './log-follower.js';
 import { rollInstances } from './instance-rollout.js';
 
 const ONE_OFF = 'run';
+
+/**
+ * What a commit writes as the image's config. The engine fills what is left
+ * out from the container's, and adds the container's labels (a kept
+ * one-off's skiff.process and skiff.release, which every container Skiff
+ * starts sets for itself).
+ */
+interface KeptConfig {
+  Cmd?: string[] | string | null;
+  Entrypoint?: string[] | string | null;
+  Env?: string[] | null;
+  Labels: Record<string, string>;
+  WorkingDir?: string;
+  User?: string;
+}
+
+function toArgs(v: string[] | string | null | undefined): string[] {
+  if (v === null || v === undefined) return [];
+  return typeof v === 'string' ? ['sh', '-c', v] : v;
+}
+
 const LOOPBACK = '127.0.0.1';
 
 export interface DockerRuntimeOptions {
@@ -194,6 +226,7 @@ export class DockerRuntime implements Runtime {
   }
 
   async run(spec: OneOffSpec, io: OneOffIO): Promise<number> {
+    if (spec.keepAs !== undefined) return this.runKept({ ...spec, keepAs: spec.keepAs }, io);
     const tty = io.tty !== undefined;
     await this.ensureNetwork();
     const container = await this.docker.createContainer({
@@ -264,6 +297,93 @@ export class DockerRuntime implements Runtime {
       io.signal.removeEventListener('abort', onAbort);
       await remove();
     }
+  }
+
+  /**
+   * A one-off whose changes to the files are kept: an idle container of the
+   * image with nothing of the release in its environment, the command
+   * exec'd in it (behind the image's ENTRYPOINT, as a start would run it)
+   * with the release's environment, and on exit 0 the container committed
+   * as keepAs. The environment reaches the command's process only, so no
+   * config value is written into the image. It starts from the image an
+   * earlier keep ran on, when this image is one (a config change runs
+   * predeploy again; it must not stack a layer per release).
+   */
+  private async runKept(spec: OneOffSpec & { keepAs: string }, io: OneOffIO): Promise<number> {
+    const source = await this.keptSource(spec);
+    await this.ensureNetwork();
+    const container = await this.docker.createContainer({
+      name: `skiff-${spec.app}-run-${uniqueSuffix()}`,
+      Image: source.id,
+      // A shell reading a stdin nobody writes to: idle, whatever the image has besides.
+      Entrypoint: [],
+      Cmd: ['sh'],
+      OpenStdin: true,
+      Labels: { ...appLabels(spec.app, spec.appId), [LABEL_RELEASE]: String(spec.release), [LABEL_PROCESS]: ONE_OFF },
+      HostConfig: { Init: true, NetworkMode: APPS_NETWORK, ...volumeMounts(spec), ...limits(spec) },
+    });
+    const remove = (): Promise<void> => container.remove({ force: true }).catch(() => undefined);
+    const onAbort = (): void => void remove();
+    io.signal.addEventListener('abort', onAbort, { once: true });
+    try {
+      if (io.signal.aborted) return 255;
+      await container.start();
+      const exec = await container.exec({
+        Cmd: [...source.entrypoint, ...spec.command],
+        Env: Object.entries(processEnv(spec)).map(([k, v]) => `${k}=${v}`),
+        AttachStdout: true,
+        AttachStderr: true,
+      });
+      const stream = await exec.start({ hijack: true, stdin: false });
+      this.docker.modem.demuxStream(stream, io.stdout, io.stderr);
+      await new Promise<void>((resolve) => {
+        stream.once('end', resolve);
+        stream.once('close', resolve);
+      });
+      if (io.signal.aborted) return 255;
+      const { ExitCode } = await exec.inspect();
+      const status = ExitCode ?? 255;
+      if (status !== 0) return status;
+      const [repo, tag] = imageRepoTag(spec.keepAs);
+      await container.commit({
+        _query: { container: container.id, repo, tag, pause: true },
+        _body: { ...source.config, Labels: { ...source.config.Labels, [LABEL_KEPT_FROM]: source.id } },
+      });
+      return 0;
+    } catch (err) {
+      if (io.signal.aborted) return 255;
+      throw new ExternalError(`could not run the command: ${dockerMessage(err)}`, err);
+    } finally {
+      io.signal.removeEventListener('abort', onAbort);
+      await remove();
+    }
+  }
+
+  /**
+   * The image a kept one-off starts from, and the config its commit
+   * restores: the image an earlier keep ran on when this one is its commit.
+   * The label is only followed to the image's own parent, of the same app:
+   * a Dockerfile can write any label, and must not start an app's predeploy
+   * from another app's image.
+   */
+  private async keptSource(spec: OneOffSpec): Promise<{ id: string; entrypoint: string[]; config: KeptConfig }> {
+    let inspected = await this.docker.getImage(spec.image).inspect();
+    const from = inspected.Config.Labels?.[LABEL_KEPT_FROM];
+    // No parent where the image came from a registry to a host that never ran the keep: then it stacks, once.
+    if (from && inspected.Parent === from) {
+      const parent = await this.docker
+        .getImage(from)
+        .inspect()
+        .catch(() => undefined);
+      const labels = parent?.Config.Labels ?? {};
+      if (parent && labels[LABEL_APP] === spec.app && labels[LABEL_APP_ID] === spec.appId) inspected = parent;
+    }
+    const c = inspected.Config;
+    return {
+      id: inspected.Id,
+      entrypoint: toArgs(c.Entrypoint),
+      config: { Cmd: c.Cmd, Entrypoint: c.Entrypoint, Env: c.Env, Labels: c.Labels ?? {}, WorkingDir: c.WorkingDir, User: c.User },
+    };
   }
 
   async stopCronRuns(app: string, run?: number): Promise<number> {

@@ -73,6 +73,13 @@ export interface OneOffSpec {
   mounts?: readonly VolumeMount[];
   /** The scheduled job's run it is, so stopCronRuns finds it from any process. */
   cronRun?: number;
+  /**
+   * Keep what the command changes in the image's files (app.json's
+   * predeploy, as Dokku does): on exit 0 the one-off is committed as this
+   * image, with the image's own CMD, ENTRYPOINT, ENV and labels and nothing
+   * of the one-off's environment.
+   */
+  keepAs?: string;
 }
 
 export interface OneOffIO {

@@ -1,5 +1,6 @@
 import fs from 'node:fs';
 import path from 'node:path';
+import { execa } from 'execa';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { SkiffServer, commitAll, fixtureRepo, makeKey, removeDockerLeftovers, tempDir, uniqueApp } from '../helpers/skiff.js';
 
@@ -18,7 +19,10 @@ describe('an app.json', () => {
         name: 'a dokku app',
         env: { SECRET_KEY: { generator: 'secret' } },
         scripts: {
-          dokku: { predeploy: 'echo "predeploy ran" >> /data/log; echo predeploy-output', postdeploy: 'echo "postdeploy ran for $GREETING"' },
+          dokku: {
+            predeploy: 'echo "predeploy ran" >> /data/log; echo predeploy-output; mkdir -p /www && echo "$GREETING" > /www/predeploy.test',
+            postdeploy: 'echo "postdeploy ran for $GREETING"',
+          },
           postdeploy: 'echo seeded >> /data/seed',
         },
         formation: { web: { quantity: 2 } },
@@ -80,6 +84,23 @@ describe('an app.json', () => {
     expect(again.stderr).not.toContain("app's first deploy");
     expect((await server.ssh(key, ['run', app, 'cat', '/data/seed'])).stdout).toBe('seeded');
     expect((await server.ssh(key, ['run', app, 'cat', '/data/log'])).stdout).toBe('predeploy ran\npredeploy ran\npredeploy ran');
+
+    // Predeploy's changes are in the release's image, as Dokku keeps them; the release's config is not, and the image's CMD is its own.
+    const serving = async (): Promise<{ Config: { Env: string[]; Cmd: string[]; Labels: Record<string, string> }; RootFS: { Layers: string[] } }> => {
+      const releases = JSON.parse((await server.ssh(key, ['releases', app, '--json'])).stdout) as { image: string; current: boolean }[];
+      const image = releases.find((r) => r.current)?.image ?? '';
+      return (JSON.parse((await execa('docker', ['image', 'inspect', image])).stdout) as [never])[0];
+    };
+    expect((await server.ssh(key, ['run', app, 'cat', '/www/predeploy.test'])).stdout).toBe('hi');
+    const kept = await serving();
+    expect(kept.Config.Env.some((e) => e.startsWith('GREETING=') || e.startsWith('SECRET_KEY='))).toBe(false);
+    expect(kept.Config.Cmd.join(' ')).toContain('busybox httpd');
+    expect(kept.Config.Labels['skiff.app']).toBe(app);
+    // A config change runs predeploy again on the image as built: one kept layer, not one more per release.
+    expect((await server.ssh(key, ['config:set', app, 'GREETING=hello'])).exitCode).toBe(0);
+    const changed = await serving();
+    expect(changed.RootFS.Layers.length).toBe(kept.RootFS.Layers.length);
+    expect((await server.ssh(key, ['run', app, 'cat', '/www/predeploy.test'])).stdout).toBe('hello');
 
     const cron = JSON.parse((await server.ssh(key, ['cron', app, '--json'])).stdout) as { name: string; schedule: string; concurrency: string }[];
     expect(cron).toEqual([expect.objectContaining({ name: expect.stringMatching(/^cron-[0-9a-f]{8}$/), schedule: '@daily', concurrency: 'allow' })]);

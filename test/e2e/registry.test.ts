@@ -48,16 +48,20 @@ describe('a registry for release images', () => {
 
   it('pulls from the registry to scale and to roll back when the image is not on the host', async () => {
     fs.writeFileSync(path.join(repo, 'index.html'), 'hello from v2\n');
+    // What predeploy changes is kept in the release's image, and that image is what the registry has.
+    fs.writeFileSync(path.join(repo, 'app.json'), JSON.stringify({ scripts: { dokku: { predeploy: 'echo kept >> /www/index.html' } } }));
     await commitAll(repo, 'v2');
     const push = await server.git(key, repo, ['push', server.remote(app), 'main']);
     expect(push.exitCode, push.stderr).toBe(0);
-    expect((await httpGet(url)).body).toBe('hello from v2\n');
+    expect((await httpGet(url)).body).toBe('hello from v2\nkept\n');
 
     // As on a host that never built them.
     await execa('docker', ['rmi', '-f', `${registry.address}/team/${app}:v1`, `${registry.address}/team/${app}:v2`]);
     const scale = await server.ssh(key, ['ps:scale', app, 'web=2']);
     expect(scale.exitCode, scale.stderr).toBe(0);
     expect(scale.stdout + scale.stderr).toContain(`Pulling ${registry.address}/team/${app}:v2`);
+    const pulled = await execa('docker', ['run', '--rm', '--entrypoint', 'cat', `${registry.address}/team/${app}:v2`, '/www/index.html']);
+    expect(pulled.stdout).toBe('hello from v2\nkept');
 
     const rollback = await server.ssh(key, ['rollback', app, 'v1']);
     expect(rollback.exitCode, rollback.stderr).toBe(0);

@@ -76,4 +76,42 @@ describe('the release phase keeps to the app’s share', () => {
     const left = await execa('docker', ['ps', '-aq', '--filter', `label=skiff.app=${app}`, '--filter', 'label=skiff.process=run']);
     expect(left.stdout).toBe('');
   });
+
+  const predeployRepo = (predeploy: string, dockerfileLine = ''): Promise<string> =>
+    fixtureRepo('dockerfile-hello', (d) => {
+      fs.writeFileSync(path.join(d, 'index.html'), "mallory's page\n");
+      fs.appendFileSync(path.join(d, 'Dockerfile'), dockerfileLine);
+      fs.writeFileSync(path.join(d, 'app.json'), JSON.stringify({ scripts: { dokku: { predeploy } } }));
+    });
+
+  it("app.json's predeploy, whose changes are kept, runs in the same share: no socket, the app's limits, stopped at the timeout, nothing left", async () => {
+    const push = await t.push(
+      'mallory',
+      await predeployRepo(
+        '[ -e /var/run/docker.sock ] && echo SOCKET=yes || echo SOCKET=no; echo PIDS=$(cat /sys/fs/cgroup/pids.max 2>/dev/null || cat /sys/fs/cgroup/pids/pids.max)',
+      ),
+      app,
+      '+main',
+    );
+    expect(push.exitCode, push.stderr).toBe(0);
+    expect(push.stderr).toContain('SOCKET=no');
+    expect(push.stderr).toContain('PIDS=200');
+    const forever = await t.push('mallory', await predeployRepo('trap "" TERM; while true; do sleep 1; done'), app, '+main');
+    expect(forever.exitCode).not.toBe(0);
+    expect(forever.stderr).toContain("app.json's predeploy ran past SKIFF_RELEASE_TIMEOUT (4 s)");
+    const left = await execa('docker', ['ps', '-aq', '--filter', `label=skiff.app=${app}`, '--filter', 'label=skiff.process=run']);
+    expect(left.stdout).toBe('');
+  });
+
+  it("a Dockerfile label naming another app's image as where predeploy ran before does not start predeploy from that image", async () => {
+    const victimApp = t.app('kept');
+    expect((await t.ssh('victim', ['apps:create', victimApp])).exitCode).toBe(0);
+    const victimRepo = await fixtureRepo('dockerfile-hello', (d) => fs.writeFileSync(path.join(d, 'index.html'), "victim's private page\n"));
+    expect((await t.push('victim', victimRepo, victimApp)).exitCode).toBe(0);
+    const victimImage = (await execa('docker', ['image', 'inspect', '--format', '{{.Id}}', `skiff/${victimApp}:v1`])).stdout;
+    const push = await t.push('mallory', await predeployRepo('cat /www/index.html', `LABEL skiff.kept-from=${victimImage}\n`), app, '+main');
+    expect(push.exitCode, push.stderr).toBe(0);
+    expect(push.stderr).toContain("mallory's page");
+    expect(push.stderr).not.toContain('victim');
+  });
 });

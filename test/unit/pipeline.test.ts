@@ -794,6 +794,14 @@ describe('an app.json', () => {
     ]);
     expect(events.indexOf('run sh -c exec ./migrate v1')).toBeLessThan(events.indexOf('start web.1 v1'));
     expect(events.indexOf('route')).toBeLessThan(events.indexOf('run sh -c exec ./notify v1'));
+    // Only predeploy's changes are kept, and in the release's own image; the release command's and the scripts' after the deploy are not.
+    const image = services.store.releases.find(APP, 1)?.image;
+    expect(host.runs.map((r) => [r.command.at(-1), r.keepAs])).toEqual([
+      ['exec ./predeploy', image],
+      ['exec ./migrate', undefined],
+      ['exec ./notify', undefined],
+      ['exec ./seed', undefined],
+    ]);
     expect(shown.join('')).toContain(
       'app.json: using scripts.dokku.predeploy, scripts.dokku.postdeploy, scripts.postdeploy, cron, formation, healthchecks; ignoring name, env',
     );
