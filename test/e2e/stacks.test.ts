@@ -1,5 +1,6 @@
 import fs from 'node:fs';
 import path from 'node:path';
+import { execa } from 'execa';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { BASE_IMAGE, NODE_IMAGE, PYTHON_IMAGE } from '../helpers/base-image.js';
 import { SkiffServer, commitAll, fixtureRepo, httpGet, makeKey, releasedUrl, removeDockerLeftovers, tempDir, uniqueApp } from '../helpers/skiff.js';
@@ -68,6 +69,41 @@ describe('built-in stacks', () => {
     // The npm install step was not run again.
     expect(again.stderr).toMatch(/: RUN npm install --no-audit --no-fund\s+remote: +---> Using cache/);
     expect((await httpGet(url)).body).toMatch(/^changed: express 4/);
+  });
+
+  // Dokku's own test apps (tests/apps/nodejs-express and nodejs-worker of the Dokku repository, MIT), copied unchanged but for their check_deploy, which the assertions restate.
+  it("deploys Dokku's nodejs-express test app unchanged: it passes Dokku's check_deploy, and keeps what predeploy made, not what postdeploy or the release command made", async () => {
+    const dokkuApp = uniqueApp('dokku-express');
+    try {
+      const push = await server.git(key, await fixtureRepo('dokku-nodejs-express'), ['push', server.remote(dokkuApp), 'main']);
+      expect(push.exitCode, push.stderr).toBe(0);
+      expect(push.stderr).toContain('touch /app/predeploy.test');
+      expect(push.stderr).toContain('touch /app/postdeploy.test');
+      // check_deploy: the body is exactly nodejs/express.
+      expect((await httpGet(releasedUrl(push.stderr)!)).body).toBe('nodejs/express');
+      // Dokku's app-json tests: `dokku run APP ls /app/predeploy.test` succeeds, postdeploy's file is not there.
+      expect((await server.ssh(key, ['run', dokkuApp, 'ls', '/app/predeploy.test'])).exitCode).toBe(0);
+      expect((await server.ssh(key, ['run', dokkuApp, 'ls', '/app/postdeploy.test'])).exitCode).not.toBe(0);
+      expect((await server.ssh(key, ['run', dokkuApp, 'ls', '/app/release.test'])).exitCode).not.toBe(0);
+    } finally {
+      await removeDockerLeftovers([dokkuApp]);
+    }
+  });
+
+  it("deploys Dokku's nodejs-worker test app unchanged: one worker runs node worker.js, and no web", async () => {
+    const dokkuApp = uniqueApp('dokku-worker');
+    try {
+      const push = await server.git(key, await fixtureRepo('dokku-nodejs-worker'), ['push', server.remote(dokkuApp), 'main']);
+      expect(push.exitCode, push.stderr).toBe(0);
+      const ps = JSON.parse((await server.ssh(key, ['ps', dokkuApp, '--json'])).stdout) as { instances: { name: string; state: string }[] };
+      expect(ps.instances.map((i) => [i.name, i.state])).toEqual([['worker.1', 'running']]);
+      // check_deploy: exactly one `node worker.js` process (under the init, whose own arguments name it too).
+      const worker = (await execa('docker', ['ps', '-q', '--filter', `label=skiff.app=${dokkuApp}`, '--filter', 'label=skiff.process=worker'])).stdout;
+      const top = await execa('docker', ['top', worker, '-o', 'pid,args']);
+      expect(top.stdout.split('\n').filter((l) => /^\s*\d+\s+node worker\.js$/.test(l))).toHaveLength(1);
+    } finally {
+      await removeDockerLeftovers([dokkuApp]);
+    }
   });
 
   it("runs skiff.yml's verify command in the new image before release, and rejects the push when it fails", async () => {
