@@ -1,6 +1,6 @@
 import { createRequire } from 'node:module';
 import type { DockerfileParser as Parser } from 'dockerfile-ast';
-import { inspectImage, type Docker } from '../docker/client.js';
+import type { Engine } from '../docker/engine.js';
 import { LABEL_APP, LABEL_APP_ID } from '../domain/names.js';
 import { DeniedError } from '../errors.js';
 import type { BuildAccess } from './builder.js';
@@ -70,13 +70,13 @@ function appOfName(image: string, registryPrefix: string | undefined): string | 
  * that points at a release repository (skiff/APP, REGISTRY/APP) is judged by
  * its app name.
  */
-export async function assertMayBuildOn(docker: Docker, dockerfile: string, access: BuildAccess, buildArgs: Record<string, string> = {}): Promise<void> {
+export async function assertMayBuildOn(engine: Engine, dockerfile: string, access: BuildAccess, buildArgs: Record<string, string> = {}): Promise<void> {
   for (const image of referencedImages(dockerfile, buildArgs)) {
-    const found = await inspectImage(docker, image);
-    const labels = found?.labels;
+    const found = await engine.images.find(image);
+    const labels = found && (found.Config?.Labels ?? {});
     const app = labels ? labels[LABEL_APP] : appOfName(image, access.registryPrefix);
     // The image's identity decides, not its name: an app of the same name made later is not its owner.
-    if (app !== undefined && !access.mayUse({ app, appId: labels?.[LABEL_APP_ID], created: found?.created })) {
+    if (app !== undefined && !access.mayUse({ app, appId: labels?.[LABEL_APP_ID], created: found?.Created })) {
       throw new DeniedError(
         `access denied: the Dockerfile builds on ${image}, an image of an app you may not use; build on a public base image or on your own app's`,
       );

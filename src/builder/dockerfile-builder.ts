@@ -1,6 +1,6 @@
 import { createRequire } from 'node:module';
 import type tarFs from 'tar-fs';
-import { hasImage, type Docker } from '../docker/client.js';
+import type { Engine } from '../docker/engine.js';
 import { BuildFailedError, ExternalError } from '../errors.js';
 import { appLabels } from '../domain/names.js';
 import { withBuildBounds } from '../docker/build-limits.js';
@@ -13,7 +13,7 @@ import { assertMayBuildOn, referencedImages } from './base-images.js';
 export class DockerfileBuilder implements Builder {
   readonly name = 'dockerfile';
 
-  constructor(private readonly docker: Docker) {}
+  constructor(private readonly engine: Engine) {}
 
   async detect({ dir, stack }: Source): Promise<string | undefined> {
     // An app set to a stack builds with it, Dockerfile or not.
@@ -26,7 +26,7 @@ export class DockerfileBuilder implements Builder {
   }
 
   async build(ctx: BuildContext): Promise<BuiltImage> {
-    return buildFromContext(this.docker, ctx, 'Dockerfile');
+    return buildFromContext(this.engine, ctx, 'Dockerfile');
   }
 }
 
@@ -36,17 +36,17 @@ export class DockerfileBuilder implements Builder {
  * Dockerfile's base images are checked once, before anything is sent.
  */
 export async function buildFromContext(
-  docker: Docker,
+  engine: Engine,
   ctx: BuildContext,
   dockerfile: string,
   settingOf: (image: string) => string | undefined = () => undefined,
 ): Promise<BuiltImage> {
   const text = readSourceFile(ctx.dir, dockerfile) ?? '';
-  await assertMayBuildOn(docker, text, ctx.access);
+  await assertMayBuildOn(engine, text, ctx.access);
   const missing: string[] = [];
-  for (const image of referencedImages(text)) if (!(await hasImage(docker, image))) missing.push(image);
+  for (const image of referencedImages(text)) if (!(await engine.images.exists(image))) missing.push(image);
   try {
-    return await buildOnce(docker, ctx, dockerfile).catch((err: unknown) => {
+    return await buildOnce(engine, ctx, dockerfile).catch((err: unknown) => {
       throw baseImageMissing(err, missing, settingOf) ?? err;
     });
   } catch (err) {
@@ -55,7 +55,7 @@ export async function buildFromContext(
     // to use. Building again makes that layer anew.
     if (ctx.signal.aborted || !(err instanceof BuildFailedError) || !LOST_LAYER.test(err.message)) throw err;
     ctx.progress.info('A cached layer was removed while this built (another app was cleaned up); building again');
-    return buildOnce(docker, ctx, dockerfile);
+    return buildOnce(engine, ctx, dockerfile);
   }
 }
 
@@ -75,17 +75,17 @@ export function baseImageMissing(err: unknown, missing: readonly string[], setti
 
 const LOST_LAYER = /unable to find image "sha256:|No such image: sha256:/;
 
-async function buildOnce(docker: Docker, ctx: BuildContext, dockerfile: string): Promise<BuiltImage> {
+async function buildOnce(engine: Engine, ctx: BuildContext, dockerfile: string): Promise<BuiltImage> {
   // tar-fs packs with streamx, which pipes like a node stream but is not typed as one.
   const tar = createRequire(import.meta.url)('tar-fs') as typeof tarFs;
   const context = tar.pack(ctx.dir) as unknown as NodeJS.ReadableStream;
   return withBuildBounds(
-    docker,
+    engine,
     ctx.limits,
     async (bounds) => {
       let stream: NodeJS.ReadableStream;
       try {
-        stream = await docker.buildImage(context, {
+        stream = await engine.images.build(context, {
           t: ctx.tag,
           dockerfile,
           // Only the app's labels: a per-build label would add a layer to every build and defeat the cache.
@@ -94,18 +94,18 @@ async function buildOnce(docker: Docker, ctx: BuildContext, dockerfile: string):
           forcerm: true,
           ...bounds,
           abortSignal: ctx.signal,
-        } as Parameters<Docker['buildImage']>[1]);
+        });
       } catch (err) {
         if (ctx.signal.aborted) throw new BuildFailedError('build cancelled', err);
         throw new ExternalError('the Docker engine refused the build', err);
       }
-      return followBuild(docker, ctx, stream);
+      return followBuild(engine, ctx, stream);
     },
     (why) => ctx.progress.info(why),
   );
 }
 
-async function followBuild(docker: Docker, ctx: BuildContext, stream: NodeJS.ReadableStream): Promise<BuiltImage> {
+async function followBuild(engine: Engine, ctx: BuildContext, stream: NodeJS.ReadableStream): Promise<BuiltImage> {
   const parser = new BuildOutputParser();
   let failure: string | undefined;
   let imageId: string | undefined;
@@ -137,7 +137,7 @@ async function followBuild(docker: Docker, ctx: BuildContext, stream: NodeJS.Rea
 
   let info;
   try {
-    info = await docker.getImage(ctx.tag).inspect();
+    info = await engine.images.inspect(ctx.tag);
   } catch (err) {
     throw new BuildFailedError(`the build ended without producing ${ctx.tag}`, err);
   }

@@ -1,5 +1,6 @@
-import type { Docker } from '../docker/client.js';
-import { hasImage, imageRepoTag, isConflict, isNotFound } from '../docker/client.js';
+import { isConflict, isNotFound } from '../docker/client.js';
+import type { Engine } from '../docker/engine.js';
+import type { RegistryAuth } from '../docker/images.js';
 import { LABEL_APP } from '../domain/names.js';
 
 /** The image seam: what the pipeline does with release images. */
@@ -16,38 +17,32 @@ export interface ImageStore {
 
 /** Tags and removes the images Skiff made; never touches an image without its label. */
 export class Images implements ImageStore {
-  constructor(private readonly docker: Docker) {}
+  constructor(private readonly engine: Engine) {}
 
   async tag(source: string, target: string): Promise<void> {
-    const [repo, tag] = imageRepoTag(target);
-    await this.docker.getImage(source).tag({ repo, tag });
+    await this.engine.images.tag(source, target);
   }
 
   exists(tag: string): Promise<boolean> {
-    return hasImage(this.docker, tag);
+    return this.engine.images.exists(tag);
   }
 
   async id(tag: string): Promise<string | undefined> {
-    try {
-      return (await this.docker.getImage(tag).inspect()).Id;
-    } catch (err) {
-      if (isNotFound(err)) return undefined;
-      throw err;
-    }
+    return (await this.engine.images.find(tag))?.Id;
   }
 
   /** Drops one tag; the image stays while another tag or a container uses it. */
   async untag(tag: string): Promise<void> {
     try {
-      await this.docker.getImage(tag).remove({ noprune: false });
+      await this.engine.images.remove(tag);
     } catch (err) {
       if (!isNotFound(err) && !isConflict(err)) throw err;
     }
   }
 
   /** Asks the engine to log in to a registry with these credentials; rejects when the registry refuses them. */
-  async checkAuth(auth: { username: string; password: string; serveraddress: string }): Promise<void> {
-    await this.docker.checkAuth(auth);
+  async checkAuth(auth: RegistryAuth): Promise<void> {
+    await this.engine.images.checkAuth(auth);
   }
 
   /**
@@ -58,7 +53,7 @@ export class Images implements ImageStore {
    * this app's.
    */
   async removeApp(app: string): Promise<string[]> {
-    const images = await this.docker.listImages({ filters: { label: [LABEL_APP] } });
+    const images = await this.engine.images.list([LABEL_APP]);
     // skiff/APP:vN, REGISTRY/APP:vN: the repository's last part names the app.
     const mine = (tag: string): boolean => tag.slice(0, tag.lastIndexOf(':')).split('/').pop() === app;
     const whole: string[] = [];
@@ -78,7 +73,7 @@ export class Images implements ImageStore {
     const left: string[] = [];
     for (const id of ids) {
       try {
-        await this.docker.getImage(id).remove({ force: true });
+        await this.engine.images.remove(id, { force: true });
       } catch (err) {
         if (!isNotFound(err) && !isConflict(err)) throw err;
         if (!isNotFound(err)) left.push(id);

@@ -1,6 +1,6 @@
 import fs from 'node:fs';
 import path from 'node:path';
-import type { Docker } from '../docker/client.js';
+import type { Engine } from '../docker/engine.js';
 import { BuildFailedError } from '../errors.js';
 import type { BuildContext, Builder, BuiltImage, Source } from './builder.js';
 import { buildFromContext } from './dockerfile-builder.js';
@@ -20,7 +20,7 @@ export class BuiltinStackBuilder implements Builder {
   readonly name = 'stack';
 
   constructor(
-    private readonly docker: Docker,
+    private readonly engine: Engine,
     private readonly options: StackBuilderOptions,
   ) {}
 
@@ -69,6 +69,6 @@ export class BuiltinStackBuilder implements Builder {
       [this.options.images.python]: 'SKIFF_STACK_PYTHON_IMAGE',
       [this.options.images.static]: 'SKIFF_STACK_STATIC_IMAGE',
     };
-    return buildFromContext(this.docker, ctx, `${GENERATED_DIR}/Dockerfile`, (image) => settings[image]);
+    return buildFromContext(this.engine, ctx, `${GENERATED_DIR}/Dockerfile`, (image) => settings[image]);
   }
 }

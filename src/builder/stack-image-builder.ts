@@ -1,7 +1,7 @@
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
-import { followProgress, type Docker } from '../docker/client.js';
+import type { Engine } from '../docker/engine.js';
 import { BuildFailedError } from '../errors.js';
 import { withBuildBounds } from '../docker/build-limits.js';
 import { appLabels } from '../domain/names.js';
@@ -21,7 +21,7 @@ export class StackImageBuilder implements Builder {
   readonly name = 'stack-image';
 
   constructor(
-    private readonly docker: Docker,
+    private readonly engine: Engine,
     private readonly stackImages: StackImages,
   ) {}
 
@@ -41,7 +41,7 @@ export class StackImageBuilder implements Builder {
     const image = definition.service.build.image;
     ctx.progress.info(`Running the build image ${image}`);
     const status = await withBuildBounds(
-      this.docker,
+      this.engine,
       ctx.limits,
       (forced) =>
         this.stackImages.run(
@@ -54,7 +54,7 @@ export class StackImageBuilder implements Builder {
             mounts: [{ path: ctx.dir, readOnly: false }],
             buildApi: {
               image: ctx.tag,
-              checkDockerfile: (text, buildArgs) => assertMayBuildOn(this.docker, text, ctx.access, buildArgs),
+              checkDockerfile: (text, buildArgs) => assertMayBuildOn(this.engine, text, ctx.access, buildArgs),
               maxContextBytes: MAX_CONTEXT_BYTES,
               forced,
             },
@@ -68,14 +68,14 @@ export class StackImageBuilder implements Builder {
     if (status !== 0) throw new BuildFailedError(`the ${definition.name} stack's build image exited with status ${status}`);
     let built;
     try {
-      built = await this.docker.getImage(ctx.tag).inspect();
+      built = await this.engine.images.inspect(ctx.tag);
     } catch (err) {
       throw new BuildFailedError(`the ${definition.name} stack's build image finished without building $IMAGE (${ctx.tag})`, err);
     }
     // Skiff manages only images with its label; add it in a metadata-only layer.
     const labels = built.Config?.Labels ?? {};
     if (Object.entries(appLabels(ctx.app, ctx.appId)).some(([k, v]) => labels[k] !== v)) await this.label(ctx);
-    const labelled = await this.docker.getImage(ctx.tag).inspect();
+    const labelled = await this.engine.images.inspect(ctx.tag);
     return { tag: ctx.tag, id: labelled.Id };
   }
 
@@ -84,16 +84,14 @@ export class StackImageBuilder implements Builder {
     let stream: NodeJS.ReadableStream;
     try {
       fs.writeFileSync(path.join(dir, 'Dockerfile'), `FROM ${ctx.tag}\n`);
-      stream = await this.docker.buildImage({ context: dir, src: ['Dockerfile'] }, {
-        t: ctx.tag,
-        labels: appLabels(ctx.app, ctx.appId),
-        rm: true,
-      } as Parameters<Docker['buildImage']>[1]);
+      stream = await this.engine.images.build({ context: dir, src: ['Dockerfile'] }, { t: ctx.tag, labels: appLabels(ctx.app, ctx.appId), rm: true });
     } finally {
       fs.rmSync(dir, { recursive: true, force: true });
     }
-    await followProgress(this.docker, stream, () => undefined).catch((err: Error) => {
-      throw new BuildFailedError(`could not label the built image: ${err.message}`, err);
-    });
+    await this.engine.images
+      .followProgress(stream, () => undefined)
+      .catch((err: Error) => {
+        throw new BuildFailedError(`could not label the built image: ${err.message}`, err);
+      });
   }
 }

@@ -1,8 +1,8 @@
 import { BuildProxy, type BuildPolicy } from '../docker/build-proxy.js';
 import type { BuildLimits } from '../docker/build-limits.js';
-import type { Docker } from '../docker/client.js';
 import type { Logger } from '../log.js';
-import { followProgress, hasImage, removeNetwork, uniqueSuffix } from '../docker/client.js';
+import { uniqueSuffix } from '../docker/client.js';
+import type { Engine } from '../docker/engine.js';
 import type { StackImage } from '../domain/stackfile.js';
 import { ExternalError } from '../errors.js';
 import type { Progress } from '../output/progress.js';
@@ -42,7 +42,7 @@ export interface StackImageRunner {
 
 export class StackImages implements StackImageRunner {
   constructor(
-    private readonly docker: Docker,
+    private readonly engine: Engine,
     private readonly log: Logger,
   ) {}
 
@@ -61,11 +61,12 @@ export class StackImages implements StackImageRunner {
   /** A network of its own, internal (no way out), holding only the given containers under their aliases. */
   private async isolatedNetwork(app: string, reach: { container: string; alias: string }[]): Promise<{ name: string; remove(): Promise<void> }> {
     const name = `skiff-${app}-verify-${uniqueSuffix()}`;
-    const network = await this.docker.createNetwork({ Name: name, Internal: true, Labels: { [LABEL_STACK_RUN]: app } });
+    const { networks } = this.engine;
+    await networks.create({ Name: name, Internal: true, Labels: { [LABEL_STACK_RUN]: app } });
     const remove = (): Promise<void> =>
-      removeNetwork(this.docker, name).catch((err: unknown) => this.log.warn({ err, app, network: name }, 'could not remove a verify network'));
+      networks.removeWithContainers(name).catch((err: unknown) => this.log.warn({ err, app, network: name }, 'could not remove a verify network'));
     try {
-      for (const r of reach) await network.connect({ Container: r.container, EndpointConfig: { Aliases: [r.alias] } });
+      for (const r of reach) await networks.connect(name, r.container, [r.alias]);
     } catch (err) {
       await remove();
       throw new ExternalError(`could not put the new instances on a network for the verify image: ${(err as Error).message}`, err);
@@ -83,7 +84,8 @@ export class StackImages implements StackImageRunner {
     const binds = req.mounts.map((m) => `${m.path}:${m.path}${m.readOnly ? ':ro' : ''}`);
     if (api) binds.push(`${api.socket}:/var/run/docker.sock`);
     const env = { ...req.env, ...(api ? { DOCKER_BUILDKIT: '0' } : {}) };
-    const container = await this.docker.createContainer({
+    const { containers } = this.engine;
+    const id = await containers.create({
       name: `skiff-${req.app}-stack-${req.purpose}-${uniqueSuffix()}`,
       Image: req.image.image,
       Env: Object.entries(env).map(([k, v]) => `${k}=${v}`),
@@ -101,23 +103,23 @@ export class StackImages implements StackImageRunner {
         NanoCpus: Math.round((req.image.cpus ?? req.limits.cpus) * 1e9),
       },
     });
-    const remove = (): Promise<void> => container.remove({ force: true }).catch(() => undefined);
+    const remove = (): Promise<void> => containers.remove(id).catch(() => undefined);
     const onAbort = (): void => void remove();
     signal.addEventListener('abort', onAbort, { once: true });
     try {
-      const stream = await container.attach({ stream: true, stdout: true, stderr: true });
+      const stream = await containers.attach(id, { stdin: false });
       const ended = new Promise<void>((resolve) => {
         stream.once('end', resolve);
         stream.once('close', resolve);
       });
       const sink = progress.outputStream();
-      this.docker.modem.demuxStream(stream, sink, sink);
-      const exited = container.wait({ condition: 'next-exit' });
-      await container.start();
-      const { StatusCode } = (await exited) as { StatusCode: number };
+      containers.demux(stream, sink, sink);
+      const exited = containers.nextExit(id);
+      await containers.start(id);
+      const status = await exited;
       // The last lines may still be on their way after the exit.
       await Promise.race([ended, new Promise((r) => setTimeout(r, 1000).unref())]);
-      return signal.aborted ? 255 : StatusCode;
+      return signal.aborted ? 255 : status;
     } catch (err) {
       if (signal.aborted) return 255;
       throw new ExternalError(`could not run the stack's ${req.purpose} image ${req.image.image}: ${(err as Error).message}`, err);
@@ -129,28 +131,24 @@ export class StackImages implements StackImageRunner {
 
   /** Removes build and verify containers left by pushes whose process died (a crash of the server or the hook). */
   async sweep(isBuilding: (app: string) => boolean): Promise<string[]> {
-    const left = await this.docker.listContainers({ all: true, filters: { label: [LABEL_STACK_RUN] } });
+    const { containers, networks } = this.engine;
+    const left = await containers.list([LABEL_STACK_RUN]);
     const stale = left.filter((c) => !isBuilding(c.Labels[LABEL_STACK_RUN] ?? ''));
-    await Promise.all(
-      stale.map((c) =>
-        this.docker
-          .getContainer(c.Id)
-          .remove({ force: true })
-          .catch(() => undefined),
-      ),
-    );
+    await Promise.all(stale.map((c) => containers.remove(c.Id).catch(() => undefined)));
     // And the verify images' networks (an instance still on one is disconnected by the force).
-    const networks = await this.docker.listNetworks({ filters: { label: [LABEL_STACK_RUN] } });
-    for (const n of networks.filter((n) => !isBuilding(n.Labels?.[LABEL_STACK_RUN] ?? ''))) await removeNetwork(this.docker, n.Id).catch(() => undefined);
+    const verifyNetworks = await networks.list([LABEL_STACK_RUN]);
+    for (const n of verifyNetworks.filter((n) => !isBuilding(n.Labels?.[LABEL_STACK_RUN] ?? '')))
+      await networks.removeWithContainers(n.Id).catch(() => undefined);
     return stale.map((c) => (c.Names[0] ?? c.Id).replace(/^\//, ''));
   }
 
   /** Pulls the image when this host does not have it; the stackfile names where it lives. */
   private async ensure(image: string, progress: Progress): Promise<void> {
-    if (await hasImage(this.docker, image)) return;
+    const { images } = this.engine;
+    if (await images.exists(image)) return;
     progress.info(`Pulling ${image}`);
     try {
-      await followProgress(this.docker, await this.docker.pull(image), () => undefined);
+      await images.followProgress(await images.pull(image), () => undefined);
     } catch (err) {
       throw new ExternalError(`the image ${image} is not on this host and could not be pulled: ${(err as Error).message.split('\n')[0]}`, err);
     }

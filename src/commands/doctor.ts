@@ -4,7 +4,7 @@ import { parseRuntimeName } from '../runtime/runtimes.js';
 import { STEP } from '../output/progress.js';
 import { EXPIRY_WARNING_DAYS, certificateProblems } from '../operations/certs.js';
 import { overdueJobs } from '../operations/cron.js';
-import { createDocker } from '../docker/client.js';
+import { createEngine } from '../docker/engine.js';
 
 interface Check {
   name: string;
@@ -24,8 +24,7 @@ export const CHECKS: readonly Check[] = [
     name: 'Docker engine',
     async run() {
       try {
-        const version = await createDocker().version();
-        return `answers (${version.Version})`;
+        return `answers (${await createEngine().version()})`;
       } catch {
         throw new Error('no Docker engine answers on its socket; start dockerd (npm start does), or mount /var/run/docker.sock into Skiff’s container');
       }

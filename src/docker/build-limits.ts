@@ -1,7 +1,7 @@
 import fs from 'node:fs';
 import path from 'node:path';
-import type { Docker } from './client.js';
-import { ensureNetwork, uniqueSuffix } from './client.js';
+import { uniqueSuffix } from './client.js';
+import type { Engine } from './engine.js';
 
 /**
  * What every container a build runs (each RUN step of a Dockerfile, the
@@ -17,8 +17,8 @@ export interface BuildLimits {
 /** The bridge every build step runs on; inter-container traffic is off, so two builds cannot talk. */
 export const BUILD_NETWORK = 'skiff-builds';
 
-export async function ensureBuildNetwork(docker: Docker): Promise<void> {
-  await ensureNetwork(docker, BUILD_NETWORK, { 'skiff.network': 'builds' }, { 'com.docker.network.bridge.enable_icc': 'false' });
+export async function ensureBuildNetwork(engine: Engine): Promise<void> {
+  await engine.networks.ensureBridge(BUILD_NETWORK, { 'skiff.network': 'builds' }, { 'com.docker.network.bridge.enable_icc': 'false' });
 }
 
 /** The root under which each build's cgroup is made (cgroupfs driver: a path; the engine nests each step's cgroup in it). */
@@ -147,7 +147,7 @@ export function buildStepOptions(limits: BuildLimits, cgroupParent: string): Rec
   };
 }
 
-const drivers = new WeakMap<Docker, Promise<string>>();
+const drivers = new WeakMap<Engine, Promise<string>>();
 
 /**
  * Runs a build within its bounds: the build network is there, a cgroup is
@@ -155,19 +155,19 @@ const drivers = new WeakMap<Docker, Promise<string>>();
  * it; the cgroup goes when fn is done.
  */
 export async function withBuildBounds<T>(
-  docker: Docker,
+  engine: Engine,
   limits: BuildLimits,
   fn: (options: Record<string, string | number>) => Promise<T>,
   onUnbounded: (why: string) => void = () => undefined,
 ): Promise<T> {
-  if (!drivers.has(docker)) {
-    const asked = docker.info().then((i: { CgroupDriver?: string }) => i.CgroupDriver ?? 'cgroupfs');
+  if (!drivers.has(engine)) {
+    const asked = engine.cgroupDriver();
     // A failed question is asked again next time.
-    asked.catch(() => drivers.delete(docker));
-    drivers.set(docker, asked);
+    asked.catch(() => drivers.delete(engine));
+    drivers.set(engine, asked);
   }
-  const driver = await (drivers.get(docker) as Promise<string>);
-  await ensureBuildNetwork(docker);
+  const driver = await (drivers.get(engine) as Promise<string>);
+  await ensureBuildNetwork(engine);
   if (driver !== 'cgroupfs') {
     // With the systemd driver a parent is a slice that systemd makes; Skiff does not make one (yet): memory, CPU and network still hold.
     onUnbounded(`The processes of this build are not bounded: the Docker engine uses the ${driver} cgroup driver (Skiff bounds them with cgroupfs)`);

@@ -1,8 +1,6 @@
 import { createRequire } from 'node:module';
 import type Docker from 'dockerode';
-import { ExternalError } from '../errors.js';
 
-export type { Docker };
 export type { ContainerCreateOptions, ContainerInfo } from 'dockerode';
 
 const require = createRequire(import.meta.url);
@@ -46,15 +44,6 @@ export function createDocker(): Docker {
   return new Dockerode();
 }
 
-/** Fails with a sentence a user can act on when no engine answers. */
-export async function assertDockerAnswers(docker: Docker): Promise<void> {
-  try {
-    await docker.ping();
-  } catch (err) {
-    throw new ExternalError('the Docker engine does not answer; start dockerd (npm start does) and try again', err);
-  }
-}
-
 export function isNotFound(err: unknown): boolean {
   return typeof err === 'object' && err !== null && (err as { statusCode?: number }).statusCode === 404;
 }
@@ -89,76 +78,4 @@ export function demuxLogs(buf: Buffer): string {
     i += 8 + size;
   }
   return i === 0 ? buf.toString() : out;
-}
-
-export async function hasImage(docker: Docker, ref: string): Promise<boolean> {
-  try {
-    await docker.getImage(ref).inspect();
-    return true;
-  } catch (err) {
-    if (isNotFound(err)) return false;
-    throw err;
-  }
-}
-
-/** One event of a pull or push stream. */
-export interface ProgressEvent {
-  status?: string;
-  id?: string;
-  error?: string;
-  errorDetail?: { message?: string };
-}
-
-/** Follows a pull or push stream to its end; an error event rejects with the registry's own message. */
-export function followProgress(docker: Docker, stream: NodeJS.ReadableStream, onEvent: (e: ProgressEvent) => void): Promise<void> {
-  return new Promise((resolve, reject) => {
-    let failure: string | undefined;
-    docker.modem.followProgress(
-      stream,
-      (err: Error | null) => {
-        if (err || failure) reject(new Error(failure ?? err?.message ?? 'failed'));
-        else resolve();
-      },
-      (e: ProgressEvent) => {
-        if (e.error) failure ??= e.errorDetail?.message ?? e.error;
-        else onEvent(e);
-      },
-    );
-  });
-}
-
-/** An image's labels and when it was made; undefined when the host does not have it. */
-export async function inspectImage(docker: Docker, ref: string): Promise<{ labels: Record<string, string>; created: string } | undefined> {
-  try {
-    const info = await docker.getImage(ref).inspect();
-    return { labels: info.Config?.Labels ?? {}, created: info.Created };
-  } catch (err) {
-    if (isNotFound(err)) return undefined;
-    throw err;
-  }
-}
-
-/** Creates a labelled bridge network unless it exists (two starts at once may both try). */
-export async function ensureNetwork(docker: Docker, name: string, labels: Record<string, string>, options: Record<string, string> = {}): Promise<void> {
-  const found = await docker.listNetworks({ filters: { name: [name] } });
-  if (found.some((n) => n.Name === name)) return;
-  try {
-    await docker.createNetwork({ Name: name, Driver: 'bridge', Labels: labels, Options: options, CheckDuplicate: true });
-  } catch (err) {
-    if (!isConflict(err)) throw err;
-  }
-}
-
-/** Removes a network, first taking off whatever containers are still on it; gone already is fine. */
-export async function removeNetwork(docker: Docker, idOrName: string): Promise<void> {
-  const network = docker.getNetwork(idOrName);
-  let attached: string[];
-  try {
-    attached = Object.keys(((await network.inspect()) as { Containers?: Record<string, unknown> }).Containers ?? {});
-  } catch (err) {
-    if (isNotFound(err)) return;
-    throw err;
-  }
-  for (const container of attached) await network.disconnect({ Container: container, Force: true }).catch(() => undefined);
-  await network.remove();
 }

@@ -1,5 +1,5 @@
-import type { Docker } from '../docker/client.js';
-import { followProgress, hasImage, imageRepoTag, type ProgressEvent } from '../docker/client.js';
+import type { Engine } from '../docker/engine.js';
+import type { ProgressEvent, RegistryAuth } from '../docker/images.js';
 import { ExternalError } from '../errors.js';
 import type { Progress } from '../output/progress.js';
 
@@ -20,14 +20,14 @@ export interface ReleaseRegistry {
   readonly prefix: string;
   releaseImage(app: string, version: number): string;
   commitImage(app: string, commit: string): string;
-  authconfig(): { username: string; password: string; serveraddress: string } | undefined;
+  authconfig(): RegistryAuth | undefined;
   push(tags: readonly string[], progress: Progress, signal: AbortSignal): Promise<void>;
   ensure(ref: string, progress: Progress): Promise<void>;
 }
 
 export class Registry implements ReleaseRegistry {
   constructor(
-    private readonly docker: Docker,
+    private readonly engine: Engine,
     private readonly settings: RegistrySettings,
   ) {}
 
@@ -44,7 +44,7 @@ export class Registry implements ReleaseRegistry {
   }
 
   /** What dockerode and swarm take as credentials; undefined without a user. */
-  authconfig(): { username: string; password: string; serveraddress: string } | undefined {
+  authconfig(): RegistryAuth | undefined {
     if (!this.settings.username) return undefined;
     return { username: this.settings.username, password: this.settings.password ?? '', serveraddress: this.settings.prefix.split('/')[0] };
   }
@@ -52,16 +52,10 @@ export class Registry implements ReleaseRegistry {
   /** Pushes each tag (all of one local image), streaming one line per layer; the registry's own message on failure. */
   async push(tags: readonly string[], progress: Progress, signal: AbortSignal): Promise<void> {
     for (const ref of tags) {
-      const [repo, tag] = imageRepoTag(ref);
       progress.info(`Pushing ${ref}`);
       let stream: NodeJS.ReadableStream;
       try {
-        const image = this.docker.getImage(repo);
-        stream = await image.push({
-          tag,
-          authconfig: this.authconfig(),
-          abortSignal: signal,
-        } as object);
+        stream = await this.engine.images.push(ref, this.authconfig(), signal);
       } catch (err) {
         throw new ExternalError(`the registry refused ${ref}: ${message(err)}`, err);
       }
@@ -74,7 +68,7 @@ export class Registry implements ReleaseRegistry {
 
   private async follow(stream: NodeJS.ReadableStream, ref: string, onEvent: (e: ProgressEvent) => void): Promise<void> {
     try {
-      await followProgress(this.docker, stream, onEvent);
+      await this.engine.images.followProgress(stream, onEvent);
     } catch (err) {
       throw new ExternalError(`the registry failed for ${ref}: ${message(err)}`, err);
     }
@@ -82,11 +76,11 @@ export class Registry implements ReleaseRegistry {
 
   /** Pulls ref when this engine does not have it. */
   async ensure(ref: string, progress: Progress): Promise<void> {
-    if (await hasImage(this.docker, ref)) return;
+    if (await this.engine.images.exists(ref)) return;
     progress.info(`Pulling ${ref}`);
     let stream: NodeJS.ReadableStream;
     try {
-      stream = await this.docker.pull(ref, { authconfig: this.authconfig() });
+      stream = await this.engine.images.pull(ref, this.authconfig());
     } catch (err) {
       throw new ExternalError(`could not pull ${ref} from the registry: ${message(err)}`, err);
     }

@@ -1,6 +1,8 @@
 import { setTimeout as sleep } from 'node:timers/promises';
-import type { ContainerInfo, Docker } from '../docker/client.js';
-import { demuxLogs, ensureNetwork, imageRepoTag, isConflict, isNotFound, isNotModified, uniqueSuffix } from '../docker/client.js';
+import type { ContainerInfo } from '../docker/client.js';
+import { demuxLogs, imageRepoTag, isConflict, isNotFound, isNotModified, uniqueSuffix } from '../docker/client.js';
+import type { CommitConfig } from '../docker/containers.js';
+import type { Engine } from '../docker/engine.js';
 import { DeployFailedError, ExternalError } from '../errors.js';
 import {
   APPS_NETWORK,
@@ -37,21 +39,6 @@ import { rollInstances } from './instance-rollout.js';
 
 const ONE_OFF = 'run';
 
-/**
- * What a commit writes as the image's config. The engine fills what is left
- * out from the container's, and adds the container's labels (a kept
- * one-off's skiff.process and skiff.release, which every container Skiff
- * starts sets for itself).
- */
-interface KeptConfig {
-  Cmd?: string[] | string | null;
-  Entrypoint?: string[] | string | null;
-  Env?: string[] | null;
-  Labels: Record<string, string>;
-  WorkingDir?: string;
-  User?: string;
-}
-
 function toArgs(v: string[] | string | null | undefined): string[] {
   if (v === null || v === undefined) return [];
   return typeof v === 'string' ? ['sh', '-c', v] : v;
@@ -68,7 +55,7 @@ export class DockerRuntime implements Runtime {
   readonly name: string = 'docker';
 
   constructor(
-    protected readonly docker: Docker,
+    protected readonly engine: Engine,
     private readonly options: DockerRuntimeOptions,
     protected readonly log: Logger,
   ) {}
@@ -91,11 +78,11 @@ export class DockerRuntime implements Runtime {
     // Published on loopback only: the router is the way in.
     const hostPort = spec.port === null ? null : (spec.hostPort ?? (await findFreePort(LOOPBACK)));
     const create = containerSpec(spec, LOOPBACK, hostPort, uniqueSuffix());
-    let container;
+    let container: { id: string } | undefined;
     try {
       await this.ensureNetwork();
-      container = await this.docker.createContainer(create);
-      await container.start();
+      container = { id: await this.engine.containers.create(create) };
+      await this.engine.containers.start(container.id);
     } catch (err) {
       if (container) await this.removeContainer(container.id);
       throw new DeployFailedError(`could not start ${spec.process}.${spec.index}: ${dockerMessage(err)}`, err);
@@ -128,7 +115,7 @@ export class DockerRuntime implements Runtime {
   private async waitUntilSettled(id: string, signal: AbortSignal): Promise<void> {
     await sleep(1000, undefined, { signal }).catch(() => undefined);
     if (signal.aborted) throw new DeployFailedError('deploy cancelled');
-    const { State } = await this.docker.getContainer(id).inspect();
+    const { State } = await this.engine.containers.inspect(id);
     if (!State.Running || State.Restarting) {
       throw new DeployFailedError(`the new release exited with status ${State.ExitCode} right after it started; the previous release keeps running`);
     }
@@ -141,7 +128,7 @@ export class DockerRuntime implements Runtime {
       if (signal.aborted) throw new DeployFailedError('deploy cancelled');
       lastStatus = await probeHttp(host, port, healthcheck ?? '/', 1000);
       if (lastStatus !== undefined && (!healthcheck || (lastStatus >= 200 && lastStatus < 300))) return;
-      const { State } = await this.docker.getContainer(id).inspect();
+      const { State } = await this.engine.containers.inspect(id);
       if (!State.Running || State.Restarting) {
         throw new DeployFailedError(`the new release exited with status ${State.ExitCode} before it answered HTTP; the previous release keeps serving`);
       }
@@ -163,7 +150,7 @@ export class DockerRuntime implements Runtime {
 
   /** The app's long-running instances; one-off runs are not among them and survive a release. */
   async status(app: string): Promise<Instance[]> {
-    const containers = await this.docker.listContainers({ all: true, filters: { label: [`${LABEL_APP}=${app}`] } });
+    const containers = await this.engine.containers.list([`${LABEL_APP}=${app}`]);
     return containers
       .filter((c) => this.owns(c))
       .map(toInstance)
@@ -182,20 +169,13 @@ export class DockerRuntime implements Runtime {
 
   async destroy(app: string): Promise<void> {
     await this.stop(await this.status(app));
-    const oneOffs = await this.docker.listContainers({ all: true, filters: { label: [`${LABEL_APP}=${app}`, `${LABEL_PROCESS}=${ONE_OFF}`] } });
-    await Promise.all(
-      oneOffs.map((c) =>
-        this.docker
-          .getContainer(c.Id)
-          .remove({ force: true })
-          .catch(() => undefined),
-      ),
-    );
+    const oneOffs = await this.engine.containers.list([`${LABEL_APP}=${app}`, `${LABEL_PROCESS}=${ONE_OFF}`]);
+    await Promise.all(oneOffs.map((c) => this.engine.containers.remove(c.Id).catch(() => undefined)));
   }
 
   /** The apps' network, made before the first container: a bridge on which no container reaches another. */
   async ensureNetwork(): Promise<void> {
-    await ensureNetwork(this.docker, APPS_NETWORK, { 'skiff.network': 'apps' }, { 'com.docker.network.bridge.enable_icc': 'false' });
+    await this.engine.networks.ensureBridge(APPS_NETWORK, { 'skiff.network': 'apps' }, { 'com.docker.network.bridge.enable_icc': 'false' });
   }
 
   async logs(app: string, options: LogOptions, onLine: (line: LogLine) => void): Promise<void> {
@@ -204,7 +184,7 @@ export class DockerRuntime implements Runtime {
 
   /** The app's containers on this engine, swarm tasks included: for runtimes that run containers by other means. */
   async containers(app: string): Promise<Instance[]> {
-    const containers = await this.docker.listContainers({ all: true, filters: { label: [`${LABEL_APP}=${app}`] } });
+    const containers = await this.engine.containers.list([`${LABEL_APP}=${app}`]);
     return containers.map(toInstance).filter((i) => i.process !== ONE_OFF);
   }
 
@@ -212,16 +192,16 @@ export class DockerRuntime implements Runtime {
   containerLogs(list: () => Promise<Instance[]>, options: LogOptions, onLine: (line: LogLine) => void): Promise<void> {
     const sources = async (later: boolean): Promise<LogSource[]> =>
       (await list()).filter((i) => (!options.process || i.process === options.process) && (!later || i.state === 'running')).map((i) => this.logSource(i));
-    return followLogs(this.docker, sources, options, onLine);
+    return followLogs(this.engine, sources, options, onLine);
   }
 
   private logSource(i: Instance): LogSource {
-    const container = this.docker.getContainer(i.id);
+    const { containers } = this.engine;
     return {
       id: i.id,
       name: (line) => ({ ...line, source: `${i.process}.${i.index}` }),
-      recent: async (tail) => await container.logs({ stdout: true, stderr: true, timestamps: true, tail, follow: false }),
-      follow: async (since) => await container.logs({ stdout: true, stderr: true, timestamps: true, follow: true, since }),
+      recent: (tail) => containers.recentLogs(i.id, { tail, timestamps: true }),
+      follow: (since) => containers.followLogs(i.id, since),
     };
   }
 
@@ -229,7 +209,8 @@ export class DockerRuntime implements Runtime {
     if (spec.keepAs !== undefined) return this.runKept({ ...spec, keepAs: spec.keepAs }, io);
     const tty = io.tty !== undefined;
     await this.ensureNetwork();
-    const container = await this.docker.createContainer({
+    const { containers } = this.engine;
+    const id = await containers.create({
       name: `skiff-${spec.app}-run-${uniqueSuffix()}`,
       Image: spec.image,
       Cmd: spec.command,
@@ -248,24 +229,22 @@ export class DockerRuntime implements Runtime {
       AttachStderr: true,
       HostConfig: { Init: true, NetworkMode: APPS_NETWORK, ...volumeMounts(spec), ...limits(spec) },
     });
-    const remove = (): Promise<void> => container.remove({ force: true }).catch(() => undefined);
+    const remove = (): Promise<void> => containers.remove(id).catch(() => undefined);
     const onAbort = (): void => void remove();
     io.signal.addEventListener('abort', onAbort, { once: true });
     let detachStdin = (): void => {};
     try {
       // Stopped while the engine created it (a replaced or interrupted run): the abort came before the listener.
       if (io.signal.aborted) return 255;
-      const stream = (await container.attach({ stream: true, stdin: true, stdout: true, stderr: true, hijack: true })) as NodeJS.ReadWriteStream & {
-        end(): void;
-      };
+      const stream = await containers.attach(id, { stdin: true });
       if (tty) stream.pipe(io.stdout, { end: false });
-      else this.docker.modem.demuxStream(stream, io.stdout, io.stderr);
-      // next-exit: the container is only created yet, and 'not-running' would answer at once.
-      const exited = container.wait({ condition: 'next-exit' });
-      await container.start();
+      else containers.demux(stream, io.stdout, io.stderr);
+      // Asked before the start: the container is only created yet.
+      const exited = containers.nextExit(id);
+      await containers.start(id);
       if (tty && io.tty) {
-        await container.resize({ h: io.tty.rows, w: io.tty.cols }).catch(() => undefined);
-        io.onResize?.((size) => void container.resize({ h: size.rows, w: size.cols }).catch(() => undefined));
+        await containers.resize(id, io.tty).catch(() => undefined);
+        io.onResize?.((size) => void containers.resize(id, size).catch(() => undefined));
       }
       const forward = (d: Buffer): void => void stream.write(d);
       // End of input closes a non-terminal's stdin (cat needs it). A terminal is not
@@ -281,14 +260,14 @@ export class DockerRuntime implements Runtime {
         io.stdin.pause();
       };
       io.stdin.resume();
-      const { StatusCode } = (await exited) as { StatusCode: number };
+      const status = await exited;
       // The last output may still be in flight after the exit.
       await new Promise<void>((resolve) => {
         if ((stream as NodeJS.ReadableStream & { readableEnded?: boolean }).readableEnded) return resolve();
         stream.once('end', resolve);
         setTimeout(resolve, 1000).unref();
       });
-      return StatusCode;
+      return status;
     } catch (err) {
       if (io.signal.aborted) return 255;
       throw new ExternalError(`could not run the command: ${dockerMessage(err)}`, err);
@@ -305,14 +284,17 @@ export class DockerRuntime implements Runtime {
    * exec'd in it (behind the image's ENTRYPOINT, as a start would run it)
    * with the release's environment, and on exit 0 the container committed
    * as keepAs. The environment reaches the command's process only, so no
-   * config value is written into the image. It starts from the image an
+   * config value is written into the image (the engine adds the container's
+   * labels, skiff.process and skiff.release, which every container Skiff
+   * starts sets for itself). It starts from the image an
    * earlier keep ran on, when this image is one (a config change runs
    * predeploy again; it must not stack a layer per release).
    */
   private async runKept(spec: OneOffSpec & { keepAs: string }, io: OneOffIO): Promise<number> {
     const source = await this.keptSource(spec);
     await this.ensureNetwork();
-    const container = await this.docker.createContainer({
+    const { containers } = this.engine;
+    const id = await containers.create({
       name: `skiff-${spec.app}-run-${uniqueSuffix()}`,
       Image: source.id,
       // A shell reading a stdin nobody writes to: idle, whatever the image has besides.
@@ -322,33 +304,23 @@ export class DockerRuntime implements Runtime {
       Labels: { ...appLabels(spec.app, spec.appId), [LABEL_RELEASE]: String(spec.release), [LABEL_PROCESS]: ONE_OFF },
       HostConfig: { Init: true, NetworkMode: APPS_NETWORK, ...volumeMounts(spec), ...limits(spec) },
     });
-    const remove = (): Promise<void> => container.remove({ force: true }).catch(() => undefined);
+    const remove = (): Promise<void> => containers.remove(id).catch(() => undefined);
     const onAbort = (): void => void remove();
     io.signal.addEventListener('abort', onAbort, { once: true });
     try {
       if (io.signal.aborted) return 255;
-      await container.start();
-      const exec = await container.exec({
-        Cmd: [...source.entrypoint, ...spec.command],
-        Env: Object.entries(processEnv(spec)).map(([k, v]) => `${k}=${v}`),
-        AttachStdout: true,
-        AttachStderr: true,
-      });
-      const stream = await exec.start({ hijack: true, stdin: false });
-      this.docker.modem.demuxStream(stream, io.stdout, io.stderr);
+      await containers.start(id);
+      const run = await containers.exec(id, [...source.entrypoint, ...spec.command], processEnv(spec));
+      containers.demux(run.stream, io.stdout, io.stderr);
       await new Promise<void>((resolve) => {
-        stream.once('end', resolve);
-        stream.once('close', resolve);
+        run.stream.once('end', resolve);
+        run.stream.once('close', resolve);
       });
       if (io.signal.aborted) return 255;
-      const { ExitCode } = await exec.inspect();
-      const status = ExitCode ?? 255;
+      const status = (await run.exitCode()) ?? 255;
       if (status !== 0) return status;
       const [repo, tag] = imageRepoTag(spec.keepAs);
-      await container.commit({
-        _query: { container: container.id, repo, tag, pause: true },
-        _body: { ...source.config, Labels: { ...source.config.Labels, [LABEL_KEPT_FROM]: source.id } },
-      });
+      await containers.commit(id, repo, tag, { ...source.config, Labels: { ...source.config.Labels, [LABEL_KEPT_FROM]: source.id } });
       return 0;
     } catch (err) {
       if (io.signal.aborted) return 255;
@@ -366,15 +338,12 @@ export class DockerRuntime implements Runtime {
    * a Dockerfile can write any label, and must not start an app's predeploy
    * from another app's image.
    */
-  private async keptSource(spec: OneOffSpec): Promise<{ id: string; entrypoint: string[]; config: KeptConfig }> {
-    let inspected = await this.docker.getImage(spec.image).inspect();
+  private async keptSource(spec: OneOffSpec): Promise<{ id: string; entrypoint: string[]; config: CommitConfig }> {
+    let inspected = await this.engine.images.inspect(spec.image);
     const from = inspected.Config.Labels?.[LABEL_KEPT_FROM];
     // No parent where the image came from a registry to a host that never ran the keep: then it stacks, once.
     if (from && inspected.Parent === from) {
-      const parent = await this.docker
-        .getImage(from)
-        .inspect()
-        .catch(() => undefined);
+      const parent = await this.engine.images.find(from);
       const labels = parent?.Config.Labels ?? {};
       if (parent && labels[LABEL_APP] === spec.app && labels[LABEL_APP_ID] === spec.appId) inspected = parent;
     }
@@ -388,7 +357,7 @@ export class DockerRuntime implements Runtime {
 
   async stopCronRuns(app: string, run?: number): Promise<number> {
     const label = run === undefined ? LABEL_CRON_RUN : `${LABEL_CRON_RUN}=${run}`;
-    const runs = await this.docker.listContainers({ all: true, filters: { label: [`${LABEL_APP}=${app}`, label] } });
+    const runs = await this.engine.containers.list([`${LABEL_APP}=${app}`, label]);
     await Promise.all(runs.map((c) => this.removeContainer(c.Id)));
     return runs.length;
   }
@@ -398,8 +367,7 @@ export class DockerRuntime implements Runtime {
     command: string[],
     { timeoutMs, signal }: { timeoutMs: number; signal: AbortSignal },
   ): Promise<{ exitCode: number; output: string }> {
-    const exec = await this.docker.getContainer(instance.id).exec({ Cmd: command, AttachStdout: true, AttachStderr: true });
-    const stream = await exec.start({ hijack: true, stdin: false });
+    const { stream, exitCode } = await this.engine.containers.exec(instance.id, command);
     const chunks: Buffer[] = [];
     stream.on('data', (c: Buffer) => chunks.push(c));
     const ended = new Promise<'ended'>((resolve) => {
@@ -413,20 +381,19 @@ export class DockerRuntime implements Runtime {
     stream.destroy();
     const output = demuxLogs(Buffer.concat(chunks));
     if (how === 'timeout') return { exitCode: 124, output: `${output}(timed out after ${timeoutMs / 1000}s)\n` };
-    const { ExitCode } = await exec.inspect();
-    return { exitCode: ExitCode ?? 1, output };
+    return { exitCode: (await exitCode()) ?? 1, output };
   }
 
   private async removeContainer(idOrName: string): Promise<void> {
-    const container = this.docker.getContainer(idOrName);
+    const { containers } = this.engine;
     try {
-      await container.stop({ t: this.options.stopTimeoutSeconds });
+      await containers.stop(idOrName, this.options.stopTimeoutSeconds);
     } catch (err) {
       if (isNotFound(err)) return;
       if (!isNotModified(err)) this.log.warn({ err, container: idOrName }, 'stop failed; removing by force');
     }
     try {
-      await container.remove({ force: true });
+      await containers.remove(idOrName);
     } catch (err) {
       // 409: removal already under way.
       if (isNotFound(err) || isConflict(err)) return;
@@ -436,7 +403,7 @@ export class DockerRuntime implements Runtime {
 
   private async tailLogs(id: string, lines: number): Promise<string> {
     try {
-      const buf = await this.docker.getContainer(id).logs({ stdout: true, stderr: true, tail: lines });
+      const buf = await this.engine.containers.recentLogs(id, { tail: lines });
       return demuxLogs(buf);
     } catch {
       return '';

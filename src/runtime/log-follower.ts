@@ -1,5 +1,5 @@
 import { setTimeout as sleep } from 'node:timers/promises';
-import type { Docker } from '../docker/client.js';
+import type { Engine } from '../docker/engine.js';
 import { demuxLogs } from '../docker/client.js';
 import { TimestampedLineSplitter, lineSink, type LogLine } from './log-lines.js';
 import type { LogOptions } from './runtime.js';
@@ -25,7 +25,7 @@ export interface LogSource {
  * should not be read again); `onPoll` lets a source learn new names.
  */
 export async function followLogs(
-  docker: Docker,
+  engine: Engine,
   list: (later: boolean) => Promise<LogSource[]>,
   options: LogOptions,
   onLine: (line: LogLine) => void,
@@ -60,7 +60,7 @@ export async function followLogs(
       onLine(s.name(line));
     };
     const sink = lineSink(splitter, emit);
-    docker.modem.demuxStream(stream, sink, sink);
+    engine.containers.demux(stream, sink, sink);
     stream.on('end', () => {
       splitter.end().forEach(emit);
       attached.delete(s.id);

@@ -1,7 +1,7 @@
 import fs from 'node:fs';
 import path from 'node:path';
-import type { Docker } from '../docker/client.js';
 import { isConflict, isNotFound } from '../docker/client.js';
+import type { Engine } from '../docker/engine.js';
 import { ExternalError } from '../errors.js';
 import { gatewayConfig, gatewayContainerSpec, gatewayName } from './swarm-gateway-spec.js';
 
@@ -16,7 +16,7 @@ export interface GatewayOptions {
 /** The swarm gateway container: made when missing, given this Skiff's config, and on each app's overlay network. */
 export class SwarmGateway {
   constructor(
-    private readonly docker: Docker,
+    private readonly engine: Engine,
     private readonly options: GatewayOptions,
   ) {}
 
@@ -33,20 +33,20 @@ export class SwarmGateway {
     // A gateway made by an older Skiff gets this one's config (its caddy reads it as it starts).
     const changed = !fs.existsSync(configFile) || fs.readFileSync(configFile, 'utf8') !== config;
     if (changed) fs.writeFileSync(configFile, config);
-    const container = this.docker.getContainer(this.name);
+    const { containers, networks } = this.engine;
     try {
-      const info = await container.inspect();
-      if (!info.State.Running) await container.start();
-      else if (changed) await container.restart({ t: 1 });
+      const info = await containers.inspect(this.name);
+      if (!info.State.Running) await containers.start(this.name);
+      else if (changed) await containers.restart(this.name, 1);
       return;
     } catch (err) {
       if (!isNotFound(err)) throw err;
     }
     try {
       const caddyPath = findOnPath('caddy') ?? '/usr/bin/caddy';
-      const created = await this.docker.createContainer(gatewayContainerSpec({ port: gatewayPort, image: gatewayImage, network, caddyPath, configFile }));
-      await created.start();
-      const apps = await this.docker.listNetworks({ filters: { label: [`skiff.network=${network}`] } });
+      const id = await containers.create(gatewayContainerSpec({ port: gatewayPort, image: gatewayImage, network, caddyPath, configFile }));
+      await containers.start(id);
+      const apps = await networks.list([`skiff.network=${network}`]);
       for (const n of apps) await this.join(n.Name);
     } catch (err) {
       if (isConflict(err)) return;
@@ -56,17 +56,14 @@ export class SwarmGateway {
 
   /** Puts the gateway on an app's network, unless it is there already. */
   async join(network: string): Promise<void> {
-    const info = await this.docker.getContainer(this.name).inspect();
+    const info = await this.engine.containers.inspect(this.name);
     if (info.NetworkSettings.Networks[network]) return;
-    await this.docker.getNetwork(network).connect({ Container: this.name });
+    await this.engine.networks.connect(network, this.name);
   }
 
   /** Takes the gateway off an app's network, so the network can go; nothing when it is not on it. */
   async leave(network: string): Promise<void> {
-    await this.docker
-      .getNetwork(network)
-      .disconnect({ Container: this.name, Force: true })
-      .catch(() => undefined);
+    await this.engine.networks.disconnect(network, this.name).catch(() => undefined);
   }
 }
 

@@ -1,6 +1,6 @@
 import { setTimeout as sleep } from 'node:timers/promises';
-import type { Docker } from '../docker/client.js';
-import { isConflict, isNotFound } from '../docker/client.js';
+import type { Engine } from '../docker/engine.js';
+import type { SwarmService, SwarmTask } from '../docker/swarm.js';
 import { LABEL_APP, LABEL_PROCESS, LABEL_RELEASE, appLabels } from '../domain/names.js';
 import { DeployFailedError } from '../errors.js';
 import type { Logger } from '../log.js';
@@ -28,25 +28,6 @@ export interface SwarmOptions {
   registryAuth?: { username: string; password: string; serveraddress: string };
 }
 
-interface SwarmService {
-  ID: string;
-  Version: { Index: number };
-  Spec: { Name: string; Labels?: Record<string, string>; TaskTemplate: { ForceUpdate?: number }; Mode?: { Replicated?: { Replicas?: number } } };
-  PreviousSpec?: { TaskTemplate?: unknown };
-  UpdateStatus?: { State?: string; Message?: string; StartedAt?: string };
-}
-
-interface SwarmTask {
-  ID: string;
-  NodeID?: string;
-  Slot?: number;
-  ServiceID: string;
-  DesiredState: string;
-  CreatedAt?: string;
-  Spec: { ContainerSpec?: { Labels?: Record<string, string> } };
-  Status: { State: string; Err?: string; Message?: string; Timestamp?: string; ContainerStatus?: { ContainerID?: string; ExitCode?: number } };
-}
-
 /** Why an app with storage cannot run on the swarm runtime. */
 export const STORAGE_ON_SWARM = (app: string): string =>
   `${app} has storage, and a volume lives on one host while swarm moves tasks between nodes: run it on the docker or systemd runtime (storage:unmount first to use swarm)`;
@@ -61,25 +42,20 @@ export class SwarmRuntime extends DockerRuntime {
   override readonly name = 'swarm';
 
   constructor(
-    docker: Docker,
+    engine: Engine,
     private readonly swarm: SwarmOptions,
     log: Logger,
   ) {
     // One-offs, exec and the checks' canary are plain containers on this host, as with the docker runtime.
-    super(docker, { stopTimeoutSeconds: swarm.stopTimeoutSeconds }, log);
-    this.gateway = new SwarmGateway(docker, swarm);
+    super(engine, { stopTimeoutSeconds: swarm.stopTimeoutSeconds }, log);
+    this.gateway = new SwarmGateway(engine, swarm);
   }
 
   private readonly gateway: SwarmGateway;
 
   /** Whether this engine is a swarm manager: only managers create services. */
-  static async available(docker: Docker): Promise<boolean> {
-    try {
-      const info = (await docker.info()) as { Swarm?: { LocalNodeState?: string; ControlAvailable?: boolean } };
-      return info.Swarm?.LocalNodeState === 'active' && info.Swarm.ControlAvailable === true;
-    } catch {
-      return false;
-    }
+  static async available(engine: Engine): Promise<boolean> {
+    return engine.swarm.isManager().catch(() => false);
   }
 
   /** The router's upstream for a web service: the gateway, and the tasks it dials. */
@@ -116,10 +92,7 @@ export class SwarmRuntime extends DockerRuntime {
     // Process types the release no longer has.
     for (const s of existing.filter((s) => !formation.some((f) => serviceName(app, f.process) === s.Spec.Name))) {
       options.progress.info(`Removing service ${s.Spec.Name}`);
-      await this.docker
-        .getService(s.ID)
-        .remove()
-        .catch((err: unknown) => this.log.warn({ err, service: s.Spec.Name }, 'could not remove service'));
+      await this.engine.swarm.remove(s.ID).catch((err: unknown) => this.log.warn({ err, service: s.Spec.Name }, 'could not remove service'));
     }
     const served = formation.find((f) => f.process === 'web' && f.quantity > 0 && f.port !== null);
     const instances = await this.status(app);
@@ -150,14 +123,12 @@ export class SwarmRuntime extends DockerRuntime {
     for (const { id, created } of [...done].reverse()) {
       try {
         if (created) {
-          await this.docker.getService(id).remove();
+          await this.engine.swarm.remove(id);
           continue;
         }
-        const service = (await this.docker.getService(id).inspect()) as SwarmService;
+        const service = await this.engine.swarm.inspect(id);
         options.progress.warn(`Rolling ${service.Spec.Name} back to its previous release`);
-        await this.docker
-          .getService(id)
-          .update({ _query: { version: service.Version.Index, rollback: 'previous' }, _body: service.Spec, authconfig: this.swarm.registryAuth });
+        await this.engine.swarm.update(id, service.Version.Index, service.Spec, this.swarm.registryAuth, { rollback: true });
       } catch (err) {
         this.log.error({ err, service: id }, 'could not undo a service change');
       }
@@ -186,22 +157,18 @@ export class SwarmRuntime extends DockerRuntime {
       const since = new Date();
       if (!current) {
         options.progress.info(`Creating service ${name} (${f.quantity} replica${f.quantity === 1 ? '' : 's'})`);
-        const created = (await this.docker.createService({ ...spec, authconfig: this.swarm.registryAuth } as never)) as { id?: string; ID?: string };
-        const id = created.id ?? created.ID ?? name;
+        const id = (await this.engine.swarm.create(spec, this.swarm.registryAuth)) || name;
         try {
           await this.waitForTasks(id, name, f.quantity, since, options);
           done.push({ id, created: true });
         } catch (err) {
           // A new service that never ran leaves nothing behind.
-          await this.docker
-            .getService(id)
-            .remove()
-            .catch(() => undefined);
+          await this.engine.swarm.remove(id).catch(() => undefined);
           throw err;
         }
       } else {
         options.progress.info(`Updating service ${name} (${f.quantity} replica${f.quantity === 1 ? '' : 's'}, start-first)`);
-        await this.docker.getService(current.ID).update({ _query: { version: current.Version.Index }, _body: spec, authconfig: this.swarm.registryAuth });
+        await this.engine.swarm.update(current.ID, current.Version.Index, spec, this.swarm.registryAuth);
         // Swarm rolls a failed update back itself; only a later failure needs this one undone.
         await this.waitForUpdate(current.ID, name, f.quantity, current.UpdateStatus?.StartedAt, options);
         done.push({ id: current.ID, created: false });
@@ -236,7 +203,7 @@ export class SwarmRuntime extends DockerRuntime {
     let rollingBack: string | undefined;
     while (Date.now() < deadline) {
       if (options.signal.aborted) throw new DeployFailedError('deploy cancelled');
-      const service = (await this.docker.getService(id).inspect()) as SwarmService;
+      const service = await this.engine.swarm.inspect(id);
       // Scaling alone starts no update; a changed task template does, and until it shows, the old tasks must not count.
       const templateChanged = JSON.stringify(service.Spec.TaskTemplate) !== JSON.stringify(service.PreviousSpec?.TaskTemplate);
       const update = service.UpdateStatus;
@@ -290,23 +257,17 @@ export class SwarmRuntime extends DockerRuntime {
   }
 
   override async destroy(app: string): Promise<void> {
-    for (const s of await this.services(app))
-      await this.docker
-        .getService(s.ID)
-        .remove()
-        .catch(() => undefined);
+    for (const s of await this.services(app)) await this.engine.swarm.remove(s.ID).catch(() => undefined);
     // The tasks' containers stop in the background; images can go only after them.
     const deadline = Date.now() + (this.swarm.stopTimeoutSeconds + 20) * 1000;
     while (Date.now() < deadline && (await this.containers(app)).some((i) => i.state === 'running')) await sleep(250);
-    const network = this.docker.getNetwork(this.appNetwork(app));
     await this.gateway.leave(this.appNetwork(app));
     // Swarm takes a moment to let go of a removed service's endpoints.
     for (let i = 0; i < 40; i++) {
       try {
-        await network.remove();
+        await this.engine.networks.remove(this.appNetwork(app));
         return;
-      } catch (err) {
-        if (isNotFound(err)) return;
+      } catch {
         await sleep(250);
       }
     }
@@ -325,16 +286,13 @@ export class SwarmRuntime extends DockerRuntime {
 
   private async ensureAppNetwork(app: string, appId: string | undefined): Promise<void> {
     const name = this.appNetwork(app);
-    try {
-      await this.docker.getNetwork(name).inspect();
-    } catch (err) {
-      if (!isNotFound(err)) throw err;
-      await this.docker
-        .createNetwork({ Name: name, Driver: 'overlay', Attachable: true, Labels: { 'skiff.network': this.swarm.network, ...appLabels(app, appId) } })
-        .catch((e: unknown) => {
-          if (!isConflict(e)) throw e;
-        });
-    }
+    if (!(await this.engine.networks.find(name)))
+      await this.engine.networks.create({
+        Name: name,
+        Driver: 'overlay',
+        Attachable: true,
+        Labels: { 'skiff.network': this.swarm.network, ...appLabels(app, appId) },
+      });
     await this.gateway.join(name);
   }
 
@@ -358,34 +316,24 @@ export class SwarmRuntime extends DockerRuntime {
       const m = /^(\S*com\.docker\.swarm\.task\.id=(\w+)\S*) (.*)$/s.exec(line.text);
       return m ? { ...line, source: names.get(m[2]) ?? 'task', text: m[3] } : { ...line, source: 'task' };
     };
-    const sources: LogSource[] = services.map((s) => {
-      const service = this.docker.getService(s.ID);
-      const read = (opts: Record<string, unknown>): Promise<unknown> =>
-        service.logs({ stdout: true, stderr: true, timestamps: true, details: true, ...opts } as never) as unknown as Promise<unknown>;
-      return {
-        id: s.ID,
-        name: named,
-        recent: async (tail) => (await read({ tail, follow: false })) as Buffer,
-        follow: async (since) => (await read({ follow: true, since })) as NodeJS.ReadableStream,
-      };
-    });
+    const sources: LogSource[] = services.map((s) => ({
+      id: s.ID,
+      name: named,
+      recent: (tail) => this.engine.swarm.recentLogs(s.ID, tail),
+      follow: (since) => this.engine.swarm.followLogs(s.ID, since),
+    }));
     // New tasks (a deploy, a scale) get their names as they come; the services stay the same.
-    await followLogs(this.docker, async () => sources, options, onLine, { ms: 2000, onPoll: learnTasks });
+    await followLogs(this.engine, async () => sources, options, onLine, { ms: 2000, onPoll: learnTasks });
   }
 
   /** Whether this engine is a swarm manager. */
   override async unavailable(): Promise<string | undefined> {
-    return (await SwarmRuntime.available(this.docker)) ? undefined : 'this Docker engine is not a swarm manager; run docker swarm init (see the README)';
+    return (await SwarmRuntime.available(this.engine)) ? undefined : 'this Docker engine is not a swarm manager; run docker swarm init (see the README)';
   }
 
   /** The swarm's nodes, and which tasks of which app run on each. */
   override async nodes(): Promise<NodeInfo[]> {
-    const nodes = (await this.docker.listNodes()) as {
-      ID: string;
-      Description?: { Hostname?: string; Engine?: { EngineVersion?: string } };
-      Spec?: { Role?: string; Availability?: string };
-      Status?: { State?: string; Addr?: string };
-    }[];
+    const nodes = await this.engine.swarm.nodes();
     const tasks = await this.tasks({ label: [LABEL_APP], 'desired-state': ['running'] });
     return nodes.map((n) => ({
       id: n.ID,
@@ -412,25 +360,17 @@ export class SwarmRuntime extends DockerRuntime {
   }
 
   private async services(app: string): Promise<SwarmService[]> {
-    return (await this.docker.listServices({ filters: { label: [`${LABEL_APP}=${app}`] } })) as unknown as SwarmService[];
+    return this.engine.swarm.services([`${LABEL_APP}=${app}`]);
   }
 
   private async tasks(filters: Record<string, string[]>): Promise<SwarmTask[]> {
-    return (await this.docker.listTasks({ filters })) as SwarmTask[];
+    return this.engine.swarm.tasks(filters);
   }
 
   private async ensureOverlay(): Promise<void> {
-    try {
-      await this.docker.getNetwork(this.swarm.network).inspect();
-    } catch (err) {
-      if (!isNotFound(err)) throw err;
-      await this.docker
-        .createNetwork({ Name: this.swarm.network, Driver: 'overlay', Attachable: true, Labels: { 'skiff.network': '1' } })
-        .catch((e: unknown) => {
-          // Two deploys at once: the other one made it.
-          if (!isConflict(e)) throw e;
-        });
-    }
+    // Two deploys at once: the one that makes it second finds it made (create takes a 409 as made).
+    if (!(await this.engine.networks.find(this.swarm.network)))
+      await this.engine.networks.create({ Name: this.swarm.network, Driver: 'overlay', Attachable: true, Labels: { 'skiff.network': '1' } });
   }
 }
 

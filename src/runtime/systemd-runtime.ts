@@ -6,7 +6,8 @@ import { promisify } from 'node:util';
 import { containerName, LABEL_RUNTIME } from '../domain/names.js';
 import { DeployFailedError, ExternalError } from '../errors.js';
 import type { Logger } from '../log.js';
-import type { ContainerInfo, Docker } from '../docker/client.js';
+import type { ContainerInfo } from '../docker/client.js';
+import type { Engine } from '../docker/engine.js';
 import { uniqueSuffix } from '../docker/client.js';
 import { DockerRuntime } from './docker-runtime.js';
 import { findFreePort } from './free-port.js';
@@ -41,11 +42,11 @@ export class SystemdRuntime extends DockerRuntime {
   override readonly name = 'systemd';
 
   constructor(
-    docker: Docker,
+    engine: Engine,
     private readonly unitOptions: SystemdOptions,
     log: Logger,
   ) {
-    super(docker, { stopTimeoutSeconds: unitOptions.stopTimeoutSeconds }, log);
+    super(engine, { stopTimeoutSeconds: unitOptions.stopTimeoutSeconds }, log);
   }
 
   /** Only the containers this host's units run (labelled so); the docker runtime's are not its own. */

@@ -1,5 +1,6 @@
-import type { Docker } from '../docker/client.js';
 import { isConflict, isNotFound } from '../docker/client.js';
+import type { Engine } from '../docker/engine.js';
+import type { VolumeInfo } from '../docker/volumes.js';
 import { LABEL_APP, LABEL_APP_ID } from '../domain/names.js';
 import type { App } from '../domain/entities.js';
 import { volumeName } from '../domain/storage.js';
@@ -24,12 +25,6 @@ export interface VolumeStore {
   removeApp(app: VolumeOwner): Promise<string[]>;
 }
 
-interface VolumeInfo {
-  Name: string;
-  Labels?: Record<string, string> | null;
-  CreatedAt?: string;
-}
-
 /**
  * Whether a volume is this very app's: its name, storage and identity
  * labels say so; one made before identities counts when it is younger than
@@ -46,25 +41,23 @@ function isOwnedBy(v: VolumeInfo, app: VolumeOwner): boolean {
 
 /** Named volumes labelled with their app, its identity and the storage name; Skiff touches none that is not the app's. */
 export class Volumes implements VolumeStore {
-  constructor(private readonly docker: Docker) {}
+  constructor(private readonly engine: Engine) {}
 
   async ensure(app: VolumeOwner, name: string): Promise<string> {
     const volume = volumeName(app.name, name);
-    try {
-      const info = (await this.docker.getVolume(volume).inspect()) as VolumeInfo;
-      if (!isOwnedBy(info, app)) throw new ConflictError(`a volume named ${volume} exists and is not ${app.name}'s; remove it or choose another name`);
+    const found = await this.engine.volumes.find(volume);
+    if (found) {
+      if (!isOwnedBy(found, app)) throw new ConflictError(`a volume named ${volume} exists and is not ${app.name}'s; remove it or choose another name`);
       return volume;
-    } catch (err) {
-      if (!isNotFound(err)) throw err;
     }
-    await this.docker.createVolume({ Name: volume, Labels: { [LABEL_APP]: app.name, [LABEL_APP_ID]: app.id, [LABEL_VOLUME]: name } });
+    await this.engine.volumes.create(volume, { [LABEL_APP]: app.name, [LABEL_APP_ID]: app.id, [LABEL_VOLUME]: name });
     return volume;
   }
 
   async names(app: VolumeOwner): Promise<string[]> {
-    const { Volumes } = (await this.docker.listVolumes({ filters: { label: [`${LABEL_APP}=${app.name}`, LABEL_VOLUME] } })) as { Volumes: VolumeInfo[] | null };
+    const volumes = await this.engine.volumes.list([`${LABEL_APP}=${app.name}`, LABEL_VOLUME]);
     // Labels alone could be copied onto any volume: the name must be the one Skiff gives it too, and the identity the app's.
-    return (Volumes ?? [])
+    return volumes
       .filter((v) => isOwnedBy(v, app))
       .map((v) => (v.Labels ?? {})[LABEL_VOLUME])
       .sort();
@@ -75,8 +68,8 @@ export class Volumes implements VolumeStore {
     // Sizes come from the engine's disk usage report, which walks every volume: only when there are some.
     const sizes = new Map<string, number>();
     if (names.length) {
-      const df = await diskUsage(this.docker).catch(() => ({ Volumes: [] }));
-      for (const v of df.Volumes ?? []) if (v.UsageData?.Size !== undefined && v.UsageData.Size >= 0) sizes.set(v.Name, v.UsageData.Size);
+      const usage = await this.engine.volumes.sizes().catch(() => []);
+      for (const v of usage) if (v.UsageData?.Size !== undefined && v.UsageData.Size >= 0) sizes.set(v.Name, v.UsageData.Size);
     }
     return names.map((name) => ({ name, bytes: sizes.get(volumeName(app.name, name)) ?? null }));
   }
@@ -84,8 +77,9 @@ export class Volumes implements VolumeStore {
   async remove(app: VolumeOwner, name: string): Promise<void> {
     const volume = volumeName(app.name, name);
     try {
-      if (!isOwnedBy(await this.docker.getVolume(volume).inspect(), app)) return;
-      await this.docker.getVolume(volume).remove();
+      const found = await this.engine.volumes.find(volume);
+      if (!found || !isOwnedBy(found, app)) return;
+      await this.engine.volumes.remove(volume);
     } catch (err) {
       if (isNotFound(err)) return;
       if (isConflict(err)) throw new ConflictError(`${name} is still in use by a container of ${app.name}; try again once it has stopped`);
@@ -100,13 +94,4 @@ export class Volumes implements VolumeStore {
     }
     return left;
   }
-}
-
-/** The engine's disk usage of volumes only (older engines ignore the filter and report everything). */
-function diskUsage(docker: Docker): Promise<{ Volumes?: { Name: string; UsageData?: { Size?: number } }[] }> {
-  return new Promise((resolve, reject) => {
-    docker.modem.dial({ path: '/system/df?type=volume', method: 'GET', statusCodes: { 200: true, 400: 'bad request', 500: 'server error' } }, (err, data) =>
-      err ? reject(err) : resolve(data as { Volumes?: { Name: string; UsageData?: { Size?: number } }[] }),
-    );
-  });
 }

@@ -8,7 +8,7 @@ import { BuiltinStackBuilder } from '../builder/stack-builder.js';
 import { StackImageBuilder } from '../builder/stack-image-builder.js';
 import { StackImages } from '../builder/stack-image.js';
 import type { Config } from '../config.js';
-import { createDocker } from '../docker/client.js';
+import { createEngine } from '../docker/engine.js';
 import { Repos } from '../git/repos.js';
 import { createLogger, type Logger } from '../log.js';
 import type { Services } from '../operations/operation.js';
@@ -29,13 +29,13 @@ export const VERSION = (JSON.parse(fs.readFileSync(fileURLToPath(new URL('../../
 
 /** The composition root: the only place that knows the concrete classes. */
 export function compose(config: Config, log: Logger): Services {
-  const docker = createDocker();
-  const stackImages = new StackImages(docker, log);
+  const engine = createEngine();
+  const stackImages = new StackImages(engine, log);
   const store = openStore(config.dbPath, SecretBox.load(config.secretKeyPath));
-  const registry = config.registry && new Registry(docker, config.registry);
-  const containers = new DockerRuntime(docker, { stopTimeoutSeconds: config.stopTimeoutSeconds }, log);
+  const registry = config.registry && new Registry(engine, config.registry);
+  const containers = new DockerRuntime(engine, { stopTimeoutSeconds: config.stopTimeoutSeconds }, log);
   const swarm = new SwarmRuntime(
-    docker,
+    engine,
     {
       ...config.swarm,
       dir: path.join(config.home, 'swarm'),
@@ -47,7 +47,7 @@ export function compose(config: Config, log: Logger): Services {
     log,
   );
   const systemd = systemdIsInit()
-    ? new SystemdRuntime(docker, { unitDir: config.systemdDir, envDir: path.join(config.home, 'units'), stopTimeoutSeconds: config.stopTimeoutSeconds }, log)
+    ? new SystemdRuntime(engine, { unitDir: config.systemdDir, envDir: path.join(config.home, 'units'), stopTimeoutSeconds: config.stopTimeoutSeconds }, log)
     : undefined;
   const runtime = new Runtimes({ docker: containers, swarm, systemd }, (app) => parseRuntimeName(store.apps.find(app)?.runtime ?? config.runtime));
   return {
@@ -56,20 +56,20 @@ export function compose(config: Config, log: Logger): Services {
     version: VERSION,
     store,
     repos: new Repos(config.reposDir, config.home),
-    images: new Images(docker),
+    images: new Images(engine),
     stackImages,
     registry,
     runtime,
-    volumes: new Volumes(docker),
+    volumes: new Volumes(engine),
     router: new CaddyRouter(config.caddyAdmin, routerServe(config), config.caddyDir, config.ownCaddy, {
       slots: config.maxHolds,
       seconds: longestHoldSeconds(config),
     }),
     // In the order they are asked: the app's stackfile stack, its own Dockerfile, then the built-in stacks.
     builders: [
-      new StackImageBuilder(docker, stackImages),
-      new DockerfileBuilder(docker),
-      new BuiltinStackBuilder(docker, { images: config.stackImages, caFile: config.buildCaFile }),
+      new StackImageBuilder(engine, stackImages),
+      new DockerfileBuilder(engine),
+      new BuiltinStackBuilder(engine, { images: config.stackImages, caFile: config.buildCaFile }),
     ],
   };
 }

@@ -1,5 +1,5 @@
 import type { Config } from '../config.js';
-import { assertDockerAnswers, createDocker } from '../docker/client.js';
+import { createEngine } from '../docker/engine.js';
 import { createLogger } from '../log.js';
 import { appUrl } from '../pipeline/route.js';
 import { expireReviewAppsNowAndThen, resumePausesWhenDue, superviseRouter, watchCertificates } from './chores.js';
@@ -16,7 +16,7 @@ export async function runServer(config: Config): Promise<void> {
   ]);
   const log = createLogger(config.logLevel);
   const services = compose(config, log);
-  await assertDockerAnswers(createDocker());
+  await createEngine().assertAnswers();
   services.repos.sweep();
   // The router's config names the URL that answers its certificate asks: answered before the router is up.
   if (config.tls) await watchCertificates(services);

@@ -4,6 +4,7 @@ import { afterAll, describe, expect, it } from 'vitest';
 import type { ImageOwner } from '../../src/builder/builder.js';
 import { DockerfileBuilder } from '../../src/builder/dockerfile-builder.js';
 import { createDocker } from '../../src/docker/client.js';
+import { Engine } from '../../src/docker/engine.js';
 import { silentLogger } from '../../src/log.js';
 import { Progress } from '../../src/output/progress.js';
 import { DockerRuntime } from '../../src/runtime/docker-runtime.js';
@@ -12,9 +13,11 @@ import { PassThrough } from 'node:stream';
 
 /** Build, run and replace through dockerode against the real engine. */
 describe('DockerfileBuilder and DockerRuntime', () => {
+  // The adapters get the engine's typed clients; the test looks at what they did with dockerode itself.
   const docker = createDocker();
-  const builder = new DockerfileBuilder(docker);
-  const runtime = new DockerRuntime(docker, { stopTimeoutSeconds: 1 }, silentLogger);
+  const engine = new Engine(docker);
+  const builder = new DockerfileBuilder(engine);
+  const runtime = new DockerRuntime(engine, { stopTimeoutSeconds: 1 }, silentLogger);
   const web = (release: number, image: string, env: Record<string, string> = {}) =>
     ({ app, release, process: 'web', index: 1, image, command: null, env, port: 5000, memory: null, cpus: null, pids: 256 }) as const;
   const app = uniqueApp('rt');

@@ -8,6 +8,7 @@ import { dockerRunArgs, envFileText, renderUnit, systemdWord } from '../../src/r
 import { BASE_IMAGE } from '../helpers/base-image.js';
 import { ROOT, freePort, tempDir, uniqueApp } from '../helpers/skiff.js';
 import { createDocker } from '../../src/docker/client.js';
+import { createEngine } from '../../src/docker/engine.js';
 import { DockerRuntime } from '../../src/runtime/docker-runtime.js';
 import { silentLogger } from '../../src/log.js';
 
@@ -96,7 +97,7 @@ describe('systemd units', () => {
     expect(argv.slice(0, 2)).toEqual([DOCKER, 'run']);
     expect(argv.slice(1)).toEqual(dockerRunArgs(s, { name, hostPort: unitPort, envFile, docker: DOCKER, stopTimeoutSeconds: 10 }));
     // The apps' network, which the runtime makes before a unit starts (shared: it may be there already)…
-    await new DockerRuntime(createDocker(), { stopTimeoutSeconds: 1 }, silentLogger).ensureNetwork();
+    await new DockerRuntime(createEngine(), { stopTimeoutSeconds: 1 }, silentLogger).ensureNetwork();
     // …what the unit runs, started detached here (systemd would keep it in the foreground)…
     await execa(argv[0], [argv[1], '-d', ...argv.slice(2)]);
     containers.push(name);

@@ -7,6 +7,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { assertMayBuildOn } from '../../src/builder/base-images.js';
 import { BuildProxy } from '../../src/docker/build-proxy.js';
 import { createDocker } from '../../src/docker/client.js';
+import { Engine } from '../../src/docker/engine.js';
 import { tempDir, uniqueApp } from '../helpers/skiff.js';
 
 type Entry = { name: string; type?: 'file' | 'symlink' | 'link' | 'directory'; body?: string; linkname?: string };
@@ -84,7 +85,7 @@ describe('the build API forwards only requests it wrote from what it checked', (
     proxy = await BuildProxy.start(
       {
         image,
-        checkDockerfile: (text, args) => assertMayBuildOn(docker, text, { mayUse: (o) => o.app === attacker, registryPrefix: undefined }, args),
+        checkDockerfile: (text, args) => assertMayBuildOn(new Engine(docker), text, { mayUse: (o) => o.app === attacker, registryPrefix: undefined }, args),
         maxContextBytes: 10 * 1024 * 1024,
         forced: { networkmode: 'bridge', memory: 256 * 1024 * 1024, memswap: 256 * 1024 * 1024 },
       },
