@@ -129,7 +129,7 @@ async function stopScheduledRuns(services: Services, app: string): Promise<void>
     const running = services.store.cron.running(app);
     if (running.length === 0) return;
     await services.runtime.stopCronRuns(app).catch((err: unknown) => services.log.warn({ err, app }, 'could not stop scheduled runs'));
-    await new Promise((resolve) => setTimeout(resolve, 200));
+    await services.clock.sleep(200);
   }
   services.log.warn({ app }, 'scheduled runs still recorded as running at destroy');
 }

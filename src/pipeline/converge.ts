@@ -5,7 +5,6 @@ import { volumeName } from '../domain/storage.js';
 import type { Release } from '../domain/entities.js';
 import type { PipelineDeps } from './deps.js';
 import type { Progress } from '../output/progress.js';
-import { setTimeout as sleep } from 'node:timers/promises';
 import { holdRequests, letRequestsGo } from './hold.js';
 import { switchTraffic } from './route.js';
 import { findFreePort } from '../runtime/free-port.js';
@@ -143,7 +142,7 @@ async function handover(deps: PipelineDeps, rel: Release, formation: FormationSp
   options.progress.info(`Holding requests to ${app} (at most ${config.holdSeconds}s) while its single-writer storage changes hands`);
   const started = Date.now();
   // Requests the old instances took before the hold finish first (a short one: their answers are quick, and new ones wait).
-  await sleep(HANDOVER_DRAIN_MS);
+  await deps.clock.sleep(HANDOVER_DRAIN_MS);
   const bounded = withTimeout(options.signal, config.holdSeconds * 1000);
   let rollout: Rollout | undefined;
   try {

@@ -4,6 +4,7 @@ import type { StackImageRunner } from '../builder/stack-image.js';
 import type { Config } from '../config.js';
 import type { Logger } from '../log.js';
 import type { Router } from '../router/router.js';
+import type { Clock } from '../clock.js';
 import type { ReleaseRegistry } from '../registry/registry.js';
 import type { AppRuntimes } from '../runtime/runtime.js';
 import type { VolumeStore } from '../runtime/volumes.js';
@@ -25,4 +26,6 @@ export interface PipelineDeps {
   router: Router;
   /** Apps' named volumes (storage). */
   volumes: VolumeStore;
+  /** How the pipeline waits. */
+  clock: Clock;
 }

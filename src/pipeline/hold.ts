@@ -1,4 +1,3 @@
-import { setTimeout as sleep } from 'node:timers/promises';
 import type { Hold } from '../domain/entities.js';
 import type { PipelineDeps } from './deps.js';
 import { withAppLock } from './lock.js';
@@ -13,7 +12,7 @@ import { ROUTER_LOCK, applyRoutes } from './route.js';
  * started it: the server's watch lets its requests go then.
  */
 
-type HoldDeps = Pick<PipelineDeps, 'store' | 'router' | 'config'>;
+type HoldDeps = Pick<PipelineDeps, 'store' | 'router' | 'config' | 'clock'>;
 
 /** The longest pause. */
 export const PAUSE_MAX_SECONDS = 3600;
@@ -80,7 +79,7 @@ export async function letRequestsGo(deps: HoldDeps, app: string): Promise<void> 
     throw err;
   }
   for (let waited = 0; waited < RELEASE_END_MS; waited += 50) {
-    await sleep(50);
+    await deps.clock.sleep(50);
     if ((await deps.router.holdsDrained([held])).length) return applyRoutes(deps);
   }
 }

@@ -1,6 +1,5 @@
 import { Readable } from 'node:stream';
 import { shellCommand } from '../domain/procfile.js';
-import { setTimeout as sleep } from 'node:timers/promises';
 import type { HealthEntry, StackDefinition } from '../domain/stackfile.js';
 import { probeHttp } from '../runtime/http-probe.js';
 import type { Instance } from '../runtime/runtime.js';
@@ -48,7 +47,7 @@ export interface StackChecks {
  * failure rejects the release.
  */
 export async function verifyInstances(
-  deps: Pick<PipelineDeps, 'runtime' | 'stackImages' | 'config'>,
+  deps: Pick<PipelineDeps, 'runtime' | 'stackImages' | 'config' | 'clock'>,
   app: string,
   checks: StackChecks,
   instances: readonly Instance[],
@@ -89,7 +88,7 @@ export async function verifyInstances(
 }
 
 async function checkHealth(
-  deps: Pick<PipelineDeps, 'runtime'>,
+  deps: Pick<PipelineDeps, 'runtime' | 'clock'>,
   entry: HealthEntry,
   instance: Instance,
   progress: Progress,
@@ -98,7 +97,7 @@ async function checkHealth(
   const what = entry.protocol === 'COMMAND' ? `'${entry.command}'` : `GET ${entry.path}`;
   let last = '';
   for (let attempt = 1; attempt <= entry.retries; attempt++) {
-    if (attempt > 1) await sleep(entry.interval * 1000, undefined, { signal }).catch(() => undefined);
+    if (attempt > 1) await deps.clock.sleep(entry.interval * 1000, signal);
     if (signal.aborted) throw new VerifyFailedError('verify cancelled');
     if (entry.protocol === 'COMMAND') {
       const r = await deps.runtime.exec(instance, ['sh', '-c', entry.command as string], { timeoutMs: entry.timeout * 1000, signal });

@@ -9,6 +9,7 @@ import { StackImageBuilder } from '../builder/stack-image-builder.js';
 import { StackImages } from '../builder/stack-image.js';
 import type { Config } from '../config.js';
 import { createEngine } from '../docker/engine.js';
+import { realClock } from '../clock.js';
 import { Repos } from '../git/repos.js';
 import { createLogger, type Logger } from '../log.js';
 import type { Services } from '../operations/operation.js';
@@ -61,6 +62,7 @@ export function compose(config: Config, log: Logger): Services {
     registry,
     runtime,
     volumes: new Volumes(engine),
+    clock: realClock,
     router: new CaddyRouter(config.caddyAdmin, routerServe(config), config.caddyDir, config.ownCaddy, {
       slots: config.maxHolds,
       seconds: longestHoldSeconds(config),
