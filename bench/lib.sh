@@ -68,17 +68,27 @@ write_by_hand() {
 #!/usr/bin/env bash
 set -euo pipefail
 work="$1" name="$2"
+# Each step's milliseconds, one run per block in $work/NAME-steps.txt, for the breakdown beside Skiff's.
+last="$(date +%s%N)"
+step() { local now; now="$(date +%s%N)"; echo "$1 $(((now - last) / 1000000))" >>"$work/$name-steps.txt"; last="$now"; }
 cd "$work/$name-app"
 git push -q origin main
+step push
 sha="$(git rev-parse HEAD)"
 rm -rf "$work/checkout-$name" && mkdir "$work/checkout-$name"
 git -C "$work/$name.git" archive --format=tar "$sha" | tar -x -C "$work/checkout-$name"
+step archive
 docker build -q -t "skiff-bench-$name:latest" "$work/checkout-$name" >/dev/null
+step "docker build"
 port="$(node -e "const s=require('net').createServer().listen(0,'127.0.0.1',()=>{console.log(s.address().port);s.close()})")"
 old="$(docker ps -q --filter label=skiff.bench="$name")"
 docker run -d --label skiff.bench="$name" -e PORT=5000 -p "127.0.0.1:$port:5000" --restart unless-stopped --init "skiff-bench-$name:latest" >/dev/null
+step "docker run"
 until curl -fs -o /dev/null "http://127.0.0.1:$port/"; do sleep 0.2; done
+step "first answer"
 [ -z "$old" ] || docker rm -f $old >/dev/null
+step "stop old"
+echo -- >>"$work/$name-steps.txt"
 HAND
   chmod +x "$work/by-hand.sh"
 }

@@ -6,7 +6,8 @@
 #            build, docker run, wait for HTTP 200, stop the old container
 #   skiff:   git push paas main (which does all of that, and records it)
 #
-# Prints both medians and their ratio (target: at most 1.15).
+# Prints both medians and their ratio (target: at most 1.15), then where the
+# time of each side's median run went, step by step (Skiff's from builds:info).
 # Needs: the set-up (npm start or npm test ran once), hyperfine, openssh-server.
 # Usage: bench/push-to-serving.sh [RUNS]   (default 10)
 set -euo pipefail
@@ -69,3 +70,31 @@ console.log(`median by hand: ${hand.toFixed(3)} s`);
 console.log(`median skiff:   ${skiff.toFixed(3)} s`);
 console.log(`ratio skiff / by hand: ${(skiff / hand).toFixed(2)} (target <= 1.15)`);
 ' "$work/results.json"
+
+# --- Where the time went: each side's median run, step by step ----------------
+for id in $(ssh $ssh_opts -p "$skiff_port" git@127.0.0.1 builds bench --json | node -e '
+  const builds = JSON.parse(require("fs").readFileSync(0, "utf8"));
+  console.log(builds.slice(0, Number(process.argv[1])).map((b) => b.id).join(" "));
+' "$runs"); do
+  ssh $ssh_opts -p "$skiff_port" git@127.0.0.1 builds:info bench "$id" --json
+  echo --
+done >"$work/skiff-builds.txt"
+node -e '
+const fs = require("fs");
+const [hand, skiff] = process.argv.slice(1);
+const median = (runs) => runs.sort((a, b) => a.total - b.total)[Math.floor((runs.length - 1) / 2)];
+// The first by-hand run warmed the layers: not one of the timed ones.
+const handRuns = fs.readFileSync(hand, "utf8").split("--\n").filter((b) => b.trim()).slice(1).map((b) => {
+  const steps = b.trim().split("\n").map((l) => { const i = l.lastIndexOf(" "); return { step: l.slice(0, i), depth: 0, ms: Number(l.slice(i + 1)) }; });
+  return { steps, total: steps.reduce((n, s) => n + s.ms, 0) };
+});
+const skiffRuns = fs.readFileSync(skiff, "utf8").split("--\n").filter((b) => b.trim()).map((text) => {
+  const b = JSON.parse(text);
+  return { steps: b.timings, total: b.timings.filter((t) => t.depth === 0).reduce((n, t) => n + t.ms, 0) };
+});
+for (const [name, runs] of [["by hand", handRuns], ["skiff", skiffRuns]]) {
+  const m = median(runs);
+  console.log(`\n${name}, median run (${m.total} ms in its steps):`);
+  for (const s of m.steps) console.log(`  ${"  ".repeat(s.depth)}${s.step.padEnd(24 - 2 * s.depth)} ${String(s.ms).padStart(6)} ms`);
+}
+' "$work/hand-steps.txt" "$work/skiff-builds.txt"

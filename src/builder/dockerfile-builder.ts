@@ -42,13 +42,17 @@ export async function buildFromContext(
   settingOf: (image: string) => string | undefined = () => undefined,
 ): Promise<BuiltImage> {
   const text = readSourceFile(ctx.dir, dockerfile) ?? '';
-  await assertMayBuildOn(engine, text, ctx.access);
   const missing: string[] = [];
-  for (const image of referencedImages(text)) if (!(await engine.images.exists(image))) missing.push(image);
+  await ctx.progress.time('base images', async () => {
+    await assertMayBuildOn(engine, text, ctx.access);
+    for (const image of referencedImages(text)) if (!(await engine.images.exists(image))) missing.push(image);
+  });
   try {
-    return await buildOnce(engine, ctx, dockerfile).catch((err: unknown) => {
-      throw baseImageMissing(err, missing, settingOf) ?? err;
-    });
+    return await ctx.progress
+      .time('docker build', () => buildOnce(engine, ctx, dockerfile))
+      .catch((err: unknown) => {
+        throw baseImageMissing(err, missing, settingOf) ?? err;
+      });
   } catch (err) {
     // The engine's cache is shared: removing another app's image (a prune, a
     // destroy, a failed release) can take a cached layer this build was about

@@ -48,6 +48,16 @@ export function isNotFound(err: unknown): boolean {
   return typeof err === 'object' && err !== null && (err as { statusCode?: number }).statusCode === 404;
 }
 
+/** What the engine answers, or undefined when it says there is no such thing (404). */
+export async function unlessNotFound<T>(answer: Promise<T>): Promise<T | undefined> {
+  try {
+    return await answer;
+  } catch (err) {
+    if (isNotFound(err)) return undefined;
+    throw err;
+  }
+}
+
 /** 409: the name is taken, or the thing is in use (an image a container or another image needs). */
 export function isConflict(err: unknown): boolean {
   return typeof err === 'object' && err !== null && (err as { statusCode?: number }).statusCode === 409;

@@ -1,6 +1,6 @@
 import type Docker from 'dockerode';
 import type { ImageInfo, ImageInspectInfo } from 'dockerode';
-import { imageRepoTag, isNotFound } from './client.js';
+import { imageRepoTag, unlessNotFound } from './client.js';
 
 /** One event of a pull or push stream. */
 export interface ProgressEvent {
@@ -26,13 +26,8 @@ export class ImageClient {
   }
 
   /** Its inspection; undefined when the engine does not have it. */
-  async find(ref: string): Promise<ImageInspectInfo | undefined> {
-    try {
-      return await this.docker.getImage(ref).inspect();
-    } catch (err) {
-      if (isNotFound(err)) return undefined;
-      throw err;
-    }
+  find(ref: string): Promise<ImageInspectInfo | undefined> {
+    return unlessNotFound(this.docker.getImage(ref).inspect());
   }
 
   async exists(ref: string): Promise<boolean> {

@@ -1,19 +1,14 @@
 import type Docker from 'dockerode';
 import type { NetworkInspectInfo } from 'dockerode';
-import { isConflict, isNotFound } from './client.js';
+import { isConflict, isNotFound, unlessNotFound } from './client.js';
 
 /** The engine's networks, by name or id: the only calls Skiff makes on them. */
 export class NetworkClient {
   constructor(private readonly docker: Docker) {}
 
   /** Its inspection; undefined when there is none of that name. */
-  async find(idOrName: string): Promise<NetworkInspectInfo | undefined> {
-    try {
-      return await this.docker.getNetwork(idOrName).inspect();
-    } catch (err) {
-      if (isNotFound(err)) return undefined;
-      throw err;
-    }
+  find(idOrName: string): Promise<NetworkInspectInfo | undefined> {
+    return unlessNotFound(this.docker.getNetwork(idOrName).inspect());
   }
 
   /** Networks with all of these labels. */

@@ -1,5 +1,5 @@
 import type Docker from 'dockerode';
-import { isNotFound } from './client.js';
+import { unlessNotFound } from './client.js';
 
 export interface VolumeInfo {
   Name: string;
@@ -12,13 +12,8 @@ export class VolumeClient {
   constructor(private readonly docker: Docker) {}
 
   /** Its inspection; undefined when there is none of that name. */
-  async find(name: string): Promise<VolumeInfo | undefined> {
-    try {
-      return await this.docker.getVolume(name).inspect();
-    } catch (err) {
-      if (isNotFound(err)) return undefined;
-      throw err;
-    }
+  find(name: string): Promise<VolumeInfo | undefined> {
+    return unlessNotFound(this.docker.getVolume(name).inspect());
   }
 
   async create(name: string, labels: Record<string, string>): Promise<void> {

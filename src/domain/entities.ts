@@ -63,6 +63,8 @@ export interface Build {
   finishedAt: string | null;
   logPath: string;
   error: string | null;
+  /** How long each step of the push took, in the order they began (depth: a step within the one before at a lower depth); empty for builds made before they were noted. */
+  timings: { step: string; depth: number; ms: number }[];
 }
 
 export type ReleaseStatus = 'pending' | 'deployed' | 'failed';

@@ -23,6 +23,8 @@ export interface ReceiveRequest {
   repoDir: string;
   pusher: string;
   source: string;
+  /** How long the hook's process took to get here, when this runs in one (a push's first step). */
+  startedMs?: number;
 }
 
 /**
@@ -50,7 +52,7 @@ export async function receivePush(services: Services, req: ReceiveRequest, progr
   }
   const [action] = deploying;
   if (!action) return;
-  const push = { app, repoDir: req.repoDir, update: action.update, pusher: req.pusher, source: req.source };
+  const push = { app, repoDir: req.repoDir, update: action.update, pusher: req.pusher, source: req.source, startedMs: req.startedMs };
   if (action.kind === 'deploy') await deployPush(services, push, progress, signal);
   else if (action.kind === 'tag') await deployTag(services, push, action.tag, progress, signal);
   else if (action.kind === 'review') await deployReviewApp(services, record as App, action.branch, push, progress, signal);

@@ -5,6 +5,13 @@ export const STEP = '-----> ';
 export const HEADING = '=====> ';
 export const INDENT = '       ';
 
+/** How long one step of a push took; depth 1 is a step within a depth-0 one. */
+export interface StepTime {
+  step: string;
+  depth: number;
+  ms: number;
+}
+
 /**
  * What the pusher sees, in the style of Heroku and Dokku: `-----> ` for a
  * step, indented lines under it, ` !     ` for a problem. Everything also goes
@@ -14,6 +21,8 @@ export const INDENT = '       ';
 export class Progress {
   private readonly sinks: Set<Writable>;
   private atLineStart = true;
+  private times: StepTime[] | undefined;
+  private depth = 0;
 
   constructor(
     sinks: Writable[],
@@ -30,6 +39,32 @@ export class Progress {
 
   removeSink(sink: Writable): void {
     this.sinks.delete(sink);
+  }
+
+  /** From now on, stages and timed steps note how long they take; returns the list they are noted in (in the order they began). */
+  recordTimes(): StepTime[] {
+    this.times = [];
+    return this.times;
+  }
+
+  /** Notes a step whose time was measured elsewhere (the hook's start, before there was a Progress). */
+  noteTime(step: string, ms: number): void {
+    this.times?.push({ step, depth: this.depth, ms: Math.round(ms) });
+  }
+
+  /** Runs fn as a named step; when times are noted, notes how long it took, also when it fails. */
+  async time<T>(step: string, fn: () => Promise<T>): Promise<T> {
+    if (!this.times) return fn();
+    const entry: StepTime = { step, depth: this.depth, ms: 0 };
+    this.times.push(entry);
+    const started = performance.now();
+    this.depth++;
+    try {
+      return await fn();
+    } finally {
+      this.depth--;
+      entry.ms = Math.round(performance.now() - started);
+    }
   }
 
   step(title: string): void {
@@ -85,11 +120,11 @@ export class Progress {
   }
 }
 
-/** Runs one pipeline stage: announces it, times it, and ends with its one-line result. */
+/** Runs one pipeline stage: announces it, times it (noted under its title), and ends with its one-line result. */
 export async function stage<T>(progress: Progress, title: string, run: () => Promise<T>, summary: (result: T) => string): Promise<T> {
   progress.step(title);
   const started = performance.now();
-  const result = await run();
+  const result = await progress.time(title, run);
   const seconds = ((performance.now() - started) / 1000).toFixed(1);
   progress.info(`${summary(result)} (${seconds}s)`);
   return result;

@@ -40,25 +40,30 @@ export interface Convergence {
 export async function converge(deps: PipelineDeps, rel: Release, options: ConvergeOptions): Promise<Convergence> {
   const formation = formationOf(deps, rel);
   if (needsHandover(deps, rel, options.replace)) return handover(deps, rel, formation, options);
-  const rollout = await deps.runtime.for(rel.app).deploy(rel.app, formation, {
-    ...deployBase(deps, options.progress),
-    replace: options.replace,
-    drainSeconds: deps.config.drainSeconds,
-    signal: options.signal,
-    check: options.verify,
-  });
+  const { progress } = options;
+  const rollout = await progress.time('instances', () =>
+    deps.runtime.for(rel.app).deploy(rel.app, formation, {
+      ...deployBase(deps, progress),
+      replace: options.replace,
+      drainSeconds: deps.config.drainSeconds,
+      signal: options.signal,
+      check: options.verify,
+    }),
+  );
   try {
     options.beforeSwitch?.();
-    await switchTraffic(deps, rel.app, rollout.upstreams);
+    await progress.time('switch', () => switchTraffic(deps, rel.app, rollout.upstreams));
   } catch (err) {
     await rollout.abort();
     throw err;
   }
   // Traffic is on the new instances now: an old one that will not stop is a leftover to report, not a failed deploy.
-  await rollout.retire().catch((err: unknown) => {
-    deps.log.error({ err, app: rel.app }, 'could not stop the replaced instances');
-    options.progress.warn(`could not stop every replaced instance: ${(err as Error).message}`);
-  });
+  await progress
+    .time('retire', () => rollout.retire())
+    .catch((err: unknown) => {
+      deps.log.error({ err, app: rel.app }, 'could not stop the replaced instances');
+      options.progress.warn(`could not stop every replaced instance: ${(err as Error).message}`);
+    });
   return { started: rollout.started, stopped: rollout.retiring, web: rollout.instances.filter((i) => i.process === 'web') };
 }
 

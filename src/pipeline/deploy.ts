@@ -94,7 +94,7 @@ export async function rollout(
         ),
       (c) => summarize(c),
     );
-    await pruneReleaseImages(deps, rel.app).catch((err: unknown) => deps.log.warn({ err, app: rel.app }, 'prune failed'));
+    await progress.time('prune', () => pruneReleaseImages(deps, rel.app)).catch((err: unknown) => deps.log.warn({ err, app: rel.app }, 'prune failed'));
     const url = result.web.length ? appUrl(deps, rel.app) : `(no web process running; ps:scale ${rel.app} web=1 to serve)`;
     progress.step(`Released v${rel.version}: ${url}`);
     if (rel.scripts.postdeploy !== null) await afterDeploy(deps, rel, "app.json's dokku postdeploy", rel.scripts.postdeploy, progress, signal);

@@ -12,7 +12,7 @@ import { ZERO_SHA, type RefUpdate } from '../domain/deploy-branch.js';
 import { runGit } from '../git/run-git.js';
 import { BuildFailedError, ConflictError, InvalidError, NotFoundError, userMessage } from '../errors.js';
 import type { AppStack, BuildContext, BuiltImage, ImageOwner } from '../builder/builder.js';
-import type { App } from '../domain/entities.js';
+import type { App, Build } from '../domain/entities.js';
 import { withTimeout } from './timeout.js';
 import type { PipelineDeps } from './deps.js';
 import { build } from './build.js';
@@ -32,6 +32,8 @@ export interface PushRequest {
   pusher: string;
   /** Where the push came from, for the audit trail. */
   source: string;
+  /** How long the hook's process took to start, noted as the push's first step. */
+  startedMs?: number;
 }
 
 /** A push that failed after its build started: the reason is already shown to the pusher and in the build log. */
@@ -59,6 +61,9 @@ export async function deployPush(deps: PipelineDeps, req: PushRequest, progress:
   // git's receive-pack (the hook's parent), so the next push cannot start before
   // the branch has moved and sees that it moved.
   const owner = { holder: req.pusher, purpose: 'deploy', pid: process.ppid, keepAfterSuccess: true };
+  const times = progress.recordTimes();
+  if (req.startedMs !== undefined) progress.noteTime('hook start', req.startedMs);
+  const asked = performance.now();
   return withAppLock(
     store,
     app,
@@ -66,6 +71,7 @@ export async function deployPush(deps: PipelineDeps, req: PushRequest, progress:
     (m) => progress.step(m),
     signal,
     async () => {
+      progress.noteTime('lock', performance.now() - asked);
       await assertRefUnmoved(req.repoDir, update);
       fs.mkdirSync(path.join(config.buildsDir, app), { recursive: true, mode: 0o700 });
       const record = store.builds.start({ app, commit: update.newSha, ref: update.ref, pusher: req.pusher, pid: process.pid }, (id) =>
@@ -83,9 +89,11 @@ export async function deployPush(deps: PipelineDeps, req: PushRequest, progress:
           () => checkout(req.repoDir, update.newSha, workDir, signal),
           (files) => `${files} files at ${short}`,
         );
-        const processes = readProcfile(workDir);
-        const manifest = readManifests(workDir, { seconds: config.cron.seconds }, progress);
-        const { appRecord, stack, access } = pushAccess(deps, req);
+        const { processes, manifest, appRecord, stack, access } = await progress.time('manifests', async () => ({
+          processes: readProcfile(workDir),
+          manifest: readManifests(workDir, { seconds: config.cron.seconds }, progress),
+          ...pushAccess(deps, req),
+        }));
         const image = await stage(
           progress,
           'Building image',
@@ -148,9 +156,19 @@ export async function deployPush(deps: PipelineDeps, req: PushRequest, progress:
       } finally {
         fs.rmSync(workDir, { recursive: true, force: true });
         await closeBuildLog();
+        saveTimings(deps, record.id, times, log);
       }
     },
   );
+}
+
+/** The push's step times in its build record (builds:info); failing to keep them does not fail the push. */
+function saveTimings(deps: PipelineDeps, build: number, times: Build['timings'], log: PipelineDeps['log']): void {
+  try {
+    deps.store.builds.setTimings(build, times);
+  } catch (err) {
+    log.error({ err }, 'could not keep the step times');
+  }
 }
 
 /** The build log gets every line the pusher sees, up to MAX_LOG_BYTES; returns how to close it. */

@@ -68,7 +68,7 @@ export async function release(
     if (registry) {
       const commitTag = registry.commitImage(req.app, req.commit);
       await deps.images.tag(pending.image, commitTag);
-      await registry.push([pending.image, commitTag], progress, signal);
+      await progress.time('image push', () => registry.push([pending.image, commitTag], progress, signal));
       // The commit tag lives on in the registry; locally the release tag is enough.
       await deps.images.untag(commitTag);
     }

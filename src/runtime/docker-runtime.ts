@@ -38,13 +38,13 @@ import { followLogs, type LogSource } from './log-follower.js';
 import { rollInstances } from './instance-rollout.js';
 
 const ONE_OFF = 'run';
+const LOOPBACK = '127.0.0.1';
 
+/** An image's ENTRYPOINT as the arguments an exec starts with (a string is the shell form). */
 function toArgs(v: string[] | string | null | undefined): string[] {
   if (v === null || v === undefined) return [];
   return typeof v === 'string' ? ['sh', '-c', v] : v;
 }
-
-const LOOPBACK = '127.0.0.1';
 
 export interface DockerRuntimeOptions {
   stopTimeoutSeconds: number;
@@ -78,29 +78,35 @@ export class DockerRuntime implements Runtime {
     // Published on loopback only: the router is the way in.
     const hostPort = spec.port === null ? null : (spec.hostPort ?? (await findFreePort(LOOPBACK)));
     const create = containerSpec(spec, LOOPBACK, hostPort, uniqueSuffix());
-    let container: { id: string } | undefined;
+    const name = `${spec.process}.${spec.index}`;
+    let created: string | undefined;
+    let id: string;
     try {
-      await this.ensureNetwork();
-      container = { id: await this.engine.containers.create(create) };
-      await this.engine.containers.start(container.id);
+      id = await progress.time(`start ${name}`, async () => {
+        await this.ensureNetwork();
+        created = await this.engine.containers.create(create);
+        await this.engine.containers.start(created);
+        return created;
+      });
     } catch (err) {
-      if (container) await this.removeContainer(container.id);
-      throw new DeployFailedError(`could not start ${spec.process}.${spec.index}: ${dockerMessage(err)}`, err);
+      if (created !== undefined) await this.removeContainer(created);
+      throw new DeployFailedError(`could not start ${name}: ${dockerMessage(err)}`, err);
     }
     try {
-      if (hostPort !== null) await this.waitUntilAnswering(container.id, LOOPBACK, hostPort, spec.healthcheck ?? null, readyTimeoutMs, signal);
-      else await this.waitUntilSettled(container.id, signal);
+      if (hostPort !== null)
+        await progress.time(`health ${name}`, () => this.waitUntilAnswering(id, LOOPBACK, hostPort, spec.healthcheck ?? null, readyTimeoutMs, signal));
+      else await progress.time(`settle ${name}`, () => this.waitUntilSettled(id, signal));
     } catch (err) {
-      const tail = await this.tailLogs(container.id, 20);
+      const tail = await this.tailLogs(id, 20);
       if (tail.trim() !== '') {
-        progress.info(`Last lines of ${spec.process}.${spec.index}:`);
+        progress.info(`Last lines of ${name}:`);
         progress.output(tail);
       }
-      await this.removeContainer(container.id);
+      await this.removeContainer(id);
       throw err;
     }
     return {
-      id: container.id,
+      id,
       name: String(create.name),
       app: spec.app,
       release: spec.release,

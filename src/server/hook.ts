@@ -25,7 +25,9 @@ export async function runPreReceiveHook(config: Config): Promise<number> {
   if (process.env.SKIFF_APP_CREATED === '1') progress.step(`Created app ${path.basename(repoDir, '.git')}`);
   try {
     const source = process.env.SKIFF_SOURCE || 'host';
-    await receivePush(services, { refLines, repoDir, pusher: process.env.SKIFF_USER || 'admin (host)', source }, progress, controller.signal);
+    // The hook's own start (node, its modules, the services) is a step of the push too.
+    const startedMs = performance.now();
+    await receivePush(services, { refLines, repoDir, pusher: process.env.SKIFF_USER || 'admin (host)', source, startedMs }, progress, controller.signal);
     return 0;
   } catch (err) {
     if (err instanceof PushRejected) return 1;

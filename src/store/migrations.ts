@@ -309,4 +309,8 @@ export const MIGRATIONS: readonly { version: number; sql: string }[] = [
     version: 22,
     sql: `ALTER TABLE domains ADD COLUMN added_at TEXT;`,
   },
+  {
+    version: 23,
+    sql: `ALTER TABLE builds ADD COLUMN timings TEXT;`,
+  },
 ];

@@ -65,6 +65,8 @@ export interface KeyStore {
 export interface BuildStore {
   start(build: Pick<Build, 'app' | 'commit' | 'ref' | 'pusher' | 'pid'>, logPathFor: (id: number) => string): Build;
   finish(id: number, status: Exclude<BuildStatus, 'running'>, error?: string): void;
+  /** Keeps how long each step of the push took. */
+  setTimings(id: number, timings: Build['timings']): void;
   find(app: string, id: number): Build | undefined;
   latest(app: string): Build | undefined;
   list(app: string): Build[];

@@ -88,6 +88,35 @@ describe('git push over SSH', () => {
     expect(releases.exitCode).toBe(0);
     expect(releases.stdout).toMatch(/\* v2 +deployed +Deploy [0-9a-f]{7} +alice/);
     expect(releases.stdout).toMatch(/ {2}v1 +deployed/);
+
+    // Where the push's time went, step by step, from the hook's start to retiring v1.
+    const info = await server.ssh(admin, ['builds:info', app, '--json']);
+    expect(info.exitCode, info.stderr).toBe(0);
+    const build = JSON.parse(info.stdout) as { status: string; timings: { step: string; depth: number; ms: number }[] };
+    expect(build.status).toBe('succeeded');
+    const steps = build.timings.map((t) => t.step);
+    for (const step of [
+      'hook start',
+      'lock',
+      'Checking out',
+      'manifests',
+      'Building image',
+      'base images',
+      'docker build',
+      'Releasing',
+      'Starting v2',
+      'instances',
+      'start web.1',
+      'health web.1',
+      'switch',
+      'retire',
+    ])
+      expect(steps, step).toContain(step);
+    expect(build.timings.find((t) => t.step === 'docker build')?.depth).toBe(1);
+    expect(build.timings.find((t) => t.step === 'hook start')?.ms).toBeGreaterThan(0);
+    const shown = await server.ssh(admin, ['builds:info', app]);
+    expect(shown.stdout).toMatch(/Status: +succeeded/);
+    expect(shown.stdout).toMatch(/^ {2}docker build +\d+\.\d{3}s$/m);
   });
 
   it('rejects a push whose build fails; the ref stays and the previous release keeps serving', async () => {

@@ -12,7 +12,11 @@ const opts = JSON.parse(options);
 
 const runtime = new SystemdRuntime(createEngine(), opts, silentLogger);
 if (command === 'start') {
-  const instance = await runtime.start(JSON.parse(subject), { readyTimeoutMs: 30_000, progress: new Progress([process.stderr]), signal: new AbortController().signal });
+  const instance = await runtime.start(JSON.parse(subject), {
+    readyTimeoutMs: 30_000,
+    progress: new Progress([process.stderr]),
+    signal: new AbortController().signal,
+  });
   process.stdout.write(JSON.stringify(instance));
 } else if (command === 'stop') {
   await runtime.stop([JSON.parse(subject)]);

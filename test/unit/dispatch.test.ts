@@ -8,6 +8,7 @@ const READ_ONLY = new Set([
   'apps:list',
   'apps:info',
   'builds',
+  'builds:info',
   'builds:output',
   'releases',
   'releases:info',

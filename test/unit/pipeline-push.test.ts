@@ -27,6 +27,10 @@ describe('a push', () => {
     // The build's tag went; the release keeps its own.
     expect([...images.tags].sort()).toEqual([`skiff/${APP}:v1`, `skiff/${APP}:v2`]);
     expect(services.store.builds.list(APP).map((b) => b.status)).toEqual(['succeeded', 'succeeded']);
+    // Each step's time is kept with the build, in the order the steps began, each within the one it is part of.
+    const steps = services.store.builds.latest(APP)?.timings.map((t) => `${'  '.repeat(t.depth)}${t.step}`);
+    expect(steps).toEqual(['lock', 'Checking out', 'manifests', 'Building image', 'Releasing', 'Starting v2', '  instances', '  switch', '  retire', 'prune']);
+    expect(services.store.builds.latest(APP)?.timings.every((t) => Number.isInteger(t.ms) && t.ms >= 0)).toBe(true);
   });
 
   it('leaves the previous release serving when the build fails, records it, and lets go of the lock', async () => {
@@ -39,6 +43,8 @@ describe('a push', () => {
     expect(services.store.apps.find(APP)?.currentRelease).toBe(1);
     expect(services.store.releases.list(APP).map((r) => r.version)).toEqual([1]);
     expect(services.store.builds.latest(APP)?.status).toBe('failed');
+    // A failed push keeps its step times too, up to the step that failed.
+    expect(services.store.builds.latest(APP)?.timings.map((t) => t.step)).toEqual(['lock', 'Checking out', 'manifests', 'Building image']);
     expect(services.store.events.list({ app: APP, limit: 1 })[0].outcome).toMatch(/^failed: docker build failed/);
     // Nobody holds the app's lock: the next push or command goes ahead at once.
     expect(services.store.locks.tryAcquire({ app: APP, pid: process.pid, holder: 'test', purpose: 'check' }, () => true)).toBeUndefined();

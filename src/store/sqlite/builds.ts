@@ -15,6 +15,7 @@ function toBuild(r: Row): Build {
     finishedAt: r.finished_at === null ? null : String(r.finished_at),
     logPath: String(r.log_path),
     error: r.error === null ? null : String(r.error),
+    timings: r.timings === null || r.timings === undefined ? [] : (JSON.parse(String(r.timings)) as Build['timings']),
   };
 }
 
@@ -39,6 +40,10 @@ export class SqliteBuilds implements BuildStore {
 
   finish(id: number, status: Exclude<BuildStatus, 'running'>, error?: string): void {
     this.db.prepare('UPDATE builds SET status = ?, finished_at = ?, error = ? WHERE id = ?').run(status, now(), error ?? null, id);
+  }
+
+  setTimings(id: number, timings: Build['timings']): void {
+    this.db.prepare('UPDATE builds SET timings = ? WHERE id = ?').run(JSON.stringify(timings), id);
   }
 
   find(app: string, id: number): Build | undefined {
