@@ -46,3 +46,14 @@ if ! docker image inspect skiff-test/node20:bookworm >/dev/null 2>&1; then
     > "$ctx/Dockerfile"
   docker build -q -t skiff-test/node20:bookworm "$ctx" >/dev/null
 fi
+
+# Service images (services:create) with the official postgres and redis
+# images' interface, on Debian's packages: the versions are Debian's.
+service_image() {
+  local tag="$1" dockerfile="$2"
+  docker image inspect "$tag" >/dev/null 2>&1 && return 0
+  echo "-----> Making image $tag (from $dockerfile)"
+  docker build -q -t "$tag" -f "scripts/service-images/$dockerfile" scripts/service-images >/dev/null
+}
+service_image skiff-test/postgres:15 postgres.Dockerfile
+service_image skiff-test/redis:7 redis.Dockerfile

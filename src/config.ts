@@ -90,6 +90,17 @@ export const SETTINGS: readonly SettingSpec[] = [
   { env: 'SKIFF_STACK_NODE_IMAGE', default: 'node:20-bookworm-slim', summary: 'base image of the built-in node stack' },
   { env: 'SKIFF_STACK_PYTHON_IMAGE', default: 'python:3.12-slim-bookworm', summary: 'base image of the built-in python stack' },
   { env: 'SKIFF_STACK_STATIC_IMAGE', default: 'busybox:1.36', summary: 'base image of the built-in static stack' },
+  {
+    env: 'SKIFF_SERVICE_POSTGRES_IMAGE',
+    default: 'postgres:16-bookworm',
+    summary: 'image of postgres services (services:create postgres); --version V takes its repository with tag V',
+  },
+  {
+    env: 'SKIFF_SERVICE_REDIS_IMAGE',
+    default: 'redis:7-bookworm',
+    summary: 'image of redis services (services:create redis); --version V takes its repository with tag V',
+  },
+  { env: 'SKIFF_MAX_SERVICES_PER_USER', default: '10', summary: 'services (databases) a user who is not an admin may create; 0: no limit' },
   { env: 'SKIFF_BUILD_CA_FILE', default: '', summary: 'a CA bundle that builds trust for package installs (behind an intercepting proxy)' },
   {
     env: 'SKIFF_REGISTRY',
@@ -149,7 +160,7 @@ export interface Config {
   /** Bounds of every step of a build (memory in bytes); processes: pidsLimit. */
   build: { memoryBytes: number; cpus: number };
   /** Per-tenant quotas; 0 is no limit. */
-  quotas: { appsPerUser: number; domainsPerApp: number; holdsPerUser: number; connectionsPerUser: number; certsPerHour: number };
+  quotas: { appsPerUser: number; domainsPerApp: number; holdsPerUser: number; connectionsPerUser: number; certsPerHour: number; servicesPerUser: number };
   /** Custom domains need a TXT record that proves them (SKIFF_DOMAIN_VERIFY); asked of dnsServer, else the system's resolvers. */
   domainVerify: { required: boolean; dnsServer: string | undefined };
   /** Bytes one push may send (git's receive.maxInputSize). */
@@ -158,6 +169,8 @@ export interface Config {
   /** Loopback, private and link-local ranges webhooks may reach anyway (SKIFF_HOOKS_ALLOW). */
   hooksAllow: CidrRange[];
   stackImages: { node: string; python: string; static: string };
+  /** Images of services (services:create), by kind. */
+  serviceImages: { postgres: string; redis: string };
   buildCaFile: string | undefined;
   /** Where release images go: host[:port]/path, with credentials when the registry wants them. */
   registry: { prefix: string; username: string | undefined; password: string | undefined } | undefined;
@@ -272,6 +285,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
       holdsPerUser: intSetting(env, 'SKIFF_MAX_HOLDS_PER_USER', defaultOf('SKIFF_MAX_HOLDS_PER_USER'), 0, 1_000_000),
       connectionsPerUser: intSetting(env, 'SKIFF_MAX_CONNECTIONS_PER_USER', defaultOf('SKIFF_MAX_CONNECTIONS_PER_USER'), 0, 1_000_000),
       certsPerHour: intSetting(env, 'SKIFF_MAX_CERTS_PER_HOUR', defaultOf('SKIFF_MAX_CERTS_PER_HOUR'), 0, 1_000_000),
+      servicesPerUser: intSetting(env, 'SKIFF_MAX_SERVICES_PER_USER', defaultOf('SKIFF_MAX_SERVICES_PER_USER'), 0, 1_000_000),
     },
     domainVerify: { required: oneOf(env, 'SKIFF_DOMAIN_VERIFY', ['0', '1']) === '1', dnsServer: env.SKIFF_DNS_SERVER || undefined },
     maxPushBytes: intSetting(env, 'SKIFF_MAX_PUSH_SIZE', defaultOf('SKIFF_MAX_PUSH_SIZE'), 1, 1024 * 1024) * 1024 * 1024,
@@ -279,6 +293,10 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
       node: env.SKIFF_STACK_NODE_IMAGE || defaultOf('SKIFF_STACK_NODE_IMAGE'),
       python: env.SKIFF_STACK_PYTHON_IMAGE || defaultOf('SKIFF_STACK_PYTHON_IMAGE'),
       static: env.SKIFF_STACK_STATIC_IMAGE || defaultOf('SKIFF_STACK_STATIC_IMAGE'),
+    },
+    serviceImages: {
+      postgres: env.SKIFF_SERVICE_POSTGRES_IMAGE || defaultOf('SKIFF_SERVICE_POSTGRES_IMAGE'),
+      redis: env.SKIFF_SERVICE_REDIS_IMAGE || defaultOf('SKIFF_SERVICE_REDIS_IMAGE'),
     },
     buildCaFile: env.SKIFF_BUILD_CA_FILE || undefined,
     registry: registrySetting(env),

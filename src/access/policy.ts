@@ -7,6 +7,7 @@ import { BuildFailedError, DeniedError, InvalidError, NotFoundError } from '../e
 import type { Store } from '../store/store.js';
 import type { App, Stack } from '../domain/entities.js';
 import type { Stage } from '../domain/pipeline.js';
+import { parseServiceName, type BackingService } from '../domain/backing-service.js';
 
 /*
  * Who may do what, for every door (SSH, HTTPS, the host) and the push hook:
@@ -147,4 +148,20 @@ export function pipelineOf(store: Store, app: string): { pipeline: string; stage
   if (!membership) return undefined;
   const owner = store.pipelines.find(membership.pipeline)?.owner;
   return owner !== undefined && ownerMayUse(store, owner, app) ? membership : undefined;
+}
+
+/** Whether the caller may use the service: its owner, or an admin. */
+export function mayUseService(service: BackingService, caller: Pick<Caller, 'user' | 'admin'>): boolean {
+  return caller.admin || service.owner === caller.user;
+}
+
+/**
+ * The service, if the caller may use it; `access denied` whether or not it
+ * exists for one who may not, so nothing is learned about other tenants'.
+ */
+export function getService(deps: { store: Store }, caller: Pick<Caller, 'user' | 'admin'>, name: string | undefined): BackingService {
+  const service = deps.store.backingServices.find(parseServiceName(name));
+  if (!caller.admin && (!service || !mayUseService(service, caller))) throw new DeniedError();
+  if (!service) throw new NotFoundError(`service '${name}' not found; services lists yours`);
+  return service;
 }

@@ -114,3 +114,16 @@ export function table(cells: string[][]): string {
       .join('\n') + '\n'
   );
 }
+
+/** Bytes as a person reads them (KiB, MiB, …); null: unknown. */
+export function formatBytes(bytes: number | null): string {
+  if (bytes === null) return '?';
+  const units = ['B', 'KiB', 'MiB', 'GiB', 'TiB'];
+  let n = bytes;
+  let u = 0;
+  while (n >= 1024 && u < units.length - 1) {
+    n /= 1024;
+    u++;
+  }
+  return `${u === 0 ? n : n.toFixed(1)} ${units[u]}`;
+}

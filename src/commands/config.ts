@@ -18,17 +18,25 @@ import type { CommandContext, CommandSpec } from './command.js';
 import { operation } from './operation-io.js';
 import { releasePhaseNote } from './audit.js';
 import { HEADING, STEP } from '../output/progress.js';
+import { maskedUrl } from '../domain/backing-service.js';
 
 export const configCommands: CommandSpec[] = [
   {
     name: 'config',
     aliases: ['config:show'],
     usage: 'APP [--show-origin] [--json]',
-    summary: "Show an app's config vars (its own and its config groups'); --show-origin says where each comes from",
+    summary:
+      "Show an app's config vars (its own, its config groups' and its linked services', without their passwords); --show-origin says where each comes from",
     async run({ values, positionals, io, services, caller }) {
       const app = getApp(services, caller, positionals[0]);
-      const vars = Object.fromEntries(Object.entries(configOf(services.store, app.name)).sort(([a], [b]) => a.localeCompare(b)));
       const origins = configOrigins(services.store, app.name);
+      // A linked service's URL is shown without its password: config:get VAR gives it whole.
+      const shown = (k: string, v: string): string => (origins[k]?.startsWith('service ') ? maskedUrl(v) : v);
+      const vars = Object.fromEntries(
+        Object.entries(configOf(services.store, app.name))
+          .sort(([a], [b]) => a.localeCompare(b))
+          .map(([k, v]) => [k, shown(k, v)]),
+      );
       if (values.json)
         return writeJson(
           io.stdout,

@@ -25,6 +25,7 @@ import { stacksCommands } from './stacks.js';
 import { releasesCommands } from './releases.js';
 import { nodesCommands } from './nodes.js';
 import { storageCommands } from './storage.js';
+import { servicesCommands } from './services.js';
 import { cronCommands } from './cron.js';
 import { pipelinesCommands } from './pipelines.js';
 import { maintenanceCommands } from './maintenance.js';
@@ -59,6 +60,7 @@ export const COMMANDS: readonly CommandSpec[] = [
   ...stacksCommands,
   ...psCommands,
   ...storageCommands,
+  ...servicesCommands,
   ...cronCommands,
   ...pipelinesCommands,
   ...maintenanceCommands,

@@ -1,20 +1,8 @@
 import { destroyStorage, listStorage, mountStorage, unmountStorage } from '../operations/storage.js';
 import { HEADING, STEP } from '../output/progress.js';
-import { table, writeJson } from './args.js';
+import { formatBytes, table, writeJson } from './args.js';
 import type { CommandSpec } from './command.js';
 import { operation } from './operation-io.js';
-
-function size(bytes: number | null): string {
-  if (bytes === null) return '?';
-  const units = ['B', 'KiB', 'MiB', 'GiB', 'TiB'];
-  let n = bytes;
-  let u = 0;
-  while (n >= 1024 && u < units.length - 1) {
-    n /= 1024;
-    u++;
-  }
-  return `${u === 0 ? n : n.toFixed(1)} ${units[u]}`;
-}
 
 export const storageCommands: CommandSpec[] = [
   {
@@ -28,7 +16,9 @@ export const storageCommands: CommandSpec[] = [
       io.stdout.write(`${HEADING}${positionals[0]} storage\n`);
       const sharing = (e: (typeof entries)[number]): string => (e.from ? `${e.from}'s` : e.sharedWith.length ? `shared with ${e.sharedWith.join(', ')}` : '');
       io.stdout.write(
-        entries.length ? table(entries.map((e) => [e.from ? `${e.from}/${e.name}` : e.name, e.path ?? '-', size(e.bytes), e.mode, sharing(e)])) : '(none)\n',
+        entries.length
+          ? table(entries.map((e) => [e.from ? `${e.from}/${e.name}` : e.name, e.path ?? '-', formatBytes(e.bytes), e.mode, sharing(e)]))
+          : '(none)\n',
       );
     },
   },

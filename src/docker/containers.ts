@@ -1,4 +1,6 @@
-import type { Duplex } from 'node:stream';
+import { pipeline } from 'node:stream/promises';
+import type { Duplex, Readable } from 'node:stream';
+import tarStream from 'tar-stream';
 import type Docker from 'dockerode';
 import type { ContainerCreateOptions, ContainerInfo, ContainerInspectInfo } from 'dockerode';
 
@@ -92,6 +94,22 @@ export class ContainerClient {
     });
     const stream = await exec.start({ hijack: true, stdin: false });
     return { stream, exitCode: async () => (await exec.inspect()).ExitCode };
+  }
+
+  /** Writes one file (size bytes from content, mode 0644) into dir, running or only created: as a tar of that one entry. */
+  async putFile(id: string, dir: string, name: string, size: number, content: Readable): Promise<void> {
+    const pack = tarStream.pack();
+    const entry = pack.entry({ name, size, mode: 0o644 });
+    const put = this.docker.getContainer(id).putArchive(pack as unknown as NodeJS.ReadableStream, { path: dir });
+    try {
+      await pipeline(content, entry);
+    } catch (err) {
+      pack.destroy(err as Error);
+      await put.catch(() => undefined);
+      throw err;
+    }
+    pack.finalize();
+    await put;
   }
 
   /** Its files as image NAME:TAG, with that config (paused meanwhile). */

@@ -1,3 +1,4 @@
+import { SERVICES_NEED_DOCKER } from '../runtime/runtime.js';
 import fs from 'node:fs';
 import path from 'node:path';
 import { parseAppName } from '../domain/app-name.js';
@@ -110,6 +111,7 @@ export async function destroyApp(op: Op, name: string): Promise<number> {
   if (volumes.length) services.log.warn({ app: name, volumes }, 'volumes still in use were not removed');
   services.repos.remove(name);
   fs.rmSync(path.join(services.config.buildsDir, name), { recursive: true, force: true });
+  services.store.backingServices.unlinkApp(name);
   services.store.apps.remove(name);
   await applyRoutes(services).catch((err: unknown) => services.log.warn({ err, app: name }, 'routes not updated; the server does it when it starts'));
   services.log.info({ app: name, imagesLeft: left.length }, 'app destroyed');
@@ -233,6 +235,8 @@ export async function setAppRuntime(
   const problem = await runtime.unavailable();
   if (problem) throw new InvalidError(`cannot run ${app.name} on ${effective}: ${problem}`);
   if (effective === 'swarm' && services.store.mounts.list(app.name).length) throw new InvalidError(STORAGE_ON_SWARM(app.name));
+  if (effective !== 'docker' && services.store.backingServices.links({ app: app.name }).length)
+    throw new InvalidError(SERVICES_NEED_DOCKER(app.name, effective));
   const before = services.runtime.for(app.name);
   if (before === runtime) {
     services.store.apps.setRuntime(app.name, target);

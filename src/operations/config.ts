@@ -50,6 +50,10 @@ async function changeConfig(op: Op, appName: string, set: Record<string, string>
   const verb = unset.length ? 'Unset' : 'Set';
   const keys = unset.length ? unset : Object.keys(set);
   return withOpLock(op, app, 'config change', async () => {
+    const origins = configOrigins(services.store, app);
+    const linked = keys.filter((k) => origins[k]?.startsWith('service '));
+    if (linked.length)
+      throw new InvalidError(`${linked[0]} comes from ${origins[linked[0]]}, linked to ${app}: services:unlink ${origins[linked[0]].slice(8)} ${app} first`);
     const before = services.store.config.get(app);
     const after = { ...configOf(services.store, app), ...set };
     for (const key of unset) delete after[key];

@@ -6,12 +6,15 @@ import { converge } from '../pipeline/converge.js';
 import { withAppLock } from '../pipeline/lock.js';
 import { getApp } from '../access/policy.js';
 import type { Instance } from '../runtime/runtime.js';
+import type { ServiceContainers } from '../runtime/backing-services.js';
 
 export type { Caller };
 
 /** What operations may use; server/compose.ts builds the concrete ones. */
 export interface Services extends PipelineDeps {
   repos: Repos;
+  /** Backing services' containers (services:*). */
+  serviceContainers: ServiceContainers;
   version: string;
 }
 

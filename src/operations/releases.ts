@@ -1,3 +1,5 @@
+import { isServiceUrl } from '../domain/backing-service.js';
+import { linkedConfig } from '../pipeline/app-config.js';
 import { ConflictError, InvalidError, NotFoundError } from '../errors.js';
 import { appliedGroups, getApp } from '../access/policy.js';
 import { releaseOf } from '../pipeline/release.js';
@@ -47,9 +49,12 @@ export async function rollback(op: Op, appName: string, version: string | undefi
       throw new ConflictError(`the image of v${target.version} was pruned (SKIFF_KEEP_RELEASES keeps the newest ones); push that commit again instead`);
     }
     op.progress.step(`Rolling back ${app.name} to v${target.version}`);
+    // Links are live, as add-ons are on Heroku: the release runs with the services linked now, not with those of its day.
+    const linked = linkedConfig(services.store, app.name);
+    const config = { ...Object.fromEntries(Object.entries(target.config).filter(([, v]) => !isServiceUrl(v))), ...linked };
     const result = await rollout(
       services,
-      { ...releaseOf(target), pusher: caller.user, description: `Rollback to v${target.version}` },
+      { ...releaseOf(target), config, pusher: caller.user, description: `Rollback to v${target.version}` },
       op.progress,
       op.signal,
       { releasePhase: options.releasePhase },
@@ -59,7 +64,7 @@ export async function rollback(op: Op, appName: string, version: string | undefi
     const own = services.store.config.get(app.name);
     const grouped: Record<string, string> = {};
     for (const group of appliedGroups(services.store, app.name)) Object.assign(grouped, services.store.configGroups.vars(group));
-    const wanted = Object.fromEntries(Object.entries(target.config).filter(([k, v]) => grouped[k] !== v));
+    const wanted = Object.fromEntries(Object.entries(config).filter(([k, v]) => grouped[k] !== v && !(k in linked)));
     services.store.config.update(
       app.name,
       wanted,

@@ -1,3 +1,4 @@
+import { serviceResourceName } from '../domain/backing-service.js';
 import { healthcheckOf } from './overlay.js';
 import { planFormation, type ProcessPlan } from '../domain/formation.js';
 import type { DeployOptions, FormationSpec, Instance, ProcessSpec, Rollout, VolumeMount } from '../runtime/runtime.js';
@@ -100,7 +101,13 @@ function instanceSpec(deps: Pick<PipelineDeps, 'config' | 'store'>, rel: Release
     ...processLimits(deps, p),
     healthcheck: web ? healthcheckOf(deps, rel) : null,
     mounts: appMounts(deps, rel.app, p.process),
+    networks: appNetworks(deps, rel.app),
   };
+}
+
+/** The networks of the app's linked services: every container of the app joins them (instances, one-offs, the release phase). */
+export function appNetworks(deps: Pick<PipelineDeps, 'store'>, app: string): string[] {
+  return deps.store.backingServices.links({ app }).map((l) => serviceResourceName({ name: l.service, id: l.serviceId }));
 }
 
 /**

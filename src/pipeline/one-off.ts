@@ -1,5 +1,5 @@
 import type { OneOffSpec } from '../runtime/runtime.js';
-import { appIdentity, appMounts, oneOffLimits } from './converge.js';
+import { appIdentity, appMounts, appNetworks, oneOffLimits } from './converge.js';
 import type { PipelineDeps } from './deps.js';
 
 /** What a one-off runs: a release's image and config, or (verify) an image not released yet, as version 0. */
@@ -33,7 +33,7 @@ export function oneOffSpec(
     command,
     ...appIdentity(deps, source.app),
     ...oneOffLimits(deps, source.app, options.process),
-    ...(options.mounts === false ? {} : { mounts: appMounts(deps, source.app) }),
+    ...(options.mounts === false ? {} : { mounts: appMounts(deps, source.app), networks: appNetworks(deps, source.app) }),
     ...(options.cronRun === undefined ? {} : { cronRun: options.cronRun }),
   };
 }

@@ -85,6 +85,7 @@ export class DockerRuntime implements Runtime {
       id = await progress.time(`start ${name}`, async () => {
         await this.ensureNetwork();
         created = await this.engine.containers.create(create);
+        await this.joinServiceNetworks(created, spec);
         await this.engine.containers.start(created);
         return created;
       });
@@ -179,6 +180,15 @@ export class DockerRuntime implements Runtime {
     await Promise.all(oneOffs.map((c) => this.engine.containers.remove(c.Id).catch(() => undefined)));
   }
 
+  /**
+   * Puts a created container on the networks of the app's linked services
+   * too (the engine takes one network at creation): each service's network
+   * has only the service and its linked apps' containers on it.
+   */
+  protected async joinServiceNetworks(id: string, spec: { networks?: readonly string[] }): Promise<void> {
+    for (const network of spec.networks ?? []) await this.engine.networks.connect(network, id);
+  }
+
   /** The apps' network, made before the first container: a bridge on which no container reaches another. */
   async ensureNetwork(): Promise<void> {
     await this.engine.networks.ensureBridge(APPS_NETWORK, { 'skiff.network': 'apps' }, { 'com.docker.network.bridge.enable_icc': 'false' });
@@ -238,6 +248,10 @@ export class DockerRuntime implements Runtime {
     const remove = (): Promise<void> => containers.remove(id).catch(() => undefined);
     const onAbort = (): void => void remove();
     io.signal.addEventListener('abort', onAbort, { once: true });
+    await this.joinServiceNetworks(id, spec).catch(async (err: unknown) => {
+      await remove();
+      throw new ExternalError(`could not run the command: ${dockerMessage(err)}`, err);
+    });
     let detachStdin = (): void => {};
     try {
       // Stopped while the engine created it (a replaced or interrupted run): the abort came before the listener.
@@ -315,6 +329,7 @@ export class DockerRuntime implements Runtime {
     io.signal.addEventListener('abort', onAbort, { once: true });
     try {
       if (io.signal.aborted) return 255;
+      await this.joinServiceNetworks(id, spec);
       await containers.start(id);
       const run = await containers.exec(id, [...source.entrypoint, ...spec.command], processEnv(spec));
       containers.demux(run.stream, io.stdout, io.stderr);

@@ -34,6 +34,8 @@ export interface ProcessSpec {
   healthcheck?: string | null;
   /** The app's volumes and where the instance sees them. */
   mounts?: readonly VolumeMount[];
+  /** Networks of the app's linked services, joined besides the apps' network. */
+  networks?: readonly string[];
   /** The loopback port a web instance is published on; a free one when not given. */
   hostPort?: number;
 }
@@ -71,6 +73,8 @@ export interface OneOffSpec {
   cpus: number | null;
   pids: number;
   mounts?: readonly VolumeMount[];
+  /** Networks of the app's linked services. */
+  networks?: readonly string[];
   /** The scheduled job's run it is, so stopCronRuns finds it from any process. */
   cronRun?: number;
   /**
@@ -183,3 +187,7 @@ export interface AppRuntimes extends Omit<Runtime, 'name' | 'unavailable' | 'nod
   named(name: string): Runtime;
   for(app: string): Runtime;
 }
+
+/** Why an app with linked services cannot run on this runtime (yet): its instances join each service's bridge network, which only the docker runtime does. */
+export const SERVICES_NEED_DOCKER = (app: string, runtime: string): string =>
+  `${app} has linked services, which only apps on the docker runtime reach for now, not on ${runtime}: apps:set ${app} runtime docker, or services:unlink first`;

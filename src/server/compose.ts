@@ -23,6 +23,7 @@ import { Runtimes, parseRuntimeName } from '../runtime/runtimes.js';
 import { SwarmRuntime } from '../runtime/swarm-runtime.js';
 import { SystemdRuntime, systemdIsInit } from '../runtime/systemd-runtime.js';
 import { Volumes } from '../runtime/volumes.js';
+import { ServiceContainers } from '../runtime/backing-services.js';
 import { openStore } from '../store/sqlite-store.js';
 import { SecretBox } from '../store/secret-box.js';
 
@@ -62,6 +63,7 @@ export function compose(config: Config, log: Logger): Services {
     registry,
     runtime,
     volumes: new Volumes(engine),
+    serviceContainers: new ServiceContainers(engine, { memory: config.defaultMemory, cpus: null, pids: config.pidsLimit }, log),
     clock: realClock,
     router: new CaddyRouter(config.caddyAdmin, routerServe(config), config.caddyDir, config.ownCaddy, {
       slots: config.maxHolds,

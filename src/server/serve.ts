@@ -7,8 +7,9 @@ import { VERSION, compose } from './compose.js';
 
 /** `skiff server`: the router, start-up reconcile, the cron scheduler and the chores, then the SSH and HTTP doors. */
 export async function runServer(config: Config): Promise<void> {
-  const [{ reconcile }, { CronScheduler }, { createSshServer }, { ensureHostKey }, { createGitHttpServer }] = await Promise.all([
+  const [{ reconcile }, { startServices }, { CronScheduler }, { createSshServer }, { ensureHostKey }, { createGitHttpServer }] = await Promise.all([
     import('./reconcile.js'),
+    import('../operations/backing-services.js'),
     import('./scheduler.js'),
     import('../ssh/server.js'),
     import('../ssh/host-key.js'),
@@ -21,6 +22,8 @@ export async function runServer(config: Config): Promise<void> {
   // The router's config names the URL that answers its certificate asks: answered before the router is up.
   if (config.tls) await watchCertificates(services);
   await superviseRouter(services);
+  // Services first: the apps' containers join their networks.
+  await startServices(services);
   await reconcile(services);
   const scheduler = new CronScheduler(services);
   await scheduler.start();

@@ -313,4 +313,41 @@ export const MIGRATIONS: readonly { version: number; sql: string }[] = [
     version: 23,
     sql: `ALTER TABLE builds ADD COLUMN timings TEXT;`,
   },
+  {
+    version: 24,
+    sql: `
+      CREATE TABLE backing_services (
+        id TEXT PRIMARY KEY,
+        name TEXT NOT NULL UNIQUE,
+        kind TEXT NOT NULL,
+        version TEXT NOT NULL,
+        image TEXT NOT NULL,
+        password TEXT NOT NULL,
+        owner TEXT NOT NULL,
+        created_at TEXT NOT NULL
+      );
+      CREATE TABLE service_links (
+        service_id TEXT NOT NULL,
+        app TEXT NOT NULL,
+        variable TEXT NOT NULL,
+        linked_by TEXT NOT NULL,
+        created_at TEXT NOT NULL,
+        PRIMARY KEY (service_id, app),
+        UNIQUE (app, variable)
+      );
+      CREATE TABLE backups (
+        id INTEGER PRIMARY KEY AUTOINCREMENT,
+        service_id TEXT NOT NULL,
+        service TEXT NOT NULL,
+        status TEXT NOT NULL,
+        trigger TEXT NOT NULL,
+        started_at TEXT NOT NULL,
+        finished_at TEXT,
+        bytes INTEGER,
+        counts TEXT,
+        error TEXT
+      );
+      CREATE INDEX backups_service ON backups(service_id, id);
+    `,
+  },
 ];

@@ -4,6 +4,8 @@ import Database from 'better-sqlite3';
 import { MIGRATIONS } from './migrations.js';
 import type { SecretBox } from './secret-box.js';
 import type {
+  BackingServiceStore,
+  BackupStore,
   CronStore,
   PipelineStore,
   ConfigGroupStore,
@@ -45,6 +47,7 @@ import { SqliteWebhooks } from './sqlite/webhooks.js';
 import { SqliteTokens } from './sqlite/tokens.js';
 import { SqliteLocks } from './sqlite/locks.js';
 import { SqliteStacks } from './sqlite/stacks.js';
+import { SqliteBackingServices, SqliteBackups } from './sqlite/backing-services.js';
 
 /** Opens (creating when needed) the database at file, or ':memory:', and brings its schema up to date. */
 export function openStore(file: string, box: SecretBox): Store {
@@ -91,6 +94,8 @@ class SqliteStore implements Store {
   readonly pipelines: PipelineStore;
   readonly configGroups: ConfigGroupStore;
   readonly certificates: CertificateStore;
+  readonly backingServices: BackingServiceStore;
+  readonly backups: BackupStore;
 
   constructor(
     private readonly db: Db,
@@ -115,6 +120,8 @@ class SqliteStore implements Store {
     this.pipelines = new SqlitePipelines(db);
     this.configGroups = new SqliteConfigGroups(db, box);
     this.certificates = new SqliteCertificates(db, box);
+    this.backingServices = new SqliteBackingServices(db, box);
+    this.backups = new SqliteBackups(db);
   }
 
   transaction<T>(fn: () => T): T {

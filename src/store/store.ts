@@ -1,3 +1,4 @@
+import type { Backup, BackingService, ServiceLink } from '../domain/backing-service.js';
 import type { Maintenance } from '../domain/maintenance.js';
 import type { Stage } from '../domain/pipeline.js';
 import type { FormationEntry } from '../domain/formation.js';
@@ -220,7 +221,37 @@ export interface CertificateStore {
   all(): { app: string; names: string[]; chain: string; key: string }[];
 }
 
+/** Backing services (services:*), their sealed passwords, and their links to apps. */
+export interface BackingServiceStore {
+  /** Refuses a name that is taken, and an owner's service beyond ownerLimit (0: no limit), counted in the same transaction. */
+  create(service: Omit<BackingService, 'createdAt'>, password: string, ownerLimit: number): BackingService;
+  find(name: string): BackingService | undefined;
+  list(): BackingService[];
+  password(id: string): string;
+  /** Refuses while linked; its backups' records go too. */
+  remove(id: string): void;
+  /** Refuses a second link of the service to the app, and a variable the app has from another link. */
+  link(link: Omit<ServiceLink, 'createdAt' | 'service'>): ServiceLink;
+  unlink(serviceId: string, app: string): boolean;
+  /** Every link of the app (apps:destroy). */
+  unlinkApp(app: string): void;
+  links(filter: { serviceId?: string; app?: string }): ServiceLink[];
+}
+
+export interface BackupStore {
+  start(backup: Pick<Backup, 'serviceId' | 'service' | 'trigger'>): Backup;
+  finish(id: number, outcome: Pick<Backup, 'status' | 'bytes' | 'counts' | 'error'>): void;
+  find(serviceId: string, id: number): Backup | undefined;
+  /** Newest first. */
+  list(serviceId: string): Backup[];
+  remove(serviceId: string, id: number): void;
+  /** Backups still running after the server stopped: marked bad. Returns them. */
+  failAbandoned(): Backup[];
+}
+
 export interface Store {
+  backingServices: BackingServiceStore;
+  backups: BackupStore;
   apps: AppStore;
   certificates: CertificateStore;
   keys: KeyStore;

@@ -248,6 +248,10 @@ export function fakeServices(home: string, app: string, env: Record<string, stri
     },
     builders: [builder],
     clock: instantClock,
+    // Services' containers need the engine: their tests are end-to-end.
+    serviceContainers: new Proxy({} as Services['serviceContainers'], {
+      get: (_, method) => () => Promise.reject(new Error(`the pipeline suite has no service containers (${String(method)})`)),
+    }),
   };
   services.store.apps.create(app, 'alice');
   return { services, images, builder, host, router };

@@ -7,6 +7,9 @@ import { SETTINGS } from '../../src/config.js';
 const READ_ONLY = new Set([
   'apps:list',
   'apps:info',
+  'services',
+  'services:info',
+  'services:logs',
   'builds',
   'builds:info',
   'builds:output',

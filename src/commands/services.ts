@@ -1,0 +1,151 @@
+import { InvalidError } from '../errors.js';
+import {
+  createService,
+  destroyService,
+  linkService,
+  listServices,
+  restartService,
+  serviceInfo,
+  serviceLogs,
+  unlinkService,
+  type ServiceInfo,
+} from '../operations/backing-services.js';
+import { HEADING, STEP } from '../output/progress.js';
+import { formatLogLine } from '../runtime/log-lines.js';
+import { formatBytes, table, writeJson } from './args.js';
+import type { CommandSpec } from './command.js';
+import { operation } from './operation-io.js';
+import { releasePhaseNote } from './audit.js';
+
+const MAX_LINES = 10_000;
+
+/** An age in the largest whole unit: 42s, 5m, 3h, 2d. */
+function age(seconds: number): string {
+  if (seconds < 120) return `${seconds}s`;
+  if (seconds < 7200) return `${Math.floor(seconds / 60)}m`;
+  if (seconds < 172_800) return `${Math.floor(seconds / 3600)}h`;
+  return `${Math.floor(seconds / 86_400)}d`;
+}
+
+function lastGood(info: ServiceInfo): string {
+  return info.lastGoodBackup ? `#${info.lastGoodBackup.id}, ${age(info.lastGoodBackup.ageSeconds)} ago` : 'none';
+}
+
+const serviceAudit = ({ positionals }: { positionals: string[] }): { app: null; detail: Record<string, unknown> } => ({
+  app: null,
+  detail: { service: positionals[0] ?? null },
+});
+
+export const servicesCommands: CommandSpec[] = [
+  {
+    name: 'services',
+    aliases: ['services:list'],
+    usage: '[--json]',
+    summary: 'List your services (databases): kind, version, state, size, linked apps, last good backup',
+    async run({ values, io, services, caller }) {
+      const all = await listServices({ services, caller });
+      if (values.json) return writeJson(io.stdout, all);
+      if (all.length === 0) return void io.stdout.write('(no services: services:create postgres NAME)\n');
+      io.stdout.write(
+        table([
+          ['SERVICE', 'KIND', 'VERSION', 'STATE', 'SIZE', 'LINKED', 'LAST GOOD BACKUP'],
+          ...all.map((s) => [s.name, s.kind, s.version, s.state, formatBytes(s.bytes), s.links.map((l) => l.app).join(', ') || '-', lastGood(s)]),
+        ]),
+      );
+    },
+  },
+  {
+    name: 'services:create',
+    usage: 'KIND NAME [--version V]',
+    summary: 'Create a service: postgres or redis, its data in a volume of its own, reached only by the apps it is linked to',
+    audit: ({ positionals, values }) => ({
+      app: null,
+      detail: { service: positionals[1] ?? null, kind: positionals[0] ?? null, ...(values.version ? { version: String(values.version) } : {}) },
+    }),
+    async run(ctx) {
+      const version = ctx.values.version === undefined ? undefined : String(ctx.values.version);
+      await createService(operation(ctx), ctx.positionals[0], ctx.positionals[1], version);
+    },
+  },
+  {
+    name: 'services:info',
+    usage: 'NAME [--json]',
+    summary: "A service's kind, version, state, size on disk, linked apps, and its last good backup and its age",
+    async run({ positionals, values, io, services, caller }) {
+      const info = await serviceInfo({ services, caller }, positionals[0]);
+      if (values.json) return writeJson(io.stdout, info);
+      io.stdout.write(`${HEADING}${info.name}\n`);
+      const last = info.lastBackup ? `#${info.lastBackup.id} ${info.lastBackup.status}${info.lastBackup.error ? `: ${info.lastBackup.error}` : ''}` : 'none';
+      io.stdout.write(
+        table([
+          ['Kind:', info.kind],
+          ['Version:', `${info.version} (${info.image})`],
+          ['State:', info.state],
+          ['Size:', formatBytes(info.bytes)],
+          ['Owner:', info.owner],
+          ['Linked:', info.links.map((l) => `${l.app} (${l.variable})`).join(', ') || '-'],
+          ['Last good backup:', lastGood(info)],
+          ['Last backup:', last],
+        ]),
+      );
+    },
+  },
+  {
+    name: 'services:destroy',
+    usage: 'NAME --confirm NAME',
+    summary: 'Delete a service, its data and its backups (refused while it is linked)',
+    audit: serviceAudit,
+    async run({ positionals, values, io, services, caller }) {
+      await destroyService({ services, caller }, positionals[0], values.confirm === undefined ? undefined : String(values.confirm));
+      io.stdout.write(`${STEP}Destroyed ${positionals[0]}\n`);
+    },
+  },
+  {
+    name: 'services:restart',
+    usage: 'NAME',
+    summary: "Restart a service's container and wait until it answers",
+    audit: serviceAudit,
+    async run(ctx) {
+      await restartService(operation(ctx), ctx.positionals[0]);
+    },
+  },
+  {
+    name: 'services:logs',
+    rawOutput: true,
+    usage: 'NAME [-n LINES] [-t]',
+    summary: "Show a service's output (-t follows it live until you disconnect)",
+    async run({ values, positionals, io, services, caller }) {
+      const n = values.n === undefined ? 100 : Number(values.n);
+      if (!Number.isInteger(n) || n < 1 || n > MAX_LINES) throw new InvalidError(`-n takes a whole number from 1 to ${MAX_LINES}`);
+      await serviceLogs({ services, caller }, positionals[0], { tail: n, follow: values.t === true, signal: io.signal }, (line) =>
+        io.stdout.write(formatLogLine(line)),
+      );
+    },
+  },
+  {
+    name: 'services:link',
+    usage: 'NAME APP [--as VAR] [--no-release-phase]',
+    summary: "Give an app the service's URL (DATABASE_URL or REDIS_URL, or VAR) and a way to reach it, as a new release",
+    audit: ({ positionals, values }) => ({
+      app: positionals[1] ?? null,
+      detail: { service: positionals[0] ?? null, ...(values.as ? { as: String(values.as) } : {}), ...releasePhaseNote(values) },
+    }),
+    async run(ctx) {
+      const link = await linkService(operation(ctx), ctx.positionals[0], ctx.positionals[1], {
+        ...(ctx.values.as === undefined ? {} : { as: String(ctx.values.as) }),
+        releasePhase: ctx.values['no-release-phase'] !== true,
+      });
+      ctx.io.stdout.write(`${STEP}${link.app} has ${link.service} as ${link.variable}\n`);
+    },
+  },
+  {
+    name: 'services:unlink',
+    usage: 'NAME APP [--no-release-phase]',
+    summary: "Take the service's URL and network away from an app, as a new release (the service and its data stay)",
+    audit: ({ positionals, values }) => ({ app: positionals[1] ?? null, detail: { service: positionals[0] ?? null, ...releasePhaseNote(values) } }),
+    async run(ctx) {
+      const link = await unlinkService(operation(ctx), ctx.positionals[0], ctx.positionals[1], { releasePhase: ctx.values['no-release-phase'] !== true });
+      ctx.io.stdout.write(`${STEP}${link.app} no longer has ${link.service} (${link.variable})\n`);
+    },
+  },
+];

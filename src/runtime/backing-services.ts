@@ -1,0 +1,252 @@
+import { PassThrough, type Readable, type Writable } from 'node:stream';
+import { setTimeout as sleep } from 'node:timers/promises';
+import { demuxLogs, isConflict, isNotFound, isNotModified, uniqueSuffix } from '../docker/client.js';
+import type { Engine } from '../docker/engine.js';
+import { LABEL_SERVICE_ID, serviceResourceName, type BackingService } from '../domain/backing-service.js';
+import { ConflictError, ExternalError } from '../errors.js';
+import type { Logger } from '../log.js';
+import { scratchContainerSpec, serviceContainerSpec, serviceLabels } from './backing-service-spec.js';
+import { followLogs, type LogSource } from './log-follower.js';
+import type { LogLine } from './log-lines.js';
+import type { LogOptions } from './runtime.js';
+
+/** What a service's container is doing: the engine's state, or missing. */
+export interface ServiceState {
+  state: string;
+  startedAt: string | null;
+  /** Bytes its volume holds, when the engine says. */
+  bytes: number | null;
+}
+
+/** A command's end in a service's container: its exit status and its stderr (stdout went where it was asked to). */
+export interface ExecOutcome {
+  exitCode: number;
+  stderr: string;
+}
+
+/** A container a check runs in, removed by `remove`. */
+export interface Scratch {
+  id: string;
+  remove(): Promise<void>;
+}
+
+type Bounds = { memory: number | null; cpus: number | null; pids: number };
+
+/** The command that says a service answers: pg_isready over TCP (the first start's own server listens on none), redis-cli PING. */
+function readyCommand(service: Pick<BackingService, 'kind'>): string[] {
+  return service.kind === 'postgres' ? ['pg_isready', '-q', '-h', '127.0.0.1', '-U', 'postgres'] : ['redis-cli', 'ping'];
+}
+
+/**
+ * Services' containers, networks and volumes in the engine: each named for
+ * the service and its identity and labelled with both; nothing that is not
+ * the service's by identity is used or removed.
+ */
+export class ServiceContainers {
+  constructor(
+    private readonly engine: Engine,
+    private readonly bounds: Bounds,
+    private readonly log: Logger,
+  ) {}
+
+  /** Makes (or starts again) what the service runs on, and returns once it answers. */
+  async ensure(service: BackingService, password: string, timeoutMs: number): Promise<void> {
+    await this.ensureImage(service);
+    const name = serviceResourceName(service);
+    const labels = serviceLabels(service);
+    const network = await this.engine.networks.find(name);
+    if (network && network.Labels?.[LABEL_SERVICE_ID] !== service.id) throw new ConflictError(`a network named ${name} exists and is not ${service.name}'s`);
+    // Internal: the service reaches nothing outside; only its linked apps' containers reach it.
+    if (!network) await this.engine.networks.create({ Name: name, Driver: 'bridge', Internal: true, Labels: labels });
+    const volume = await this.engine.volumes.find(name);
+    if (volume && volume.Labels?.[LABEL_SERVICE_ID] !== service.id) throw new ConflictError(`a volume named ${name} exists and is not ${service.name}'s`);
+    if (!volume) await this.engine.volumes.create(name, labels);
+    const found = await this.find(service);
+    let id = found?.Id;
+    if (id === undefined) {
+      try {
+        id = await this.engine.containers.create(serviceContainerSpec(service, password, this.bounds));
+      } catch (err) {
+        if (!isConflict(err)) throw err;
+        id = (await this.find(service))?.Id;
+        if (id === undefined) throw err;
+      }
+    }
+    if (found?.State !== 'running') {
+      try {
+        await this.engine.containers.start(id);
+      } catch (err) {
+        // Started meanwhile (by its restart policy, or another start): as good.
+        if (!isNotModified(err)) throw err;
+      }
+    }
+    await this.waitReady(service, id, password, timeoutMs);
+  }
+
+  /** The service's image, pulled when this host lacks it. */
+  private async ensureImage(service: BackingService): Promise<void> {
+    const { images } = this.engine;
+    if (await images.exists(service.image)) return;
+    try {
+      await images.followProgress(await images.pull(service.image), () => undefined);
+    } catch (err) {
+      throw new ExternalError(
+        `this host has no image ${service.image} and could not pull it (${(err as Error).message}); an admin sets SKIFF_SERVICE_${service.kind.toUpperCase()}_IMAGE to one it has`,
+        err,
+      );
+    }
+  }
+
+  private async find(service: Pick<BackingService, 'id'>): Promise<{ Id: string; State: string } | undefined> {
+    const list = await this.engine.containers.list([`${LABEL_SERVICE_ID}=${service.id}`]);
+    return list.find((c) => c.Labels['skiff.service-check'] === undefined);
+  }
+
+  /** Polls the kind's ready command in the container until it succeeds, or fails with its last lines. */
+  private async waitReady(service: BackingService, id: string, password: string, timeoutMs: number): Promise<void> {
+    const deadline = Date.now() + timeoutMs;
+    let delay = 50;
+    for (;;) {
+      const { exitCode } = await this.execIn(id, readyCommand(service), authEnv(service, password), new PassThrough().resume()).catch(() => ({
+        exitCode: -1,
+        stderr: '',
+      }));
+      if (exitCode === 0) return;
+      const info = await this.engine.containers.inspect(id).catch(() => undefined);
+      if (info && (info.State.Status === 'exited' || info.State.Status === 'dead'))
+        throw new ExternalError(`${service.name} stopped as it started: ${await this.tail(id)}`);
+      if (Date.now() > deadline) throw new ExternalError(`${service.name} did not answer within ${timeoutMs / 1000}s: ${await this.tail(id)}`);
+      await sleep(delay);
+      delay = Math.min(delay * 2, 500);
+    }
+  }
+
+  private async tail(id: string): Promise<string> {
+    const text = demuxLogs(await this.engine.containers.recentLogs(id, { tail: 5 }).catch(() => Buffer.alloc(0)));
+    return text.trim().split('\n').join(' | ') || '(no output)';
+  }
+
+  async state(service: BackingService): Promise<ServiceState> {
+    const found = await this.find(service);
+    const info = found ? await this.engine.containers.inspect(found.Id).catch(() => undefined) : undefined;
+    const usage = await this.engine.volumes.sizes().catch(() => []);
+    const size = usage.find((v) => v.Name === serviceResourceName(service))?.UsageData?.Size;
+    return {
+      state: info?.State.Status ?? 'missing',
+      startedAt: info?.State.Running ? info.State.StartedAt : null,
+      bytes: size !== undefined && size >= 0 ? size : null,
+    };
+  }
+
+  async restart(service: BackingService, password: string, stopSeconds: number, timeoutMs: number): Promise<void> {
+    const found = await this.find(service);
+    if (found) await this.engine.containers.restart(found.Id, stopSeconds);
+    await this.ensure(service, password, timeoutMs);
+  }
+
+  /** Removes its container, network and volume (its data). */
+  async remove(service: BackingService): Promise<void> {
+    for (const c of await this.engine.containers.list([`${LABEL_SERVICE_ID}=${service.id}`])) await this.engine.containers.remove(c.Id).catch(ignoreGone);
+    const name = serviceResourceName(service);
+    const network = await this.engine.networks.find(name);
+    if (network?.Labels?.[LABEL_SERVICE_ID] === service.id) await this.engine.networks.removeWithContainers(name);
+    const volume = await this.engine.volumes.find(name);
+    if (volume?.Labels?.[LABEL_SERVICE_ID] === service.id) await this.engine.volumes.remove(name).catch(ignoreGone);
+  }
+
+  /** Its log lines: recent ones, then new ones while options.follow. */
+  async logs(service: BackingService, options: LogOptions, onLine: (line: LogLine) => void): Promise<void> {
+    const { containers } = this.engine;
+    const list = async (): Promise<LogSource[]> => {
+      const found = await this.find(service);
+      return found
+        ? [
+            {
+              id: found.Id,
+              name: (line: LogLine) => ({ ...line, source: service.name }),
+              recent: (tail: number) => containers.recentLogs(found.Id, { tail, timestamps: true }),
+              follow: (since: number) => containers.followLogs(found.Id, since),
+            },
+          ]
+        : [];
+    };
+    await followLogs(this.engine, list, options, onLine);
+  }
+
+  /** Runs a command in the service's container: stdout into `stdout`, stderr kept (its last 4 KiB). */
+  async exec(service: BackingService, command: string[], env: Record<string, string>, stdout: Writable): Promise<ExecOutcome> {
+    const found = await this.find(service);
+    if (!found || found.State !== 'running') throw new ExternalError(`${service.name} is not running; services:restart ${service.name}`);
+    return this.execIn(found.Id, command, env, stdout);
+  }
+
+  /** Writes a file into the service's container (a backup to restore from). */
+  async putFile(service: BackingService, dir: string, name: string, size: number, content: Readable): Promise<void> {
+    const found = await this.find(service);
+    if (!found) throw new ExternalError(`${service.name} has no container; services:restart ${service.name}`);
+    await this.engine.containers.putFile(found.Id, dir, name, size, content);
+  }
+
+  /**
+   * A scratch copy of the service's kind and version with nothing of its
+   * data, to restore a backup into and check it; `prepare` runs on it
+   * before it starts (to put a file in place), then it is started and
+   * waited for.
+   */
+  async scratch(service: BackingService, password: string, timeoutMs: number, prepare: (id: string) => Promise<void>): Promise<Scratch> {
+    const id = await this.engine.containers.create(scratchContainerSpec(service, password, this.bounds, uniqueSuffix()));
+    const remove = (): Promise<void> => this.engine.containers.remove(id).catch(ignoreGone);
+    try {
+      await prepare(id);
+      await this.engine.containers.start(id);
+      await this.waitReady(service, id, password, timeoutMs);
+    } catch (err) {
+      await remove();
+      throw err;
+    }
+    return { id, remove };
+  }
+
+  /** Writes a file into a scratch container. */
+  async putScratchFile(scratch: Scratch, dir: string, name: string, size: number, content: Readable): Promise<void> {
+    await this.engine.containers.putFile(scratch.id, dir, name, size, content);
+  }
+
+  /** Runs a command in a scratch container. */
+  async execScratch(scratch: Scratch, command: string[], env: Record<string, string>, stdout: Writable): Promise<ExecOutcome> {
+    return this.execIn(scratch.id, command, env, stdout);
+  }
+
+  private async execIn(id: string, command: string[], env: Record<string, string>, stdout: Writable): Promise<ExecOutcome> {
+    const { containers } = this.engine;
+    const run = await containers.exec(id, command, env);
+    const stderr = new PassThrough();
+    let errText = '';
+    stderr.on('data', (c: Buffer) => (errText = (errText + c.toString()).slice(-4096)));
+    const ended = new Promise<void>((resolve, reject) => {
+      run.stream.once('end', resolve);
+      run.stream.once('close', resolve);
+      run.stream.once('error', reject);
+    });
+    containers.demux(run.stream, stdout, stderr);
+    await ended;
+    return { exitCode: (await run.exitCode()) ?? -1, stderr: errText };
+  }
+
+  /** At the server's start: removes the scratch containers of checks of these services that a stopped server left (another Skiff's on the same engine are not its). */
+  async removeScratches(service: Pick<BackingService, 'id'>): Promise<void> {
+    for (const c of await this.engine.containers.list([`${LABEL_SERVICE_ID}=${service.id}`, 'skiff.service-check'])) {
+      this.log.info({ container: c.Names[0] }, 'removing the scratch container of an interrupted backup check');
+      await this.engine.containers.remove(c.Id).catch(ignoreGone);
+    }
+  }
+}
+
+/** The password where the kind's client tools read it: PGPASSWORD, REDISCLI_AUTH. */
+export function authEnv(service: Pick<BackingService, 'kind'>, password: string): Record<string, string> {
+  return service.kind === 'postgres' ? { PGPASSWORD: password } : { REDISCLI_AUTH: password };
+}
+
+function ignoreGone(err: unknown): void {
+  if (!isNotFound(err) && !isConflict(err)) throw err;
+}

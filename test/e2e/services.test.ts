@@ -1,0 +1,136 @@
+import fs from 'node:fs';
+import { execa } from 'execa';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { NODE_IMAGE, SERVICE_IMAGES } from '../helpers/base-image.js';
+import { SkiffServer, fixtureRepo, httpGet, httpRequest, makeKey, removeDockerLeftovers, tempDir, uniqueApp } from '../helpers/skiff.js';
+
+const inspect = async (name: string): Promise<Record<string, any>> => JSON.parse((await execa('docker', ['inspect', name])).stdout)[0];
+
+/** Databases as services: made, linked to an app that keeps rows in one, surviving deploys and restarts, destroyed only when unlinked. */
+describe('services', () => {
+  let server: SkiffServer;
+  let key: string;
+  const app = uniqueApp('rows');
+  const db = uniqueApp('db');
+  const cache = uniqueApp('cache');
+  let url = '';
+
+  const ssh = (args: string[]): Promise<string> => server.sshOk(key, args);
+  const items = async (): Promise<string> => (await httpGet(`${url}items`)).body.trim();
+
+  beforeAll(async () => {
+    server = await SkiffServer.start({
+      ...SERVICE_IMAGES,
+      SKIFF_STACK_NODE_IMAGE: NODE_IMAGE,
+      SKIFF_BUILD_CA_FILE: '/etc/ssl/certs/ca-certificates.crt',
+    });
+    key = await makeKey(tempDir('keys'), 'admin');
+    await server.cli(['keys:add', 'alice', '--admin'], fs.readFileSync(`${key}.pub`, 'utf8'));
+  });
+
+  afterAll(async () => {
+    for (const s of [db, cache]) await server?.ssh(key, ['services:destroy', s, '--confirm', s]).catch(() => undefined);
+    await server?.cleanup();
+    await removeDockerLeftovers([app]);
+  });
+
+  it('creates a postgres on a network of its own, its data in a volume, no port on the host, and lists it', async () => {
+    expect(await ssh(['services:create', 'postgres', db])).toContain(`${db} is running`);
+    const info = JSON.parse(await ssh(['services:info', db, '--json']));
+    expect(info).toMatchObject({ name: db, kind: 'postgres', version: '15', state: 'running', links: [], lastGoodBackup: null, owner: 'alice' });
+    expect(JSON.parse(await ssh(['services', '--json'])).map((s: { name: string }) => s.name)).toContain(db);
+
+    const [container] = (await execa('docker', ['ps', '-q', '--filter', `label=skiff.service=${db}`])).stdout.split('\n');
+    const c = await inspect(container);
+    expect(c.HostConfig.PortBindings ?? {}).toEqual({});
+    expect(Object.keys(c.NetworkSettings.Networks)).toEqual([c.Name.slice(1)]);
+    expect(c.HostConfig.RestartPolicy.Name).toBe('unless-stopped');
+    expect(c.HostConfig.Memory).toBeGreaterThan(0);
+    expect(c.HostConfig.PidsLimit).toBeGreaterThan(0);
+    expect(c.Config.Labels).toMatchObject({ 'skiff.service': db, 'skiff.service-id': expect.stringMatching(/^[0-9a-f]{16}$/) });
+    const network = JSON.parse((await execa('docker', ['network', 'inspect', c.Name.slice(1)])).stdout)[0];
+    expect(network.Internal).toBe(true);
+    expect(c.Mounts.map((m: { Type: string; Name: string; Destination: string }) => [m.Type, m.Name, m.Destination])).toEqual([
+      ['volume', c.Name.slice(1), '/var/lib/postgresql/data'],
+    ]);
+
+    const again = await server.ssh(key, ['services:create', 'postgres', db]);
+    expect(again.exitCode).toBe(1);
+    expect(again.stderr).toContain(`service ${db} exists already`);
+    const kind = await server.ssh(key, ['services:create', 'mysql', 'x']);
+    expect(kind.exitCode).toBe(1);
+    expect(kind.stderr).toContain("'mysql' is not a kind of service: use postgres or redis");
+  });
+
+  it('links it to an app as DATABASE_URL, whose rows survive a second deploy, a service restart and a server restart', async () => {
+    expect((await server.ssh(key, ['apps:create', app])).exitCode).toBe(0);
+    const linked = await ssh(['services:link', db, app]);
+    expect(linked).toContain(`${app} has ${db} as DATABASE_URL`);
+    const repo = await fixtureRepo('node-postgres');
+    const push = await server.git(key, repo, ['push', server.remote(app), 'main']);
+    expect(push.exitCode, push.stderr).toBe(0);
+    expect(push.stderr).toContain('migrated 001-items.sql');
+    url = JSON.parse(await ssh(['apps:info', app, '--json'])).url;
+    expect((await httpRequest(`${url}items?name=first`, 'POST')).body.trim()).toBe('first');
+
+    const origin = await ssh(['config', app, '--show-origin']);
+    expect(origin).toMatch(
+      new RegExp(`DATABASE_URL: +postgres://postgres:\\*\\*\\*\\*@skiff-service-${db}-[0-9a-f]{16}:5432/${db.replace(/-/g, '_')}  \\(service ${db}\\)`),
+    );
+    const full = await ssh(['config:get', app, 'DATABASE_URL']);
+    expect(full).toMatch(/^postgres:\/\/postgres:[0-9a-f]{48}@/);
+    const own = await server.ssh(key, ['config:set', app, 'DATABASE_URL=postgres://elsewhere']);
+    expect(own.exitCode).toBe(1);
+    expect(own.stderr).toContain(`DATABASE_URL comes from service ${db}, linked to ${app}: services:unlink ${db} ${app} first`);
+
+    await execa('git', ['commit', '--allow-empty', '-m', 'again'], { cwd: repo });
+    const second = await server.git(key, repo, ['push', server.remote(app), 'main']);
+    expect(second.exitCode, second.stderr).toBe(0);
+    expect(await items()).toBe('first');
+
+    expect(await ssh(['services:restart', db])).toContain(`Restarting ${db}`);
+    expect(await items()).toBe('first');
+    await server.stop();
+    await server.launch();
+    expect(await items()).toBe('first');
+    expect(JSON.parse(await ssh(['services:info', db, '--json'])).links).toEqual([{ app, variable: 'DATABASE_URL' }]);
+    const logs = await ssh(['services:logs', db, '-n', '50']);
+    expect(logs).toContain('database system is ready to accept connections');
+  });
+
+  it('links a redis beside it as REDIS_URL, which a one-off reaches, and a rollback keeps both links', async () => {
+    expect(await ssh(['services:create', 'redis', cache])).toContain(`${cache} is running`);
+    expect(await ssh(['services:link', cache, app])).toContain(`${app} has ${cache} as REDIS_URL`);
+    const redis = new URL(await ssh(['config:get', app, 'REDIS_URL']));
+    expect(redis.password).toMatch(/^[0-9a-f]{48}$/);
+    const reach = await server.ssh(key, ['run', app, 'node', 'reach.js', redis.hostname, redis.port]);
+    expect(reach.stdout).toBe('reached');
+    expect(await ssh(['rollback', app])).toContain('Rolling back');
+    expect(await items()).toBe('first');
+    const config = JSON.parse(await ssh(['config', app, '--json', '--show-origin']));
+    expect(config.REDIS_URL.origin).toBe(`service ${cache}`);
+  });
+
+  it('destroys a service only once it is unlinked and confirmed, and nothing of it is left', async () => {
+    const linked = await server.ssh(key, ['services:destroy', db, '--confirm', db]);
+    expect(linked.exitCode).toBe(1);
+    expect(linked.stderr).toContain(`${db} is linked to ${app}; services:unlink ${db} ${app} first`);
+    // The app's release phase needs its database: a release without it fails, and the link stays.
+    const failed = await server.ssh(key, ['services:unlink', db, app]);
+    expect(failed.exitCode).toBe(1);
+    expect(failed.stderr).toContain('the release command exited with status 1');
+    expect(JSON.parse(await ssh(['services:info', db, '--json'])).links).toEqual([{ app, variable: 'DATABASE_URL' }]);
+    expect(await items()).toBe('first');
+    expect(await ssh(['services:unlink', db, app, '--no-release-phase'])).toContain(`${app} no longer has ${db} (DATABASE_URL)`);
+    expect((await httpGet(`${url}items`)).status).toBe(500);
+    expect(JSON.parse(await ssh(['config', app, '--json'])).DATABASE_URL).toBeUndefined();
+    const unconfirmed = await server.ssh(key, ['services:destroy', db]);
+    expect(unconfirmed.exitCode).toBe(1);
+    expect(unconfirmed.stderr).toContain(`services:destroy ${db} --confirm ${db}`);
+    await ssh(['services:destroy', db, '--confirm', db]);
+    const left = await execa('docker', ['ps', '-aq', '--filter', `label=skiff.service=${db}`]);
+    expect(left.stdout).toBe('');
+    expect((await execa('docker', ['volume', 'ls', '-q', '--filter', `label=skiff.service=${db}`])).stdout).toBe('');
+    expect((await execa('docker', ['network', 'ls', '-q', '--filter', `label=skiff.service=${db}`])).stdout).toBe('');
+  });
+});

@@ -1,0 +1,102 @@
+import { describe, expect, it } from 'vitest';
+import { isServiceUrl, linkVariable, maskedUrl, parseServiceKind, parseServiceName, serviceImage, serviceUrl } from '../../src/domain/backing-service.js';
+import { scratchContainerSpec, serviceContainerSpec } from '../../src/runtime/backing-service-spec.js';
+import { SecretBox } from '../../src/store/secret-box.js';
+import { openStore } from '../../src/store/sqlite-store.js';
+import { configOf, configOrigins } from '../../src/pipeline/app-config.js';
+
+const pg = { id: '0123456789abcdef', name: 'orders-db', kind: 'postgres' as const, version: '15', image: 'postgres:15', owner: 'alice', createdAt: '' };
+const bounds = { memory: 512 * 1024 * 1024, cpus: null, pids: 256 };
+
+describe('backing services, as values', () => {
+  it('refuses unknown kinds, names that are not app-like and versions that are not image tags', () => {
+    expect(parseServiceKind('redis')).toBe('redis');
+    expect(() => parseServiceKind('mysql')).toThrow("'mysql' is not a kind of service: use postgres or redis");
+    expect(() => parseServiceName('../x')).toThrow('is not a service name');
+    expect(() => parseServiceName('Orders')).toThrow('is not a service name');
+    expect(() => serviceImage('postgres:16', '15;rm')).toThrow('is not a version');
+    expect(() => serviceImage('postgres:16', '@sha256:x')).toThrow('is not a version');
+  });
+
+  it("takes the setting's repository with the version as its tag, a registry port kept", () => {
+    expect(serviceImage('postgres:16-bookworm', undefined)).toEqual({ image: 'postgres:16-bookworm', version: '16-bookworm' });
+    expect(serviceImage('postgres:16-bookworm', '15')).toEqual({ image: 'postgres:15', version: '15' });
+    expect(serviceImage('registry.internal:5000/pg', '15')).toEqual({ image: 'registry.internal:5000/pg:15', version: '15' });
+    expect(serviceImage('registry.internal:5000/pg', undefined)).toEqual({ image: 'registry.internal:5000/pg:latest', version: 'latest' });
+  });
+
+  it('gives a URL whose host is the service by name and identity, and hides its password in listings', () => {
+    const url = serviceUrl(pg, 'p4ss');
+    expect(url).toBe('postgres://postgres:p4ss@skiff-service-orders-db-0123456789abcdef:5432/orders_db');
+    expect(serviceUrl({ ...pg, kind: 'redis' }, 'p4ss')).toBe('redis://:p4ss@skiff-service-orders-db-0123456789abcdef:6379');
+    expect(maskedUrl(url)).toBe('postgres://postgres:****@skiff-service-orders-db-0123456789abcdef:5432/orders_db');
+    expect(maskedUrl('redis://:p4ss@h:6379')).toBe('redis://:****@h:6379');
+    expect(isServiceUrl(url)).toBe(true);
+    expect(isServiceUrl('postgres://u:p@db.example:5432/x')).toBe(false);
+  });
+
+  it('names a link DATABASE_URL or REDIS_URL, a second one of a kind by its service, or as asked', () => {
+    expect(linkVariable(pg, [], undefined)).toBe('DATABASE_URL');
+    expect(linkVariable(pg, ['DATABASE_URL'], undefined)).toBe('POSTGRES_ORDERS_DB_URL');
+    expect(linkVariable({ ...pg, kind: 'redis' }, ['DATABASE_URL'], undefined)).toBe('REDIS_URL');
+    expect(linkVariable(pg, ['DATABASE_URL'], 'ORDERS_URL')).toBe('ORDERS_URL');
+    expect(() => linkVariable(pg, [], 'BAD-NAME')).toThrow("invalid config var name 'BAD-NAME'");
+  });
+
+  it('runs the service on its own network with its volume, labelled, limited, restarted, and no port on the host', () => {
+    const spec = serviceContainerSpec(pg, 'p4ss', bounds);
+    const name = 'skiff-service-orders-db-0123456789abcdef';
+    expect(spec).toMatchObject({
+      name,
+      Image: 'postgres:15',
+      Env: ['POSTGRES_PASSWORD=p4ss', 'POSTGRES_DB=orders_db'],
+      Labels: { 'skiff.service': 'orders-db', 'skiff.service-id': pg.id },
+      HostConfig: { NetworkMode: name, RestartPolicy: { Name: 'unless-stopped' }, Memory: bounds.memory, PidsLimit: 256 },
+    });
+    expect(spec.HostConfig?.PortBindings).toBeUndefined();
+    expect(spec.HostConfig?.Mounts).toEqual([{ Type: 'volume', Source: name, Target: '/var/lib/postgresql/data' }]);
+    const redis = serviceContainerSpec({ ...pg, kind: 'redis' }, 'p4ss', bounds);
+    expect(redis.Cmd).toEqual(['redis-server', '--requirepass', 'p4ss', '--dir', '/data', '--save', '60 1', '--appendonly', 'no']);
+  });
+
+  it("checks a backup in a scratch copy with no network, none of the service's data and limits", () => {
+    const spec = scratchContainerSpec(pg, 'throwaway', bounds, 'x1');
+    expect(spec.HostConfig).toMatchObject({ NetworkMode: 'none', Memory: bounds.memory, PidsLimit: 256 });
+    expect(spec.HostConfig?.Mounts).toBeUndefined();
+    expect(spec.Env).toContain('POSTGRES_PASSWORD=throwaway');
+  });
+});
+
+describe('the services store', () => {
+  const store = (): ReturnType<typeof openStore> => openStore(':memory:', SecretBox.ephemeral());
+
+  it("seals the password, counts the owner's quota in the creation, and refuses a taken name", () => {
+    const s = store();
+    s.backingServices.create(pg, 'secret-password', 2);
+    expect(s.backingServices.password(pg.id)).toBe('secret-password');
+    expect(JSON.stringify(s.backingServices.list())).not.toContain('secret-password');
+    expect(() => s.backingServices.create({ ...pg, id: 'b'.repeat(16) }, 'x', 2)).toThrow('service orders-db exists already');
+    s.backingServices.create({ ...pg, id: 'c'.repeat(16), name: 'two' }, 'x', 2);
+    expect(() => s.backingServices.create({ ...pg, id: 'd'.repeat(16), name: 'three' }, 'x', 2)).toThrow(
+      'you have 2 services, the most SKIFF_MAX_SERVICES_PER_USER allows here',
+    );
+  });
+
+  it("links a service to an app once, its URL the last word in the app's config, and refuses to remove a linked one", () => {
+    const s = store();
+    s.apps.create('shop', 'alice');
+    s.backingServices.create(pg, 'p4ss', 0);
+    s.config.update('shop', { DATABASE_URL: 'mine', A: '1' }, []);
+    s.backingServices.link({ serviceId: pg.id, app: 'shop', variable: 'DATABASE_URL', linkedBy: 'alice' });
+    expect(configOf(s, 'shop')).toEqual({ A: '1', DATABASE_URL: serviceUrl(pg, 'p4ss') });
+    expect(configOrigins(s, 'shop')).toEqual({ A: 'app', DATABASE_URL: 'service orders-db' });
+    expect(() => s.backingServices.link({ serviceId: pg.id, app: 'shop', variable: 'OTHER', linkedBy: 'alice' })).toThrow(
+      'orders-db is linked to shop already, as DATABASE_URL',
+    );
+    expect(() => s.backingServices.remove(pg.id)).toThrow('the service is linked to an app');
+    s.backingServices.unlinkApp('shop');
+    expect(configOf(s, 'shop')).toEqual({ A: '1', DATABASE_URL: 'mine' });
+    s.backingServices.remove(pg.id);
+    expect(s.backingServices.find('orders-db')).toBeUndefined();
+  });
+});
