@@ -4,6 +4,7 @@ import { parseRuntimeName } from '../runtime/runtimes.js';
 import { STEP } from '../output/progress.js';
 import { EXPIRY_WARNING_DAYS, certificateProblems } from '../operations/certs.js';
 import { overdueJobs } from '../operations/cron.js';
+import { backupProblems } from '../operations/backups.js';
 import { createEngine } from '../docker/engine.js';
 
 interface Check {
@@ -164,6 +165,14 @@ export const CHECKS: readonly Check[] = [
       const overdue = overdueJobs(services);
       if (overdue.length) throw new Error(overdue.join('; '));
       return 'each has succeeded within two of its periods';
+    },
+  },
+  {
+    name: 'backups',
+    async run(services) {
+      const problems = backupProblems(services);
+      if (problems.length) throw new Error(problems.join('; '));
+      return "no service's last backup is bad";
     },
   },
 ];

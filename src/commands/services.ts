@@ -15,6 +15,7 @@ import { formatLogLine } from '../runtime/log-lines.js';
 import { formatBytes, table, writeJson } from './args.js';
 import type { CommandSpec } from './command.js';
 import { operation } from './operation-io.js';
+import { backupService, countsSummary, downloadBackup, listBackups, recheckBackup } from '../operations/backups.js';
 import { releasePhaseNote } from './audit.js';
 
 const MAX_LINES = 10_000;
@@ -146,6 +147,58 @@ export const servicesCommands: CommandSpec[] = [
     async run(ctx) {
       const link = await unlinkService(operation(ctx), ctx.positionals[0], ctx.positionals[1], { releasePhase: ctx.values['no-release-phase'] !== true });
       ctx.io.stdout.write(`${STEP}${link.app} no longer has ${link.service} (${link.variable})\n`);
+    },
+  },
+  {
+    name: 'services:backup',
+    usage: 'NAME',
+    summary: 'Back up a service now; the backup counts as good only once it was restored into a scratch copy and matched',
+    audit: serviceAudit,
+    async run(ctx) {
+      await backupService(operation(ctx), ctx.positionals[0]);
+    },
+  },
+  {
+    name: 'services:backups',
+    usage: 'NAME [--json]',
+    summary: "A service's backups, newest first: good (restored and checked), bad (and why), or running",
+    async run({ positionals, values, io, services, caller }) {
+      const { kind, backups } = listBackups({ services, caller }, positionals[0]);
+      if (values.json) return writeJson(io.stdout, backups);
+      if (backups.length === 0) return void io.stdout.write(`(no backups: services:backup ${positionals[0]})\n`);
+      io.stdout.write(
+        table([
+          ['ID', 'STATUS', 'TAKEN', 'BY', 'SIZE', 'HELD', 'WHY BAD'],
+          ...backups.map((b) => [
+            String(b.id),
+            b.status,
+            b.startedAt,
+            b.trigger,
+            formatBytes(b.bytes),
+            b.counts ? countsSummary(b.counts, kind) : '-',
+            b.error ?? '',
+          ]),
+        ]),
+      );
+    },
+  },
+  {
+    name: 'services:backups:check',
+    usage: 'NAME ID',
+    summary: 'Restore a kept backup into a scratch copy again and match it (a file changed on disk is found bad)',
+    audit: ({ positionals }) => ({ app: null, detail: { service: positionals[0] ?? null, backup: positionals[1] ?? null } }),
+    async run(ctx) {
+      await recheckBackup(operation(ctx), ctx.positionals[0], ctx.positionals[1]);
+    },
+  },
+  {
+    name: 'services:backups:download',
+    rawOutput: true,
+    usage: 'NAME ID',
+    summary: "A good backup's bytes on stdout (pg_dump's custom format, or an RDB file), for a copy elsewhere: ssh … > file",
+    audit: ({ positionals }) => ({ app: null, detail: { service: positionals[0] ?? null, backup: positionals[1] ?? null } }),
+    async run({ positionals, io, services, caller }) {
+      await downloadBackup({ services, caller }, positionals[0], positionals[1], io.rawStdout ?? io.stdout);
     },
   },
 ];

@@ -99,12 +99,14 @@ export class ContainerClient {
   /** Writes one file (size bytes from content, mode 0644) into dir, running or only created: as a tar of that one entry. */
   async putFile(id: string, dir: string, name: string, size: number, content: Readable): Promise<void> {
     const pack = tarStream.pack();
+    // A failing content ends the pack with its error; the pipeline below throws it, once.
+    pack.on('error', () => undefined);
     const entry = pack.entry({ name, size, mode: 0o644 });
     const put = this.docker.getContainer(id).putArchive(pack as unknown as NodeJS.ReadableStream, { path: dir });
     try {
       await pipeline(content, entry);
     } catch (err) {
-      pack.destroy(err as Error);
+      pack.destroy();
       await put.catch(() => undefined);
       throw err;
     }

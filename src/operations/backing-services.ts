@@ -114,6 +114,7 @@ export async function destroyService({ services, caller }: Ask, name: string | u
     );
   await services.serviceContainers.remove(service);
   services.store.backingServices.remove(service.id);
+  services.backupFiles.removeService(service.id);
   services.log.info({ service: service.name, user: caller.user }, 'service destroyed');
 }
 

@@ -7,6 +7,7 @@ import { withAppLock } from '../pipeline/lock.js';
 import { getApp } from '../access/policy.js';
 import type { Instance } from '../runtime/runtime.js';
 import type { ServiceContainers } from '../runtime/backing-services.js';
+import type { BackupFiles } from '../store/backup-files.js';
 
 export type { Caller };
 
@@ -15,6 +16,8 @@ export interface Services extends PipelineDeps {
   repos: Repos;
   /** Backing services' containers (services:*). */
   serviceContainers: ServiceContainers;
+  /** Their backups' sealed files. */
+  backupFiles: BackupFiles;
   version: string;
 }
 

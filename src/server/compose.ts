@@ -24,6 +24,7 @@ import { SwarmRuntime } from '../runtime/swarm-runtime.js';
 import { SystemdRuntime, systemdIsInit } from '../runtime/systemd-runtime.js';
 import { Volumes } from '../runtime/volumes.js';
 import { ServiceContainers } from '../runtime/backing-services.js';
+import { BackupFiles } from '../store/backup-files.js';
 import { openStore } from '../store/sqlite-store.js';
 import { SecretBox } from '../store/secret-box.js';
 
@@ -33,7 +34,8 @@ export const VERSION = (JSON.parse(fs.readFileSync(fileURLToPath(new URL('../../
 export function compose(config: Config, log: Logger): Services {
   const engine = createEngine();
   const stackImages = new StackImages(engine, log);
-  const store = openStore(config.dbPath, SecretBox.load(config.secretKeyPath));
+  const box = SecretBox.load(config.secretKeyPath);
+  const store = openStore(config.dbPath, box);
   const registry = config.registry && new Registry(engine, config.registry);
   const containers = new DockerRuntime(engine, { stopTimeoutSeconds: config.stopTimeoutSeconds }, log);
   const swarm = new SwarmRuntime(
@@ -63,6 +65,7 @@ export function compose(config: Config, log: Logger): Services {
     registry,
     runtime,
     volumes: new Volumes(engine),
+    backupFiles: new BackupFiles(path.join(config.home, 'backups'), box),
     serviceContainers: new ServiceContainers(engine, { memory: config.defaultMemory, cpus: null, pids: config.pidsLimit }, log),
     clock: realClock,
     router: new CaddyRouter(config.caddyAdmin, routerServe(config), config.caddyDir, config.ownCaddy, {

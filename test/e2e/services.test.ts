@@ -1,8 +1,9 @@
 import fs from 'node:fs';
+import path from 'node:path';
 import { execa } from 'execa';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { NODE_IMAGE, SERVICE_IMAGES } from '../helpers/base-image.js';
-import { SkiffServer, fixtureRepo, httpGet, httpRequest, makeKey, removeDockerLeftovers, tempDir, uniqueApp } from '../helpers/skiff.js';
+import { SkiffServer, fixtureRepo, httpGet, httpRequest, makeKey, removeDockerLeftovers, sshOptions, tempDir, uniqueApp } from '../helpers/skiff.js';
 
 const inspect = async (name: string): Promise<Record<string, any>> => JSON.parse((await execa('docker', ['inspect', name])).stdout)[0];
 
@@ -111,6 +112,65 @@ describe('services', () => {
     expect(config.REDIS_URL.origin).toBe(`service ${cache}`);
   });
 
+  it('counts a backup good only once it restored into a scratch copy and matched, and gives its pg_dump file back', async () => {
+    await httpRequest(`${url}items?name=second`, 'POST');
+    const backup = await ssh(['services:backup', db]);
+    expect(backup).toContain(`Backup 1 of ${db} is good: restored into a scratch copy, 2 tables, 3 rows as dumped`);
+    const [listed] = JSON.parse(await ssh(['services:backups', db, '--json']));
+    expect(listed).toMatchObject({ id: 1, status: 'good', trigger: 'manual', counts: { 'public.items': 2, 'public.schema_migrations': 1 }, error: null });
+    expect(JSON.parse(await ssh(['services:info', db, '--json'])).lastGoodBackup).toMatchObject({ id: 1 });
+    expect((await execa('docker', ['ps', '-aq', '--filter', 'label=skiff.service-check'])).stdout).toBe('');
+
+    const file = path.join(server.home, 'backups', listed.serviceId, '1.backup');
+    expect(fs.statSync(file).mode & 0o777).toBe(0o600);
+    expect(fs.readFileSync(file).includes('PGDMP')).toBe(false);
+    const download = await execa('ssh', [...sshOptions(key), '-p', String(server.port), 'git@127.0.0.1', 'services:backups:download', db, '1'], {
+      encoding: 'buffer',
+    });
+    expect(Buffer.from(download.stdout).subarray(0, 5).toString()).toBe('PGDMP');
+    expect(Buffer.from(download.stdout).length).toBe(fs.statSync(file).size - 32);
+  });
+
+  it('finds a backup whose file was changed on disk or cut short bad, says so in the listing, the trail and doctor, and a good one clears doctor', async () => {
+    const serviceId = JSON.parse(await ssh(['services:backups', db, '--json']))[0].serviceId;
+    const file = (id: number): string => path.join(server.home, 'backups', serviceId, `${id}.backup`);
+    const flipped = fs.readFileSync(file(1));
+    flipped[Math.floor(flipped.length / 2)] ^= 0x01;
+    fs.writeFileSync(file(1), flipped);
+    const check = await server.ssh(key, ['services:backups:check', db, '1']);
+    expect(check.exitCode).toBe(1);
+    expect(check.stderr).toContain(`backup 1 of ${db} is bad`);
+    expect(JSON.parse(await ssh(['services:backups', db, '--json']))[0]).toMatchObject({ id: 1, status: 'bad' });
+    const doctor = await server.cli(['doctor']);
+    expect(doctor.exitCode).toBe(1);
+    expect(doctor.stdout).toContain(`FAIL  backups: ${db}'s last backup (1) is bad`);
+    const events = JSON.parse(await ssh(['events', '--json'])) as { action: string; detail: { service?: string; backup?: number } }[];
+    expect(events.find((e) => e.action === 'backup.failed')?.detail).toMatchObject({ service: db, backup: 1 });
+    const download = await server.ssh(key, ['services:backups:download', db, '1']);
+    expect(download.exitCode).toBe(1);
+
+    expect(await ssh(['services:backup', db])).toContain(`Backup 2 of ${db} is good`);
+    expect((await server.cli(['doctor'])).stdout).toContain("ok    backups: no service's last backup is bad");
+    fs.truncateSync(file(2), Math.floor(fs.statSync(file(2)).size / 2));
+    const cut = await server.ssh(key, ['services:backups:check', db, '2']);
+    expect(cut.exitCode).toBe(1);
+    expect(cut.stderr).toContain(`backup 2 of ${db} is bad`);
+    expect((await server.cli(['doctor'])).stdout).toContain(`${db}'s last backup (2) is bad`);
+    expect(await ssh(['services:backup', db])).toContain(`Backup 3 of ${db} is good`);
+    expect((await server.cli(['doctor'])).stdout).toContain("ok    backups: no service's last backup is bad");
+    expect((await execa('docker', ['ps', '-aq', '--filter', 'label=skiff.service-check'])).stdout).toBe('');
+  });
+
+  it('backs up redis: the keys counted as dumped, the RDB loaded in a scratch copy', async () => {
+    const [container] = (await execa('docker', ['ps', '-q', '--filter', `label=skiff.service=${cache}`])).stdout.split('\n');
+    const password = new URL(await ssh(['config:get', app, 'REDIS_URL'])).password;
+    for (const k of ['a', 'b', 'c']) await execa('docker', ['exec', '-e', `REDISCLI_AUTH=${password}`, container, 'redis-cli', 'SET', k, k]);
+    const backup = await server.ssh(key, ['services:backup', cache]);
+    expect(backup.exitCode, backup.stderr).toBe(0);
+    expect(backup.stdout).toMatch(new RegExp(`Backup \\d+ of ${cache} is good: restored into a scratch copy, 3 keys in 1 database as dumped`));
+    expect(JSON.parse(await ssh(['services:backups', cache, '--json']))[0].counts).toEqual({ db0: 3 });
+  });
+
   it('destroys a service only once it is unlinked and confirmed, and nothing of it is left', async () => {
     const linked = await server.ssh(key, ['services:destroy', db, '--confirm', db]);
     expect(linked.exitCode).toBe(1);
@@ -120,7 +180,7 @@ describe('services', () => {
     expect(failed.exitCode).toBe(1);
     expect(failed.stderr).toContain('the release command exited with status 1');
     expect(JSON.parse(await ssh(['services:info', db, '--json'])).links).toEqual([{ app, variable: 'DATABASE_URL' }]);
-    expect(await items()).toBe('first');
+    expect(await items()).toBe('first,second');
     expect(await ssh(['services:unlink', db, app, '--no-release-phase'])).toContain(`${app} no longer has ${db} (DATABASE_URL)`);
     expect((await httpGet(`${url}items`)).status).toBe(500);
     expect(JSON.parse(await ssh(['config', app, '--json'])).DATABASE_URL).toBeUndefined();

@@ -1,6 +1,7 @@
 // In-memory fakes for every seam of the pipeline (builder, images, runtime,
 // router) and the services they make with the real store on a temporary
 // file: the pipeline's unit suite runs on them, with no root and no Docker.
+import { BackupFiles } from '../../src/store/backup-files.js';
 import path from 'node:path';
 import type { Builder, BuildContext } from '../../src/builder/builder.js';
 import type { ImageStore } from '../../src/builder/images.js';
@@ -248,6 +249,7 @@ export function fakeServices(home: string, app: string, env: Record<string, stri
     },
     builders: [builder],
     clock: instantClock,
+    backupFiles: new BackupFiles(path.join(home, 'backups'), SecretBox.ephemeral()),
     // Services' containers need the engine: their tests are end-to-end.
     serviceContainers: new Proxy({} as Services['serviceContainers'], {
       get: (_, method) => () => Promise.reject(new Error(`the pipeline suite has no service containers (${String(method)})`)),

@@ -21,7 +21,8 @@ const reachRepo = (): Promise<string> =>
   });
 
 /**
- * Attack: get at another tenant's database: by its service commands, by
+ * Attack: get at another tenant's database: by its service commands (its
+ * backups, their download and check among them), by
  * linking one's own app to it, by reaching its address from one's own app's
  * containers, by creating services past one's quota, or by reading its
  * password from any output, the trail or the server's log.
@@ -47,6 +48,9 @@ describe('a service belongs to its owner', () => {
     expect(created.exitCode, created.stderr).toBe(0);
     const linked = await t.ssh('victim', ['services:link', vdb, vapp]);
     expect(linked.exitCode, linked.stderr).toBe(0);
+    const backup = await t.ssh('victim', ['services:backup', vdb]);
+    expect(backup.exitCode, backup.stderr).toBe(0);
+    outputs.push(backup.stdout, backup.stderr);
     outputs.push(created.stdout, created.stderr, linked.stdout, linked.stderr);
     const url = new URL((await t.ssh('victim', ['config:get', vapp, 'DATABASE_URL'])).stdout);
     password = url.password;
@@ -68,6 +72,10 @@ describe('a service belongs to its owner', () => {
       ['services:destroy', vdb, '--confirm', vdb],
       ['services:restart', vdb],
       ['services:logs', vdb],
+      ['services:backup', vdb],
+      ['services:backups', vdb],
+      ['services:backups:check', vdb, '1'],
+      ['services:backups:download', vdb, '1'],
     ]) {
       const r = await t.ssh('mallory', args);
       expect(r.exitCode, args.join(' ')).toBe(1);
@@ -108,6 +116,7 @@ describe('a service belongs to its owner', () => {
       ['releases', vapp],
       ['events', '--json'],
       ['services:logs', vdb, '-n', '1000'],
+      ['services:backups', vdb, '--json'],
     ]) {
       const r = await t.ssh('admin', args);
       expect(r.exitCode, `${args.join(' ')}: ${r.stderr}`).toBe(0);

@@ -1,4 +1,10 @@
+import crypto from 'node:crypto';
+import fs from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import { Readable } from 'node:stream';
 import { describe, expect, it } from 'vitest';
+import { countsDiffer, parseCounts, parseKeyspace } from '../../src/runtime/service-dumps.js';
 import { isServiceUrl, linkVariable, maskedUrl, parseServiceKind, parseServiceName, serviceImage, serviceUrl } from '../../src/domain/backing-service.js';
 import { scratchContainerSpec, serviceContainerSpec } from '../../src/runtime/backing-service-spec.js';
 import { SecretBox } from '../../src/store/secret-box.js';
@@ -98,5 +104,39 @@ describe('the services store', () => {
     expect(configOf(s, 'shop')).toEqual({ A: '1', DATABASE_URL: 'mine' });
     s.backingServices.remove(pg.id);
     expect(s.backingServices.find('orders-db')).toBeUndefined();
+  });
+});
+
+describe('dumps and their checks, as values', () => {
+  it('reads the counts each kind prints, and refuses a line that is not one', () => {
+    expect(parseCounts('public.items\t2\npublic.schema_migrations\t1\n')).toEqual({ 'public.items': 2, 'public.schema_migrations': 1 });
+    expect(() => parseCounts('ERROR: nope')).toThrow('unexpected count line');
+    expect(parseKeyspace('# Keyspace\r\ndb0:keys=3,expires=0,avg_ttl=0\r\ndb2:keys=1,expires=1,avg_ttl=9\r\n')).toEqual({ db0: 3, db2: 1 });
+  });
+
+  it('says what differs between the dump and the restored copy: rows, a missing table, an extra one', () => {
+    expect(countsDiffer({ a: 1, b: 2 }, { a: 1, b: 2 })).toBe('');
+    expect(countsDiffer({ a: 1, b: 2 }, { a: 0, c: 5 })).toBe("a has 0 rows, not 1; b is missing; c was not in the dump's counts");
+  });
+});
+
+describe('sealed backup files', () => {
+  it('gives back what was sealed, and fails at the end of reading a file with one byte changed or cut short', async () => {
+    const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'sealed-'));
+    const box = SecretBox.ephemeral();
+    const plain = crypto.randomBytes(200_000);
+    const file = path.join(dir, 'b');
+    const size = await box.sealToFile(Readable.from([plain]), file);
+    expect(size).toBe(plain.length + 32);
+    expect(fs.statSync(file).mode & 0o777).toBe(0o600);
+    const read = async (): Promise<Buffer> => Buffer.concat(await box.openFile(file).stream.toArray());
+    expect((await read()).equals(plain)).toBe(true);
+    const bytes = fs.readFileSync(file);
+    bytes[1000] ^= 1;
+    fs.writeFileSync(file, bytes);
+    await expect(read()).rejects.toThrow('unable to authenticate data');
+    fs.truncateSync(file, 20);
+    expect(() => box.openFile(file)).toThrow('is not a sealed file');
+    expect(fs.readdirSync(dir)).toEqual(['b']);
   });
 });

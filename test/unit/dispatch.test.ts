@@ -10,6 +10,7 @@ const READ_ONLY = new Set([
   'services',
   'services:info',
   'services:logs',
+  'services:backups',
   'builds',
   'builds:info',
   'builds:output',

@@ -1,0 +1,160 @@
+import { PassThrough, type Writable } from 'node:stream';
+import { pipeline } from 'node:stream/promises';
+import { getService } from '../access/policy.js';
+import type { Backup, BackingService } from '../domain/backing-service.js';
+import { ExternalError, NotFoundError, InvalidError } from '../errors.js';
+import type { Progress } from '../output/progress.js';
+import { notifyWebhooks } from '../pipeline/notify.js';
+import type { Ask, Op, Services } from './operation.js';
+
+/** How long a scratch copy has to answer before its check counts as failed. */
+const CHECK_READY_MS = 120_000;
+
+/** Backups a service keeps: past this, the oldest go (never the newest good one). */
+export const KEEP_BACKUPS = 30;
+
+/** What a dump held, as a person reads it: tables and rows, or keys and databases. */
+export function countsSummary(counts: Record<string, number>, kind: BackingService['kind']): string {
+  const names = Object.keys(counts);
+  const total = Object.values(counts).reduce((a, b) => a + b, 0);
+  return kind === 'postgres'
+    ? `${names.length} table${names.length === 1 ? '' : 's'}, ${total} row${total === 1 ? '' : 's'}`
+    : `${total} key${total === 1 ? '' : 's'} in ${names.length} database${names.length === 1 ? '' : 's'}`;
+}
+
+/** services:backup NAME: a backup now, good only once it restored and checked. */
+export async function backupService(op: Op, name: string | undefined): Promise<Backup> {
+  const service = getService(op.services, op.caller, name);
+  return takeBackup(op.services, service, { trigger: 'manual', user: op.caller.user }, op.progress);
+}
+
+/**
+ * Takes a backup: the service is dumped in one consistent state (with what
+ * it held counted in that state), the dump is sealed into its file as it
+ * comes, then the file is read back, restored into a scratch copy and
+ * compared. Only then is it good; any failure marks it bad, goes to the
+ * trail and the linked apps' webhooks, and is thrown.
+ */
+export async function takeBackup(services: Services, service: BackingService, by: { trigger: string; user: string }, progress: Progress): Promise<Backup> {
+  const backup = services.store.backups.start({ serviceId: service.id, service: service.name, trigger: by.trigger });
+  progress.step(`Backing up ${service.name} (backup ${backup.id})`);
+  let counts: Record<string, number>;
+  let bytes: number;
+  try {
+    const pipe = new PassThrough();
+    const written = services.backupFiles.write(service.id, backup.id, pipe);
+    try {
+      counts = await services.serviceContainers.dump(service, services.store.backingServices.password(service.id), pipe);
+      pipe.end();
+    } catch (err) {
+      pipe.destroy(err as Error);
+      await written.catch(() => undefined);
+      throw err;
+    }
+    bytes = await written;
+  } catch (err) {
+    throw failed(services, service, backup, null, null, err, by.user);
+  }
+  progress.info(`Dumped ${countsSummary(counts, service.kind)}; restoring it into a scratch copy to check it`);
+  return checkBackup(services, service, { ...backup, counts, bytes }, by.user, progress);
+}
+
+/**
+ * Restores a backup's file into a scratch copy and compares it with the
+ * counts its dump recorded: marks it good, or bad (and says so everywhere).
+ */
+export async function checkBackup(
+  services: Services,
+  service: BackingService,
+  backup: Backup & { counts: Record<string, number>; bytes: number },
+  user: string,
+  progress: Progress,
+): Promise<Backup> {
+  try {
+    await services.serviceContainers.check(service, services.backupFiles.read(service.id, backup.id), backup.counts, CHECK_READY_MS);
+  } catch (err) {
+    throw failed(services, service, backup, backup.counts, backup.bytes, err, user);
+  }
+  services.store.backups.finish(backup.id, { status: 'good', bytes: backup.bytes, counts: backup.counts, error: null });
+  progress.step(`Backup ${backup.id} of ${service.name} is good: restored into a scratch copy, ${countsSummary(backup.counts, service.kind)} as dumped`);
+  pruneBackups(services, service);
+  return services.store.backups.find(service.id, backup.id) as Backup;
+}
+
+/** Marks the backup bad, records it in the trail, tells the linked apps' webhooks; returns the error to throw. */
+function failed(
+  services: Services,
+  service: BackingService,
+  backup: Backup,
+  counts: Record<string, number> | null,
+  bytes: number | null,
+  err: unknown,
+  user: string,
+): Error {
+  const why = (err as Error).message;
+  services.log.warn({ err, service: service.name, backup: backup.id }, 'backup failed its check');
+  services.store.backups.finish(backup.id, { status: 'bad', bytes, counts, error: why });
+  const detail = { service: service.name, backup: backup.id, trigger: backup.trigger, error: why };
+  services.store.events.record({ app: null, user, source: 'server', action: 'backup.failed', detail, outcome: `failed: ${why}` });
+  for (const link of services.store.backingServices.links({ serviceId: service.id }))
+    void notifyWebhooks(services, link.app, { event: 'backup.failed', app: link.app, ...detail, time: new Date().toISOString() });
+  return new ExternalError(`backup ${backup.id} of ${service.name} is bad: ${why}`, err);
+}
+
+/** The oldest backups past KEEP_BACKUPS go, files and records; the newest good one stays whatever its age. */
+function pruneBackups(services: Services, service: BackingService): void {
+  const all = services.store.backups.list(service.id).filter((b) => b.status !== 'running');
+  const newestGood = all.find((b) => b.status === 'good');
+  for (const b of all.slice(KEEP_BACKUPS)) {
+    if (b.id === newestGood?.id) continue;
+    services.backupFiles.remove(service.id, b.id);
+    services.store.backups.remove(service.id, b.id);
+  }
+}
+
+/** services:backups NAME: newest first, with the service's kind (what their counts count). */
+export function listBackups({ services, caller }: Ask, name: string | undefined): { kind: BackingService['kind']; backups: Backup[] } {
+  const service = getService(services, caller, name);
+  return { kind: service.kind, backups: services.store.backups.list(service.id) };
+}
+
+function getBackup(services: Services, service: BackingService, id: string | undefined): Backup {
+  if (id === undefined || !/^\d{1,12}$/.test(id)) throw new InvalidError(`'${id ?? ''}' is not a backup number; services:backups ${service.name} lists them`);
+  const backup = services.store.backups.find(service.id, Number(id));
+  if (!backup || !services.backupFiles.exists(service.id, backup.id))
+    throw new NotFoundError(`${service.name} has no backup ${id}; services:backups ${service.name} lists them`);
+  return backup;
+}
+
+/** services:backups:check NAME ID: restores a kept backup into a scratch copy again (its file may have changed on disk). */
+export async function recheckBackup(op: Op, name: string | undefined, id: string | undefined): Promise<Backup> {
+  const service = getService(op.services, op.caller, name);
+  const backup = getBackup(op.services, service, id);
+  if (backup.counts === null || backup.bytes === null)
+    throw new InvalidError(`backup ${backup.id} was never whole (${backup.error ?? backup.status}); take another`);
+  op.progress.step(`Checking backup ${backup.id} of ${service.name}`);
+  return checkBackup(op.services, service, { ...backup, counts: backup.counts, bytes: backup.bytes }, op.caller.user, op.progress);
+}
+
+/** services:backups:download NAME ID: the backup's plain bytes (pg_dump's custom format, or redis's RDB) to out; fails at the end when the file was changed. */
+export async function downloadBackup({ services, caller }: Ask, name: string | undefined, id: string | undefined, out: Writable): Promise<void> {
+  const service = getService(services, caller, name);
+  const backup = getBackup(services, service, id);
+  if (backup.status !== 'good') throw new InvalidError(`backup ${backup.id} of ${service.name} is ${backup.status}, not good: download a good one`);
+  const file = services.backupFiles.read(service.id, backup.id);
+  try {
+    await pipeline(file.stream, out, { end: false });
+  } catch (err) {
+    throw new ExternalError(`backup ${backup.id}'s file does not open whole (changed on disk?): services:backups:check ${service.name} ${backup.id}`, err);
+  }
+}
+
+/** For doctor: services whose last backup is bad. */
+export function backupProblems(services: Pick<Services, 'store'>): string[] {
+  const found: string[] = [];
+  for (const service of services.store.backingServices.list()) {
+    const last = services.store.backups.list(service.id).find((b) => b.status !== 'running');
+    if (last?.status === 'bad') found.push(`${service.name}'s last backup (${last.id}) is bad: ${last.error ?? '?'}; see services:backups ${service.name}`);
+  }
+  return found;
+}
