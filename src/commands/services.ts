@@ -15,7 +15,7 @@ import { formatLogLine } from '../runtime/log-lines.js';
 import { formatBytes, table, writeJson } from './args.js';
 import type { CommandSpec } from './command.js';
 import { operation } from './operation-io.js';
-import { backupService, countsSummary, downloadBackup, listBackups, recheckBackup } from '../operations/backups.js';
+import { backupService, countsSummary, downloadBackup, listBackups, recheckBackup, restoreService } from '../operations/backups.js';
 import { releasePhaseNote } from './audit.js';
 
 const MAX_LINES = 10_000;
@@ -199,6 +199,18 @@ export const servicesCommands: CommandSpec[] = [
     audit: ({ positionals }) => ({ app: null, detail: { service: positionals[0] ?? null, backup: positionals[1] ?? null } }),
     async run({ positionals, io, services, caller }) {
       await downloadBackup({ services, caller }, positionals[0], positionals[1], io.rawStdout ?? io.stdout);
+    },
+  },
+  {
+    name: 'services:restore',
+    usage: 'NAME ID [--no-pause]',
+    summary: "Put a good backup back, after a fresh backup of what it replaces; the linked apps' requests wait meanwhile (--no-pause: they keep being served)",
+    audit: ({ positionals, values }) => ({
+      app: null,
+      detail: { service: positionals[0] ?? null, backup: positionals[1] ?? null, ...(values['no-pause'] ? { pause: false } : {}) },
+    }),
+    async run(ctx) {
+      await restoreService(operation(ctx), ctx.positionals[0], ctx.positionals[1], { pause: ctx.values['no-pause'] !== true });
     },
   },
 ];

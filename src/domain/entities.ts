@@ -123,7 +123,7 @@ export interface Hold {
   socket: string;
   release: string;
   pid: number;
-  reason: 'pause' | 'handover';
+  reason: 'pause' | 'handover' | 'restore';
   /** A pause's end (ISO time): its requests go then, whoever asked. */
   until: string | null;
   /** Being released: the router answers on its release socket until none of its requests is left. */

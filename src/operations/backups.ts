@@ -5,6 +5,7 @@ import type { Backup, BackingService } from '../domain/backing-service.js';
 import { ExternalError, NotFoundError, InvalidError } from '../errors.js';
 import type { Progress } from '../output/progress.js';
 import { notifyWebhooks } from '../pipeline/notify.js';
+import { holdRequests, letRequestsGo } from '../pipeline/hold.js';
 import type { Ask, Op, Services } from './operation.js';
 
 /** How long a scratch copy has to answer before its check counts as failed. */
@@ -157,4 +158,64 @@ export function backupProblems(services: Pick<Services, 'store'>): string[] {
     if (last?.status === 'bad') found.push(`${service.name}'s last backup (${last.id}) is bad: ${last.error ?? '?'}; see services:backups ${service.name}`);
   }
   return found;
+}
+
+/** Holds a restore may keep an app's requests waiting: past it they go on (to the database as it is by then). */
+const RESTORE_HOLD_MS = 5 * 60_000;
+
+/**
+ * services:restore NAME ID [--no-pause]: a fresh backup first (the state
+ * it replaces, to come back to), then the backup is put back; meanwhile the
+ * linked apps' requests wait at the router (they do not fail), unless
+ * --no-pause leaves them serving. A restore that fails leaves the data as
+ * it was (postgres: one transaction).
+ */
+export async function restoreService(
+  op: Op,
+  name: string | undefined,
+  id: string | undefined,
+  options: { pause: boolean },
+): Promise<{ restored: Backup; before: Backup }> {
+  const { services } = op;
+  const service = getService(services, op.caller, name);
+  const backup = getBackup(services, service, id);
+  if (backup.status !== 'good' || backup.counts === null)
+    throw new InvalidError(`backup ${backup.id} of ${service.name} is ${backup.status}, not good: restore a good one (services:backups ${service.name})`);
+  const before = await takeBackup(services, service, { trigger: `before restore of ${backup.id}`, user: op.caller.user }, op.progress);
+  const apps = services.store.backingServices.links({ serviceId: service.id }).map((l) => l.app);
+  const held = options.pause ? await holdApps(services, apps, op.progress) : [];
+  try {
+    op.progress.step(`Restoring backup ${backup.id} into ${service.name}${held.length ? ` (${held.join(', ')} paused)` : ''}`);
+    await services.serviceContainers.restore(
+      service,
+      services.store.backingServices.password(service.id),
+      services.backupFiles.read(service.id, backup.id),
+      Object.keys(backup.counts),
+      CHECK_READY_MS,
+    );
+  } finally {
+    for (const app of held) await letRequestsGo(services, app).catch((err: unknown) => services.log.error({ err, app }, 'could not let held requests go'));
+  }
+  op.progress.step(
+    `${service.name} holds backup ${backup.id} again (${countsSummary(backup.counts, service.kind)}); backup ${before.id} has what it held before`,
+  );
+  return { restored: backup, before };
+}
+
+/** Holds the requests of these apps (those with a release, not paused already); returns those it held. */
+async function holdApps(services: Services, apps: readonly string[], progress: Progress): Promise<string[]> {
+  const held: string[] = [];
+  try {
+    for (const app of apps) {
+      if (!services.store.releases.current(app) || services.store.apps.find(app)?.stopped) continue;
+      if (await holdRequests(services, app, 'restore', new Date(Date.now() + RESTORE_HOLD_MS))) {
+        held.push(app);
+        progress.info(`Holding ${app}'s requests`);
+      }
+    }
+  } catch (err) {
+    for (const app of held) await letRequestsGo(services, app).catch(() => undefined);
+    throw err;
+  }
+  return held;
 }

@@ -86,8 +86,8 @@ export async function letRequestsGo(deps: HoldDeps, app: string): Promise<void> 
 
 /**
  * Releases the holds whose time has come (pauses past their end, handovers
- * past their bound, and, at the server's start, the handovers of pushes that
- * died with it) and frees the released ones that have no request left. A
+ * past their bound, and, at the server's start, the handovers of pushes and
+ * the holds of restores that died with it) and frees the released ones that have no request left. A
  * hold whose process is gone is forgotten: its requests went with it.
  * Returns the holds it released, by app.
  */
@@ -102,7 +102,7 @@ export async function endDueHolds(deps: HoldDeps, now: Date, starting: boolean):
     else if (!deps.router.holdAlive(held)) {
       deps.store.routes.hold(r.app, null);
       changed = true;
-    } else if ((held.until !== null && new Date(held.until) <= now) || (starting && held.reason === 'handover')) {
+    } else if ((held.until !== null && new Date(held.until) <= now) || (starting && held.reason !== 'pause')) {
       due.push({ app: r.app, reason: held.reason });
     }
   }

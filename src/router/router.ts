@@ -54,7 +54,7 @@ export interface Hold {
 
 /** What a new hold is for, and the holds taken already (by id), which it may not reuse. */
 export interface HoldRequest {
-  reason: 'pause' | 'handover';
+  reason: 'pause' | 'handover' | 'restore';
   taken: ReadonlySet<string>;
   /** How many holds it must leave free for others (deploys' handovers keep some that pauses cannot take). */
   keepFree: number;

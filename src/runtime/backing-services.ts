@@ -1,12 +1,12 @@
 import { randomBytes } from 'node:crypto';
-import { PassThrough, type Readable, type Writable } from 'node:stream';
+import { PassThrough, Readable, type Writable } from 'node:stream';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { demuxLogs, isConflict, isNotFound, isNotModified, uniqueSuffix } from '../docker/client.js';
 import type { Engine } from '../docker/engine.js';
 import { LABEL_SERVICE_ID, databaseName, serviceResourceName, type BackingService } from '../domain/backing-service.js';
 import { ConflictError, ExternalError } from '../errors.js';
 import type { Logger } from '../log.js';
-import { scratchContainerSpec, serviceContainerSpec, serviceLabels } from './backing-service-spec.js';
+import { DATA_PATHS, scratchContainerSpec, serviceContainerSpec, serviceLabels } from './backing-service-spec.js';
 import { followLogs, type LogSource } from './log-follower.js';
 import type { LogLine } from './log-lines.js';
 import type { LogOptions } from './runtime.js';
@@ -15,6 +15,8 @@ import {
   POSTGRES_COUNTS_SQL,
   POSTGRES_DUMP_SCRIPT,
   POSTGRES_RESTORE,
+  POSTGRES_RESTORE_SCRIPT,
+  dropTablesNotIn,
   REDIS_DUMP_SCRIPT,
   REDIS_KEYSPACE,
   countsDiffer,
@@ -255,6 +257,46 @@ export class ServiceContainers {
     } finally {
       dump.stream.destroy();
       await scratch.remove();
+    }
+  }
+
+  /**
+   * Puts a dump back into the service: postgres in one transaction (the
+   * tables the dump lacks dropped, the others made again from it; any error
+   * leaves the database as it was), redis by stopping it, replacing its RDB
+   * and starting it again. `tables` are the dump's (postgres).
+   */
+  async restore(
+    service: BackingService,
+    password: string,
+    dump: { size: number; stream: Readable },
+    tables: readonly string[],
+    timeoutMs: number,
+  ): Promise<void> {
+    const found = await this.find(service);
+    if (!found) throw new ExternalError(`${service.name} has no container; services:restart ${service.name}`);
+    if (service.kind === 'redis') {
+      await this.engine.containers.stop(found.Id, 30).catch((err: unknown) => (isNotModified(err) ? undefined : Promise.reject(err as Error)));
+      try {
+        await this.engine.containers.putFile(found.Id, DATA_PATHS.redis, 'dump.rdb', dump.size, dump.stream);
+      } finally {
+        await this.ensure(service, password, timeoutMs);
+      }
+      return;
+    }
+    const dir = `/tmp/skiff-restore-${uniqueSuffix()}`;
+    const env = { ...authEnv(service, password), SKIFF_DIR: dir, SKIFF_DB: databaseName(service) };
+    try {
+      const made = await this.execIn(found.Id, ['mkdir', '-m', '700', dir], {}, new PassThrough().resume());
+      if (made.exitCode !== 0) throw new ExternalError(`could not make a place for the dump: ${lastLine(made.stderr)}`);
+      await this.engine.containers.putFile(found.Id, dir, 'dump', dump.size, dump.stream);
+      const pre = Buffer.from(dropTablesNotIn(tables));
+      await this.engine.containers.putFile(found.Id, dir, 'pre.sql', pre.length, Readable.from([pre]));
+      const restored = await this.execIn(found.Id, ['sh', '-c', POSTGRES_RESTORE_SCRIPT], env, new PassThrough().resume());
+      if (restored.exitCode !== 0) throw new ExternalError(`the restore failed and was rolled back: ${lastLine(restored.stderr)}`);
+    } finally {
+      dump.stream.destroy();
+      await this.execIn(found.Id, ['rm', '-rf', dir], {}, new PassThrough().resume()).catch(() => undefined);
     }
   }
 

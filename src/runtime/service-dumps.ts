@@ -35,6 +35,32 @@ test -s "$SKIFF_DIR/dump"`;
 /** Restores $SKIFF_FILE into $SKIFF_DB (emptied first with --clean), stopping at the first error. */
 export const POSTGRES_RESTORE = ['sh', '-c', 'pg_restore --exit-on-error --no-owner --clean --if-exists -U postgres -d "$SKIFF_DB" "$SKIFF_FILE"'];
 
+/**
+ * Restores $SKIFF_DIR/dump into $SKIFF_DB in one transaction: the tables
+ * the dump does not have go (pre.sql, written for the dump), those it has
+ * are dropped and made again from it. Any error rolls all of it back.
+ */
+export const POSTGRES_RESTORE_SCRIPT = `set -eu
+pg_restore --clean --if-exists --no-owner -f "$SKIFF_DIR/restore.sql" "$SKIFF_DIR/dump"
+psql -X -q -v ON_ERROR_STOP=1 --single-transaction -U postgres -d "$SKIFF_DB" -f "$SKIFF_DIR/pre.sql" -f "$SKIFF_DIR/restore.sql"`;
+
+/** SQL that drops every table that is not among the dump's (by their "schema.table" names), quoted as SQL literals. */
+export function dropTablesNotIn(tables: readonly string[]): string {
+  const literal = (s: string): string => `'${s.replace(/'/g, "''")}'`;
+  const keep = tables.length ? `ARRAY[${tables.map(literal).join(', ')}]::text[]` : `ARRAY[]::text[]`;
+  return `DO $skiff$
+DECLARE t record;
+BEGIN
+  FOR t IN SELECT n.nspname, c.relname FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace
+    WHERE c.relkind IN ('r', 'p') AND n.nspname NOT IN ('pg_catalog', 'information_schema') AND n.nspname NOT LIKE 'pg\\_%'
+      AND NOT (n.nspname || '.' || c.relname = ANY (${keep}))
+  LOOP
+    EXECUTE format('DROP TABLE IF EXISTS %I.%I CASCADE', t.nspname, t.relname);
+  END LOOP;
+END $skiff$;
+`;
+}
+
 /** Counts each table's rows, as the dump did. */
 export const POSTGRES_COUNT = ['sh', '-c', `psql -X -q -A -t -F '\t' -v ON_ERROR_STOP=1 -U postgres -d "$SKIFF_DB" -c "$SKIFF_SQL"`];
 

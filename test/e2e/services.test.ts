@@ -171,6 +171,49 @@ describe('services', () => {
     expect(JSON.parse(await ssh(['services:backups', cache, '--json']))[0].counts).toEqual({ db0: 3 });
   });
 
+  it('restores a backup while the app is paused: a fresh backup first, the rows come back, and no request fails', async () => {
+    const taken = await ssh(['services:backup', db]);
+    const id = /Backup (\d+) of/.exec(taken)![1];
+    expect((await httpRequest(`${url}items`, 'DELETE')).body.trim()).toBe('');
+    const failures: string[] = [];
+    let answered = 0;
+    let restoring = true;
+    const load = (async () => {
+      // Bounded: at most 400 requests, each within 30 s, only while the restore runs.
+      for (let i = 0; i < 400 && restoring; i++) {
+        const r = await httpGet(`${url}items`, 30_000).catch((err: Error) => ({ status: 0, body: err.message }));
+        if (r.status === 200) answered++;
+        else failures.push(`${r.status} ${r.body.trim()}`);
+      }
+    })();
+    const restore = await server.ssh(key, ['services:restore', db, id]);
+    restoring = false;
+    await load;
+    expect(restore.exitCode, restore.stderr).toBe(0);
+    expect(restore.stdout).toContain(`Holding ${app}'s requests`);
+    expect(restore.stdout).toContain(`${db} holds backup ${id} again (2 tables, 3 rows)`);
+    expect(failures).toEqual([]);
+    expect(answered).toBeGreaterThan(0);
+    expect(await items()).toBe('first,second');
+    const [before] = JSON.parse(await ssh(['services:backups', db, '--json']));
+    expect(before).toMatchObject({ status: 'good', trigger: `before restore of ${id}`, counts: { 'public.items': 0 } });
+  });
+
+  it('restores redis: the keys it held at the backup come back', async () => {
+    const [container] = (await execa('docker', ['ps', '-q', '--filter', `label=skiff.service=${cache}`])).stdout.split('\n');
+    const password = new URL(await ssh(['config:get', app, 'REDIS_URL'])).password;
+    const cli = (...args: string[]): Promise<string> =>
+      execa('docker', ['exec', '-e', `REDISCLI_AUTH=${password}`, container, 'redis-cli', ...args]).then((r) => r.stdout.trim());
+    const [good] = (JSON.parse(await ssh(['services:backups', cache, '--json'])) as { id: number; status: string }[]).filter((b) => b.status === 'good');
+    expect(await cli('FLUSHALL')).toBe('OK');
+    expect(await cli('DBSIZE')).toBe('0');
+    const restore = await server.ssh(key, ['services:restore', cache, String(good.id), '--no-pause']);
+    expect(restore.exitCode, restore.stderr).toBe(0);
+    const [after] = (await execa('docker', ['ps', '-q', '--filter', `label=skiff.service=${cache}`])).stdout.split('\n');
+    const dbsize = await execa('docker', ['exec', '-e', `REDISCLI_AUTH=${password}`, after, 'redis-cli', 'DBSIZE']);
+    expect(dbsize.stdout.trim()).toBe('3');
+  });
+
   it('destroys a service only once it is unlinked and confirmed, and nothing of it is left', async () => {
     const linked = await server.ssh(key, ['services:destroy', db, '--confirm', db]);
     expect(linked.exitCode).toBe(1);
