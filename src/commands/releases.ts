@@ -76,11 +76,18 @@ export const releasesCommands: CommandSpec[] = [
   {
     name: 'rollback',
     aliases: ['releases:rollback'],
-    usage: 'APP [vN] [--no-release-phase]',
-    summary: 'Release an earlier image and config again (default: the one before the current), without rebuilding',
-    audit: ({ positionals, values }) => ({ app: positionals[0], detail: { to: positionals[1] ?? 'previous', ...releasePhaseNote(values) } }),
+    usage: 'APP [vN] [--no-release-phase] [--with-data]',
+    summary:
+      'Release an earlier image and config again (default: the one before the current), without rebuilding; --with-data also takes the linked databases back to before the first later release phase',
+    audit: ({ positionals, values }) => ({
+      app: positionals[0],
+      detail: { to: positionals[1] ?? 'previous', ...releasePhaseNote(values), ...(values['with-data'] ? { withData: true } : {}) },
+    }),
     async run(ctx) {
-      await rollback(operation(ctx), ctx.positionals[0], ctx.positionals[1], { releasePhase: ctx.values['no-release-phase'] !== true });
+      await rollback(operation(ctx), ctx.positionals[0], ctx.positionals[1], {
+        releasePhase: ctx.values['no-release-phase'] !== true,
+        withData: ctx.values['with-data'] === true,
+      });
     },
   },
 ];

@@ -112,6 +112,7 @@ export async function destroyApp(op: Op, name: string): Promise<number> {
   services.repos.remove(name);
   fs.rmSync(path.join(services.config.buildsDir, name), { recursive: true, force: true });
   services.store.backingServices.unlinkApp(name);
+  services.store.backups.forgetApp(name);
   services.store.apps.remove(name);
   await applyRoutes(services).catch((err: unknown) => services.log.warn({ err, app: name }, 'routes not updated; the server does it when it starts'));
   services.log.info({ app: name, imagesLeft: left.length }, 'app destroyed');

@@ -2,7 +2,8 @@ import { PassThrough, type Writable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
 import { getService } from '../access/policy.js';
 import type { Backup, BackingService } from '../domain/backing-service.js';
-import { ExternalError, NotFoundError, InvalidError } from '../errors.js';
+import { ConflictError, DeployFailedError, ExternalError, NotFoundError, InvalidError } from '../errors.js';
+import type { Release } from '../domain/entities.js';
 import type { Progress } from '../output/progress.js';
 import { notifyWebhooks } from '../pipeline/notify.js';
 import { holdRequests, letRequestsGo } from '../pipeline/hold.js';
@@ -154,7 +155,11 @@ export async function downloadBackup({ services, caller }: Ask, name: string | u
 export function backupProblems(services: Pick<Services, 'store'>): string[] {
   const found: string[] = [];
   for (const service of services.store.backingServices.list()) {
-    const last = services.store.backups.list(service.id).find((b) => b.status !== 'running');
+    // The last to finish: a kept one checked again and found bad counts as much as a new one.
+    const last = services.store.backups
+      .list(service.id)
+      .filter((b) => b.finishedAt !== null)
+      .sort((a, b) => (b.finishedAt as string).localeCompare(a.finishedAt as string))[0];
     if (last?.status === 'bad') found.push(`${service.name}'s last backup (${last.id}) is bad: ${last.error ?? '?'}; see services:backups ${service.name}`);
   }
   return found;
@@ -194,7 +199,7 @@ export async function restoreService(
       CHECK_READY_MS,
     );
   } finally {
-    for (const app of held) await letRequestsGo(services, app).catch((err: unknown) => services.log.error({ err, app }, 'could not let held requests go'));
+    await letAppsGo(services, held);
   }
   op.progress.step(
     `${service.name} holds backup ${backup.id} again (${countsSummary(backup.counts, service.kind)}); backup ${before.id} has what it held before`,
@@ -218,4 +223,91 @@ async function holdApps(services: Services, apps: readonly string[], progress: P
     throw err;
   }
   return held;
+}
+
+/**
+ * Before a release phase runs (migrations): a proven backup of each
+ * postgres linked to the app, recorded with the release, so that
+ * rollback --with-data can take the data back to before it. A backup that
+ * is not good refuses the release.
+ */
+export async function backupBeforeRelease(services: Services, rel: Release, progress: Progress): Promise<void> {
+  for (const link of services.store.backingServices.links({ app: rel.app })) {
+    const service = services.store.backingServices.find(link.service);
+    if (service?.id !== link.serviceId || service.kind !== 'postgres') continue;
+    try {
+      const backup = await takeBackup(services, service, { trigger: `before the release phase of ${rel.app} v${rel.version}`, user: rel.pusher }, progress);
+      services.store.backups.recordForRelease(rel.app, rel.version, service.id, backup.id);
+    } catch (err) {
+      throw new DeployFailedError(
+        `no proven backup of ${service.name} before the release phase (${(err as Error).message}); v${rel.version} is not released`,
+        err,
+      );
+    }
+  }
+}
+
+/** What a rollback to `version` would take the data back to: the backups taken before the first release phase after it, if any ran. */
+export function dataAfter(
+  services: Pick<Services, 'store'>,
+  app: string,
+  version: number,
+): { version: number; backups: { serviceId: string; backupId: number }[] } | undefined {
+  const later = services.store.releases
+    .list(app)
+    .filter((r) => r.version > version)
+    .sort((a, b) => a.version - b.version);
+  for (const r of later) {
+    const backups = services.store.backups.forRelease(app, r.version);
+    if (backups.length) return { version: r.version, backups };
+  }
+  return undefined;
+}
+
+/**
+ * rollback --with-data: the linked apps' requests held (this app's and
+ * those of every other app linked to the same services), each database
+ * restored (after a fresh backup) to the backup taken before the release
+ * phase of `after`. Returns the apps it holds: the caller lets them go
+ * once the rollback's release is out.
+ */
+export async function restoreForRollback(
+  op: Op,
+  app: string,
+  after: { version: number; backups: { serviceId: string; backupId: number }[] },
+): Promise<string[]> {
+  const { services } = op;
+  const targets = after.backups.map(({ serviceId, backupId }) => {
+    const service = services.store.backingServices.list().find((s) => s.id === serviceId);
+    const backup = service && services.store.backups.find(serviceId, backupId);
+    if (!service || !backup || backup.status !== 'good' || backup.counts === null || !services.backupFiles.exists(serviceId, backupId))
+      throw new ConflictError(
+        `the backup taken before v${after.version}'s release phase is gone (its service destroyed, or pruned); rollback without --with-data`,
+      );
+    return { service, backup: { ...backup, counts: backup.counts } };
+  });
+  const apps = [...new Set([app, ...targets.flatMap((t) => services.store.backingServices.links({ serviceId: t.service.id }).map((l) => l.app))])];
+  const held = await holdApps(services, apps, op.progress);
+  try {
+    for (const { service, backup } of targets) {
+      await takeBackup(services, service, { trigger: `before rollback of ${app}`, user: op.caller.user }, op.progress);
+      op.progress.step(`Restoring ${service.name} to backup ${backup.id}, taken before v${after.version}'s release phase`);
+      await services.serviceContainers.restore(
+        service,
+        services.store.backingServices.password(service.id),
+        services.backupFiles.read(service.id, backup.id),
+        Object.keys(backup.counts),
+        CHECK_READY_MS,
+      );
+    }
+  } catch (err) {
+    await letAppsGo(services, held);
+    throw err;
+  }
+  return held;
+}
+
+/** Lets the held requests of these apps go. */
+export async function letAppsGo(services: Services, apps: readonly string[]): Promise<void> {
+  for (const app of apps) await letRequestsGo(services, app).catch((err: unknown) => services.log.error({ err, app }, 'could not let held requests go'));
 }

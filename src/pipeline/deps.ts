@@ -9,6 +9,8 @@ import type { ReleaseRegistry } from '../registry/registry.js';
 import type { AppRuntimes } from '../runtime/runtime.js';
 import type { VolumeStore } from '../runtime/volumes.js';
 import type { Store } from '../store/store.js';
+import type { Release } from '../domain/entities.js';
+import type { Progress } from '../output/progress.js';
 
 /** What the stages of a push use: each an interface, so a test can hand in a fake. */
 export interface PipelineDeps {
@@ -28,4 +30,11 @@ export interface PipelineDeps {
   volumes: VolumeStore;
   /** How the pipeline waits. */
   clock: Clock;
+  /** Takes a proven backup of the app's linked databases before its release phase runs (migrations), recorded with the release. */
+  releaseBackups: ReleaseBackups;
+}
+
+/** The backups a release phase is preceded by; a backup that fails refuses the release. */
+export interface ReleaseBackups {
+  beforeReleasePhase(rel: Release, progress: Progress): Promise<void>;
 }

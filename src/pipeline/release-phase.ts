@@ -48,13 +48,15 @@ export function releasePhaseCommands(rel: Pick<Release, 'processes' | 'scripts'>
  * killed), refuses the release.
  */
 export async function runReleasePhase(
-  deps: Pick<PipelineDeps, 'runtime' | 'config' | 'store' | 'registry'>,
+  deps: Pick<PipelineDeps, 'runtime' | 'config' | 'store' | 'registry' | 'releaseBackups'>,
   rel: Release,
   progress: Progress,
   signal: AbortSignal,
 ): Promise<void> {
   const commands = releasePhaseCommands(rel);
   if (commands.length === 0) return;
+  // Migrations may change the data: a proven backup of it first, that rollback --with-data can take back.
+  await deps.releaseBackups.beforeReleasePhase(rel, progress);
   const file = releaseLogPath(deps.config, rel.app, rel.version);
   fs.mkdirSync(path.dirname(file), { recursive: true, mode: 0o700 });
   const log = fs.createWriteStream(file, { mode: 0o600 });

@@ -25,6 +25,7 @@ import { SystemdRuntime, systemdIsInit } from '../runtime/systemd-runtime.js';
 import { Volumes } from '../runtime/volumes.js';
 import { ServiceContainers } from '../runtime/backing-services.js';
 import { BackupFiles } from '../store/backup-files.js';
+import { backupBeforeRelease } from '../operations/backups.js';
 import { openStore } from '../store/sqlite-store.js';
 import { SecretBox } from '../store/secret-box.js';
 
@@ -54,7 +55,7 @@ export function compose(config: Config, log: Logger): Services {
     ? new SystemdRuntime(engine, { unitDir: config.systemdDir, envDir: path.join(config.home, 'units'), stopTimeoutSeconds: config.stopTimeoutSeconds }, log)
     : undefined;
   const runtime = new Runtimes({ docker: containers, swarm, systemd }, (app) => parseRuntimeName(store.apps.find(app)?.runtime ?? config.runtime));
-  return {
+  const services: Services = {
     config,
     log,
     version: VERSION,
@@ -78,7 +79,11 @@ export function compose(config: Config, log: Logger): Services {
       new DockerfileBuilder(engine),
       new BuiltinStackBuilder(engine, { images: config.stackImages, caFile: config.buildCaFile }),
     ],
+    // Needs the services it is part of: set below.
+    releaseBackups: { beforeReleasePhase: () => Promise.reject(new Error('not composed yet')) },
   };
+  services.releaseBackups = { beforeReleasePhase: (rel, progress) => backupBeforeRelease(services, rel, progress) };
+  return services;
 }
 
 /** Where the router serves apps: plain HTTP on SKIFF_ROUTER_PORT, and HTTPS on SKIFF_ROUTER_TLS_PORT when SKIFF_ACME_EMAIL is set. */

@@ -350,4 +350,16 @@ export const MIGRATIONS: readonly { version: number; sql: string }[] = [
       CREATE INDEX backups_service ON backups(service_id, id);
     `,
   },
+  {
+    version: 25,
+    sql: `
+      CREATE TABLE release_backups (
+        app TEXT NOT NULL,
+        version INTEGER NOT NULL,
+        service_id TEXT NOT NULL,
+        backup_id INTEGER NOT NULL,
+        PRIMARY KEY (app, version, service_id)
+      );
+    `,
+  },
 ];

@@ -247,6 +247,12 @@ export interface BackupStore {
   remove(serviceId: string, id: number): void;
   /** Backups still running after the server stopped: marked bad. Returns them. */
   failAbandoned(): Backup[];
+  /** Records the backup taken of a linked service just before the release phase of app's release version. */
+  recordForRelease(app: string, version: number, serviceId: string, backupId: number): void;
+  /** The backups taken before the release phase of that release. */
+  forRelease(app: string, version: number): { serviceId: string; backupId: number }[];
+  /** apps:destroy: a later app of the name has none of them. */
+  forgetApp(app: string): void;
 }
 
 export interface Store {

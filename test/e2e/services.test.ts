@@ -115,16 +115,17 @@ describe('services', () => {
   it('counts a backup good only once it restored into a scratch copy and matched, and gives its pg_dump file back', async () => {
     await httpRequest(`${url}items?name=second`, 'POST');
     const backup = await ssh(['services:backup', db]);
-    expect(backup).toContain(`Backup 1 of ${db} is good: restored into a scratch copy, 2 tables, 3 rows as dumped`);
+    expect(backup).toMatch(new RegExp(`Backup \\d+ of ${db} is good: restored into a scratch copy, 2 tables, 3 rows as dumped`));
+    const id = Number(/Backup (\d+) of/.exec(backup)![1]);
     const [listed] = JSON.parse(await ssh(['services:backups', db, '--json']));
-    expect(listed).toMatchObject({ id: 1, status: 'good', trigger: 'manual', counts: { 'public.items': 2, 'public.schema_migrations': 1 }, error: null });
-    expect(JSON.parse(await ssh(['services:info', db, '--json'])).lastGoodBackup).toMatchObject({ id: 1 });
+    expect(listed).toMatchObject({ id, status: 'good', trigger: 'manual', counts: { 'public.items': 2, 'public.schema_migrations': 1 }, error: null });
+    expect(JSON.parse(await ssh(['services:info', db, '--json'])).lastGoodBackup).toMatchObject({ id });
     expect((await execa('docker', ['ps', '-aq', '--filter', 'label=skiff.service-check'])).stdout).toBe('');
 
-    const file = path.join(server.home, 'backups', listed.serviceId, '1.backup');
+    const file = path.join(server.home, 'backups', listed.serviceId, `${id}.backup`);
     expect(fs.statSync(file).mode & 0o777).toBe(0o600);
     expect(fs.readFileSync(file).includes('PGDMP')).toBe(false);
-    const download = await execa('ssh', [...sshOptions(key), '-p', String(server.port), 'git@127.0.0.1', 'services:backups:download', db, '1'], {
+    const download = await execa('ssh', [...sshOptions(key), '-p', String(server.port), 'git@127.0.0.1', 'services:backups:download', db, String(id)], {
       encoding: 'buffer',
     });
     expect(Buffer.from(download.stdout).subarray(0, 5).toString()).toBe('PGDMP');
@@ -132,31 +133,33 @@ describe('services', () => {
   });
 
   it('finds a backup whose file was changed on disk or cut short bad, says so in the listing, the trail and doctor, and a good one clears doctor', async () => {
+    const backup = async (): Promise<number> => Number(/Backup (\d+) of .* is good/.exec(await ssh(['services:backup', db]))![1]);
+    const first = await backup();
     const serviceId = JSON.parse(await ssh(['services:backups', db, '--json']))[0].serviceId;
     const file = (id: number): string => path.join(server.home, 'backups', serviceId, `${id}.backup`);
-    const flipped = fs.readFileSync(file(1));
+    const flipped = fs.readFileSync(file(first));
     flipped[Math.floor(flipped.length / 2)] ^= 0x01;
-    fs.writeFileSync(file(1), flipped);
-    const check = await server.ssh(key, ['services:backups:check', db, '1']);
+    fs.writeFileSync(file(first), flipped);
+    const check = await server.ssh(key, ['services:backups:check', db, String(first)]);
     expect(check.exitCode).toBe(1);
-    expect(check.stderr).toContain(`backup 1 of ${db} is bad`);
-    expect(JSON.parse(await ssh(['services:backups', db, '--json']))[0]).toMatchObject({ id: 1, status: 'bad' });
+    expect(check.stderr).toContain(`backup ${first} of ${db} is bad`);
+    expect(JSON.parse(await ssh(['services:backups', db, '--json']))[0]).toMatchObject({ id: first, status: 'bad' });
     const doctor = await server.cli(['doctor']);
     expect(doctor.exitCode).toBe(1);
-    expect(doctor.stdout).toContain(`FAIL  backups: ${db}'s last backup (1) is bad`);
+    expect(doctor.stdout).toContain(`FAIL  backups: ${db}'s last backup (${first}) is bad`);
     const events = JSON.parse(await ssh(['events', '--json'])) as { action: string; detail: { service?: string; backup?: number } }[];
-    expect(events.find((e) => e.action === 'backup.failed')?.detail).toMatchObject({ service: db, backup: 1 });
-    const download = await server.ssh(key, ['services:backups:download', db, '1']);
+    expect(events.find((e) => e.action === 'backup.failed')?.detail).toMatchObject({ service: db, backup: first });
+    const download = await server.ssh(key, ['services:backups:download', db, String(first)]);
     expect(download.exitCode).toBe(1);
 
-    expect(await ssh(['services:backup', db])).toContain(`Backup 2 of ${db} is good`);
+    const second = await backup();
     expect((await server.cli(['doctor'])).stdout).toContain("ok    backups: no service's last backup is bad");
-    fs.truncateSync(file(2), Math.floor(fs.statSync(file(2)).size / 2));
-    const cut = await server.ssh(key, ['services:backups:check', db, '2']);
+    fs.truncateSync(file(second), Math.floor(fs.statSync(file(second)).size / 2));
+    const cut = await server.ssh(key, ['services:backups:check', db, String(second)]);
     expect(cut.exitCode).toBe(1);
-    expect(cut.stderr).toContain(`backup 2 of ${db} is bad`);
-    expect((await server.cli(['doctor'])).stdout).toContain(`${db}'s last backup (2) is bad`);
-    expect(await ssh(['services:backup', db])).toContain(`Backup 3 of ${db} is good`);
+    expect(cut.stderr).toContain(`backup ${second} of ${db} is bad`);
+    expect((await server.cli(['doctor'])).stdout).toContain(`${db}'s last backup (${second}) is bad`);
+    await backup();
     expect((await server.cli(['doctor'])).stdout).toContain("ok    backups: no service's last backup is bad");
     expect((await execa('docker', ['ps', '-aq', '--filter', 'label=skiff.service-check'])).stdout).toBe('');
   });
@@ -214,6 +217,38 @@ describe('services', () => {
     expect(dbsize.stdout.trim()).toBe('3');
   });
 
+  it('takes a proven backup before each release phase, and rollback --with-data brings a dropped column and its values back', async () => {
+    expect((await httpRequest(`${url}items?name=third&note=n3`, 'POST')).body.trim()).toBe('first,second,third:n3');
+    const before = (JSON.parse(await ssh(['releases', app, '--json'])) as { version: number }[])[0].version;
+    const repo = await fixtureRepo('node-postgres', (d) =>
+      fs.writeFileSync(path.join(d, 'migrations', '002-drop-note.sql'), 'ALTER TABLE items DROP COLUMN note;\n'),
+    );
+    const push = await server.git(key, repo, ['push', '--force', server.remote(app), 'main']);
+    expect(push.exitCode, push.stderr).toBe(0);
+    expect(push.stderr).toMatch(new RegExp(`Backup \\d+ of ${db} is good`));
+    expect(push.stderr).toContain('migrated 002-drop-note.sql');
+    expect(await items()).toBe('first,second,third');
+    const dropped = (JSON.parse(await ssh(['releases', app, '--json'])) as { version: number }[])[0].version;
+    const backups = JSON.parse(await ssh(['services:backups', db, '--json'])) as { trigger: string }[];
+    expect(backups.some((b) => b.trigger === `before the release phase of ${app} v${dropped}`)).toBe(true);
+
+    const rolled = await server.ssh(key, ['rollback', app, `v${before}`, '--with-data']);
+    expect(rolled.exitCode, rolled.stderr).toBe(0);
+    expect(rolled.stdout).toContain(`Holding ${app}'s requests`);
+    expect(rolled.stdout).toContain(`Restoring ${db} to backup`);
+    expect(await items()).toBe('first,second,third:n3');
+
+    // Forward again (the column goes again), then back without --with-data: said, and the data stays.
+    expect((await server.ssh(key, ['rollback', app, `v${dropped}`])).exitCode).toBe(0);
+    expect(await items()).toBe('first,second,third');
+    const plain = await server.ssh(key, ['rollback', app, `v${before}`]);
+    expect(plain.exitCode, plain.stderr).toBe(0);
+    expect(plain.stdout + plain.stderr).toContain(
+      `v${dropped}'s release phase ran on the linked database: its data may be ahead of v${before}'s code (rollback ${app} v${before} --with-data`,
+    );
+    expect(await items()).toBe('first,second,third');
+  });
+
   it('destroys a service only once it is unlinked and confirmed, and nothing of it is left', async () => {
     const linked = await server.ssh(key, ['services:destroy', db, '--confirm', db]);
     expect(linked.exitCode).toBe(1);
@@ -223,7 +258,7 @@ describe('services', () => {
     expect(failed.exitCode).toBe(1);
     expect(failed.stderr).toContain('the release command exited with status 1');
     expect(JSON.parse(await ssh(['services:info', db, '--json'])).links).toEqual([{ app, variable: 'DATABASE_URL' }]);
-    expect(await items()).toBe('first,second');
+    expect(await items()).toBe('first,second,third');
     expect(await ssh(['services:unlink', db, app, '--no-release-phase'])).toContain(`${app} no longer has ${db} (DATABASE_URL)`);
     expect((await httpGet(`${url}items`)).status).toBe(500);
     expect(JSON.parse(await ssh(['config', app, '--json'])).DATABASE_URL).toBeUndefined();

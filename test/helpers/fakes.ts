@@ -249,6 +249,7 @@ export function fakeServices(home: string, app: string, env: Record<string, stri
     },
     builders: [builder],
     clock: instantClock,
+    releaseBackups: { beforeReleasePhase: async () => {} },
     backupFiles: new BackupFiles(path.join(home, 'backups'), SecretBox.ephemeral()),
     // Services' containers need the engine: their tests are end-to-end.
     serviceContainers: new Proxy({} as Services['serviceContainers'], {

@@ -183,6 +183,20 @@ export class SqliteBackups implements BackupStore {
     this.db.prepare('DELETE FROM backups WHERE service_id = ? AND id = ?').run(serviceId, id);
   }
 
+  recordForRelease(app: string, version: number, serviceId: string, backupId: number): void {
+    this.db.prepare('INSERT OR REPLACE INTO release_backups (app, version, service_id, backup_id) VALUES (?, ?, ?, ?)').run(app, version, serviceId, backupId);
+  }
+
+  forRelease(app: string, version: number): { serviceId: string; backupId: number }[] {
+    return (
+      this.db.prepare('SELECT service_id, backup_id FROM release_backups WHERE app = ? AND version = ? ORDER BY service_id').all(app, version) as Row[]
+    ).map((r) => ({ serviceId: String(r.service_id), backupId: Number(r.backup_id) }));
+  }
+
+  forgetApp(app: string): void {
+    this.db.prepare('DELETE FROM release_backups WHERE app = ?').run(app);
+  }
+
   failAbandoned(): Backup[] {
     const rows = this.db.prepare("SELECT * FROM backups WHERE status = 'running'").all() as Row[];
     this.db.prepare("UPDATE backups SET status = 'bad', error = 'the server stopped while it ran', finished_at = ? WHERE status = 'running'").run(now());
