@@ -15,7 +15,7 @@ import { formatLogLine } from '../runtime/log-lines.js';
 import { formatBytes, table, writeJson } from './args.js';
 import type { CommandSpec } from './command.js';
 import { operation } from './operation-io.js';
-import { backupService, countsSummary, downloadBackup, listBackups, recheckBackup, restoreService } from '../operations/backups.js';
+import { backupService, countsSummary, downloadBackup, listBackups, recheckBackup, restoreService, scheduleBackups } from '../operations/backups.js';
 import { releasePhaseNote } from './audit.js';
 
 const MAX_LINES = 10_000;
@@ -85,6 +85,7 @@ export const servicesCommands: CommandSpec[] = [
           ['Size:', formatBytes(info.bytes)],
           ['Owner:', info.owner],
           ['Linked:', info.links.map((l) => `${l.app} (${l.variable})`).join(', ') || '-'],
+          ['Backups:', info.schedule ? `at ${info.schedule.cron} (UTC), the newest ${info.schedule.keep} kept` : 'when asked (services:backups:schedule)'],
           ['Last good backup:', lastGood(info)],
           ['Last backup:', last],
         ]),
@@ -211,6 +212,23 @@ export const servicesCommands: CommandSpec[] = [
     }),
     async run(ctx) {
       await restoreService(operation(ctx), ctx.positionals[0], ctx.positionals[1], { pause: ctx.values['no-pause'] !== true });
+    },
+  },
+  {
+    name: 'services:backups:schedule',
+    usage: 'NAME CRON|off [--keep N]',
+    summary: 'Back a service up at each time a cron schedule names (UTC, e.g. "0 3 * * *"), keeping the newest N (default 7); off stops it',
+    audit: ({ positionals, values }) => ({
+      app: null,
+      detail: { service: positionals[0] ?? null, schedule: positionals[1] ?? null, ...(values.keep ? { keep: String(values.keep) } : {}) },
+    }),
+    async run({ positionals, values, io, services, caller }) {
+      const service = scheduleBackups({ services, caller }, positionals[0], positionals[1], values.keep === undefined ? undefined : String(values.keep));
+      io.stdout.write(
+        service.schedule
+          ? `${STEP}${service.name} is backed up at ${service.schedule.cron} (UTC); the newest ${service.schedule.keep} are kept\n`
+          : `${STEP}${service.name} has no backup schedule\n`,
+      );
     },
   },
 ];

@@ -21,7 +21,18 @@ export interface BackingService {
   image: string;
   owner: string;
   createdAt: string;
+  /** services:backups:schedule: when backups are taken (cron, UTC), how many of them are kept, since when. */
+  schedule: BackupSchedule | null;
 }
+
+export interface BackupSchedule {
+  cron: string;
+  keep: number;
+  since: string;
+}
+
+/** Scheduled backups a service may keep. */
+export const MAX_KEEP = 100;
 
 /** A link: the service's URL is the app's config var `variable`. */
 export interface ServiceLink {

@@ -33,6 +33,7 @@ export interface ServiceInfo {
   state: string;
   bytes: number | null;
   links: { app: string; variable: string }[];
+  schedule: BackingService['schedule'];
   lastGoodBackup: { id: number; at: string; ageSeconds: number } | null;
   lastBackup: Pick<Backup, 'id' | 'status' | 'startedAt' | 'error'> | null;
 }
@@ -95,6 +96,7 @@ async function describe(services: Services, service: BackingService): Promise<Se
     state: state.state,
     bytes: state.bytes,
     links: services.store.backingServices.links({ serviceId: service.id }).map((l) => ({ app: l.app, variable: l.variable })),
+    schedule: service.schedule,
     lastGoodBackup: good
       ? { id: good.id, at: good.finishedAt ?? good.startedAt, ageSeconds: Math.round((Date.now() - Date.parse(good.finishedAt ?? good.startedAt)) / 1000) }
       : null,

@@ -1,10 +1,12 @@
 import { PassThrough, type Writable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
 import { getService } from '../access/policy.js';
-import type { Backup, BackingService } from '../domain/backing-service.js';
+import { MAX_KEEP, type Backup, type BackingService } from '../domain/backing-service.js';
 import { ConflictError, DeployFailedError, ExternalError, NotFoundError, InvalidError } from '../errors.js';
 import type { Release } from '../domain/entities.js';
-import type { Progress } from '../output/progress.js';
+import { Progress } from '../output/progress.js';
+import { checkSchedule, nextRun, periodMs } from '../domain/cron.js';
+import { printable } from '../domain/app-name.js';
 import { notifyWebhooks } from '../pipeline/notify.js';
 import { holdRequests, letRequestsGo } from '../pipeline/hold.js';
 import type { Ask, Op, Services } from './operation.js';
@@ -103,14 +105,66 @@ function failed(
   return new ExternalError(`backup ${backup.id} of ${service.name} is bad: ${why}`, err);
 }
 
-/** The oldest backups past KEEP_BACKUPS go, files and records; the newest good one stays whatever its age. */
+/**
+ * Backups that go, files and records: scheduled ones past the schedule's
+ * --keep, and any past KEEP_BACKUPS; the newest good one stays whatever its
+ * age.
+ */
 function pruneBackups(services: Services, service: BackingService): void {
   const all = services.store.backups.list(service.id).filter((b) => b.status !== 'running');
   const newestGood = all.find((b) => b.status === 'good');
-  for (const b of all.slice(KEEP_BACKUPS)) {
+  const keep = service.schedule?.keep;
+  const scheduled = all.filter((b) => b.trigger === SCHEDULED);
+  const going = new Set([...all.slice(KEEP_BACKUPS), ...(keep === undefined ? [] : scheduled.slice(keep))]);
+  for (const b of going) {
     if (b.id === newestGood?.id) continue;
     services.backupFiles.remove(service.id, b.id);
     services.store.backups.remove(service.id, b.id);
+  }
+}
+
+/** The trigger of a scheduled backup. */
+const SCHEDULED = 'schedule';
+
+/**
+ * services:backups:schedule NAME CRON|off [--keep N]: a backup at each time
+ * the schedule names (UTC), taken by the server, the newest N of them kept.
+ */
+export function scheduleBackups({ services, caller }: Ask, name: string | undefined, cron: string | undefined, keep: string | undefined): BackingService {
+  const service = getService(services, caller, name);
+  if (cron === undefined) throw new InvalidError(`say when: services:backups:schedule ${service.name} "0 3 * * *" [--keep N], or off`);
+  if (cron === 'off') {
+    if (keep !== undefined) throw new InvalidError('--keep goes with a schedule, not with off');
+    services.store.backingServices.setSchedule(service.id, null);
+  } else {
+    try {
+      checkSchedule(cron, services.config.cron);
+    } catch (err) {
+      throw new InvalidError(`invalid schedule '${printable(cron)}': ${(err as Error).message}`);
+    }
+    const n = keep === undefined ? 7 : Number(keep);
+    if (!Number.isInteger(n) || n < 1 || n > MAX_KEEP) throw new InvalidError(`--keep takes a whole number from 1 to ${MAX_KEEP}`);
+    services.store.backingServices.setSchedule(service.id, { cron, keep: n, since: new Date().toISOString() });
+  }
+  return services.store.backingServices.find(service.name) as BackingService;
+}
+
+/**
+ * The server's round: each service whose schedule named a time since its
+ * last scheduled backup (or since the schedule was set) gets one now, one
+ * service after another; a server that was down catches up once.
+ */
+export async function takeDueBackups(services: Services, now = new Date()): Promise<void> {
+  for (const service of services.store.backingServices.list()) {
+    if (!service.schedule) continue;
+    const scheduled = services.store.backups.list(service.id).filter((b) => b.trigger === SCHEDULED);
+    if (scheduled.some((b) => b.status === 'running')) continue;
+    const since = scheduled[0]?.startedAt ?? service.schedule.since;
+    const next = nextRun(service.schedule.cron, new Date(since), services.config.cron);
+    if (next === null || next > now) continue;
+    await takeBackup(services, service, { trigger: SCHEDULED, user: 'skiff' }, new Progress([])).catch((err: unknown) =>
+      services.log.warn({ err, service: service.name }, 'scheduled backup failed'),
+    );
   }
 }
 
@@ -151,10 +205,21 @@ export async function downloadBackup({ services, caller }: Ask, name: string | u
   }
 }
 
-/** For doctor: services whose last backup is bad. */
-export function backupProblems(services: Pick<Services, 'store'>): string[] {
+/** For doctor: services whose last backup is bad, or whose newest good one is older than two periods of their schedule. */
+export function backupProblems(services: Pick<Services, 'store' | 'config'>, now = new Date()): string[] {
   const found: string[] = [];
   for (const service of services.store.backingServices.list()) {
+    const schedule = service.schedule;
+    const period = schedule && periodMs(schedule.cron, now, services.config.cron);
+    if (schedule && period) {
+      const good = services.store.backups.list(service.id).find((b) => b.status === 'good')?.finishedAt;
+      // Counted from the later of the newest good backup and the schedule's start: a new schedule has two periods to make one.
+      const since = good !== undefined && good !== null && good > schedule.since ? good : schedule.since;
+      if (now.getTime() - Date.parse(since) > 2 * period)
+        found.push(
+          `${service.name} has had no good backup since ${since}, more than two periods of its schedule (${schedule.cron}); see services:backups ${service.name}`,
+        );
+    }
     // The last to finish: a kept one checked again and found bad counts as much as a new one.
     const last = services.store.backups
       .list(service.id)

@@ -4,7 +4,7 @@ import { caddyConfig } from '../router/caddy-config.js';
 import { serveCertificateAsk } from '../router/certificate-ask.js';
 import { routerServe } from './compose.js';
 
-/* The server's chores: the router's watchdog, certificates, pauses' ends, review apps' expiry. */
+/* The server's chores: the router's watchdog, certificates, pauses' ends, review apps' expiry, scheduled backups. */
 
 /**
  * Runs a server chore every `ms` (and once now, when asked), never two at
@@ -99,4 +99,12 @@ export async function superviseRouter(services: Services): Promise<void> {
     }
   };
   setInterval(() => void check(), 2000).unref();
+}
+
+/** Scheduled backups (services:backups:schedule): due ones are taken, one at a time, checked every second. */
+export function backUpWhenDue(services: Services): void {
+  everyNow(services, 1000, 'could not take the scheduled backups', async () => {
+    const { takeDueBackups } = await import('../operations/backups.js');
+    await takeDueBackups(services);
+  });
 }

@@ -2,7 +2,7 @@ import type { Config } from '../config.js';
 import { createEngine } from '../docker/engine.js';
 import { createLogger } from '../log.js';
 import { appUrl } from '../pipeline/route.js';
-import { expireReviewAppsNowAndThen, resumePausesWhenDue, superviseRouter, watchCertificates } from './chores.js';
+import { backUpWhenDue, expireReviewAppsNowAndThen, resumePausesWhenDue, superviseRouter, watchCertificates } from './chores.js';
 import { VERSION, compose } from './compose.js';
 
 /** `skiff server`: the router, start-up reconcile, the cron scheduler and the chores, then the SSH and HTTP doors. */
@@ -29,6 +29,7 @@ export async function runServer(config: Config): Promise<void> {
   await scheduler.start();
   expireReviewAppsNowAndThen(services);
   resumePausesWhenDue(services);
+  backUpWhenDue(services);
   const server = createSshServer({ services, hostKey: ensureHostKey(config.hostKeyPath) });
   await new Promise<void>((resolve, reject) => {
     server.once('error', reject);

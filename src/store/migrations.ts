@@ -362,4 +362,12 @@ export const MIGRATIONS: readonly { version: number; sql: string }[] = [
       );
     `,
   },
+  {
+    version: 26,
+    sql: `
+      ALTER TABLE backing_services ADD COLUMN backup_schedule TEXT;
+      ALTER TABLE backing_services ADD COLUMN backup_keep INTEGER;
+      ALTER TABLE backing_services ADD COLUMN backup_schedule_since TEXT;
+    `,
+  },
 ];

@@ -1,4 +1,4 @@
-import type { Backup, BackingService, ServiceLink } from '../domain/backing-service.js';
+import type { Backup, BackingService, BackupSchedule, ServiceLink } from '../domain/backing-service.js';
 import type { Maintenance } from '../domain/maintenance.js';
 import type { Stage } from '../domain/pipeline.js';
 import type { FormationEntry } from '../domain/formation.js';
@@ -224,7 +224,9 @@ export interface CertificateStore {
 /** Backing services (services:*), their sealed passwords, and their links to apps. */
 export interface BackingServiceStore {
   /** Refuses a name that is taken, and an owner's service beyond ownerLimit (0: no limit), counted in the same transaction. */
-  create(service: Omit<BackingService, 'createdAt'>, password: string, ownerLimit: number): BackingService;
+  create(service: Omit<BackingService, 'createdAt' | 'schedule'>, password: string, ownerLimit: number): BackingService;
+  /** null: no scheduled backups. */
+  setSchedule(id: string, schedule: BackupSchedule | null): void;
   find(name: string): BackingService | undefined;
   list(): BackingService[];
   password(id: string): string;

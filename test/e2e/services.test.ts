@@ -3,7 +3,7 @@ import path from 'node:path';
 import { execa } from 'execa';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { NODE_IMAGE, SERVICE_IMAGES } from '../helpers/base-image.js';
-import { SkiffServer, fixtureRepo, httpGet, httpRequest, makeKey, removeDockerLeftovers, sshOptions, tempDir, uniqueApp } from '../helpers/skiff.js';
+import { SkiffServer, fixtureRepo, httpGet, httpRequest, makeKey, removeDockerLeftovers, sshOptions, tempDir, uniqueApp, waitFor } from '../helpers/skiff.js';
 
 const inspect = async (name: string): Promise<Record<string, any>> => JSON.parse((await execa('docker', ['inspect', name])).stdout)[0];
 
@@ -24,6 +24,8 @@ describe('services', () => {
       ...SERVICE_IMAGES,
       SKIFF_STACK_NODE_IMAGE: NODE_IMAGE,
       SKIFF_BUILD_CA_FILE: '/etc/ssl/certs/ca-certificates.crt',
+      // Schedules of seconds, so that scheduled backups come within a test.
+      SKIFF_CRON_SECONDS: '1',
     });
     key = await makeKey(tempDir('keys'), 'admin');
     await server.cli(['keys:add', 'alice', '--admin'], fs.readFileSync(`${key}.pub`, 'utf8'));
@@ -200,6 +202,42 @@ describe('services', () => {
     expect(await items()).toBe('first,second');
     const [before] = JSON.parse(await ssh(['services:backups', db, '--json']));
     expect(before).toMatchObject({ status: 'good', trigger: `before restore of ${id}`, counts: { 'public.items': 0 } });
+  });
+
+  it('takes backups on a schedule, keeping the newest --keep of them, until it is turned off', async () => {
+    const scheduled = async (): Promise<number[]> =>
+      (JSON.parse(await ssh(['services:backups', cache, '--json'])) as { id: number; trigger: string; status: string }[])
+        .filter((b) => b.trigger === 'schedule' && b.status === 'good')
+        .map((b) => b.id);
+    const bad = await server.ssh(key, ['services:backups:schedule', cache, "'every day'"]);
+    expect(bad.exitCode).toBe(1);
+    expect(bad.stderr).toContain("invalid schedule 'every day'");
+    expect(await ssh(['services:backups:schedule', cache, "'*/2 * * * * *'", '--keep', '2'])).toContain(
+      `${cache} is backed up at */2 * * * * * (UTC); the newest 2 are kept`,
+    );
+    expect(await ssh(['services:info', cache])).toContain('at */2 * * * * * (UTC), the newest 2 kept');
+    // Three scheduled backups seen, two of them kept.
+    const seen = new Set<number>();
+    let ids: number[] = [];
+    await waitFor(
+      async () => {
+        ids = await scheduled();
+        for (const id of ids) seen.add(id);
+        return seen.size >= 3 && ids.length === 2;
+      },
+      60_000,
+      () => `scheduled backups seen: ${[...seen].join(', ')}; kept: ${ids.join(', ')}`,
+    );
+    expect(await ssh(['services:backups:schedule', cache, 'off'])).toContain(`${cache} has no backup schedule`);
+    // One that began before the schedule went off may still finish.
+    await waitFor(
+      async () => !(JSON.parse(await ssh(['services:backups', cache, '--json'])) as { status: string }[]).some((b) => b.status === 'running'),
+      30_000,
+      'the last scheduled backup to finish',
+    );
+    const after = await scheduled();
+    await new Promise((r) => setTimeout(r, 3000));
+    expect((await scheduled()).at(0)).toBe(after.at(0));
   });
 
   it('restores redis: the keys it held at the backup come back', async () => {

@@ -10,8 +10,18 @@ import { scratchContainerSpec, serviceContainerSpec } from '../../src/runtime/ba
 import { SecretBox } from '../../src/store/secret-box.js';
 import { openStore } from '../../src/store/sqlite-store.js';
 import { configOf, configOrigins } from '../../src/pipeline/app-config.js';
+import { backupProblems } from '../../src/operations/backups.js';
 
-const pg = { id: '0123456789abcdef', name: 'orders-db', kind: 'postgres' as const, version: '15', image: 'postgres:15', owner: 'alice', createdAt: '' };
+const pg = {
+  id: '0123456789abcdef',
+  name: 'orders-db',
+  kind: 'postgres' as const,
+  version: '15',
+  image: 'postgres:15',
+  owner: 'alice',
+  createdAt: '',
+  schedule: null,
+};
 const bounds = { memory: 512 * 1024 * 1024, cpus: null, pids: 256 };
 
 describe('backing services, as values', () => {
@@ -138,5 +148,28 @@ describe('sealed backup files', () => {
     fs.truncateSync(file, 20);
     expect(() => box.openFile(file)).toThrow('is not a sealed file');
     expect(fs.readdirSync(dir)).toEqual(['b']);
+  });
+});
+
+describe('scheduled backups, as doctor sees them', () => {
+  it('fails a service whose newest good backup is older than two periods of its schedule, giving a new schedule two periods', () => {
+    const s = openStore(':memory:', SecretBox.ephemeral());
+    s.backingServices.create(pg, 'p', 0);
+    const config = { cron: { seconds: false, timeoutSeconds: 1, maxRunning: 1 } } as never;
+    const services = { store: s, config };
+    const now = new Date();
+    const minutesAgo = (n: number): string => new Date(now.getTime() - n * 60_000).toISOString();
+    s.backingServices.setSchedule(pg.id, { cron: '* * * * *', keep: 3, since: minutesAgo(1) });
+    expect(backupProblems(services, now)).toEqual([]);
+    s.backingServices.setSchedule(pg.id, { cron: '* * * * *', keep: 3, since: minutesAgo(5) });
+    expect(backupProblems(services, now)).toEqual([
+      `orders-db has had no good backup since ${minutesAgo(5)}, more than two periods of its schedule (* * * * *); see services:backups orders-db`,
+    ]);
+    const b = s.backups.start({ serviceId: pg.id, service: pg.name, trigger: 'schedule' });
+    s.backups.finish(b.id, { status: 'good', bytes: 1, counts: {}, error: null });
+    expect(backupProblems(services, now)).toEqual([]);
+    const bad = s.backups.start({ serviceId: pg.id, service: pg.name, trigger: 'schedule' });
+    s.backups.finish(bad.id, { status: 'bad', bytes: null, counts: null, error: 'the dump failed: no' });
+    expect(backupProblems(services, now)).toEqual([`orders-db's last backup (${bad.id}) is bad: the dump failed: no; see services:backups orders-db`]);
   });
 });

@@ -1,5 +1,5 @@
 import { ConflictError } from '../../errors.js';
-import type { Backup, BackingService, ServiceKind, ServiceLink } from '../../domain/backing-service.js';
+import type { Backup, BackingService, BackupSchedule, ServiceKind, ServiceLink } from '../../domain/backing-service.js';
 import type { SecretBox } from '../secret-box.js';
 import type { BackingServiceStore, BackupStore } from '../store.js';
 import { type Db, type Row, isUniqueViolation, now } from './db.js';
@@ -13,6 +13,10 @@ function toService(r: Row): BackingService {
     image: String(r.image),
     owner: String(r.owner),
     createdAt: String(r.created_at),
+    schedule:
+      r.backup_schedule === null || r.backup_schedule === undefined
+        ? null
+        : { cron: String(r.backup_schedule), keep: Number(r.backup_keep), since: String(r.backup_schedule_since) },
   };
 }
 
@@ -36,7 +40,7 @@ export class SqliteBackingServices implements BackingServiceStore {
     private readonly box: SecretBox,
   ) {}
 
-  create(service: Omit<BackingService, 'createdAt'>, password: string, ownerLimit: number): BackingService {
+  create(service: Omit<BackingService, 'createdAt' | 'schedule'>, password: string, ownerLimit: number): BackingService {
     return this.db
       .transaction(() => {
         // Counted in the creation's transaction: two creations at once cannot both take the last place.
@@ -56,9 +60,15 @@ export class SqliteBackingServices implements BackingServiceStore {
           if (isUniqueViolation(err)) throw new ConflictError(`service ${service.name} exists already`);
           throw err;
         }
-        return { ...service, createdAt };
+        return { ...service, createdAt, schedule: null };
       })
       .immediate();
+  }
+
+  setSchedule(id: string, schedule: BackupSchedule | null): void {
+    this.db
+      .prepare('UPDATE backing_services SET backup_schedule = ?, backup_keep = ?, backup_schedule_since = ? WHERE id = ?')
+      .run(schedule?.cron ?? null, schedule?.keep ?? null, schedule?.since ?? null, id);
   }
 
   find(name: string): BackingService | undefined {
