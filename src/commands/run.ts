@@ -2,6 +2,7 @@ import { ConflictError, UsageError } from '../errors.js';
 import { getApp } from '../access/policy.js';
 import { oneOffSpec } from '../pipeline/one-off.js';
 import type { CommandSpec } from './command.js';
+import { withAttachedIO } from './operation-io.js';
 
 const USAGE = 'APP [--] COMMAND [ARGS...]';
 
@@ -27,22 +28,7 @@ export const runCommands: CommandSpec[] = [
       const rel = services.store.releases.current(app.name);
       if (!rel) throw new ConflictError(`${app.name} has no release v${app.currentRelease}`);
       services.log.info({ app: app.name, release: rel.version, command: command[0] }, 'one-off run');
-      const stdin = io.stdin as NodeJS.ReadStream;
-      // On the host, a terminal is put in raw mode so keys reach the container as typed.
-      const hostTty = stdin.isTTY === true && typeof stdin.setRawMode === 'function';
-      if (hostTty) stdin.setRawMode(true);
-      try {
-        return await services.runtime.run(oneOffSpec(services, rel, command), {
-          stdin: io.stdin,
-          stdout: io.tty ? (io.rawStdout ?? io.stdout) : io.stdout,
-          stderr: io.stderr,
-          tty: io.tty,
-          onResize: io.onResize,
-          signal: io.signal,
-        });
-      } finally {
-        if (hostTty) stdin.setRawMode(false);
-      }
+      return withAttachedIO(io, (attached) => services.runtime.run(oneOffSpec(services, rel, command), attached));
     },
   },
 ];

@@ -1,5 +1,6 @@
 import { InvalidError } from '../errors.js';
 import {
+  connectService,
   createService,
   destroyService,
   linkService,
@@ -14,7 +15,7 @@ import { HEADING, STEP } from '../output/progress.js';
 import { formatLogLine } from '../runtime/log-lines.js';
 import { formatBytes, table, writeJson } from './args.js';
 import type { CommandSpec } from './command.js';
-import { operation } from './operation-io.js';
+import { operation, withAttachedIO } from './operation-io.js';
 import { backupService, countsSummary, downloadBackup, listBackups, recheckBackup, restoreService, scheduleBackups } from '../operations/backups.js';
 import { releasePhaseNote } from './audit.js';
 
@@ -229,6 +230,16 @@ export const servicesCommands: CommandSpec[] = [
           ? `${STEP}${service.name} is backed up at ${service.schedule.cron} (UTC); the newest ${service.schedule.keep} are kept\n`
           : `${STEP}${service.name} has no backup schedule\n`,
       );
+    },
+  },
+  {
+    name: 'services:connect',
+    rawOutput: true,
+    usage: 'NAME',
+    summary: 'Open psql or redis-cli on a service (ssh -t for a terminal); input from a pipe runs as a script',
+    audit: serviceAudit,
+    async run({ positionals, io, services, caller }) {
+      return withAttachedIO(io, (attached) => connectService({ services, caller }, positionals[0], attached));
     },
   },
 ];

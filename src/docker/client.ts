@@ -89,3 +89,10 @@ export function demuxLogs(buf: Buffer): string {
   }
   return i === 0 ? buf.toString() : out;
 }
+
+/** What the engine said went wrong (its JSON message), else the error's own. */
+export function dockerMessage(err: unknown): string {
+  const json = (err as { json?: { message?: string } }).json;
+  if (json?.message) return json.message;
+  return err instanceof Error ? err.message : String(err);
+}

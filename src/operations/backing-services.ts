@@ -14,7 +14,7 @@ import { printable } from '../domain/app-name.js';
 import { ConflictError, InvalidError, NotFoundError, UsageError } from '../errors.js';
 import type { LogLine } from '../runtime/log-lines.js';
 import type { ServiceState } from '../runtime/backing-services.js';
-import { SERVICES_NEED_DOCKER } from '../runtime/runtime.js';
+import { SERVICES_NEED_DOCKER, type OneOffIO } from '../runtime/runtime.js';
 import { configOf, configOrigins } from '../pipeline/app-config.js';
 import { releaseConfig } from './config.js';
 import { withOpLock, type Ask, type Op, type Services } from './operation.js';
@@ -200,4 +200,11 @@ export async function startServices(services: Services): Promise<void> {
       services.log.error({ err, service: service.name }, 'could not start a service');
     }
   }
+}
+
+/** services:connect NAME: the kind's client (psql, redis-cli) attached to io, as the service's owner or an admin. */
+export async function connectService({ services, caller }: Ask, name: string | undefined, io: OneOffIO): Promise<number> {
+  const service = getService(services, caller, name);
+  services.log.info({ service: service.name, user: caller.user }, 'service client');
+  return services.serviceContainers.connect(service, services.store.backingServices.password(service.id), io);
 }

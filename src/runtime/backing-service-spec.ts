@@ -70,3 +70,33 @@ export function scratchContainerSpec(
     },
   };
 }
+
+/**
+ * A client of the service for a person (services:connect): psql or
+ * redis-cli in a throwaway container of the service's image, on the
+ * service's network, with the password in its environment, limited.
+ */
+export function clientContainerSpec(
+  service: BackingService,
+  password: string,
+  bounds: { memory: number | null; cpus: number | null; pids: number },
+  tty: boolean,
+  suffix: string,
+): ContainerCreateOptions {
+  const host = serviceResourceName(service);
+  return {
+    name: `${host}-connect-${suffix}`,
+    Image: service.image,
+    Entrypoint: [],
+    Cmd: service.kind === 'postgres' ? ['psql', '-h', host, '-U', 'postgres', databaseName(service)] : ['redis-cli', '-h', host],
+    Env: [service.kind === 'postgres' ? `PGPASSWORD=${password}` : `REDISCLI_AUTH=${password}`],
+    Labels: { ...serviceLabels(service), 'skiff.service-connect': 'true' },
+    Tty: tty,
+    OpenStdin: true,
+    StdinOnce: true,
+    AttachStdin: true,
+    AttachStdout: true,
+    AttachStderr: true,
+    HostConfig: { NetworkMode: host, Init: true, ...limits(bounds) },
+  };
+}

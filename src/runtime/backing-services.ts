@@ -6,10 +6,11 @@ import type { Engine } from '../docker/engine.js';
 import { LABEL_SERVICE_ID, databaseName, serviceResourceName, type BackingService } from '../domain/backing-service.js';
 import { ConflictError, ExternalError } from '../errors.js';
 import type { Logger } from '../log.js';
-import { DATA_PATHS, scratchContainerSpec, serviceContainerSpec, serviceLabels } from './backing-service-spec.js';
+import { DATA_PATHS, clientContainerSpec, scratchContainerSpec, serviceContainerSpec, serviceLabels } from './backing-service-spec.js';
+import { runAttached } from './attached-run.js';
 import { followLogs, type LogSource } from './log-follower.js';
 import type { LogLine } from './log-lines.js';
-import type { LogOptions } from './runtime.js';
+import type { LogOptions, OneOffIO } from './runtime.js';
 import {
   POSTGRES_COUNT,
   POSTGRES_COUNTS_SQL,
@@ -315,6 +316,13 @@ export class ServiceContainers {
     const found = await this.find(service);
     if (!found || found.State !== 'running') throw new ExternalError(`${service.name} is not running; services:restart ${service.name}`);
     return this.execIn(found.Id, command, env, stdout);
+  }
+
+  /** psql or redis-cli attached to io, in a throwaway container on the service's network; returns its exit status. */
+  async connect(service: BackingService, password: string, io: OneOffIO): Promise<number> {
+    const tty = io.tty !== undefined;
+    const id = await this.engine.containers.create(clientContainerSpec(service, password, this.bounds, tty, uniqueSuffix()));
+    return runAttached(this.engine, id, tty, io, async () => {});
   }
 
   /** Writes a file into the service's container (a backup to restore from). */

@@ -1,6 +1,6 @@
 import { setTimeout as sleep } from 'node:timers/promises';
 import type { ContainerInfo } from '../docker/client.js';
-import { demuxLogs, imageRepoTag, isConflict, isNotFound, isNotModified, uniqueSuffix } from '../docker/client.js';
+import { demuxLogs, dockerMessage, imageRepoTag, isConflict, isNotFound, isNotModified, uniqueSuffix } from '../docker/client.js';
 import type { CommitConfig } from '../docker/containers.js';
 import type { Engine } from '../docker/engine.js';
 import { DeployFailedError, ExternalError } from '../errors.js';
@@ -36,6 +36,7 @@ import type {
 import type { LogLine } from './log-lines.js';
 import { followLogs, type LogSource } from './log-follower.js';
 import { rollInstances } from './instance-rollout.js';
+import { runAttached } from './attached-run.js';
 
 const ONE_OFF = 'run';
 const LOOPBACK = '127.0.0.1';
@@ -245,57 +246,7 @@ export class DockerRuntime implements Runtime {
       AttachStderr: true,
       HostConfig: { Init: true, NetworkMode: APPS_NETWORK, ...volumeMounts(spec), ...limits(spec) },
     });
-    const remove = (): Promise<void> => containers.remove(id).catch(() => undefined);
-    const onAbort = (): void => void remove();
-    io.signal.addEventListener('abort', onAbort, { once: true });
-    await this.joinServiceNetworks(id, spec).catch(async (err: unknown) => {
-      await remove();
-      throw new ExternalError(`could not run the command: ${dockerMessage(err)}`, err);
-    });
-    let detachStdin = (): void => {};
-    try {
-      // Stopped while the engine created it (a replaced or interrupted run): the abort came before the listener.
-      if (io.signal.aborted) return 255;
-      const stream = await containers.attach(id, { stdin: true });
-      if (tty) stream.pipe(io.stdout, { end: false });
-      else containers.demux(stream, io.stdout, io.stderr);
-      // Asked before the start: the container is only created yet.
-      const exited = containers.nextExit(id);
-      await containers.start(id);
-      if (tty && io.tty) {
-        await containers.resize(id, io.tty).catch(() => undefined);
-        io.onResize?.((size) => void containers.resize(id, size).catch(() => undefined));
-      }
-      const forward = (d: Buffer): void => void stream.write(d);
-      // End of input closes a non-terminal's stdin (cat needs it). A terminal is not
-      // closed that way: ending the attach stream there can drop the last output.
-      const close = (): void => {
-        if (!tty) stream.end();
-      };
-      io.stdin.on('data', forward);
-      io.stdin.on('end', close);
-      detachStdin = () => {
-        io.stdin.off('data', forward);
-        io.stdin.off('end', close);
-        io.stdin.pause();
-      };
-      io.stdin.resume();
-      const status = await exited;
-      // The last output may still be in flight after the exit.
-      await new Promise<void>((resolve) => {
-        if ((stream as NodeJS.ReadableStream & { readableEnded?: boolean }).readableEnded) return resolve();
-        stream.once('end', resolve);
-        setTimeout(resolve, 1000).unref();
-      });
-      return status;
-    } catch (err) {
-      if (io.signal.aborted) return 255;
-      throw new ExternalError(`could not run the command: ${dockerMessage(err)}`, err);
-    } finally {
-      detachStdin();
-      io.signal.removeEventListener('abort', onAbort);
-      await remove();
-    }
+    return runAttached(this.engine, id, tty, io, () => this.joinServiceNetworks(id, spec));
   }
 
   /**
@@ -445,10 +396,4 @@ function toInstance(c: ContainerInfo): Instance {
     hostPort: port,
     startedAt: new Date(c.Created * 1000).toISOString(),
   };
-}
-
-function dockerMessage(err: unknown): string {
-  const json = (err as { json?: { message?: string } }).json;
-  if (json?.message) return json.message;
-  return err instanceof Error ? err.message : String(err);
 }

@@ -97,6 +97,9 @@ describe('services', () => {
     await server.launch();
     expect(await items()).toBe('first');
     expect(JSON.parse(await ssh(['services:info', db, '--json'])).links).toEqual([{ app, variable: 'DATABASE_URL' }]);
+    const psql = await server.ssh(key, ['services:connect', db], { input: 'SELECT name FROM items ORDER BY id;\n' });
+    expect(psql.exitCode, psql.stderr).toBe(0);
+    expect(psql.stdout).toMatch(/ name\s+-+\s+first\s+\(1 row\)/);
     const logs = await ssh(['services:logs', db, '-n', '50']);
     expect(logs).toContain('database system is ready to accept connections');
   });
@@ -108,6 +111,9 @@ describe('services', () => {
     expect(redis.password).toMatch(/^[0-9a-f]{48}$/);
     const reach = await server.ssh(key, ['run', app, 'node', 'reach.js', redis.hostname, redis.port]);
     expect(reach.stdout).toBe('reached');
+    const cli = await server.ssh(key, ['services:connect', cache], { input: 'PING\n' });
+    expect(cli.stdout.trim()).toBe('PONG');
+    expect((await execa('docker', ['ps', '-aq', '--filter', 'label=skiff.service-connect'])).stdout).toBe('');
     expect(await ssh(['rollback', app])).toContain('Rolling back');
     expect(await items()).toBe('first');
     const config = JSON.parse(await ssh(['config', app, '--json', '--show-origin']));

@@ -77,6 +77,7 @@ describe('a service belongs to its owner', () => {
       ['services:backups:check', vdb, '1'],
       ['services:backups:download', vdb, '1'],
       ['services:restore', vdb, '1'],
+      ['services:connect', vdb],
     ]) {
       const r = await t.ssh('mallory', args);
       expect(r.exitCode, args.join(' ')).toBe(1);
