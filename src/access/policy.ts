@@ -150,18 +150,25 @@ export function pipelineOf(store: Store, app: string): { pipeline: string; stage
   return owner !== undefined && ownerMayUse(store, owner, app) ? membership : undefined;
 }
 
-/** Whether the caller may use the service: its owner, or an admin. */
-export function mayUseService(service: BackingService, caller: Pick<Caller, 'user' | 'admin'>): boolean {
-  return caller.admin || service.owner === caller.user;
+/** Whether the caller may use the service: its owner, a user it is shared with (asked live), or an admin. */
+export function mayUseService(store: Store, service: BackingService, caller: Pick<Caller, 'user' | 'admin'>): boolean {
+  return caller.admin || service.owner === caller.user || store.backingServices.users(service.id).includes(caller.user);
 }
 
 /**
  * The service, if the caller may use it; `access denied` whether or not it
  * exists for one who may not, so nothing is learned about other tenants'.
  */
-export function getService(deps: { store: Store }, caller: Pick<Caller, 'user' | 'admin'>, name: string | undefined): BackingService {
+export function getService(
+  deps: { store: Store },
+  caller: Pick<Caller, 'user' | 'admin'>,
+  name: string | undefined,
+  options: { owner?: boolean } = {},
+): BackingService {
   const service = deps.store.backingServices.find(parseServiceName(name));
-  if (!caller.admin && (!service || !mayUseService(service, caller))) throw new DeniedError();
+  if (!caller.admin && (!service || !mayUseService(deps.store, service, caller))) throw new DeniedError();
+  if (!caller.admin && options.owner && service?.owner !== caller.user)
+    throw new DeniedError(`access denied: only the owner of ${service?.name} (${service?.owner}) or an admin may do that`);
   if (!service) throw new NotFoundError(`service '${name}' not found; services lists yours`);
   return service;
 }

@@ -8,6 +8,9 @@ import {
   restartService,
   serviceInfo,
   serviceLogs,
+  serviceUsers,
+  shareService,
+  unshareService,
   unlinkService,
   type ServiceInfo,
 } from '../operations/backing-services.js';
@@ -240,6 +243,36 @@ export const servicesCommands: CommandSpec[] = [
     audit: serviceAudit,
     async run({ positionals, io, services, caller }) {
       return withAttachedIO(io, (attached) => connectService({ services, caller }, positionals[0], attached));
+    },
+  },
+  {
+    name: 'services:access',
+    usage: 'NAME [--json]',
+    summary: 'List who may use a service: its owner and the users it is shared with',
+    async run({ positionals, values, io, services, caller }) {
+      const { owner, users } = serviceUsers({ services, caller }, positionals[0]);
+      if (values.json) return writeJson(io.stdout, { owner, users });
+      io.stdout.write(`${HEADING}${positionals[0]} access\n${owner} (owner)\n${users.map((u) => `${u}\n`).join('')}`);
+    },
+  },
+  {
+    name: 'services:access:add',
+    usage: 'NAME USER',
+    summary: 'Let a user link a service to their apps, back it up, restore and connect to it (owner or admin)',
+    audit: ({ positionals }) => ({ app: null, detail: { service: positionals[0] ?? null, user: positionals[1] ?? null } }),
+    async run({ positionals, io, services, caller }) {
+      const { service, user } = shareService({ services, caller }, positionals[0], positionals[1]);
+      io.stdout.write(`${STEP}${user} may now use ${service}\n`);
+    },
+  },
+  {
+    name: 'services:access:remove',
+    usage: 'NAME USER',
+    summary: "Take a user's access to a service away, and the links they made to it (owner or admin)",
+    audit: ({ positionals }) => ({ app: null, detail: { service: positionals[0] ?? null, user: positionals[1] ?? null } }),
+    async run(ctx) {
+      const { service, user, unlinked } = await unshareService(operation(ctx), ctx.positionals[0], ctx.positionals[1]);
+      ctx.io.stdout.write(`${STEP}${user} may no longer use ${service}${unlinked.length ? `; unlinked from ${unlinked.join(', ')}` : ''}\n`);
     },
   },
 ];

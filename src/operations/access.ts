@@ -1,3 +1,4 @@
+import { endLinks } from './backing-services.js';
 import { parseUserName } from '../domain/user-name.js';
 import { ConflictError, InvalidError, NotFoundError } from '../errors.js';
 import { getApp, mayUseApp } from '../access/policy.js';
@@ -47,7 +48,8 @@ function dropMemberships(services: Op['services'], app: string, user: string): {
  * access:remove. What the user's access allowed ends with it: the volumes
  * they shared into or out of the app stop being shared (a release of the
  * app that mounts them), and their config groups and pipeline stop naming
- * it. Their review-app rights go at once, being the parent's asked live.
+ * it, and the services they linked to it are unlinked. Their review-app
+ * rights go at once, being the parent's asked live.
  */
 export async function revokeAccess(
   op: Op,
@@ -61,6 +63,8 @@ export async function revokeAccess(
   const shares = services.store.mounts.sharesBy(user, app.name).map((m) => ({ app: m.app, name: m.name, from: m.from as string }));
   const left = await endShares(serverOp(services, op.progress, op.signal), shares, `${user} may no longer use ${app.name}`);
   if (left.length) services.log.warn({ app: app.name, user, shares: left }, 'shares of a former user could not be ended yet');
+  const links = services.store.backingServices.links({ app: app.name }).filter((l) => l.linkedBy === user);
+  await endLinks(op, links, `${user} may no longer use ${app.name}`);
   const dropped = dropMemberships(services, app.name, user);
   if (dropped.groups.length) {
     // The serving release still has the group's values (an address of hers, maybe): release without them now.

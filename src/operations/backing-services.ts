@@ -17,7 +17,8 @@ import type { ServiceState } from '../runtime/backing-services.js';
 import { SERVICES_NEED_DOCKER, type OneOffIO } from '../runtime/runtime.js';
 import { configOf, configOrigins } from '../pipeline/app-config.js';
 import { releaseConfig } from './config.js';
-import { withOpLock, type Ask, type Op, type Services } from './operation.js';
+import { serverOp, withOpLock, type Ask, type Op, type Services } from './operation.js';
+import { parseUserName } from '../domain/user-name.js';
 
 /** How long a service's container has to answer after it starts. */
 const SERVICE_READY_MS = 120_000;
@@ -72,7 +73,7 @@ export async function createService(
 
 /** services: the services the caller may use (an admin: all). */
 export async function listServices({ services, caller }: Ask): Promise<ServiceInfo[]> {
-  const mine = services.store.backingServices.list().filter((s) => mayUseService(s, caller));
+  const mine = services.store.backingServices.list().filter((s) => mayUseService(services.store, s, caller));
   return Promise.all(mine.map((s) => describe(services, s)));
 }
 
@@ -106,7 +107,7 @@ async function describe(services: Services, service: BackingService): Promise<Se
 
 /** services:destroy NAME --confirm NAME: refused while linked; its container, network, data and backups go. */
 export async function destroyService({ services, caller }: Ask, name: string | undefined, confirm: string | undefined): Promise<void> {
-  const service = getService(services, caller, name);
+  const service = getService(services, caller, name, { owner: true });
   const links = services.store.backingServices.links({ serviceId: service.id });
   if (links.length)
     throw new ConflictError(`${service.name} is linked to ${links.map((l) => l.app).join(', ')}; services:unlink ${service.name} ${links[0].app} first`);
@@ -207,4 +208,55 @@ export async function connectService({ services, caller }: Ask, name: string | u
   const service = getService(services, caller, name);
   services.log.info({ service: service.name, user: caller.user }, 'service client');
   return services.serviceContainers.connect(service, services.store.backingServices.password(service.id), io);
+}
+
+/** services:access:add NAME USER (owner or admin): the user may use the service (link it to their apps, back it up, connect). */
+export function shareService({ services, caller }: Ask, name: string | undefined, userName: string | undefined): { service: string; user: string } {
+  const service = getService(services, caller, name, { owner: true });
+  const user = parseUserName(userName ?? '');
+  if (!services.store.keys.hasUser(user)) throw new NotFoundError(`no user named ${user}; keys:add adds one`);
+  if (user === service.owner) throw new InvalidError(`${user} owns ${service.name} already`);
+  services.store.backingServices.grant(service.id, user, caller.user);
+  return { service: service.name, user };
+}
+
+/**
+ * services:access:remove NAME USER (owner or admin): what the access
+ * allowed ends with it, as for apps: the links the user made to the
+ * service are taken away, each as a release of its app.
+ */
+export async function unshareService(
+  op: Op,
+  name: string | undefined,
+  userName: string | undefined,
+): Promise<{ service: string; user: string; unlinked: string[] }> {
+  const { services } = op;
+  const service = getService(services, op.caller, name, { owner: true });
+  const user = parseUserName(userName ?? '');
+  if (!services.store.backingServices.revoke(service.id, user))
+    throw new NotFoundError(`${user} has no access to ${service.name}; services:access ${service.name} lists who has`);
+  const links = services.store.backingServices.links({ serviceId: service.id }).filter((l) => l.linkedBy === user);
+  return { service: service.name, user, unlinked: await endLinks(op, links, `${user} may no longer use ${service.name}`) };
+}
+
+/** Takes these links away (a release of each app, without its release phase: the database is going away from it); returns the apps unlinked. */
+export async function endLinks(op: Op, links: readonly ServiceLink[], why: string): Promise<string[]> {
+  const server = serverOp(op.services, op.progress, op.signal);
+  const ended: string[] = [];
+  for (const link of links) {
+    op.progress.step(`Unlinking ${link.service} from ${link.app} (${why})`);
+    try {
+      await unlinkService(server, link.service, link.app, { releasePhase: false });
+      ended.push(link.app);
+    } catch (err) {
+      op.services.log.warn({ err, app: link.app, service: link.service }, 'could not end a link');
+    }
+  }
+  return ended;
+}
+
+/** services:access NAME: the owner and the users it is shared with. */
+export function serviceUsers({ services, caller }: Ask, name: string | undefined): { owner: string; users: string[] } {
+  const service = getService(services, caller, name);
+  return { owner: service.owner, users: services.store.backingServices.users(service.id) };
 }

@@ -370,4 +370,15 @@ export const MIGRATIONS: readonly { version: number; sql: string }[] = [
       ALTER TABLE backing_services ADD COLUMN backup_schedule_since TEXT;
     `,
   },
+  {
+    version: 27,
+    sql: `
+      CREATE TABLE service_access (
+        service_id TEXT NOT NULL,
+        user TEXT NOT NULL,
+        granted_by TEXT NOT NULL,
+        PRIMARY KEY (service_id, user)
+      );
+    `,
+  },
 ];

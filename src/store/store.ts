@@ -238,6 +238,10 @@ export interface BackingServiceStore {
   /** Every link of the app (apps:destroy). */
   unlinkApp(app: string): void;
   links(filter: { serviceId?: string; app?: string }): ServiceLink[];
+  /** Who besides its owner may use the service. */
+  grant(serviceId: string, user: string, by: string): boolean;
+  revoke(serviceId: string, user: string): boolean;
+  users(serviceId: string): string[];
 }
 
 export interface BackupStore {

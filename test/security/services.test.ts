@@ -95,6 +95,26 @@ describe('a service belongs to its owner', () => {
     expect(mallory.stdout).toMatch(/^unreachable: (ENOTFOUND|EAI_AGAIN)$/);
   });
 
+  it('ends a share with the access that allowed it: the links the user made go, and her containers lose the way in', async () => {
+    const early = await t.ssh('mallory', ['services:access:add', vdb, 'mallory']);
+    expect(early.exitCode).toBe(1);
+    expect(early.stderr).toContain('access denied');
+    expect((await t.ssh('victim', ['services:access:add', vdb, 'mallory'])).stdout).toContain(`mallory may now use ${vdb}`);
+    const grant = await t.ssh('mallory', ['services:access:add', vdb, 'admin']);
+    expect(grant.stderr).toContain(`only the owner of ${vdb} (victim) or an admin may do that`);
+    const linked = await t.ssh('mallory', ['services:link', vdb, mapp]);
+    expect(linked.exitCode, linked.stderr).toBe(0);
+    expect((await t.ssh('mallory', ['run', mapp, 'node', '/reach.js', host, '5432'])).stdout).toBe('reached');
+
+    const revoked = await t.ssh('victim', ['services:access:remove', vdb, 'mallory']);
+    expect(revoked.exitCode, revoked.stderr).toBe(0);
+    expect(revoked.stdout).toContain(`mallory may no longer use ${vdb}; unlinked from ${mapp}`);
+    expect(JSON.parse((await t.ssh('mallory', ['config', mapp, '--json'])).stdout).DATABASE_URL).toBeUndefined();
+    expect((await t.ssh('mallory', ['run', mapp, 'node', '/reach.js', host, '5432'])).stdout).toMatch(/^unreachable: (ENOTFOUND|EAI_AGAIN)$/);
+    expect((await t.ssh('mallory', ['services:info', vdb])).stderr).toContain('access denied');
+    expect(JSON.parse((await t.ssh('victim', ['services:info', vdb, '--json'])).stdout).links).toEqual([{ app: vapp, variable: 'DATABASE_URL' }]);
+  });
+
   it("bounds the services a user may create, and one's own links need one's own app", async () => {
     const first = await t.ssh('mallory', ['services:create', 'redis', t.app('mcache')]);
     expect(first.exitCode, first.stderr).toBe(0);

@@ -11,6 +11,7 @@ const READ_ONLY = new Set([
   'services:info',
   'services:logs',
   'services:backups',
+  'services:access',
   'builds',
   'builds:info',
   'builds:output',

@@ -92,6 +92,7 @@ export class SqliteBackingServices implements BackingServiceStore {
         const { n } = this.db.prepare('SELECT count(*) AS n FROM service_links WHERE service_id = ?').get(id) as { n: number };
         if (n > 0) throw new ConflictError('the service is linked to an app');
         this.db.prepare('DELETE FROM backups WHERE service_id = ?').run(id);
+        this.db.prepare('DELETE FROM service_access WHERE service_id = ?').run(id);
         this.db.prepare('DELETE FROM backing_services WHERE id = ?').run(id);
       })
       .immediate();
@@ -128,6 +129,18 @@ export class SqliteBackingServices implements BackingServiceStore {
 
   unlinkApp(app: string): void {
     this.db.prepare('DELETE FROM service_links WHERE app = ?').run(app);
+  }
+
+  grant(serviceId: string, user: string, by: string): boolean {
+    return this.db.prepare('INSERT OR IGNORE INTO service_access (service_id, user, granted_by) VALUES (?, ?, ?)').run(serviceId, user, by).changes > 0;
+  }
+
+  revoke(serviceId: string, user: string): boolean {
+    return this.db.prepare('DELETE FROM service_access WHERE service_id = ? AND user = ?').run(serviceId, user).changes > 0;
+  }
+
+  users(serviceId: string): string[] {
+    return (this.db.prepare('SELECT user FROM service_access WHERE service_id = ? ORDER BY user').all(serviceId) as Row[]).map((r) => String(r.user));
   }
 
   links(filter: { serviceId?: string; app?: string }): ServiceLink[] {
