@@ -34,6 +34,8 @@ if [ "$want_test" = 1 ]; then
   # A real ACME flow offline: pebble (the test CA) and its mock DNS; openssl makes test certificates.
   command -v pebble >/dev/null || need+=(pebble)
   command -v openssl >/dev/null || need+=(openssl)
+  # apps:compose's file is run with Debian's docker-compose.
+  command -v docker-compose >/dev/null || need+=(docker-compose)
 fi
 if [ "${#need[@]}" -gt 0 ]; then
   if [ "$(id -u)" != 0 ]; then
@@ -61,7 +63,8 @@ if ! engine_answers; then
   else
     say "Starting dockerd (no Docker engine answered)"
     mkdir -p /var/log
-    setsid nohup dockerd >/var/log/skiff-dockerd.log 2>&1 < /dev/null &
+    # Each service (services:create) has a bridge network of its own: small subnets, so that thousands fit, not the default pools' thirty.
+    setsid nohup dockerd --default-address-pool base=172.16.0.0/12,size=24 >/var/log/skiff-dockerd.log 2>&1 < /dev/null &
     for _ in $(seq 1 60); do
       engine_answers && break
       sleep 0.5

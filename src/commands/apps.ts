@@ -1,3 +1,4 @@
+import { appCompose } from '../operations/local-compose.js';
 import { UsageError } from '../errors.js';
 import { createAppOnStack, destroyOwnApp, setAppRuntime, setAppStack, setReviewApps } from '../operations/apps.js';
 import { pausedUntil } from '../operations/pause.js';
@@ -14,6 +15,15 @@ export function gitRemote(services: Services, app: string): string {
 }
 
 export const appsCommands: CommandSpec[] = [
+  {
+    name: 'apps:compose',
+    usage: 'APP [--with-values] [--seed]',
+    summary:
+      "Print a docker-compose.yaml for local work: the app's current release image, process types, port, volumes and config keys (--with-values: and values), with local copies of its linked services (--seed: loaded from their newest good backup)",
+    async run({ positionals, values, io, services, caller }) {
+      io.stdout.write(await appCompose({ services, caller }, positionals[0], { withValues: values['with-values'] === true, seed: values.seed === true }));
+    },
+  },
   {
     name: 'apps:list',
     aliases: ['apps'],

@@ -1,9 +1,23 @@
 import fs from 'node:fs';
 import path from 'node:path';
 import { execa } from 'execa';
+import { parse } from 'yaml';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { NODE_IMAGE, SERVICE_IMAGES } from '../helpers/base-image.js';
-import { SkiffServer, fixtureRepo, httpGet, httpRequest, makeKey, removeDockerLeftovers, sshOptions, tempDir, uniqueApp, waitFor } from '../helpers/skiff.js';
+import {
+  SkiffServer,
+  fixtureRepo,
+  freePort,
+  httpGet,
+  httpRequest,
+  makeKey,
+  removeDockerLeftovers,
+  removeServiceLeftovers,
+  sshOptions,
+  tempDir,
+  uniqueApp,
+  waitFor,
+} from '../helpers/skiff.js';
 
 const inspect = async (name: string): Promise<Record<string, any>> => JSON.parse((await execa('docker', ['inspect', name])).stdout)[0];
 
@@ -35,6 +49,7 @@ describe('services', () => {
     for (const s of [db, cache]) await server?.ssh(key, ['services:destroy', s, '--confirm', s]).catch(() => undefined);
     await server?.cleanup();
     await removeDockerLeftovers([app]);
+    await removeServiceLeftovers([db, cache]);
   });
 
   it('creates a postgres on a network of its own, its data in a volume, no port on the host, and lists it', async () => {
@@ -291,6 +306,44 @@ describe('services', () => {
       `v${dropped}'s release phase ran on the linked database: its data may be ahead of v${before}'s code (rollback ${app} v${before} --with-data`,
     );
     expect(await items()).toBe('first,second,third');
+  });
+
+  it('prints a compose file for local work that docker-compose runs: the release image beside a copy of its database, seeded from a backup', async () => {
+    const plain = parse(await ssh(['apps:compose', app]));
+    expect(Object.keys(plain.services).sort()).toEqual([cache, db, 'release', 'web'].sort());
+    expect(plain.services.web.image).toMatch(/^sha256:[0-9a-f]{64}$/);
+    expect(plain.services.web.environment.DATABASE_URL).toBe(`postgres://postgres:local@${db}:5432/${db.replace(/-/g, '_')}`);
+    expect(plain.services.release.command).toEqual(['sh', '-c', 'node migrate.js']);
+    expect(JSON.stringify(plain)).not.toContain(new URL(await ssh(['config:get', app, 'DATABASE_URL'])).password);
+
+    const dir = tempDir('compose');
+    fs.writeFileSync(path.join(dir, 'docker-compose.yaml'), await ssh(['apps:compose', app, '--seed']));
+    const seeded = parse(fs.readFileSync(path.join(dir, 'docker-compose.yaml'), 'utf8'));
+    const backup = /services:backups:download \S+ (\d+)/.exec(fs.readFileSync(path.join(dir, 'docker-compose.yaml'), 'utf8'))![1];
+    expect(seeded.services[`${db}-seed`].volumes).toEqual([`./${db}.dump:/seed.dump:ro`]);
+    const dump = await execa('ssh', [...sshOptions(key), '-p', String(server.port), 'git@127.0.0.1', 'services:backups:download', db, backup], {
+      encoding: 'buffer',
+    });
+    fs.writeFileSync(path.join(dir, `${db}.dump`), Buffer.from(dump.stdout));
+    const rows = await items();
+    const port = String(await freePort());
+    const project = `skiffcompose${Date.now().toString(36)}`;
+    const compose = (...args: string[]): Promise<unknown> =>
+      execa('docker-compose', ['-p', project, ...args], { cwd: dir, env: { WEB_PORT: port }, timeout: 120_000 });
+    try {
+      await compose('up', '-d');
+      let body = '';
+      await waitFor(
+        async () => {
+          body = (await httpGet(`http://127.0.0.1:${port}/items`, 2000)).body.trim();
+          return body === rows;
+        },
+        90_000,
+        () => `the local copy to answer with the seeded rows (last: ${body})`,
+      );
+    } finally {
+      await compose('down', '-v', '--remove-orphans').catch(() => undefined);
+    }
   });
 
   it('destroys a service only once it is unlinked and confirmed, and nothing of it is left', async () => {

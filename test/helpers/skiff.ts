@@ -237,6 +237,19 @@ export async function removeDockerLeftovers(apps: string[]): Promise<void> {
   }
 }
 
+/** Removes what services of these names left in the engine (a test that failed before services:destroy): containers, then networks and volumes. */
+export async function removeServiceLeftovers(names: string[]): Promise<void> {
+  for (const name of names) {
+    const list = async (kind: string[]): Promise<string[]> =>
+      (await execa('docker', [...kind, '-q', '--filter', `label=skiff.service=${name}`], { reject: false })).stdout.split('\n').filter(Boolean);
+    const containers = await list(['ps', '-a']);
+    if (containers.length) await execa('docker', ['rm', '-f', ...containers], { reject: false });
+    for (const network of await list(['network', 'ls'])) await execa('docker', ['network', 'rm', network], { reject: false });
+    const volumes = await list(['volume', 'ls']);
+    if (volumes.length) await execa('docker', ['volume', 'rm', '-f', ...volumes], { reject: false });
+  }
+}
+
 /**
  * GETs a URL on loopback and returns status and body; rejects when nothing
  * answers. APP.localhost names go to 127.0.0.1 with their Host header, as a

@@ -2,7 +2,7 @@ import fs from 'node:fs';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { NODE_IMAGE, SERVICE_IMAGES } from '../helpers/base-image.js';
-import { FIXTURE_APPS, fixtureRepo } from '../helpers/skiff.js';
+import { FIXTURE_APPS, fixtureRepo, removeServiceLeftovers } from '../helpers/skiff.js';
 import { Tenants } from '../helpers/tenants.js';
 
 /** An app with node and reach.js (HOST PORT: can a TCP connection open?), built from a local image in a second. */
@@ -60,6 +60,7 @@ describe('a service belongs to its owner', () => {
     await t?.ssh('victim', ['services:unlink', vdb, vapp]).catch(() => undefined);
     await t?.ssh('victim', ['services:destroy', vdb, '--confirm', vdb]).catch(() => undefined);
     await t?.cleanup();
+    await removeServiceLeftovers(t.apps);
   });
 
   it("refuses another tenant's service commands with the answer a missing service gets", async () => {

@@ -4,6 +4,8 @@ import os from 'node:os';
 import path from 'node:path';
 import { Readable } from 'node:stream';
 import { describe, expect, it } from 'vitest';
+import { parse as parseYaml } from 'yaml';
+import { composeFile } from '../../src/domain/compose-file.js';
 import { countsDiffer, parseCounts, parseKeyspace } from '../../src/runtime/service-dumps.js';
 import { isServiceUrl, linkVariable, maskedUrl, parseServiceKind, parseServiceName, serviceImage, serviceUrl } from '../../src/domain/backing-service.js';
 import { scratchContainerSpec, serviceContainerSpec } from '../../src/runtime/backing-service-spec.js';
@@ -171,5 +173,50 @@ describe('scheduled backups, as doctor sees them', () => {
     const bad = s.backups.start({ serviceId: pg.id, service: pg.name, trigger: 'schedule' });
     s.backups.finish(bad.id, { status: 'bad', bytes: null, counts: null, error: 'the dump failed: no' });
     expect(backupProblems(services, now)).toEqual([`orders-db's last backup (${bad.id}) is bad: the dump failed: no; see services:backups orders-db`]);
+  });
+});
+
+describe('the compose file for local work', () => {
+  const input = {
+    app: 'shop',
+    version: 7,
+    image: 'sha256:' + 'a'.repeat(64),
+    processes: [
+      { process: 'web', command: 'node server.js' },
+      { process: 'worker', command: null },
+    ],
+    releaseCommand: 'node migrate.js',
+    port: 5000,
+    config: { SECRET: null, PRICE: '$5' },
+    mounts: [{ name: 'files', path: '/files' }],
+    links: [{ service: 'orders-db', kind: 'postgres' as const, image: 'postgres:15', variable: 'DATABASE_URL', seed: { backup: 12 } }],
+  };
+
+  it('runs the image by its content with each process type, local copies of the services and a seed, and no real password', () => {
+    const text = composeFile(input);
+    expect(text).toContain('# shop v7 from Skiff, for local work: docker-compose up');
+    expect(text).toContain('services:backups:download orders-db 12 > orders-db.dump');
+    const file = parseYaml(text);
+    expect(file.services.web).toMatchObject({
+      image: input.image,
+      command: ['sh', '-c', 'node server.js'],
+      ports: ['127.0.0.1:${WEB_PORT:-5000}:5000'],
+      depends_on: ['orders-db'],
+      volumes: ['files:/files'],
+      environment: { PORT: '5000', SECRET: null, PRICE: '$$5', DATABASE_URL: 'postgres://postgres:local@orders-db:5432/orders_db' },
+    });
+    expect(file.services.worker.command).toBeUndefined();
+    expect(file.services.release.command).toEqual(['sh', '-c', 'node migrate.js']);
+    expect(file.services['orders-db']).toEqual({
+      image: 'postgres:15',
+      environment: { POSTGRES_PASSWORD: 'local', POSTGRES_DB: 'orders_db' },
+      volumes: ['orders-db-data:/var/lib/postgresql/data'],
+    });
+    expect(file.services['orders-db-seed'].volumes).toEqual(['./orders-db.dump:/seed.dump:ro']);
+    expect(Object.keys(file.volumes).sort()).toEqual(['files', 'orders-db-data']);
+  });
+
+  it('refuses a service named like a process type', () => {
+    expect(() => composeFile({ ...input, links: [{ ...input.links[0], service: 'worker' }] })).toThrow('has the name of a process type');
   });
 });

@@ -7,6 +7,7 @@ import { SETTINGS } from '../../src/config.js';
 const READ_ONLY = new Set([
   'apps:list',
   'apps:info',
+  'apps:compose',
   'services',
   'services:info',
   'services:logs',
