@@ -42,6 +42,8 @@ export async function backupService(op: Op, name: string | undefined): Promise<B
 export async function takeBackup(services: Services, service: BackingService, by: { trigger: string; user: string }, progress: Progress): Promise<Backup> {
   const backup = services.store.backups.start({ serviceId: service.id, service: service.name, trigger: by.trigger });
   progress.step(`Backing up ${service.name} (backup ${backup.id})`);
+  // The scratch copy that checks it starts while the dump is taken.
+  const checker = services.serviceContainers.prepareCheck(service, CHECK_READY_MS);
   let counts: Record<string, number>;
   let bytes: number;
   try {
@@ -57,10 +59,11 @@ export async function takeBackup(services: Services, service: BackingService, by
     }
     bytes = await written;
   } catch (err) {
+    await checker.discard();
     throw failed(services, service, backup, null, null, err, by.user);
   }
   progress.info(`Dumped ${countsSummary(counts, service.kind)}; restoring it into a scratch copy to check it`);
-  return checkBackup(services, service, { ...backup, counts, bytes }, by.user, progress);
+  return checkBackup(services, service, { ...backup, counts, bytes }, by.user, progress, checker);
 }
 
 /**
@@ -73,10 +76,13 @@ export async function checkBackup(
   backup: Backup & { counts: Record<string, number>; bytes: number },
   user: string,
   progress: Progress,
+  checker = services.serviceContainers.prepareCheck(service, CHECK_READY_MS),
 ): Promise<Backup> {
   try {
-    await services.serviceContainers.check(service, services.backupFiles.read(service.id, backup.id), backup.counts, CHECK_READY_MS);
+    await checker.check(services.backupFiles.read(service.id, backup.id), backup.counts);
   } catch (err) {
+    // A file that does not open fails before the check takes the scratch copy.
+    await checker.discard();
     throw failed(services, service, backup, backup.counts, backup.bytes, err, user);
   }
   services.store.backups.finish(backup.id, { status: 'good', bytes: backup.bytes, counts: backup.counts, error: null });

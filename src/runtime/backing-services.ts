@@ -39,6 +39,12 @@ export interface ExecOutcome {
   stderr: string;
 }
 
+/** A dump's check, prepared before the dump is taken. */
+export interface DumpCheck {
+  check(dump: { size: number; stream: Readable }, expected: Record<string, number>): Promise<void>;
+  discard(): Promise<void>;
+}
+
 /** A container a check runs in, removed by `remove`. */
 export interface Scratch {
   id: string;
@@ -228,17 +234,42 @@ export class ServiceContainers {
   }
 
   /**
-   * Restores a dump into a scratch copy of the service (same image, no
-   * network, nothing of its data) and compares what it holds with the
-   * counts the dump recorded; throws why they differ, or why it did not
-   * restore. The scratch copy goes whatever happens.
+   * What checks a dump of the service: a scratch copy of it (same image, no
+   * network, nothing of its data). A postgres one starts at once, so that
+   * it is up by the time the dump is taken; a redis one at the check, since
+   * it loads its dump as it starts. `check` restores the dump into it and
+   * compares what it holds with the counts the dump recorded, throwing why
+   * they differ or why it did not restore; the copy goes after the check,
+   * or with `discard`.
    */
-  async check(service: BackingService, dump: { size: number; stream: Readable }, expected: Record<string, number>, timeoutMs: number): Promise<void> {
+  prepareCheck(service: BackingService, timeoutMs: number): DumpCheck {
     const password = randomBytes(16).toString('hex');
+    const early = service.kind === 'postgres' ? this.scratch(service, password, timeoutMs, async () => {}) : undefined;
+    // Its failure is the check's to report.
+    early?.catch(() => undefined);
+    return {
+      check: (dump, expected) => this.check(service, password, early, dump, expected, timeoutMs),
+      discard: async () => {
+        if (early)
+          await early.then(
+            (s) => s.remove(),
+            () => undefined,
+          );
+      },
+    };
+  }
+
+  private async check(
+    service: BackingService,
+    password: string,
+    early: Promise<Scratch> | undefined,
+    dump: { size: number; stream: Readable },
+    expected: Record<string, number>,
+    timeoutMs: number,
+  ): Promise<void> {
     const env = { ...authEnv(service, password), SKIFF_DB: databaseName(service), SKIFF_FILE: '/tmp/skiff-restore', SKIFF_SQL: POSTGRES_COUNTS_SQL };
-    // Redis loads its dump as it starts: the file goes in first. Postgres restores into the running copy.
-    const scratch = await this.scratch(service, password, timeoutMs, (id) =>
-      service.kind === 'redis' ? this.engine.containers.putFile(id, '/data', 'dump.rdb', dump.size, dump.stream) : Promise.resolve(),
+    const scratch = await (
+      early ?? this.scratch(service, password, timeoutMs, (id) => this.engine.containers.putFile(id, '/data', 'dump.rdb', dump.size, dump.stream))
     ).catch((err: unknown) => {
       dump.stream.destroy();
       throw new ExternalError(`the dump did not load: ${(err as Error).message}`, err);
