@@ -262,13 +262,7 @@ export async function restoreService(
   const held = options.pause ? await holdApps(services, apps, op.progress) : [];
   try {
     op.progress.step(`Restoring backup ${backup.id} into ${service.name}${held.length ? ` (${held.join(', ')} paused)` : ''}`);
-    await services.serviceContainers.restore(
-      service,
-      services.store.backingServices.password(service.id),
-      services.backupFiles.read(service.id, backup.id),
-      Object.keys(backup.counts),
-      CHECK_READY_MS,
-    );
+    await putBack(services, service, { ...backup, counts: backup.counts });
   } finally {
     await letAppsGo(services, held);
   }
@@ -363,13 +357,7 @@ export async function restoreForRollback(
     for (const { service, backup } of targets) {
       await takeBackup(services, service, { trigger: `before rollback of ${app}`, user: op.caller.user }, op.progress);
       op.progress.step(`Restoring ${service.name} to backup ${backup.id}, taken before v${after.version}'s release phase`);
-      await services.serviceContainers.restore(
-        service,
-        services.store.backingServices.password(service.id),
-        services.backupFiles.read(service.id, backup.id),
-        Object.keys(backup.counts),
-        CHECK_READY_MS,
-      );
+      await putBack(services, service, backup);
     }
   } catch (err) {
     await letAppsGo(services, held);
@@ -381,4 +369,15 @@ export async function restoreForRollback(
 /** Lets the held requests of these apps go. */
 export async function letAppsGo(services: Services, apps: readonly string[]): Promise<void> {
   for (const app of apps) await letRequestsGo(services, app).catch((err: unknown) => services.log.error({ err, app }, 'could not let held requests go'));
+}
+
+/** Puts a good backup's data back into its service (its tables, the others dropped: postgres). */
+function putBack(services: Services, service: BackingService, backup: Backup & { counts: Record<string, number> }): Promise<void> {
+  return services.serviceContainers.restore(
+    service,
+    services.store.backingServices.password(service.id),
+    services.backupFiles.read(service.id, backup.id),
+    Object.keys(backup.counts),
+    CHECK_READY_MS,
+  );
 }

@@ -1,6 +1,6 @@
 import type { ContainerCreateOptions } from '../docker/client.js';
 import { LABEL_SERVICE, LABEL_SERVICE_ID, SERVICE_PORTS, databaseName, serviceResourceName, type BackingService } from '../domain/backing-service.js';
-import { limits } from './container-spec.js';
+import { ATTACHED, limits } from './container-spec.js';
 
 /** Where each kind keeps its data in its container. */
 export const DATA_PATHS = { postgres: '/var/lib/postgresql/data', redis: '/data' } as const;
@@ -92,11 +92,7 @@ export function clientContainerSpec(
     Env: [service.kind === 'postgres' ? `PGPASSWORD=${password}` : `REDISCLI_AUTH=${password}`],
     Labels: { ...serviceLabels(service), 'skiff.service-connect': 'true' },
     Tty: tty,
-    OpenStdin: true,
-    StdinOnce: true,
-    AttachStdin: true,
-    AttachStdout: true,
-    AttachStderr: true,
+    ...ATTACHED,
     HostConfig: { NetworkMode: host, Init: true, ...limits(bounds) },
   };
 }

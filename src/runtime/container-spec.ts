@@ -59,3 +59,6 @@ export function containerSpec(spec: ProcessSpec, bind: string, hostPort: number 
     },
   };
 }
+
+/** A container a caller's io is attached to (run, services:connect): its stdin open once, all three streams attached. */
+export const ATTACHED = { OpenStdin: true, StdinOnce: true, AttachStdin: true, AttachStdout: true, AttachStderr: true } as const;

@@ -17,7 +17,7 @@ import {
   appLabels,
 } from '../domain/names.js';
 import type { Logger } from '../log.js';
-import { containerSpec, limits, processEnv, volumeMounts } from './container-spec.js';
+import { ATTACHED, containerSpec, limits, processEnv, volumeMounts } from './container-spec.js';
 import { findFreePort } from './free-port.js';
 import { probeHttp } from './http-probe.js';
 import type {
@@ -239,11 +239,7 @@ export class DockerRuntime implements Runtime {
         ...(spec.cronRun === undefined ? {} : { [LABEL_CRON_RUN]: String(spec.cronRun) }),
       },
       Tty: tty,
-      OpenStdin: true,
-      StdinOnce: true,
-      AttachStdin: true,
-      AttachStdout: true,
-      AttachStderr: true,
+      ...ATTACHED,
       HostConfig: { Init: true, NetworkMode: APPS_NETWORK, ...volumeMounts(spec), ...limits(spec) },
     });
     return runAttached(this.engine, id, tty, io, () => this.joinServiceNetworks(id, spec));
