@@ -118,9 +118,10 @@ export class ServiceContainers {
     }
   }
 
-  private async find(service: Pick<BackingService, 'id'>): Promise<{ Id: string; State: string } | undefined> {
+  /** The service's own container: its identity's label and its name (its scratch and client containers carry the label too). */
+  private async find(service: Pick<BackingService, 'name' | 'id'>): Promise<{ Id: string; State: string } | undefined> {
     const list = await this.engine.containers.list([`${LABEL_SERVICE_ID}=${service.id}`]);
-    return list.find((c) => c.Labels['skiff.service-check'] === undefined);
+    return list.find((c) => c.Names.includes(`/${serviceResourceName(service)}`));
   }
 
   /** Polls the kind's ready command in the container until it succeeds, or fails with its last lines. */

@@ -137,7 +137,11 @@ describe('services', () => {
 
   it('counts a backup good only once it restored into a scratch copy and matched, and gives its pg_dump file back', async () => {
     await httpRequest(`${url}items?name=second`, 'POST');
+    // A client connected meanwhile carries the service's labels too: the backup runs in the service's own container all the same.
+    const client = server.ssh(key, ['services:connect', db], { input: 'SELECT pg_sleep(6);\n' });
+    await waitFor(async () => (await execa('docker', ['ps', '-q', '--filter', 'label=skiff.service-connect'])).stdout !== '', 10_000, 'the client');
     const backup = await ssh(['services:backup', db]);
+    expect((await client).exitCode).toBe(0);
     expect(backup).toMatch(new RegExp(`Backup \\d+ of ${db} is good: restored into a scratch copy, 2 tables, 3 rows as dumped`));
     const id = Number(/Backup (\d+) of/.exec(backup)![1]);
     const [listed] = JSON.parse(await ssh(['services:backups', db, '--json']));
