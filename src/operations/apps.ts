@@ -1,4 +1,4 @@
-import { SERVICES_NEED_DOCKER } from '../runtime/runtime.js';
+import { SERVICES_ON_SWARM } from '../runtime/runtime.js';
 import fs from 'node:fs';
 import path from 'node:path';
 import { parseAppName } from '../domain/app-name.js';
@@ -236,8 +236,7 @@ export async function setAppRuntime(
   const problem = await runtime.unavailable();
   if (problem) throw new InvalidError(`cannot run ${app.name} on ${effective}: ${problem}`);
   if (effective === 'swarm' && services.store.mounts.list(app.name).length) throw new InvalidError(STORAGE_ON_SWARM(app.name));
-  if (effective !== 'docker' && services.store.backingServices.links({ app: app.name }).length)
-    throw new InvalidError(SERVICES_NEED_DOCKER(app.name, effective));
+  if (effective === 'swarm' && services.store.backingServices.links({ app: app.name }).length) throw new InvalidError(SERVICES_ON_SWARM(app.name));
   const before = services.runtime.for(app.name);
   if (before === runtime) {
     services.store.apps.setRuntime(app.name, target);

@@ -188,6 +188,6 @@ export interface AppRuntimes extends Omit<Runtime, 'name' | 'unavailable' | 'nod
   for(app: string): Runtime;
 }
 
-/** Why an app with linked services cannot run on this runtime (yet): its instances join each service's bridge network, which only the docker runtime does. */
-export const SERVICES_NEED_DOCKER = (app: string, runtime: string): string =>
-  `${app} has linked services, which only apps on the docker runtime reach for now, not on ${runtime}: apps:set ${app} runtime docker, or services:unlink first`;
+/** Why an app with linked services cannot run on the swarm runtime (yet): a service is a container on this host, on a bridge network its instances join here. */
+export const SERVICES_ON_SWARM = (app: string): string =>
+  `${app} has linked services, which run on this host, on a network swarm's tasks on other nodes cannot join: run it on the docker or systemd runtime (services:unlink first to use swarm)`;

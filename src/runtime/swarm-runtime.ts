@@ -7,7 +7,7 @@ import type { Logger } from '../log.js';
 import { DockerRuntime } from './docker-runtime.js';
 import { followLogs, type LogSource } from './log-follower.js';
 import type { LogLine } from './log-lines.js';
-import { SERVICES_NEED_DOCKER, type DeployOptions, type FormationSpec, type Instance, type LogOptions, type NodeInfo, type Rollout } from './runtime.js';
+import { SERVICES_ON_SWARM, type DeployOptions, type FormationSpec, type Instance, type LogOptions, type NodeInfo, type Rollout } from './runtime.js';
 import { serviceName, serviceSpec } from './swarm-spec.js';
 import { SwarmGateway } from './swarm-gateway.js';
 
@@ -74,7 +74,7 @@ export class SwarmRuntime extends DockerRuntime {
     const problem = await this.unavailable();
     if (problem) throw new DeployFailedError(`${app} runs on the swarm runtime, but ${problem}`);
     if (formation.some((f) => f.mounts?.length)) throw new DeployFailedError(STORAGE_ON_SWARM(app));
-    if (formation.some((f) => f.networks?.length)) throw new DeployFailedError(SERVICES_NEED_DOCKER(app, this.name));
+    if (formation.some((f) => f.networks?.length)) throw new DeployFailedError(SERVICES_ON_SWARM(app));
     const web = formation.find((f) => f.process === 'web' && f.quantity > 0);
     if (options.check && web) await this.checkCanary(web, options);
     await this.ensureOverlay();

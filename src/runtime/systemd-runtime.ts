@@ -12,7 +12,7 @@ import { uniqueSuffix } from '../docker/client.js';
 import { DockerRuntime } from './docker-runtime.js';
 import { findFreePort } from './free-port.js';
 import { probeHttp } from './http-probe.js';
-import { SERVICES_NEED_DOCKER, type Instance, type ProcessSpec, type StartOptions } from './runtime.js';
+import type { Instance, ProcessSpec, StartOptions } from './runtime.js';
 import { envFileText, renderUnit } from './systemd-unit.js';
 
 const run = promisify(execFile);
@@ -67,7 +67,6 @@ export class SystemdRuntime extends DockerRuntime {
   }
 
   override async start(spec: ProcessSpec, { readyTimeoutMs, progress, signal }: StartOptions): Promise<Instance> {
-    if (spec.networks?.length) throw new DeployFailedError(SERVICES_NEED_DOCKER(spec.app, this.name));
     const hostPort = spec.port === null ? null : (spec.hostPort ?? (await findFreePort('127.0.0.1')));
     const name = `${containerName(spec.app, spec.process, spec.index, spec.release)}-${uniqueSuffix()}`;
     const envFile = path.join(this.unitOptions.envDir, `${name}.env`);

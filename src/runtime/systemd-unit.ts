@@ -68,6 +68,25 @@ export function systemdWord(word: string): string {
   return `"${escaped.replace(/\\/g, '\\\\').replace(/"/g, '\\"')}"`;
 }
 
+/**
+ * How the unit starts its container: `docker run` in the foreground; with
+ * linked services' networks (the engine takes one network at creation),
+ * `docker create`, a `docker network connect` for each, then `docker start
+ * -a`, so that the process starts with every network there.
+ */
+function execLines(spec: ProcessSpec, options: UnitOptions): { EXEC_START: string; JOIN_NETWORKS: string } {
+  const line = (args: string[]): string => [options.docker, ...args].map(systemdWord).join(' ');
+  const run = dockerRunArgs(spec, options);
+  const networks = spec.networks ?? [];
+  if (networks.length === 0) return { EXEC_START: line(run), JOIN_NETWORKS: '' };
+  return {
+    JOIN_NETWORKS: [line(['create', ...run.slice(1)]), ...networks.map((n) => line(['network', 'connect', n, options.name]))]
+      .map((l) => `ExecStartPre=${l}`)
+      .join('\n'),
+    EXEC_START: line(['start', '-a', options.name]),
+  };
+}
+
 /** The unit for one instance, from the template. */
 export function renderUnit(spec: ProcessSpec, options: UnitOptions, template: string = fs.readFileSync(UNIT_TEMPLATE, 'utf8')): string {
   const values: Record<string, string> = {
@@ -79,7 +98,7 @@ export function renderUnit(spec: ProcessSpec, options: UnitOptions, template: st
     DOCKER: options.docker,
     STOP_TIMEOUT: String(options.stopTimeoutSeconds),
     STOP_TIMEOUT_SEC: String(options.stopTimeoutSeconds + 5),
-    EXEC_START: [options.docker, ...dockerRunArgs(spec, options)].map(systemdWord).join(' '),
+    ...execLines(spec, options),
   };
   return template.replace(/@([A-Z_]+)@/g, (whole, key: string) => values[key] ?? whole);
 }

@@ -105,6 +105,29 @@ describe('the systemd runtime with systemd as PID 1', () => {
     expect(Number(restarts)).toBeGreaterThanOrEqual(1);
   });
 
+  it("joins a linked service's network as it starts, and again when systemd restarts it", async () => {
+    const network = `skiff-test-sdnet-${Math.random().toString(36).slice(2, 8)}`;
+    await execa('docker', ['network', 'create', '--internal', network]);
+    const networks = async (id: string): Promise<string[]> =>
+      Object.keys(JSON.parse((await execa('docker', ['inspect', id])).stdout)[0].NetworkSettings.Networks).sort();
+    try {
+      const started = await driver('start', JSON.stringify({ ...spec, index: 2, networks: [network] }));
+      expect(started.exitCode, started.stderr).toBe(0);
+      const linked = JSON.parse(started.stdout) as Instance;
+      expect(await networks(linked.name)).toEqual(['skiff-apps', network].sort());
+      await execa('docker', ['kill', linked.name]);
+      await waitFor(
+        async () => (await execa('docker', ['inspect', linked.name], { reject: false })).stdout.includes('"Running": true'),
+        30_000,
+        'the unit to bring the container back',
+      );
+      expect(await networks(linked.name)).toEqual(['skiff-apps', network].sort());
+      expect((await driver('stop', JSON.stringify(linked))).exitCode).toBe(0);
+    } finally {
+      await execa('docker', ['network', 'rm', network], { reject: false });
+    }
+  });
+
   it('stops: unit disabled and removed, container and env file gone', async () => {
     const stopped = await driver('stop', JSON.stringify(instance));
     expect(stopped.exitCode, stopped.stderr).toBe(0);

@@ -73,6 +73,44 @@ describe('systemd units', () => {
     expect(fs.readFileSync(path.join(dir, `skiff-${app}-web.2-v7-abcd.service`), 'utf8')).toContain('Restart=always');
   });
 
+  it("joins a linked service's network before the process starts: created, connected, then started", async () => {
+    const network = `skiff-test-unitnet-${Math.random().toString(36).slice(2, 8)}`;
+    await execa('docker', ['network', 'create', '--internal', network]);
+    const s = spec(app, { port: null, process: 'worker', index: 1, command: 'sleep infinity', networks: [network] });
+    const name = `skiff-${app}-worker.1-v7-net`;
+    const envFile = path.join(dir, `${name}.env`);
+    fs.writeFileSync(envFile, envFileText(s), { mode: 0o600 });
+    const options = { name, hostPort: null, envFile, docker: DOCKER, stopTimeoutSeconds: 10 };
+    const unit = renderUnit(s, options);
+    const file = path.join(dir, `${name}.service`);
+    fs.writeFileSync(file, unit);
+    const verify = await execa('systemd-analyze', ['verify', '--man=no', file], { reject: false });
+    expect(verify.exitCode, verify.stderr).toBe(0);
+    const pre = unit
+      .split('\n')
+      .filter((l) => l.startsWith('ExecStartPre='))
+      .map((l) => systemdArgv(l.slice('ExecStartPre='.length)));
+    expect(pre).toEqual([
+      ['-' + DOCKER, 'rm', '-f', name],
+      [DOCKER, 'create', ...dockerRunArgs(s, options).slice(1)],
+      [DOCKER, 'network', 'connect', network, name],
+    ]);
+    expect(execStart(unit)).toEqual([DOCKER, 'start', '-a', name]);
+    // What the unit runs, in its order (the start detached here).
+    containers.push(name);
+    try {
+      await new DockerRuntime(createEngine(), { stopTimeoutSeconds: 1 }, silentLogger).ensureNetwork();
+      for (const argv of pre.slice(1)) await execa(argv[0], argv.slice(1));
+      await execa(DOCKER, ['start', name]);
+      const inspected = JSON.parse((await execa('docker', ['inspect', name])).stdout)[0];
+      expect(Object.keys(inspected.NetworkSettings.Networks).sort()).toEqual(['skiff-apps', network].sort());
+      expect(inspected.State.Running).toBe(true);
+    } finally {
+      await execa('docker', ['rm', '-f', name], { reject: false });
+      await execa('docker', ['network', 'rm', network], { reject: false });
+    }
+  });
+
   it("checks Skiff's own unit too", async () => {
     const verify = await execa('systemd-analyze', ['verify', '--man=no', path.join(ROOT, 'systemd', 'skiff.service')], { reject: false });
     expect(verify.exitCode, verify.stderr).toBe(0);
