@@ -1,4 +1,6 @@
 import fs from 'node:fs';
+import http from 'node:http';
+import type { AddressInfo } from 'node:net';
 import path from 'node:path';
 import { execa } from 'execa';
 import { parse } from 'yaml';
@@ -40,6 +42,8 @@ describe('services', () => {
       SKIFF_BUILD_CA_FILE: '/etc/ssl/certs/ca-certificates.crt',
       // Schedules of seconds, so that scheduled backups come within a test.
       SKIFF_CRON_SECONDS: '1',
+      // The linked app's webhook listens on loopback.
+      SKIFF_HOOKS_ALLOW: '127.0.0.1/32',
     });
     key = await makeKey(tempDir('keys'), 'admin');
     await server.cli(['keys:add', 'alice', '--admin'], fs.readFileSync(`${key}.pub`, 'utf8'));
@@ -161,6 +165,17 @@ describe('services', () => {
 
   it('finds a backup whose file was changed on disk or cut short bad, says so in the listing, the trail and doctor, and a good one clears doctor', async () => {
     const backup = async (): Promise<number> => Number(/Backup (\d+) of .* is good/.exec(await ssh(['services:backup', db]))![1]);
+    const received: Record<string, unknown>[] = [];
+    const hooks = http.createServer((req, res) => {
+      let body = '';
+      req.on('data', (d: Buffer) => (body += d.toString()));
+      req.on('end', () => {
+        received.push(JSON.parse(body) as Record<string, unknown>);
+        res.end('thanks');
+      });
+    });
+    await new Promise<void>((r) => hooks.listen(0, '127.0.0.1', r));
+    await ssh(['hooks:add', app, `http://127.0.0.1:${(hooks.address() as AddressInfo).port}/hook`]);
     const first = await backup();
     const serviceId = JSON.parse(await ssh(['services:backups', db, '--json']))[0].serviceId;
     const file = (id: number): string => path.join(server.home, 'backups', serviceId, `${id}.backup`);
@@ -178,6 +193,9 @@ describe('services', () => {
     expect(events.find((e) => e.action === 'backup.failed')?.detail).toMatchObject({ service: db, backup: first });
     const download = await server.ssh(key, ['services:backups:download', db, String(first)]);
     expect(download.exitCode).toBe(1);
+    await waitFor(() => received.some((r) => r.event === 'backup.failed'), 10_000, 'the webhook');
+    expect(received.find((r) => r.event === 'backup.failed')).toMatchObject({ app, service: db, backup: first, error: expect.any(String) });
+    hooks.close();
 
     const second = await backup();
     expect((await server.cli(['doctor'])).stdout).toContain("ok    backups: no service's last backup is bad");
