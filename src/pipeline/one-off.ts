@@ -17,7 +17,8 @@ export interface OneOffSource {
  * app.json's scripts, scheduled runs, `run`): the source's image and config
  * with PORT as its instances get it, the app's identity, the limits of the
  * process type it stands in for (web unless said), and the app's volumes
- * unless it runs before there is a release to use them (verify).
+ * and its linked services' networks unless it runs before there is a
+ * release to use them (verify).
  */
 export function oneOffSpec(
   deps: Pick<PipelineDeps, 'config' | 'store'>,
