@@ -1,5 +1,12 @@
 import type Docker from 'dockerode';
+import { setTimeout as sleep } from 'node:timers/promises';
 import { unlessNotFound } from './client.js';
+
+/** A volume's name and, where the engine knows it, the bytes it holds. */
+export interface VolumeUsage {
+  Name: string;
+  UsageData?: { Size?: number };
+}
 
 export interface VolumeInfo {
   Name: string;
@@ -9,6 +16,9 @@ export interface VolumeInfo {
 
 /** The engine's named volumes: the only calls Skiff makes on them. */
 export class VolumeClient {
+  /** The disk usage walk under way, which callers share. */
+  private walk: Promise<VolumeUsage[]> | undefined;
+
   constructor(private readonly docker: Docker) {}
 
   /** Its inspection; undefined when there is none of that name. */
@@ -31,12 +41,33 @@ export class VolumeClient {
     await this.docker.getVolume(name).remove();
   }
 
-  /** Bytes each volume holds, as the engine's disk usage says (it walks every volume to say). */
-  sizes(): Promise<{ Name: string; UsageData?: { Size?: number } }[]> {
+  /**
+   * Bytes each volume holds, as the engine's disk usage says (it walks every
+   * volume to say). The engine runs one such walk at a time and refuses a
+   * second meanwhile: calls in this process share the walk under way, and
+   * one refused because another process's runs is asked again a few times.
+   */
+  sizes(): Promise<VolumeUsage[]> {
+    this.walk ??= this.walkSizes().finally(() => (this.walk = undefined));
+    return this.walk;
+  }
+
+  private async walkSizes(): Promise<VolumeUsage[]> {
+    for (let attempt = 1; ; attempt++) {
+      try {
+        return await this.askSizes();
+      } catch (err) {
+        if (attempt >= 5) throw err;
+        await sleep(200 * attempt);
+      }
+    }
+  }
+
+  private askSizes(): Promise<VolumeUsage[]> {
     return new Promise((resolve, reject) => {
       this.docker.modem.dial(
-        { path: '/system/df?type=volume', method: 'GET', statusCodes: { 200: true, 400: 'bad request', 500: 'server error' } },
-        (err, data) => (err ? reject(err) : resolve((data as { Volumes?: { Name: string; UsageData?: { Size?: number } }[] }).Volumes ?? [])),
+        { path: '/system/df?type=volume', method: 'GET', statusCodes: { 200: true, 400: 'bad request', 409: 'conflict', 500: 'server error' } },
+        (err, data) => (err ? reject(err) : resolve((data as { Volumes?: VolumeUsage[] }).Volumes ?? [])),
       );
     });
   }
