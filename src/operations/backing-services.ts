@@ -7,7 +7,6 @@ import {
   serviceImage,
   type BackingService,
   type Backup,
-  type ServiceKind,
   type ServiceLink,
 } from '../domain/backing-service.js';
 import { printable } from '../domain/app-name.js';
@@ -23,18 +22,11 @@ import { parseUserName } from '../domain/user-name.js';
 /** How long a service's container has to answer after it starts. */
 const SERVICE_READY_MS = 120_000;
 
-/** A service as services and services:info show it. */
-export interface ServiceInfo {
-  name: string;
-  kind: ServiceKind;
-  version: string;
-  image: string;
-  owner: string;
-  createdAt: string;
+/** A service as services and services:info show it: its record (but its identity), its state, links and backups. */
+export interface ServiceInfo extends Omit<BackingService, 'id'> {
   state: string;
   bytes: number | null;
   links: { app: string; variable: string }[];
-  schedule: BackingService['schedule'];
   lastGoodBackup: { id: number; at: string; ageSeconds: number } | null;
   lastBackup: Pick<Backup, 'id' | 'status' | 'startedAt' | 'error'> | null;
 }
@@ -83,21 +75,16 @@ export async function serviceInfo({ services, caller }: Ask, name: string | unde
 }
 
 async function describe(services: Services, service: BackingService): Promise<ServiceInfo> {
-  const state: ServiceState = await services.serviceContainers.state(service).catch(() => ({ state: 'unknown', startedAt: null, bytes: null }));
+  const state: ServiceState = await services.serviceContainers.state(service).catch(() => ({ state: 'unknown', bytes: null }));
   const backups = services.store.backups.list(service.id);
   const good = backups.find((b) => b.status === 'good');
   const last = backups[0];
+  const { id, ...record } = service;
   return {
-    name: service.name,
-    kind: service.kind,
-    version: service.version,
-    image: service.image,
-    owner: service.owner,
-    createdAt: service.createdAt,
+    ...record,
     state: state.state,
     bytes: state.bytes,
-    links: services.store.backingServices.links({ serviceId: service.id }).map((l) => ({ app: l.app, variable: l.variable })),
-    schedule: service.schedule,
+    links: services.store.backingServices.links({ serviceId: id }).map((l) => ({ app: l.app, variable: l.variable })),
     lastGoodBackup: good
       ? { id: good.id, at: good.finishedAt ?? good.startedAt, ageSeconds: Math.round((Date.now() - Date.parse(good.finishedAt ?? good.startedAt)) / 1000) }
       : null,

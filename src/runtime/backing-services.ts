@@ -28,7 +28,6 @@ import {
 /** What a service's container is doing: the engine's state, or missing. */
 export interface ServiceState {
   state: string;
-  startedAt: string | null;
   /** Bytes its volume holds, when the engine says. */
   bytes: number | null;
 }
@@ -150,12 +149,11 @@ export class ServiceContainers {
 
   async state(service: BackingService): Promise<ServiceState> {
     const found = await this.find(service);
-    const info = found ? await this.engine.containers.inspect(found.Id).catch(() => undefined) : undefined;
     const usage = await this.engine.volumes.sizes().catch(() => []);
     const size = usage.find((v) => v.Name === serviceResourceName(service))?.UsageData?.Size;
     return {
-      state: info?.State.Status ?? 'missing',
-      startedAt: info?.State.Running ? info.State.StartedAt : null,
+      // The listing's state is the engine's (running, exited, restarting…).
+      state: found?.State ?? 'missing',
       bytes: size !== undefined && size >= 0 ? size : null,
     };
   }
