@@ -14,7 +14,18 @@ export default defineConfig({
       // Against the real engine, ssh and git: the machine's set-up runs first.
       {
         extends: true,
-        test: { name: 'engine', include: ['test/{integration,e2e,security}/**/*.test.ts'], globalSetup: ['test/helpers/global-setup.ts'] },
+        test: {
+          name: 'engine',
+          include: ['test/{integration,e2e,security}/**/*.test.ts'],
+          exclude: ['test/e2e/fleet.test.ts'],
+          globalSetup: ['test/helpers/global-setup.ts'],
+        },
+      },
+      // The two-engine fleet, after everything else: while a second node is in the swarm, other files'
+      // services (of images only this host has) could be placed on it.
+      {
+        extends: true,
+        test: { name: 'fleet', include: ['test/e2e/fleet.test.ts'], globalSetup: ['test/helpers/global-setup.ts'], sequence: { groupOrder: 1 } },
       },
     ],
   },

@@ -36,6 +36,9 @@ if [ "$want_test" = 1 ]; then
   command -v openssl >/dev/null || need+=(openssl)
   # apps:compose's file is run with Debian's docker-compose.
   command -v docker-compose >/dev/null || need+=(docker-compose)
+  # The test fleet's second engine: a network namespace and veth pair (ip), entered with nsenter and unshare.
+  command -v ip >/dev/null || need+=(iproute2)
+  command -v nsenter >/dev/null || need+=(util-linux)
 fi
 if [ "${#need[@]}" -gt 0 ]; then
   if [ "$(id -u)" != 0 ]; then

@@ -1,6 +1,6 @@
 import { appCompose } from '../operations/local-compose.js';
 import { UsageError } from '../errors.js';
-import { createAppOnStack, destroyOwnApp, setAppRuntime, setAppStack, setReviewApps } from '../operations/apps.js';
+import { createAppOnStack, destroyOwnApp, setAppNode, setAppRuntime, setAppStack, setReviewApps } from '../operations/apps.js';
 import { pausedUntil } from '../operations/pause.js';
 import { getApp, mayUseApp } from '../access/policy.js';
 import { appUrl } from '../pipeline/route.js';
@@ -57,7 +57,7 @@ export const appsCommands: CommandSpec[] = [
     name: 'apps:set',
     usage: 'APP SETTING VALUE [--max N]',
     summary:
-      "runtime NAME: run the app on another runtime (docker, systemd, swarm; 'default': SKIFF_RUNTIME), moving it without downtime; review-apps on|off [--max N]: a push of another branch deploys its review app",
+      "runtime NAME: run the app on another runtime (docker, systemd, swarm; 'default': SKIFF_RUNTIME), moving it without downtime; node NAME|any (admin, swarm): the node its tasks run on; review-apps on|off [--max N]: a push of another branch deploys its review app",
     audit: ({ positionals, values }) => ({
       app: positionals[0],
       detail: { setting: positionals[1] ?? null, value: positionals[2] ?? null, ...(values.max === undefined ? {} : { max: values.max }) },
@@ -73,8 +73,17 @@ export const appsCommands: CommandSpec[] = [
         );
         return;
       }
+      if (key === 'node') {
+        if (ctx.values.max !== undefined) throw new UsageError('--max goes with review-apps on');
+        const placed = await setAppNode(operation(ctx), appName, value);
+        const where = placed.node === null ? 'on any node' : `on ${placed.node}`;
+        ctx.io.stdout.write(`${STEP}${placed.app.name}'s tasks run ${where} ${placed.now ? 'now' : 'from its first deploy'}\n`);
+        return;
+      }
       if (key !== 'runtime')
-        throw new UsageError(`unknown setting '${key}'; apps:set APP runtime NAME and apps:set APP review-apps on|off are the ones there are`);
+        throw new UsageError(
+          `unknown setting '${key}'; apps:set APP runtime NAME, apps:set APP node NAME|any and apps:set APP review-apps on|off are the ones there are`,
+        );
       if (ctx.values.max !== undefined) throw new UsageError('--max goes with review-apps on');
       const moved = await setAppRuntime(operation(ctx), appName, value);
       const said = { already: 'already', 'next-deploy': 'from its next deploy', now: `now (v${moved.version})` }[moved.when];
@@ -117,6 +126,7 @@ export const appsCommands: CommandSpec[] = [
         createdBy: app.createdBy,
         stack: app.stack,
         runtime: services.runtime.for(app.name).name,
+        node: app.node,
         reviewApps:
           app.reviewApps === null
             ? null
@@ -135,7 +145,7 @@ export const appsCommands: CommandSpec[] = [
         ['Created:', `${app.createdAt} by ${app.createdBy}`],
         ['Git remote:', info.gitRemote],
         ['Stack:', app.stack ?? '-'],
-        ['Runtime:', services.runtime.for(app.name).name],
+        ['Runtime:', `${services.runtime.for(app.name).name}${app.node ? `, on node ${app.node}` : ''}`],
         ...(info.pipeline ? [['Pipeline:', `${info.pipeline.pipeline} (${info.pipeline.stage})`]] : []),
         ...(info.paused ? [['Paused:', `until ${info.paused} (ps:resume ${app.name} to end it)`]] : []),
         ...(app.maintenance

@@ -47,7 +47,13 @@ export const psCommands: CommandSpec[] = [
         release: app.currentRelease,
         stopped: app.stopped,
         formation: plan.map((p) => ({ process: p.process, quantity: app.stopped ? 0 : p.quantity, memory: p.memory, cpus: p.cpus, command: p.command })),
-        instances: instances.map((i) => ({ name: `${i.process}.${i.index}`, state: i.state, release: i.release, startedAt: i.startedAt ?? null })),
+        instances: instances.map((i) => ({
+          name: `${i.process}.${i.index}`,
+          state: i.state,
+          release: i.release,
+          startedAt: i.startedAt ?? null,
+          node: i.node ?? null,
+        })),
       };
       if (values.json) return writeJson(io.stdout, report);
       const paused = pausedUntil(services, app.name);
@@ -58,7 +64,14 @@ export const psCommands: CommandSpec[] = [
         table(
           instances.map((i) => {
             const p = plan.find((x) => x.process === i.process);
-            return [`${i.process}.${i.index}`, i.state, `v${i.release}`, `up ${uptime(i.startedAt)}`, p ? limits(p.memory, p.cpus) : ''];
+            return [
+              `${i.process}.${i.index}`,
+              i.state,
+              `v${i.release}`,
+              `up ${uptime(i.startedAt)}`,
+              i.node ? `on ${i.node}` : '',
+              p ? limits(p.memory, p.cpus) : '',
+            ];
           }),
         ),
       );

@@ -22,9 +22,11 @@ export interface SwarmTask {
 
 export interface SwarmNode {
   ID: string;
-  Description?: { Hostname?: string; Engine?: { EngineVersion?: string } };
-  Spec?: { Role?: string; Availability?: string };
+  Version: { Index: number };
+  Description?: { Hostname?: string; Engine?: { EngineVersion?: string }; Resources?: { NanoCPUs?: number; MemoryBytes?: number } };
+  Spec?: { Role?: string; Availability?: string; Labels?: Record<string, string>; Name?: string };
   Status?: { State?: string; Addr?: string };
+  ManagerStatus?: { Addr?: string; Leader?: boolean };
 }
 
 /** The swarm's services, tasks and nodes, through a manager: the only calls Skiff makes on them. */
@@ -48,7 +50,12 @@ export class SwarmClient {
 
   /** Creates a service; returns its id. */
   async create(spec: object, auth: RegistryAuth | undefined): Promise<string> {
-    const created = (await this.docker.createService({ ...spec, authconfig: auth } as never)) as { id?: string; ID?: string };
+    // (auth, spec): given one object, dockerode sends all of it as the X-Registry-Auth header, and workers pull with no credentials.
+    const create = this.docker.createService.bind(this.docker) as unknown as (
+      auth: RegistryAuth | undefined,
+      spec: object,
+    ) => Promise<{ id?: string; ID?: string }>;
+    const created = await create(auth, spec);
     return created.id ?? created.ID ?? '';
   }
 
@@ -80,5 +87,34 @@ export class SwarmClient {
 
   async nodes(): Promise<SwarmNode[]> {
     return (await this.docker.listNodes()) as SwarmNode[];
+  }
+
+  /** This engine's own node. */
+  async selfId(): Promise<string> {
+    return ((await this.docker.info()) as { Swarm?: { NodeID?: string } }).Swarm?.NodeID ?? '';
+  }
+
+  /** The line a worker runs to join: the worker token and this manager's swarm address. */
+  async joinCommand(): Promise<string> {
+    const swarm = (await this.docker.swarmInspect()) as { JoinTokens?: { Worker?: string } };
+    const self = (await this.docker.getNode(await this.selfId()).inspect()) as SwarmNode;
+    const token = swarm.JoinTokens?.Worker;
+    const address = self.ManagerStatus?.Addr;
+    if (!token || !address) throw new Error('the swarm gave no worker token or manager address');
+    return `docker swarm join --token ${token} ${address}`;
+  }
+
+  /** Sets a node's availability (active, pause, drain), keeping the rest of its spec. */
+  async setAvailability(node: SwarmNode, availability: string): Promise<void> {
+    const target = this.docker.getNode(node.ID);
+    const update = target.update.bind(target) as (options: object) => Promise<unknown>;
+    await update({ _query: { version: node.Version.Index }, _body: { ...node.Spec, Availability: availability } });
+  }
+
+  /** Removes a node from the swarm; force is needed while its engine still answers. */
+  async removeNode(id: string, force: boolean): Promise<void> {
+    const target = this.docker.getNode(id);
+    const remove = target.remove.bind(target) as (options: object) => Promise<unknown>;
+    await remove({ force });
   }
 }

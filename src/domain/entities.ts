@@ -20,6 +20,8 @@ export interface App {
   stack: string | null;
   /** apps:set APP runtime NAME; null: the server's SKIFF_RUNTIME. */
   runtime: string | null;
+  /** apps:set APP node NAME: the swarm node its tasks are placed on; null: any. */
+  node: string | null;
   /** apps:set APP review-apps on: how many review apps its branches may have; null: off. */
   reviewApps: number | null;
   /** For a review app: the app and branch it was made for. */

@@ -6,7 +6,7 @@ import { defaultHost } from '../domain/host-name.js';
 import type { StackDefinition } from '../domain/stackfile.js';
 import { ConflictError, InvalidError } from '../errors.js';
 import { converge } from '../pipeline/converge.js';
-import { assertMayCreate, getUsableStack, getApp, mayUseApp, pipelineOf } from '../access/policy.js';
+import { assertAdmin, assertMayCreate, getUsableStack, getApp, mayUseApp, pipelineOf } from '../access/policy.js';
 import { isProcessAlive } from '../pipeline/lock.js';
 import { recordLeftovers } from '../pipeline/prune.js';
 import { letRequestsGo } from '../pipeline/hold.js';
@@ -14,7 +14,7 @@ import { applyRoutes } from '../pipeline/route.js';
 import { parseRuntimeName } from '../runtime/runtimes.js';
 import { STORAGE_ON_SWARM } from '../runtime/swarm-runtime.js';
 import type { App, Stack } from '../domain/entities.js';
-import { serverOp, withOpLock, type Ask, type Caller, type Op, type Services } from './operation.js';
+import { applyToRelease, serverOp, withOpLock, type Ask, type Caller, type Op, type Services } from './operation.js';
 import { endShares, sharesOf } from './storage.js';
 
 /** Creates repo and record; the repo is made first and idempotently, so a crash leaves nothing that blocks a retry. */
@@ -216,6 +216,35 @@ export async function expireReviewApps(services: Services, now = new Date()): Pr
     expired.push(app.name);
   }
   return expired;
+}
+
+/**
+ * apps:set APP node NAME|any (admins): the swarm node an app's tasks run on,
+ * for an app that must stay on one host (its volume's, say). A running app's
+ * tasks move there as a rolling update, new ones first; 'any' lets swarm
+ * spread them again from the next rollout.
+ */
+export async function setAppNode(op: Op, appName: string, value: string): Promise<{ app: App; node: string | null; now: boolean }> {
+  const { services, caller } = op;
+  assertAdmin(caller, 'apps:set APP node');
+  const app = getApp(services, caller, appName);
+  const runtime = services.runtime.for(app.name);
+  if (runtime.name !== 'swarm')
+    throw new InvalidError(
+      `${app.name} runs on ${runtime.name}, on this host alone: placing it on a node is the swarm runtime's (apps:set ${app.name} runtime swarm)`,
+    );
+  const node = value === 'any' ? null : value;
+  if (node !== null && !(await runtime.nodes()).some((n) => n.hostname === node)) throw new InvalidError(`no node '${node}' in this swarm; nodes lists them`);
+  const previous = app.node;
+  const stopped = await applyToRelease(
+    op,
+    app.name,
+    'node placement',
+    'all',
+    () => services.store.apps.setNode(app.name, node),
+    () => services.store.apps.setNode(app.name, previous),
+  );
+  return { app, node, now: stopped !== undefined };
 }
 
 /**

@@ -102,6 +102,7 @@ function instanceSpec(deps: Pick<PipelineDeps, 'config' | 'store'>, rel: Release
     healthcheck: web ? healthcheckOf(deps, rel) : null,
     mounts: appMounts(deps, rel.app, p.process),
     networks: appNetworks(deps, rel.app),
+    node: deps.store.apps.find(rel.app)?.node ?? null,
   };
 }
 

@@ -3,7 +3,7 @@ import type { ContainerInfo } from '../docker/client.js';
 import { demuxLogs, dockerMessage, imageRepoTag, isConflict, isNotFound, isNotModified, uniqueSuffix } from '../docker/client.js';
 import type { CommitConfig } from '../docker/containers.js';
 import type { Engine } from '../docker/engine.js';
-import { DeployFailedError, ExternalError } from '../errors.js';
+import { DeployFailedError, ExternalError, InvalidError } from '../errors.js';
 import {
   APPS_NETWORK,
   LABEL_APP,
@@ -25,7 +25,9 @@ import type {
   FormationSpec,
   Instance,
   LogOptions,
+  NodeChange,
   NodeInfo,
+  NodeOptions,
   OneOffIO,
   OneOffSpec,
   ProcessSpec,
@@ -72,6 +74,22 @@ export class DockerRuntime implements Runtime {
   /** Instances run on this host alone. */
   async nodes(): Promise<NodeInfo[]> {
     return [];
+  }
+
+  async joinCommand(): Promise<string> {
+    throw this.oneHost();
+  }
+
+  async setAvailability(_node: string, _availability: 'active' | 'drain', _options: NodeOptions): Promise<NodeChange> {
+    throw this.oneHost();
+  }
+
+  async removeNode(_node: string, _options: NodeOptions): Promise<NodeChange> {
+    throw this.oneHost();
+  }
+
+  private oneHost(): InvalidError {
+    return new InvalidError(`the ${this.name} runtime runs on this host alone; nodes are the swarm runtime's`);
   }
 
   /** Starts one instance and returns once it is ready (a web process answers HTTP; others stay up), or removes it and throws. */

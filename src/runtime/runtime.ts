@@ -38,6 +38,8 @@ export interface ProcessSpec {
   networks?: readonly string[];
   /** The loopback port a web instance is published on; a free one when not given. */
   hostPort?: number;
+  /** The node (host name) the swarm runtime places its tasks on; any when not given. */
+  node?: string | null;
 }
 
 /** A named volume of the engine, mounted at path inside a container. */
@@ -57,6 +59,8 @@ export interface Instance {
   /** Where the instance answers on this host, when it has a port. */
   hostPort?: number;
   startedAt?: string;
+  /** The node it runs on, on a runtime with several (swarm). */
+  node?: string;
 }
 
 /** A one-off process: a throwaway instance of a release, attached to the caller. */
@@ -153,7 +157,16 @@ export interface NodeInfo {
   state: string;
   address: string;
   engine: string;
+  /** What the node's engine says it has: CPUs and bytes of memory. */
+  cpus: number | null;
+  memory: number | null;
   tasks: { app: string; process: string; index: number; release: number; state: string }[];
+}
+
+/** How a node's availability changed: its tasks that were moved elsewhere, and the node now. */
+export interface NodeChange {
+  node: NodeInfo;
+  moved: number;
 }
 
 /**
@@ -179,10 +192,23 @@ export interface Runtime {
   unavailable(): Promise<string | undefined>;
   /** The hosts the runtime spreads instances over, and what runs on each; none for a runtime of this host alone. */
   nodes(): Promise<NodeInfo[]>;
+  /** The exact line that makes another engine a node (a worker) of this one's. */
+  joinCommand(): Promise<string>;
+  /** Drains a node (its tasks move to the others, and wait for it) or makes it active again. */
+  setAvailability(node: string, availability: 'active' | 'drain', options: NodeOptions): Promise<NodeChange>;
+  /** Drains a node, then takes it out of the fleet. */
+  removeNode(node: string, options: NodeOptions): Promise<NodeChange>;
+}
+
+export interface NodeOptions {
+  progress: Progress;
+  signal: AbortSignal;
+  /** How long tasks may take to come up elsewhere. */
+  timeoutMs: number;
 }
 
 /** The runtimes of a server, each app's chosen by its setting; app calls go to the app's. */
-export interface AppRuntimes extends Omit<Runtime, 'name' | 'unavailable' | 'nodes'> {
+export interface AppRuntimes extends Omit<Runtime, 'name' | 'unavailable' | 'nodes' | 'joinCommand' | 'setAvailability' | 'removeNode'> {
   /** The named runtime, or a refusal that says why it cannot be used here. */
   named(name: string): Runtime;
   for(app: string): Runtime;

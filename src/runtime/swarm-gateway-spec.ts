@@ -33,6 +33,10 @@ export function gatewayConfig(): Record<string, unknown> {
                     // task that goes is left out (dialing the name itself reached one replica only).
                     dynamic_upstreams: { source: 'a', name: '{http.regexp.up.1}', port: '{http.regexp.up.2}', refresh: '1s' },
                     load_balancing: { selection_policy: { policy: 'round_robin' }, try_duration: '10s', try_interval: '250ms' },
+                    // A task on a node that went away answers nothing: give up dialing it after a second, try
+                    // another, and leave its address out for a few seconds, until swarm's DNS drops it.
+                    health_checks: { passive: { fail_duration: '5s', max_fails: 1 } },
+                    transport: { protocol: 'http', dial_timeout: '1s' },
                   },
                 ],
               },

@@ -1,13 +1,23 @@
 import { setTimeout as sleep } from 'node:timers/promises';
 import type { Engine } from '../docker/engine.js';
-import type { SwarmService, SwarmTask } from '../docker/swarm.js';
+import type { SwarmNode, SwarmService, SwarmTask } from '../docker/swarm.js';
 import { LABEL_APP, LABEL_PROCESS, LABEL_RELEASE, appLabels } from '../domain/names.js';
-import { DeployFailedError } from '../errors.js';
+import { DeployFailedError, InvalidError } from '../errors.js';
 import type { Logger } from '../log.js';
 import { DockerRuntime } from './docker-runtime.js';
 import { followLogs, type LogSource } from './log-follower.js';
 import type { LogLine } from './log-lines.js';
-import { SERVICES_ON_SWARM, type DeployOptions, type FormationSpec, type Instance, type LogOptions, type NodeInfo, type Rollout } from './runtime.js';
+import {
+  SERVICES_ON_SWARM,
+  type DeployOptions,
+  type FormationSpec,
+  type Instance,
+  type LogOptions,
+  type NodeChange,
+  type NodeInfo,
+  type NodeOptions,
+  type Rollout,
+} from './runtime.js';
 import { serviceName, serviceSpec } from './swarm-spec.js';
 import { SwarmGateway } from './swarm-gateway.js';
 
@@ -238,7 +248,8 @@ export class SwarmRuntime extends DockerRuntime {
   override async status(app: string): Promise<Instance[]> {
     const services = await this.services(app);
     if (!services.length) return [];
-    const tasks = await this.tasks({ service: services.map((s) => s.ID), 'desired-state': ['running'] });
+    const [tasks, nodes] = await Promise.all([this.tasks({ service: services.map((s) => s.ID), 'desired-state': ['running'] }), this.engine.swarm.nodes()]);
+    const hostname = (id: string | undefined): string | undefined => nodes.find((n) => n.ID === id)?.Description?.Hostname;
     return tasks
       .map((t) => {
         const labels = t.Spec.ContainerSpec?.Labels ?? {};
@@ -252,6 +263,7 @@ export class SwarmRuntime extends DockerRuntime {
           index: t.Slot ?? 0,
           state: t.Status.State,
           startedAt: t.Status.Timestamp,
+          node: hostname(t.NodeID),
         };
       })
       .sort((a, b) => a.process.localeCompare(b.process) || a.index - b.index);
@@ -344,6 +356,8 @@ export class SwarmRuntime extends DockerRuntime {
       state: n.Status?.State ?? '?',
       address: n.Status?.Addr ?? '?',
       engine: n.Description?.Engine?.EngineVersion ?? '?',
+      cpus: n.Description?.Resources?.NanoCPUs ? n.Description.Resources.NanoCPUs / 1e9 : null,
+      memory: n.Description?.Resources?.MemoryBytes ?? null,
       tasks: tasks
         .filter((t) => t.NodeID === n.ID)
         .map((t) => {
@@ -360,6 +374,79 @@ export class SwarmRuntime extends DockerRuntime {
     }));
   }
 
+  override async joinCommand(): Promise<string> {
+    await this.mustBeManager();
+    return this.engine.swarm.joinCommand();
+  }
+
+  /**
+   * Drain: swarm stops the node's tasks and starts them on the other nodes;
+   * this returns once every service that had a task there runs all its
+   * replicas elsewhere. The router's gateway retries a request on another task
+   * while a stopping one refuses. Active: the node takes new tasks again (swarm
+   * moves none back by itself; the next deploy or scale spreads them).
+   */
+  override async setAvailability(name: string, availability: 'active' | 'drain', options: NodeOptions): Promise<NodeChange> {
+    await this.mustBeManager();
+    const nodes = await this.engine.swarm.nodes();
+    const node = findNode(nodes, name);
+    const hostname = node.Description?.Hostname ?? node.ID;
+    if (availability === 'drain' && node.ID === (await this.engine.swarm.selfId()))
+      throw new InvalidError(
+        `${hostname} is this server's own node: the gateway, one-offs and checks join overlay networks here, which a drained node refuses; to keep an app's tasks elsewhere, apps:set APP node NAME`,
+      );
+    const onNode = (await this.tasks({ label: [LABEL_APP], 'desired-state': ['running'] })).filter((t) => t.NodeID === node.ID);
+    if (availability === 'drain' && onNode.length && !nodes.some((n) => n.ID !== node.ID && n.Spec?.Availability === 'active' && n.Status?.State === 'ready'))
+      throw new InvalidError(`${hostname} is the only active node: its ${onNode.length} task(s) would have nowhere to run; add a node first (nodes:add)`);
+    if (node.Spec?.Availability !== availability) await this.engine.swarm.setAvailability(node, availability);
+    if (availability === 'drain' && onNode.length) {
+      options.progress.info(`Moving ${onNode.length} task${onNode.length === 1 ? '' : 's'} off ${hostname}`);
+      await this.waitOffNode(node.ID, hostname, [...new Set(onNode.map((t) => t.ServiceID))], options);
+    }
+    const now = (await this.nodes()).find((n) => n.id === node.ID);
+    if (!now) throw new InvalidError(`node ${hostname} is gone`);
+    return { node: now, moved: availability === 'drain' ? onNode.length : 0 };
+  }
+
+  /** Drains the node, then removes it from the swarm (forced when its engine still answers: it was drained first). */
+  override async removeNode(name: string, options: NodeOptions): Promise<NodeChange> {
+    await this.mustBeManager();
+    const node = findNode(await this.engine.swarm.nodes(), name);
+    const hostname = node.Description?.Hostname ?? node.ID;
+    if (node.Spec?.Role === 'manager')
+      throw new InvalidError(`${hostname} is a manager: demote it first (docker node demote ${hostname}), then nodes:remove it`);
+    const change = await this.setAvailability(node.ID, 'drain', options);
+    await this.engine.swarm.removeNode(node.ID, node.Status?.State !== 'down');
+    options.progress.info(`Removed ${hostname} from the swarm; on it, docker swarm leave makes its engine forget the swarm`);
+    return change;
+  }
+
+  /** Until each service runs all its replicas, none of them on the node; bounded by the timeout. */
+  private async waitOffNode(nodeId: string, hostname: string, serviceIds: string[], options: NodeOptions): Promise<void> {
+    const deadline = Date.now() + options.timeoutMs;
+    while (Date.now() < deadline) {
+      if (options.signal.aborted) throw new DeployFailedError('cancelled while tasks were moving');
+      let settled = true;
+      for (const id of serviceIds) {
+        const service = await this.engine.swarm.inspect(id).catch(() => undefined);
+        if (!service) continue;
+        const tasks = await this.tasks({ service: [id], 'desired-state': ['running'] });
+        const running = tasks.filter((t) => t.Status.State === 'running' && t.NodeID !== nodeId);
+        if (running.length < (service.Spec.Mode?.Replicated?.Replicas ?? 0) || tasks.some((t) => t.NodeID === nodeId)) settled = false;
+      }
+      if (settled) return;
+      await sleep(250);
+    }
+    throw new DeployFailedError(
+      `the tasks on ${hostname} did not all run elsewhere within ${Math.round(options.timeoutMs / 1000)}s; swarm goes on moving them (nodes shows where they are)`,
+    );
+  }
+
+  private async mustBeManager(): Promise<void> {
+    const problem = await this.unavailable();
+    if (problem) throw new InvalidError(`no swarm: ${problem}`);
+  }
+
   private async services(app: string): Promise<SwarmService[]> {
     return this.engine.swarm.services([`${LABEL_APP}=${app}`]);
   }
@@ -373,6 +460,15 @@ export class SwarmRuntime extends DockerRuntime {
     if (!(await this.engine.networks.find(this.swarm.network)))
       await this.engine.networks.create({ Name: this.swarm.network, Driver: 'overlay', Attachable: true, Labels: { 'skiff.network': '1' } });
   }
+}
+
+/** A node by host name, id or unique id prefix. */
+function findNode(nodes: readonly SwarmNode[], name: string): SwarmNode {
+  const exact = nodes.filter((n) => n.ID === name || n.Description?.Hostname === name);
+  const found = exact.length ? exact : name.length >= 3 ? nodes.filter((n) => n.ID.startsWith(name)) : [];
+  if (found.length === 1) return found[0];
+  if (found.length > 1) throw new InvalidError(`'${name}' names ${found.length} nodes; give the node's id (nodes lists them)`);
+  throw new InvalidError(`no node '${name}' in this swarm; nodes lists them`);
 }
 
 function taskError(t: SwarmTask): string {

@@ -75,6 +75,7 @@ export function serviceSpec(f: FormationSpec, options: ServiceOptions): Record<s
         },
       },
       RestartPolicy: { Condition: 'any', Delay: 1e9, MaxAttempts: 0 },
+      ...(f.node ? { Placement: { Constraints: [`node.hostname==${f.node}`] } } : {}),
       Networks: [{ Target: options.network }],
       ForceUpdate: options.forceUpdate,
     },

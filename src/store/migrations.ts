@@ -381,4 +381,8 @@ export const MIGRATIONS: readonly { version: number; sql: string }[] = [
       );
     `,
   },
+  {
+    version: 28,
+    sql: `ALTER TABLE apps ADD COLUMN node TEXT;`,
+  },
 ];

@@ -33,6 +33,7 @@ export interface AppStore {
   setStopped(name: string, stopped: boolean): void;
   setStack(name: string, stack: string | null): void;
   setRuntime(name: string, runtime: string | null): void;
+  setNode(name: string, node: string | null): void;
   setReviewApps(name: string, max: number | null): void;
   setMaintenance(name: string, maintenance: Maintenance | null): void;
   /** Records a review app of parent for branch, owned by the parent's owner. */

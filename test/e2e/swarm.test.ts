@@ -3,7 +3,7 @@ import path from 'node:path';
 import { execa } from 'execa';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { BASE_IMAGE } from '../helpers/base-image.js';
-import { inspectService } from '../helpers/swarm.js';
+import { inspectService, underLoad } from '../helpers/swarm.js';
 import {
   SkiffServer,
   commitAll,
@@ -17,33 +17,6 @@ import {
   uniqueApp,
   waitFor,
 } from '../helpers/skiff.js';
-
-/** Requests through the router, bounded in count and time, while fn runs: how many failed, of how many. */
-async function underLoad(url: string, fn: () => Promise<void>): Promise<{ sent: number; failed: string[] }> {
-  let done = false;
-  const failed: string[] = [];
-  let sent = 0;
-  const loop = (async () => {
-    const deadline = Date.now() + 180_000;
-    while (!done && sent < 5000 && Date.now() < deadline) {
-      sent++;
-      try {
-        const r = await httpGet(url, 5000);
-        if (r.status !== 200) failed.push(`${r.status} ${r.body.trim()}`);
-      } catch (err) {
-        failed.push(String(err));
-      }
-      await new Promise((r) => setTimeout(r, 20));
-    }
-  })();
-  try {
-    await fn();
-  } finally {
-    done = true;
-    await loop;
-  }
-  return { sent, failed };
-}
 
 /** The swarm runtime on a single-node swarm on loopback (made by the global set-up): services, rolling updates, rollback by itself. */
 describe('the swarm runtime', () => {
@@ -108,22 +81,25 @@ describe('the swarm runtime', () => {
   });
 
   it('scales, changes config and redeploys without failing a request', async () => {
-    const result = await underLoad(url, async () => {
-      const scale = await server.ssh(key, ['ps:scale', app, 'web=3']);
-      expect(scale.exitCode, scale.stderr).toBe(0);
-      expect((await inspectService(`skiff-${app}-web`)).Spec.Mode.Replicated.Replicas).toBe(3);
-      const ps = JSON.parse((await server.ssh(key, ['ps', app, '--json'])).stdout) as { instances: { name: string; state: string }[] };
-      expect(ps.instances.filter((i) => i.state === 'running')).toHaveLength(3);
+    const result = await underLoad(
+      () => httpGet(url, 5000),
+      async () => {
+        const scale = await server.ssh(key, ['ps:scale', app, 'web=3']);
+        expect(scale.exitCode, scale.stderr).toBe(0);
+        expect((await inspectService(`skiff-${app}-web`)).Spec.Mode.Replicated.Replicas).toBe(3);
+        const ps = JSON.parse((await server.ssh(key, ['ps', app, '--json'])).stdout) as { instances: { name: string; state: string }[] };
+        expect(ps.instances.filter((i) => i.state === 'running')).toHaveLength(3);
 
-      const config = await server.ssh(key, ['config:set', app, 'GREETING=bonjour']);
-      expect(config.exitCode, config.stderr).toBe(0);
-      expect(config.stdout).toContain(`Updating service skiff-${app}-web (3 replicas, start-first)`);
+        const config = await server.ssh(key, ['config:set', app, 'GREETING=bonjour']);
+        expect(config.exitCode, config.stderr).toBe(0);
+        expect(config.stdout).toContain(`Updating service skiff-${app}-web (3 replicas, start-first)`);
 
-      fs.writeFileSync(path.join(repo, 'index.html'), 'env app v2\n');
-      await commitAll(repo, 'v2');
-      const push = await server.git(key, repo, ['push', server.remote(app), 'main']);
-      expect(push.exitCode, push.stderr).toBe(0);
-    });
+        fs.writeFileSync(path.join(repo, 'index.html'), 'env app v2\n');
+        await commitAll(repo, 'v2');
+        const push = await server.git(key, repo, ['push', server.remote(app), 'main']);
+        expect(push.exitCode, push.stderr).toBe(0);
+      },
+    );
     expect(result.failed).toEqual([]);
     expect(result.sent).toBeGreaterThan(20);
     expect((await httpGet(url)).body).toBe('env app v2\n');
@@ -183,7 +159,7 @@ describe('the swarm runtime', () => {
   it('lists the nodes and the tasks on each (admin)', async () => {
     const nodes = await server.cli(['nodes']);
     expect(nodes.exitCode, nodes.stderr).toBe(0);
-    expect(nodes.stdout).toMatch(/manager\s+ready\s+active\s+127\.0\.0\.1/);
+    expect(nodes.stdout).toMatch(/manager\s+ready\s+active\s+\d+\.\d+\.\d+\.\d+/);
     expect(nodes.stdout).toMatch(new RegExp(`${app}\\s+web\\.1\\s+v4\\s+running`));
     expect((await server.cli(['doctor'])).stdout).toContain('ok    runtimes: swarm (default)');
     const json = JSON.parse((await server.cli(['nodes', '--json'])).stdout) as { tasks: { app: string }[] }[];
@@ -191,21 +167,24 @@ describe('the swarm runtime', () => {
   });
 
   it('moves an app to the docker runtime and back without downtime', async () => {
-    const result = await underLoad(url, async () => {
-      const toDocker = await server.ssh(key, ['apps:set', app, 'runtime', 'docker']);
-      expect(toDocker.exitCode, toDocker.stderr).toBe(0);
-      expect(toDocker.stdout).toContain(`${app} runs on docker now (v4)`);
-      expect((await execa('docker', ['service', 'ls', '-q', '--filter', `name=skiff-${app}-web`])).stdout).toBe('');
-      // Plain containers now (swarm's tasks, stopping, carry a service label).
-      const services = (
-        await execa('docker', ['ps', '--filter', `label=skiff.app=${app}`, '--format', '{{.Label "com.docker.swarm.service.id"}}'])
-      ).stdout.split('\n');
-      expect(services.filter((s) => s === '')).toHaveLength(3);
+    const result = await underLoad(
+      () => httpGet(url, 5000),
+      async () => {
+        const toDocker = await server.ssh(key, ['apps:set', app, 'runtime', 'docker']);
+        expect(toDocker.exitCode, toDocker.stderr).toBe(0);
+        expect(toDocker.stdout).toContain(`${app} runs on docker now (v4)`);
+        expect((await execa('docker', ['service', 'ls', '-q', '--filter', `name=skiff-${app}-web`])).stdout).toBe('');
+        // Plain containers now (swarm's tasks, stopping, carry a service label).
+        const services = (
+          await execa('docker', ['ps', '--filter', `label=skiff.app=${app}`, '--format', '{{.Label "com.docker.swarm.service.id"}}'])
+        ).stdout.split('\n');
+        expect(services.filter((s) => s === '')).toHaveLength(3);
 
-      const back = await server.ssh(key, ['apps:set', app, 'runtime', 'default']);
-      expect(back.exitCode, back.stderr).toBe(0);
-      expect(back.stdout).toContain(`${app} runs on swarm now (v4)`);
-    });
+        const back = await server.ssh(key, ['apps:set', app, 'runtime', 'default']);
+        expect(back.exitCode, back.stderr).toBe(0);
+        expect(back.stdout).toContain(`${app} runs on swarm now (v4)`);
+      },
+    );
     expect(result.failed).toEqual([]);
     expect((await httpGet(url)).body).toBe('env app\n');
     const bad = await server.ssh(key, ['apps:set', app, 'runtime', 'kubernetes']);

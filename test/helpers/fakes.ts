@@ -149,6 +149,15 @@ export class FakeHost implements InstanceHost, Runtime {
   async nodes(): Promise<[]> {
     return [];
   }
+  async joinCommand(): Promise<string> {
+    throw new Error('one host');
+  }
+  async setAvailability(): Promise<never> {
+    throw new Error('one host');
+  }
+  async removeNode(): Promise<never> {
+    throw new Error('one host');
+  }
   versions(app: string): string[] {
     return [...this.running.values()]
       .filter((i) => i.app === app)

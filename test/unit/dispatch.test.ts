@@ -54,6 +54,12 @@ describe('the command dispatcher', () => {
     expect(closestCommand('x'.repeat(10_000))).toBeUndefined();
   });
 
+  it('keeps the fleet to admins: every nodes command', () => {
+    const fleet = COMMANDS.filter((c) => c.name === 'nodes' || c.name.startsWith('nodes:'));
+    expect(fleet.map((c) => c.name).sort()).toEqual(['nodes', 'nodes:activate', 'nodes:add', 'nodes:drain', 'nodes:remove']);
+    expect(fleet.filter((c) => !c.adminOnly)).toEqual([]);
+  });
+
   it('audits every command that changes something', () => {
     const unaudited = COMMANDS.filter((c) => !READ_ONLY.has(c.name) && !c.audit).map((c) => c.name);
     expect(unaudited).toEqual([]);

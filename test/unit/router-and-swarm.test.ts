@@ -91,6 +91,10 @@ describe('routing through the swarm gateway', () => {
     // Each task the name resolves to, round robin: not the name dialed as one upstream.
     expect(route.handle[0].dynamic_upstreams).toMatchObject({ source: 'a', name: '{http.regexp.up.1}', port: '{http.regexp.up.2}' });
     expect(pattern.exec('tasks.skiff-shop-web:5000')?.slice(1)).toEqual(['tasks.skiff-shop-web', '5000']);
+    // A task on a lost node answers nothing: a short dial, then another task, and the dead address left out for a while.
+    expect(route.handle[0].transport).toEqual({ protocol: 'http', dial_timeout: '1s' });
+    expect(route.handle[0].health_checks.passive).toMatchObject({ max_fails: 1 });
+    expect(route.handle[0].load_balancing.try_duration).toBe('10s');
   });
 
   it("makes the gateway's container answer on loopback only, with the router's caddy and its config read-only, and nothing else of the host", () => {
@@ -123,6 +127,12 @@ describe('a swarm service', () => {
     expect(spec.TaskTemplate.Networks).toEqual([{ Target: 'skiff' }]);
     expect(spec.UpdateConfig).toMatchObject({ Order: 'start-first', FailureAction: 'rollback', Parallelism: 0 });
     expect(spec.EndpointSpec).toEqual({ Mode: 'dnsrr' });
+  });
+
+  it("places every task on the app's node when it has one, and anywhere without", () => {
+    const options = { network: 'n', forceUpdate: 0, monitorSeconds: 5, stopGraceSeconds: 10, readyTimeoutSeconds: 60 };
+    expect((serviceSpec({ ...formation, node: 'worker-2' }, options) as Json).TaskTemplate.Placement).toEqual({ Constraints: ['node.hostname==worker-2'] });
+    expect((serviceSpec({ ...formation, node: null }, options) as Json).TaskTemplate.Placement).toBeUndefined();
   });
 
   it('gives workers no port and no health check, and runs their Procfile command', () => {

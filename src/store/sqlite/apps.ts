@@ -15,6 +15,7 @@ function toApp(r: Row): App {
     stopped: Number(r.stopped) === 1,
     stack: r.stack === null || r.stack === undefined ? null : String(r.stack),
     runtime: r.runtime === null || r.runtime === undefined ? null : String(r.runtime),
+    node: r.node === null || r.node === undefined ? null : String(r.node),
     reviewApps: r.review_apps === null || r.review_apps === undefined ? null : Number(r.review_apps),
     maintenance: r.maintenance === null || r.maintenance === undefined ? null : (JSON.parse(String(r.maintenance)) as Maintenance),
     reviewOf: r.review_parent === null || r.review_parent === undefined ? null : { parent: String(r.review_parent), branch: String(r.review_branch) },
@@ -62,6 +63,10 @@ export class SqliteApps implements AppStore {
 
   setRuntime(name: string, runtime: string | null): void {
     this.db.prepare('UPDATE apps SET runtime = ? WHERE name = ?').run(runtime, name);
+  }
+
+  setNode(name: string, node: string | null): void {
+    this.db.prepare('UPDATE apps SET node = ? WHERE name = ?').run(node, name);
   }
 
   setMaintenance(name: string, maintenance: Maintenance | null): void {
