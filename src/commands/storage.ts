@@ -17,7 +17,16 @@ export const storageCommands: CommandSpec[] = [
       const sharing = (e: (typeof entries)[number]): string => (e.from ? `${e.from}'s` : e.sharedWith.length ? `shared with ${e.sharedWith.join(', ')}` : '');
       io.stdout.write(
         entries.length
-          ? table(entries.map((e) => [e.from ? `${e.from}/${e.name}` : e.name, e.path ?? '-', formatBytes(e.bytes), e.mode, sharing(e)]))
+          ? table(
+              entries.map((e) => [
+                e.from ? `${e.from}/${e.name}` : e.name,
+                e.path ?? '-',
+                formatBytes(e.bytes),
+                e.mode,
+                e.node ? `on ${e.node}` : '',
+                sharing(e),
+              ]),
+            )
           : '(none)\n',
       );
     },

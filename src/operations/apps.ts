@@ -1,4 +1,3 @@
-import { SERVICES_ON_SWARM } from '../runtime/runtime.js';
 import fs from 'node:fs';
 import path from 'node:path';
 import { parseAppName } from '../domain/app-name.js';
@@ -12,7 +11,7 @@ import { recordLeftovers } from '../pipeline/prune.js';
 import { letRequestsGo } from '../pipeline/hold.js';
 import { applyRoutes } from '../pipeline/route.js';
 import { parseRuntimeName } from '../runtime/runtimes.js';
-import { STORAGE_ON_SWARM } from '../runtime/swarm-runtime.js';
+import { SINGLE_WRITER_ON_SWARM, STORAGE_STAYS } from '../runtime/swarm-runtime.js';
 import type { App, Stack } from '../domain/entities.js';
 import { applyToRelease, serverOp, withOpLock, type Ask, type Caller, type Op, type Services } from './operation.js';
 import { endShares, sharesOf } from './storage.js';
@@ -234,7 +233,10 @@ export async function setAppNode(op: Op, appName: string, value: string): Promis
       `${app.name} runs on ${runtime.name}, on this host alone: placing it on a node is the swarm runtime's (apps:set ${app.name} runtime swarm)`,
     );
   const node = value === 'any' ? null : value;
-  if (node !== null && !(await runtime.nodes()).some((n) => n.hostname === node)) throw new InvalidError(`no node '${node}' in this swarm; nodes lists them`);
+  const nodes = await runtime.nodes();
+  if (node !== null && !nodes.some((n) => n.hostname === node)) throw new InvalidError(`no node '${node}' in this swarm; nodes lists them`);
+  const self = nodes.find((n) => n.self)?.hostname ?? '';
+  if (node !== null && node !== self && services.store.mounts.list(app.name).length) throw new InvalidError(STORAGE_STAYS(app.name, self));
   const previous = app.node;
   const stopped = await applyToRelease(
     op,
@@ -264,8 +266,7 @@ export async function setAppRuntime(
   const runtime = services.runtime.named(effective);
   const problem = await runtime.unavailable();
   if (problem) throw new InvalidError(`cannot run ${app.name} on ${effective}: ${problem}`);
-  if (effective === 'swarm' && services.store.mounts.list(app.name).length) throw new InvalidError(STORAGE_ON_SWARM(app.name));
-  if (effective === 'swarm' && services.store.backingServices.links({ app: app.name }).length) throw new InvalidError(SERVICES_ON_SWARM(app.name));
+  if (effective === 'swarm' && services.store.mounts.list(app.name).some((m) => m.singleWriter)) throw new InvalidError(SINGLE_WRITER_ON_SWARM(app.name));
   const before = services.runtime.for(app.name);
   if (before === runtime) {
     services.store.apps.setRuntime(app.name, target);

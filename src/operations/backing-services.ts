@@ -13,7 +13,7 @@ import { printable } from '../domain/app-name.js';
 import { ConflictError, InvalidError, NotFoundError, UsageError } from '../errors.js';
 import type { LogLine } from '../runtime/log-lines.js';
 import type { ServiceState } from '../runtime/backing-services.js';
-import { SERVICES_ON_SWARM, type OneOffIO } from '../runtime/runtime.js';
+import type { OneOffIO } from '../runtime/runtime.js';
 import { configOf, configOrigins } from '../pipeline/app-config.js';
 import { releaseConfig } from './config.js';
 import { serverOp, withOpLock, type Ask, type Op, type Services } from './operation.js';
@@ -142,8 +142,6 @@ export async function linkService(
   const { services, caller } = op;
   const service = getService(services, caller, name);
   const app = getApp(services, caller, appName);
-  const runtime = services.runtime.for(app.name).name;
-  if (runtime === 'swarm') throw new InvalidError(SERVICES_ON_SWARM(app.name));
   return withOpLock(op, app.name, 'service link', async () => {
     const origins = configOrigins(services.store, app.name);
     const variable = linkVariable(service, Object.keys(configOf(services.store, app.name)), options.as);

@@ -2,7 +2,7 @@ import { parseMountSpec, VOLUME_NAME_PATTERN } from '../domain/storage.js';
 import { ConflictError, InvalidError, NotFoundError, UsageError } from '../errors.js';
 import { printable } from '../domain/app-name.js';
 import { getApp, mayUseApp } from '../access/policy.js';
-import { STORAGE_ON_SWARM } from '../runtime/swarm-runtime.js';
+import { SINGLE_WRITER_ON_SWARM, STORAGE_STAYS } from '../runtime/swarm-runtime.js';
 import type { Mount } from '../domain/entities.js';
 import { applyToRelease, serverOp, type Op, type Ask } from './operation.js';
 
@@ -18,6 +18,8 @@ export interface StorageEntry {
   mode: 'mounted' | 'single-writer' | 'unmounted';
   from: string | null;
   sharedWith: string[];
+  /** The swarm node the volume lives on, for an app on the swarm runtime (this server's); null on one host. */
+  node: string | null;
 }
 
 /**
@@ -48,7 +50,12 @@ export async function mountStorage(op: Op, appName: string, spec: string, option
   const webScale = services.store.formation.list(app.name).find((f) => f.process === 'web')?.quantity ?? 1;
   if (singleWriter && webScale > 1)
     throw new ConflictError(`${app.name} runs ${webScale} web instances; a single-writer volume allows one: ps:scale ${app.name} web=1 first`);
-  if (services.runtime.for(app.name).name === 'swarm') throw new InvalidError(STORAGE_ON_SWARM(app.name));
+  const runtime = services.runtime.for(app.name);
+  if (runtime.name === 'swarm') {
+    if (singleWriter) throw new InvalidError(SINGLE_WRITER_ON_SWARM(app.name));
+    const self = (await runtime.nodes()).find((n) => n.self)?.hostname ?? '';
+    if (app.node && app.node !== self) throw new InvalidError(STORAGE_STAYS(app.name, self));
+  }
   const taken = services.store.mounts.list(app.name).find((m) => m.name === name || m.path === path);
   if (taken)
     throw new ConflictError(
@@ -116,14 +123,18 @@ export async function listStorage({ services, caller }: Ask, appName: string): P
     const source = m.from === null ? undefined : services.store.apps.find(m.from);
     return (m.from === null ? volumes : source ? await services.volumes.list(source) : []).find((v) => v.name === m.name)?.bytes ?? null;
   };
+  const runtime = services.runtime.for(app.name);
+  const node = runtime.name === 'swarm' ? ((await runtime.nodes()).find((n) => n.self)?.hostname ?? null) : null;
   const entries: StorageEntry[] = [];
   for (const m of mounts) {
     const sharedWith = m.from === null ? services.store.mounts.sharers(app.name, m.name) : [];
-    entries.push({ name: m.name, path: m.path, bytes: await bytes(m), mode: m.singleWriter ? 'single-writer' : 'mounted', from: m.from, sharedWith });
+    const mode = m.singleWriter ? 'single-writer' : 'mounted';
+    entries.push({ name: m.name, path: m.path, bytes: await bytes(m), mode, from: m.from, sharedWith, node });
   }
   for (const v of volumes) {
     if (!mounts.some((m) => m.name === v.name && m.from === null)) {
-      entries.push({ name: v.name, path: null, bytes: v.bytes, mode: 'unmounted', from: null, sharedWith: services.store.mounts.sharers(app.name, v.name) });
+      const sharedWith = services.store.mounts.sharers(app.name, v.name);
+      entries.push({ name: v.name, path: null, bytes: v.bytes, mode: 'unmounted', from: null, sharedWith, node });
     }
   }
   return entries.sort((a, b) => a.name.localeCompare(b.name));

@@ -151,6 +151,8 @@ export interface Rollout {
 
 export interface NodeInfo {
   id: string;
+  /** The node of the engine this server talks to. */
+  self: boolean;
   hostname: string;
   role: string;
   availability: string;
@@ -213,7 +215,3 @@ export interface AppRuntimes extends Omit<Runtime, 'name' | 'unavailable' | 'nod
   named(name: string): Runtime;
   for(app: string): Runtime;
 }
-
-/** Why an app with linked services cannot run on the swarm runtime (yet): a service is a container on this host, on a bridge network its instances join here. */
-export const SERVICES_ON_SWARM = (app: string): string =>
-  `${app} has linked services, which run on this host, on a network swarm's tasks on other nodes cannot join: run it on the docker or systemd runtime (services:unlink first to use swarm)`;

@@ -1,6 +1,7 @@
 import { setTimeout as sleep } from 'node:timers/promises';
 import type { Engine } from '../docker/engine.js';
 import type { SwarmNode, SwarmService, SwarmTask } from '../docker/swarm.js';
+import { LABEL_SERVICE } from '../domain/backing-service.js';
 import { LABEL_APP, LABEL_PROCESS, LABEL_RELEASE, appLabels } from '../domain/names.js';
 import { DeployFailedError, InvalidError } from '../errors.js';
 import type { Logger } from '../log.js';
@@ -8,7 +9,6 @@ import { DockerRuntime } from './docker-runtime.js';
 import { followLogs, type LogSource } from './log-follower.js';
 import type { LogLine } from './log-lines.js';
 import {
-  SERVICES_ON_SWARM,
   type DeployOptions,
   type FormationSpec,
   type Instance,
@@ -38,9 +38,13 @@ export interface SwarmOptions {
   registryAuth?: { username: string; password: string; serveraddress: string };
 }
 
-/** Why an app with storage cannot run on the swarm runtime. */
-export const STORAGE_ON_SWARM = (app: string): string =>
-  `${app} has storage, and a volume lives on one host while swarm moves tasks between nodes: run it on the docker or systemd runtime (storage:unmount first to use swarm)`;
+/** Why a swarm app with storage cannot be placed on another node. */
+export const STORAGE_STAYS = (app: string, node: string): string =>
+  `${app} has storage, whose volumes live on ${node}, the node this server runs on (its one-offs mount them here too): storage:unmount first to place it elsewhere`;
+
+/** Why single-writer storage stays off swarm: its handover stops the old instance before the new starts, which swarm's start-first updates never do. */
+export const SINGLE_WRITER_ON_SWARM = (app: string): string =>
+  `${app} would have a single-writer volume on swarm, whose updates start new tasks before the old stop: mount it without --single-writer, or run the app on the docker or systemd runtime`;
 
 /**
  * Runs each process type as a Docker Swarm service: replicas are the
@@ -80,16 +84,16 @@ export class SwarmRuntime extends DockerRuntime {
    * new tasks as soon as they run). Retiring is the engine's; abort puts every
    * service this rollout changed back to its previous spec.
    */
-  override async deploy(app: string, formation: readonly FormationSpec[], options: DeployOptions): Promise<Rollout> {
+  override async deploy(app: string, requested: readonly FormationSpec[], options: DeployOptions): Promise<Rollout> {
     const problem = await this.unavailable();
     if (problem) throw new DeployFailedError(`${app} runs on the swarm runtime, but ${problem}`);
-    if (formation.some((f) => f.mounts?.length)) throw new DeployFailedError(STORAGE_ON_SWARM(app));
-    if (formation.some((f) => f.networks?.length)) throw new DeployFailedError(SERVICES_ON_SWARM(app));
+    const formation = await this.pinStorage(app, requested);
     const web = formation.find((f) => f.process === 'web' && f.quantity > 0);
     if (options.check && web) await this.checkCanary(web, options);
     await this.ensureOverlay();
     await this.gateway.ensure();
     await this.ensureAppNetwork(app, formation[0]?.appId);
+    const linked = await this.linkServices(app, formation);
     const existing = await this.services(app);
     const restarting = (process: string): boolean => options.replace === 'all' || options.replace.includes(process);
     // What this rollout changed, to undo if a later process type or the switch fails: nothing stays half-done.
@@ -98,8 +102,10 @@ export class SwarmRuntime extends DockerRuntime {
       await this.rolloutEach(app, formation, existing, restarting, done, options);
     } catch (err) {
       await this.undo(done, options);
+      await this.unlinkServices(app, linked.before);
       throw err;
     }
+    await this.unlinkServices(app, linked.now);
     // Process types the release no longer has.
     for (const s of existing.filter((s) => !formation.some((f) => serviceName(app, f.process) === s.Spec.Name))) {
       options.progress.info(`Removing service ${s.Spec.Name}`);
@@ -115,6 +121,56 @@ export class SwarmRuntime extends DockerRuntime {
       retire: async () => {},
       abort: () => this.undo(done, options),
     };
+  }
+
+  /**
+   * A linked backing service runs on this host, on a bridge network of its
+   * own that swarm's tasks cannot join: its container joins the app's overlay
+   * instead (by its name, the host in the link's URL), where only the app's
+   * tasks and the gateway are, so tasks on any node reach it. Returns the
+   * service containers wanted on the overlay before this rollout and now.
+   */
+  private async linkServices(app: string, formation: readonly FormationSpec[]): Promise<{ before: Set<string>; now: Set<string> }> {
+    const overlay = this.appNetwork(app);
+    const before = new Set((await this.serviceContainersOn(overlay)).map((c) => c.name));
+    const now = new Set(formation.flatMap((f) => f.networks ?? []));
+    for (const name of now) if (!before.has(name)) await this.engine.networks.connect(overlay, name, [name]);
+    return { before, now };
+  }
+
+  /** Takes the service containers not in keep off the app's overlay: an unlinked service is out of the app's reach. */
+  private async unlinkServices(app: string, keep: ReadonlySet<string>): Promise<void> {
+    const overlay = this.appNetwork(app);
+    for (const c of await this.serviceContainersOn(overlay)) {
+      if (keep.has(c.name)) continue;
+      await this.engine.networks.disconnect(overlay, c.id).catch((err: unknown) => this.log.warn({ err, app, service: c.name }, 'could not unlink a service'));
+    }
+  }
+
+  private async serviceContainersOn(network: string): Promise<{ id: string; name: string }[]> {
+    return (await this.engine.containers.list([LABEL_SERVICE]))
+      .filter((c) => c.NetworkSettings?.Networks?.[network] !== undefined)
+      .map((c) => ({ id: c.Id, name: (c.Names[0] ?? '').replace(/^\//, '') }));
+  }
+
+  /**
+   * An app with storage runs on this server's node, where its volumes are
+   * (and where its one-offs, release phase and backups mount them): a local
+   * volume of the same name on another node would be another, empty one.
+   */
+  private async pinStorage(app: string, formation: readonly FormationSpec[]): Promise<readonly FormationSpec[]> {
+    if (!formation.some((f) => f.mounts?.length)) return formation;
+    const self = await this.selfHostname();
+    const elsewhere = formation.find((f) => f.node && f.node !== self);
+    if (elsewhere?.node) throw new DeployFailedError(STORAGE_STAYS(app, self));
+    return formation.map((f) => ({ ...f, node: self }));
+  }
+
+  /** The host name of this engine's own node. */
+  async selfHostname(): Promise<string> {
+    const self = await this.engine.swarm.selfId();
+    const node = (await this.engine.swarm.nodes()).find((n) => n.ID === self);
+    return node?.Description?.Hostname ?? self;
   }
 
   private async checkCanary(web: FormationSpec, options: DeployOptions): Promise<void> {
@@ -275,6 +331,7 @@ export class SwarmRuntime extends DockerRuntime {
     const deadline = Date.now() + (this.swarm.stopTimeoutSeconds + 20) * 1000;
     while (Date.now() < deadline && (await this.containers(app)).some((i) => i.state === 'running')) await sleep(250);
     await this.gateway.leave(this.appNetwork(app));
+    await this.unlinkServices(app, new Set());
     // Swarm takes a moment to let go of a removed service's endpoints.
     for (let i = 0; i < 40; i++) {
       try {
@@ -346,10 +403,14 @@ export class SwarmRuntime extends DockerRuntime {
 
   /** The swarm's nodes, and which tasks of which app run on each. */
   override async nodes(): Promise<NodeInfo[]> {
-    const nodes = await this.engine.swarm.nodes();
-    const tasks = await this.tasks({ label: [LABEL_APP], 'desired-state': ['running'] });
+    const [nodes, tasks, self] = await Promise.all([
+      this.engine.swarm.nodes(),
+      this.tasks({ label: [LABEL_APP], 'desired-state': ['running'] }),
+      this.engine.swarm.selfId(),
+    ]);
     return nodes.map((n) => ({
       id: n.ID,
+      self: n.ID === self,
       hostname: n.Description?.Hostname ?? n.ID,
       role: n.Spec?.Role ?? '?',
       availability: n.Spec?.Availability ?? '?',

@@ -1,5 +1,5 @@
 import { LABEL_PROCESS, LABEL_RELEASE, appLabels } from '../domain/names.js';
-import { processEnv } from './container-spec.js';
+import { processEnv, volumeMounts } from './container-spec.js';
 import { shellCommand } from '../domain/procfile.js';
 import type { FormationSpec } from './runtime.js';
 
@@ -64,6 +64,7 @@ export function serviceSpec(f: FormationSpec, options: ServiceOptions): Record<s
         Env: Object.entries(env).map(([k, v]) => `${k}=${v}`),
         Labels: labels,
         Init: true,
+        ...volumeMounts(f),
         StopGracePeriod: options.stopGraceSeconds * 1e9,
         ...(f.port !== null ? { Healthcheck: webHealthcheck(f.healthcheck, options.readyTimeoutSeconds) } : {}),
       },

@@ -2,10 +2,21 @@ import fs from 'node:fs';
 import path from 'node:path';
 import { execa } from 'execa';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { BASE_IMAGE } from '../helpers/base-image.js';
+import { BASE_IMAGE, NODE_IMAGE, SERVICE_IMAGES } from '../helpers/base-image.js';
 import { Pebble, httpsGet } from '../helpers/pebble.js';
 import { startRegistry, type TestRegistry } from '../helpers/registry.js';
-import { SkiffServer, commitAll, fixtureRepo, freePort, makeKey, removeDockerLeftovers, tempDir, uniqueApp, waitFor } from '../helpers/skiff.js';
+import {
+  SkiffServer,
+  commitAll,
+  fixtureRepo,
+  freePort,
+  makeKey,
+  removeDockerLeftovers,
+  removeServiceLeftovers,
+  tempDir,
+  uniqueApp,
+  waitFor,
+} from '../helpers/skiff.js';
 import { FLEET, fleet, managerAddress, underLoad, type LoadResult } from '../helpers/swarm.js';
 
 interface PsInstance {
@@ -33,6 +44,9 @@ describe('a fleet of two Docker engines', () => {
   let manager: string;
   const network = `skiff-fleet-${Math.random().toString(36).slice(2, 8)}`;
   const app = uniqueApp('fleet');
+  const stateful = uniqueApp('fleetvol');
+  const linked = uniqueApp('fleetdb');
+  const db = uniqueApp('fleetpg');
   const host = (): string => `${app}.skiff.test`;
   let repo: string;
 
@@ -68,6 +82,9 @@ describe('a fleet of two Docker engines', () => {
     ({ pebble, tlsPort, env } = await Pebble.forSkiff());
     server = await SkiffServer.start({
       ...env,
+      ...SERVICE_IMAGES,
+      SKIFF_STACK_NODE_IMAGE: NODE_IMAGE,
+      SKIFF_BUILD_CA_FILE: '/etc/ssl/certs/ca-certificates.crt',
       SKIFF_RUNTIME: 'swarm',
       SKIFF_SWARM_NETWORK: network,
       SKIFF_SWARM_GATEWAY_PORT: String(await freePort()),
@@ -88,12 +105,15 @@ describe('a fleet of two Docker engines', () => {
   }, 300_000);
 
   afterAll(async () => {
+    await server?.ssh(key, ['apps:destroy', linked, '--confirm', linked]).catch(() => undefined);
+    await server?.ssh(key, ['services:destroy', db, '--confirm', db]).catch(() => undefined);
     await server?.cleanup();
+    await removeServiceLeftovers([db]);
     pebble?.stop();
-    await execa('docker', ['service', 'rm', `skiff-${app}-web`], { reject: false });
+    await execa('docker', ['service', 'rm', `skiff-${app}-web`, `skiff-${stateful}-web`, `skiff-${linked}-web`], { reject: false });
     await execa('docker', ['rm', '-f', `skiff-gateway-${server?.env.SKIFF_SWARM_GATEWAY_PORT}`], { reject: false });
-    await removeDockerLeftovers([app]);
-    for (const n of [`${network}-${app}`, network]) {
+    await removeDockerLeftovers([app, stateful, linked]);
+    for (const n of [`${network}-${app}`, `${network}-${stateful}`, `${network}-${linked}`, network]) {
       await waitFor(async () => (await execa('docker', ['network', 'rm', n], { reject: false })).exitCode === 0, 30_000, `network ${n} removed`).catch(
         () => undefined,
       );
@@ -243,6 +263,64 @@ describe('a fleet of two Docker engines', () => {
     expect((await server.ssh(key, ['nodes:drain', 'no-such-node'])).stderr).toContain("no node 'no-such-node' in this swarm");
     const any = await server.ssh(key, ['apps:set', app, 'node', 'any']);
     expect(any.exitCode, any.stderr).toBe(0);
+  });
+
+  it("pins an app with storage to this server's node: its tasks, one-offs and data stay there", async () => {
+    expect((await server.ssh(key, ['apps:create', stateful])).exitCode).toBe(0);
+    const single = await server.ssh(key, ['storage:mount', stateful, 'db:/db', '--single-writer']);
+    expect(single.exitCode).toBe(1);
+    expect(single.stderr).toContain('single-writer volume on swarm');
+    const mount = await server.ssh(key, ['storage:mount', stateful, 'data:/data']);
+    expect(mount.exitCode, mount.stderr).toBe(0);
+    const push = await server.git(key, await fixtureRepo('node-fleet'), ['push', server.remote(stateful), 'main']);
+    expect(push.exitCode, push.stderr).toBe(0);
+    expect((await server.ssh(key, ['ps:scale', stateful, 'web=4'])).exitCode).toBe(0);
+    const instances = (JSON.parse((await server.ssh(key, ['ps', stateful, '--json'])).stdout) as { instances: PsInstance[] }).instances;
+    expect(instances.filter((i) => i.state === 'running')).toHaveLength(4);
+    expect(nodesOf(instances)).toEqual([manager]);
+    const service = JSON.parse((await execa('docker', ['service', 'inspect', `skiff-${stateful}-web`])).stdout)[0];
+    expect(service.Spec.TaskTemplate.Placement.Constraints).toEqual([`node.hostname==${manager}`]);
+    expect(service.Spec.TaskTemplate.ContainerSpec.Mounts).toEqual([expect.objectContaining({ Type: 'volume', Target: '/data' })]);
+
+    // A one-off writes, a restart of every task keeps it, and a one-off reads it back: one volume, on this node.
+    expect((await server.ssh(key, ['run', stateful, 'sh', '-c', "'echo kept > /data/file'"])).exitCode).toBe(0);
+    expect((await server.ssh(key, ['ps:restart', stateful])).exitCode).toBe(0);
+    expect((await server.ssh(key, ['run', stateful, 'cat', '/data/file'])).stdout).toContain('kept');
+    const storage = JSON.parse((await server.ssh(key, ['storage', stateful, '--json'])).stdout) as { name: string; node: string }[];
+    expect(storage).toEqual([expect.objectContaining({ name: 'data', node: manager })]);
+    const moved = await server.ssh(key, ['apps:set', stateful, 'node', FLEET.hostname]);
+    expect(moved.exitCode).toBe(1);
+    expect(moved.stderr).toContain(`whose volumes live on ${manager}`);
+  });
+
+  it("links a database to a swarm app: tasks on both nodes reach it over the app's overlay, and an unlink takes it off", async () => {
+    expect((await server.ssh(key, ['services:create', 'postgres', db])).exitCode).toBe(0);
+    expect((await server.ssh(key, ['apps:create', linked])).exitCode).toBe(0);
+    const link = await server.ssh(key, ['services:link', db, linked]);
+    expect(link.exitCode, link.stderr).toBe(0);
+    const push = await server.git(key, await fixtureRepo('node-postgres'), ['push', server.remote(linked), 'main']);
+    expect(push.exitCode, push.stderr).toBe(0);
+    expect((await server.ssh(key, ['ps:scale', linked, 'web=4'])).exitCode).toBe(0);
+    const instances = (JSON.parse((await server.ssh(key, ['ps', linked, '--json'])).stdout) as { instances: PsInstance[] }).instances;
+    expect(nodesOf(instances)).toEqual(both());
+    // The release phase (a one-off on this host) made the table; a row through psql.
+    const sql = await server.ssh(key, ['services:connect', db], { input: "INSERT INTO items (name) VALUES ('from-psql');\n" });
+    expect(sql.exitCode, sql.stderr).toBe(0);
+    const items = async (): Promise<{ status: number; body: string }> => httpsGet(tlsPort, `${linked}.skiff.test`, root, '/items');
+    await waitFor(async () => (await items().catch(() => ({ status: 0 }))).status === 200, 90_000, 'HTTPS for the linked app');
+    // Every task answers with the row: those on the worker reach the database on this host too.
+    const answers = await Promise.all(Array.from({ length: 16 }, () => items()));
+    expect(answers.map((a) => `${a.status} ${a.body.trim()}`)).toEqual(Array.from({ length: 16 }, () => '200 from-psql'));
+
+    const overlays = async (): Promise<string[]> => {
+      const names = (await execa('docker', ['ps', '--filter', `name=skiff-service-${db}-`, '--format', '{{.Names}}'])).stdout.split('\n');
+      const own = names.find((n) => /^skiff-service-[a-z0-9-]+-[0-9a-f]+$/.test(n) && !/-(connect|check)-/.test(n));
+      return Object.keys(JSON.parse((await execa('docker', ['inspect', own ?? 'none'])).stdout)[0].NetworkSettings.Networks as object);
+    };
+    expect(await overlays()).toContain(`${network}-${linked}`);
+    const unlink = await server.ssh(key, ['services:unlink', db, linked, '--no-release-phase']);
+    expect(unlink.exitCode, unlink.stderr).toBe(0);
+    expect(await overlays()).not.toContain(`${network}-${linked}`);
   });
 
   it('loses the worker outright: swarm starts its tasks on the manager; the failed requests and the recovery are reported', async () => {

@@ -105,7 +105,7 @@ describe('single-writer storage', () => {
     expect(scale.exitCode).toBe(1);
     expect(scale.stderr).toContain('single-writer volume: it runs one instance at most');
     expect(JSON.parse(await ssh(['storage', app, '--json']))).toEqual([
-      { name: 'db', path: '/db', mode: 'single-writer', bytes: expect.anything(), from: null, sharedWith: [] },
+      { name: 'db', path: '/db', mode: 'single-writer', bytes: expect.anything(), from: null, sharedWith: [], node: null },
     ]);
   });
 

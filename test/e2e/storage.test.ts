@@ -58,7 +58,7 @@ describe('storage', () => {
     expect(await ssh(['ps:restart', app])).toContain('answers HTTP');
     expect(await count()).toBe('3');
     const listed = JSON.parse(await ssh(['storage', app, '--json'])) as { name: string; path: string; mode: string; bytes: number | null }[];
-    expect(listed).toEqual([{ name: 'data', path: '/data', mode: 'mounted', bytes: expect.any(Number), from: null, sharedWith: [] }]);
+    expect(listed).toEqual([{ name: 'data', path: '/data', mode: 'mounted', bytes: expect.any(Number), from: null, sharedWith: [], node: null }]);
     expect(await volumes()).toContain(`skiff-${app}_data`);
   });
 
@@ -66,7 +66,7 @@ describe('storage', () => {
     expect(await ssh(['storage:unmount', app, 'data'])).toContain('its data is kept');
     expect((await server.ssh(key, ['run', app, 'sh', '-c', "'cat /data/count || echo none'"])).stdout).toContain('none');
     expect(JSON.parse(await ssh(['storage', app, '--json']))).toEqual([
-      { name: 'data', path: null, mode: 'unmounted', bytes: expect.anything(), from: null, sharedWith: [] },
+      { name: 'data', path: null, mode: 'unmounted', bytes: expect.anything(), from: null, sharedWith: [], node: null },
     ]);
     await ssh(['storage:mount', app, 'data:/data']);
     expect((await server.ssh(key, ['run', app, 'cat', '/data/count'])).stdout).toBe('3');

@@ -198,9 +198,11 @@ describe('storage', () => {
     expect(services.store.mounts.list(APP).map((m) => m.name)).toEqual(['data']);
   });
 
-  it('is refused on the swarm runtime, where a volume would stay on one host', async () => {
+  it('keeps single-writer volumes off swarm, and a swarm app placed on another node from mounting one', async () => {
     host.name = 'swarm';
-    await expect(mountStorage(op(), APP, 'data:/data')).rejects.toThrow(/a volume lives on one host/);
+    await expect(mountStorage(op(), APP, 'db:/db', { singleWriter: true })).rejects.toThrow(/single-writer volume on swarm/);
+    services.store.apps.setNode(APP, 'elsewhere');
+    await expect(mountStorage(op(), APP, 'data:/data')).rejects.toThrow(/whose volumes live on/);
     expect(services.store.mounts.list(APP)).toEqual([]);
   });
 });
