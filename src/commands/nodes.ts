@@ -59,7 +59,7 @@ export const nodesCommands: CommandSpec[] = [
   {
     name: 'nodes:activate',
     usage: 'NODE',
-    summary: 'Let a drained node take tasks again (the next deploy or scale spreads tasks onto it)',
+    summary: 'Let a drained node take tasks again (swarm moves none back by itself; the next deploy or scale-up places tasks there)',
     adminOnly: true,
     audit: nodeNote,
     async run(ctx) {

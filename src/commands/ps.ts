@@ -69,7 +69,7 @@ export const psCommands: CommandSpec[] = [
               i.state,
               `v${i.release}`,
               `up ${uptime(i.startedAt)}`,
-              i.node ? `on ${i.node}` : '',
+              ...(i.node ? [`on ${i.node}`] : []),
               p ? limits(p.memory, p.cpus) : '',
             ];
           }),

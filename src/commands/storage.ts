@@ -23,7 +23,7 @@ export const storageCommands: CommandSpec[] = [
                 e.path ?? '-',
                 formatBytes(e.bytes),
                 e.mode,
-                e.node ? `on ${e.node}` : '',
+                ...(e.node ? [`on ${e.node}`] : []),
                 sharing(e),
               ]),
             )

@@ -167,7 +167,7 @@ export class SwarmRuntime extends DockerRuntime {
   }
 
   /** The host name of this engine's own node. */
-  async selfHostname(): Promise<string> {
+  private async selfHostname(): Promise<string> {
     const self = await this.engine.swarm.selfId();
     const node = (await this.engine.swarm.nodes()).find((n) => n.ID === self);
     return node?.Description?.Hostname ?? self;
