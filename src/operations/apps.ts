@@ -235,8 +235,8 @@ export async function setAppNode(op: Op, appName: string, value: string): Promis
   const node = value === 'any' ? null : value;
   const nodes = await runtime.nodes();
   if (node !== null && !nodes.some((n) => n.hostname === node)) throw new InvalidError(`no node '${node}' in this swarm; nodes lists them`);
-  const self = nodes.find((n) => n.self)?.hostname ?? '';
-  if (node !== null && node !== self && services.store.mounts.list(app.name).length) throw new InvalidError(STORAGE_STAYS(app.name, self));
+  const self = await runtime.thisNode();
+  if (node !== null && node !== self && services.store.mounts.list(app.name).length) throw new InvalidError(STORAGE_STAYS(app.name, self ?? ''));
   const previous = app.node;
   const stopped = await applyToRelease(
     op,

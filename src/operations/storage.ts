@@ -53,8 +53,8 @@ export async function mountStorage(op: Op, appName: string, spec: string, option
   const runtime = services.runtime.for(app.name);
   if (runtime.name === 'swarm') {
     if (singleWriter) throw new InvalidError(SINGLE_WRITER_ON_SWARM(app.name));
-    const self = (await runtime.nodes()).find((n) => n.self)?.hostname ?? '';
-    if (app.node && app.node !== self) throw new InvalidError(STORAGE_STAYS(app.name, self));
+    const self = await runtime.thisNode();
+    if (app.node && app.node !== self) throw new InvalidError(STORAGE_STAYS(app.name, self ?? ''));
   }
   const taken = services.store.mounts.list(app.name).find((m) => m.name === name || m.path === path);
   if (taken)
@@ -124,7 +124,7 @@ export async function listStorage({ services, caller }: Ask, appName: string): P
     return (m.from === null ? volumes : source ? await services.volumes.list(source) : []).find((v) => v.name === m.name)?.bytes ?? null;
   };
   const runtime = services.runtime.for(app.name);
-  const node = runtime.name === 'swarm' ? ((await runtime.nodes()).find((n) => n.self)?.hostname ?? null) : null;
+  const node = await runtime.thisNode();
   const entries: StorageEntry[] = [];
   for (const m of mounts) {
     const sharedWith = m.from === null ? services.store.mounts.sharers(app.name, m.name) : [];

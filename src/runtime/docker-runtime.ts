@@ -76,6 +76,10 @@ export class DockerRuntime implements Runtime {
     return [];
   }
 
+  async thisNode(): Promise<string | null> {
+    return null;
+  }
+
   async joinCommand(): Promise<string> {
     throw this.oneHost();
   }

@@ -194,6 +194,8 @@ export interface Runtime {
   unavailable(): Promise<string | undefined>;
   /** The hosts the runtime spreads instances over, and what runs on each; none for a runtime of this host alone. */
   nodes(): Promise<NodeInfo[]>;
+  /** The host name of the node this server's engine is; null for a runtime of this host alone. */
+  thisNode(): Promise<string | null>;
   /** The exact line that makes another engine a node (a worker) of this one's. */
   joinCommand(): Promise<string>;
   /** Drains a node (its tasks move to the others, and wait for it) or makes it active again. */
@@ -210,7 +212,7 @@ export interface NodeOptions {
 }
 
 /** The runtimes of a server, each app's chosen by its setting; app calls go to the app's. */
-export interface AppRuntimes extends Omit<Runtime, 'name' | 'unavailable' | 'nodes' | 'joinCommand' | 'setAvailability' | 'removeNode'> {
+export interface AppRuntimes extends Omit<Runtime, 'name' | 'unavailable' | 'nodes' | 'thisNode' | 'joinCommand' | 'setAvailability' | 'removeNode'> {
   /** The named runtime, or a refusal that says why it cannot be used here. */
   named(name: string): Runtime;
   for(app: string): Runtime;

@@ -160,14 +160,13 @@ export class SwarmRuntime extends DockerRuntime {
    */
   private async pinStorage(app: string, formation: readonly FormationSpec[]): Promise<readonly FormationSpec[]> {
     if (!formation.some((f) => f.mounts?.length)) return formation;
-    const self = await this.selfHostname();
+    const self = await this.thisNode();
     const elsewhere = formation.find((f) => f.node && f.node !== self);
     if (elsewhere?.node) throw new DeployFailedError(STORAGE_STAYS(app, self));
     return formation.map((f) => ({ ...f, node: self }));
   }
 
-  /** The host name of this engine's own node. */
-  private async selfHostname(): Promise<string> {
+  override async thisNode(): Promise<string> {
     const self = await this.engine.swarm.selfId();
     const node = (await this.engine.swarm.nodes()).find((n) => n.ID === self);
     return node?.Description?.Hostname ?? self;

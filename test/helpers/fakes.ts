@@ -149,6 +149,9 @@ export class FakeHost implements InstanceHost, Runtime {
   async nodes(): Promise<[]> {
     return [];
   }
+  async thisNode(): Promise<null> {
+    return null;
+  }
   async joinCommand(): Promise<string> {
     throw new Error('one host');
   }
