@@ -5,7 +5,7 @@ import { userMessage } from './errors.js';
 /*
  * `skiff`: an argv switch. Each entry loads only what it uses (src/server/):
  * a push starts a fresh process for its hook, and every module it loads is
- * time the pusher waits.
+ * time the pusher waits (the hook hands the push to the server when one runs).
  */
 
 async function main(argv: string[]): Promise<void> {
@@ -29,8 +29,15 @@ async function main(argv: string[]): Promise<void> {
     return runServer(config);
   }
   if (argv[0] === 'hook' && argv[1] === 'pre-receive') {
+    const refLines = fs.readFileSync(0, 'utf8');
+    const { runHookClient } = await import('./server/hook-client.js');
+    const status = await runHookClient(config.home, refLines);
+    if (status !== null) {
+      process.exitCode = status;
+      return;
+    }
     const { runPreReceiveHook } = await import('./server/hook.js');
-    process.exitCode = await runPreReceiveHook(config);
+    process.exitCode = await runPreReceiveHook(config, refLines, performance.now());
     return;
   }
   const { runHostCommand } = await import('./server/cli.js');

@@ -8,12 +8,12 @@ export interface GitResult {
 
 /**
  * Runs git with arguments (never a shell) and resolves with its exit code
- * and output. node's own child_process, not execa: this runs inside every
+ * and output; env adds to this process's environment (a push's quarantine). node's own child_process, not execa: this runs inside every
  * push's hook, where each module loaded is time the pusher waits.
  */
-export function runGit(args: readonly string[], cwd: string): Promise<GitResult> {
+export function runGit(args: readonly string[], cwd: string, env?: Record<string, string>): Promise<GitResult> {
   return new Promise((resolve, reject) => {
-    execFile('git', [...args], { cwd, maxBuffer: 16 * 1024 * 1024 }, (err, stdout, stderr) => {
+    execFile('git', [...args], { cwd, maxBuffer: 16 * 1024 * 1024, env: env && { ...process.env, ...env } }, (err, stdout, stderr) => {
       // execFile's error is an Error (spawn failed: no git, no cwd), though its type does not say so.
       // eslint-disable-next-line @typescript-eslint/prefer-promise-reject-errors
       if (err && typeof err.code !== 'number') return reject(err);

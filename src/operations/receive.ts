@@ -23,8 +23,12 @@ export interface ReceiveRequest {
   repoDir: string;
   pusher: string;
   source: string;
-  /** How long the hook's process took to get here, when this runs in one (a push's first step). */
+  /** How long the hook's process took to get here (a push's first step). */
   startedMs?: number;
+  /** git's receive-pack, whose life the app's lock lasts at most (the hook's parent, by default). */
+  lockPid?: number;
+  /** git's quarantine variables, when this runs in the server rather than in the hook's process. */
+  gitEnv?: Record<string, string>;
 }
 
 /**
@@ -52,7 +56,8 @@ export async function receivePush(services: Services, req: ReceiveRequest, progr
   }
   const [action] = deploying;
   if (!action) return;
-  const push = { app, repoDir: req.repoDir, update: action.update, pusher: req.pusher, source: req.source, startedMs: req.startedMs };
+  const { repoDir, pusher, source, startedMs, lockPid, gitEnv } = req;
+  const push = { app, repoDir, update: action.update, pusher, source, startedMs, lockPid, gitEnv };
   if (action.kind === 'deploy') await deployPush(services, push, progress, signal);
   else if (action.kind === 'tag') await deployTag(services, push, action.tag, progress, signal);
   else if (action.kind === 'review') await deployReviewApp(services, record as App, action.branch, push, progress, signal);
@@ -116,7 +121,7 @@ async function destroyReviewApp(services: Services, parent: App, branch: string,
     progress.info(`Deleting ${branch} (it had no review app)`);
     return;
   }
-  const owner = { holder: req.pusher, purpose: 'destroy', pid: process.ppid };
+  const owner = { holder: req.pusher, purpose: 'destroy', pid: req.lockPid ?? process.ppid };
   await withAppLock(
     services.store,
     name,
@@ -139,7 +144,7 @@ async function destroyReviewApp(services: Services, parent: App, branch: string,
  */
 async function deployTag(deps: Services, req: PushRequest, tag: string, progress: Progress, signal: AbortSignal): Promise<void> {
   const { store } = deps;
-  const resolved = await runGit(['rev-parse', '--verify', '--quiet', `${req.update.newSha}^{commit}`], req.repoDir);
+  const resolved = await runGit(['rev-parse', '--verify', '--quiet', `${req.update.newSha}^{commit}`], req.repoDir, req.gitEnv);
   const commit = resolved.stdout.trim();
   if (resolved.exitCode !== 0 || !/^[0-9a-f]{40}$/.test(commit)) throw new ConflictError(`tag ${tag} names no commit`);
   const membership = pipelineOf(store, req.app);
@@ -159,7 +164,7 @@ async function deployTag(deps: Services, req: PushRequest, tag: string, progress
   }
   const from = built.release;
   progress.step(`Deploying tag ${tag} (${commit.slice(0, 7)}) with the image ${built.stage} built: ${built.app} v${from.version}, not rebuilt`);
-  const owner = { holder: req.pusher, purpose: 'deploy', pid: process.ppid, keepAfterSuccess: true };
+  const owner = { holder: req.pusher, purpose: 'deploy', pid: req.lockPid ?? process.ppid, keepAfterSuccess: true };
   await withAppLock(
     store,
     req.app,

@@ -7,13 +7,14 @@ import { assertContained } from '../builder/source-files.js';
 import { ExternalError } from '../errors.js';
 
 /**
- * Writes the tree of one commit into dir with `git archive`. Run from the
- * pre-receive hook, git's quarantine variables in the environment let it read
- * the objects of a push that is not accepted yet.
+ * Writes the tree of one commit into dir with `git archive`. During a push,
+ * git's quarantine variables (in the hook's environment, or gitEnv when the
+ * server runs the push) let it read the objects of a push not accepted yet.
  */
-export async function checkout(repoDir: string, commit: string, dir: string, signal: AbortSignal): Promise<number> {
+export async function checkout(repoDir: string, commit: string, dir: string, signal: AbortSignal, gitEnv?: Record<string, string>): Promise<number> {
   fs.mkdirSync(dir, { recursive: true, mode: 0o700 });
-  const git = spawn('git', ['archive', '--format=tar', commit], { cwd: repoDir, stdio: ['ignore', 'pipe', 'pipe'], signal });
+  const env = gitEnv && { ...process.env, ...gitEnv };
+  const git = spawn('git', ['archive', '--format=tar', commit], { cwd: repoDir, stdio: ['ignore', 'pipe', 'pipe'], signal, env });
   let stderr = '';
   git.stderr.on('data', (d: Buffer) => (stderr += d.toString()));
   const exited = new Promise<void>((resolve, reject) => {

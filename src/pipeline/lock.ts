@@ -1,3 +1,4 @@
+import fs from 'node:fs';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { ConflictError } from '../errors.js';
 import type { Store } from '../store/store.js';
@@ -5,10 +6,20 @@ import type { Store } from '../store/store.js';
 export function isProcessAlive(pid: number): boolean {
   try {
     process.kill(pid, 0);
-    return true;
   } catch (err) {
     // EPERM: alive, but another user's.
     return (err as NodeJS.ErrnoException).code === 'EPERM';
+  }
+  // A zombie answers kill(0) but is dead: a receive-pack whose server was killed may stay one where nothing reaps orphans.
+  return !isZombie(pid);
+}
+
+function isZombie(pid: number): boolean {
+  try {
+    const stat = fs.readFileSync(`/proc/${pid}/stat`, 'utf8');
+    return stat.slice(stat.lastIndexOf(')') + 2).startsWith('Z');
+  } catch {
+    return false;
   }
 }
 

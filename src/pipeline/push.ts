@@ -34,6 +34,10 @@ export interface PushRequest {
   source: string;
   /** How long the hook's process took to start, noted as the push's first step. */
   startedMs?: number;
+  /** The process whose life the app's lock lasts at most: git's receive-pack (the hook's parent, by default). */
+  lockPid?: number;
+  /** git's quarantine variables, when the push runs outside the hook's process (in the server). */
+  gitEnv?: Record<string, string>;
 }
 
 /** A push that failed after its build started: the reason is already shown to the pusher and in the build log. */
@@ -60,7 +64,7 @@ export async function deployPush(deps: PipelineDeps, req: PushRequest, progress:
   // git moves the branch only after this hook succeeds: the lock lasts as long as
   // git's receive-pack (the hook's parent), so the next push cannot start before
   // the branch has moved and sees that it moved.
-  const owner = { holder: req.pusher, purpose: 'deploy', pid: process.ppid, keepAfterSuccess: true };
+  const owner = { holder: req.pusher, purpose: 'deploy', pid: req.lockPid ?? process.ppid, keepAfterSuccess: true };
   const times = progress.recordTimes();
   if (req.startedMs !== undefined) progress.noteTime('hook start', req.startedMs);
   const asked = performance.now();
@@ -72,7 +76,7 @@ export async function deployPush(deps: PipelineDeps, req: PushRequest, progress:
     signal,
     async () => {
       progress.noteTime('lock', performance.now() - asked);
-      await assertRefUnmoved(req.repoDir, update);
+      await assertRefUnmoved(req.repoDir, update, req.gitEnv);
       fs.mkdirSync(path.join(config.buildsDir, app), { recursive: true, mode: 0o700 });
       const record = store.builds.start({ app, commit: update.newSha, ref: update.ref, pusher: req.pusher, pid: process.pid }, (id) =>
         buildLogPath(config, app, id),
@@ -86,7 +90,7 @@ export async function deployPush(deps: PipelineDeps, req: PushRequest, progress:
         await stage(
           progress,
           'Checking out',
-          () => checkout(req.repoDir, update.newSha, workDir, signal),
+          () => checkout(req.repoDir, update.newSha, workDir, signal, req.gitEnv),
           (files) => `${files} files at ${short}`,
         );
         const { processes, manifest, appRecord, stack, access } = await progress.time('manifests', async () => ({
@@ -297,8 +301,8 @@ function readProcfile(dir: string): Processes {
  * A push that waited for another one may find its branch moved: git would
  * refuse the ref update after the deploy, so refuse before it instead.
  */
-async function assertRefUnmoved(repoDir: string, update: RefUpdate): Promise<void> {
-  const { stdout } = await runGit(['rev-parse', '--verify', '--quiet', update.ref], repoDir);
+async function assertRefUnmoved(repoDir: string, update: RefUpdate, gitEnv: Record<string, string> | undefined): Promise<void> {
+  const { stdout } = await runGit(['rev-parse', '--verify', '--quiet', update.ref], repoDir, gitEnv);
   const current = stdout.trim() || ZERO_SHA;
   if (current !== update.oldSha) {
     const branch = update.ref.replace('refs/heads/', '');

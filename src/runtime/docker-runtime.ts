@@ -154,7 +154,8 @@ export class DockerRuntime implements Runtime {
   private async waitUntilAnswering(id: string, host: string, port: number, healthcheck: string | null, timeoutMs: number, signal: AbortSignal): Promise<void> {
     const deadline = Date.now() + timeoutMs;
     let lastStatus: number | undefined;
-    for (;;) {
+    // Asked again soon at first (most apps answer within a few milliseconds of their start), then every 200 ms.
+    for (let wait = 5; ; wait = Math.min(wait * 2, 200)) {
       if (signal.aborted) throw new DeployFailedError('deploy cancelled');
       lastStatus = await probeHttp(host, port, healthcheck ?? '/', 1000);
       if (lastStatus !== undefined && (!healthcheck || (lastStatus >= 200 && lastStatus < 300))) return;
@@ -169,7 +170,7 @@ export class DockerRuntime implements Runtime {
             : `the new release did not answer HTTP on its PORT within ${Math.round(timeoutMs / 1000)}s; the previous release keeps serving`,
         );
       }
-      await sleep(200);
+      await sleep(wait);
     }
   }
 

@@ -1,16 +1,17 @@
-import fs from 'node:fs';
 import path from 'node:path';
 import type { Config } from '../config.js';
 import { userMessage } from '../errors.js';
+import type { Services } from '../operations/operation.js';
+import type { Progress } from '../output/progress.js';
 import { compose, fileLogger } from './compose.js';
+import type { PushHeader } from './hook-client.js';
 
-/** Run by git inside a push: the deploy. Its output is the pusher's `remote:` lines. */
-export async function runPreReceiveHook(config: Config): Promise<number> {
-  const [{ receivePush }, { PushRejected }, { Progress }] = await Promise.all([
-    import('../operations/receive.js'),
-    import('../pipeline/push.js'),
-    import('../output/progress.js'),
-  ]);
+/**
+ * Run by git inside a push when no server answers on the push socket: the
+ * deploy in the hook's own process. Its output is the pusher's `remote:` lines.
+ */
+export async function runPreReceiveHook(config: Config, refLines: string, startedMs: number): Promise<number> {
+  const { Progress } = await import('../output/progress.js');
   const services = compose(config, fileLogger(config));
   const controller = new AbortController();
   const abort = (): void => {
@@ -20,21 +21,45 @@ export async function runPreReceiveHook(config: Config): Promise<number> {
   };
   for (const sig of ['SIGTERM', 'SIGINT', 'SIGHUP'] as const) process.on(sig, abort);
   const progress = new Progress([process.stdout], abort);
-  const refLines = fs.readFileSync(0, 'utf8');
-  const repoDir = process.cwd();
-  if (process.env.SKIFF_APP_CREATED === '1') progress.step(`Created app ${path.basename(repoDir, '.git')}`);
   try {
-    const source = process.env.SKIFF_SOURCE || 'host';
-    // The hook's own start (node, its modules, the services) is a step of the push too.
-    const startedMs = performance.now();
-    await receivePush(services, { refLines, repoDir, pusher: process.env.SKIFF_USER || 'admin (host)', source, startedMs }, progress, controller.signal);
+    // git's quarantine variables are this process's own: no gitEnv to pass on.
+    const header: PushHeader = {
+      refLines,
+      repoDir: process.cwd(),
+      user: process.env.SKIFF_USER ?? '',
+      source: process.env.SKIFF_SOURCE ?? '',
+      created: process.env.SKIFF_APP_CREATED === '1',
+      lockPid: process.ppid,
+      gitEnv: {},
+      startedMs,
+    };
+    return await runPush(services, header, progress, controller.signal);
+  } finally {
+    services.store.close();
+  }
+}
+
+/** A push handed over by a hook (through the server's socket, or in the hook's process): its exit status. */
+export async function runPush(services: Services, header: PushHeader, progress: Progress, signal: AbortSignal): Promise<number> {
+  const [{ receivePush }, { PushRejected }] = await Promise.all([import('../operations/receive.js'), import('../pipeline/push.js')]);
+  if (header.created) progress.step(`Created app ${path.basename(header.repoDir, '.git')}`);
+  try {
+    const request = {
+      refLines: header.refLines,
+      repoDir: header.repoDir,
+      pusher: header.user || 'admin (host)',
+      source: header.source || 'host',
+      // The hook's own start (node, and its modules when it runs the push itself) is a step of the push too.
+      startedMs: header.startedMs,
+      lockPid: header.lockPid,
+      gitEnv: Object.keys(header.gitEnv).length ? header.gitEnv : undefined,
+    };
+    await receivePush(services, request, progress, signal);
     return 0;
   } catch (err) {
     if (err instanceof PushRejected) return 1;
-    if (!(err instanceof Error && err.name === 'SkiffError')) services.log.error({ err }, 'pre-receive failed');
+    if (!(err instanceof Error && err.name === 'SkiffError')) services.log.error({ err, repo: header.repoDir }, 'pre-receive failed');
     progress.warn(`Push rejected: ${userMessage(err)}`);
     return 1;
-  } finally {
-    services.store.close();
   }
 }

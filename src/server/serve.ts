@@ -7,14 +7,16 @@ import { VERSION, compose } from './compose.js';
 
 /** `skiff server`: the router, start-up reconcile, the cron scheduler and the chores, then the SSH and HTTP doors. */
 export async function runServer(config: Config): Promise<void> {
-  const [{ reconcile }, { startServices }, { CronScheduler }, { createSshServer }, { ensureHostKey }, { createGitHttpServer }] = await Promise.all([
-    import('./reconcile.js'),
-    import('../operations/backing-services.js'),
-    import('./scheduler.js'),
-    import('../ssh/server.js'),
-    import('../ssh/host-key.js'),
-    import('../http/git-http.js'),
-  ]);
+  const [{ reconcile }, { startServices }, { CronScheduler }, { createSshServer }, { ensureHostKey }, { createGitHttpServer }, { listenForPushes }] =
+    await Promise.all([
+      import('./reconcile.js'),
+      import('../operations/backing-services.js'),
+      import('./scheduler.js'),
+      import('../ssh/server.js'),
+      import('../ssh/host-key.js'),
+      import('../http/git-http.js'),
+      import('./push-socket.js'),
+    ]);
   const log = createLogger(config.logLevel);
   const services = compose(config, log);
   await createEngine().assertAnswers();
@@ -25,6 +27,8 @@ export async function runServer(config: Config): Promise<void> {
   // Services first: the apps' containers join their networks.
   await startServices(services);
   await reconcile(services);
+  // From here the hooks hand their pushes to this server (until then, each runs its own).
+  const pushes = await listenForPushes(services);
   const scheduler = new CronScheduler(services);
   await scheduler.start();
   expireReviewAppsNowAndThen(services);
@@ -59,8 +63,11 @@ export async function runServer(config: Config): Promise<void> {
     log.info({ signal }, 'stopping');
     server.close();
     scheduler.stop();
-    services.store.close();
-    process.exit(0);
+    // Pushes under way are aborted (their previous releases keep serving) and get a while to clean up.
+    void pushes.close(30_000).finally(() => {
+      services.store.close();
+      process.exit(0);
+    });
   };
   process.on('SIGTERM', () => stop('SIGTERM'));
   process.on('SIGINT', () => stop('SIGINT'));

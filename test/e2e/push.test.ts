@@ -1,5 +1,6 @@
 import fs from 'node:fs';
 import path from 'node:path';
+import Database from 'better-sqlite3';
 import { execa } from 'execa';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import {
@@ -83,6 +84,11 @@ describe('git push over SSH', () => {
     expect(running.trim()).toBe('2');
     lastGoodUrl = url;
     lastGoodSha = await headSha(repo);
+
+    // The hook handed the push to the server over its socket: the server's own process ran it.
+    const db = new Database(path.join(server.home, 'skiff.db'), { readonly: true });
+    expect((db.prepare('SELECT pid FROM builds WHERE app = ? ORDER BY id DESC LIMIT 1').get(app) as { pid: number }).pid).toBe(server.pid);
+    db.close();
 
     const releases = await server.ssh(admin, ['releases', app]);
     expect(releases.exitCode).toBe(0);
@@ -272,5 +278,39 @@ describe('git push over SSH', () => {
     const destroy = await server.ssh(admin, ['apps:destroy', slowApp, '--confirm', slowApp]);
     expect(destroy.stderr).not.toContain('Waiting');
     expect(destroy.exitCode, destroy.stderr).toBe(0);
+  });
+
+  it('runs a push in the hook itself when no server answers (a stale socket), and hands them to the server again once it is back', async () => {
+    // Other tests moved main from other clones: start from where it is.
+    expect((await server.git(admin, repo, ['fetch', 'paas', 'main'])).exitCode).toBe(0);
+    await execa('git', ['reset', '-q', '--hard', 'FETCH_HEAD'], { cwd: repo });
+    await server.stop('SIGKILL');
+    expect(fs.existsSync(path.join(server.home, 'push.sock'))).toBe(true);
+    try {
+      fs.writeFileSync(path.join(repo, 'index.html'), 'pushed with no server\n');
+      await commitAll(repo, 'no server');
+      // The admin on the host, straight into the app's repo: git runs the hook, and no server answers it.
+      const push = await execa('git', ['push', path.join(server.home, 'repos', `${app}.git`), 'HEAD:main'], {
+        cwd: repo,
+        env: { SKIFF_HOME: server.home },
+        reject: false,
+      });
+      expect(push.exitCode, push.stderr).toBe(0);
+      expect(push.stderr).toMatch(/remote: -----> Starting v\d+/);
+      const db = new Database(path.join(server.home, 'skiff.db'), { readonly: true });
+      const build = db.prepare('SELECT pid, pusher FROM builds WHERE app = ? ORDER BY id DESC LIMIT 1').get(app) as { pid: number; pusher: string };
+      db.close();
+      expect(build.pid).not.toBe(server.pid);
+      expect(build.pusher).toBe('admin (host)');
+    } finally {
+      await server.launch();
+    }
+    // What the hook released is the app's current release: the server serves it.
+    expect(await httpGet(lastGoodUrl)).toEqual({ status: 200, body: 'pushed with no server\n' });
+    fs.writeFileSync(path.join(repo, 'index.html'), 'pushed to the server again\n');
+    await commitAll(repo, 'server back');
+    const push = await server.git(admin, repo, ['push', 'paas', 'main']);
+    expect(push.exitCode, push.stderr).toBe(0);
+    expect(await httpGet(lastGoodUrl)).toEqual({ status: 200, body: 'pushed to the server again\n' });
   });
 });

@@ -1,5 +1,6 @@
 import { describe, expect, it } from 'vitest';
-import { withAppLock } from '../../src/pipeline/lock.js';
+import { spawn } from 'node:child_process';
+import { isProcessAlive, withAppLock } from '../../src/pipeline/lock.js';
 import { openStore } from '../../src/store/sqlite-store.js';
 import { SecretBox } from '../../src/store/secret-box.js';
 
@@ -55,5 +56,19 @@ describe('withAppLock', () => {
         async () => 1,
       ),
     ).rejects.toThrow(/gave up waiting for the deploy of a/);
+  });
+
+  it('takes a zombie holder for dead: a receive-pack left by a killed server holds no lock', async () => {
+    // sh starts `true` and becomes `sleep`, which never reaps it: a zombie whose pid answers kill(0).
+    const parent = spawn('sh', ['-c', 'true & echo $!; exec sleep 5'], { stdio: ['ignore', 'pipe', 'ignore'] });
+    try {
+      const pid = Number(await new Promise<string>((resolve) => parent.stdout.once('data', (d: Buffer) => resolve(d.toString()))));
+      for (let i = 0; i < 50 && isProcessAlive(pid); i++) await new Promise((resolve) => setTimeout(resolve, 20));
+      expect(() => process.kill(pid, 0)).not.toThrow();
+      expect(isProcessAlive(pid)).toBe(false);
+      expect(isProcessAlive(process.pid)).toBe(true);
+    } finally {
+      parent.kill();
+    }
   });
 });
