@@ -36,11 +36,18 @@ export async function listenForPushes(services: Services): Promise<PushSocket> {
     running.add(entry);
     void done.finally(() => running.delete(entry));
   });
-  await new Promise<void>((resolve, reject) => {
-    server.once('error', reject);
-    server.listen(file, () => resolve());
-  });
-  fs.chmodSync(file, 0o600);
+  try {
+    await new Promise<void>((resolve, reject) => {
+      server.once('error', reject);
+      server.listen(file, () => resolve());
+    });
+    fs.chmodSync(file, 0o600);
+  } catch (err) {
+    // A SKIFF_HOME too long for a socket's path, say: the hooks run their pushes themselves, as before there was a server.
+    services.log.warn({ err, socket: file }, 'cannot listen for pushes; each hook runs its push itself');
+    server.close();
+    return { close: async () => undefined };
+  }
   return {
     async close(timeoutMs) {
       server.close();

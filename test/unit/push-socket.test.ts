@@ -2,7 +2,8 @@ import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
-import { parseHeader } from '../../src/server/push-socket.js';
+import { listenForPushes, parseHeader } from '../../src/server/push-socket.js';
+import type { Services } from '../../src/operations/operation.js';
 
 /** What a hook hands the server is checked before git or the pipeline sees it. */
 describe('parseHeader', () => {
@@ -49,5 +50,19 @@ describe('parseHeader', () => {
     expect(() => parseHeader(header({ lockPid: 1 }), repos)).toThrow('no receive-pack');
     expect(() => parseHeader(header({ lockPid: '12' }), repos)).toThrow('no receive-pack');
     expect(() => parseHeader(header({ user: 7 }), repos)).toThrow('malformed');
+  });
+});
+
+describe('listenForPushes', () => {
+  it('leaves the pushes to the hooks when the socket cannot be made (a home too long for a socket path), rather than failing the start', async () => {
+    const home = path.join(fs.mkdtempSync(path.join(os.tmpdir(), 'skiff-home-')), 'h'.repeat(120));
+    fs.mkdirSync(home, { recursive: true });
+    const warnings: unknown[] = [];
+    const services = { config: { home, reposDir: path.join(home, 'repos') }, log: { warn: (o: unknown) => warnings.push(o) } } as unknown as Services;
+    const socket = await listenForPushes(services);
+    expect(warnings).toHaveLength(1);
+    expect(fs.existsSync(path.join(home, 'push.sock'))).toBe(false);
+    await socket.close(1000);
+    fs.rmSync(path.dirname(home), { recursive: true, force: true });
   });
 });
