@@ -103,7 +103,7 @@ export class StackImages implements StackImageRunner {
         NanoCpus: Math.round((req.image.cpus ?? req.limits.cpus) * 1e9),
       },
     });
-    const remove = (): Promise<void> => containers.remove(id).catch(() => undefined);
+    const remove = containers.removerOf(id);
     const onAbort = (): void => void remove();
     signal.addEventListener('abort', onAbort, { once: true });
     try {

@@ -54,6 +54,17 @@ export class ContainerClient {
     await this.docker.getContainer(id).remove({ force: true });
   }
 
+  /**
+   * A removal of it that runs once however often it is called, errors
+   * ignored: a run's abort and its own end both remove its container, and
+   * the engine answers a second removal at once ("already in progress")
+   * while the first still runs, so awaiting that one would not mean gone.
+   */
+  removerOf(id: string): () => Promise<void> {
+    let removing: Promise<void> | undefined;
+    return () => (removing ??= this.remove(id).catch(() => undefined));
+  }
+
   /** Its last lines (both streams, multiplexed unless it has a terminal). */
   async recentLogs(id: string, options: { tail: number; timestamps?: boolean }): Promise<Buffer> {
     return this.docker

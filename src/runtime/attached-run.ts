@@ -12,7 +12,7 @@ import type { OneOffIO } from './runtime.js';
  */
 export async function runAttached(engine: Engine, id: string, tty: boolean, io: OneOffIO, prepare: () => Promise<void>): Promise<number> {
   const { containers } = engine;
-  const remove = (): Promise<void> => containers.remove(id).catch(() => undefined);
+  const remove = containers.removerOf(id);
   const onAbort = (): void => void remove();
   io.signal.addEventListener('abort', onAbort, { once: true });
   await prepare().catch(async (err: unknown) => {

@@ -294,7 +294,7 @@ export class DockerRuntime implements Runtime {
       Labels: { ...appLabels(spec.app, spec.appId), [LABEL_RELEASE]: String(spec.release), [LABEL_PROCESS]: ONE_OFF },
       HostConfig: { Init: true, NetworkMode: APPS_NETWORK, ...volumeMounts(spec), ...limits(spec) },
     });
-    const remove = (): Promise<void> => containers.remove(id).catch(() => undefined);
+    const remove = containers.removerOf(id);
     const onAbort = (): void => void remove();
     io.signal.addEventListener('abort', onAbort, { once: true });
     try {

@@ -183,6 +183,24 @@ describe('DockerfileBuilder and DockerRuntime', () => {
     expect(await docker.listContainers({ all: true, filters: { label: [`skiff.app=${app}`, 'skiff.cron-run=9'] } })).toEqual([]);
   });
 
+  it.each([
+    ['a one-off', {}],
+    ['a kept one-off (predeploy)', { keepAs: `skiff/${app}:v3` }],
+  ])('leaves no container once %s stopped while running has returned', async (_kind, keep) => {
+    const stopped = new AbortController();
+    const out = new PassThrough();
+    const started = new Promise<void>((resolve) => out.once('data', () => resolve()));
+    const running = runtime.run(
+      { app, release: 3, image: 'skiff-test/base:bookworm', env: {}, command: ['sh', '-c', 'trap "" TERM; echo up; while true; do sleep 1; done'], memory: null, cpus: null, pids: 64, ...keep },
+      { stdin: new PassThrough(), stdout: out, stderr: new PassThrough(), signal: stopped.signal },
+    );
+    await started;
+    stopped.abort();
+    expect(await running).not.toBe(0);
+    // Gone when run returns, not on its way out: the abort's removal and the run's own are one.
+    expect(await docker.listContainers({ all: true, filters: { label: [`skiff.app=${app}`, 'skiff.release=3'] } })).toEqual([]);
+  });
+
   it('gives up on a release that stays silent past the timeout', async () => {
     const dir = tempDir('silent');
     fs.writeFileSync(path.join(dir, 'Dockerfile'), 'FROM skiff-test/base:bookworm\nCMD ["sleep", "600"]\n');
