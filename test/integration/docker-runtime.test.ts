@@ -191,7 +191,17 @@ describe('DockerfileBuilder and DockerRuntime', () => {
     const out = new PassThrough();
     const started = new Promise<void>((resolve) => out.once('data', () => resolve()));
     const running = runtime.run(
-      { app, release: 3, image: 'skiff-test/base:bookworm', env: {}, command: ['sh', '-c', 'trap "" TERM; echo up; while true; do sleep 1; done'], memory: null, cpus: null, pids: 64, ...keep },
+      {
+        app,
+        release: 3,
+        image: 'skiff-test/base:bookworm',
+        env: {},
+        command: ['sh', '-c', 'trap "" TERM; echo up; while true; do sleep 1; done'],
+        memory: null,
+        cpus: null,
+        pids: 64,
+        ...keep,
+      },
       { stdin: new PassThrough(), stdout: out, stderr: new PassThrough(), signal: stopped.signal },
     );
     await started;
