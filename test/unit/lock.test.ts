@@ -59,11 +59,12 @@ describe('withAppLock', () => {
   });
 
   it('takes a zombie holder for dead: a receive-pack left by a killed server holds no lock', async () => {
-    // sh starts `true` and becomes `sleep`, which never reaps it: a zombie whose pid answers kill(0).
-    const parent = spawn('sh', ['-c', 'true & echo $!; exec sleep 5'], { stdio: ['ignore', 'pipe', 'ignore'] });
+    // sh starts a short sleep and becomes a long one, which never reaps it: a zombie whose pid answers kill(0).
+    // The short one outlives sh's exec (a child that ended before it, sh itself may have reaped).
+    const parent = spawn('sh', ['-c', 'sleep 0.3 & echo $!; exec sleep 5'], { stdio: ['ignore', 'pipe', 'ignore'] });
     try {
       const pid = Number(await new Promise<string>((resolve) => parent.stdout.once('data', (d: Buffer) => resolve(d.toString()))));
-      for (let i = 0; i < 50 && isProcessAlive(pid); i++) await new Promise((resolve) => setTimeout(resolve, 20));
+      for (let i = 0; i < 150 && isProcessAlive(pid); i++) await new Promise((resolve) => setTimeout(resolve, 20));
       expect(() => process.kill(pid, 0)).not.toThrow();
       expect(isProcessAlive(pid)).toBe(false);
       expect(isProcessAlive(process.pid)).toBe(true);
