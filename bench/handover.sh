@@ -7,7 +7,7 @@
 # a volume, on loopback.
 #
 # Prints the medians of RUNS deploys each way and their ratio; Skiff's failed
-# requests must be 0.
+# requests must be 0. Then where the last Skiff deploy's hold went, step by step.
 # Needs: the set-up (npm start or npm test ran once).
 # Usage: bench/handover.sh [RUNS]   (default 5)
 set -euo pipefail
@@ -102,3 +102,11 @@ console.log(`median longest held request, skiff: ${med(held)} ms (failed request
 console.log(`median gap by hand (stop, run, first answer): ${med(hand)} ms (requests in it fail)`);
 console.log(`ratio skiff / by hand: ${(med(held) / med(hand)).toFixed(2)}`);
 ' "$(printf '%s\n' "${skiff_results[@]}" | node -e 'console.log(JSON.stringify(require("fs").readFileSync(0,"utf8").trim().split("\n")))')" "[$(IFS=,; echo "${hand_results[*]}")]"
+
+# --- Where the hold went: the last Skiff deploy's steps from hold to release ---
+node bin/skiff.js builds:info handover --json | node -e '
+const { timings } = JSON.parse(require("fs").readFileSync(0, "utf8"));
+const from = timings.findIndex((t) => t.step === "hold");
+console.log("\nskiff, last deploy, from the hold on:");
+for (const t of timings.slice(from)) console.log(`  ${"  ".repeat(t.depth)}${t.step.padEnd(24 - 2 * t.depth)} ${String(t.ms).padStart(6)} ms`);
+'

@@ -132,7 +132,28 @@ export function needsHandover(deps: Pick<PipelineDeps, 'store'>, rel: Release, r
   );
 }
 
-const HANDOVER_DRAIN_MS = 500;
+/** The longest a handover waits for the requests the old instances took before the hold; they are counted, not waited for blindly. */
+const HANDOVER_DRAIN_MS = 2000;
+const DRAIN_POLL_MS = 10;
+
+/**
+ * Waits until the router has no request on its way to the app's upstreams
+ * (those it took before the hold; new ones wait in the hold), at most
+ * HANDOVER_DRAIN_MS. A router that cannot count gets the whole wait.
+ */
+async function drainRequests(deps: Pick<PipelineDeps, 'router' | 'store' | 'clock' | 'log'>, app: string): Promise<void> {
+  const upstreams = deps.store.routes.get(app) ?? [];
+  if (upstreams.length === 0) return;
+  for (let waited = 0; waited < HANDOVER_DRAIN_MS; waited += DRAIN_POLL_MS) {
+    try {
+      if ((await deps.router.requestsInFlight(upstreams)) === 0) return;
+    } catch (err) {
+      deps.log.warn({ err, app }, 'could not count the requests in flight; the handover waits the whole drain');
+      return deps.clock.sleep(HANDOVER_DRAIN_MS - waited);
+    }
+    await deps.clock.sleep(DRAIN_POLL_MS);
+  }
+}
 
 /**
  * A deploy that never has two containers with a single-writer volume: the
@@ -151,23 +172,26 @@ async function handover(deps: PipelineDeps, rel: Release, formation: FormationSp
   const servingVersion = store.apps.find(app)?.currentRelease ?? null;
   const serving = servingVersion === null ? undefined : store.releases.find(app, servingVersion);
   // The hold lasts a little longer than the bound, so that a restore after it still reaches the held requests.
-  const own = await holdRequests(deps, app, 'handover', new Date(Date.now() + config.holdSeconds * 2000));
+  const own = await options.progress.time('hold', () => holdRequests(deps, app, 'handover', new Date(Date.now() + config.holdSeconds * 2000)));
   options.progress.info(`Holding requests to ${app} (at most ${config.holdSeconds}s) while its single-writer storage changes hands`);
   const started = Date.now();
-  // Requests the old instances took before the hold finish first (a short one: their answers are quick, and new ones wait).
-  await deps.clock.sleep(HANDOVER_DRAIN_MS);
+  // Requests the old instances took before the hold finish first; new ones wait.
+  await options.progress.time('drain', () => drainRequests(deps, app));
   const bounded = withTimeout(options.signal, config.holdSeconds * 1000);
   let rollout: Rollout | undefined;
   try {
-    rollout = await runtime.deploy(app, formation, {
-      ...common,
-      replace: 'all',
-      signal: bounded.signal,
-      check: options.verify,
-      handover: { port, beforeStart: options.beforeStart },
-    });
+    rollout = await options.progress.time('instances', () =>
+      runtime.deploy(app, formation, {
+        ...common,
+        replace: 'all',
+        signal: bounded.signal,
+        check: options.verify,
+        handover: { port, beforeStart: options.beforeStart },
+      }),
+    );
     options.beforeSwitch?.();
-    await switchTraffic(deps, app, rollout.upstreams);
+    const { upstreams } = rollout;
+    await options.progress.time('switch', () => switchTraffic(deps, app, upstreams));
   } catch (err) {
     await rollout?.abort();
     if (serving) {
@@ -196,7 +220,7 @@ async function handover(deps: PipelineDeps, rel: Release, formation: FormationSp
     throw err;
   }
   const held = ((Date.now() - started) / 1000).toFixed(1);
-  if (own) await letRequestsGo(deps, app);
+  if (own) await options.progress.time('release hold', () => letRequestsGo(deps, app));
   options.progress.info(`Held requests for ${held}s${own ? '' : `; ${app} is paused, so they wait for ps:resume`}`);
   return { started: rollout.started, stopped: rollout.retiring, web: rollout.instances.filter((i) => i.process === 'web') };
 }

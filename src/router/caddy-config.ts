@@ -166,7 +166,16 @@ const RESTORED = {
 
 /** Where an app's requests go: its web instances, or the hold that keeps them, or a 503 when none run. */
 function serveHandler(r: Route, side: Side): Record<string, unknown> {
-  if (r.heldBy) return { handler: 'reverse_proxy', upstreams: [{ dial: `unix/${r.heldBy.socket}` }], headers: { request: { set: CARRIED } } };
+  if (r.heldBy) {
+    // Every request goes to the hold (the first upstream, always available: no health checks). The app's own come
+    // after it so that Caddy keeps counting the requests it sent them before (a handover drains them).
+    return {
+      handler: 'reverse_proxy',
+      upstreams: [{ dial: `unix/${r.heldBy.socket}` }, ...r.upstreams.map((u) => ({ dial: parseUpstream(u).dial }))],
+      headers: { request: { set: CARRIED } },
+      load_balancing: { selection_policy: { policy: 'first' } },
+    };
+  }
   if (r.upstreams.length === 0) return { handler: 'static_response', status_code: 503, body: `${r.app} is not running.\n` };
   const set = { ...gatewayHeader(r.upstreams), ...(side === 'release' ? RESTORED : {}) };
   return {

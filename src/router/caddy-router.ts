@@ -89,6 +89,14 @@ export class CaddyRouter implements Router {
     return this.holds.alive(hold);
   }
 
+  async requestsInFlight(upstreams: readonly string[]): Promise<number> {
+    // Caddy counts each upstream's requests whatever config sent them, so those an older config took are in it.
+    const res = await this.request('GET', '/reverse_proxy/upstreams');
+    if (res.status !== 200) throw new ExternalError(`the router (Caddy) did not tell its upstreams: ${res.body.trim().slice(0, 300)}`);
+    const all = JSON.parse(res.body) as { address: string; num_requests: number }[] | null;
+    return (all ?? []).filter((u) => upstreams.includes(u.address)).reduce((n, u) => n + u.num_requests, 0);
+  }
+
   holdsDrained(holds: readonly Hold[]): Promise<Hold[]> {
     return this.holds.drained(holds);
   }

@@ -69,6 +69,8 @@ export interface Router {
   startHold(app: string, request: HoldRequest): Promise<Hold>;
   /** Whether the hold's process still runs (when it does not, the requests it took went with it). */
   holdAlive(hold: Hold): boolean;
+  /** How many requests the router has on their way to these upstreams (host:port) now, waiting for their answers. */
+  requestsInFlight(upstreams: readonly string[]): Promise<number>;
   /** Of these holds, the ones with no request left in them: a released one of those is free again. */
   holdsDrained(holds: readonly Hold[]): Promise<Hold[]>;
   /**

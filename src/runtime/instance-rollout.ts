@@ -50,7 +50,7 @@ export async function rollInstances(
     if (handover) {
       // Never two at once: what is replaced goes first; the caller holds its traffic meanwhile.
       options.progress.info(`Stopping ${retiring.map((i) => `${i.process}.${i.index}`).join(', ') || 'nothing'} first (single-writer storage)`);
-      await host.stop(retiring);
+      await options.progress.time('stop old', () => host.stop(retiring));
       await handover.beforeStart?.(options.signal);
       const web = wanted.find((s) => s.process === 'web' && s.index === 1);
       if (web) web.hostPort = handover.port;

@@ -199,6 +199,14 @@ export class FakeRouter implements Router {
   holdAlive(): boolean {
     return this.holdsRunning;
   }
+  /** Requests on their way to each upstream; each time they are counted, one of each finishes. */
+  inFlight = new Map<string, number>();
+  async requestsInFlight(upstreams: readonly string[]): Promise<number> {
+    const n = upstreams.reduce((sum, u) => sum + (this.inFlight.get(u) ?? 0), 0);
+    if (n > 0) events.push(`in flight ${n}`);
+    for (const u of upstreams) if (this.inFlight.get(u)) this.inFlight.set(u, this.inFlight.get(u)! - 1);
+    return n;
+  }
   async holdsDrained(holds: readonly Hold[]): Promise<Hold[]> {
     return holds.filter((h) => this.released.has(h.id) || !this.holdsRunning);
   }

@@ -101,6 +101,31 @@ describe('Caddy router', () => {
     keepFree: reason === 'pause' ? 1 : 0,
   });
 
+  it('counts the requests on their way to an upstream, those sent before the app was held included', async () => {
+    let answer: () => void = () => undefined;
+    const slow = http.createServer((_req, res) => (answer = () => res.end('slow')));
+    await new Promise<void>((r) => slow.listen(0, '127.0.0.1', r));
+    upstreams.push(slow);
+    const address = `127.0.0.1:${(slow.address() as AddressInfo).port}`;
+    await router.apply(route([address]));
+    expect(await router.requestsInFlight([address])).toBe(0);
+    const pending = httpGet(`http://shop.localhost:${port}/`);
+    await waitFor(async () => (await router.requestsInFlight([address])) === 1, 5_000, 'the request counted');
+    // The app's requests held (a handover's first step): the one on its way stays counted, and new ones wait.
+    const hold = await router.startHold('shop', holdFor());
+    await router.apply([{ ...route([address])[0], heldBy: hold }, route([])[1]]);
+    const waiting = httpGet(`http://shop.localhost:${port}/`, 60_000);
+    await new Promise((r) => setTimeout(r, 200));
+    expect(await router.requestsInFlight([address])).toBe(1);
+    answer();
+    expect(await pending).toEqual({ status: 200, body: 'slow' });
+    await waitFor(async () => (await router.requestsInFlight([address])) === 0, 5_000, 'the answered request no longer counted');
+    await router.apply([{ ...route([addresses[0]])[0], releasing: [hold] }, route([])[1]]);
+    expect(await waiting).toEqual({ status: 200, body: 'a' });
+    await waitFor(async () => (await router.holdsDrained([hold])).length === 1, 5000, 'the hold to have no request left');
+    await router.apply(route([addresses[0]]));
+  });
+
   it('holds requests through reloads for other apps, and lets every one through when the hold is released', async () => {
     const hold = await router.startHold('shop', holdFor());
     const held = (extra: Partial<Route>): Route[] => [{ ...route([addresses[2]])[0], ...extra }, route([])[1]];

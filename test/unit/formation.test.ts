@@ -97,15 +97,17 @@ describe('caddyConfig', () => {
         apps: { http: { servers: Record<string, Server> } };
       };
     const held = config({ heldBy: hold }).apps.http.servers;
-    // What Caddy would drop on the way through a unix socket is written down, whatever the client sent.
+    // What Caddy would drop on the way through a unix socket is written down, whatever the client sent. The hold
+    // comes first and is always chosen; the app's upstream is listed after it only so that its requests stay counted.
     expect(held.skiff.routes[0].handle[0]).toEqual({
       handler: 'reverse_proxy',
-      upstreams: [{ dial: 'unix//run/h1.hold' }],
+      upstreams: [{ dial: 'unix//run/h1.hold' }, { dial: '127.0.0.1:4009' }],
       headers: {
         request: {
           set: { 'X-Skiff-Client': ['{http.request.remote.host}'], 'X-Skiff-Proto': ['{http.request.scheme}'], 'X-Skiff-Host': ['{http.request.host}'] },
         },
       },
+      load_balancing: { selection_policy: { policy: 'first' } },
     });
     expect(held['skiff-release']).toBeUndefined();
     const releasing = config({ releasing: [hold] }).apps.http.servers;

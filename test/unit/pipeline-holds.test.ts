@@ -37,6 +37,28 @@ describe('a single-writer volume', () => {
     await expect(scale(op(), APP, { web: 2 })).rejects.toThrow(/single-writer volume: it runs one instance at most/);
   });
 
+  it('waits for the requests the old instance took before the hold, and for no longer', async () => {
+    await push('one', 'web: serve\n');
+    await mountStorage(op(), APP, 'db:/db', { singleWriter: true });
+    const [old] = router.upstreams(APP);
+    router.inFlight.set(old, 2);
+    clearEvents();
+    await push('two', 'web: serve\n');
+    expect(events.slice(0, 6)).toEqual(['build', 'hold', 'route held', 'in flight 2', 'in flight 1', 'stop web.1 v1']);
+  });
+
+  it('stops waiting for requests in flight at the drain bound', async () => {
+    await push('one', 'web: serve\n');
+    await mountStorage(op(), APP, 'db:/db', { singleWriter: true });
+    const [old] = router.upstreams(APP);
+    router.inFlight.set(old, 1_000_000);
+    clearEvents();
+    await push('two', 'web: serve\n');
+    // 2 s in polls of 10 ms, then the handover goes on.
+    expect(events.filter((e) => e.startsWith('in flight'))).toHaveLength(200);
+    expect(events.slice(-5)).toEqual(['stop web.1 v1', 'start web.1 v2', 'route held', 'route released', 'route']);
+  });
+
   it('starts the serving release again on the held port when the new one fails, and says so', async () => {
     await push('one', WITH_RELEASE);
     await mountStorage(op(), APP, 'db:/db', { singleWriter: true });
