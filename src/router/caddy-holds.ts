@@ -10,11 +10,13 @@ import type { Hold, HoldRequest } from './router.js';
 
 /**
  * How many held requests go on at once when a hold is released; the rest
- * keep waiting their turn. A burst of hundreds at once can overflow an
- * app's accept queue (busybox httpd's is 9), and the kernel then retries
- * the connection for a minute or more.
+ * keep waiting their turn. More at once can overflow a small accept queue
+ * (busybox httpd's is 9), and the kernel retries a dropped connection only
+ * after a second, then for a minute or more: with 32, a handover's released
+ * requests waited a second more in some runs of bench/handover.sh; with 4,
+ * they went on more slowly than the app answered.
  */
-export const RELEASE_CONCURRENCY = 32;
+export const RELEASE_CONCURRENCY = 8;
 
 /** Longest path a unix socket may have (sun_path, with its terminating NUL). */
 const SOCKET_PATH_MAX = 107;
