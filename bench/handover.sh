@@ -100,7 +100,7 @@ const med = (a) => { const s = [...a].sort((x, y) => x - y); return s[Math.floor
 const held = skiff.map((r) => Number(r.split(" ")[0])), failed = skiff.reduce((n, r) => n + Number(r.split(" ")[1]), 0);
 console.log(`median longest held request, skiff: ${med(held)} ms (failed requests: ${failed}, target 0; runs: ${held.join(" ")})`);
 console.log(`median gap by hand (stop, run, first answer): ${med(hand)} ms (requests in it fail; runs: ${hand.join(" ")})`);
-console.log(`ratio skiff / by hand: ${(med(held) / med(hand)).toFixed(2)}`);
+console.log(`ratio skiff / by hand: ${(med(held) / med(hand)).toFixed(2)} (target <= 1.5)`);
 ' "$(printf '%s\n' "${skiff_results[@]}" | node -e 'console.log(JSON.stringify(require("fs").readFileSync(0,"utf8").trim().split("\n")))')" "[$(IFS=,; echo "${hand_results[*]}")]"
 
 # --- Where the hold went: the last Skiff deploy's steps from hold to release ---
