@@ -90,7 +90,8 @@ export class CaddyRouter implements Router {
   }
 
   async requestsInFlight(upstreams: readonly string[]): Promise<number> {
-    // Caddy counts each upstream's requests whatever config sent them, so those an older config took are in it.
+    // Caddy counts an upstream's requests whatever config sent them, while its config lists the upstream (a held
+    // route lists the app's after the hold for this): it forgets an upstream no config lists, count and all.
     const res = await this.request('GET', '/reverse_proxy/upstreams');
     if (res.status !== 200) throw new ExternalError(`the router (Caddy) did not tell its upstreams: ${res.body.trim().slice(0, 300)}`);
     const all = JSON.parse(res.body) as { address: string; num_requests: number }[] | null;
