@@ -29,6 +29,20 @@ export interface PushHeader {
 /** The variables git sets that point at a push's quarantined objects. */
 export const QUARANTINE_VARIABLES = ['GIT_OBJECT_DIRECTORY', 'GIT_ALTERNATE_OBJECT_DIRECTORIES', 'GIT_QUARANTINE_PATH'] as const;
 
+/** The header of this hook's push: what git and the door put in its environment. */
+export function hookPushHeader(refLines: string, gitEnv: Record<string, string>, startedMs: number): PushHeader {
+  return {
+    refLines,
+    repoDir: process.cwd(),
+    user: process.env.SKIFF_USER ?? '',
+    source: process.env.SKIFF_SOURCE ?? '',
+    created: process.env.SKIFF_APP_CREATED === '1',
+    lockPid: process.ppid,
+    gitEnv,
+    startedMs,
+  };
+}
+
 export function pushSocketPath(home: string): string {
   return path.join(home, 'push.sock');
 }
@@ -55,16 +69,7 @@ export async function runHookClient(home: string, refLines: string): Promise<num
     const value = process.env[name];
     if (value !== undefined) gitEnv[name] = value;
   }
-  const header: PushHeader = {
-    refLines,
-    repoDir: process.cwd(),
-    user: process.env.SKIFF_USER ?? '',
-    source: process.env.SKIFF_SOURCE ?? '',
-    created: process.env.SKIFF_APP_CREATED === '1',
-    lockPid: process.ppid,
-    gitEnv,
-    startedMs: 0,
-  };
+  const header = hookPushHeader(refLines, gitEnv, 0);
   const socket = await connect(pushSocketPath(home));
   if (!socket) return null;
   header.startedMs = performance.now();

@@ -4,7 +4,7 @@ import { userMessage } from '../errors.js';
 import type { Services } from '../operations/operation.js';
 import type { Progress } from '../output/progress.js';
 import { compose, fileLogger } from './compose.js';
-import type { PushHeader } from './hook-client.js';
+import { hookPushHeader, type PushHeader } from './hook-client.js';
 
 /**
  * Run by git inside a push when no server answers on the push socket: the
@@ -23,17 +23,7 @@ export async function runPreReceiveHook(config: Config, refLines: string, starte
   const progress = new Progress([process.stdout], abort);
   try {
     // git's quarantine variables are this process's own: no gitEnv to pass on.
-    const header: PushHeader = {
-      refLines,
-      repoDir: process.cwd(),
-      user: process.env.SKIFF_USER ?? '',
-      source: process.env.SKIFF_SOURCE ?? '',
-      created: process.env.SKIFF_APP_CREATED === '1',
-      lockPid: process.ppid,
-      gitEnv: {},
-      startedMs,
-    };
-    return await runPush(services, header, progress, controller.signal);
+    return await runPush(services, hookPushHeader(refLines, {}, startedMs), progress, controller.signal);
   } finally {
     services.store.close();
   }
