@@ -134,17 +134,25 @@ export function needsHandover(deps: Pick<PipelineDeps, 'store'>, rel: Release, r
 
 /** The longest a handover waits for the requests the old instances took before the hold; they are counted, not waited for blindly. */
 const HANDOVER_DRAIN_MS = 2000;
+/**
+ * The shortest: a request the router's previous config accepted just before
+ * the hold is not counted until it reaches the upstream's proxy, and fails if
+ * the old instance stops first (a CI run lost 3 requests with no floor).
+ */
+const HANDOVER_DRAIN_FLOOR_MS = 200;
 const DRAIN_POLL_MS = 10;
 
 /**
  * Waits until the router has no request on its way to the app's upstreams
- * (those it took before the hold; new ones wait in the hold), at most
- * HANDOVER_DRAIN_MS. A router that cannot count gets the whole wait.
+ * (those it took before the hold; new ones wait in the hold), at least
+ * HANDOVER_DRAIN_FLOOR_MS and at most HANDOVER_DRAIN_MS. A router that
+ * cannot count gets the whole wait.
  */
 async function drainRequests(deps: Pick<PipelineDeps, 'router' | 'store' | 'clock' | 'log'>, app: string): Promise<void> {
   const upstreams = deps.store.routes.get(app) ?? [];
   if (upstreams.length === 0) return;
-  for (let waited = 0; waited < HANDOVER_DRAIN_MS; waited += DRAIN_POLL_MS) {
+  await deps.clock.sleep(HANDOVER_DRAIN_FLOOR_MS);
+  for (let waited = HANDOVER_DRAIN_FLOOR_MS; waited < HANDOVER_DRAIN_MS; waited += DRAIN_POLL_MS) {
     try {
       if ((await deps.router.requestsInFlight(upstreams)) === 0) return;
     } catch (err) {
