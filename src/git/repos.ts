@@ -84,9 +84,9 @@ export class Repos {
   /** Points HEAD at the branch that was pushed when HEAD names a branch that does not exist, so clones check it out. */
   async fixHead(app: string, branches: readonly string[]): Promise<void> {
     const cwd = this.pathOf(app);
-    const head = (await runGit(['symbolic-ref', 'HEAD'], cwd)).stdout.trim();
+    // HEAD resolves once its branch exists: after the first push, one git run per push is all this costs.
+    if ((await runGit(['rev-parse', '--verify', '--quiet', 'HEAD^{commit}'], cwd)).exitCode === 0) return;
     const exists = async (ref: string): Promise<boolean> => (await runGit(['show-ref', '--verify', '--quiet', ref], cwd)).exitCode === 0;
-    if (head && (await exists(head))) return;
     for (const ref of branches) {
       if (await exists(ref)) {
         await git(['symbolic-ref', 'HEAD', ref], cwd);
