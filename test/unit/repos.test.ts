@@ -3,6 +3,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { execa } from 'execa';
 import { afterAll, describe, expect, it } from 'vitest';
+import { DEPLOY_BRANCHES } from '../../src/domain/deploy-branch.js';
 import { Repos } from '../../src/git/repos.js';
 
 /** An app's bare repo: HEAD follows the branch that was pushed, so a clone checks it out. */
@@ -10,7 +11,6 @@ describe('Repos.fixHead', () => {
   const home = fs.mkdtempSync(path.join(os.tmpdir(), 'skiff-repos-'));
   afterAll(() => fs.rmSync(home, { recursive: true, force: true }));
   const repos = new Repos(path.join(home, 'repos'), home);
-  const branches = ['refs/heads/main', 'refs/heads/master'];
   const head = async (dir: string): Promise<string> => (await execa('git', ['symbolic-ref', 'HEAD'], { cwd: dir })).stdout;
 
   it('points HEAD at master when only master was pushed, and leaves it there once it resolves', async () => {
@@ -27,18 +27,18 @@ describe('Repos.fixHead', () => {
     const store = (ref: string) => execa('git', ['fetch', '-q', work, ref], { cwd: bare });
     await store('master:refs/heads/master');
 
-    await repos.fixHead('shop', branches);
+    await repos.fixHead('shop', DEPLOY_BRANCHES);
     expect(await head(bare)).toBe('refs/heads/master');
 
     // main arriving later does not move a HEAD that resolves.
     await store('master:refs/heads/main');
-    await repos.fixHead('shop', branches);
+    await repos.fixHead('shop', DEPLOY_BRANCHES);
     expect(await head(bare)).toBe('refs/heads/master');
   });
 
   it('leaves HEAD alone while no deploy branch exists', async () => {
     const bare = await repos.ensure('empty');
-    await repos.fixHead('empty', branches);
+    await repos.fixHead('empty', DEPLOY_BRANCHES);
     expect(await head(bare)).toBe('refs/heads/main');
   });
 });
