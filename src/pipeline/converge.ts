@@ -212,6 +212,7 @@ async function handover(deps: PipelineDeps, rel: Release, formation: FormationSp
           handover: { port },
         });
         await switchTraffic(deps, app, back.upstreams);
+        await back.retire();
       } catch (restoreErr) {
         deps.log.error({ err: restoreErr, app }, 'could not start the previous release again after a failed handover');
       }
@@ -230,6 +231,13 @@ async function handover(deps: PipelineDeps, rel: Release, formation: FormationSp
   const held = ((Date.now() - started) / 1000).toFixed(1);
   if (own) await options.progress.time('release hold', () => letRequestsGo(deps, app));
   options.progress.info(`Held requests for ${held}s${own ? '' : `; ${app} is paused, so they wait for ps:resume`}`);
+  // The old instances stopped before the new started; the engine may still be removing them.
+  await options.progress
+    .time('retire', () => rollout.retire())
+    .catch((err: unknown) => {
+      deps.log.error({ err, app }, 'could not remove the replaced instances');
+      options.progress.warn(`could not remove every replaced instance: ${(err as Error).message}`);
+    });
   return { started: rollout.started, stopped: rollout.retiring, web: rollout.instances.filter((i) => i.process === 'web') };
 }
 

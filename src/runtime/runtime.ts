@@ -122,8 +122,10 @@ export interface DeployOptions extends StartOptions {
   check?: (instances: readonly Instance[]) => Promise<void>;
   /**
    * Stop first (a single-writer volume): what the rollout replaces stops
-   * before anything new starts, then beforeStart runs (the release phase),
-   * then web starts on this loopback port, where the router holds requests.
+   * (its processes have exited; the engine may still be removing it) before
+   * anything new starts, then beforeStart runs (the release phase), then web
+   * starts on this loopback port, where the router holds requests. retire()
+   * waits for the removal.
    */
   handover?: { port: number; beforeStart?: (signal: AbortSignal) => Promise<void> };
 }
@@ -139,7 +141,7 @@ export interface Rollout {
   instances: Instance[];
   /** The new instances. */
   started: Instance[];
-  /** What retire() stops. */
+  /** What retire() stops (or, in a handover, finishes removing). */
   retiring: Instance[];
   /** Where web traffic goes, each entry one web instance (or the gateway that reaches each task by name). */
   upstreams: string[];

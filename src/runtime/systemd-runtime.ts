@@ -131,6 +131,12 @@ export class SystemdRuntime extends DockerRuntime {
     await Promise.all(instances.map((i) => this.remove(i.name)));
   }
 
+  /** systemd says a unit is inactive once its container is gone: nothing is left to remove then. */
+  override async vacate(instances: readonly Instance[]): Promise<{ removed: Promise<void> }> {
+    await this.stop(instances);
+    return { removed: Promise.resolve() };
+  }
+
   override async destroy(app: string): Promise<void> {
     await this.stop(await this.status(app));
     // Units whose container is gone already.

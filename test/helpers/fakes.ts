@@ -110,6 +110,18 @@ export class FakeHost implements InstanceHost, Runtime {
       this.running.delete(i.id);
     }
   }
+  /** How long removing vacated instances takes after their processes exit (the engine tears their containers down). */
+  removeMs = 5;
+  async vacate(instances: readonly Instance[]): Promise<{ removed: Promise<void> }> {
+    await this.stop(instances);
+    const removed = new Promise<void>((resolve) =>
+      setTimeout(() => {
+        for (const i of instances) events.push(`removed ${i.process}.${i.index} v${i.release}`);
+        resolve();
+      }, this.removeMs),
+    );
+    return { removed };
+  }
   async status(app: string): Promise<Instance[]> {
     return [...this.running.values()].filter((i) => i.app === app);
   }

@@ -18,6 +18,7 @@ describe('a single-writer volume', () => {
     await mountStorage(op(), APP, 'db:/db', { singleWriter: true });
     clearEvents();
     await push('two', WITH_RELEASE);
+    // The old container's removal (the engine's teardown) goes on while the new one starts: the push waits for it last.
     expect(events).toEqual([
       'build',
       'hold',
@@ -28,6 +29,7 @@ describe('a single-writer volume', () => {
       'route held',
       'route released',
       'route',
+      'removed web.1 v1',
     ]);
     expect(router.upstreams(APP)).toEqual([expect.stringMatching(/^127\.0\.0\.1:\d+$/)]);
     expect(host.specs.at(-1)?.mounts).toEqual([{ volume: `skiff-${APP}_db`, path: '/db' }]);
@@ -56,7 +58,7 @@ describe('a single-writer volume', () => {
     await push('two', 'web: serve\n');
     // 2 s (0.2 of them before the first count) in polls of 10 ms, then the handover goes on.
     expect(events.filter((e) => e.startsWith('in flight'))).toHaveLength(180);
-    expect(events.slice(-5)).toEqual(['stop web.1 v1', 'start web.1 v2', 'route held', 'route released', 'route']);
+    expect(events.slice(-6)).toEqual(['stop web.1 v1', 'start web.1 v2', 'route held', 'route released', 'route', 'removed web.1 v1']);
   });
 
   it('starts the serving release again on the held port when the new one fails, and says so', async () => {
@@ -72,6 +74,8 @@ describe('a single-writer volume', () => {
       'stop web.1 v1',
       'run sh -c exec ./migrate v2',
       'start web.1 v2',
+      // The failed rollout's abort waits for the old container's removal before v1 starts again.
+      'removed web.1 v1',
       'start web.1 v1',
       'route held',
       'route released',
