@@ -6,7 +6,7 @@ import type { StackDefinition } from '../domain/stackfile.js';
 import { ConflictError, InvalidError } from '../errors.js';
 import { converge } from '../pipeline/converge.js';
 import { assertAdmin, assertMayCreate, getUsableStack, getApp, mayUseApp, pipelineOf } from '../access/policy.js';
-import { isProcessAlive } from '../pipeline/lock.js';
+import { isProcessAlive } from '../processes.js';
 import { recordLeftovers } from '../pipeline/prune.js';
 import { letRequestsGo } from '../pipeline/hold.js';
 import { applyRoutes } from '../pipeline/route.js';

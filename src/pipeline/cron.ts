@@ -6,7 +6,7 @@ import { Tail } from '../output/capped.js';
 import type { CronRun, CronTrigger } from '../domain/entities.js';
 import { oneOffSpec } from './one-off.js';
 import type { PipelineDeps } from './deps.js';
-import { isProcessAlive } from './lock.js';
+import { isProcessAlive } from '../processes.js';
 import { notifyWebhooks } from './notify.js';
 import { withTimeout } from './timeout.js';
 

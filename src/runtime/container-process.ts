@@ -1,5 +1,6 @@
 import fs from 'node:fs';
 import { setTimeout as sleep } from 'node:timers/promises';
+import { isProcessAlive } from '../processes.js';
 
 /*
  * A container's processes seen from this host's /proc. When a container's
@@ -27,20 +28,7 @@ export function containerInit(pid: number, containerId: string): number | null {
   }
 }
 
-/** Whether the process has exited: gone from /proc, or a zombie waiting to be reaped. */
-export function exited(pid: number): boolean {
-  let stat: string;
-  try {
-    stat = fs.readFileSync(`/proc/${pid}/stat`, 'utf8');
-  } catch {
-    return true;
-  }
-  // The state follows the command name, which is in parentheses and may hold any character.
-  const state = stat.slice(stat.lastIndexOf(')') + 2, stat.lastIndexOf(')') + 3);
-  return state === 'Z' || state === 'X';
-}
-
 /** Resolves once every one of these processes has exited; polled, as no event says so for a process that is not our child. */
 export async function allExited(pids: readonly number[], pollMs = 5): Promise<void> {
-  while (pids.some((pid) => pid !== 0 && !exited(pid))) await sleep(pollMs);
+  while (pids.some((pid) => pid !== 0 && isProcessAlive(pid))) await sleep(pollMs);
 }

@@ -2,7 +2,7 @@ import { BuildCgroup } from '../docker/build-limits.js';
 import type { PipelineDeps } from '../pipeline/deps.js';
 import { converge, stopAll } from '../pipeline/converge.js';
 import { collectLeftovers } from '../pipeline/prune.js';
-import { isProcessAlive } from '../pipeline/lock.js';
+import { isProcessAlive } from '../processes.js';
 import { Progress } from '../output/progress.js';
 import { applyRoutes } from '../pipeline/route.js';
 import { endDueHolds } from '../pipeline/hold.js';

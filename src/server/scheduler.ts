@@ -3,7 +3,7 @@ import { scheduleTimer, type CronJob } from '../domain/cron.js';
 import { ConflictError } from '../errors.js';
 import type { CronTrigger } from '../domain/entities.js';
 import { runCronJob, type CronDeps } from '../pipeline/cron.js';
-import { isProcessAlive } from '../pipeline/lock.js';
+import { isProcessAlive } from '../processes.js';
 
 interface Scheduled {
   job: CronJob;

@@ -2,7 +2,8 @@ import { spawn } from 'node:child_process';
 import { once } from 'node:events';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { describe, expect, it } from 'vitest';
-import { allExited, containerInit, exited } from '../../src/runtime/container-process.js';
+import { isProcessAlive } from '../../src/processes.js';
+import { allExited, containerInit } from '../../src/runtime/container-process.js';
 
 /** When a handover may start the new instance: the old container's processes are gone, as /proc says. */
 describe('container processes seen from /proc', () => {
@@ -18,10 +19,10 @@ describe('container processes seen from /proc', () => {
 
   it('sees a running process as running, and a reaped or zombie one as exited', async () => {
     const child = spawn('sleep', ['30']);
-    expect(exited(child.pid!)).toBe(false);
+    expect(isProcessAlive(child.pid!)).toBe(true);
     child.kill('SIGKILL');
     await once(child, 'exit');
-    expect(exited(child.pid!)).toBe(true);
+    expect(isProcessAlive(child.pid!)).toBe(false);
 
     // sh starts a short sleep, then becomes a long sleep that never reaps it: a zombie.
     const parent = spawn('sh', ['-c', 'sleep 0.05 & echo $!; exec sleep 30']);
@@ -29,8 +30,8 @@ describe('container processes seen from /proc', () => {
       const [line] = (await once(parent.stdout, 'data')) as [Buffer];
       const zombie = Number(line.toString().trim());
       await sleep(300);
-      expect(exited(zombie)).toBe(true);
-      expect(exited(parent.pid!)).toBe(false);
+      expect(isProcessAlive(zombie)).toBe(false);
+      expect(isProcessAlive(parent.pid!)).toBe(true);
     } finally {
       parent.kill('SIGKILL');
     }

@@ -1,6 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { spawn } from 'node:child_process';
-import { isProcessAlive, withAppLock } from '../../src/pipeline/lock.js';
+import { withAppLock } from '../../src/pipeline/lock.js';
+import { isProcessAlive } from '../../src/processes.js';
 import { openStore } from '../../src/store/sqlite-store.js';
 import { SecretBox } from '../../src/store/secret-box.js';
 
