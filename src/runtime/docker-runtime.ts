@@ -186,7 +186,7 @@ export class DockerRuntime implements Runtime {
    * (about 170 ms each on this engine); when /proc cannot tell (an engine on
    * another host), once they are removed.
    */
-  async vacate(instances: readonly Instance[]): Promise<{ removed: Promise<void> }> {
+  async vacate(instances: readonly Instance[]): Promise<{ removed: () => Promise<void> }> {
     // Found before the stop begins, so that a pid read is the container's own init.
     const inits = await Promise.all(
       instances.map(async (i) => {
@@ -194,10 +194,12 @@ export class DockerRuntime implements Runtime {
         return info ? containerInit(info.State.Pid, info.Id) : null;
       }),
     );
-    const removed = this.stop(instances);
+    const removal = this.stop(instances);
+    // Awaited through removed(); until then a failure is not unhandled.
+    removal.catch(() => undefined);
     const known = inits.filter((pid): pid is number => pid !== null);
-    await (known.length === inits.length ? Promise.race([removed, allExited(known)]) : removed);
-    return { removed };
+    await (known.length === inits.length ? Promise.race([removal, allExited(known)]) : removal);
+    return { removed: () => removal };
   }
 
   /** The app's long-running instances; one-off runs are not among them and survive a release. */

@@ -10,9 +10,9 @@ export interface InstanceHost {
   stop(instances: readonly Instance[]): Promise<void>;
   /**
    * Stops instances and resolves once none of their processes runs, which
-   * may be before the host has removed them: `removed` settles then.
+   * may be before the host has removed them: `removed()` waits for that.
    */
-  vacate(instances: readonly Instance[]): Promise<{ removed: Promise<void> }>;
+  vacate(instances: readonly Instance[]): Promise<{ removed: () => Promise<void> }>;
 }
 
 /**
@@ -46,10 +46,10 @@ export async function rollInstances(
 
   const started: Instance[] = [];
   // A handover's replaced instances, whose removal goes on while the new ones start.
-  let removal: Promise<void> = Promise.resolve();
+  let removed = (): Promise<void> => Promise.resolve();
   const abort = async (): Promise<void> => {
     await host.stop(started).catch((err: unknown) => log.error({ err, app }, 'could not remove new instances'));
-    await removal.catch((err: unknown) => log.error({ err, app }, 'could not remove the replaced instances'));
+    await removed().catch((err: unknown) => log.error({ err, app }, 'could not remove the replaced instances'));
   };
   const retiring = current.filter((i) => !keep.some((k) => k.id === i.id));
   const handover = options.handover;
@@ -58,9 +58,7 @@ export async function rollInstances(
     if (handover) {
       // Never two at once: what is replaced goes first; the caller holds its traffic meanwhile.
       options.progress.info(`Stopping ${retiring.map((i) => `${i.process}.${i.index}`).join(', ') || 'nothing'} first (single-writer storage)`);
-      removal = (await options.progress.time('stop old', () => host.vacate(retiring))).removed;
-      // Awaited by retire or abort; until then a failure is not unhandled.
-      removal.catch(() => undefined);
+      ({ removed } = await options.progress.time('stop old', () => host.vacate(retiring)));
       await handover.beforeStart?.(options.signal);
       const web = wanted.find((s) => s.process === 'web' && s.index === 1);
       if (web) web.hostPort = handover.port;
@@ -82,7 +80,7 @@ export async function rollInstances(
     retiring,
     upstreams: instances.filter((i) => i.process === 'web' && i.hostPort !== undefined).map((i) => `127.0.0.1:${i.hostPort}`),
     async retire() {
-      if (handover) return removal;
+      if (handover) return removed();
       // Requests already on their way to a retiring web instance get time to finish.
       if (retiring.some((i) => i.process === 'web' && i.state === 'running') && options.drainSeconds > 0) await sleep(options.drainSeconds * 1000);
       await host.stop(retiring);

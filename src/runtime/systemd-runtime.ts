@@ -132,9 +132,9 @@ export class SystemdRuntime extends DockerRuntime {
   }
 
   /** systemd says a unit is inactive once its container is gone: nothing is left to remove then. */
-  override async vacate(instances: readonly Instance[]): Promise<{ removed: Promise<void> }> {
+  override async vacate(instances: readonly Instance[]): Promise<{ removed: () => Promise<void> }> {
     await this.stop(instances);
-    return { removed: Promise.resolve() };
+    return { removed: () => Promise.resolve() };
   }
 
   override async destroy(app: string): Promise<void> {

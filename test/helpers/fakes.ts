@@ -110,16 +110,18 @@ export class FakeHost implements InstanceHost, Runtime {
       this.running.delete(i.id);
     }
   }
-  /** How long removing vacated instances takes after their processes exit (the engine tears their containers down). */
-  removeMs = 5;
-  async vacate(instances: readonly Instance[]): Promise<{ removed: Promise<void> }> {
+  /**
+   * The engine tears vacated containers down after their processes exit;
+   * here that ends when the pipeline first waits for it, so the events
+   * show where it waits.
+   */
+  async vacate(instances: readonly Instance[]): Promise<{ removed: () => Promise<void> }> {
     await this.stop(instances);
-    const removed = new Promise<void>((resolve) =>
-      setTimeout(() => {
+    let removal: Promise<void> | undefined;
+    const removed = (): Promise<void> =>
+      (removal ??= Promise.resolve().then(() => {
         for (const i of instances) events.push(`removed ${i.process}.${i.index} v${i.release}`);
-        resolve();
-      }, this.removeMs),
-    );
+      }));
     return { removed };
   }
   async status(app: string): Promise<Instance[]> {
