@@ -355,14 +355,24 @@ export class SwarmRuntime extends DockerRuntime {
 
   private async ensureAppNetwork(app: string, appId: string | undefined): Promise<void> {
     const name = this.appNetwork(app);
-    if (!(await this.engine.networks.find(name)))
-      await this.engine.networks.create({
-        Name: name,
-        Driver: 'overlay',
-        Attachable: true,
-        Labels: { 'skiff.network': this.swarm.network, ...appLabels(app, appId) },
-      });
-    await this.gateway.join(name);
+    // An app that left swarm moments ago (apps:set APP runtime) has its overlay removed from the swarm while
+    // this engine may still list it until its last endpoint goes; attaching to it then fails, so it is made anew.
+    for (let attempt = 1; ; attempt++) {
+      if (!(await this.engine.networks.find(name)))
+        await this.engine.networks.create({
+          Name: name,
+          Driver: 'overlay',
+          Attachable: true,
+          Labels: { 'skiff.network': this.swarm.network, ...appLabels(app, appId) },
+        });
+      try {
+        await this.gateway.join(name);
+        return;
+      } catch (err) {
+        if (attempt >= 40 || !/network \S+ not found/.test((err as Error).message)) throw err;
+        await sleep(250);
+      }
+    }
   }
 
   /**
