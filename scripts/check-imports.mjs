@@ -12,7 +12,7 @@ const SRC = path.resolve(path.dirname(new URL(import.meta.url).pathname), '..', 
 
 /** Floors, lowest first: what a floor may import is on it or below it. */
 const FLOORS = [
-  ['output', 'config.ts', 'errors.ts', 'log.ts', 'files.ts', 'clock.ts', 'processes.ts'],
+  ['output', 'config.ts', 'errors.ts', 'log.ts', 'files.ts', 'clock.ts', 'processes.ts', 'modules.ts'],
   ['docker', 'domain'],
   ['builder', 'runtime', 'router', 'registry', 'store', 'git'],
   ['access'],

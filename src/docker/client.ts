@@ -1,28 +1,21 @@
 import { createRequire } from 'node:module';
 import type Docker from 'dockerode';
+import { standIn } from '../modules.js';
 
 export type { ContainerCreateOptions, ContainerInfo } from 'dockerode';
 
 const require = createRequire(import.meta.url);
 
-/**
- * Puts a stand-in for a module that exports one function into the module
- * cache: the real module loads on the stand-in's first call.
- */
+/** A stand-in for a module that exports one function: the real module loads on the stand-in's first call. */
 function deferFunctionModule(file: string): void {
-  if (require.cache[file]) return;
   let real: ((...args: unknown[]) => unknown) | undefined;
-  const standIn = (...args: unknown[]): unknown => {
+  standIn(file, (...args: unknown[]): unknown => {
     if (!real) {
       delete require.cache[file];
       real = require(file) as (...args: unknown[]) => unknown;
     }
     return real(...args);
-  };
-  const Module = require('node:module') as { new (id: string): NodeJS.Module };
-  const entry = new Module(file);
-  Object.assign(entry, { filename: file, loaded: true, exports: standIn });
-  require.cache[file] = entry;
+  });
 }
 
 /**

@@ -1,6 +1,6 @@
 import crypto from 'node:crypto';
-import ssh2 from 'ssh2';
 import { InvalidError } from '../errors.js';
+import { ssh2 } from '../modules.js';
 
 export const MAX_PUBLIC_KEY_LENGTH = 16 * 1024;
 
@@ -23,7 +23,7 @@ export function parsePublicKey(input: string): PublicKey {
   if (line === '') throw new InvalidError('no public key given; pipe one on stdin, e.g. keys:add NAME < ~/.ssh/id_ed25519.pub');
   if (line.includes('PRIVATE KEY')) throw new InvalidError('that is a private key; give the public one (the .pub file)');
   if (line.includes('\n')) throw new InvalidError('give one public key at a time');
-  const parsed = ssh2.utils.parseKey(line);
+  const parsed = ssh2().utils.parseKey(line);
   if (parsed instanceof Error || Array.isArray(parsed)) {
     throw new InvalidError('not an OpenSSH public key; give the contents of a .pub file');
   }

@@ -1,6 +1,6 @@
 import fs from 'node:fs';
-import ssh2 from 'ssh2';
 import { createFileOnce } from '../files.js';
+import { ssh2 } from '../modules.js';
 
 /** The server's host key: made on first start (ed25519, mode 0600), the same ever after. */
 export function ensureHostKey(file: string): Buffer {
@@ -21,13 +21,13 @@ export function ensureHostKey(file: string): Buffer {
  * (mscdex/ssh2#1390): a server given one could never start. Such a pair is
  * thrown away and another made.
  */
-export function usableKeyPair(generate: () => { private: string; public: string } = () => ssh2.utils.generateKeyPairSync('ed25519')): {
+export function usableKeyPair(generate: () => { private: string; public: string } = () => ssh2().utils.generateKeyPairSync('ed25519')): {
   private: string;
   public: string;
 } {
   for (let i = 0; i < 64; i++) {
     const pair = generate();
-    if (!(ssh2.utils.parseKey(pair.private) instanceof Error) && !(ssh2.utils.parseKey(pair.public) instanceof Error)) return pair;
+    if (!(ssh2().utils.parseKey(pair.private) instanceof Error) && !(ssh2().utils.parseKey(pair.public) instanceof Error)) return pair;
   }
   throw new Error('could not make an ed25519 host key that ssh2 reads back');
 }

@@ -1,12 +1,13 @@
 import net from 'node:net';
 import { Writable } from 'node:stream';
 import type { Logger } from '../log.js';
-import ssh2, { type Connection, type ServerChannel } from 'ssh2';
+import type { ClientInfo, Connection, Server as Ssh2Server, ServerChannel } from 'ssh2';
 import type { Caller, Services } from '../operations/operation.js';
 import type { TerminalSize } from '../output/terminal.js';
 import { EventEmitter } from 'node:events';
 import { splitExecLine } from '../domain/exec-line.js';
 import { fingerprintOf } from '../domain/ssh-key.js';
+import { ssh2 } from '../modules.js';
 import { addressPrefix } from '../domain/address-policy.js';
 import { parseGitRequest } from '../domain/git-request.js';
 import { isSkiffError, userMessage } from '../errors.js';
@@ -37,7 +38,10 @@ export function createSshServer({ services, hostKey }: SshServerDeps): net.Serve
   const { store, log } = services;
   // Authenticated connections per user: SKIFF_MAX_CONNECTIONS_PER_USER bounds them (admins are not bounded).
   const open = new Map<string, number>();
-  const ssh = new ssh2.Server({ hostKeys: [hostKey], ident: `skiff_${services.version}` }, (client: Connection, info) => {
+  // Made at the first connection, so ssh2 loads then (see ssh2() in modules.ts).
+  let ssh: Ssh2Server | undefined;
+  const handshake = (): Ssh2Server => (ssh ??= new (ssh2().Server)({ hostKeys: [hostKey], ident: `skiff_${services.version}` }, onClient));
+  function onClient(client: Connection, info: ClientInfo): void {
     let caller: Caller | undefined;
     let sessions = 0;
     let overQuota = false;
@@ -55,7 +59,7 @@ export function createSshServer({ services, hostKey }: SshServerDeps): net.Serve
       if (!key) return ctx.reject(['publickey']);
       // Without a signature the client only asks whether this key would do.
       if (!ctx.signature) return ctx.accept();
-      const parsed = ssh2.utils.parseKey(key.publicKey);
+      const parsed = ssh2().utils.parseKey(key.publicKey);
       if (!ctx.blob || parsed instanceof Error || Array.isArray(parsed) || parsed.verify(ctx.blob, ctx.signature, ctx.hashAlgo) !== true) {
         return ctx.reject(['publickey']);
       }
@@ -124,8 +128,8 @@ export function createSshServer({ services, hostKey }: SshServerDeps): net.Serve
         });
       });
     });
-  });
-  const gate = new ConnectionGate(log, (socket) => ssh.injectSocket(socket));
+  }
+  const gate = new ConnectionGate(log, (socket) => handshake().injectSocket(socket));
   return gate.server;
 }
 
