@@ -5,7 +5,7 @@ import { ssh2 } from '../modules.js';
 /** The server's host key: made on first start (ed25519, mode 0600), the same ever after. */
 export function ensureHostKey(file: string): Buffer {
   try {
-    return fs.readFileSync(file);
+    return checked(file, fs.readFileSync(file));
   } catch (err) {
     if ((err as NodeJS.ErrnoException).code !== 'ENOENT') throw err;
   }
@@ -13,6 +13,18 @@ export function ensureHostKey(file: string): Buffer {
   createFileOnce(file, privateKey, 0o600);
   createFileOnce(`${file}.pub`, `${publicKey}\n`, 0o644);
   return fs.readFileSync(file);
+}
+
+/**
+ * ssh2 reads the key only at the first connection (it loads then): a file
+ * that is plainly no private key (empty, cut short, something else) stops the
+ * start here instead.
+ */
+function checked(file: string, key: Buffer): Buffer {
+  if (!/^-----BEGIN [A-Z ]*PRIVATE KEY-----\r?\n[\s\S]+\n-----END [A-Z ]*PRIVATE KEY-----\s*$/.test(key.toString('latin1'))) {
+    throw new Error(`the SSH host key ${file} is not a private key; restore it, or remove it and its .pub to make a new one`);
+  }
+  return key;
 }
 
 /**

@@ -129,7 +129,14 @@ export function createSshServer({ services, hostKey }: SshServerDeps): net.Serve
       });
     });
   }
-  const gate = new ConnectionGate(log, (socket) => handshake().injectSocket(socket));
+  const gate = new ConnectionGate(log, (socket) => {
+    try {
+      handshake().injectSocket(socket);
+    } catch (err) {
+      log.error({ err }, 'cannot start an SSH handshake: ssh2 refuses the host key');
+      socket.destroy();
+    }
+  });
   return gate.server;
 }
 

@@ -39,4 +39,16 @@ describe('the host key', () => {
     expect(pair).toBe(good);
     expect(() => usableKeyPair(() => broken)).toThrow(/could not make an ed25519 host key/);
   });
+
+  it('refuses at start a host key file that is plainly no private key, and keeps one that is', async () => {
+    const { ensureHostKey } = await import('../../src/ssh/host-key.js');
+    const dir = tempDir('host-key');
+    const file = path.join(dir, 'ssh_host_ed25519_key');
+    const made = ensureHostKey(file);
+    expect(ensureHostKey(file).equals(made)).toBe(true);
+    for (const junk of ['', made.toString().slice(0, 60), 'ssh-ed25519 AAAA not a private key\n']) {
+      fs.writeFileSync(file, junk);
+      expect(() => ensureHostKey(file)).toThrow(/is not a private key; restore it, or remove it/);
+    }
+  });
 });
