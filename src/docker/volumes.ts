@@ -1,5 +1,5 @@
 import type Docker from 'dockerode';
-import { setTimeout as sleep } from 'node:timers/promises';
+import pRetry from 'p-retry';
 import { unlessNotFound } from './client.js';
 
 /** A volume's name and, where the engine knows it, the bytes it holds. */
@@ -48,19 +48,9 @@ export class VolumeClient {
    * one refused because another process's runs is asked again a few times.
    */
   sizes(): Promise<VolumeUsage[]> {
-    this.walk ??= this.walkSizes().finally(() => (this.walk = undefined));
+    // Five asks in all, 0.2 s, 0.4 s, 0.8 s and 1.6 s apart.
+    this.walk ??= pRetry(() => this.askSizes(), { retries: 4, minTimeout: 200 }).finally(() => (this.walk = undefined));
     return this.walk;
-  }
-
-  private async walkSizes(): Promise<VolumeUsage[]> {
-    for (let attempt = 1; ; attempt++) {
-      try {
-        return await this.askSizes();
-      } catch (err) {
-        if (attempt >= 5) throw err;
-        await sleep(200 * attempt);
-      }
-    }
   }
 
   private askSizes(): Promise<VolumeUsage[]> {

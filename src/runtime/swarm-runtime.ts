@@ -1,4 +1,5 @@
 import { setTimeout as sleep } from 'node:timers/promises';
+import pRetry from 'p-retry';
 import type { Engine } from '../docker/engine.js';
 import type { SwarmNode, SwarmService, SwarmTask } from '../docker/swarm.js';
 import { LABEL_SERVICE } from '../domain/backing-service.js';
@@ -37,6 +38,9 @@ export interface SwarmOptions {
   /** Credentials for pulling from the registry on every node. */
   registryAuth?: { username: string; password: string; serveraddress: string };
 }
+
+/** Swarm lets go of an overlay's endpoints a moment after their service or app goes: asked again every 0.25 s, 40 times in all. */
+const EVERY_250_MS_FOR_10_S = { retries: 39, factor: 1, minTimeout: 250 };
 
 /** Why a swarm app with storage cannot be placed on another node. */
 export const STORAGE_STAYS = (app: string, node: string): string =>
@@ -332,15 +336,9 @@ export class SwarmRuntime extends DockerRuntime {
     await this.gateway.leave(this.appNetwork(app));
     await this.unlinkServices(app, new Set());
     // Swarm takes a moment to let go of a removed service's endpoints.
-    for (let i = 0; i < 40; i++) {
-      try {
-        await this.engine.networks.remove(this.appNetwork(app));
-        return;
-      } catch {
-        await sleep(250);
-      }
-    }
-    this.log.warn({ app, network: this.appNetwork(app) }, 'app network not removed');
+    await pRetry(() => this.engine.networks.remove(this.appNetwork(app)), EVERY_250_MS_FOR_10_S).catch((err: unknown) =>
+      this.log.warn({ app, network: this.appNetwork(app), err }, 'app network not removed'),
+    );
   }
 
   /**
@@ -357,22 +355,19 @@ export class SwarmRuntime extends DockerRuntime {
     const name = this.appNetwork(app);
     // An app that left swarm moments ago (apps:set APP runtime) has its overlay removed from the swarm while
     // this engine may still list it until its last endpoint goes; attaching to it then fails, so it is made anew.
-    for (let attempt = 1; ; attempt++) {
-      if (!(await this.engine.networks.find(name)))
-        await this.engine.networks.create({
-          Name: name,
-          Driver: 'overlay',
-          Attachable: true,
-          Labels: { 'skiff.network': this.swarm.network, ...appLabels(app, appId) },
-        });
-      try {
+    await pRetry(
+      async () => {
+        if (!(await this.engine.networks.find(name)))
+          await this.engine.networks.create({
+            Name: name,
+            Driver: 'overlay',
+            Attachable: true,
+            Labels: { 'skiff.network': this.swarm.network, ...appLabels(app, appId) },
+          });
         await this.gateway.join(name);
-        return;
-      } catch (err) {
-        if (attempt >= 40 || !/network \S+ not found/.test((err as Error).message)) throw err;
-        await sleep(250);
-      }
-    }
+      },
+      { ...EVERY_250_MS_FOR_10_S, shouldRetry: ({ error }) => /network \S+ not found/.test(error.message) },
+    );
   }
 
   /**
