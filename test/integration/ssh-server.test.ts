@@ -4,7 +4,7 @@ import os from 'node:os';
 import path from 'node:path';
 import type { AddressInfo } from 'node:net';
 import ssh2 from 'ssh2';
-import { usableKeyPair } from '../../src/ssh/host-key.js';
+import { ed25519KeyPair } from '../../src/ssh/host-key.js';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { Services } from '../../src/commands/command.js';
 import { parsePublicKey } from '../../src/domain/ssh-key.js';
@@ -23,8 +23,8 @@ describe('SSH server', () => {
   let services: Services;
   let server: net.Server;
   let port: number;
-  const userKey = usableKeyPair();
-  const otherKey = usableKeyPair();
+  const userKey = ed25519KeyPair();
+  const otherKey = ed25519KeyPair();
 
   beforeAll(async () => {
     // SKIFF_HOME alone in a folder of its own, so the test can see that nothing appears beside it.
