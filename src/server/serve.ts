@@ -4,6 +4,7 @@ import { createLogger } from '../log.js';
 import { appUrl } from '../pipeline/route.js';
 import { backUpWhenDue, expireReviewAppsNowAndThen, resumePausesWhenDue, superviseRouter, watchCertificates } from './chores.js';
 import { VERSION, compose } from './compose.js';
+import { giveMemoryBackWhenQuiet } from './memory.js';
 
 /** `skiff server`: the router, start-up reconcile, the cron scheduler and the chores, then the SSH and HTTP doors. */
 export async function runServer(config: Config): Promise<void> {
@@ -34,6 +35,7 @@ export async function runServer(config: Config): Promise<void> {
   expireReviewAppsNowAndThen(services);
   resumePausesWhenDue(services);
   backUpWhenDue(services);
+  giveMemoryBackWhenQuiet(log);
   const server = createSshServer({ services, hostKey: ensureHostKey(config.hostKeyPath) });
   await new Promise<void>((resolve, reject) => {
     server.once('error', reject);
