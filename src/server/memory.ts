@@ -13,7 +13,7 @@ import type { Logger } from '../log.js';
  * it: a few milliseconds, when nothing else is asked of the server.
  */
 
-/** How busy a round may have been and still count as quiet (an idle server was measured well below it: its debug log shows the collection). */
+/** How busy a round may have been and still count as quiet (an idle server's rounds stay below it: its debug log shows the collection). */
 const QUIET = 0.02;
 /** How much the heap must have grown since the last give-back (or the start) to collect again. */
 const GROWN_BYTES = 1 << 20;
