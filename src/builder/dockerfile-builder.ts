@@ -1,13 +1,16 @@
+import crypto from 'node:crypto';
 import { createRequire } from 'node:module';
+import path from 'node:path';
 import type tarFs from 'tar-fs';
 import type { Engine } from '../docker/engine.js';
-import { BuildFailedError, ExternalError } from '../errors.js';
-import { appLabels } from '../domain/names.js';
+import { BuildFailedError, DeniedError, ExternalError } from '../errors.js';
+import { appLabels, LABEL_APP, LABEL_APP_ID } from '../domain/names.js';
 import { withBuildBounds } from '../docker/build-limits.js';
 import { BuildOutputParser } from './build-output.js';
 import type { BuildContext, Builder, BuiltImage, Source } from './builder.js';
 import { hasSourceFile, readSourceFile } from './source-files.js';
 import { assertMayBuildOn, referencedImages } from './base-images.js';
+import { imageIsApps, withAppLabels } from './image-labels.js';
 
 /** Builds the app's own Dockerfile with the engine's layer cache. */
 export class DockerfileBuilder implements Builder {
@@ -42,6 +45,7 @@ export async function buildFromContext(
   settingOf: (image: string) => string | undefined = () => undefined,
 ): Promise<BuiltImage> {
   const text = readSourceFile(ctx.dir, dockerfile) ?? '';
+  const labelled = withAppLabels(text, appLabels(ctx.app, ctx.appId));
   const missing: string[] = [];
   await ctx.progress.time('base images', async () => {
     await assertMayBuildOn(engine, text, ctx.access);
@@ -49,7 +53,7 @@ export async function buildFromContext(
   });
   try {
     return await ctx.progress
-      .time('docker build', () => buildOnce(engine, ctx, dockerfile))
+      .time('docker build', () => buildOnce(engine, ctx, labelled))
       .catch((err: unknown) => {
         throw baseImageMissing(err, missing, settingOf) ?? err;
       });
@@ -59,7 +63,7 @@ export async function buildFromContext(
     // to use. Building again makes that layer anew.
     if (ctx.signal.aborted || !(err instanceof BuildFailedError) || !LOST_LAYER.test(err.message)) throw err;
     ctx.progress.info('A cached layer was removed while this built (another app was cleaned up); building again');
-    return buildOnce(engine, ctx, dockerfile);
+    return buildOnce(engine, ctx, labelled);
   }
 }
 
@@ -79,10 +83,32 @@ export function baseImageMissing(err: unknown, missing: readonly string[], setti
 
 const LOST_LAYER = /unable to find image "sha256:|No such image: sha256:/;
 
-async function buildOnce(engine: Engine, ctx: BuildContext, dockerfile: string): Promise<BuiltImage> {
+/**
+ * The build context: the checkout, with the labelled Dockerfile added under
+ * a name of its own, as `docker build -f -` adds one. The .dockerignore sent
+ * lists that name and itself, so the engine takes both out of the context
+ * before the build and a COPY of the whole checkout is cached as before.
+ */
+function packContext(ctx: BuildContext, dockerfile: string): { context: NodeJS.ReadableStream; name: string } {
   // tar-fs packs with streamx, which pipes like a node stream but is not typed as one.
   const tar = createRequire(import.meta.url)('tar-fs') as typeof tarFs;
-  const context = tar.pack(ctx.dir) as unknown as NodeJS.ReadableStream;
+  const name = `.dockerfile.${crypto.randomBytes(10).toString('hex')}`;
+  const ignoreFile = path.join(ctx.dir, '.dockerignore');
+  const ignores = readSourceFile(ctx.dir, '.dockerignore') ?? '';
+  const context = tar.pack(ctx.dir, {
+    ignore: (file) => file === ignoreFile,
+    finalize: false,
+    finish: (pack) => {
+      pack.entry({ name }, dockerfile);
+      pack.entry({ name: '.dockerignore' }, `${ignores}\n.dockerignore\n${name}\n`);
+      pack.finalize();
+    },
+  }) as unknown as NodeJS.ReadableStream;
+  return { context, name };
+}
+
+async function buildOnce(engine: Engine, ctx: BuildContext, dockerfile: string): Promise<BuiltImage> {
+  const { context, name } = packContext(ctx, dockerfile);
   return withBuildBounds(
     engine,
     ctx.limits,
@@ -91,9 +117,7 @@ async function buildOnce(engine: Engine, ctx: BuildContext, dockerfile: string):
       try {
         stream = await engine.images.build(context, {
           t: ctx.tag,
-          dockerfile,
-          // Only the app's labels: a per-build label would add a layer to every build and defeat the cache.
-          labels: appLabels(ctx.app, ctx.appId),
+          dockerfile: name,
           rm: true,
           forcerm: true,
           ...bounds,
@@ -144,6 +168,14 @@ async function followBuild(engine: Engine, ctx: BuildContext, stream: NodeJS.Rea
     info = await engine.images.inspect(ctx.tag);
   } catch (err) {
     throw new BuildFailedError(`the build ended without producing ${ctx.tag}`, err);
+  }
+  if (!imageIsApps(info.Config?.Labels, ctx.app, ctx.appId)) {
+    await engine.images.remove(ctx.tag).catch(() => undefined);
+    const found = Object.entries(info.Config?.Labels ?? {}).filter(([k]) => k === LABEL_APP || k === LABEL_APP_ID);
+    const shown = found.map(([k, v]) => `${k}=${v}`).join(', ') || 'none';
+    throw new DeniedError(
+      `access denied: the built image's Skiff labels are not this app's (${shown}); set no skiff.* label in the Dockerfile, not even through a variable`,
+    );
   }
   return { tag: ctx.tag, id: imageId ?? info.Id };
 }
