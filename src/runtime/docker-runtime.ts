@@ -218,7 +218,7 @@ export class DockerRuntime implements Runtime {
    * moves between runtimes has both for a while.
    */
   protected owns(c: ContainerInfo): boolean {
-    return !c.Labels['com.docker.swarm.service.id'] && c.Labels[LABEL_RUNTIME] === undefined;
+    return isInstance(c) && !c.Labels['com.docker.swarm.service.id'] && c.Labels[LABEL_RUNTIME] === undefined;
   }
 
   async destroy(app: string): Promise<void> {
@@ -248,7 +248,10 @@ export class DockerRuntime implements Runtime {
   /** The app's containers on this engine, swarm tasks included: for runtimes that run containers by other means. */
   async containers(app: string): Promise<Instance[]> {
     const containers = await this.engine.containers.list([`${LABEL_APP}=${app}`]);
-    return containers.map(toInstance).filter((i) => i.process !== ONE_OFF);
+    return containers
+      .filter(isInstance)
+      .map(toInstance)
+      .filter((i) => i.process !== ONE_OFF);
   }
 
   /** Recent lines of the listed containers merged by time, then, with follow, new lines of them and of new running ones. */
@@ -423,6 +426,15 @@ export class DockerRuntime implements Runtime {
       return '';
     }
   }
+}
+
+/**
+ * Whether a container with the app's label is one Skiff made to run it (each
+ * carries skiff.process): an image's labels reach every container made from
+ * it, so a build's step containers carry the app's label too.
+ */
+function isInstance(c: ContainerInfo): boolean {
+  return c.Labels[LABEL_PROCESS] !== undefined;
 }
 
 function toInstance(c: ContainerInfo): Instance {

@@ -273,8 +273,9 @@ describe('git push over SSH', () => {
     await child;
     // The build is marked failed, the lock is free, and no container of the app exists.
     await waitFor(async () => (await server.ssh(admin, ['builds', slowApp])).stdout.match(/^\d+ +failed/m) !== null, 30_000, 'the build to be marked failed');
-    const containers = (await execa('docker', ['ps', '-a', '--filter', `label=skiff.app=${slowApp}`, '-q'])).stdout;
-    expect(containers.trim()).toBe('');
+    // The build's step container carries the app's label too (it is set right after FROM); the engine removes it once the build is cancelled.
+    const containers = async (): Promise<string> => (await execa('docker', ['ps', '-a', '--filter', `label=skiff.app=${slowApp}`, '-q'])).stdout.trim();
+    await waitFor(async () => (await containers()) === '', 30_000, "the app's containers (the build's step container) to be gone");
     const destroy = await server.ssh(admin, ['apps:destroy', slowApp, '--confirm', slowApp]);
     expect(destroy.stderr).not.toContain('Waiting');
     expect(destroy.exitCode, destroy.stderr).toBe(0);
