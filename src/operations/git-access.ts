@@ -1,9 +1,11 @@
 import { spawn } from 'node:child_process';
+import type { Duplex } from 'node:stream';
 import { DEPLOY_BRANCHES } from '../domain/deploy-branch.js';
 import type { GitRequest } from '../domain/git-request.js';
 import { ConflictError } from '../errors.js';
 import { assertMayPush, getApp } from '../access/policy.js';
 import { createApp } from './apps.js';
+import { PAIR_FDS, PUSH_PAIR_ENV, servePushPair } from './hook-pair.js';
 import { outcomeOf, recordEvent, sourceOf } from './audit.js';
 import type { Caller, Services } from './operation.js';
 
@@ -91,15 +93,25 @@ export async function runGit(
   statelessRpc?: { advertiseRefs: boolean },
 ): Promise<number> {
   const rpc = statelessRpc ? ['--stateless-rpc', ...(statelessRpc.advertiseRefs ? ['--advertise-refs'] : [])] : [];
+  const advertising = statelessRpc?.advertiseRefs === true;
+  // A push's hook gets a pair of sockets to this process (hook-pair.ts): its deploy runs here, with no process of node's to start.
+  const pair = req.service === 'git-receive-pack' && !advertising;
   const child = spawn('git', gitArgs(services, req.service, [...rpc, repo.repoDir]), {
-    stdio: ['pipe', 'pipe', 'pipe'],
+    stdio: pair ? ['pipe', 'pipe', 'pipe', 'pipe', 'pipe'] : ['pipe', 'pipe', 'pipe'],
     detached: true,
-    env: gitEnv(caller, repo.created),
+    env: { ...gitEnv(caller, repo.created), ...(pair ? PUSH_PAIR_ENV : {}) },
   });
   let exited = false;
+  const gone = new AbortController();
   const stopListening = streams.onGone(() => {
+    gone.abort();
     if (!exited) killGitGroup(child.pid);
   });
+  if (pair && child.pid !== undefined) {
+    const { output, control } = PAIR_FDS;
+    const push = { repoDir: repo.repoDir, pusher: caller.user, source: sourceOf(caller), created: repo.created, lockPid: child.pid };
+    servePushPair(services, push, child.stdio[output] as Duplex, child.stdio[control] as Duplex, gone.signal);
+  }
   child.stdin.on('error', () => {});
   if (streams.input) streams.input.pipe(child.stdin);
   else child.stdin.end();
@@ -114,7 +126,6 @@ export async function runGit(
   });
   exited = true;
   stopListening();
-  const advertising = statelessRpc?.advertiseRefs === true;
   if (req.service === 'git-receive-pack' && !advertising && status === 0) await services.repos.fixHead(req.app, DEPLOY_BRANCHES);
   return status;
 }

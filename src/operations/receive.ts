@@ -64,6 +64,20 @@ export async function receivePush(services: Services, req: ReceiveRequest, progr
   else if (action.kind === 'review-delete') await destroyReviewApp(services, record as App, action.branch, req, progress, signal);
 }
 
+/** A push a hook handed over, wherever it runs: its exit status for the hook, after telling the pusher why it failed. */
+export async function runHookPush(services: Services, req: ReceiveRequest & { created: boolean }, progress: Progress, signal: AbortSignal): Promise<number> {
+  if (req.created) progress.step(`Created app ${path.basename(req.repoDir, '.git')}`);
+  try {
+    await receivePush(services, req, progress, signal);
+    return 0;
+  } catch (err) {
+    if (err instanceof PushRejected) return 1;
+    if (!(err instanceof Error && err.name === 'SkiffError')) services.log.error({ err, repo: req.repoDir }, 'pre-receive failed');
+    progress.warn(`Push rejected: ${userMessage(err)}`);
+    return 1;
+  }
+}
+
 function describe(a: RefAction): string {
   if (a.kind === 'deploy') return a.update.ref.replace('refs/heads/', '');
   if (a.kind === 'tag') return `tag ${a.tag}`;

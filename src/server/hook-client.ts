@@ -1,6 +1,7 @@
 import fs from 'node:fs';
 import net from 'node:net';
 import path from 'node:path';
+import { QUARANTINE_VARIABLES } from '../domain/quarantine.js';
 
 /*
  * The pre-receive hook as a thin client of the running server: it hands the
@@ -25,9 +26,6 @@ export interface PushHeader {
   /** How long the hook's process took to get here. */
   startedMs: number;
 }
-
-/** The variables git sets that point at a push's quarantined objects. */
-export const QUARANTINE_VARIABLES = ['GIT_OBJECT_DIRECTORY', 'GIT_ALTERNATE_OBJECT_DIRECTORIES', 'GIT_QUARANTINE_PATH'] as const;
 
 /** The header of this hook's push: what git and the door put in its environment. */
 export function hookPushHeader(refLines: string, gitEnv: Record<string, string>, startedMs: number): PushHeader {

@@ -1,6 +1,4 @@
-import path from 'node:path';
 import type { Config } from '../config.js';
-import { userMessage } from '../errors.js';
 import type { Services } from '../operations/operation.js';
 import type { Progress } from '../output/progress.js';
 import { compose, fileLogger } from './compose.js';
@@ -31,25 +29,17 @@ export async function runPreReceiveHook(config: Config, refLines: string, starte
 
 /** A push handed over by a hook (through the server's socket, or in the hook's process): its exit status. */
 export async function runPush(services: Services, header: PushHeader, progress: Progress, signal: AbortSignal): Promise<number> {
-  const [{ receivePush }, { PushRejected }] = await Promise.all([import('../operations/receive.js'), import('../pipeline/push.js')]);
-  if (header.created) progress.step(`Created app ${path.basename(header.repoDir, '.git')}`);
-  try {
-    const request = {
-      refLines: header.refLines,
-      repoDir: header.repoDir,
-      pusher: header.user || 'admin (host)',
-      source: header.source || 'host',
-      // The hook's own start (node, and its modules when it runs the push itself) is a step of the push too.
-      startedMs: header.startedMs,
-      lockPid: header.lockPid,
-      gitEnv: Object.keys(header.gitEnv).length ? header.gitEnv : undefined,
-    };
-    await receivePush(services, request, progress, signal);
-    return 0;
-  } catch (err) {
-    if (err instanceof PushRejected) return 1;
-    if (!(err instanceof Error && err.name === 'SkiffError')) services.log.error({ err, repo: header.repoDir }, 'pre-receive failed');
-    progress.warn(`Push rejected: ${userMessage(err)}`);
-    return 1;
-  }
+  const { runHookPush } = await import('../operations/receive.js');
+  const request = {
+    refLines: header.refLines,
+    repoDir: header.repoDir,
+    pusher: header.user || 'admin (host)',
+    source: header.source || 'host',
+    created: header.created,
+    // The hook's own start (node, and its modules when it runs the push itself) is a step of the push too.
+    startedMs: header.startedMs,
+    lockPid: header.lockPid,
+    gitEnv: Object.keys(header.gitEnv).length ? header.gitEnv : undefined,
+  };
+  return runHookPush(services, request, progress, signal);
 }

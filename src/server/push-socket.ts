@@ -4,7 +4,9 @@ import path from 'node:path';
 import { Writable } from 'node:stream';
 import type { Services } from '../operations/operation.js';
 import { Progress } from '../output/progress.js';
-import { EXIT, frame, OUTPUT, pushSocketPath, QUARANTINE_VARIABLES, type PushHeader } from './hook-client.js';
+import { quarantineEnv } from '../domain/quarantine.js';
+import { abortPushes, trackPush } from '../operations/pushes-under-way.js';
+import { EXIT, frame, OUTPUT, pushSocketPath, type PushHeader } from './hook-client.js';
 import { runPush } from './hook.js';
 
 /** A hook's header is a few ref lines and paths; more is no hook's. */
@@ -25,16 +27,12 @@ export async function listenForPushes(services: Services): Promise<PushSocket> {
   const file = pushSocketPath(services.config.home);
   // A socket file left by a server that died answers nobody; a hook finding it runs the push itself.
   fs.rmSync(file, { force: true });
-  const running = new Set<{ controller: AbortController; done: Promise<void> }>();
   const server = net.createServer((socket) => {
     const controller = new AbortController();
-    const done = handle(services, socket, controller).catch((err: unknown) => {
+    void trackPush(controller, () => handle(services, socket, controller)).catch((err: unknown) => {
       services.log.error({ err }, 'a push through the hook socket failed');
       socket.destroy();
     });
-    const entry = { controller, done };
-    running.add(entry);
-    void done.finally(() => running.delete(entry));
   });
   try {
     await new Promise<void>((resolve, reject) => {
@@ -43,17 +41,16 @@ export async function listenForPushes(services: Services): Promise<PushSocket> {
     });
     fs.chmodSync(file, 0o600);
   } catch (err) {
-    // A SKIFF_HOME too long for a socket's path, say: the hooks run their pushes themselves, as before there was a server.
-    services.log.warn({ err, socket: file }, 'cannot listen for pushes; each hook runs its push itself');
+    // A SKIFF_HOME too long for a socket's path, say: pushes on this host run in their hooks, as before there was a server (the doors' run here).
+    services.log.warn({ err, socket: file }, 'cannot listen for pushes; a push on this host runs in its hook');
     server.close();
-    return { close: async () => undefined };
+    return { close: (timeoutMs) => abortPushes(timeoutMs) };
   }
   return {
     async close(timeoutMs) {
       server.close();
-      for (const push of running) push.controller.abort();
-      const all = Promise.all([...running].map((p) => p.done));
-      await Promise.race([all, new Promise((resolve) => setTimeout(resolve, timeoutMs).unref())]);
+      // The doors' pushes too (git-access.ts): all run in this process.
+      await abortPushes(timeoutMs);
     },
   };
 }
@@ -112,13 +109,5 @@ export function parseHeader(text: string, reposDir: string): PushHeader {
   const repoDir = path.resolve(h.repoDir as string);
   if (path.dirname(repoDir) !== path.resolve(reposDir) || !repoDir.endsWith('.git') || !fs.existsSync(repoDir))
     throw new Error('the hook runs in no app repository');
-  const gitEnv: Record<string, string> = {};
-  for (const [name, value] of Object.entries(h.gitEnv)) {
-    if (!(QUARANTINE_VARIABLES as readonly string[]).includes(name) || typeof value !== 'string')
-      throw new Error(`the hook passed ${name}, which is no quarantine variable`);
-    for (const dir of value.split(':'))
-      if (!path.resolve(repoDir, dir).startsWith(`${repoDir}${path.sep}`)) throw new Error(`the hook's ${name} points outside its repository`);
-    gitEnv[name] = value;
-  }
-  return { ...(h as PushHeader), repoDir, gitEnv };
+  return { ...(h as PushHeader), repoDir, gitEnv: quarantineEnv(h.gitEnv, repoDir) };
 }

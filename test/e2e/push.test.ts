@@ -281,6 +281,39 @@ describe('git push over SSH', () => {
     expect(destroy.exitCode, destroy.stderr).toBe(0);
   });
 
+  it("runs an SSH push in the server through git's own pipes, with no hook process of node's and no push socket", async () => {
+    expect((await server.git(admin, repo, ['fetch', 'paas', 'main'])).exitCode).toBe(0);
+    await execa('git', ['reset', '-q', '--hard', 'FETCH_HEAD'], { cwd: repo });
+    // Without the socket a node hook would run the push in its own process (the test below): the door's pair needs none.
+    fs.rmSync(path.join(server.home, 'push.sock'));
+    try {
+      fs.writeFileSync(path.join(repo, 'index.html'), 'pushed through the pair\n');
+      await commitAll(repo, 'pair');
+      const push = await server.git(admin, repo, ['push', 'paas', 'main']);
+      expect(push.exitCode, push.stderr).toBe(0);
+      expect(push.stderr).toMatch(/remote: -----> Starting v\d+/);
+      expect(await httpGet(lastGoodUrl)).toEqual({ status: 200, body: 'pushed through the pair\n' });
+      const db = new Database(path.join(server.home, 'skiff.db'), { readonly: true });
+      const build = db.prepare('SELECT pid, pusher FROM builds WHERE app = ? ORDER BY id DESC LIMIT 1').get(app) as { pid: number; pusher: string };
+      db.close();
+      expect(build.pid).toBe(server.pid);
+      expect(build.pusher).toBe('alice');
+      // A refused build says so through the pair too, with git's own rejection, and the release before keeps serving.
+      fs.writeFileSync(path.join(repo, 'Dockerfile'), 'FROM skiff-test/base:bookworm\nRUN exit 3\n');
+      await commitAll(repo, 'broken');
+      const broken = await server.git(admin, repo, ['push', 'paas', 'main']);
+      expect(broken.exitCode).not.toBe(0);
+      expect(broken.stderr).toMatch(/remote: +!\s+Push rejected/);
+      expect(broken.stderr).toMatch(/\[remote rejected\] main -> main \(pre-receive hook declined\)/);
+      expect(await httpGet(lastGoodUrl)).toEqual({ status: 200, body: 'pushed through the pair\n' });
+      await execa('git', ['reset', '-q', '--hard', 'HEAD~1'], { cwd: repo });
+    } finally {
+      // The socket comes back with the server, for the host's pushes.
+      await server.stop();
+      await server.launch();
+    }
+  });
+
   it('runs a push in the hook itself when no server answers (a stale socket), and hands them to the server again once it is back', async () => {
     // Other tests moved main from other clones: start from where it is.
     expect((await server.git(admin, repo, ['fetch', 'paas', 'main'])).exitCode).toBe(0);
