@@ -155,8 +155,9 @@ export class DockerRuntime implements Runtime {
   private async waitUntilAnswering(id: string, host: string, port: number, healthcheck: string | null, timeoutMs: number, signal: AbortSignal): Promise<void> {
     const deadline = Date.now() + timeoutMs;
     let lastStatus: number | undefined;
-    // Asked again soon at first (most apps answer within a few milliseconds of their start), then every 200 ms.
-    for (let wait = 5; ; wait = Math.min(wait * 2, 200)) {
+    // Asked again soon at first (most apps answer within a few milliseconds of their start), then every 50 ms:
+    // an app that takes a few hundred milliseconds to start (node loading its modules) is seen within 50 ms of it.
+    for (let wait = 5; ; wait = Math.min(wait * 2, 50)) {
       if (signal.aborted) throw new DeployFailedError('deploy cancelled');
       lastStatus = await probeHttp(host, port, healthcheck ?? '/', 1000);
       if (lastStatus !== undefined && (!healthcheck || (lastStatus >= 200 && lastStatus < 300))) return;
