@@ -1,6 +1,8 @@
 import crypto from 'node:crypto';
+import fs from 'node:fs';
 import { createRequire } from 'node:module';
 import path from 'node:path';
+import type { Ignore } from '@balena/dockerignore';
 import type tarFs from 'tar-fs';
 import type { Engine } from '../docker/engine.js';
 import { BuildFailedError, DeniedError, ExternalError } from '../errors.js';
@@ -84,19 +86,24 @@ export function baseImageMissing(err: unknown, missing: readonly string[], setti
 const LOST_LAYER = /unable to find image "sha256:|No such image: sha256:/;
 
 /**
- * The build context: the checkout, with the labelled Dockerfile added under
- * a name of its own, as `docker build -f -` adds one. The .dockerignore sent
- * lists that name and itself, so the engine takes both out of the context
- * before the build and a COPY of the whole checkout is cached as before.
+ * The build context: the checkout less what its .dockerignore excludes (as
+ * `docker build` sends it), with the labelled Dockerfile added under a name of
+ * its own, as `docker build -f -` adds one. The .dockerignore sent lists that
+ * name and itself, so the engine takes both out of the context before the
+ * build and a COPY of the whole checkout is cached as before.
  */
 function packContext(ctx: BuildContext, dockerfile: string): { context: NodeJS.ReadableStream; name: string } {
+  const require = createRequire(import.meta.url);
   // tar-fs packs with streamx, which pipes like a node stream but is not typed as one.
-  const tar = createRequire(import.meta.url)('tar-fs') as typeof tarFs;
+  const tar = require('tar-fs') as typeof tarFs;
   const name = `.dockerfile.${crypto.randomBytes(10).toString('hex')}`;
   const ignoreFile = path.join(ctx.dir, '.dockerignore');
   const ignores = readSourceFile(ctx.dir, '.dockerignore') ?? '';
+  const excluded = (require('@balena/dockerignore') as () => Ignore)().add(ignores);
+  // An exception (!pattern) can take back a file under an excluded directory: such directories are walked, not skipped.
+  const exceptions = /^\s*!/m.test(ignores);
   const context = tar.pack(ctx.dir, {
-    ignore: (file) => file === ignoreFile,
+    ignore: (file) => file === ignoreFile || (excluded.ignores(path.relative(ctx.dir, file)) && !(exceptions && fs.lstatSync(file).isDirectory())),
     finalize: false,
     finish: (pack) => {
       pack.entry({ name }, dockerfile);

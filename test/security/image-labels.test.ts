@@ -68,9 +68,15 @@ describe("another app's labels in a Dockerfile", () => {
     expect(await imagesLabelled(thief)).toEqual([`skiff/${thief}:v1`]);
   });
 
-  it("labels an honest build as its app's, and leaves none of Skiff's build files in the image", async () => {
+  it("labels an honest build as its app's, leaves none of Skiff's build files in the image, and keeps out what .dockerignore excludes", async () => {
     const app = t.app('honest');
     const repo = await fixtureRepo('dockerfile-hello', (dir) => {
+      // As docker build reads it: a secret kept out, a directory kept out but for one file an exception takes back.
+      fs.writeFileSync(path.join(dir, '.dockerignore'), '# local only\nsecret.env\nlogs\n!logs/keep.txt\n');
+      fs.writeFileSync(path.join(dir, 'secret.env'), 'TOKEN=do-not-ship\n');
+      fs.mkdirSync(path.join(dir, 'logs'));
+      fs.writeFileSync(path.join(dir, 'logs', 'today.log'), 'noise\n');
+      fs.writeFileSync(path.join(dir, 'logs', 'keep.txt'), 'kept\n');
       fs.writeFileSync(
         path.join(dir, 'Dockerfile'),
         `FROM skiff-test/base:bookworm\nLABEL org.example.kind=demo\nCOPY . /src\nCOPY index.html /www/index.html\nCMD ["sh", "-c", "exec busybox httpd -f -p \\"$PORT\\" -h /www"]\n`,
@@ -83,6 +89,10 @@ describe("another app's labels in a Dockerfile", () => {
     expect(await label(`skiff/${app}:v1`, 'org.example.kind')).toBe('demo');
     const files = (await execa('docker', ['run', '--rm', '--entrypoint', 'ls', `skiff/${app}:v1`, '-a', '/src'])).stdout.split('\n');
     expect(files).toContain('Dockerfile');
+    expect(files).toContain('index.html');
+    expect(files).not.toContain('secret.env');
     expect(files.filter((f) => f.startsWith('.dockerfile') || f === '.dockerignore')).toEqual([]);
+    const logs = (await execa('docker', ['run', '--rm', '--entrypoint', 'ls', `skiff/${app}:v1`, '/src/logs'])).stdout.split('\n');
+    expect(logs).toEqual(['keep.txt']);
   });
 });
