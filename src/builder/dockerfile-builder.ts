@@ -38,13 +38,16 @@ export class DockerfileBuilder implements Builder {
 /**
  * Sends ctx.dir to the engine as the build context and builds it with the
  * layer cache, streaming every line and checking each for an error. The
- * Dockerfile's base images are checked once, before anything is sent.
+ * Dockerfile's base images are checked once, before anything is sent. What
+ * kept names (folders Skiff wrote into the checkout) is sent whatever the
+ * .dockerignore says.
  */
 export async function buildFromContext(
   engine: Engine,
   ctx: BuildContext,
   dockerfile: string,
   settingOf: (image: string) => string | undefined = () => undefined,
+  kept: readonly string[] = [],
 ): Promise<BuiltImage> {
   const text = readSourceFile(ctx.dir, dockerfile) ?? '';
   const labelled = withAppLabels(text, appLabels(ctx.app, ctx.appId));
@@ -55,7 +58,7 @@ export async function buildFromContext(
   });
   try {
     return await ctx.progress
-      .time('docker build', () => buildOnce(engine, ctx, labelled))
+      .time('docker build', () => buildOnce(engine, ctx, labelled, kept))
       .catch((err: unknown) => {
         throw baseImageMissing(err, missing, settingOf) ?? err;
       });
@@ -65,7 +68,7 @@ export async function buildFromContext(
     // to use. Building again makes that layer anew.
     if (ctx.signal.aborted || !(err instanceof BuildFailedError) || !LOST_LAYER.test(err.message)) throw err;
     ctx.progress.info('A cached layer was removed while this built (another app was cleaned up); building again');
-    return buildOnce(engine, ctx, labelled);
+    return buildOnce(engine, ctx, labelled, kept);
   }
 }
 
@@ -92,7 +95,7 @@ const LOST_LAYER = /unable to find image "sha256:|No such image: sha256:/;
  * name and itself, so the engine takes both out of the context before the
  * build and a COPY of the whole checkout is cached as before.
  */
-function packContext(ctx: BuildContext, dockerfile: string): { context: NodeJS.ReadableStream; name: string } {
+function packContext(ctx: BuildContext, dockerfile: string, kept: readonly string[]): { context: NodeJS.ReadableStream; name: string } {
   const require = createRequire(import.meta.url);
   // tar-fs packs with streamx, which pipes like a node stream but is not typed as one.
   const tar = require('tar-fs') as typeof tarFs;
@@ -103,7 +106,12 @@ function packContext(ctx: BuildContext, dockerfile: string): { context: NodeJS.R
   // An exception (!pattern) can take back a file under an excluded directory: such directories are walked, not skipped.
   const exceptions = /^\s*!/m.test(ignores);
   const context = tar.pack(ctx.dir, {
-    ignore: (file) => file === ignoreFile || (excluded.ignores(path.relative(ctx.dir, file)) && !(exceptions && fs.lstatSync(file).isDirectory())),
+    ignore: (file) => {
+      if (file === ignoreFile) return true;
+      const relative = path.relative(ctx.dir, file);
+      if (kept.some((k) => relative === k || relative.startsWith(`${k}/`))) return false;
+      return excluded.ignores(relative) && !(exceptions && fs.lstatSync(file).isDirectory());
+    },
     finalize: false,
     finish: (pack) => {
       pack.entry({ name }, dockerfile);
@@ -114,8 +122,8 @@ function packContext(ctx: BuildContext, dockerfile: string): { context: NodeJS.R
   return { context, name };
 }
 
-async function buildOnce(engine: Engine, ctx: BuildContext, dockerfile: string): Promise<BuiltImage> {
-  const { context, name } = packContext(ctx, dockerfile);
+async function buildOnce(engine: Engine, ctx: BuildContext, dockerfile: string, kept: readonly string[]): Promise<BuiltImage> {
+  const { context, name } = packContext(ctx, dockerfile, kept);
   return withBuildBounds(
     engine,
     ctx.limits,

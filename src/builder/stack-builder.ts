@@ -69,6 +69,7 @@ export class BuiltinStackBuilder implements Builder {
       [this.options.images.python]: 'SKIFF_STACK_PYTHON_IMAGE',
       [this.options.images.static]: 'SKIFF_STACK_STATIC_IMAGE',
     };
-    return buildFromContext(this.engine, ctx, `${GENERATED_DIR}/Dockerfile`, (image) => settings[image]);
+    // The generated files go whatever the app's .dockerignore says (a `.*` there would leave out the CA bundle the Dockerfile copies).
+    return buildFromContext(this.engine, ctx, `${GENERATED_DIR}/Dockerfile`, (image) => settings[image], [GENERATED_DIR]);
   }
 }

@@ -54,13 +54,23 @@ describe('built-in stacks', () => {
     expect((await httpGet(url)).body).toBe('<h1>changed</h1>\n');
   });
 
-  it('deploys a Node app written for Heroku unchanged, and rebuilds code changes on the cached dependency layer', async () => {
-    const repo = await fixtureRepo('node-express');
+  it('deploys a Node app written for Heroku unchanged, keeps out what its .dockerignore excludes, and rebuilds code changes on the cached dependency layer', async () => {
+    const repo = await fixtureRepo('node-express', (dir) => {
+      // Dotfiles excluded too: the stack's own files (the CA bundle it copies) go all the same.
+      fs.writeFileSync(path.join(dir, '.dockerignore'), '.*\nnotes\n');
+      fs.mkdirSync(path.join(dir, 'notes'));
+      fs.writeFileSync(path.join(dir, 'notes', 'todo.txt'), 'not for the image\n');
+    });
     const push = await server.git(key, repo, ['push', server.remote(nodeApp), 'main']);
     expect(push.exitCode, push.stderr).toBe(0);
     expect(push.stderr).toContain('Building with the node stack (package.json found)');
     const url = releasedUrl(push.stderr)!;
     expect((await httpGet(url)).body).toMatch(/^hello from express 4\.\d+\.\d+\n$/);
+    const listed = await server.ssh(key, ['run', nodeApp, 'ls', '-a', '/app']);
+    expect(listed.exitCode, listed.stderr).toBe(0);
+    expect(listed.stdout).toMatch(/^server\.js$/m);
+    expect(listed.stdout).not.toMatch(/^notes$/m);
+    expect(listed.stdout).not.toMatch(/^\.dockerignore$/m);
 
     fs.writeFileSync(path.join(repo, 'server.js'), fs.readFileSync(path.join(repo, 'server.js'), 'utf8').replace('hello from', 'changed:'));
     await commitAll(repo, 'code only');
