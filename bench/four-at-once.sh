@@ -73,11 +73,4 @@ hyperfine --shell bash --style basic --runs "$runs" --export-json "$work/results
   --prepare "changes hand" --command-name "four by hand" "$work/all.sh $work hand" \
   --prepare "changes skiff" --command-name "four skiff pushes" "$work/all.sh $work skiff"
 
-node -e '
-const r = require(process.argv[1]).results;
-const med = (name) => r.find((x) => x.command === name).median;
-const hand = med("four by hand"), skiff = med("four skiff pushes");
-console.log(`median four by hand at once:     ${hand.toFixed(3)} s`);
-console.log(`median four skiff pushes at once: ${skiff.toFixed(3)} s`);
-console.log(`ratio skiff / by hand: ${(skiff / hand).toFixed(2)} (target <= 0.8)`);
-' "$work/results.json"
+print_ratio "$work/results.json" "four by hand" "four skiff pushes" 0.8

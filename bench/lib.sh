@@ -98,3 +98,17 @@ change() { echo "change $RANDOM$RANDOM" > "$work/$1-app/index.html" && git -C "$
 
 # The resident memory of a process, in KiB.
 rss_kib() { awk '/^VmRSS:/ { print $2 }' "/proc/$1/status"; }
+
+# The medians of hyperfine's two commands in RESULTS and their ratio, against TARGET:
+# print_ratio RESULTS BASELINE_COMMAND SKIFF_COMMAND TARGET
+print_ratio() {
+  node -e '
+const [file, base, skiff, target] = process.argv.slice(1);
+const r = require(file).results;
+const med = (name) => r.find((x) => x.command === name).median;
+const width = Math.max(base.length, skiff.length) + 1;
+console.log(`median ${`${base}:`.padEnd(width)} ${med(base).toFixed(3)} s`);
+console.log(`median ${`${skiff}:`.padEnd(width)} ${med(skiff).toFixed(3)} s`);
+console.log(`ratio skiff / ${base}: ${(med(skiff) / med(base)).toFixed(2)} (target <= ${target})`);
+' "$@"
+}

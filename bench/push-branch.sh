@@ -51,11 +51,4 @@ hyperfine --shell bash --style basic --runs "$runs" --warmup 3 --export-json "$w
   --prepare "change plain" --command-name "plain git" "git -C $work/plain-app push -q origin feature 2>/dev/null" \
   --prepare "change skiff" --command-name "skiff" "git -C $work/skiff-app push -q origin feature 2>/dev/null"
 
-node -e '
-const r = require(process.argv[1]).results;
-const med = (name) => r.find((x) => x.command === name).median;
-const plain = med("plain git"), skiff = med("skiff");
-console.log(`median plain git: ${plain.toFixed(3)} s`);
-console.log(`median skiff:     ${skiff.toFixed(3)} s`);
-console.log(`ratio skiff / plain git: ${(skiff / plain).toFixed(2)} (target <= 1.1)`);
-' "$work/results.json"
+print_ratio "$work/results.json" "plain git" "skiff" 1.1

@@ -81,14 +81,7 @@ hyperfine --shell bash --style basic --runs "$runs" --export-json "$work/results
   --prepare "cold_change hand" --command-name "by hand" "$work/by-hand.sh $work hand" \
   --prepare "cold_change skiff" --command-name "skiff" "git -C $work/skiff-app push -q paas main 2>/dev/null"
 
-node -e '
-const r = require(process.argv[1]).results;
-const med = (name) => r.find((x) => x.command === name).median;
-const hand = med("by hand"), skiff = med("skiff");
-console.log(`median by hand: ${hand.toFixed(3)} s`);
-console.log(`median skiff:   ${skiff.toFixed(3)} s`);
-console.log(`ratio skiff / by hand: ${(skiff / hand).toFixed(2)} (target <= 0.85)`);
-' "$work/results.json"
+print_ratio "$work/results.json" "by hand" "skiff" 0.85
 
 # Where Skiff's last push went, step by step (the by-hand steps are in $work/hand-steps.txt while it runs).
 echo
