@@ -86,7 +86,7 @@ describe('single-writer storage', () => {
       await clients;
       await churn;
     }
-    expect(results.failed).toEqual([]);
+    expect(results.failed, JSON.stringify(results.failed)).toEqual([]);
     expect(reloads).toBeGreaterThan(10);
     expect(results.ok).toBeGreaterThan(50);
     expect(holds.every((h) => Number(h) < 30)).toBe(true);
