@@ -99,6 +99,8 @@ describe('ownership follows identity and access is asked live', () => {
     await commitAll(repo, 'feature');
     expect((await t.push('mallory', repo, shop, 'feat')).exitCode).toBe(0);
     const review = `${shop}-feat`;
+    // Its containers and images go with the test's own apps (a clean-clone CI left one running per run).
+    t.apps.push(review);
     expect((await t.ssh('mallory', ['config:get', review, 'DB_PASSWORD'])).stdout).toBe('owner-secret');
     const mine = t.app('mine');
     expect((await t.push('mallory', await fixtureRepo('dockerfile-hello'), mine)).exitCode).toBe(0);
