@@ -6,7 +6,7 @@ import { DeniedError } from '../errors.js';
 import type { BuildAccess } from './builder.js';
 
 /** The parser loads with the first Dockerfile it reads: the server, which mostly waits, does not carry it. */
-const dockerfileParser = (): typeof Parser => (createRequire(import.meta.url)('dockerfile-ast') as { DockerfileParser: typeof Parser }).DockerfileParser;
+export const dockerfileParser = (): typeof Parser => (createRequire(import.meta.url)('dockerfile-ast') as { DockerfileParser: typeof Parser }).DockerfileParser;
 
 /**
  * Every image a Dockerfile builds on, as the engine will read it: each

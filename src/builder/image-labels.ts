@@ -1,9 +1,6 @@
-import { createRequire } from 'node:module';
-import type { DockerfileParser as Parser } from 'dockerfile-ast';
 import { LABEL_APP, LABEL_APP_ID } from '../domain/names.js';
 import { InvalidError } from '../errors.js';
-
-const dockerfileParser = (): typeof Parser => (createRequire(import.meta.url)('dockerfile-ast') as { DockerfileParser: typeof Parser }).DockerfileParser;
+import { dockerfileParser } from './base-images.js';
 
 /**
  * The Dockerfile with the app's labels set right after its final stage's
