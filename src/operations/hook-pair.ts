@@ -5,8 +5,8 @@ import { Progress } from '../output/progress.js';
 import type { Services } from './operation.js';
 import { trackPush } from './pushes-under-way.js';
 
-/** A hook's header is a few ref lines and paths; more is no hook's. */
-const MAX_HEADER_BYTES = 1024 * 1024;
+/** A hook's header is a few ref lines and paths; more is no hook's (the push socket's too). */
+export const MAX_HEADER_BYTES = 1024 * 1024;
 
 /** The environment that tells the hook it has the pair (hooks/pre-receive). */
 export const PUSH_PAIR_ENV = { SKIFF_PUSH_PAIR: '1' };

@@ -5,12 +5,10 @@ import { Writable } from 'node:stream';
 import type { Services } from '../operations/operation.js';
 import { Progress } from '../output/progress.js';
 import { quarantineEnv } from '../domain/quarantine.js';
+import { MAX_HEADER_BYTES } from '../operations/hook-pair.js';
 import { abortPushes, trackPush } from '../operations/pushes-under-way.js';
 import { EXIT, frame, OUTPUT, pushSocketPath, type PushHeader } from './hook-client.js';
 import { runPush } from './hook.js';
-
-/** A hook's header is a few ref lines and paths; more is no hook's. */
-const MAX_HEADER_BYTES = 1024 * 1024;
 
 export interface PushSocket {
   /** Takes no more pushes, aborts those under way (their previous releases keep serving) and waits for them, at most timeoutMs. */
